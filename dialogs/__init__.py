@@ -1,0 +1,1 @@
+"""Channel-neutral dialogs: inbound events in, replies out. Never imports aiogram or aiohttp."""

@@ -1,0 +1,226 @@
+"""The dialog engine: one inbound event in, replies queued in the outbox, in one transaction.
+
+Order of business for every event:
+1. find or create the customer and their open conversation, and record what they sent;
+2. if a person owns the conversation (mode waiting or human) the bot stays silent (decision 6);
+3. otherwise route: commands, then buttons by their flow prefix, then the current flow's step, then
+   intents in free text, then a polite "I did not understand" (twice in a row offers a person);
+4. a flow that raises is rolled back to where it was before this event; the customer gets an apology
+   and the menu, and everything collected before is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import intents
+from dialogs.flow import FLOWS, DialogContext, Flow
+from dialogs.i18n import normalise_language
+from dialogs.inbound import Inbound
+from dialogs.replies import ButtonAnswer, Photo, Reply, Say
+from storage import clock
+from storage.events import Event
+from storage.models import PRIORITY_BOT
+from storage.outbox import enqueue
+from storage.repositories import conversations, customers
+
+log = logging.getLogger(__name__)
+
+# `/start <prefix><payload>` deep links handled outside flows (e.g. staff linking their Telegram account).
+DeepLinkHandler = Callable[[DialogContext, str], Awaitable[list[Reply]]]
+DEEP_LINKS: dict[str, DeepLinkHandler] = {}
+# Handlers for free text no flow claimed (FAQ answers); return None when they have nothing to say.
+FallbackHandler = Callable[[DialogContext, Inbound], Awaitable[list[Reply] | None]]
+FALLBACKS: list[FallbackHandler] = []
+MISUNDERSTANDINGS_BEFORE_OFFERING_A_PERSON = 2
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who sent the event, as the channel knows them."""
+
+    user_id: int
+    chat_id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    button_answer: ButtonAnswer | None = None
+    events: list[Event] = field(default_factory=list)
+    customer_id: int | None = None
+    conversation_id: int | None = None
+
+
+async def process(
+    session: AsyncSession, identity: Identity, event: Inbound, update_id: int | None = None
+) -> Outcome:
+    """Handle one event inside the caller's transaction; the caller commits, then publishes `events`."""
+    language = normalise_language(identity.language_code)
+    customer, _ = await customers.get_or_create(
+        session,
+        telegram_user_id=identity.user_id,
+        chat_id=identity.chat_id,
+        first_name=identity.first_name,
+        last_name=identity.last_name,
+        username=identity.username,
+        language=language,
+    )
+    if identity.language_code and not customer.language_chosen:
+        customer.language = language
+    conversation = await conversations.current(session, customer)
+    ctx = DialogContext(session=session, customer=customer, conversation=conversation, now=clock.now(),
+                        update_id=update_id)
+    inbound = await conversations.record(
+        session, conversation, direction="in", sender="customer", text=event.summary()[:4000],
+        kind=event.kind, payload=_inbound_payload(event), update_id=update_id,
+    )
+    ctx.events.append(Event("message.new", {"conversation_id": conversation.id, "message_id": inbound.id,
+                                            "customer_id": customer.id, "direction": "in", "mode": conversation.mode}))
+
+    replies = await _route_safely(ctx, event)
+    button_answer = next((r for r in replies if isinstance(r, ButtonAnswer)), None)
+    if event.kind == "choice" and button_answer is None:
+        button_answer = ButtonAnswer()  # every press is answered, or the client spins
+    to_send = [_anchor(r, event) for r in replies if not isinstance(r, ButtonAnswer)]
+    await queue_replies(ctx, to_send)
+    for chat_id, reply in ctx.side_messages:
+        await enqueue(session, chat_id=chat_id, payload=reply.to_payload(), priority=PRIORITY_BOT)
+    return Outcome(replies=to_send, button_answer=button_answer, events=ctx.events,
+                   customer_id=customer.id, conversation_id=conversation.id)
+
+
+async def queue_replies(ctx: DialogContext, replies: list[Reply], priority: int = PRIORITY_BOT) -> None:
+    """Record each reply in the conversation history and put it in the outbox, in order."""
+    if ctx.customer.unreachable_at is not None:
+        return
+    for reply in replies:
+        text = getattr(reply, "text", None) or getattr(reply, "caption", "") or f"[{reply.kind}]"
+        message = await conversations.record(
+            ctx.session, ctx.conversation, direction="out", sender="bot", text=text, kind=reply.kind,
+            payload=reply.to_payload(), delivery_status="pending",
+        )
+        await enqueue(ctx.session, chat_id=ctx.customer.chat_id, payload=reply.to_payload(), priority=priority,
+                      message_id=message.id, customer_id=ctx.customer.id)
+
+
+async def _route_safely(ctx: DialogContext, event: Inbound) -> list[Reply]:
+    where = (ctx.update_id, ctx.customer.id, ctx.conversation.flow, ctx.conversation.step)
+    try:
+        async with ctx.session.begin_nested():
+            return await route(ctx, event)
+    except Exception:
+        # The savepoint rolled back this event's changes only; reload what the flow had touched.
+        log.exception("dialog failed for update %s (customer %s, flow %s/%s)", *where)
+        await ctx.session.refresh(ctx.conversation)
+        await ctx.session.refresh(ctx.customer)
+        ctx.events[1:] = []
+        ctx.side_messages.clear()
+        from dialogs.flows.start import apology  # late import: start is a flow module like any other
+
+        return apology(ctx)
+
+
+async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
+    conversation = ctx.conversation
+    if conversation.mode != "bot":
+        return await _while_human(ctx, event)
+    if event.kind == "command":
+        return await _command(ctx, event)
+    if event.kind == "choice":
+        return await _choice(ctx, event)
+    if event.kind == "unsupported":
+        from dialogs.flows.start import unsupported
+
+        return unsupported(ctx)
+    current = FLOWS.get(conversation.flow or "")
+    if current is not None:
+        replies = await current.on_input(ctx, event)
+        if replies is not None:
+            conversation.misunderstandings = 0
+            return replies
+    if event.kind == "text":
+        flow = intents.detect(event.text)
+        if flow is not None:
+            conversation.misunderstandings = 0
+            return await flow.start(ctx, event)
+        for fallback in FALLBACKS:
+            replies = await fallback(ctx, event)
+            if replies is not None:
+                conversation.misunderstandings = 0
+                return replies
+    return await _misunderstood(ctx)
+
+
+async def _while_human(ctx: DialogContext, event: Inbound) -> list[Reply]:
+    """Silence: a person owns the conversation. Only buttons of flows marked works_while_human still act."""
+    if event.kind == "choice" and event.choice:
+        flow = FLOWS.get(event.choice.split(":", 1)[0])
+        if flow is not None and flow.works_while_human:
+            replies = await flow.on_choice(ctx, event.choice.split(":", 1)[1], event)
+            return replies or []
+    return []
+
+
+async def _command(ctx: DialogContext, event: Inbound) -> list[Reply]:
+    if event.text == "start" and event.args:
+        for prefix, handler in DEEP_LINKS.items():
+            if event.args.startswith(prefix):
+                return await handler(ctx, event.args[len(prefix):])
+    for flow in FLOWS.values():
+        if event.text in flow.commands:
+            ctx.conversation.misunderstandings = 0
+            return await flow.on_command(ctx, event)
+    return await _misunderstood(ctx)
+
+
+async def _choice(ctx: DialogContext, event: Inbound) -> list[Reply]:
+    from dialogs.flows.start import expired
+
+    prefix, _, rest = (event.choice or "").partition(":")
+    flow: Flow | None = FLOWS.get(prefix)
+    if flow is None:
+        return expired(ctx)
+    replies = await flow.start(ctx, event) if rest == "start" else await flow.on_choice(ctx, rest, event)
+    if replies is None:
+        return expired(ctx)
+    ctx.conversation.misunderstandings = 0
+    return replies
+
+
+async def _misunderstood(ctx: DialogContext) -> list[Reply]:
+    from dialogs.flows.start import misunderstood
+
+    ctx.conversation.misunderstandings += 1
+    offer_person = ctx.conversation.misunderstandings >= MISUNDERSTANDINGS_BEFORE_OFFERING_A_PERSON
+    return misunderstood(ctx, offer_person=offer_person)
+
+
+def _anchor(reply: Reply, event: Inbound) -> Reply:
+    """Point an edit at the message whose button was pressed; without one, an edit becomes a new message."""
+    if isinstance(reply, Say | Photo) and reply.edit:
+        if event.kind == "choice" and event.choice_message_id:
+            return replace(reply, edit_message_id=event.choice_message_id)
+        return replace(reply, edit=False)
+    return reply
+
+
+def _inbound_payload(event: Inbound) -> dict[str, object]:
+    payload: dict[str, object] = {}
+    if event.photo_file_ids:
+        payload["photo_file_ids"] = list(event.photo_file_ids)
+    if event.latitude is not None:
+        payload["location"] = [event.latitude, event.longitude]
+    if event.phone:
+        payload["phone"] = event.phone
+    if event.choice:
+        payload["choice"] = event.choice
+    return payload

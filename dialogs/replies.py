@@ -1,0 +1,108 @@
+"""What the system says back, independent of the channel.
+
+Replies are stored in the outbox as JSON (`to_payload`) and rendered by the channel at delivery time,
+so the console can queue a reply without knowing anything about Telegram. Texts are HTML with every
+customer-supplied value already escaped (see dialogs.i18n.t).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+MAX_TOKEN_BYTES = 48  # the channel adds a short prefix; Telegram allows 64 bytes of callback data
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    token: str
+
+    def __post_init__(self) -> None:
+        if len(self.token.encode()) > MAX_TOKEN_BYTES:
+            raise ValueError(f"button token too long: {self.token!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: ClassVar[str] = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["kind"] = self.kind
+        return body
+
+
+@dataclass(frozen=True)
+class Say(Reply):
+    """A text message, optionally with buttons. `edit=True` replaces the message whose button was pressed."""
+
+    kind: ClassVar[str] = "say"
+    text: str
+    choices: list[list[Choice]] = field(default_factory=list)
+    edit: bool = False
+    edit_message_id: int | None = None  # filled in by the engine from the pressed button
+    remove_keyboard: bool = False  # removes a reply keyboard (after asking for contact/location)
+
+
+@dataclass(frozen=True)
+class Photo(Reply):
+    kind: ClassVar[str] = "photo"
+    photo: str  # URL, local media path or channel file id
+    caption: str = ""
+    choices: list[list[Choice]] = field(default_factory=list)
+    edit: bool = False
+    edit_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Album(Reply):
+    kind: ClassVar[str] = "album"
+    photos: list[str]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Location(Reply):
+    kind: ClassVar[str] = "location"
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class AskContact(Reply):
+    """Ask for the phone with the channel's share-contact button; `text` says why."""
+
+    kind: ClassVar[str] = "ask_contact"
+    text: str
+    button: str
+    cancel: str = ""
+
+
+@dataclass(frozen=True)
+class AskLocation(Reply):
+    kind: ClassVar[str] = "ask_location"
+    text: str
+    button: str
+    cancel: str = ""
+
+
+@dataclass(frozen=True)
+class ButtonAnswer(Reply):
+    """The small notice shown when a button is pressed (every press gets one)."""
+
+    kind: ClassVar[str] = "button_answer"
+    text: str = ""
+    alert: bool = False
+
+
+REPLY_TYPES: dict[str, type[Reply]] = {cls.kind: cls for cls in (Say, Photo, Album, Location, AskContact, AskLocation,
+                                                                  ButtonAnswer)}
+
+
+def reply_from_payload(payload: dict[str, Any]) -> Reply:
+    body = dict(payload)
+    cls = REPLY_TYPES[body.pop("kind")]
+    if "choices" in body:
+        body["choices"] = [[Choice(**c) for c in row] for row in body["choices"]]
+    return cls(**body)

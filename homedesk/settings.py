@@ -1,0 +1,111 @@
+"""Configuration from environment variables and a `.env` file.
+
+This module is a leaf: every layer may import it, it imports nothing of ours.
+Secrets are `SecretStr` so they never show up in reprs or logs.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Telegram tokens look like "123456789:AA..." (bot id, colon, 35 url-safe characters).
+_TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
+SUPPORTED_LOCALES = ("en", "zh")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///homedesk.db"
+    redis_url: str | None = None
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8080)
+    console_secret: SecretStr | None = None  # 32-byte key for session cookies; generated per run when unset
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "en"
+    log_level: str = "INFO"
+    # Telegram's limits; lower them, never raise them.
+    send_rate_global: float = 29.0
+    send_rate_per_chat_seconds: float = 1.0
+    send_rate_group_per_minute: int = 20
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not _TOKEN_RE.match(str(value)):
+            raise ValueError("does not look like a Telegram bot token (expected 123456:ABC...)")
+        return value
+
+    @field_validator("console_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError("must be between 0 and 65535")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg|postgresql|postgres)://", value):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if value.startswith("postgres://") or value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        value = value.lower().replace("_", "-")
+        if value.startswith("zh"):
+            return "zh"
+        if value.startswith("en"):
+            return "en"
+        raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def bot_token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one readable line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Persistence: models, repositories, services, the outbox and the event bus. Knows nothing above it."""

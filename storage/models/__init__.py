@@ -1,0 +1,57 @@
+"""All tables, importable from one place: `from storage.models import Listing`."""
+
+from storage.models.aftersales import (
+    COMPLAINT_CATEGORIES,
+    PRIORITIES,
+    REPAIR_CATEGORIES,
+    TICKET_KINDS,
+    TICKET_STATUSES,
+    Building,
+    CustomerUnit,
+    Holiday,
+    Project,
+    SlaPolicy,
+    Ticket,
+    TicketAttachment,
+    TicketCounter,
+    TicketEvent,
+    Unit,
+    WarrantyPeriod,
+)
+from storage.models.base import Base, UTCDateTime
+from storage.models.conversations import CONVERSATION_MODES, Conversation, Handoff, InboundUpdate, Message
+from storage.models.delivery import (
+    PRIORITY_AGENT,
+    PRIORITY_BOT,
+    PRIORITY_BROADCAST,
+    PRIORITY_REMINDER,
+    OutboxMessage,
+    Reminder,
+    StaffNotification,
+)
+from storage.models.listings import (
+    DEAL_TYPES,
+    LISTING_STATUSES,
+    PROPERTY_TYPES,
+    District,
+    Listing,
+    ListingFeedback,
+    ListingPhoto,
+    Need,
+    Recommendation,
+    SavedListing,
+)
+from storage.models.people import STAFF_ROLES, Customer, Staff, StaffTimeOff
+from storage.models.service import AuditLog, CannedReply, FaqEntry, FollowUpTask, Revisit, Survey
+from storage.models.viewings import VIEWING_OUTCOMES, VIEWING_STATUSES, Viewing, ViewingSlot
+
+__all__ = [
+    "AuditLog", "Base", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "District", "FaqEntry",
+    "FollowUpTask", "Handoff", "Holiday", "InboundUpdate", "Listing", "ListingFeedback", "ListingPhoto", "Message",
+    "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit", "SavedListing", "SlaPolicy", "Staff",
+    "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment", "TicketCounter", "TicketEvent", "Unit",
+    "UTCDateTime", "Viewing", "ViewingSlot", "WarrantyPeriod",
+    "COMPLAINT_CATEGORIES", "CONVERSATION_MODES", "DEAL_TYPES", "LISTING_STATUSES", "PRIORITIES", "PRIORITY_AGENT",
+    "PRIORITY_BOT", "PRIORITY_BROADCAST", "PRIORITY_REMINDER", "PROPERTY_TYPES", "REPAIR_CATEGORIES", "STAFF_ROLES",
+    "TICKET_KINDS", "TICKET_STATUSES", "VIEWING_OUTCOMES", "VIEWING_STATUSES",
+]

@@ -1,0 +1,88 @@
+"""Conversations (state of the dialog and who owns it), every message in and out, handoffs, inbound updates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage import clock
+from storage.models.base import Base, BigId, JSONType, Timestamps
+
+CONVERSATION_MODES = ("bot", "waiting", "human")
+
+
+class Conversation(Timestamps, Base):
+    """A customer's thread. `mode` decides who answers: the bot, nobody yet (waiting), or a person."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_queue", "status", "mode", "waiting_since"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
+    mode: Mapped[str] = mapped_column(String(8), default="bot")
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(48))
+    slots: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    misunderstandings: Mapped[int] = mapped_column(default=0)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    waiting_since: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    last_customer_message_at: Mapped[datetime | None]
+    last_agent_message_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # Bumped by every state change so two writers can detect a lost update.
+    version: Mapped[int] = mapped_column(default=0)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    sender: Mapped[str] = mapped_column(String(8))  # customer | bot | agent | system
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # file ids, coordinates, choice data
+    private_note: Mapped[bool] = mapped_column(default=False)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    delivery_status: Mapped[str | None] = mapped_column(String(12))  # pending | sent | failed (outgoing only)
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+
+
+class Handoff(Base):
+    """One stretch of a conversation with people: asked for, taken, ended."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # asked | misunderstood | complaint | agent_takeover
+    requested_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+    taken_at: Mapped[datetime | None]
+    taken_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    ended_at: Mapped[datetime | None]
+    ended_how: Mapped[str | None] = mapped_column(String(16))  # returned | closed | requeued
+
+
+class InboundUpdate(Base):
+    """Every Telegram update, stored before it is handled; the primary key de-duplicates update_ids."""
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (Index("ix_inbound_pending", "status", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(10), default="received")  # received | done | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+    processed_at: Mapped[datetime | None]

@@ -1,0 +1,134 @@
+"""Districts, listings and what customers want (needs), saved and rejected."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage import clock
+from storage.models.base import Base, BigId, JSONType, Timestamps
+
+DEAL_TYPES = ("sale", "rent")
+PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")
+LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
+
+
+class District(Timestamps, Base):
+    __tablename__ = "districts"
+    __table_args__ = (UniqueConstraint("city", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))  # canonical English name
+    name_zh: Mapped[str | None] = mapped_column(String(64))
+    aliases: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    neighbours: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+class Listing(Timestamps, Base):
+    __tablename__ = "listings"
+    __table_args__ = (
+        Index("ix_listings_search", "status", "deal_type", "property_type", "price"),
+        Index("ix_listings_district_price", "district_id", "price"),
+        Index("ix_listings_bedrooms", "bedrooms"),
+        Index("ix_listings_area", "area_m2"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref_code: Mapped[str] = mapped_column(String(32), unique=True)
+    deal_type: Mapped[str] = mapped_column(String(8))
+    property_type: Mapped[str] = mapped_column(String(16))
+    city: Mapped[str] = mapped_column(String(64))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+    district_name: Mapped[str] = mapped_column(String(64), default="")
+    address: Mapped[str] = mapped_column(String(256), default="")
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # per month for rent, total for sale
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    bedrooms: Mapped[int] = mapped_column(default=0)  # 0 = studio
+    bathrooms: Mapped[int] = mapped_column(default=1)
+    area_m2: Mapped[float] = mapped_column(default=0.0)
+    floor: Mapped[int | None]
+    floors_total: Mapped[int | None]
+    available_from: Mapped[date | None]
+    furnished: Mapped[bool | None]
+    pets_allowed: Mapped[bool | None]
+    features: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    description: Mapped[str] = mapped_column(Text, default="")
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
+    previous_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # set when the price drops
+
+    photos: Mapped[list[ListingPhoto]] = relationship(
+        back_populates="listing", order_by="ListingPhoto.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ListingPhoto(Base):
+    __tablename__ = "listing_photos"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    url: Mapped[str] = mapped_column(String(512))  # a URL, a local path under the media dir, or a Telegram file_id
+    telegram_file_id: Mapped[str | None] = mapped_column(String(256))  # cached after the first upload
+
+    listing: Mapped[Listing] = relationship(back_populates="photos")
+
+
+class Need(Timestamps, Base):
+    """What a customer wants; one per customer and deal type."""
+
+    __tablename__ = "needs"
+    __table_args__ = (UniqueConstraint("customer_id", "deal_type"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    deal_type: Mapped[str] = mapped_column(String(8))
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # matching.Criteria.to_json()
+    source_text: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ListingFeedback(Base):
+    """'Not for me' with a reason; lowers similar listings for that customer."""
+
+    __tablename__ = "listing_feedback"
+    __table_args__ = (UniqueConstraint("customer_id", "listing_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))  # too_far | too_expensive | too_small | layout | other
+    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+
+
+class SavedListing(Base):
+    __tablename__ = "saved_listings"
+    __table_args__ = (UniqueConstraint("customer_id", "listing_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+
+
+class Recommendation(Base):
+    """A listing shown to a customer (for the lead card and 'told at most once per listing')."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (UniqueConstraint("customer_id", "listing_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(default=0)
+    channel: Mapped[str] = mapped_column(String(16), default="search")  # search | alert
+    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now(), index=True)

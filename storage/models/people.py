@@ -1,0 +1,77 @@
+"""Customers (Telegram identities) and staff (console users)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, BigId, JSONType, Timestamps
+
+STAFF_ROLES = ("admin", "agent", "service")
+
+
+class Customer(Timestamps, Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    # True once the customer chose a language explicitly; Telegram's language no longer overrides it.
+    language_chosen: Mapped[bool] = mapped_column(default=False)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    phone_verified_at: Mapped[datetime | None]
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    notify_new_listings: Mapped[bool] = mapped_column(default=True)
+    unreachable_at: Mapped[datetime | None]  # set when Telegram answers 403 (blocked the bot)
+    last_seen_at: Mapped[datetime | None]
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or f"#{self.id}")
+
+
+class Staff(Timestamps, Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # admin | agent | service
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_team_lead: Mapped[bool] = mapped_column(default=False)
+    team: Mapped[str | None] = mapped_column(String(64))  # e.g. sales, repair, complaints, property
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    skills: Mapped[list[str]] = mapped_column(JSONType, default=list)  # repair categories, languages
+    service_areas: Mapped[list[str]] = mapped_column(JSONType, default=list)  # project or district names
+    level: Mapped[int] = mapped_column(default=1)
+    max_concurrent: Mapped[int] = mapped_column(default=5)  # concurrent human conversations
+    # {"mon": [["09:00", "18:00"]], ...} in the staff member's (or the company's) time zone.
+    working_hours: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    travel_buffer_minutes: Mapped[int] = mapped_column(default=30)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_link_expires_at: Mapped[datetime | None]
+    online_until: Mapped[datetime | None]  # console heartbeat; offline agents are skipped by auto-assignment
+    last_login_at: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+
+
+class StaffTimeOff(Base):
+    __tablename__ = "staff_time_off"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(String(200))

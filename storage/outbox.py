@@ -1,0 +1,51 @@
+"""The outbox: every outgoing message is a row written in the transaction that caused it.
+
+Rows hold a channel-neutral reply (`dialogs.replies.Reply.to_payload()`); the channel's sender renders and
+delivers them, keeping Telegram's limits. Nothing is sent from inside a business transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import PRIORITY_BOT, OutboxMessage
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    payload: dict[str, Any],
+    priority: int = PRIORITY_BOT,
+    message_id: int | None = None,
+    customer_id: int | None = None,
+    staff_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Queue one reply. With a dedupe_key, a second call with the same key queues nothing and returns None."""
+    row = OutboxMessage(
+        chat_id=chat_id,
+        method=str(payload.get("kind", "say")),
+        payload=payload,
+        priority=priority,
+        message_id=message_id,
+        customer_id=customer_id,
+        staff_id=staff_id,
+        dedupe_key=dedupe_key,
+    )
+    if dedupe_key is None:
+        session.add(row)
+        await session.flush()
+        return row
+    if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return None
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row

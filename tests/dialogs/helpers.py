@@ -1,0 +1,65 @@
+"""Drive the dialog engine without Telegram: one event in, the replies that went to the outbox out."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.engine import Identity, Outcome, process
+from dialogs.flows import load_all
+from dialogs.inbound import Inbound
+from dialogs.replies import Reply, reply_from_payload
+from storage.models import OutboxMessage
+
+load_all()
+_update_ids = itertools.count(1)
+
+
+@dataclass
+class FakeCustomer:
+    """A customer talking to the engine directly; `replies` holds what the outbox got for them."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    user_id: int = 1001
+    language_code: str = "en"
+    first_name: str = "Ann"
+    last: Outcome | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(user_id=self.user_id, chat_id=self.user_id, first_name=self.first_name,
+                        language_code=self.language_code)
+
+    async def send(self, event: Inbound) -> list[Reply]:
+        async with self.sessions() as session, session.begin():
+            self.last = await process(session, self.identity, event, next(_update_ids))
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == self.user_id).order_by(OutboxMessage.id)
+            )
+            everything = [reply_from_payload(row.payload) for row in rows]
+        new = everything[len(self.replies):]
+        self.replies = everything
+        return new
+
+    async def text(self, text: str) -> list[Reply]:
+        return await self.send(Inbound(kind="text", text=text, language_code=self.language_code))
+
+    async def command(self, name: str, args: str = "") -> list[Reply]:
+        return await self.send(Inbound(kind="command", text=name, args=args, language_code=self.language_code))
+
+    async def press(self, token: str, message_id: int | None = 1) -> list[Reply]:
+        return await self.send(Inbound(kind="choice", choice=token, choice_message_id=message_id,
+                                       language_code=self.language_code))
+
+    async def press_label(self, label: str) -> list[Reply]:
+        for reply in reversed(self.replies):
+            for row in getattr(reply, "choices", []):
+                for choice in row:
+                    if choice.label == label:
+                        return await self.press(choice.token)
+        raise AssertionError(f"no button labelled {label!r} in {self.replies!r}")
