@@ -15,7 +15,8 @@ from storage.models.base import Base, BigId, JSONType, Timestamps
 TICKET_KINDS = ("repair", "complaint")
 TICKET_STATUSES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed", "cancelled")
 REPAIR_CATEGORIES = (
-    "plumbing", "electrical", "waterproofing", "heating_cooling", "doors_windows", "walls_decoration", "equipment", "other",
+    "plumbing", "electrical", "waterproofing", "heating_cooling",
+    "doors_windows", "walls_decoration", "equipment", "other",
 )
 COMPLAINT_CATEGORIES = (
     "service_attitude", "product_quality", "delayed_handover", "property_management", "contract_sales", "other",
