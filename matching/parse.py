@@ -1,0 +1,532 @@
+"""Free text (English, Simplified Chinese, or both) to Criteria. Nothing invented: unstated stays empty.
+
+Parsing runs in passes over a normalised copy of the text. Each pass blanks what it consumed, so
+'2室1厅' is never read as a budget, nor '90平' as a price, nor '三里屯' as 'three'.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from matching import vocab
+from matching.criteria import Criteria
+from matching.districts import DistrictIndex
+from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 1000  # longer messages are cut here (with a warning); needs are never that long
+# Amounts at or above this without a 'per month' marker are sale prices (no rent is 500,000 a month).
+SALE_PRICE_FLOOR = 500_000
+MAX_AMOUNT = 5e9  # anything larger is a phone number or noise, not a budget
+AROUND_LOW, AROUND_HIGH = 0.9, 1.1
+
+_CN = f"[{CN_NUMERAL_CHARS}]+"
+_NUM = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|{_CN})"
+_SUFFIX = r"(?:\s?(?:k|w|万|千|亿|million|mln|mil|mn|thousand)(?![a-z])|m(?![a-z0-9²]))"
+_CURRENCY_PRE = r"(?:¥|\$|rmb|cny|usd)\s?"
+_CURRENCY_POST = r"(?:\s?(?:元|块钱|块|rmb|cny|yuan|kuai|usd|dollars?))"
+_AMOUNT = rf"(?P<cur@>{_CURRENCY_PRE})?(?P<num@>{_NUM})(?P<suf@>{_SUFFIX})?(?P<post@>{_CURRENCY_POST})?"
+_RANGE_SEP = r"\s?(?:-|~|–|—|to|至|到)\s?"
+_MONEY = re.compile(rf"{_AMOUNT.replace('@', '1')}(?:{_RANGE_SEP}{_AMOUNT.replace('@', '2')})?")
+
+_MAX_BEFORE = re.compile(
+    r"(?:under|below|less than|max(?:imum)?|up to|at most|no more than|not more than|within|<=?|≤|"
+    r"budget(?: is| of)?|不超过|最多|最高|预算|以内)\s?(?:is\s|of\s|:\s?)?$"
+)
+_MIN_BEFORE = re.compile(
+    r"(?:over|above|more than|at least|min(?:imum)?|from|starting(?: at)?|>=?|≥|至少|最少|不低于)\s?$"
+)
+_AROUND_BEFORE = re.compile(r"(?:around|about|approx(?:imately)?\.?|roughly|~|约|大约|大概|差不多)\s?$")
+_MAX_AFTER = re.compile(r"^\s?(?:以内|以下|之内|内|or less|max|tops|at most)")
+_MIN_AFTER = re.compile(r"^\s?(?:以上|起步|起|\+|or more|plus)")
+_AROUND_AFTER = re.compile(r"^\s?(?:左右|上下|前后|or so|ish)")
+_PER_MONTH = re.compile(
+    r"^\s?(?:/\s?(?:month|mo|m)\b|/月|per month|a month|monthly|each month|pm\b|p\.m\.|每月|一个月|每个月|月)"
+)
+_PER_MONTH_BEFORE = re.compile(r"(?:月租|每月|月租金|租金|monthly|rent of|rent)\s?(?:is\s)?$")
+_PER_YEAR = re.compile(r"^\s?(?:/\s?(?:year|yr)\b|/年|per year|a year|yearly|annually|每年|一年)")
+_PER_YEAR_BEFORE = re.compile(r"(?:年租|每年|年租金)\s?$")
+_TOTAL = re.compile(r"(?:总价|全款|total|in total)")
+
+_BEDROOM_UNIT_EN = r"(?:br|bd|bdrm|bdr|bed|beds|bedrooms?|b/r|bedroomed|rooms?)\b"
+_BED_NUM_EN = r"(\d|one|two|three|four|five|six|a|single)"
+_BEDS_RANGE_EN = re.compile(rf"{_BED_NUM_EN}\s?(?:-|to|~|or)\s?{_BED_NUM_EN}[\s-]?{_BEDROOM_UNIT_EN}")
+_BEDS_EN = re.compile(
+    rf"(?P<pre>at least |min(?:imum)? )?{_BED_NUM_EN}\s?(?P<plus>\+)?[\s-]?{_BEDROOM_UNIT_EN}(?P<more> or more|\+)?"
+)
+_BED_NUM_ZH = r"([一二两三四五六七\d])"
+_BED_UNIT_ZH = r"(?:居室|居|室|房间|房)"
+_HALLS_ZH = r"(?:\s?[一二两三\d]\s?(?:厅|卫))*"
+_BEDS_RANGE_ZH = re.compile(
+    rf"{_BED_NUM_ZH}\s?(?:-|~|到|至|或)\s?{_BED_NUM_ZH}\s?{_BED_UNIT_ZH}{_HALLS_ZH}"
+)
+_BEDS_ZH = re.compile(
+    rf"(?P<pre>至少|最少)?{_BED_NUM_ZH}\s?{_BED_UNIT_ZH}{_HALLS_ZH}(?P<more>及以上|以上|或以上)?"
+)
+_STUDIO = re.compile(r"\bstudios?\b|单间|开间|一室户")
+
+_AREA_UNIT = r"(?:m2|sqm|sq\.?\s?m(?:eters?|etres?)?|square\s?met(?:er|re)s?|平方米|平米|平方|平)"
+_AREA = re.compile(
+    rf"(?P<pre>at least |min(?:imum)? |over |above |more than |under |below |less than |max(?:imum)? |up to |"
+    rf"around |about |approx(?:imately)?\.? |~\s?|至少|不小于|不低于|大约|约|大概)?"
+    rf"(?P<a>{_NUM})(?:\s?(?:-|~|to|到|至)\s?(?P<b>{_NUM}))?\s?{_AREA_UNIT}"
+    rf"(?P<post>\s?(?:以上|及以上|以下|以内|左右|上下|\+|or more|or larger|or less|or smaller|max|min))?"
+)
+_BARE_AREA = re.compile(
+    rf"(?:around|about|approx(?:imately)?\.?|roughly|大约|大概)\s?(?P<a>{_NUM})(?![\d.,a-z万千亿k])"
+)
+
+_ISO_DATE = re.compile(r"(20\d\d)\s?[-/.年]\s?(\d{1,2})\s?[-/.月]\s?(\d{1,2})\s?[日号]?")
+_CN_DAY = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
+_ZH_MONTH_DAY = re.compile(rf"{_CN_DAY}\s?月\s?{_CN_DAY}\s?[日号]")
+_ZH_MONTH = re.compile(rf"(?<![\d个]){_CN_DAY}\s?月(?:份|初|中|底)?(?![租])")
+_EN_MONTH_NAMES = "|".join(sorted(vocab.MONTHS_EN, key=len, reverse=True))
+_EN_MONTH_DAY = re.compile(rf"\b({_EN_MONTH_NAMES})\.?\s(\d{{1,2}})(?:st|nd|rd|th)?\b")
+_EN_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s(?:of\s)?({_EN_MONTH_NAMES})\b")
+_EN_MONTH = re.compile(
+    rf"\b(?P<pre>in|by|from|before|early|mid|end of|late|start of|since|after)?\s?\b({_EN_MONTH_NAMES})\b"
+)
+_NEXT_MONTH = re.compile(r"next month|下个月|下月")
+_THIS_MONTH = re.compile(r"this month|本月|这个月|这月")
+_NEXT_WEEK = re.compile(r"next week|下周|下个星期|下星期")
+_NOW = re.compile(r"\basap\b|as soon as possible|immediately|right away|马上|立即|立刻|尽快|随时入住|现在就")
+
+_HTML_TAG = re.compile(r"<[^<>]{0,300}>")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class _Text:
+    """The working text; consumed spans are blanked so later passes cannot read them again."""
+
+    value: str
+
+    def blank(self, start: int, end: int) -> None:
+        self.value = self.value[:start] + " " * (end - start) + self.value[end:]
+
+
+def parse_need(text: str, index: DistrictIndex, today: date) -> Criteria:
+    """Criteria from free text. Never raises: junk in, empty criteria out."""
+    criteria = Criteria()
+    if not isinstance(text, str) or not text.strip():
+        return criteria
+    if len(text) > MAX_CHARS:
+        criteria.warnings.append("text_truncated")
+        text = text[:MAX_CHARS]
+    try:
+        _parse(_normalise(text), index, today, criteria)
+    except Exception:  # a parser bug must not take the conversation down; the dialog asks again
+        log.exception("need parsing failed")
+        return Criteria(warnings=["not_understood"])
+    return criteria
+
+
+def _normalise(text: str) -> _Text:
+    # NFKC folds full-width digits and punctuation, ㎡ to m2 and ￥ to ¥.
+    value = unicodedata.normalize("NFKC", text)
+    value = _HTML_TAG.sub(" ", value)
+    value = value.replace("，", ",").replace("、", ",").replace("。", ".").replace("：", ":")
+    value = re.sub(r"(?<=\d)\s?m²", "m2", value)
+    # '1万2' = 12000 and '1w2' likewise (the same colloquial rule as 一万二).
+    value = re.sub(
+        r"(\d+)\s?[万wW]([1-9])(?![\d千kK百.])", lambda m: str(int(m.group(1)) * 10000 + int(m.group(2)) * 1000), value
+    )
+    value = _SPACES.sub(" ", value.lower())
+    return _Text(value)
+
+
+def _parse(text: _Text, index: DistrictIndex, today: date, criteria: Criteria) -> None:
+    _districts(text, index, criteria)
+    _deal_type(text.value, criteria)
+    _move_in(text, today, criteria)
+    _area(text, criteria)
+    _bedrooms(text, criteria)
+    _budget(text, criteria)
+    _property_types(text, criteria)
+    _features(text.value, criteria)
+
+
+def _districts(text: _Text, index: DistrictIndex, criteria: Criteria) -> None:
+    for mention in index.find_in_text(text.value, skip_words=vocab.STOP_WORDS):
+        if mention.match:
+            if mention.match not in criteria.districts:
+                criteria.districts.append(mention.match)
+        elif mention.candidates:
+            criteria.district_candidates[mention.text.strip()] = list(mention.candidates)
+        text.blank(mention.start, mention.end)
+
+
+def _has(pattern: str, value: str, latin: bool) -> bool:
+    if latin:
+        return re.search(rf"(?<![a-z])(?:{pattern})(?![a-z])", value) is not None
+    return re.search(pattern, value) is not None
+
+
+def _deal_type(value: str, criteria: Criteria) -> None:
+    rent = _has(vocab.RENT_EN, value, True) or _has(vocab.RENT_ZH, value, False)
+    sale = _has(vocab.SALE_EN, value, True) or _has(vocab.SALE_ZH, value, False)
+    if rent and sale:
+        # 'rent' also appears in '月租' of a buyer asking about yields; only a clear single word decides.
+        criteria.warnings.append("deal_type_ambiguous")
+        return
+    if rent:
+        criteria.deal_type = "rent"
+    elif sale:
+        criteria.deal_type = "sale"
+        if _has(vocab.SELL_EN, value, True) or _has(vocab.SELL_ZH, value, False):
+            criteria.warnings.append("seller_intent")
+
+
+def _month_value(token: str) -> int | None:
+    number = to_number(token)
+    if number is None or not 1 <= number <= 12 or number != int(number):
+        return None
+    return int(number)
+
+
+def _next_date(today: date, month: int, day: int = 1) -> date | None:
+    day = min(day, calendar.monthrange(today.year, month)[1])
+    candidate = date(today.year, month, day)
+    if (candidate.year, candidate.month) < (today.year, today.month) or (
+        candidate < today and day != 1
+    ):
+        candidate = date(today.year + 1, month, min(day, calendar.monthrange(today.year + 1, month)[1]))
+    return candidate
+
+
+def _move_in(text: _Text, today: date, criteria: Criteria) -> None:
+    found: date | None = None
+    for pattern in (_ISO_DATE,):
+        m = pattern.search(text.value)
+        if m:
+            try:
+                found = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                criteria.warnings.append("bad_date")
+            text.blank(m.start(), m.end())
+    if found is None:
+        m = _ZH_MONTH_DAY.search(text.value)
+        if m:
+            month, day = _month_value(m.group(1)), to_number(m.group(2))
+            if month and day and 1 <= day <= 31:
+                found = _next_date(today, month, int(day))
+                text.blank(m.start(), m.end())
+    if found is None:
+        for pattern, order in ((_EN_MONTH_DAY, (1, 2)), (_EN_DAY_MONTH, (2, 1))):
+            m = pattern.search(text.value)
+            if m and m.group(order[0]) != "may":
+                day = int(m.group(order[1]))
+                if 1 <= day <= 31:
+                    found = _next_date(today, vocab.MONTHS_EN[m.group(order[0])], day)
+                    text.blank(m.start(), m.end())
+                    break
+    if found is None:
+        for m in _EN_MONTH.finditer(text.value):
+            name = m.group(2)
+            # 'may' and 'mar' are ordinary words unless a preposition says they are months.
+            if name in ("may", "mar") and not m.group("pre"):
+                continue
+            found = _next_date(today, vocab.MONTHS_EN[name])
+            text.blank(m.start(), m.end())
+            break
+    if found is None:
+        m = _ZH_MONTH.search(text.value)
+        if m and _month_value(m.group(1)):
+            found = _next_date(today, _month_value(m.group(1)) or 1)
+            text.blank(m.start(), m.end())
+    if found is None:
+        for pattern, when in (
+            (_NEXT_MONTH, _first_of_next_month(today)),
+            (_THIS_MONTH, today),
+            (_NEXT_WEEK, today + timedelta(days=7)),
+            (_NOW, today),
+        ):
+            m = pattern.search(text.value)
+            if m:
+                found = when
+                text.blank(m.start(), m.end())
+                break
+    criteria.move_in_by = found
+
+
+def _first_of_next_month(today: date) -> date:
+    return date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+
+
+def _around(value: float) -> tuple[float, float]:
+    return round(value * AROUND_LOW), round(value * AROUND_HIGH)
+
+
+def _area(text: _Text, criteria: Criteria) -> None:
+    m = _AREA.search(text.value)
+    if m:
+        a = to_number(m.group("a"))
+        b = to_number(m.group("b")) if m.group("b") else None
+        pre, post = (m.group("pre") or "").strip(), (m.group("post") or "").strip()
+        text.blank(m.start(), m.end())
+        if a is None or a <= 0 or a > 100_000:
+            return
+        if b is not None:
+            low, high = sorted((a, b))
+            if (a, b) != (low, high):
+                criteria.warnings.append("area_swapped")
+            criteria.area_min, criteria.area_max = float(low), float(high)
+        elif post in ("以上", "及以上", "+", "or more", "or larger", "min") or pre in (
+            "at least", "min", "minimum", "over", "above", "more than", "至少", "不小于", "不低于"
+        ):
+            criteria.area_min = float(a)
+        elif post in ("以下", "以内", "or less", "or smaller", "max") or pre in (
+            "under", "below", "less than", "max", "maximum", "up to"
+        ):
+            criteria.area_max = float(a)
+        else:
+            # A plain '90平' or 'around 90 sqm' means roughly that size.
+            low, high = _around(a)
+            criteria.area_min, criteria.area_max = float(low), float(high)
+        return
+    m = _BARE_AREA.search(text.value)
+    if m:
+        a = to_number(m.group("a"))
+        if a is not None and 10 <= a < 1000:
+            low, high = _around(a)
+            criteria.area_min, criteria.area_max = float(low), float(high)
+            text.blank(m.start(), m.end())
+
+
+def _bed_number(token: str) -> int | None:
+    value = to_number(token)
+    if value is None or value != int(value) or not 0 <= value <= 10:
+        return None
+    return int(value)
+
+
+def _bedrooms(text: _Text, criteria: Criteria) -> None:
+    for pattern in (_BEDS_RANGE_EN, _BEDS_RANGE_ZH):
+        m = pattern.search(text.value)
+        if m:
+            low, high = _bed_number(m.group(1)), _bed_number(m.group(2))
+            if low is not None and high is not None:
+                criteria.bedrooms_min, criteria.bedrooms_max = min(low, high), max(low, high)
+                text.blank(m.start(), m.end())
+                return
+    for pattern in (_BEDS_EN, _BEDS_ZH):
+        m = pattern.search(text.value)
+        if m:
+            count = _bed_number(m.group(2) if pattern is _BEDS_EN else m.group(2))
+            if count is None:
+                continue
+            open_ended = bool(m.group("pre") or m.group("more") or (pattern is _BEDS_EN and m.group("plus")))
+            criteria.bedrooms_min = count
+            criteria.bedrooms_max = None if open_ended else count
+            text.blank(m.start(), m.end())
+            return
+    m = _STUDIO.search(text.value)
+    if m:
+        criteria.bedrooms_min = criteria.bedrooms_max = 0
+        text.blank(m.start(), m.end())
+
+
+@dataclass
+class _Amount:
+    low: float
+    high: float | None
+    start: int
+    end: int
+    currency: str | None
+    per_month: bool
+    per_year: bool
+    explicit_money: bool  # a currency sign, a multiplier or a budget word: not just any number
+    kind: str  # 'range' | 'max' | 'min' | 'around'
+
+
+def _amount_value(m: re.Match[str], n: int, fallback_suffix: str | None) -> float | None:
+    number = to_number(m.group(f"num{n}"))
+    if number is None:
+        return None
+    suffix = (m.group(f"suf{n}") or "").strip() or fallback_suffix
+    return apply_suffix(number, suffix)
+
+
+def _currency(m: re.Match[str]) -> str | None:
+    marks = " ".join(filter(None, (m.group("cur1"), m.group("post1"), m.group("cur2"), m.group("post2"))))
+    if not marks.strip():
+        return None
+    return "USD" if ("$" in marks or "usd" in marks or "dollar" in marks) else "CNY"
+
+
+def _amounts(value: str) -> list[_Amount]:
+    out = []
+    for m in _MONEY.finditer(value):
+        if not m.group("num1") or not re.search(r"[\d一二两三四五六七八九十百千万亿]", m.group("num1")):
+            continue
+        suffix2 = (m.group("suf2") or "").strip() or None
+        low = _amount_value(m, 1, None if m.group("suf1") else suffix2)
+        high = _amount_value(m, 2, None) if m.group("num2") else None
+        if low is None:
+            continue
+        before, after = value[max(0, m.start() - 24) : m.start()], value[m.end() : m.end() + 16]
+        explicit = bool(
+            m.group("cur1") or m.group("post1") or m.group("suf1") or suffix2 or m.group("cur2") or m.group("post2")
+            or _MAX_BEFORE.search(before) or _PER_MONTH_BEFORE.search(before)
+        )
+        if not explicit and low < 1000 and (high is None or high < 1000):
+            continue  # '2', 'room 3', '1=1': not money
+        if not explicit and high is None and 1990 <= low <= 2100 and "." not in m.group("num1"):
+            continue  # a year
+        if low > MAX_AMOUNT or (high is not None and high > MAX_AMOUNT):
+            continue
+        if high is not None:
+            kind = "range"
+        elif _AROUND_BEFORE.search(before) or _AROUND_AFTER.search(after):
+            kind = "around"
+        elif _MIN_BEFORE.search(before) or _MIN_AFTER.search(after):
+            kind = "min"
+        else:
+            kind = "max"
+        out.append(
+            _Amount(
+                low=low,
+                high=high,
+                start=m.start(),
+                end=m.end(),
+                currency=_currency(m),
+                per_month=bool(_PER_MONTH.search(after) or _PER_MONTH_BEFORE.search(before)),
+                per_year=bool(_PER_YEAR.search(after) or _PER_YEAR_BEFORE.search(before)),
+                explicit_money=explicit,
+                kind=kind,
+            )
+        )
+    return out
+
+
+def _budget(text: _Text, criteria: Criteria) -> None:
+    amounts = _amounts(text.value)
+    if not amounts:
+        return
+    budget_min: float | None = None
+    budget_max: float | None = None
+    for amount in amounts:
+        low, high = amount.low, amount.high
+        if amount.per_year:
+            low, high = low / 12, (high / 12 if high is not None else None)
+        if amount.kind == "range" and high is not None:
+            if low > high:
+                criteria.warnings.append("budget_swapped")
+                low, high = high, low
+            budget_min, budget_max = low, high
+        elif amount.kind == "around":
+            budget_min, budget_max = _around(low)
+        elif amount.kind == "min" and budget_min is None:
+            budget_min = low
+        elif amount.kind == "max" and budget_max is None:
+            budget_max = low
+        else:
+            continue
+        if amount.currency and not criteria.currency:
+            criteria.currency = amount.currency
+        if criteria.deal_type is None:
+            if amount.per_month or amount.per_year:
+                criteria.deal_type = "rent"
+            elif max(low, high or 0) >= SALE_PRICE_FLOOR:
+                criteria.deal_type = "sale"
+        text.blank(amount.start, amount.end)
+        if amount.kind in ("range", "around"):
+            break
+    if budget_min is not None and budget_max is not None and budget_min > budget_max:
+        criteria.warnings.append("budget_swapped")
+        budget_min, budget_max = budget_max, budget_min
+    criteria.budget_min = float(round(budget_min, 2)) if budget_min is not None else None
+    criteria.budget_max = float(round(budget_max, 2)) if budget_max is not None else None
+
+
+def _property_types(text: _Text, criteria: Criteria) -> None:
+    value = text.value
+    for slug, pattern in vocab.PROPERTY_TYPES_EN.items():
+        if slug == "parking":
+            for m in re.finditer(rf"(?<![a-z])(?:{pattern})(?![a-z])", value):
+                if not _WITH_BEFORE.search(value[: m.start()]):
+                    criteria.property_types.append(slug)
+                    break
+        elif _has(pattern, value, True):
+            criteria.property_types.append(slug)
+    for slug, pattern in vocab.PROPERTY_TYPES_ZH.items():
+        if slug in criteria.property_types:
+            continue
+        if slug == "parking":
+            for m in re.finditer(pattern, value):
+                before = value[max(0, m.start() - 2) : m.start()]
+                # '带车位' is a flat with parking; '买个车位' or a message that is only '车位' is a parking space.
+                if not re.search(r"[带有含配送要需加和,&+]$|[带有含配送]\S?$", before) and not criteria.property_types:
+                    criteria.property_types.append(slug)
+                    break
+        elif re.search(pattern, value):
+            criteria.property_types.append(slug)
+
+
+_WITH_BEFORE = re.compile(r"(?:with|w/|has|have|plus|incl\w*|and|&|\+)\s?(?:a |an )?$")
+
+
+def _is_parking_space(value: str, m: re.Match[str]) -> bool:
+    """'parking space' as the thing wanted (not 'a flat with a parking space')."""
+    followed = re.match(r"\s?(?:space|spot|lot|place|bay)", value[m.end() : m.end() + 8])
+    return bool(followed) and not _WITH_BEFORE.search(value[: m.start()])
+
+
+def _negation(value: str, start: int, latin: bool) -> str | None:
+    """'exclude' for 'no X'/'不要X', 'ignore' for 'don't need X'/'不需要X', None for a plain mention."""
+    if latin:
+        window = value[max(0, start - 24) : start]
+        if re.search(vocab.INDIFFERENT_EN, window):
+            return "ignore"
+        return "exclude" if re.search(vocab.NEGATION_EN, window) else None
+    window = value[max(0, start - 4) : start]
+    if re.search(vocab.INDIFFERENT_ZH, window):
+        return "ignore"
+    return "exclude" if re.search(vocab.NEGATION_ZH, window) else None
+
+
+def _mentions(value: str, pattern: str, latin: bool) -> list[re.Match[str]]:
+    if latin:
+        return list(re.finditer(rf"(?<![a-z])(?:{pattern})(?![a-z])", value))
+    return list(re.finditer(pattern, value))
+
+
+def _features(value: str, criteria: Criteria) -> None:
+    for table, latin in ((vocab.FEATURES_EN, True), (vocab.FEATURES_ZH, False)):
+        for slug, pattern in table.items():
+            if slug == "parking" and "parking" in criteria.property_types:
+                continue
+            for m in _mentions(value, pattern, latin):
+                if slug == "parking" and latin and _is_parking_space(value, m):
+                    continue
+                verdict = _negation(value, m.start(), latin)
+                if verdict == "exclude":
+                    if slug not in criteria.exclude:
+                        criteria.exclude.append(slug)
+                elif verdict is None and slug not in criteria.must_have and slug not in criteria.exclude:
+                    criteria.must_have.append(slug)
+                break
+    _tri_state(value, criteria)
+
+
+def _tri_state(value: str, criteria: Criteria) -> None:
+    """Pets and furniture: stated yes, stated no, or unknown."""
+    if _mentions(value, vocab.UNFURNISHED_EN, True) or _mentions(value, vocab.UNFURNISHED_ZH, False):
+        criteria.furnished = False
+    if criteria.furnished is None:
+        for m in _mentions(value, vocab.FURNISHED_EN, True) + _mentions(value, vocab.FURNISHED_ZH, False):
+            verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)))
+            if verdict != "ignore":
+                criteria.furnished = verdict is None
+            break
+    for m in _mentions(value, vocab.PETS_EN, True) + _mentions(value, vocab.PETS_ZH, False):
+        verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)))
+        if verdict != "ignore":
+            criteria.pets = verdict is None
+        break
