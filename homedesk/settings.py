@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     send_rate_global: float = 29.0
     send_rate_per_chat_seconds: float = 1.0
     send_rate_group_per_minute: int = 20
+    # Human handoff: an assignee who has not answered within this many minutes loses the conversation to the queue.
+    handoff_reassign_minutes: int = Field(default=5, ge=1)
+    handoff_tick_seconds: float = 15.0  # how often the console auto-assigns and requeues; 0 turns it off
+    business_hours: str = "09:00-18:00"  # when people answer, in TIMEZONE
+    business_days: str = "mon,tue,wed,thu,fri,sat"
+    console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)
+    telegram_bot_username: str | None = None  # for staff deep links; asked from getMe when unset
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

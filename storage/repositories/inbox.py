@@ -1,0 +1,129 @@
+"""The console's inbox: waiting, mine, all open, closed; one row per conversation with what an agent scans for."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Conversation, Customer, Message, Staff
+
+VIEWS = ("waiting", "mine", "open", "closed")
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    conversation_id: int
+    customer_id: int
+    customer_name: str
+    username: str | None
+    language: str
+    channel: str
+    mode: str
+    status: str
+    reason: str | None
+    assignee_id: int | None
+    assignee_name: str | None
+    waiting_since: datetime | None
+    last_message_at: datetime | None
+    last_text: str
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("waiting_since", "last_message_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def _query(view: str, staff_id: int | None) -> Select[Any]:
+    assignee = aliased(Staff)
+    last_message = (
+        select(Message.text)
+        .where(Message.conversation_id == Conversation.id, Message.private_note.is_(False))
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Conversation, Customer, assignee.name, last_message)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .outerjoin(assignee, assignee.id == Conversation.assignee_id)
+    )
+    if view == "waiting":
+        return query.where(Conversation.status == "open", Conversation.mode == "waiting").order_by(
+            Conversation.waiting_since, Conversation.id
+        )
+    if view == "mine":
+        return query.where(Conversation.status == "open", Conversation.assignee_id == staff_id).order_by(
+            Conversation.updated_at.desc()
+        )
+    if view == "open":
+        return query.where(Conversation.status == "open").order_by(Conversation.updated_at.desc(), Conversation.id)
+    if view == "closed":
+        return query.where(Conversation.status == "closed").order_by(Conversation.closed_at.desc())
+    raise ValueError(f"unknown inbox view {view!r}")
+
+
+def _row(conversation: Conversation, customer: Customer, assignee_name: str | None, last_text: str | None) -> InboxRow:
+    return InboxRow(
+        conversation_id=conversation.id,
+        customer_id=customer.id,
+        customer_name=customer.display_name,
+        username=customer.username,
+        language=customer.language,
+        channel="telegram",
+        mode=conversation.mode,
+        status=conversation.status,
+        reason=conversation.handoff_reason,
+        assignee_id=conversation.assignee_id,
+        assignee_name=assignee_name,
+        waiting_since=conversation.waiting_since if conversation.mode == "waiting" else None,
+        last_message_at=max(
+            (t for t in (conversation.last_customer_message_at, conversation.last_agent_message_at) if t),
+            default=None,
+        ),
+        last_text=(last_text or "")[:200],
+        version=conversation.version,
+    )
+
+
+async def list_view(
+    session: AsyncSession, view: str, *, staff_id: int | None = None, search: str | None = None, limit: int = 200
+) -> list[InboxRow]:
+    query = _query(view, staff_id)
+    if search:
+        like = f"%{search.strip().lower()}%"
+        query = query.where(or_(func.lower(Customer.first_name).like(like), func.lower(Customer.username).like(like),
+                                func.lower(func.coalesce(Customer.last_name, "")).like(like)))
+    rows = (await session.execute(query.limit(limit))).all()
+    return [_row(*row) for row in rows]
+
+
+async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
+    assignee = aliased(Staff)
+    result = (
+        await session.execute(
+            select(Conversation, Customer, assignee.name, select(Message.text)
+                   .where(Message.conversation_id == Conversation.id, Message.private_note.is_(False))
+                   .order_by(Message.id.desc()).limit(1).scalar_subquery())
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .outerjoin(assignee, assignee.id == Conversation.assignee_id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).first()
+    return _row(*result) if result else None
+
+
+async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
+    open_ = Conversation.status == "open"
+    rows = {
+        "waiting": select(func.count()).select_from(Conversation).where(open_, Conversation.mode == "waiting"),
+        "mine": select(func.count()).select_from(Conversation).where(open_, Conversation.assignee_id == staff_id),
+        "open": select(func.count()).select_from(Conversation).where(open_),
+    }
+    return {view: (await session.scalar(query)) or 0 for view, query in rows.items()}

@@ -1,0 +1,557 @@
+"""Human handoff: the queue, taking a conversation, auto-assignment, requeue, transfer, return and close.
+
+One rule lives here for the bot and the console alike. Every change of owner is a single conditional UPDATE
+(`... WHERE mode = 'waiting'` and so on), so two agents pressing "take" at once, or two console processes
+auto-assigning at once, can never both win: the database lets exactly one row change.
+
+Functions work inside the caller's transaction and return what changed; callers commit and then publish
+`conversation.changed` events (see `changed_event`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import clock
+from storage.events import Event
+from storage.models import (
+    PRIORITY_AGENT,
+    Conversation,
+    Customer,
+    Handoff,
+    Message,
+    Staff,
+    StaffNotification,
+    Survey,
+)
+from storage.outbox import enqueue
+
+REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
+DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class HandoffError(Exception):
+    """The change is not allowed in the conversation's current state; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    position: int  # 1 = next in line
+    waiting: int  # everybody in line
+    expected_wait_minutes: int | None  # None outside business hours
+    open_now: bool
+    next_open_at: datetime | None  # when people answer again (outside business hours)
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Opening hours in the company's time zone, e.g. BusinessHours.parse("09:00-18:00", "mon,tue", tz)."""
+
+    opens: time
+    closes: time
+    days: frozenset[int]  # 0 = Monday
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, hours: str, days: str, tz: ZoneInfo | str) -> BusinessHours:
+        try:
+            start, end = (part.strip() for part in hours.split("-", 1))
+            opens, closes = time.fromisoformat(start), time.fromisoformat(end)
+        except ValueError as exc:
+            raise ValueError(f"business hours {hours!r} must look like 09:00-18:00") from exc
+        day_set = set()
+        for name in days.lower().replace(" ", "").split(","):
+            if name not in WEEKDAYS:
+                raise ValueError(f"unknown day {name!r}; use mon,tue,...")
+            day_set.add(WEEKDAYS.index(name))
+        return cls(opens, closes, frozenset(day_set), ZoneInfo(tz) if isinstance(tz, str) else tz)
+
+    def is_open(self, at: datetime) -> bool:
+        local = at.astimezone(self.tz)
+        return local.weekday() in self.days and self.opens <= local.time().replace(tzinfo=None) < self.closes
+
+    def next_open(self, at: datetime) -> datetime:
+        """The next opening moment after `at` (or `at` itself when open)."""
+        if self.is_open(at) or not self.days:
+            return at
+        local = at.astimezone(self.tz)
+        for offset in range(8):
+            day = (local + timedelta(days=offset)).date()
+            candidate = datetime.combine(day, self.opens, tzinfo=self.tz)
+            if day.weekday() in self.days and candidate > local:
+                return candidate.astimezone(at.tzinfo)
+        return at
+
+
+def changed_event(conversation: Conversation, **extra: Any) -> Event:
+    """The event consoles listen to; publish it after the transaction commits."""
+    return Event(
+        "conversation.changed",
+        {
+            "conversation_id": conversation.id,
+            "customer_id": conversation.customer_id,
+            "status": conversation.status,
+            "mode": conversation.mode,
+            "assignee_id": conversation.assignee_id,
+            "reason": conversation.handoff_reason,
+            "version": conversation.version,
+            **extra,
+        },
+    )
+
+
+async def _open_handoff(session: AsyncSession, conversation_id: int) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.ended_at.is_(None))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    )
+
+
+async def _end_open_handoff(session: AsyncSession, conversation_id: int, how: str, now: datetime) -> Handoff | None:
+    handoff = await _open_handoff(session, conversation_id)
+    if handoff is not None:
+        handoff.ended_at = now
+        handoff.ended_how = how
+    return handoff
+
+
+async def _reload(session: AsyncSession, conversation_id: int) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+    if conversation is None:
+        raise HandoffError("no such conversation")
+    return conversation
+
+
+async def request_handoff(
+    session: AsyncSession, conversation: Conversation, reason: str, *, now: datetime | None = None
+) -> Handoff:
+    """Put the conversation in line for a person. Asking again while waiting or with a person changes nothing."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    if conversation.status != "open":
+        raise HandoffError("the conversation is closed")
+    now = now or clock.now()
+    if conversation.mode in ("waiting", "human"):
+        existing = await _open_handoff(session, conversation.id)
+        if existing is not None:
+            return existing
+    conversation.mode = "waiting"
+    conversation.waiting_since = now
+    conversation.handoff_reason = reason
+    conversation.assignee_id = None
+    conversation.assigned_at = None
+    conversation.version += 1
+    handoff = Handoff(conversation_id=conversation.id, reason=reason, requested_at=now)
+    session.add(handoff)
+    await session.flush()
+    return handoff
+
+
+async def cancel_request(session: AsyncSession, conversation: Conversation, *, now: datetime | None = None) -> bool:
+    """The customer changed their mind while waiting: back to the bot. False when a person already took it."""
+    now = now or clock.now()
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.mode == "waiting", Conversation.status == "open")
+        .values(mode="bot", waiting_since=None, handoff_reason=None, version=Conversation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    await _end_open_handoff(session, conversation.id, "cancelled", now)
+    await session.refresh(conversation)
+    return True
+
+
+async def queue_position(session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
+    """(position, total waiting). Earlier waiting_since goes first; ties by id."""
+    waiting = and_(Conversation.status == "open", Conversation.mode == "waiting")
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(waiting)) or 0
+    if conversation.mode != "waiting" or conversation.waiting_since is None:
+        return 0, total
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            waiting,
+            or_(
+                Conversation.waiting_since < conversation.waiting_since,
+                and_(Conversation.waiting_since == conversation.waiting_since, Conversation.id < conversation.id),
+            ),
+        )
+    )
+    return (ahead or 0) + 1, total
+
+
+def _online(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(
+        Staff.is_active.is_(True), Staff.role.in_(("agent", "admin")), Staff.online_until.is_not(None),
+        Staff.online_until > now,
+    )
+
+
+async def average_take_minutes(session: AsyncSession, now: datetime, sample: int = 50) -> float:
+    """How long customers waited for a person lately (the last `sample` taken handoffs in 7 days)."""
+    rows = (
+        await session.execute(
+            select(Handoff.requested_at, Handoff.taken_at)
+            .where(Handoff.taken_at.is_not(None), Handoff.taken_at >= now - timedelta(days=7))
+            .order_by(Handoff.taken_at.desc())
+            .limit(sample)
+        )
+    ).all()
+    if not rows:
+        return DEFAULT_MINUTES_PER_CUSTOMER
+    waits = [max(0.0, (taken - asked).total_seconds() / 60) for asked, taken in rows]
+    return max(1.0, sum(waits) / len(waits))
+
+
+async def queue_status(
+    session: AsyncSession, conversation: Conversation, hours: BusinessHours, *, now: datetime | None = None
+) -> QueueStatus:
+    """What to tell a waiting customer: their place in line and, inside business hours, the expected wait."""
+    now = now or clock.now()
+    position, total = await queue_position(session, conversation)
+    if not hours.is_open(now):
+        return QueueStatus(position, total, None, False, hours.next_open(now))
+    online = await session.scalar(select(func.count()).select_from(Staff).where(_online(now))) or 0
+    per_customer = await average_take_minutes(session, now)
+    expected = math.ceil(per_customer * max(position, 1) / max(online, 1))
+    return QueueStatus(position, total, expected, True, None)
+
+
+async def take(
+    session: AsyncSession, conversation_id: int, staff: Staff, *, now: datetime | None = None,
+    takeover: bool = False,
+) -> Conversation:
+    """An agent takes a conversation: exactly one of several simultaneous takers wins.
+
+    From the queue (mode waiting), or with `takeover=True` straight from the bot (mode bot, the live list).
+    Raises HandoffError for the losers.
+    """
+    if not staff.is_active or staff.role not in ("agent", "admin"):
+        raise HandoffError("only active agents can take conversations")
+    now = now or clock.now()
+    modes = ("waiting", "bot") if takeover else ("waiting",)
+    before = await session.scalar(select(Conversation.mode).where(Conversation.id == conversation_id))
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status == "open", Conversation.mode.in_(modes))
+        .values(mode="human", assignee_id=staff.id, assigned_at=now, version=Conversation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise HandoffError("someone else already took this conversation, or it is no longer waiting")
+    conversation = await _reload(session, conversation_id)
+    handoff = await _open_handoff(session, conversation_id)
+    if handoff is None or before == "bot":
+        handoff = Handoff(conversation_id=conversation_id, reason="agent_takeover", requested_at=now)
+        session.add(handoff)
+        conversation.handoff_reason = "agent_takeover"
+    handoff.taken_at = now
+    handoff.taken_by = staff.id
+    await session.flush()
+    return conversation
+
+
+async def active_load(session: AsyncSession) -> dict[int, int]:
+    """Open human conversations per assignee."""
+    rows = await session.execute(
+        select(Conversation.assignee_id, func.count())
+        .where(Conversation.status == "open", Conversation.mode == "human", Conversation.assignee_id.is_not(None))
+        .group_by(Conversation.assignee_id)
+    )
+    return {staff_id: count for staff_id, count in rows.all()}
+
+
+async def auto_assign(session: AsyncSession, *, now: datetime | None = None) -> list[tuple[Conversation, Staff]]:
+    """Give waiting conversations (oldest first) to online agents, round-robin, within each agent's limit.
+
+    Round-robin is "least recently assigned first", read from the handoffs table, so it survives restarts and
+    works across processes. Agents who are offline, inactive or at their limit are skipped, and so is an agent
+    who just lost this very conversation for not answering.
+    """
+    now = now or clock.now()
+    agents = list((await session.scalars(select(Staff).where(_online(now), Staff.role == "agent"))).all())
+    if not agents:
+        return []
+    load = await active_load(session)
+    last_rows = await session.execute(
+        select(Handoff.taken_by, func.max(Handoff.taken_at)).where(Handoff.taken_by.is_not(None))
+        .group_by(Handoff.taken_by)
+    )
+    last_taken = {staff_id: at for staff_id, at in last_rows.all()}
+    waiting = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.status == "open", Conversation.mode == "waiting")
+            .order_by(Conversation.waiting_since, Conversation.id)
+        )
+    ).all()
+    assigned: list[tuple[Conversation, Staff]] = []
+    for conversation in waiting:
+        skipped = await _silent_assignees(session, conversation)
+        candidates = [a for a in agents if load.get(a.id, 0) < a.max_concurrent and a.id not in skipped]
+        if not candidates:
+            continue
+        floor = datetime.min.replace(tzinfo=now.tzinfo)
+        agent = min(candidates, key=lambda a: (last_taken.get(a.id) or floor, a.id))
+        try:
+            taken = await take(session, conversation.id, agent, now=now)
+        except HandoffError:  # taken by a person or another process meanwhile
+            continue
+        load[agent.id] = load.get(agent.id, 0) + 1
+        last_taken[agent.id] = now
+        assigned.append((taken, agent))
+    return assigned
+
+
+async def _silent_assignees(session: AsyncSession, conversation: Conversation) -> set[int]:
+    """Agents who lost this conversation to the queue during its current wait."""
+    if conversation.waiting_since is None:
+        return set()
+    rows = await session.scalars(
+        select(Handoff.taken_by).where(
+            Handoff.conversation_id == conversation.id,
+            Handoff.ended_how == "requeued",
+            Handoff.ended_at >= conversation.waiting_since,
+            Handoff.taken_by.is_not(None),
+        )
+    )
+    return {staff_id for staff_id in rows.all() if staff_id is not None}
+
+
+async def requeue_silent(
+    session: AsyncSession, *, minutes: int, now: datetime | None = None
+) -> list[tuple[Conversation, int]]:
+    """Conversations whose assignee has not written to the customer within `minutes` of being assigned go back
+    to the queue, keeping their place in line; the team (active agents and admins) is told.
+
+    Returns (conversation, silent staff id) pairs.
+    """
+    now = now or clock.now()
+    cutoff = now - timedelta(minutes=minutes)
+    silent = (
+        await session.scalars(
+            select(Conversation).where(
+                Conversation.status == "open",
+                Conversation.mode == "human",
+                Conversation.assigned_at.is_not(None),
+                Conversation.assigned_at <= cutoff,
+                or_(
+                    Conversation.last_agent_message_at.is_(None),
+                    Conversation.last_agent_message_at < Conversation.assigned_at,
+                ),
+            )
+        )
+    ).all()
+    requeued: list[tuple[Conversation, int]] = []
+    for conversation in silent:
+        silent_id = conversation.assignee_id
+        assert silent_id is not None
+        result = await session.execute(
+            update(Conversation)
+            .where(
+                Conversation.id == conversation.id,
+                Conversation.mode == "human",
+                Conversation.assignee_id == silent_id,
+                Conversation.assigned_at == conversation.assigned_at,
+            )
+            .values(
+                mode="waiting",
+                assignee_id=None,
+                assigned_at=None,
+                # keep their place: the wait started when they first asked, not now
+                waiting_since=func.coalesce(Conversation.waiting_since, now),
+                version=Conversation.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue
+        ended = await _end_open_handoff(session, conversation.id, "requeued", now)
+        reloaded = await _reload(session, conversation.id)
+        session.add(Handoff(conversation_id=conversation.id, reason=ended.reason if ended else "requeued",
+                            requested_at=now))
+        silent_staff = await session.get(Staff, silent_id)
+        customer = await session.get(Customer, reloaded.customer_id)
+        who = customer.display_name if customer else f"#{reloaded.customer_id}"
+        text = (f"Conversation with {who} is back in the queue: "
+                f"{silent_staff.name if silent_staff else 'the assignee'} did not answer within {minutes} minutes.")
+        await notify_team(session, text, link=f"/conversations/{conversation.id}")
+        requeued.append((reloaded, silent_id))
+    await session.flush()
+    return requeued
+
+
+async def notify_team(session: AsyncSession, text: str, link: str | None = None) -> list[StaffNotification]:
+    """A console notification for every active agent and admin."""
+    staff_ids = (
+        await session.scalars(select(Staff.id).where(Staff.is_active.is_(True), Staff.role.in_(("agent", "admin"))))
+    ).all()
+    notes = [StaffNotification(staff_id=staff_id, text=text, link=link) for staff_id in staff_ids]
+    session.add_all(notes)
+    await session.flush()
+    return notes
+
+
+def _check_owner(conversation: Conversation, staff: Staff) -> None:
+    if conversation.status != "open" or conversation.mode != "human":
+        raise HandoffError("the conversation is not with a person")
+    if conversation.assignee_id != staff.id and staff.role != "admin":
+        raise HandoffError("only the assignee (or an admin) can do this")
+
+
+async def transfer(
+    session: AsyncSession, conversation_id: int, by: Staff, to_staff_id: int, note: str = "",
+    *, now: datetime | None = None,
+) -> Conversation:
+    """Hand a conversation to another agent with a private note; the new owner is told."""
+    now = now or clock.now()
+    conversation = await _reload(session, conversation_id)
+    _check_owner(conversation, by)
+    target = await session.get(Staff, to_staff_id)
+    if target is None or not target.is_active or target.role not in ("agent", "admin"):
+        raise HandoffError("transfer to an active agent")
+    if target.id == conversation.assignee_id:
+        raise HandoffError("the conversation already belongs to this agent")
+    previous = conversation.assignee_id
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.mode == "human",
+               Conversation.assignee_id == previous, Conversation.version == conversation.version)
+        .values(assignee_id=target.id, assigned_at=now, version=Conversation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise HandoffError("the conversation changed meanwhile; reload and try again")
+    await _end_open_handoff(session, conversation_id, "transferred", now)
+    session.add(Handoff(conversation_id=conversation_id, reason="transfer", requested_at=now, taken_at=now,
+                        taken_by=target.id))
+    conversation = await _reload(session, conversation_id)
+    # The new owner has not answered yet either; the silent-assignee clock restarts for them.
+    conversation.last_agent_message_at = None
+    text = f"Transferred from {by.name} to {target.name}" + (f": {note}" if note else "")
+    session.add(Message(conversation_id=conversation_id, direction="out", sender="system", staff_id=by.id,
+                        kind="note", text=text, private_note=True))
+    session.add(StaffNotification(staff_id=target.id, text=f"{by.name} transferred a conversation to you"
+                                  + (f": {note}" if note else ""), link=f"/conversations/{conversation_id}"))
+    await session.flush()
+    return conversation
+
+
+async def return_to_bot(
+    session: AsyncSession, conversation_id: int, by: Staff, *, now: datetime | None = None
+) -> Conversation:
+    """The person is done for now; the bot answers again in the same conversation."""
+    now = now or clock.now()
+    conversation = await _reload(session, conversation_id)
+    if conversation.mode == "waiting" and by.role == "admin":
+        pass  # an admin may release a waiting customer back to the bot
+    else:
+        _check_owner(conversation, by)
+    conversation.mode = "bot"
+    conversation.assignee_id = None
+    conversation.assigned_at = None
+    conversation.waiting_since = None
+    conversation.handoff_reason = None
+    conversation.misunderstandings = 0
+    conversation.flow = None
+    conversation.step = None
+    conversation.slots = {}
+    conversation.version += 1
+    await _end_open_handoff(session, conversation_id, "returned", now)
+    await session.flush()
+    return conversation
+
+
+async def close(
+    session: AsyncSession, conversation_id: int, by: Staff, *, now: datetime | None = None
+) -> tuple[Conversation, Survey | None]:
+    """Close the conversation and create its satisfaction survey, stored with the agent (once per conversation).
+
+    The caller queues the survey message (a channel reply built by dialogs.flows.handoff.survey_question) with
+    `send_to_customer`. The customer's next message starts a fresh conversation with the bot
+    (storage.repositories.conversations.current never reopens a closed one).
+    """
+    now = now or clock.now()
+    conversation = await _reload(session, conversation_id)
+    _check_owner(conversation, by)
+    agent_id = conversation.assignee_id
+    conversation.status = "closed"
+    conversation.mode = "bot"
+    conversation.closed_at = now
+    conversation.flow = None
+    conversation.step = None
+    conversation.slots = {}
+    conversation.version += 1
+    await _end_open_handoff(session, conversation_id, "closed", now)
+    survey = await session.scalar(
+        select(Survey).where(Survey.subject_type == "conversation", Survey.subject_id == conversation_id)
+    )
+    if survey is None:
+        survey = Survey(subject_type="conversation", subject_id=conversation_id,
+                        customer_id=conversation.customer_id, staff_id=agent_id, sent_at=now)
+        session.add(survey)
+        await session.flush()
+    else:
+        survey = None  # once per conversation
+    return conversation, survey
+
+
+async def send_to_customer(
+    session: AsyncSession, conversation: Conversation, payload: dict[str, Any], *, text: str, sender: str,
+    staff_id: int | None = None, kind: str | None = None, extra: dict[str, Any] | None = None,
+) -> Message | None:
+    """Record an outgoing message in the history and queue it at agent priority. None if the customer is
+    unreachable (blocked the bot)."""
+    customer = await session.get(Customer, conversation.customer_id)
+    if customer is None:
+        raise HandoffError("the customer is gone")
+    message = Message(
+        conversation_id=conversation.id, direction="out", sender=sender, staff_id=staff_id,
+        kind=kind or str(payload.get("kind", "say")), text=text, payload={**payload, **(extra or {})},
+        delivery_status="pending" if customer.unreachable_at is None else "failed",
+    )
+    session.add(message)
+    if sender == "agent":
+        conversation.last_agent_message_at = clock.now()
+    await session.flush()
+    if customer.unreachable_at is not None:
+        return message
+    await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=PRIORITY_AGENT,
+                  message_id=message.id, customer_id=customer.id, staff_id=staff_id)
+    return message
+
+
+async def agent_reply(
+    session: AsyncSession, conversation_id: int, staff: Staff, payload: dict[str, Any], *, text: str,
+    kind: str | None = None,
+) -> Message:
+    """An agent writes to the customer: only in a conversation they own (admins too)."""
+    conversation = await _reload(session, conversation_id)
+    _check_owner(conversation, staff)
+    message = await send_to_customer(session, conversation, payload, text=text, sender="agent", staff_id=staff.id,
+                                     kind=kind)
+    assert message is not None
+    return message
+
+
+async def add_note(session: AsyncSession, conversation_id: int, staff: Staff, text: str) -> Message:
+    """A private note: stays in the console, never sent to the customer."""
+    conversation = await _reload(session, conversation_id)
+    message = Message(conversation_id=conversation.id, direction="out", sender="agent", staff_id=staff.id,
+                      kind="note", text=text, private_note=True)
+    session.add(message)
+    await session.flush()
+    return message
