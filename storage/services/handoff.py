@@ -555,3 +555,34 @@ async def add_note(session: AsyncSession, conversation_id: int, staff: Staff, te
     session.add(message)
     await session.flush()
     return message
+
+
+LOW_SCORE = 2  # a survey at or below this opens a follow-up task for a lead
+
+
+async def record_survey_answer(
+    session: AsyncSession, survey_id: int, customer_id: int, *, score: int | None = None,
+    comment: str | None = None, now: datetime | None = None,
+) -> Survey | None:
+    """Store a customer's rating (1-5) or comment for a conversation survey; a low score opens a follow-up.
+
+    None when the survey is not this customer's (forged button) or the score is out of range.
+    """
+    survey = await session.get(Survey, survey_id)
+    if survey is None or survey.customer_id != customer_id:
+        return None
+    if score is not None:
+        if not 1 <= score <= 5:
+            return None
+        first_answer = survey.score is None
+        survey.score = score
+        survey.answered_at = now or clock.now()
+        if first_answer and score <= LOW_SCORE:
+            from storage.models import FollowUpTask  # local: only needed on the rare low score
+
+            session.add(FollowUpTask(survey_id=survey.id, customer_id=customer_id, reason="low_survey_score",
+                                     note=f"Rated {score}/5 after a {survey.subject_type}"))
+    if comment is not None:
+        survey.comment = comment[:2000]
+    await session.flush()
+    return survey

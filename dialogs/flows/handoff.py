@@ -1,0 +1,144 @@
+"""Talking to a person: the customer's side of the handoff.
+
+The customer asks (menu button, /agent, or words like "human", 人工, 客服), or presses the "talk to a person"
+button the engine offers after repeated misunderstandings. The conversation goes into the queue
+(storage.services.handoff) and the customer is told their place in line and, inside business hours, the
+expected wait; outside business hours, when people are back, with the choice to leave a message.
+
+While waiting or with a person the engine keeps the bot silent; only this flow's buttons still work (leave a
+message, back to the assistant, survey ratings). The texts the console sends on the customer's behalf (an
+agent joined, back to the assistant, the survey) are built here too, so every customer-facing string lives in
+dialogs and is translated in dialogs/locales/zh/handoff.po.
+"""
+
+from __future__ import annotations
+
+from dialogs.flow import DialogContext, Flow, register
+from dialogs.i18n import N_, t
+from dialogs.inbound import Inbound
+from dialogs.replies import Choice, Reply, Say
+from homedesk.settings import get_settings
+from storage.services import handoff
+from storage.services.handoff import BusinessHours, QueueStatus
+
+NAME = "handoff"
+MENU_LABEL = N_("Talk to a person")
+
+
+def business_hours() -> BusinessHours:
+    settings = get_settings()
+    return BusinessHours.parse(settings.business_hours, settings.business_days, settings.tz)
+
+
+def in_line_text(lang: str, status: QueueStatus, hours: BusinessHours) -> str:
+    if status.open_now:
+        return t(lang, "You are in line to talk to a person: number {position}. Expected wait: about {minutes} min. "
+                       "Write here whenever you like; the assistant will stay quiet until then.",
+                 position=status.position, minutes=status.expected_wait_minutes or 1)
+    when = status.next_open_at.astimezone(hours.tz).strftime("%Y-%m-%d %H:%M") if status.next_open_at else ""
+    return t(lang, "Our team is away right now and will reply from {when}. You are number {position} in line. "
+                   "You can leave a message now and we will read it first.",
+             when=when, position=status.position)
+
+
+def _cancel_choice(lang: str) -> Choice:
+    return Choice(t(lang, "Back to the assistant"), f"{NAME}:cancel")
+
+
+def agent_joined(lang: str, agent_name: str) -> Say:
+    """Sent when a person takes the conversation."""
+    return Say(t(lang, "{name} from our team is here now and will answer you in this chat.", name=agent_name))
+
+
+def returned_to_bot(lang: str) -> Say:
+    return Say(t(lang, "You are back with the assistant. Ask for a person any time."),
+               choices=[[Choice(t(lang, "Main menu"), "menu:main")]])
+
+
+def survey_question(lang: str, survey_id: int) -> Say:
+    """The 1-5 satisfaction buttons sent when a person closes the conversation."""
+    return Say(
+        t(lang, "Thank you for talking to us. How satisfied are you with the help you got? "
+                "1 = very unsatisfied, 5 = very satisfied."),
+        choices=[[Choice(str(score), f"{NAME}:rate:{survey_id}:{score}") for score in range(1, 6)]],
+    )
+
+
+class HandoffFlow(Flow):
+    name = NAME
+    menu_label = MENU_LABEL
+    menu_order = 90
+    commands = ("agent", "human")
+    intent_words = ("agent", "human", "person", "talk to a person", "real person", "人工", "客服", "转人工")
+    works_while_human = True
+
+    async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
+        return await queue_and_tell(ctx, "misunderstood" if ctx.conversation.misunderstandings >= 2 else "asked")
+
+    async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
+        if token == "start":  # pressed again while already in line or with a person (the engine routes it here)
+            if ctx.conversation.mode == "waiting":
+                return await queue_and_tell(ctx, ctx.conversation.handoff_reason or "asked")
+            return [Say(ctx.t("A person is already with you in this chat."))]
+        if token == "leave":
+            if ctx.conversation.mode != "waiting":
+                return []
+            return [Say(ctx.t("Please write your message here, with any photos. A person will read it as soon as "
+                              "the team is back."))]
+        if token == "cancel":
+            if ctx.conversation.mode == "waiting" and await handoff.cancel_request(ctx.session, ctx.conversation):
+                ctx.clear()
+                ctx.events.append(handoff.changed_event(ctx.conversation))
+                return [returned_to_bot(ctx.lang)]
+            if ctx.conversation.mode == "human":
+                return [Say(ctx.t("A person is already with you in this chat."))]
+            return None
+        if token.startswith("rate:"):
+            return await self._rate(ctx, token)
+        if token.startswith("skip:"):
+            ctx.clear()
+            return [Say(ctx.t("Thank you for your feedback!"))]
+        return None
+
+    async def _rate(self, ctx: DialogContext, token: str) -> list[Reply] | None:
+        parts = token.split(":")
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            return None
+        survey_id, score = int(parts[1]), int(parts[2])
+        survey = await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, score=score,
+                                                    now=ctx.now)
+        if survey is None:
+            return None
+        if ctx.conversation.mode != "bot":  # already talking to a person again: no comment step
+            return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
+        ctx.goto(NAME, "survey_comment", survey_id=survey_id)
+        return [Say(ctx.t("Thank you! You rated us {score} of 5. Anything you would like to add? "
+                          "Write it here, or skip.", score=score),
+                    choices=[[Choice(ctx.t("Skip"), f"{NAME}:skip:{survey_id}")]], edit=True)]
+
+    async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
+        if ctx.conversation.step != "survey_comment" or event.kind != "text" or not event.text.strip():
+            return None
+        survey_id = ctx.slots.get("survey_id")
+        if not isinstance(survey_id, int):
+            return None
+        await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, comment=event.text.strip(),
+                                           now=ctx.now)
+        ctx.clear()
+        return [Say(ctx.t("Thank you for your feedback!"))]
+
+
+async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
+    """Put the conversation in line and return the message for the customer. Other flows (complaints) call this."""
+    ctx.clear()
+    await handoff.request_handoff(ctx.session, ctx.conversation, reason, now=ctx.now)
+    hours = business_hours()
+    status = await handoff.queue_status(ctx.session, ctx.conversation, hours, now=ctx.now)
+    ctx.events.append(handoff.changed_event(ctx.conversation, queued=True))
+    if status.open_now:
+        return [Say(in_line_text(ctx.lang, status, hours), choices=[[_cancel_choice(ctx.lang)]])]
+    return [Say(in_line_text(ctx.lang, status, hours),
+                choices=[[Choice(ctx.t("Leave a message"), f"{NAME}:leave")], [_cancel_choice(ctx.lang)]])]
+
+
+register(HandoffFlow())
