@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     handoff_tick_seconds: float = 15.0  # how often the console auto-assigns and requeues; 0 turns it off
     business_hours: str = "09:00-18:00"  # when people answer, in TIMEZONE
     business_days: str = "mon,tue,wed,thu,fri,sat"
+    # After-sales: SLA clocks count these days (holidays and make-up workdays from the Holiday table), in TIMEZONE.
+    sla_business_hours: str = "09:00-18:00"
+    sla_business_days: str = "mon,tue,wed,thu,fri"
+    quiet_hours: str = "21:00-08:00"  # reminders wait for the morning, in the recipient's time zone
     console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)
     telegram_bot_username: str | None = None  # for staff deep links; asked from getMe when unset
 
