@@ -1,0 +1,86 @@
+"""The one query builder of the matching engine: every SQL it runs, over storage models, portable
+between SQLite and PostgreSQL (no dialect-specific functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Float, Select, cast, func, or_, select
+
+from matching.score import DEALS, PROPERTY_TYPES, Plan
+from storage.models import Listing, ListingFeedback
+
+# Columns in matching.score.ROW_FIELDS order.
+_ROW_COLUMNS = (
+    Listing.id,
+    Listing.status,
+    Listing.deal_type,
+    Listing.property_type,
+    cast(Listing.price, Float),  # float, not Decimal: nothing here needs cents exactly
+    Listing.district_id,
+    Listing.bedrooms,
+    Listing.area_m2,
+    Listing.available_from,
+    Listing.lat,
+    Listing.lon,
+    Listing.furnished,
+    Listing.pets_allowed,
+    Listing.features,
+)
+
+
+def snapshot_rows() -> Select[Any]:
+    return select(*_ROW_COLUMNS).order_by(Listing.id)
+
+
+def rows_by_id(ids: Iterable[int]) -> Select[Any]:
+    return select(*_ROW_COLUMNS).where(Listing.id.in_(list(ids)))
+
+
+def rows_changed_since(updated_at: Any, max_id: int) -> Select[Any]:
+    return select(*_ROW_COLUMNS).where(or_(Listing.updated_at >= updated_at, Listing.id > max_id))
+
+
+def details_by_id(ids: Iterable[int]) -> Select[Any]:
+    """What a result card shows besides the scored columns."""
+    return select(Listing.id, Listing.ref_code, Listing.district_name).where(Listing.id.in_(list(ids)))
+
+
+def probe() -> Select[Any]:
+    """Cheap fingerprint of the table, to notice edits made by other processes."""
+    return select(func.count(Listing.id), func.max(Listing.id), func.max(Listing.updated_at))
+
+
+def candidate_ids(plan: Plan, with_budget: bool = True, with_types: bool = True) -> Select[Any]:
+    """Ids passing the indexed filters: (status, deal_type, property_type, price) is one covering index,
+    so this reads the index only. The remaining filters run on the in-memory columns."""
+    stmt = select(Listing.id).where(Listing.status == "active")
+    if plan.deal is not None:
+        stmt = stmt.where(Listing.deal_type == DEALS[plan.deal])
+    if with_types and plan.ptypes:
+        stmt = stmt.where(Listing.property_type.in_([PROPERTY_TYPES[t] for t in plan.ptypes]))
+    if with_budget and plan.price_hi is not None:
+        stmt = stmt.where(Listing.price <= plan.price_hi)
+    if with_budget and plan.price_lo is not None:
+        stmt = stmt.where(Listing.price >= plan.price_lo)
+    return stmt
+
+
+def customer_feedback(customer_id: int) -> Select[Any]:
+    return (
+        select(
+            ListingFeedback.listing_id,
+            ListingFeedback.reason,
+            Listing.deal_type,
+            Listing.property_type,
+            Listing.district_id,
+            cast(Listing.price, Float),
+            Listing.area_m2,
+            Listing.bedrooms,
+        )
+        .join(Listing, Listing.id == ListingFeedback.listing_id)
+        .where(ListingFeedback.customer_id == customer_id)
+        .order_by(ListingFeedback.created_at.desc())
+        .limit(200)
+    )

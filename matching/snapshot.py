@@ -1,0 +1,109 @@
+"""An in-memory, column-wise copy of the listings' scoring fields, one per database.
+
+SQL picks candidate ids from the covering index; the other filters and the score run on these columns
+with numpy, which is what keeps a query over 100,000 listings within a few milliseconds. The copy
+follows the database: changes committed in this process are applied at once (matching.changes),
+other processes' edits are noticed by a cheap probe, and every result is re-checked against fresh rows
+before it is shown (matching.rank), so a stale copy can cost ranking accuracy for seconds, never
+correctness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from matching import changes, query
+from matching.score import Columns
+
+PROBE_INTERVAL_S = 5.0
+_CHUNK = 500  # ids per IN (...) list
+_snapshots: weakref.WeakKeyDictionary[Any, ListingSnapshot] = weakref.WeakKeyDictionary()
+monotonic: Callable[[], float] = time.monotonic
+
+
+class ListingSnapshot:
+    def __init__(self) -> None:
+        self.cols = Columns.empty()
+        self._full_reload = True
+        self._pending: set[int] = set()
+        self._probe: tuple[Any, ...] | None = None
+        self._probed_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def note_changed(self, ids: set[int] | None) -> None:
+        if ids is None:
+            self._full_reload = True
+        else:
+            self._pending |= ids
+
+    async def refresh(self, session: Any) -> None:
+        async with self._lock:
+            now = monotonic()
+            if not self._full_reload and not self._pending and now - self._probed_at >= PROBE_INTERVAL_S:
+                fingerprint = tuple((await session.execute(query.probe())).one())
+                self._probed_at = now
+                if fingerprint != self._probe:
+                    await self._load_changed_since(session)
+                    if len(self.cols) != fingerprint[0]:
+                        self._full_reload = True  # rows were deleted somewhere
+                    self._probe = fingerprint
+            if self._full_reload:
+                self._full_reload, self._pending = False, set()
+                self._probe = tuple((await session.execute(query.probe())).one())
+                self._probed_at = now
+                rows = (await session.execute(query.snapshot_rows())).all()
+                self.cols = Columns.from_rows(rows)
+            elif self._pending:
+                ids, self._pending = sorted(self._pending), set()
+                rows = []
+                for start in range(0, len(ids), _CHUNK):
+                    rows += (await session.execute(query.rows_by_id(ids[start : start + _CHUNK]))).all()
+                self._merge(np.array(ids, dtype=np.int64), rows)
+
+    async def _load_changed_since(self, session: Any) -> None:
+        if self._probe is None or self._probe[2] is None:
+            self._full_reload = True
+            return
+        rows = (await session.execute(query.rows_changed_since(self._probe[2], self._probe[1] or 0))).all()
+        self._merge(np.array([r[0] for r in rows], dtype=np.int64), rows)
+
+    def _merge(self, changed: np.ndarray, rows: list[Any]) -> None:
+        """Replace changed ids by their fresh rows (dropping deleted ones), keeping ids sorted."""
+        keep = ~np.isin(self.cols.ids, changed)
+        fresh = Columns.from_rows(rows)
+        merged = Columns.concat([self.cols.take(keep), fresh])
+        self.cols = merged.take(np.argsort(merged.ids, kind="stable"))
+
+    def lookup(self, ids: np.ndarray) -> tuple[Columns, np.ndarray]:
+        """Columns for these ids, and the ids the snapshot does not have yet."""
+        pos = np.searchsorted(self.cols.ids, ids)
+        pos_clipped = np.minimum(pos, max(len(self.cols) - 1, 0))
+        found = (pos < len(self.cols)) & (self.cols.ids[pos_clipped] == ids) if len(self.cols) else np.zeros(
+            len(ids), dtype=bool
+        )
+        return self.cols.take(pos_clipped[found]), ids[~found]
+
+
+async def snapshot_for(session: Any) -> ListingSnapshot:
+    """The refreshed snapshot of the session's database."""
+    changes.install()
+    engine = session.get_bind()
+    snapshot = _snapshots.get(engine)
+    if snapshot is None:
+        snapshot = ListingSnapshot()
+        _snapshots[engine] = snapshot
+        changes.subscribe(snapshot)
+    await snapshot.refresh(session)
+    return snapshot
+
+
+def invalidate() -> None:
+    """Reload every snapshot on next use (e.g. after a bulk import done with plain SQL)."""
+    for snapshot in list(_snapshots.values()):
+        snapshot.note_changed(None)
