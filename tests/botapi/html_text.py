@@ -108,12 +108,13 @@ class _TelegramHtmlParser(HTMLParser):
         length = self.length16 - start
         if not entity or length == 0:
             return
-        language = entity.pop("language", None)
-        if tag == "code" and self.stack and self.stack[-1][0] == "pre":
-            # <pre><code class="language-x"> is one pre entity with a language, not two entities.
-            if language:
-                self.stack[-1][2]["language"] = language
-            return
+        if tag == "code":
+            language = entity.pop("language", None)
+            if self.stack and self.stack[-1][0] == "pre":
+                # <pre><code class="language-x"> is one pre entity with a language, not two entities.
+                if language:
+                    self.stack[-1][2]["language"] = language
+                return
         entity["offset"] = start
         entity["length"] = length
         self.entities.append(entity)
