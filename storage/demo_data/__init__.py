@@ -1,0 +1,1 @@
+"""Small data files the demo seed reads (districts, FAQ, canned replies); no third-party assets."""

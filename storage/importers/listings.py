@@ -1,0 +1,192 @@
+"""Listings (`ref_code,deal_type,...,lat,lon`), keyed by ref_code. A lower price on re-import records the drop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.importers.common import (
+    BATCH_SIZE,
+    CsvSource,
+    ImportReport,
+    ProgressCallback,
+    Row,
+    RowError,
+    bool_cell,
+    coordinates,
+    date_cell,
+    enum_cell,
+    int_cell,
+    last_wins,
+    list_cell,
+    positive_decimal_cell,
+    positive_float_cell,
+    read_rows,
+    required,
+    run_batches,
+    text_cell,
+    validate_rows,
+)
+from storage.models import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES, District, Listing, ListingPhoto, Staff
+
+LISTING_COLUMNS = (
+    "ref_code", "deal_type", "property_type", "city", "district", "address", "price", "currency", "bedrooms",
+    "bathrooms", "area_m2", "floor", "floors_total", "available_from", "furnished", "pets_allowed", "features",
+    "photos", "agent_email", "status", "description", "lat", "lon",
+)
+_REQUIRED = ("ref_code", "deal_type", "property_type", "city", "district", "price", "area_m2")
+
+
+@dataclass
+class ListingRow:
+    ref_code: str
+    deal_type: str
+    property_type: str
+    city: str
+    district_id: int
+    district_name: str
+    address: str
+    price: Decimal
+    currency: str
+    bedrooms: int
+    bathrooms: int
+    area_m2: float
+    floor: int | None
+    floors_total: int | None
+    available_from: date | None
+    furnished: bool | None
+    pets_allowed: bool | None
+    features: list[str]
+    status: str
+    description: str
+    lat: float | None
+    lon: float | None
+    agent_id: int | None
+    photos: list[str]
+
+    def fields(self) -> dict[str, Any]:
+        values = asdict(self)
+        del values["photos"], values["ref_code"]
+        return values
+
+
+class _Lookups:
+    """Districts by any of their names and staff by email, loaded once per import."""
+
+    def __init__(self, districts: Sequence[District], staff: Sequence[tuple[int, str]]) -> None:
+        self.districts: dict[tuple[str, str], District] = {}
+        for district in districts:
+            for label in (district.name, district.name_zh, *district.aliases):
+                if label:
+                    self.districts.setdefault((district.city.lower(), label.lower()), district)
+        self.staff = {email.lower(): staff_id for staff_id, email in staff}
+
+    def district(self, city: str, name: str) -> District:
+        district = self.districts.get((city.lower(), name.lower()))
+        if district is None:
+            raise RowError(f"district {name!r} is not a known district of {city} (import districts first)")
+        return district
+
+
+def _parser(lookups: _Lookups, report: ImportReport):
+    def parse(row: Row) -> ListingRow:
+        ref_code = required(row, "ref_code", 32)
+        deal_type = enum_cell(row, "deal_type", DEAL_TYPES)
+        property_type = enum_cell(row, "property_type", PROPERTY_TYPES)
+        city = required(row, "city", 64)
+        district = lookups.district(city, required(row, "district", 64))
+        price = positive_decimal_cell(row, "price")
+        currency = (text_cell(row, "currency") or "CNY").upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise RowError(f"currency is {currency!r}; expected a 3-letter code such as CNY")
+        bedrooms = int_cell(row, "bedrooms", minimum=0, default=0)
+        bathrooms = int_cell(row, "bathrooms", minimum=0, default=0 if property_type == "parking" else 1)
+        area = positive_float_cell(row, "area_m2")
+        floor = int_cell(row, "floor")
+        floors_total = int_cell(row, "floors_total", minimum=1)
+        if floor is not None and floors_total is not None and floor > floors_total:
+            raise RowError(f"floor {floor} is above floors_total {floors_total}")
+        lat, lon = coordinates(row)
+        agent_id = None
+        if email := text_cell(row, "agent_email"):
+            agent_id = lookups.staff.get(email.lower())
+            if agent_id is None:
+                report.warnings.append((row.line, f"agent_email {email} is not a staff member; listing has no agent"))
+        return ListingRow(
+            ref_code=ref_code, deal_type=deal_type, property_type=property_type, city=district.city,
+            district_id=district.id, district_name=district.name, address=text_cell(row, "address", 256),
+            price=price, currency=currency, bedrooms=bedrooms or 0, bathrooms=bathrooms or 0, area_m2=area,
+            floor=floor, floors_total=floors_total, available_from=date_cell(row, "available_from"),
+            furnished=bool_cell(row, "furnished"), pets_allowed=bool_cell(row, "pets_allowed"),
+            features=[feature.lower() for feature in list_cell(row, "features")],
+            status=enum_cell(row, "status", LISTING_STATUSES, default="active"),
+            description=text_cell(row, "description"), lat=lat, lon=lon, agent_id=agent_id,
+            photos=list_cell(row, "photos"),
+        )
+
+    return parse
+
+
+async def import_listings(
+    factory: async_sessionmaker[AsyncSession],
+    source: CsvSource,
+    progress: ProgressCallback | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    report = ImportReport()
+    rows = read_rows(source, LISTING_COLUMNS, _REQUIRED, report)
+    async with factory() as session:
+        lookups = _Lookups(
+            list(await session.scalars(select(District))),
+            list((await session.execute(select(Staff.id, Staff.email))).tuples()),
+        )
+    good = last_wins(validate_rows(rows, _parser(lookups, report), report), lambda parsed: parsed.ref_code, report)
+
+    async def handle(session: AsyncSession, batch: Sequence[tuple[Row, ListingRow]]) -> None:
+        refs = [parsed.ref_code for _, parsed in batch]
+        existing = {
+            listing.ref_code: listing
+            for listing in await session.scalars(select(Listing).where(Listing.ref_code.in_(refs)))
+        }
+        for _, parsed in batch:
+            listing = existing.get(parsed.ref_code)
+            if listing is None:
+                listing = Listing(ref_code=parsed.ref_code, **parsed.fields())
+                listing.photos = [ListingPhoto(position=i, url=url) for i, url in enumerate(parsed.photos)]
+                session.add(listing)
+                report.inserted += 1
+            elif _update(listing, parsed):
+                report.updated += 1
+            else:
+                report.unchanged += 1
+
+    await run_batches(factory, good, handle, progress, batch_size)
+    return report
+
+
+def _update(listing: Listing, parsed: ListingRow) -> bool:
+    """Apply the row to an existing listing; True when anything changed."""
+    changed = False
+    old_price = listing.price
+    for name, value in parsed.fields().items():
+        if getattr(listing, name) != value:
+            setattr(listing, name, value)
+            changed = True
+    if parsed.price < old_price:
+        listing.previous_price = old_price  # price-drop alerts compare against it
+    elif parsed.price > old_price:
+        listing.previous_price = None  # a rise cancels an earlier drop
+    if [photo.url for photo in listing.photos] != parsed.photos:
+        # Keep Telegram's cached file ids for photos that stay.
+        cached = {photo.url: photo.telegram_file_id for photo in listing.photos}
+        listing.photos = [
+            ListingPhoto(position=i, url=url, telegram_file_id=cached.get(url)) for i, url in enumerate(parsed.photos)
+        ]
+        changed = True
+    return changed
