@@ -105,8 +105,7 @@ class HandoffFlow(Flow):
         if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
             return None
         survey_id, score = int(parts[1]), int(parts[2])
-        survey = await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, score=score,
-                                                    now=ctx.now)
+        survey = await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, score=score)
         if survey is None:
             return None
         if ctx.conversation.mode != "bot":  # already talking to a person again: no comment step
@@ -122,8 +121,7 @@ class HandoffFlow(Flow):
         survey_id = ctx.slots.get("survey_id")
         if not isinstance(survey_id, int):
             return None
-        await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, comment=event.text.strip(),
-                                           now=ctx.now)
+        await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, comment=event.text.strip())
         ctx.clear()
         return [Say(ctx.t("Thank you for your feedback!"))]
 

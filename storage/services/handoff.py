@@ -32,6 +32,7 @@ from storage.models import (
     Survey,
 )
 from storage.outbox import enqueue
+from storage.services import surveys
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
@@ -496,16 +497,8 @@ async def close(
     conversation.slots = {}
     conversation.version += 1
     await _end_open_handoff(session, conversation_id, "closed", now)
-    survey = await session.scalar(
-        select(Survey).where(Survey.subject_type == "conversation", Survey.subject_id == conversation_id)
-    )
-    if survey is None:
-        survey = Survey(subject_type="conversation", subject_id=conversation_id,
-                        customer_id=conversation.customer_id, staff_id=agent_id, sent_at=now)
-        session.add(survey)
-        await session.flush()
-    else:
-        survey = None  # once per conversation
+    survey = await surveys.create_survey(session, subject_type="conversation", subject_id=conversation_id,
+                                         customer_id=conversation.customer_id, staff_id=agent_id)
     return conversation, survey
 
 
@@ -557,32 +550,19 @@ async def add_note(session: AsyncSession, conversation_id: int, staff: Staff, te
     return message
 
 
-LOW_SCORE = 2  # a survey at or below this opens a follow-up task for a lead
-
 
 async def record_survey_answer(
     session: AsyncSession, survey_id: int, customer_id: int, *, score: int | None = None,
-    comment: str | None = None, now: datetime | None = None,
+    comment: str | None = None,
 ) -> Survey | None:
-    """Store a customer's rating (1-5) or comment for a conversation survey; a low score opens a follow-up.
-
-    None when the survey is not this customer's (forged button) or the score is out of range.
-    """
-    survey = await session.get(Survey, survey_id)
-    if survey is None or survey.customer_id != customer_id:
+    """A customer's rating (1-5) or comment on a survey, through storage.services.surveys (a low score opens a
+    follow-up there). None when the survey is not this customer's (forged button) or the score is out of range."""
+    survey: Survey | None = None
+    try:
+        if score is not None:
+            survey = (await surveys.answer(session, survey_id, score=score, customer_id=customer_id)).survey
+        if comment is not None:
+            survey = await surveys.add_comment(session, survey_id, comment, customer_id=customer_id)
+    except (surveys.SurveyError, ValueError):
         return None
-    if score is not None:
-        if not 1 <= score <= 5:
-            return None
-        first_answer = survey.score is None
-        survey.score = score
-        survey.answered_at = now or clock.now()
-        if first_answer and score <= LOW_SCORE:
-            from storage.models import FollowUpTask  # local: only needed on the rare low score
-
-            session.add(FollowUpTask(survey_id=survey.id, customer_id=customer_id, reason="low_survey_score",
-                                     note=f"Rated {score}/5 after a {survey.subject_type}"))
-    if comment is not None:
-        survey.comment = comment[:2000]
-    await session.flush()
     return survey
