@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homedesk.settings import get_settings
 from storage import clock
 from storage.models import Listing, Staff, StaffTimeOff, Viewing, ViewingSlot
+from storage.services import reminders
 
 VIEWING_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -317,24 +318,41 @@ async def for_agent(
     ).all()
 
 
-# ---- reminders (storage.services.reminders is another team's module; used when present) ---------------
+# ---- reminders --------------------------------------------------------------------------------------------
+
+# Kinds this module schedules; storage.services.reminders' tick renders them (payload: viewing_id, starts_at).
+REMINDER_KINDS = ("viewing_24h", "viewing_1h")
+SURVEY_KIND = "viewing_survey"  # after the viewing: the customer's rating and whether they are interested
+SURVEY_DELAY = timedelta(hours=1)
 
 
 async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: datetime) -> None:
-    try:
-        from storage.services import reminders
-    except ImportError:  # pragma: no cover - only while the reminders service is not installed
-        return
-    schedule = getattr(reminders, "schedule_viewing_reminders", None)
-    if schedule is not None:
-        await schedule(session, viewing, now=now)
+    """24 h and 1 h before, to customer and agent; a booking inside a window gets that reminder at once.
+
+    When both windows have already begun (a booking an hour ahead) only the 1 h reminder is sent, once.
+    """
+    stamp = viewing.starts_at.strftime("%Y%m%d%H%M")
+    payload = {"viewing_id": viewing.id, "listing_id": viewing.listing_id,
+               "starts_at": viewing.starts_at.isoformat()}
+    for kind, before in (("viewing_24h", timedelta(hours=24)), ("viewing_1h", timedelta(hours=1))):
+        if kind == "viewing_24h" and viewing.starts_at - timedelta(hours=1) <= now:
+            continue
+        recipients = (("customer", {"recipient_customer_id": viewing.customer_id}),
+                      ("staff", {"recipient_staff_id": viewing.agent_id}))
+        for who, recipient in recipients:
+            await reminders.schedule(
+                session, kind=kind, due_at=viewing.starts_at - before, subject_type="viewing",
+                subject_id=viewing.id, payload=payload, expires_at=viewing.starts_at,
+                dedupe_key=f"viewing:{viewing.id}:{kind}:{who}:{stamp}",
+                quiet_hours=kind == "viewing_24h",  # the last reminder is never held back to the morning
+                **recipient,
+            )
+    await reminders.schedule(
+        session, kind=SURVEY_KIND, due_at=viewing.ends_at + SURVEY_DELAY, recipient_customer_id=viewing.customer_id,
+        subject_type="viewing", subject_id=viewing.id, payload=payload,
+        dedupe_key=f"viewing:{viewing.id}:{SURVEY_KIND}:{stamp}",
+    )
 
 
 async def _cancel_reminders(session: AsyncSession, viewing: Viewing) -> None:
-    try:
-        from storage.services import reminders
-    except ImportError:  # pragma: no cover
-        return
-    cancel_for = getattr(reminders, "cancel_viewing_reminders", None)
-    if cancel_for is not None:
-        await cancel_for(session, viewing)
+    await reminders.cancel_for(session, "viewing", viewing.id, kinds=(*REMINDER_KINDS, SURVEY_KIND))

@@ -138,3 +138,30 @@ async def test_outcome_only_after_the_viewing(any_sessions, frozen_clock) -> Non
         assert (viewing.status, viewing.outcome) == ("done", "offer")
         with pytest.raises(viewings.ViewingError):
             await viewings.record_outcome(session, viewing.id, "maybe")
+
+
+async def test_reminders_are_scheduled_moved_and_cancelled_with_the_viewing(sessions, frozen_clock) -> None:
+    from storage.models import Reminder
+
+    ids = await seed(sessions)
+    first, second = await _customers(sessions)
+    async with sessions() as session, session.begin():
+        soon = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=first, starts_at=local(2, 10))
+        later = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=second, starts_at=local(4, 10))
+    async with sessions() as session:
+        rows = (await session.scalars(select(Reminder).order_by(Reminder.id))).all()
+    by_viewing = {v: sorted((r.kind, r.recipient_staff_id is not None) for r in rows if r.subject_id == v)
+                  for v in (soon.id, later.id)}
+    # Booked an hour ahead: the 1 h reminders go at once (due now), there is no separate 24 h one.
+    assert by_viewing[soon.id] == [("viewing_1h", False), ("viewing_1h", True), ("viewing_survey", False)]
+    assert all(r.due_at == frozen_clock.now() for r in rows if r.subject_id == soon.id and r.kind == "viewing_1h")
+    assert by_viewing[later.id] == [("viewing_1h", False), ("viewing_1h", True), ("viewing_24h", False),
+                                    ("viewing_24h", True), ("viewing_survey", False)]
+    assert {r.due_at for r in rows if r.subject_id == later.id and r.kind == "viewing_24h"} == {local(3, 10)}
+    async with sessions() as session, session.begin():
+        await viewings.reschedule(session, later.id, local(4, 15))
+        await viewings.cancel(session, soon.id)
+    async with sessions() as session:
+        pending = (await session.scalars(select(Reminder).where(Reminder.status == "pending"))).all()
+    assert {r.subject_id for r in pending} == {later.id}
+    assert {r.due_at for r in pending if r.kind == "viewing_1h"} == {local(4, 14)}
