@@ -1,0 +1,139 @@
+"""The Telegram channel assembled: Bot (pointed at TELEGRAM_API_BASE), Dispatcher with the unit-of-work
+middleware and routers, the inbound pipeline fed by polling or a webhook, and the outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.handlers import build_routers
+from bot.limits import SendLimiter
+from bot.pipeline import InboundPipeline
+from bot.polling import Poller
+from bot.sender import OutboxSender
+from bot.unit_of_work import UnitOfWorkMiddleware
+from bot.webhook import WEBHOOK_PATH, StoringRequestHandler
+from homedesk.settings import Settings
+from storage.events import EventBus
+
+log = logging.getLogger(__name__)
+COMMANDS = {
+    None: [("start", "Main menu"), ("help", "What I can do"), ("language", "Change language")],
+    "zh": [("start", "主菜单"), ("help", "我能做什么"), ("language", "切换语言")],
+}
+
+
+def create_bot(token: str, api_base: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def build_dispatcher(sessions: async_sessionmaker[AsyncSession], bus: EventBus,
+                     on_committed: Any = lambda: None) -> Dispatcher:
+    dispatcher = Dispatcher(disable_fsm=True)  # conversation state lives in the database, not in aiogram's FSM
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessions, bus, on_committed))
+    dispatcher.include_routers(*build_routers())
+    return dispatcher
+
+
+@dataclass
+class ChannelOptions:
+    """Knobs tests and benchmarks turn; production uses the defaults and Settings."""
+
+    handler_concurrency: int = 16
+    max_pending_updates: int = 2000
+    poll_timeout: int = 25
+    sender: dict[str, Any] = field(default_factory=dict)  # keyword arguments for OutboxSender
+    limiter: SendLimiter | None = None
+    run_sender: bool = True
+    set_commands: bool = True
+
+
+def webhook_target(webhook_url: str) -> tuple[str, str]:
+    """(public URL Telegram calls, local route path). A URL without a path gets /telegram/webhook."""
+    parts = urlsplit(webhook_url)
+    path = parts.path if parts.path not in ("", "/") else WEBHOOK_PATH
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), path
+
+
+class TelegramChannel:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus,
+                 options: ChannelOptions | None = None) -> None:
+        token = settings.bot_token
+        if not token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.settings = settings
+        self.options = options or ChannelOptions()
+        self.bot = create_bot(token, settings.telegram_api_base)
+        limiter = self.options.limiter or SendLimiter(settings.send_rate_global, settings.send_rate_per_chat_seconds,
+                                                      settings.send_rate_group_per_minute)
+        self.sender = OutboxSender(self.bot, sessions, bus, limiter, **self.options.sender)
+        self.dispatcher = build_dispatcher(sessions, bus, self.sender.wake)
+        self.pipeline = InboundPipeline(self.bot, self.dispatcher, sessions,
+                                        concurrency=self.options.handler_concurrency,
+                                        max_pending=self.options.max_pending_updates)
+        self.poller = Poller(self.bot, self.pipeline, timeout=self.options.poll_timeout)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._webhook_path: str | None = None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.settings.webhook_url)
+
+    def mount_webhook(self, app: web.Application) -> str:
+        """Add the webhook route to the web server's app (before it starts); returns the path."""
+        assert self.settings.webhook_url
+        _, path = webhook_target(self.settings.webhook_url)
+        if self.settings.bot_token and self.settings.bot_token in path:
+            raise ValueError("WEBHOOK_URL must not contain the bot token")
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+        StoringRequestHandler(self.pipeline, self.bot, secret).register(app, path=path)
+        self._webhook_path = path
+        return path
+
+    async def start(self) -> None:
+        await self.pipeline.recover()
+        if self.options.run_sender:
+            self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox-sender"))
+        if self.options.set_commands:
+            await self._set_commands()
+        if self.webhook_mode:
+            url, _ = webhook_target(self.settings.webhook_url or "")
+            secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+            log.info("Telegram channel on: webhook at %s", self._webhook_path or "(not mounted)")
+        else:
+            with contextlib.suppress(Exception):  # a leftover webhook would make getUpdates fail with 409
+                await self.bot.delete_webhook(drop_pending_updates=False)
+            self._tasks.append(asyncio.create_task(self.poller.run(), name="telegram-poller"))
+            log.info("Telegram channel on: polling %s", urlsplit(self.settings.telegram_api_base).netloc)
+
+    async def _set_commands(self) -> None:
+        for language, commands in COMMANDS.items():
+            try:
+                await self.bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
+                                               language_code=language)
+            except Exception as exc:  # cosmetic: the commands work without the menu
+                log.warning("setMyCommands failed: %s", exc)
+                return
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.pipeline.close()
+        await self.bot.session.close()

@@ -1,0 +1,99 @@
+"""Routers, one per concern: private commands, private messages, button presses, and groups (ignored politely).
+
+Each handler translates the aiogram object into a dialogs.inbound.Inbound and hands it to dialogs.engine in the
+update's unit of work; the engine queues replies in the outbox inside that same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message, Update
+
+from bot import translate
+from bot.callbacks import unpack_token
+from bot.unit_of_work import UnitOfWork
+from dialogs.engine import Identity, process
+from dialogs.inbound import Inbound
+from dialogs.replies import Say
+from storage.models import PRIORITY_BOT
+from storage.outbox import enqueue
+
+PRIVATE = F.chat.type == ChatType.PRIVATE
+GROUPS = F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})
+ANY_COMMAND = Command(re.compile(r"[A-Za-z0-9_]{1,32}"))
+# Both languages at once: in a group we do not know whose language to use.
+GROUP_NOTICE = (
+    "I only talk with customers in private chats. Please open a private chat with me.\n"
+    "我只在私聊中为客户服务，请与我私聊。"
+)
+
+
+async def _run_engine(work: UnitOfWork, identity: Identity, event: Inbound, update_id: int | None) -> None:
+    outcome = await process(work.session, identity, event, update_id)
+    work.events.extend(outcome.events)
+    work.button_answer = outcome.button_answer
+
+
+def commands_router() -> Router:
+    router = Router(name="private-commands")
+    router.message.filter(PRIVATE, F.from_user)
+
+    @router.message(ANY_COMMAND)
+    async def on_command(message: Message, command: CommandObject, work: UnitOfWork, event_update: Update) -> None:
+        assert message.from_user is not None
+        await _run_engine(work, translate.identity_of(message.from_user, message.chat.id),
+                          translate.command_event(message, command), event_update.update_id)
+
+    return router
+
+
+def messages_router() -> Router:
+    router = Router(name="private-messages")
+    router.message.filter(PRIVATE, F.from_user)
+
+    @router.message()
+    async def on_message(message: Message, work: UnitOfWork, event_update: Update) -> None:
+        assert message.from_user is not None
+        await _run_engine(work, translate.identity_of(message.from_user, message.chat.id),
+                          translate.message_event(message), event_update.update_id)
+
+    return router
+
+
+def buttons_router() -> Router:
+    router = Router(name="buttons")
+
+    @router.callback_query(F.message.chat.type == ChatType.PRIVATE)
+    async def on_press(query: CallbackQuery, work: UnitOfWork, event_update: Update) -> None:
+        # Undecodable or forged data becomes an unknown choice, which the engine answers as "expired".
+        token = unpack_token(query.data)
+        assert query.message is not None
+        await _run_engine(work, translate.identity_of(query.from_user, query.message.chat.id),
+                          translate.choice_event(query, token), event_update.update_id)
+
+    return router
+
+
+def groups_router() -> Router:
+    """Homedesk serves customers one to one; in groups it only says so when asked for /start or /help."""
+    router = Router(name="groups")
+    router.message.filter(GROUPS)
+
+    @router.message(Command("start", "help"))
+    async def on_group_start(message: Message, work: UnitOfWork) -> None:
+        await enqueue(work.session, chat_id=message.chat.id, payload=Say(GROUP_NOTICE).to_payload(),
+                      priority=PRIORITY_BOT)
+
+    @router.message()
+    async def on_group_message(message: Message) -> None:
+        return None  # stored and marked done; nothing to say
+
+    return router
+
+
+def build_routers() -> list[Router]:
+    return [groups_router(), commands_router(), buttons_router(), messages_router()]

@@ -1,0 +1,138 @@
+"""Outbox row transitions for the sender: claim, release, sent, failed, crash recovery.
+
+pending --claim--> sending --sent--> sent
+                      |------retry--> pending (next_attempt_at later)
+                      |------fail---> failed
+sending with an expired lease --recover--> pending
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Message, OutboxMessage
+
+UNFINISHED = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    chat_id: int
+    payload: dict[str, Any]
+    attempts: int
+    message_id: int | None
+    customer_id: int | None
+
+
+async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int) -> list[ClaimedRow]:
+    """Atomically take up to `limit` due rows, at most one per chat: the chat's oldest unfinished row.
+
+    Only the head of each chat is claimable, so row N+1 of a chat never goes before row N is sent or failed,
+    and a chat never has two rows in flight. PostgreSQL skips rows another sender holds (SKIP LOCKED);
+    SQLite runs the single UPDATE ... RETURNING under its database write lock.
+    """
+    candidate = aliased(OutboxMessage, name="candidate")
+    older = aliased(OutboxMessage, name="older")
+    earlier_unfinished = exists().where(
+        and_(older.chat_id == candidate.chat_id, older.status.in_(UNFINISHED), older.id < candidate.id)
+    )
+    heads = (
+        select(candidate.id)
+        .where(candidate.status == "pending", candidate.next_attempt_at <= now, ~earlier_unfinished)
+        .order_by(candidate.priority, candidate.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        heads = heads.with_for_update(skip_locked=True, of=candidate)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(heads.scalar_subquery()), OutboxMessage.status == "pending")
+        .values(status="sending", lease_until=now + lease)
+        .returning(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.payload, OutboxMessage.attempts,
+                   OutboxMessage.message_id, OutboxMessage.customer_id, OutboxMessage.priority)
+        .execution_options(synchronize_session=False)
+    )
+    rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
+    return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id) for r in rows]
+
+
+async def recover_expired(session: AsyncSession, now: datetime) -> int:
+    """Return rows whose sender died (lease expired while 'sending') to pending."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+        .values(status="pending", lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def release(session: AsyncSession, row_id: int, *, at: datetime, error: str | None,
+                  count_attempt: bool) -> None:
+    values: dict[str, Any] = {"status": "pending", "lease_until": None, "next_attempt_at": at, "error": error}
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+                          .execution_options(synchronize_session=False))
+
+
+async def save_progress(session: AsyncSession, row_id: int, payload: dict[str, Any]) -> None:
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(payload=payload)
+                          .execution_options(synchronize_session=False))
+
+
+async def mark_sent(session: AsyncSession, row: ClaimedRow, *, now: datetime,
+                    telegram_message_id: int | None) -> int | None:
+    """Row sent; its history message shows it. Returns the conversation id (for the live event)."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id)
+        .values(status="sent", sent_at=now, lease_until=None, error=None, telegram_message_id=telegram_message_id)
+        .execution_options(synchronize_session=False)
+    )
+    return await _update_message(session, row.message_id, "sent", telegram_message_id)
+
+
+async def mark_failed(session: AsyncSession, row: ClaimedRow, *, error: str) -> int | None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id)
+        .values(status="failed", lease_until=None, error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+    return await _update_message(session, row.message_id, "failed", None)
+
+
+async def fail_chat(session: AsyncSession, chat_id: int, *, error: str) -> list[tuple[int, int | None]]:
+    """Fail every pending row of a chat (it blocked the bot); returns (message_id, conversation_id) pairs."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
+        .values(status="failed", error=error[:2000], lease_until=None)
+        .returning(OutboxMessage.message_id)
+        .execution_options(synchronize_session=False)
+    )
+    failed: list[tuple[int, int | None]] = []
+    for (message_id,) in result.all():
+        if message_id is not None:
+            failed.append((message_id, await _update_message(session, message_id, "failed", None)))
+    return failed
+
+
+async def _update_message(session: AsyncSession, message_id: int | None, status: str,
+                          telegram_message_id: int | None) -> int | None:
+    if message_id is None:
+        return None
+    values: dict[str, Any] = {"delivery_status": status}
+    if telegram_message_id is not None:
+        values["telegram_message_id"] = telegram_message_id
+    result = await session.execute(
+        update(Message).where(Message.id == message_id).values(**values).returning(Message.conversation_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none()

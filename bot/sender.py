@@ -1,0 +1,287 @@
+"""The outbox sender: delivers queued replies within Telegram's limits, never losing or reordering them.
+
+- Rows are claimed atomically (bot.outbox_rows.claim), one head row per chat, so several senders (threads,
+  processes, machines) never send a row twice and a chat's messages keep their order.
+- Limits are kept on our side (bot.limits.SendLimiter); a 429 pauses the chat (and everything, when several
+  chats are refused at once: a flood wait) for retry_after and the row is retried without counting a failure.
+- Network errors, timeouts and 5xx are retried with exponential backoff and jitter, capped, forever: an outage
+  delays messages, never drops them. 400 fails the row for good; 403 marks the customer unreachable and
+  fails every pending row of that chat.
+- Crash recovery: a row stays 'sending' under a lease; when its sender dies the lease runs out and the row
+  is pending again. At-least-once window: if the process dies after Telegram accepted a message but before
+  the row was marked sent (a few milliseconds), that one message is sent again after the restart. Rows that
+  were merely claimed, or whose request never reached Telegram, are sent exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
+from aiogram.types import Message as TgMessage
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import outbox_rows
+from bot.limits import SendLimiter
+from bot.outbox_rows import ClaimedRow
+from bot.render import Call, render
+from dialogs.replies import reply_from_payload
+from storage import clock
+from storage.events import Event, EventBus
+from storage.repositories.customers import mark_unreachable
+
+log = logging.getLogger(__name__)
+PROGRESS_KEY = "_sent_calls"  # how many calls of a multi-call reply already went out
+EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+NOT_MODIFIED = "message is not modified"
+
+
+class PermanentFailure(Exception):
+    """Telegram refused the content itself; retrying cannot help."""
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        limiter: SendLimiter | None = None,
+        *,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 0.5,
+        max_in_flight: int = 64,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        request_timeout: int = 30,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.bus = bus
+        self.limiter = limiter or SendLimiter()
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_interval = poll_interval
+        self.max_in_flight = max_in_flight
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.request_timeout = request_timeout
+        self.recover_every = max(1.0, min(10.0, lease_seconds))
+        self._monotonic = monotonic
+        self._wakeup = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recent_429: deque[tuple[float, int]] = deque()
+        self.stats = {"sent": 0, "failed": 0, "retried": 0, "rate_limited": 0}
+
+    def wake(self) -> None:
+        """New rows were queued in this process: look now instead of at the next poll."""
+        self._wakeup.set()
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter: base * 2^attempts, capped, then scaled by 50-100%."""
+        return min(self.backoff_cap, self.backoff_base * 2 ** min(attempts, 30)) * random.uniform(0.5, 1.0)  # noqa: S311
+
+    async def run(self) -> None:
+        await self.recover()
+        last_recovery = self._monotonic()
+        try:
+            while True:
+                self._wakeup.clear()
+                claimed = 0
+                free = self.max_in_flight - len(self._tasks)
+                if free > 0:
+                    try:
+                        claimed = await self._claim_and_start(free)
+                    except Exception:
+                        log.exception("could not claim outbox rows; retrying shortly")
+                if self._monotonic() - last_recovery >= self.recover_every:
+                    last_recovery = self._monotonic()
+                    await self.recover()
+                if claimed and claimed == free and len(self._tasks) < self.max_in_flight:
+                    continue  # there may be more ready rows right now
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
+        finally:
+            await self._cancel_in_flight()
+
+    async def recover(self) -> int:
+        try:
+            async with self.sessions() as session, session.begin():
+                count = await outbox_rows.recover_expired(session, clock.now())
+        except Exception:
+            log.exception("outbox lease recovery failed")
+            return 0
+        if count:
+            log.warning("returned %d outbox row(s) with an expired lease to pending", count)
+        return count
+
+    async def drain(self) -> None:
+        """Wait for deliveries in flight (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _cancel_in_flight(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _claim_and_start(self, limit: int) -> int:
+        async with self.sessions() as session, session.begin():
+            rows = await outbox_rows.claim(session, now=clock.now(), lease=self.lease, limit=limit)
+        for row in rows:
+            task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+        return len(rows)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wakeup.set()  # the chat's next row is claimable now
+
+    # -- one row ----------------------------------------------------------------------------------
+
+    async def _deliver(self, row: ClaimedRow) -> None:
+        try:
+            message_id = await self._send(row)
+        except TelegramRetryAfter as exc:
+            await self._on_rate_limited(row, exc.retry_after)
+        except TelegramForbiddenError as exc:
+            await self._on_blocked(row, exc.message)
+        except (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat,
+                PermanentFailure, ValueError, TypeError, KeyError) as exc:
+            await self._on_failed(row, f"{exc.__class__.__name__}: {exc}")
+        except asyncio.CancelledError:
+            raise  # shutting down: the lease brings the row back
+        except Exception as exc:  # network, timeout, 5xx, 401/409 during a token change
+            await self._on_transient(row, f"{exc.__class__.__name__}: {exc}")
+        else:
+            await self._on_sent(row, message_id)
+
+    async def _deliver_safely(self, row: ClaimedRow) -> None:
+        try:
+            await self._deliver(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database failed while recording the outcome: the lease returns the row
+            log.exception("could not record the outcome of outbox row %s", row.id)
+
+    async def _send(self, row: ClaimedRow) -> int | None:
+        payload = dict(row.payload)
+        done = int(payload.pop(PROGRESS_KEY, 0) or 0)
+        calls = render(reply_from_payload(payload), row.chat_id)
+        first_message_id: int | None = None
+        last_message_id: int | None = None
+        for index in range(done, len(calls)):
+            call = calls[index]
+            for _ in range(call.weight):
+                await self.limiter.acquire(row.chat_id)
+            message_id = await self._perform(call)
+            first_message_id = message_id if first_message_id is None else first_message_id
+            last_message_id = message_id
+            if len(calls) > 1 and index < len(calls) - 1:
+                # Remember progress so a retry does not repeat the parts already delivered.
+                async with self.sessions() as session, session.begin():
+                    await outbox_rows.save_progress(session, row.id, {**payload, PROGRESS_KEY: index + 1})
+        # The last call carries the buttons, so it is the one later edits must target.
+        return last_message_id if calls[done:] else first_message_id
+
+    async def _perform(self, call: Call) -> int | None:
+        try:
+            result = await self.bot(call.method, request_timeout=self.request_timeout)
+        except TelegramBadRequest as exc:
+            text = exc.message.lower()
+            if NOT_MODIFIED in text:
+                return getattr(call.method, "message_id", None)
+            if call.fallback is not None and any(marker in text for marker in EDIT_GONE):
+                log.info("message to edit is gone; sending it as a new message")
+                result = await self.bot(call.fallback, request_timeout=self.request_timeout)
+            else:
+                raise
+        return _message_id(result, call)
+
+    async def _on_sent(self, row: ClaimedRow, telegram_message_id: int | None) -> None:
+        async with self.sessions() as session, session.begin():
+            conversation_id = await outbox_rows.mark_sent(session, row, now=clock.now(),
+                                                          telegram_message_id=telegram_message_id)
+        self.stats["sent"] += 1
+        await self._publish(row.message_id, conversation_id, row, "sent", telegram_message_id)
+
+    async def _on_failed(self, row: ClaimedRow, error: str) -> None:
+        log.error("outbox row %s to chat %s failed permanently: %s", row.id, row.chat_id, error)
+        async with self.sessions() as session, session.begin():
+            conversation_id = await outbox_rows.mark_failed(session, row, error=error)
+        self.stats["failed"] += 1
+        await self._publish(row.message_id, conversation_id, row, "failed", None, error)
+
+    async def _on_blocked(self, row: ClaimedRow, description: str) -> None:
+        log.warning("chat %s blocked the bot (%s); its pending messages are failed", row.chat_id, description)
+        error = f"forbidden: {description}"
+        async with self.sessions() as session, session.begin():
+            await mark_unreachable(session, row.chat_id)
+            conversation_id = await outbox_rows.mark_failed(session, row, error=error)
+            others = await outbox_rows.fail_chat(session, row.chat_id, error=error)
+        self.stats["failed"] += 1 + len(others)
+        await self._publish(row.message_id, conversation_id, row, "failed", None, error)
+        for message_id, other_conversation in others:
+            await self._publish(message_id, other_conversation, row, "failed", None, error)
+
+    async def _on_rate_limited(self, row: ClaimedRow, retry_after: float) -> None:
+        now = self._monotonic()
+        self.stats["rate_limited"] += 1
+        self.limiter.pause_chat(row.chat_id, retry_after)
+        self._recent_429.append((now, row.chat_id))
+        while self._recent_429 and self._recent_429[0][0] < now - 1.0:
+            self._recent_429.popleft()
+        if len({chat for _, chat in self._recent_429}) >= 2:  # several chats refused at once: a flood wait
+            self.limiter.pause_all(retry_after)
+        log.warning("429 for chat %s: waiting %ss", row.chat_id, retry_after)
+        async with self.sessions() as session, session.begin():
+            await outbox_rows.release(session, row.id, at=clock.now() + timedelta(seconds=retry_after),
+                                      error=f"429: retry after {retry_after}", count_attempt=False)
+
+    async def _on_transient(self, row: ClaimedRow, error: str) -> None:
+        delay = self.backoff(row.attempts)
+        self.stats["retried"] += 1
+        log.warning("outbox row %s to chat %s: %s; retry %d in %.1fs", row.id, row.chat_id, error[:300],
+                    row.attempts + 1, delay)
+        async with self.sessions() as session, session.begin():
+            await outbox_rows.release(session, row.id, at=clock.now() + timedelta(seconds=delay), error=error,
+                                      count_attempt=True)
+
+    async def _publish(self, message_id: int | None, conversation_id: int | None, row: ClaimedRow, status: str,
+                       telegram_message_id: int | None, error: str | None = None) -> None:
+        data: dict[str, Any] = {"outbox_id": row.id, "message_id": message_id, "conversation_id": conversation_id,
+                                "customer_id": row.customer_id, "chat_id": row.chat_id, "status": status,
+                                "telegram_message_id": telegram_message_id}
+        if error:
+            data["error"] = error[:300]
+        try:
+            await self.bus.publish(Event("message.status", data))
+        except Exception:
+            log.exception("could not publish a delivery status")
+
+
+def _message_id(result: Any, call: Call) -> int | None:
+    if isinstance(result, TgMessage):
+        return result.message_id
+    if isinstance(result, list) and result and isinstance(result[0], TgMessage):
+        return result[0].message_id
+    return getattr(call.method, "message_id", None)  # an edit answered True
