@@ -363,7 +363,7 @@ def _features(rng: random.Random, property_type: str, floors_total: int, central
         features.append("garden")
         chances["parking"] = 0.95
     features += [name for name, chance in chances.items() if rng.random() < chance]
-    return sorted(features)
+    return sorted(features) or ["near_metro" if central else "parking"]
 
 
 def _listing_row(
