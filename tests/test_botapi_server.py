@@ -113,8 +113,12 @@ async def test_get_me_and_urls_follow_telegram(server: BotApiServer, bot: Bot) -
             assert response.status == 400
             assert body["description"] == "Bad Request: message text is empty"
 
-    with pytest.raises(TelegramUnauthorizedError):
-        await make_bot(server, "999:wrong").get_me()
+    stranger = make_bot(server, "999:wrong")
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await stranger.get_me()
+    finally:
+        await stranger.session.close()
 
 
 async def test_send_message_returns_real_message_and_records_plain_text(server: BotApiServer, bot: Bot) -> None:
@@ -695,4 +699,6 @@ def test_runs_as_a_separate_process() -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
     assert process.returncode == 0

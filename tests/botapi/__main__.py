@@ -23,12 +23,16 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default="123456789:TEST-homedesk-token")
     parser.add_argument("--no-limits", action="store_true", help="switch Telegram's flood limits off")
+    parser.add_argument("--no-call-log", action="store_true", help="keep counts only, not every request")
     return parser.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
     limits = None if args.no_limits else RateLimits()
-    async with BotApiServer(token=args.token, host=args.host, port=args.port, limits=limits) as server:
+    server = BotApiServer(
+        token=args.token, host=args.host, port=args.port, limits=limits, keep_calls=not args.no_call_log
+    )
+    async with server:
         print(server.base_url, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

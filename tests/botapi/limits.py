@@ -5,7 +5,9 @@ Defaults mirror Telegram's published guidance for bots:
 - private chats (positive chat ids): a token bucket holding 3 messages, refilled at
   1 message per second, so a short burst of 3 passes and then 1/s is sustained;
 - groups (negative chat ids): at most 20 messages in any sliding 60-second window.
-A refused send is not counted against any window. Every limit can be switched off
+Counted sends: sendMessage, sendPhoto, sendDocument, sendLocation, and sendMediaGroup once
+per album; edits, chat actions and callback answers are not limited. A refused send is not
+counted against any window. Every limit can be switched off
 by setting it to None, or all of them by passing ``limits=None`` to the server.
 """
 

@@ -177,6 +177,7 @@ class WebhookMixin:
             return
         name, handler = found
         call = ApiCall(method=name, params=params, at=self.clock(), via_webhook_reply=True)
-        self.calls.append(call)
+        if self.keep_calls:
+            self.calls.append(call)
         self.calls_by_method[name] += 1
         await self._perform(name, handler, params, files, call)
