@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, func, or_, select
+from sqlalchemy import Float, Select, String, cast, func, or_, select
 
 from matching.score import DEALS, PROPERTY_TYPES, Plan
 from storage.models import Listing, ListingFeedback
@@ -35,16 +35,12 @@ def snapshot_rows() -> Select[Any]:
 
 
 def rows_by_id(ids: Iterable[int]) -> Select[Any]:
-    return select(*_ROW_COLUMNS).where(Listing.id.in_(list(ids)))
+    """Scored columns plus what a result card shows (ref_code, district_name) after them."""
+    return select(*_ROW_COLUMNS, Listing.ref_code, Listing.district_name).where(Listing.id.in_(list(ids)))
 
 
 def rows_changed_since(updated_at: Any, max_id: int) -> Select[Any]:
     return select(*_ROW_COLUMNS).where(or_(Listing.updated_at >= updated_at, Listing.id > max_id))
-
-
-def details_by_id(ids: Iterable[int]) -> Select[Any]:
-    """What a result card shows besides the scored columns."""
-    return select(Listing.id, Listing.ref_code, Listing.district_name).where(Listing.id.in_(list(ids)))
 
 
 def probe() -> Select[Any]:
@@ -53,9 +49,12 @@ def probe() -> Select[Any]:
 
 
 def candidate_ids(plan: Plan, with_budget: bool = True, with_types: bool = True) -> Select[Any]:
-    """Ids passing the indexed filters: (status, deal_type, property_type, price) is one covering index,
-    so this reads the index only. The remaining filters run on the in-memory columns."""
-    stmt = select(Listing.id).where(Listing.status == "active")
+    """Ids passing the indexed filters, as one comma-separated string.
+
+    (status, deal_type, property_type, price) is one covering index, so this reads the index only; one
+    aggregated string instead of a row per id is what makes tens of thousands of ids affordable.
+    """
+    stmt = select(func.aggregate_strings(cast(Listing.id, String), ",")).where(Listing.status == "active")
     if plan.deal is not None:
         stmt = stmt.where(Listing.deal_type == DEALS[plan.deal])
     if with_types and plan.ptypes:
@@ -84,3 +83,9 @@ def customer_feedback(customer_id: int) -> Select[Any]:
         .order_by(ListingFeedback.created_at.desc())
         .limit(200)
     )
+
+
+async def fetch_all(session: Any, stmt: Select[Any]) -> list[Any]:
+    """Run on the session's connection: plain rows, without the ORM's per-row bookkeeping."""
+    connection = await session.connection()
+    return list((await connection.execute(stmt)).all())

@@ -224,7 +224,18 @@ FILTERS = (
 )
 
 
-def filter_masks(cols: Columns, plan: Plan, distance: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def location_mask(cols: Columns, plan: Plan, distance: np.ndarray | None = None) -> np.ndarray:
+    """In a chosen or neighbouring district, or within the radius of a chosen one."""
+    if distance is None:
+        distance = distances_km(cols, plan.centres)
+    near = np.isin(cols.district, plan.chosen) | np.isin(cols.district, plan.neighbours)
+    return near | (distance <= plan.weights.radius_km)
+
+
+def filter_masks(
+    cols: Columns, plan: Plan, distance: np.ndarray | None = None, skip: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """Each stated hard filter as a boolean mask (all filters are ANDed)."""
     c = plan.criteria
     ones = np.ones(len(cols), dtype=bool)
     base = cols.status == 0
@@ -244,11 +255,8 @@ def filter_masks(cols: Columns, plan: Plan, distance: np.ndarray | None = None) 
         if plan.price_lo is not None:
             budget &= cols.price >= plan.price_lo
         masks["budget"] = budget
-    if plan.location:
-        if distance is None:
-            distance = distances_km(cols, plan.centres)
-        near = np.isin(cols.district, plan.chosen) | np.isin(cols.district, plan.neighbours)
-        masks["districts"] = near | (distance <= plan.weights.radius_km)
+    if plan.location and "districts" not in skip:
+        masks["districts"] = location_mask(cols, plan, distance)
     if plan.bed_lo is not None or plan.bed_hi is not None:
         beds = ones.copy()
         if plan.bed_lo is not None:
@@ -274,10 +282,12 @@ def filter_masks(cols: Columns, plan: Plan, distance: np.ndarray | None = None) 
     return masks
 
 
-def hard_mask(cols: Columns, plan: Plan, skip: str | None = None, distance: np.ndarray | None = None) -> np.ndarray:
+def hard_mask(
+    cols: Columns, plan: Plan, distance: np.ndarray | None = None, skip: tuple[str, ...] = ()
+) -> np.ndarray:
     mask = np.ones(len(cols), dtype=bool)
-    for name, part in filter_masks(cols, plan, distance).items():
-        if name != skip:
+    for name, part in filter_masks(cols, plan, distance, skip).items():
+        if name not in skip:
             mask &= part
     return mask
 

@@ -29,12 +29,31 @@ monotonic: Callable[[], float] = time.monotonic
 
 class ListingSnapshot:
     def __init__(self) -> None:
-        self.cols = Columns.empty()
+        self._cols = Columns.empty()
+        self._active: dict[int | None, Columns] = {}
         self._full_reload = True
         self._pending: set[int] = set()
         self._probe: tuple[Any, ...] | None = None
         self._probed_at = 0.0
         self._lock = asyncio.Lock()
+
+    @property
+    def cols(self) -> Columns:
+        return self._cols
+
+    @cols.setter
+    def cols(self, value: Columns) -> None:
+        self._cols = value
+        self._active = {}
+
+    def active(self, deal: int | None) -> Columns:
+        """Active listings only, of one deal type when given: what every search starts from."""
+        if deal not in self._active:
+            keep = self._cols.status == 0
+            if deal is not None:
+                keep &= self._cols.deal == deal
+            self._active[deal] = self._cols.take(np.flatnonzero(keep))
+        return self._active[deal]
 
     def note_changed(self, ids: set[int] | None) -> None:
         if ids is None:
@@ -46,7 +65,7 @@ class ListingSnapshot:
         async with self._lock:
             now = monotonic()
             if not self._full_reload and not self._pending and now - self._probed_at >= PROBE_INTERVAL_S:
-                fingerprint = tuple((await session.execute(query.probe())).one())
+                fingerprint = tuple((await query.fetch_all(session, query.probe()))[0])
                 self._probed_at = now
                 if fingerprint != self._probe:
                     await self._load_changed_since(session)
@@ -55,22 +74,22 @@ class ListingSnapshot:
                     self._probe = fingerprint
             if self._full_reload:
                 self._full_reload, self._pending = False, set()
-                self._probe = tuple((await session.execute(query.probe())).one())
+                self._probe = tuple((await query.fetch_all(session, query.probe()))[0])
                 self._probed_at = now
-                rows = (await session.execute(query.snapshot_rows())).all()
+                rows = await query.fetch_all(session, query.snapshot_rows())
                 self.cols = Columns.from_rows(rows)
             elif self._pending:
                 ids, self._pending = sorted(self._pending), set()
                 rows = []
                 for start in range(0, len(ids), _CHUNK):
-                    rows += (await session.execute(query.rows_by_id(ids[start : start + _CHUNK]))).all()
+                    rows += await query.fetch_all(session, query.rows_by_id(ids[start : start + _CHUNK]))
                 self._merge(np.array(ids, dtype=np.int64), rows)
 
     async def _load_changed_since(self, session: Any) -> None:
         if self._probe is None or self._probe[2] is None:
             self._full_reload = True
             return
-        rows = (await session.execute(query.rows_changed_since(self._probe[2], self._probe[1] or 0))).all()
+        rows = await query.fetch_all(session, query.rows_changed_since(self._probe[2], self._probe[1] or 0))
         self._merge(np.array([r[0] for r in rows], dtype=np.int64), rows)
 
     def _merge(self, changed: np.ndarray, rows: list[Any]) -> None:
