@@ -1,0 +1,155 @@
+"""How a listing and a viewing look in a chat: captions, details, names of things, local times.
+
+Every customer- or admin-supplied value goes through `esc` or a `t(...)` parameter, so listing descriptions
+with '<' or '&' are shown literally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from dialogs.i18n import N_, esc, t
+from homedesk.settings import get_settings
+from matching.reasons import format_price
+from storage.models import Listing
+
+CAPTION_LIMIT = 1024  # Telegram's caption limit; longer cards are cut at a line boundary
+
+PROPERTY_TYPE_NAMES = {
+    "apartment": N_("Apartment"),
+    "house": N_("House"),
+    "villa": N_("Villa"),
+    "office": N_("Office"),
+    "shop": N_("Shop"),
+    "parking": N_("Parking space"),
+}
+DEAL_NAMES = {"rent": N_("Rent"), "sale": N_("Buy")}
+FEATURE_NAMES = {
+    "parking": N_("Parking"),
+    "pets": N_("Pets allowed"),
+    "furnished": N_("Furnished"),
+    "elevator": N_("Elevator"),
+    "near_metro": N_("Near the metro"),
+    "balcony": N_("Balcony"),
+    "school": N_("Good school nearby"),
+    "south_facing": N_("South-facing"),
+    "garden": N_("Garden"),
+    "gym": N_("Gym"),
+    "pool": N_("Pool"),
+}
+WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def local_tz() -> ZoneInfo:
+    return get_settings().tz
+
+
+def day_label(lang: str, day: date) -> str:
+    weekday = t(lang, WEEKDAY_NAMES[day.weekday()])
+    return f"{day.month}月{day.day}日 {weekday}" if lang == "zh" else f"{weekday} {day.day} {day.strftime('%b')}"
+
+
+def when(lang: str, at: datetime) -> str:
+    """'Wed 4 Mar, 10:00' / '3月4日 周三 10:00' in the company's time zone."""
+    local = at.astimezone(local_tz())
+    return f"{day_label(lang, local.date())} {local:%H:%M}" if lang == "zh" else \
+        f"{day_label(lang, local.date())}, {local:%H:%M}"
+
+
+def price(lang: str, listing: Listing) -> str:
+    return format_price(float(listing.price), listing.deal_type, lang)
+
+
+def district(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> str:
+    name = listing.district_name or listing.city
+    return (names_zh or {}).get(name, name) if lang == "zh" else name
+
+
+def rooms(lang: str, listing: Listing) -> str:
+    if listing.bedrooms == 0:
+        return t(lang, "Studio")
+    return t(lang, "{n} bedrooms", n=listing.bedrooms) if listing.bedrooms != 1 else t(lang, "1 bedroom")
+
+
+def title(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> str:
+    kind = t(lang, PROPERTY_TYPE_NAMES.get(listing.property_type, N_("Apartment")))
+    return t(lang, "{kind} in {district}", kind=kind, district=district(lang, listing, names_zh))
+
+
+def facts(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> list[str]:
+    """Price, area, rooms, district, floor, available from: one short line each."""
+    lines = [
+        f"💰 {esc(price(lang, listing))}",
+        "📐 " + t(lang, "{area} m²", area=f"{listing.area_m2:g}") + " · " + rooms(lang, listing),
+        f"📍 {esc(district(lang, listing, names_zh))}",
+    ]
+    if listing.floor is not None:
+        if listing.floors_total:
+            lines.append("🏢 " + t(lang, "Floor {floor} of {total}", floor=listing.floor, total=listing.floors_total))
+        else:
+            lines.append("🏢 " + t(lang, "Floor {floor}", floor=listing.floor))
+    if listing.available_from is not None:
+        lines.append("📅 " + t(lang, "Available from {date}", date=listing.available_from.isoformat()))
+    return lines
+
+
+def card_text(
+    lang: str,
+    listing: Listing,
+    *,
+    reasons: Sequence[str] = (),
+    misses: Sequence[str] = (),
+    position: tuple[int, int] | None = None,
+    names_zh: dict[str, str] | None = None,
+    heading: str | None = None,
+) -> str:
+    """The caption of a result card (HTML); `reasons`/`misses` are plain text from matching."""
+    lines = []
+    if heading:
+        lines.append(heading)
+    top = f"<b>{esc(title(lang, listing, names_zh))}</b> · {esc(listing.ref_code)}"
+    if position is not None:
+        top += f"  ({position[0]}/{position[1]})"
+    lines.append(top)
+    lines += facts(lang, listing, names_zh)
+    if reasons:
+        lines.append("")
+        lines.append(t(lang, "Why it fits:"))
+        lines += [f"✅ {esc(reason)}" for reason in reasons[:4]]
+    if misses:
+        lines.append(t(lang, "Keep in mind:"))
+        lines += [f"⚠️ {esc(miss)}" for miss in misses[:3]]
+    return fit(lines, CAPTION_LIMIT)
+
+
+def details_text(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> str:
+    lines = [f"<b>{esc(title(lang, listing, names_zh))}</b> · {esc(listing.ref_code)}"]
+    lines += facts(lang, listing, names_zh)
+    if listing.address:
+        lines.append("🏠 " + esc(listing.address))
+    features = [t(lang, FEATURE_NAMES[f]) for f in listing.features or [] if f in FEATURE_NAMES]
+    if listing.furnished:
+        features.append(t(lang, FEATURE_NAMES["furnished"]))
+    if listing.pets_allowed:
+        features.append(t(lang, FEATURE_NAMES["pets"]))
+    if features:
+        lines.append("✨ " + esc(", ".join(features)))
+    if listing.description:
+        lines.append("")
+        lines.append(esc(listing.description[:3000]))
+    return fit(lines, 4000)
+
+
+def fit(lines: list[str], limit: int) -> str:
+    """Join lines, dropping whole lines from the end until the text fits (never cutting an HTML tag)."""
+    text = "\n".join(lines)
+    while len(text) > limit and len(lines) > 1:
+        lines = lines[:-1]
+        text = "\n".join(lines) + "\n…"
+    return text[:limit]
+
+
+def photo_urls(listing: Listing) -> list[str]:
+    return [p.telegram_file_id or p.url for p in listing.photos]

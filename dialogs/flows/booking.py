@@ -1,0 +1,256 @@
+"""Booking a viewing: phone (only if we do not have it yet), day, time, confirmation to customer and agent.
+
+Steps, in order (BOOKING_STEPS): the phone is asked with the channel's share-contact button and a sentence on
+why; then a day of the next two weeks with free time; then a free time that day. Pressing a time books it
+through storage.services.viewings, where the database guarantees nobody else has it; if someone was faster,
+the customer is told and sees the times still free. Rescheduling reuses the day and time steps.
+
+Tokens: book:l:<listing> start · book:d:<listing>:<yyyymmdd> day · book:t:<listing>:<epoch minutes> time ·
+book:rd:<viewing>:<yyyymmdd> / book:rt:<viewing>:<epoch minutes> for rescheduling · book:x cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from dialogs.cards import day_label, local_tz, title, when
+from dialogs.flow import DialogContext, Flow, register
+from dialogs.i18n import N_, t
+from dialogs.inbound import Inbound
+from dialogs.replies import AskContact, Choice, Reply, Say
+from storage.models import Listing, Staff, Viewing
+from storage.repositories import listings as listings_repo
+from storage.services import viewings
+from storage.services.phones import is_plausible_phone, normalise_phone
+
+NAME = "book"
+DAYS_PER_ROW = 3
+TIMES_PER_ROW = 4
+
+
+def _minutes(at: datetime) -> int:
+    return int(at.timestamp() // 60)
+
+
+def _from_minutes(value: str) -> datetime:
+    return datetime.fromtimestamp(int(value) * 60, tz=UTC)
+
+
+def _day(value: str) -> date:
+    return datetime.strptime(value, "%Y%m%d").date()
+
+
+@dataclass(frozen=True)
+class BookingStep:
+    name: str
+    needed: Callable[[DialogContext], bool]
+    ask: Callable[[DialogContext, Listing], Awaitable[list[Reply]]]
+
+
+async def _ask_phone(ctx: DialogContext, listing: Listing) -> list[Reply]:
+    ctx.goto(NAME, "phone", listing_id=listing.id)
+    return [AskContact(
+        ctx.t("To book a viewing the agent needs your phone number, so they can reach you if something changes "
+              "on the day. Tap the button below to share it."),
+        button=ctx.t("📱 Share my phone number"), cancel=ctx.t("Cancel"),
+    )]
+
+
+async def _ask_day(ctx: DialogContext, listing: Listing) -> list[Reply]:
+    agent = await viewings.agent_for_listing(ctx.session, listing)
+    ctx.goto(NAME, "day", listing_id=listing.id)
+    days = await viewings.free_days(ctx.session, agent.id, now=ctx.now) if agent else []
+    return [day_question(ctx, days, f"{NAME}:d:{listing.id}",
+                         ctx.t("Viewing: {home}. Which day suits you?", home=title(ctx.lang, listing)))]
+
+
+BOOKING_STEPS: tuple[BookingStep, ...] = (
+    BookingStep("phone", lambda ctx: not ctx.customer.phone, _ask_phone),
+    BookingStep("day", lambda ctx: True, _ask_day),
+)
+
+
+def day_question(ctx: DialogContext, days: list[date], prefix: str, text: str, edit: bool = False) -> Say:
+    if not days:
+        return Say(ctx.t("Sorry, there is no free time in the next two weeks. An agent can arrange one with you."),
+                   choices=[[Choice(ctx.t("Talk to a person"), "handoff:start")]], edit=edit)
+    buttons = [Choice(day_label(ctx.lang, day), f"{prefix}:{day:%Y%m%d}") for day in days]
+    rows = [buttons[i:i + DAYS_PER_ROW] for i in range(0, len(buttons), DAYS_PER_ROW)]
+    rows.append([Choice(ctx.t("Cancel"), f"{NAME}:x")])
+    return Say(text, choices=rows, edit=edit)
+
+
+def time_question(ctx: DialogContext, slots: list[datetime], prefix: str, back: str, day: date,
+                  lead: str = "", edit: bool = True) -> Say:
+    tz = local_tz()
+    buttons = [Choice(f"{slot.astimezone(tz):%H:%M}", f"{prefix}:{_minutes(slot)}") for slot in slots]
+    rows = [buttons[i:i + TIMES_PER_ROW] for i in range(0, len(buttons), TIMES_PER_ROW)]
+    rows.append([Choice(ctx.t("◀ Other day"), back)])
+    text = ctx.t("Free times on {day}:", day=day_label(ctx.lang, day)) if slots else \
+        ctx.t("That day is fully booked now. Please pick another day.")
+    return Say((lead + "\n" if lead else "") + text, choices=rows, edit=edit)
+
+
+def agent_booking_text(agent: Staff, viewing: Viewing, listing: Listing, customer_name: str, phone: str | None,
+                       what: str) -> str:
+    lang = agent.language if agent.language in ("en", "zh") else "en"
+    head = {"new": N_("New viewing booked"), "moved": N_("Viewing moved"),
+            "cancelled": N_("Viewing cancelled by the customer")}[what]
+    return "\n".join([
+        f"<b>{t(lang, head)}</b>",
+        t(lang, "{home} ({ref})", home=title(lang, listing), ref=listing.ref_code),
+        t(lang, "When: {when}", when=when(lang, viewing.starts_at)),
+        t(lang, "Customer: {name}, phone {phone}", name=customer_name, phone=phone or "-"),
+    ])
+
+
+def agent_outcome_choices(agent: Staff, viewing_id: int) -> list[list[Choice]]:
+    """Buttons the agent presses after the viewing (handled by the viewings flow)."""
+    lang = agent.language if agent.language in ("en", "zh") else "en"
+    return [
+        [Choice(t(lang, "Done"), f"vw:o:{viewing_id}:done"), Choice(t(lang, "No-show"), f"vw:o:{viewing_id}:no_show")],
+        [Choice(t(lang, "Interested"), f"vw:o:{viewing_id}:interested"),
+         Choice(t(lang, "Made an offer"), f"vw:o:{viewing_id}:offer")],
+    ]
+
+
+async def tell_agent(ctx: DialogContext, viewing: Viewing, what: str) -> None:
+    """Queue a note to the agent's Telegram chat, when they linked one."""
+    agent = await ctx.session.get(Staff, viewing.agent_id)
+    listing = await ctx.session.get(Listing, viewing.listing_id)
+    if agent is None or listing is None or agent.telegram_chat_id is None:
+        return
+    text = agent_booking_text(agent, viewing, listing, ctx.customer.display_name, ctx.customer.phone, what)
+    choices = agent_outcome_choices(agent, viewing.id) if what != "cancelled" else []
+    ctx.side_messages.append((agent.telegram_chat_id, Say(text, choices=choices)))
+
+
+class BookingFlow(Flow):
+    name = NAME
+
+    async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
+        return [Say(ctx.t("Open a home from your matches and press “Book a viewing”."),
+                    choices=[[Choice(ctx.t("My matches"), "rec:start")]])]
+
+    async def _next(self, ctx: DialogContext, listing: Listing) -> list[Reply]:
+        for step in BOOKING_STEPS:
+            if step.needed(ctx):
+                return await step.ask(ctx, listing)
+        return []  # pragma: no cover - the day step is always needed
+
+    async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
+        action, _, rest = token.partition(":")
+        first, _, second = rest.partition(":")
+        try:
+            if action == "l":
+                listing = await listings_repo.get(ctx.session, int(first))
+                if listing is None or listing.status != "active":
+                    return [Say(ctx.t("Sorry, this home is no longer available."))]
+                return await self._next(ctx, listing)
+            if action == "d":
+                return await self._day(ctx, int(first), _day(second))
+            if action == "t":
+                return await self._book(ctx, int(first), _from_minutes(second))
+            if action == "rd":
+                return await self._reschedule_day(ctx, int(first), _day(second))
+            if action == "rt":
+                return await self._reschedule(ctx, int(first), _from_minutes(second))
+            if action == "x":
+                ctx.clear()
+                return [Say(ctx.t("Booking cancelled. Nothing was booked."), edit=True)]
+        except ValueError:
+            return None
+        return None
+
+    async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
+        if ctx.conversation.step != "phone":
+            return None
+        listing = await listings_repo.get(ctx.session, int(ctx.slots.get("listing_id") or 0))
+        if listing is None:
+            return None
+        if event.kind == "contact":
+            if not event.contact_is_own:
+                return [Say(ctx.t("Please share your own number with the button below.")),
+                        *await _ask_phone(ctx, listing)]
+            phone = event.phone
+        elif event.kind == "text" and event.text.strip() in (ctx.t("Cancel"), "Cancel", "取消"):
+            ctx.clear()
+            return [Say(ctx.t("Booking cancelled. Nothing was booked."), remove_keyboard=True)]
+        elif event.kind == "text" and is_plausible_phone(normalise_phone(event.text)):
+            phone = event.text
+        else:
+            return None
+        ctx.customer.phone = normalise_phone(phone)
+        ctx.customer.phone_verified_at = ctx.now if event.kind == "contact" else None
+        thanks = Say(ctx.t("Thank you, saved."), remove_keyboard=True)
+        return [thanks, *await _ask_day(ctx, listing)]
+
+    async def _day(self, ctx: DialogContext, listing_id: int, day: date, lead: str = "") -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        agent = await viewings.agent_for_listing(ctx.session, listing)
+        if agent is None:
+            return [Say(ctx.t("Sorry, there is no free time in the next two weeks. An agent can arrange one "
+                              "with you."))]
+        slots = await viewings.free_slots(ctx.session, agent.id, now=ctx.now, on_day=day)
+        return [time_question(ctx, slots, f"{NAME}:t:{listing.id}", f"{NAME}:l:{listing.id}", day, lead)]
+
+    async def _book(self, ctx: DialogContext, listing_id: int, starts_at: datetime) -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        if not ctx.customer.phone:
+            return await _ask_phone(ctx, listing)
+        try:
+            viewing = await viewings.book(ctx.session, listing_id=listing.id, customer_id=ctx.customer.id,
+                                          starts_at=starts_at, now=ctx.now)
+        except viewings.SlotTaken:
+            lead = ctx.t("Sorry, someone has just taken that time.")
+            return await self._day(ctx, listing.id, starts_at.astimezone(local_tz()).date(), lead)
+        except viewings.ViewingError:
+            return [Say(ctx.t("Sorry, this home is no longer available."), edit=True)]
+        ctx.clear()
+        await tell_agent(ctx, viewing, "new")
+        agent = await ctx.session.get(Staff, viewing.agent_id)
+        text = ctx.t("Booked! Viewing of {home} on {when} with {agent}. I will remind you a day before and an "
+                     "hour before.", home=title(ctx.lang, listing), when=when(ctx.lang, viewing.starts_at),
+                     agent=agent.name if agent else "")
+        return [Say(text, choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True)]
+
+    async def _owned(self, ctx: DialogContext, viewing_id: int) -> Viewing | None:
+        viewing = await ctx.session.get(Viewing, viewing_id)
+        if viewing is None or viewing.customer_id != ctx.customer.id or viewing.status != "booked":
+            return None
+        return viewing
+
+    async def _reschedule_day(
+        self, ctx: DialogContext, viewing_id: int, day: date, lead: str = ""
+    ) -> list[Reply] | None:
+        viewing = await self._owned(ctx, viewing_id)
+        if viewing is None:
+            return None
+        slots = await viewings.free_slots(ctx.session, viewing.agent_id, now=ctx.now, on_day=day,
+                                          ignore_viewing_id=viewing.id)
+        slots = [s for s in slots if s != viewing.starts_at]
+        return [time_question(ctx, slots, f"{NAME}:rt:{viewing.id}", f"vw:r:{viewing.id}", day, lead)]
+
+    async def _reschedule(self, ctx: DialogContext, viewing_id: int, starts_at: datetime) -> list[Reply] | None:
+        viewing = await self._owned(ctx, viewing_id)
+        if viewing is None:
+            return None
+        try:
+            await viewings.reschedule(ctx.session, viewing.id, starts_at, now=ctx.now)
+        except viewings.SlotTaken:
+            lead = ctx.t("Sorry, someone has just taken that time.")
+            return await self._reschedule_day(ctx, viewing.id, starts_at.astimezone(local_tz()).date(), lead)
+        except viewings.ViewingError:
+            return [Say(ctx.t("This viewing can no longer be changed."), edit=True)]
+        await tell_agent(ctx, viewing, "moved")
+        return [Say(ctx.t("Done: your viewing is now on {when}.", when=when(ctx.lang, viewing.starts_at)),
+                    choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True)]
+
+
+register(BookingFlow())

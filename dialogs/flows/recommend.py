@@ -1,0 +1,207 @@
+"""Recommendations: the best matches for a saved need, one card at a time.
+
+Buttons carry everything they need (deal type and position, or the listing id), and the results are
+recomputed from the saved need on every press, so a card's buttons keep working after a restart or a detour
+through another flow. Next/previous edit the same message. "Not for me" asks why; the reason is stored and the
+matching engine lowers similar listings. No results: the blocking constraints are named, with a button to
+relax each one that would help.
+"""
+
+from __future__ import annotations
+
+from dialogs.cards import card_text, details_text, photo_urls
+from dialogs.flow import DialogContext, Flow, register
+from dialogs.i18n import N_
+from dialogs.inbound import Inbound
+from dialogs.replies import Album, ButtonAnswer, Choice, Location, Photo, Reply, Say
+from matching.criteria import Criteria
+from matching.districts import DistrictIndex, load_district_index
+from matching.rank import Match, explain_no_results, find_matches
+from matching.reasons import FEEDBACK_NAMES
+from storage.repositories import listings as listings_repo
+from storage.repositories import needs as needs_repo
+
+NAME = "rec"
+TOP = 10
+FEEDBACK_LABELS = {
+    "too_far": N_("Too far"),
+    "too_expensive": N_("Too expensive"),
+    "too_small": N_("Too small"),
+    "layout": N_("Layout"),
+    "other": N_("Other reason"),
+}
+assert set(FEEDBACK_LABELS) == set(FEEDBACK_NAMES)
+
+
+async def matches_for(ctx: DialogContext, criteria: Criteria, index: DistrictIndex) -> list[Match]:
+    """The best matches, without the listings this customer turned down."""
+    rejected = await listings_repo.rejected_ids(ctx.session, ctx.customer.id)
+    found = await find_matches(ctx.session, criteria, top=TOP + len(rejected), customer_id=ctx.customer.id,
+                               index=index)
+    return [m for m in found if m.listing_id not in rejected][:TOP]
+
+
+def _names_zh(index: DistrictIndex) -> dict[str, str]:
+    return {name: index.name_zh(name) for name in index.names}
+
+
+async def show_results(ctx: DialogContext, deal: str, position: int, *, edit: bool = False) -> list[Reply]:
+    """The card at `position` of the customer's matches for their `deal` need (or why there are none)."""
+    need = await needs_repo.get(ctx.session, ctx.customer.id, deal)
+    if need is None:
+        return [Say(ctx.t("You have no saved search for this yet."),
+                    choices=[[Choice(ctx.t("Find a home"), "need:start")]])]
+    index = await load_district_index(ctx.session)
+    criteria = Criteria.from_json(need.criteria)
+    matches = await matches_for(ctx, criteria, index)
+    if not matches:
+        return await _no_results(ctx, criteria, index, deal)
+    position = max(0, min(position, len(matches) - 1))
+    match = matches[position]
+    listing = await listings_repo.get(ctx.session, match.listing_id)
+    if listing is None:
+        return [Say(ctx.t("This home is no longer available."))]
+    await listings_repo.record_shown(ctx.session, ctx.customer.id, listing.id, match.score)
+    zh = ctx.lang == "zh"
+    text = card_text(ctx.lang, listing, reasons=match.reasons_zh if zh else match.reasons,
+                     misses=match.misses_zh if zh else match.misses, position=(position + 1, len(matches)),
+                     names_zh=_names_zh(index))
+    saved = await listings_repo.is_saved(ctx.session, ctx.customer.id, listing.id)
+    nav = []
+    if position > 0:
+        nav.append(Choice(ctx.t("◀ Previous"), f"{NAME}:s:{deal}:{position - 1}"))
+    if position + 1 < len(matches):
+        nav.append(Choice(ctx.t("Next ▶"), f"{NAME}:s:{deal}:{position + 1}"))
+    rows = [nav] if nav else []
+    rows += [
+        [Choice(ctx.t("Details"), f"{NAME}:d:{listing.id}"), Choice(ctx.t("Book a viewing"), f"book:l:{listing.id}")],
+        [Choice(ctx.t("★ Saved") if saved else ctx.t("☆ Save"), f"{NAME}:sv:{deal}:{position}:{listing.id}"),
+         Choice(ctx.t("Not for me"), f"{NAME}:no:{deal}:{position}:{listing.id}")],
+    ]
+    photos = photo_urls(listing)
+    if photos:
+        return [Photo(photos[0], caption=text, choices=rows, edit=edit)]
+    return [Say(text, choices=rows, edit=edit)]
+
+
+async def _no_results(ctx: DialogContext, criteria: Criteria, index: DistrictIndex, deal: str) -> list[Reply]:
+    relaxations = await explain_no_results(ctx.session, criteria, index=index)
+    helpful = [r for r in relaxations if r.results > 0]
+    lines = [ctx.t("No home matches all of that right now.")]
+    zh = ctx.lang == "zh"
+    if helpful:
+        blocker = helpful[0]
+        lines.append(ctx.t("What stands in the way most: {what}.",
+                           what=blocker.message_zh if zh else blocker.message_en))
+    rows = [[Choice((r.message_zh if zh else r.message_en)[:60], f"{NAME}:rx:{deal}:{r.constraint}")]
+            for r in helpful[:3]]
+    rows.append([Choice(ctx.t("Change my search"), f"need:open:{deal}")])
+    lines.append(ctx.t("I will tell you as soon as a matching home comes in."))
+    return [Say("\n".join(lines), choices=rows)]
+
+
+def relax(criteria: Criteria, constraint: str) -> Criteria:
+    """Drop one constraint (the one explain_no_results counted without)."""
+    cleared = {
+        "budget": ("budget_min", "budget_max"), "districts": ("districts",), "bedrooms": ("bedrooms_min",
+                                                                                          "bedrooms_max"),
+        "area": ("area_min", "area_max"), "must_have": ("must_have",), "move_in": ("move_in_by",),
+        "property_types": ("property_types",), "pets": ("pets",), "furnished": ("furnished",),
+    }.get(constraint, ())
+    for key in cleared:
+        setattr(criteria, key, [] if isinstance(getattr(criteria, key), list) else None)
+    return criteria
+
+
+class RecommendFlow(Flow):
+    name = NAME
+    menu_label = N_("My matches")
+    menu_order = 20
+    intent_words = ("matches", "recommendations", "推荐", "匹配")
+
+    def available(self, ctx: DialogContext) -> bool:
+        return True
+
+    async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
+        saved = await needs_repo.for_customer(ctx.session, ctx.customer.id, active_only=True)
+        if not saved:
+            return [Say(ctx.t("Tell me what you are looking for first."),
+                        choices=[[Choice(ctx.t("Find a home"), "need:start")]])]
+        if len(saved) == 1:
+            return await show_results(ctx, saved[0].deal_type, 0)
+        rows = [[Choice(ctx.t("Rent") if n.deal_type == "rent" else ctx.t("Buy"), f"{NAME}:s:{n.deal_type}:0")]
+                for n in saved]
+        return [Say(ctx.t("Which search?"), choices=rows)]
+
+    async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
+        parts = token.split(":")
+        action, args = parts[0], parts[1:]
+        try:
+            if action == "s" and len(args) == 2:
+                return await show_results(ctx, args[0], int(args[1]), edit=True)
+            if action == "d" and len(args) == 1:
+                return await self._details(ctx, int(args[0]))
+            if action == "sv" and len(args) == 3:
+                return await self._save(ctx, args[0], int(args[1]), int(args[2]))
+            if action == "no" and len(args) == 3:
+                return self._ask_reason(ctx, args[0], int(args[1]), int(args[2]))
+            if action == "nr" and len(args) == 4:
+                return await self._reject(ctx, args[0], int(args[1]), int(args[2]), args[3])
+            if action == "rx" and len(args) == 2:
+                return await self._relax(ctx, args[0], args[1])
+            if action == "stop" and not args:
+                ctx.customer.notify_new_listings = False
+                return [Say(ctx.t("Done: no more new-listing alerts. You can still search any time."),
+                            choices=[[Choice(ctx.t("Turn alerts back on"), f"{NAME}:alerts_on")]])]
+            if action == "alerts_on" and not args:
+                ctx.customer.notify_new_listings = True
+                return [Say(ctx.t("Alerts are on again."))]
+        except ValueError:
+            return None
+        return None
+
+    async def _details(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        index = await load_district_index(ctx.session)
+        replies: list[Reply] = []
+        photos = photo_urls(listing)
+        if len(photos) > 1:
+            replies.append(Album(photos[:10], caption=listing.ref_code))
+        if listing.lat is not None and listing.lon is not None:
+            replies.append(Location(listing.lat, listing.lon))
+        rows = [[Choice(ctx.t("Book a viewing"), f"book:l:{listing.id}")]] if listing.status == "active" else []
+        replies.append(Say(details_text(ctx.lang, listing, _names_zh(index)), choices=rows))
+        return replies
+
+    async def _save(self, ctx: DialogContext, deal: str, position: int, listing_id: int) -> list[Reply] | None:
+        if await listings_repo.get(ctx.session, listing_id) is None:
+            return None
+        now_saved = await listings_repo.toggle_saved(ctx.session, ctx.customer.id, listing_id)
+        notice = ButtonAnswer(ctx.t("Saved") if now_saved else ctx.t("Removed from saved"))
+        return [notice, *await show_results(ctx, deal, position, edit=True)]
+
+    def _ask_reason(self, ctx: DialogContext, deal: str, position: int, listing_id: int) -> list[Reply]:
+        buttons = [Choice(ctx.t(label), f"{NAME}:nr:{deal}:{position}:{listing_id}:{code}")
+                   for code, label in FEEDBACK_LABELS.items()]
+        rows = [buttons[:3], buttons[3:], [Choice(ctx.t("◀ Back"), f"{NAME}:s:{deal}:{position}")]]
+        return [Say(ctx.t("What is wrong with it? I will show fewer homes like it."), choices=rows)]
+
+    async def _reject(self, ctx: DialogContext, deal: str, position: int, listing_id: int,
+                      reason: str) -> list[Reply] | None:
+        if reason not in FEEDBACK_LABELS or await listings_repo.get(ctx.session, listing_id) is None:
+            return None
+        await listings_repo.reject(ctx.session, ctx.customer.id, listing_id, reason)
+        return [ButtonAnswer(ctx.t("Thanks, noted.")), *await show_results(ctx, deal, position, edit=True)]
+
+    async def _relax(self, ctx: DialogContext, deal: str, constraint: str) -> list[Reply] | None:
+        need = await needs_repo.get(ctx.session, ctx.customer.id, deal)
+        if need is None:
+            return None
+        criteria = relax(Criteria.from_json(need.criteria), constraint)
+        await needs_repo.save(ctx.session, ctx.customer.id, deal, criteria.to_json())
+        return await show_results(ctx, deal, 0)
+
+
+register(RecommendFlow())
