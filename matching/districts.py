@@ -17,7 +17,7 @@ FUZZY_ACCEPT = 85.0
 # ... and beats the best *other* district by this margin; otherwise the dialog asks.
 FUZZY_MARGIN = 8.0
 # Below this a fuzzy hit is not even offered as a candidate.
-FUZZY_CANDIDATE = 72.0
+FUZZY_CANDIDATE = 70.0
 # Latin words shorter than this are never fuzzy-matched (too many accidental hits).
 FUZZY_MIN_LEN = 5
 

@@ -373,7 +373,8 @@ def _amounts(value: str) -> list[_Amount]:
         before, after = value[max(0, m.start() - 24) : m.start()], value[m.end() : m.end() + 16]
         explicit = bool(
             m.group("cur1") or m.group("post1") or m.group("suf1") or suffix2 or m.group("cur2") or m.group("post2")
-            or _MAX_BEFORE.search(before) or _PER_MONTH_BEFORE.search(before)
+            or _MAX_BEFORE.search(before) or _PER_MONTH_BEFORE.search(before) or _PER_MONTH.search(after)
+            or _PER_YEAR.search(after)
         )
         if not explicit and low < 1000 and (high is None or high < 1000):
             continue  # '2', 'room 3', '1=1': not money
@@ -478,11 +479,12 @@ def _is_parking_space(value: str, m: re.Match[str]) -> bool:
     return bool(followed) and not _WITH_BEFORE.search(value[: m.start()])
 
 
-def _negation(value: str, start: int, latin: bool) -> str | None:
-    """'exclude' for 'no X'/'不要X', 'ignore' for 'don't need X'/'不需要X', None for a plain mention."""
+def _negation(value: str, start: int, latin: bool, end: int | None = None) -> str | None:
+    """'exclude' for 'no X'/'不要X', 'ignore' for 'don't need X'/'X not needed'/'不需要X', None otherwise."""
+    end = start if end is None else end
     if latin:
         window = value[max(0, start - 24) : start]
-        if re.search(vocab.INDIFFERENT_EN, window):
+        if re.search(vocab.INDIFFERENT_EN, window) or re.search(vocab.INDIFFERENT_AFTER_EN, value[end : end + 20]):
             return "ignore"
         return "exclude" if re.search(vocab.NEGATION_EN, window) else None
     window = value[max(0, start - 4) : start]
@@ -505,7 +507,7 @@ def _features(value: str, criteria: Criteria) -> None:
             for m in _mentions(value, pattern, latin):
                 if slug == "parking" and latin and _is_parking_space(value, m):
                     continue
-                verdict = _negation(value, m.start(), latin)
+                verdict = _negation(value, m.start(), latin, m.end())
                 if verdict == "exclude":
                     if slug not in criteria.exclude:
                         criteria.exclude.append(slug)
@@ -521,12 +523,12 @@ def _tri_state(value: str, criteria: Criteria) -> None:
         criteria.furnished = False
     if criteria.furnished is None:
         for m in _mentions(value, vocab.FURNISHED_EN, True) + _mentions(value, vocab.FURNISHED_ZH, False):
-            verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)))
+            verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)), m.end())
             if verdict != "ignore":
                 criteria.furnished = verdict is None
             break
     for m in _mentions(value, vocab.PETS_EN, True) + _mentions(value, vocab.PETS_ZH, False):
-        verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)))
+        verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)), m.end())
         if verdict != "ignore":
             criteria.pets = verdict is None
         break

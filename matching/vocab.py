@@ -58,8 +58,9 @@ UNFURNISHED_ZH = r"不带家具|无家具|没有家具|空房|毛坯|清水房"
 
 NEGATION_EN = r"(?:\bno|\bnot|\bwithout|\bw/o|\bnon)[\s-]+(?:[a-z]+\s+)?$"
 INDIFFERENT_EN = r"(?:don'?t|do not|doesn'?t|no) need(?:s)?(?: a| an| for)?\s+(?:[a-z]+\s+)?$"
-NEGATION_ZH = r"(?:不要|不带|没有|无|不|免|拒绝|别)$"
+NEGATION_ZH = r"(?:不要|不带|不养|没养|没有|无|不|免|拒绝|别)$"
 INDIFFERENT_ZH = r"(?:不需要|不用|无所谓|不必)$"
+INDIFFERENT_AFTER_EN = r"^\s?(?:is |are )?(?:not )?(?:needed|required|necessary|important)\b"
 
 MONTHS_EN = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
