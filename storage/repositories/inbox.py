@@ -127,3 +127,41 @@ async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
         "open": select(func.count()).select_from(Conversation).where(open_),
     }
     return {view: (await session.scalar(query)) or 0 for view, query in rows.items()}
+
+
+@dataclass
+class LeadCard:
+    """What an agent needs beside the chat: who, what they want, what they saw, and how it went before."""
+
+    customer: Customer
+    needs: list[Any]
+    recommendations: list[tuple[Any, Any]]  # (Recommendation, Listing)
+    viewings: list[tuple[Any, Any]]  # (Viewing, Listing)
+    tickets: list[Any]
+    surveys: list[Any]
+    conversations: int
+
+
+async def lead_card(session: AsyncSession, customer_id: int) -> LeadCard | None:
+    from storage.models import Listing, Need, Recommendation, Survey, Ticket, Viewing
+
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    needs = (await session.scalars(select(Need).where(Need.customer_id == customer_id, Need.active.is_(True))
+                                   .order_by(Need.updated_at.desc()))).all()
+    recommendations = (await session.execute(
+        select(Recommendation, Listing).join(Listing, Listing.id == Recommendation.listing_id)
+        .where(Recommendation.customer_id == customer_id).order_by(Recommendation.created_at.desc()).limit(8)
+    )).tuples().all()
+    viewings = (await session.execute(
+        select(Viewing, Listing).join(Listing, Listing.id == Viewing.listing_id)
+        .where(Viewing.customer_id == customer_id).order_by(Viewing.starts_at.desc()).limit(8)
+    )).tuples().all()
+    tickets = (await session.scalars(select(Ticket).where(Ticket.customer_id == customer_id)
+                                     .order_by(Ticket.id.desc()).limit(8))).all()
+    surveys = (await session.scalars(select(Survey).where(Survey.customer_id == customer_id)
+                                     .order_by(Survey.sent_at.desc()).limit(8))).all()
+    total = await session.scalar(select(func.count()).select_from(Conversation)
+                                 .where(Conversation.customer_id == customer_id)) or 0
+    return LeadCard(customer, list(needs), list(recommendations), list(viewings), list(tickets), list(surveys), total)

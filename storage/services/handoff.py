@@ -333,12 +333,13 @@ async def _silent_assignees(session: AsyncSession, conversation: Conversation) -
 
 
 async def requeue_silent(
-    session: AsyncSession, *, minutes: int, now: datetime | None = None
+    session: AsyncSession, *, minutes: int, now: datetime | None = None,
+    notes: list[StaffNotification] | None = None,
 ) -> list[tuple[Conversation, int]]:
     """Conversations whose assignee has not written to the customer within `minutes` of being assigned go back
     to the queue, keeping their place in line; the team (active agents and admins) is told.
 
-    Returns (conversation, silent staff id) pairs.
+    Returns (conversation, silent staff id) pairs; the team's notifications are appended to `notes` if given.
     """
     now = now or clock.now()
     cutoff = now - timedelta(minutes=minutes)
@@ -389,7 +390,9 @@ async def requeue_silent(
         who = customer.display_name if customer else f"#{reloaded.customer_id}"
         text = (f"Conversation with {who} is back in the queue: "
                 f"{silent_staff.name if silent_staff else 'the assignee'} did not answer within {minutes} minutes.")
-        await notify_team(session, text, link=f"/conversations/{conversation.id}")
+        told = await notify_team(session, text, link=f"/conversations/{conversation.id}")
+        if notes is not None:
+            notes.extend(told)
         requeued.append((reloaded, silent_id))
     await session.flush()
     return requeued

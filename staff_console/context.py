@@ -1,0 +1,108 @@
+"""What every console module needs: typed application keys, the signed-in staff member, navigation entries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from homedesk.settings import Settings
+from storage.events import Event, EventBus
+from storage.models import Staff
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+BUS_KEY = web.AppKey("bus", EventBus)
+NAV_KEY = web.AppKey("nav", list)
+STAFF_KEY = "staff"  # request key: the signed-in Staff row, loaded fresh on every request
+
+ALL_ROLES = ("admin", "agent", "service")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    roles: tuple[str, ...] = ALL_ROLES
+    order: int = 100
+
+
+def settings(request: web.Request) -> Settings:
+    return request.app[SETTINGS_KEY]
+
+
+def db(request: web.Request) -> async_sessionmaker[AsyncSession]:
+    return request.app[SESSIONS_KEY]
+
+
+def staff(request: web.Request) -> Staff:
+    """The signed-in staff member (the role check already ran)."""
+    return request[STAFF_KEY]
+
+
+async def publish(request: web.Request, *events: Event) -> None:
+    """Publish after the transaction committed, so every console reads committed data."""
+    for event in events:
+        await request.app[BUS_KEY].publish(event)
+
+
+def requires(*roles: str) -> Callable[[Handler], Handler]:
+    """Declare which roles may use a handler. Handlers without a declaration are refused (fail closed)."""
+    unknown = set(roles) - set(ALL_ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def mark(handler: Handler) -> Handler:
+        handler.__roles__ = tuple(roles)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def public(handler: Handler) -> Handler:
+    """Reachable without signing in (login page, health check, static files)."""
+    handler.__roles__ = None  # type: ignore[attr-defined]
+    return handler
+
+
+def add_nav(app: web.Application, *items: NavItem) -> None:
+    app[NAV_KEY].extend(items)
+    app[NAV_KEY].sort(key=lambda item: (item.order, item.label))
+
+
+def client_ip(request: web.Request) -> str:
+    # The proxy in front (if any) is trusted to set X-Forwarded-For; the first hop is the browser.
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded:
+        return forwarded.split(",")[0].strip()[:64]
+    return (request.remote or "unknown")[:64]
+
+
+def wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "") or request.path.startswith("/api/")
+
+
+def to_int(value: Any, default: int | None = None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+async def flash(request: web.Request, text: str, kind: str = "info") -> None:
+    """A one-time message shown on the next page."""
+    from aiohttp_session import get_session
+
+    session = await get_session(request)
+    session["flash"] = [*session.get("flash", []), [kind, text]][-5:]
+
+
+def local_path(target: str | None, fallback: str = "/") -> str:
+    """Only redirect to our own pages (no //host or scheme tricks)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback

@@ -1,0 +1,75 @@
+"""Canned replies: admins write them per language; agents search and insert them in the reply box."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import func, or_, select
+
+from staff_console.context import NavItem, db, flash, requires, staff, to_int
+from storage.db import transaction
+from storage.models import CannedReply
+
+NAV = [NavItem("Canned replies", "/canned", ("admin", "agent"), order=60)]
+LANGUAGES = ("en", "zh")
+
+
+@requires("admin", "agent")
+async def canned_list(request: web.Request) -> web.StreamResponse:
+    query, language = request.query.get("q", "").strip(), request.query.get("lang", "")
+    statement = select(CannedReply).order_by(CannedReply.language, CannedReply.title)
+    if language in LANGUAGES:
+        statement = statement.where(CannedReply.language == language)
+    if query:
+        like = f"%{query.lower()}%"
+        statement = statement.where(or_(func.lower(CannedReply.title).like(like),
+                                        func.lower(CannedReply.body).like(like)))
+    async with db(request)() as session:
+        replies = (await session.scalars(statement)).all()
+    if request.query.get("format") == "json":
+        return web.json_response([{"id": r.id, "language": r.language, "title": r.title, "body": r.body}
+                                  for r in replies])
+    return aiohttp_jinja2.render_template("canned.html", request, {"replies": replies, "q": query,
+                                                                   "lang": language, "languages": LANGUAGES})
+
+
+def _fields(form) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    language = str(form.get("language", "en"))
+    return (language if language in LANGUAGES else "en", str(form.get("title", "")).strip()[:128],
+            str(form.get("body", "")).strip()[:4000])
+
+
+@requires("admin")
+async def canned_create(request: web.Request) -> web.StreamResponse:
+    language, title, body = _fields(await request.post())
+    if not title or not body:
+        await flash(request, "A canned reply needs a title and a text.", "error")
+        raise web.HTTPSeeOther("/canned")
+    async with transaction(db(request)) as session:
+        session.add(CannedReply(language=language, title=title, body=body, created_by=staff(request).id))
+    await flash(request, "Canned reply added.")
+    raise web.HTTPSeeOther("/canned")
+
+
+@requires("admin")
+async def canned_update(request: web.Request) -> web.StreamResponse:
+    reply_id = to_int(request.match_info["reply_id"])
+    form = await request.post()
+    async with transaction(db(request)) as session:
+        reply = await session.get(CannedReply, reply_id) if reply_id else None
+        if reply is None:
+            raise web.HTTPNotFound()
+        if form.get("delete"):
+            await session.delete(reply)
+            message = "Deleted."
+        else:
+            reply.language, reply.title, reply.body = _fields(form)
+            message = "Saved."
+    await flash(request, message)
+    raise web.HTTPSeeOther("/canned")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/canned", canned_list)
+    app.router.add_post("/canned", canned_create)
+    app.router.add_post("/canned/{reply_id:\\d+}", canned_update)

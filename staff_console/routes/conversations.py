@@ -1,0 +1,306 @@
+"""One conversation: history, lead card, and everything an agent does in it.
+
+Reading is open to agents and admins; writing (reply, photo, transfer, return, close) only to the assignee or an
+admin, checked in storage.services.handoff, the one place that rule lives. Customer text reaches Telegram as
+HTML, so what agents type is escaped here before it becomes a reply.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from dialogs.flows.handoff import agent_joined, returned_to_bot, survey_question
+from dialogs.replies import Photo, Say
+from staff_console import telegram_files
+from staff_console.context import client_ip, db, flash, publish, requires, staff, to_int, wants_json
+from staff_console.live import load_message
+from storage.db import transaction
+from storage.events import Event
+from storage.models import CannedReply, Conversation, Customer, Message, Staff
+from storage.repositories import conversations as conversation_repo
+from storage.repositories import inbox
+from storage.repositories import staff as staff_repo
+from storage.services import auth, handoff
+from storage.services.handoff import HandoffError
+
+MAX_TEXT = 4000
+PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
+MEDIA_DIR = Path.cwd() / "media" / "console"  # absolute, so the bot's sender (same machine) finds the file
+
+
+def _conversation_id(request: web.Request) -> int:
+    value = to_int(request.match_info["conversation_id"])
+    if value is None:
+        raise web.HTTPNotFound()
+    return value
+
+
+async def _done(request: web.Request, conversation_id: int, note: str | None = None,
+                data: dict[str, Any] | None = None, status: int = 200) -> web.StreamResponse:
+    if wants_json(request):
+        return web.json_response({"ok": status < 400, "message": note, **(data or {})}, status=status)
+    if note:
+        await flash(request, note, "error" if status >= 400 else "info")
+    raise web.HTTPSeeOther(f"/conversations/{conversation_id}")
+
+
+@requires("admin", "agent")
+async def view(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    me = staff(request)
+    async with db(request)() as session:
+        row = await inbox.one(session, conversation_id)
+        if row is None:
+            raise web.HTTPNotFound(text="No such conversation.")
+        messages = await conversation_repo.history(session, conversation_id, limit=300)
+        names = {s.id: s.name for s in await staff_repo.list_staff(session)}
+        card = await inbox.lead_card(session, row.customer_id)
+        canned = (await session.scalars(select(CannedReply).order_by(CannedReply.language, CannedReply.title))).all()
+        agents = [a for a in await staff_repo.agents(session) if a.id != row.assignee_id]
+        earlier = (await session.scalars(
+            select(Conversation).where(Conversation.customer_id == row.customer_id, Conversation.id != conversation_id)
+            .order_by(Conversation.id.desc()).limit(10))).all()
+    can_write = row.status == "open" and row.mode == "human" and (row.assignee_id == me.id or me.role == "admin")
+    return aiohttp_jinja2.render_template("conversation.html", request, {
+        "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
+        "can_write": can_write, "earlier": earlier,
+    })
+
+
+@requires("admin", "agent")
+async def messages_api(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    after = to_int(request.query.get("after"), 0) or 0
+    async with db(request)() as session:
+        rows = (await session.execute(
+            select(Message, Staff.name).outerjoin(Staff, Staff.id == Message.staff_id)
+            .where(Message.conversation_id == conversation_id, Message.id > after).order_by(Message.id).limit(500)
+        )).all()
+        row = await inbox.one(session, conversation_id)
+    if row is None:
+        raise web.HTTPNotFound()
+    from staff_console.live import message_json
+
+    return web.json_response({"conversation": row.to_json(), "messages": [message_json(m, n) for m, n in rows]})
+
+
+async def _customer_language(session: Any, conversation: Conversation) -> str:
+    customer = await session.get(Customer, conversation.customer_id)
+    return customer.language if customer else "en"
+
+
+@requires("admin", "agent")
+async def take(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    me = staff(request)
+    events: list[Event] = []
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, me.id)
+            assert agent is not None
+            conversation = await handoff.take(session, conversation_id, agent, takeover=True)
+            reply = agent_joined(await _customer_language(session, conversation), agent.name)
+            message = await handoff.send_to_customer(session, conversation, reply.to_payload(), text=reply.text,
+                                                     sender="system")
+            await auth.audit(session, "takeover", staff_id=me.id, target_type="conversation",
+                             target_id=conversation_id, ip=client_ip(request))
+            events.append(handoff.changed_event(conversation))
+            if message is not None:
+                events.append(Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
+                                                    "direction": "out"}))
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=409)
+    await publish(request, *events)
+    return await _done(request, conversation_id, "You took this conversation.")
+
+
+def _text(form: Any, field: str = "text") -> str:
+    value = form.get(field, "")
+    return value.strip()[:MAX_TEXT] if isinstance(value, str) else ""
+
+
+@requires("admin", "agent")
+async def reply(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    text = _text(await request.post())
+    if not text:
+        return await _done(request, conversation_id, "Write something first.", status=400)
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, staff(request).id)
+            assert agent is not None
+            # Telegram gets HTML: what the agent typed is text, never markup.
+            payload = Say(text=html.escape(text, quote=False)).to_payload()
+            message = await handoff.agent_reply(session, conversation_id, agent, payload, text=text)
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=403)
+    await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
+                                                 "direction": "out"}))
+    async with db(request)() as session:
+        data = await load_message(session, message.id)
+    return await _done(request, conversation_id, None, {"message": data})
+
+
+@requires("admin", "agent")
+async def send_photo(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    form = await request.post()
+    caption = _text(form, "caption")[:1000]
+    upload = form.get("photo")
+    url = _text(form, "url")
+    if upload is not None and hasattr(upload, "file") and getattr(upload, "filename", ""):
+        content_type = upload.content_type or mimetypes.guess_type(upload.filename)[0] or ""
+        if content_type not in PHOTO_TYPES:
+            return await _done(request, conversation_id, "Send a JPEG, PNG, WebP or GIF image.", status=400)
+        MEDIA_DIR.mkdir(parents=True, exist_ok=True)
+        target = MEDIA_DIR / f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type]}"
+        target.write_bytes(upload.file.read())
+        photo = str(target)
+    elif url.startswith("https://"):
+        photo = url
+    else:
+        return await _done(request, conversation_id, "Choose an image file or give an https:// link.", status=400)
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, staff(request).id)
+            assert agent is not None
+            payload = Photo(photo=photo, caption=html.escape(caption, quote=False)).to_payload()
+            message = await handoff.agent_reply(session, conversation_id, agent, payload,
+                                                text=caption or "[photo]", kind="photo")
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=403)
+    await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
+                                                 "direction": "out"}))
+    return await _done(request, conversation_id, "Photo queued.")
+
+
+@requires("admin", "agent")
+async def note(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    text = _text(await request.post())
+    if not text:
+        return await _done(request, conversation_id, "Write the note first.", status=400)
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, staff(request).id)
+            assert agent is not None
+            message = await handoff.add_note(session, conversation_id, agent, text)
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=404)
+    await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
+                                                 "direction": "out", "private": True}))
+    return await _done(request, conversation_id, "Note saved (not sent to the customer).")
+
+
+@requires("admin", "agent")
+async def transfer(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    form = await request.post()
+    target_id = to_int(form.get("to_staff_id"))
+    note_text = _text(form, "note")[:500]
+    if target_id is None:
+        return await _done(request, conversation_id, "Choose who takes over.", status=400)
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, staff(request).id)
+            assert agent is not None
+            conversation = await handoff.transfer(session, conversation_id, agent, target_id, note_text)
+            await auth.audit(session, "transfer", staff_id=agent.id, target_type="conversation",
+                             target_id=conversation_id, details={"to": target_id, "note": note_text},
+                             ip=client_ip(request))
+            event = handoff.changed_event(conversation, transferred_to=target_id)
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=403)
+    await publish(request, event, Event("notification.new", {
+        "staff_id": target_id, "text": f"{staff(request).name} transferred a conversation to you",
+        "link": f"/conversations/{conversation_id}"}))
+    return await _done(request, conversation_id, "Transferred.")
+
+
+@requires("admin", "agent")
+async def return_to_bot(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, staff(request).id)
+            assert agent is not None
+            conversation = await handoff.return_to_bot(session, conversation_id, agent)
+            reply_ = returned_to_bot(await _customer_language(session, conversation))
+            message = await handoff.send_to_customer(session, conversation, reply_.to_payload(), text=reply_.text,
+                                                     sender="system")
+            await auth.audit(session, "status", staff_id=agent.id, target_type="conversation",
+                             target_id=conversation_id, details={"to": "bot"}, ip=client_ip(request))
+            events = [handoff.changed_event(conversation)]
+            if message is not None:
+                events.append(Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
+                                                    "direction": "out"}))
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=403)
+    await publish(request, *events)
+    return await _done(request, conversation_id, "The assistant answers this customer again.")
+
+
+@requires("admin", "agent")
+async def close(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    try:
+        async with transaction(db(request)) as session:
+            agent = await session.get(Staff, staff(request).id)
+            assert agent is not None
+            conversation, survey = await handoff.close(session, conversation_id, agent)
+            events = [handoff.changed_event(conversation)]
+            if survey is not None:
+                question = survey_question(await _customer_language(session, conversation), survey.id)
+                message = await handoff.send_to_customer(session, conversation, question.to_payload(),
+                                                         text=question.text, sender="system", kind="survey")
+                if message is not None:
+                    events.append(Event("message.new", {"conversation_id": conversation_id,
+                                                        "message_id": message.id, "direction": "out"}))
+            await auth.audit(session, "status", staff_id=agent.id, target_type="conversation",
+                             target_id=conversation_id, details={"to": "closed", "survey": bool(survey)},
+                             ip=client_ip(request))
+    except HandoffError as exc:
+        return await _done(request, conversation_id, str(exc), status=403)
+    await publish(request, *events)
+    return await _done(request, conversation_id, "Closed; the satisfaction survey is on its way.")
+
+
+@requires("admin", "agent")
+async def customer_photo(request: web.Request) -> web.StreamResponse:
+    conversation_id = _conversation_id(request)
+    message_id = to_int(request.match_info["message_id"])
+    index = to_int(request.match_info["index"], 0) or 0
+    async with db(request)() as session:
+        message = await session.get(Message, message_id) if message_id else None
+    if message is None or message.conversation_id != conversation_id:
+        raise web.HTTPNotFound()
+    file_ids = message.payload.get("photo_file_ids") if isinstance(message.payload, dict) else None
+    if not isinstance(file_ids, list) or not 0 <= index < len(file_ids):
+        raise web.HTTPNotFound()
+    try:
+        data, content_type = await telegram_files.fetch(request.app, str(file_ids[index]))
+    except telegram_files.FileUnavailable as exc:
+        raise web.HTTPBadGateway(text=f"Photo unavailable: {exc}") from None
+    return web.Response(body=data, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def setup(app: web.Application) -> None:
+    base = "/conversations/{conversation_id}"
+    app.router.add_get(base, view)
+    app.router.add_get("/api" + base + "/messages", messages_api)
+    app.router.add_post(base + "/take", take)
+    app.router.add_post(base + "/reply", reply)
+    app.router.add_post(base + "/photo", send_photo)
+    app.router.add_post(base + "/note", note)
+    app.router.add_post(base + "/transfer", transfer)
+    app.router.add_post(base + "/return", return_to_bot)
+    app.router.add_post(base + "/close", close)
+    app.router.add_get(base + "/photos/{message_id}/{index}", customer_photo)

@@ -1,0 +1,253 @@
+"""Listings: list with filters, create and edit (with photos), status changes (audited), CSV import."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import func, or_, select
+
+from staff_console.context import NavItem, client_ip, db, flash, requires, staff, to_int
+from storage.db import transaction
+from storage.models import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES, District, Listing, ListingPhoto
+from storage.repositories import staff as staff_repo
+from storage.services import auth
+
+NAV = [NavItem("Listings", "/listings", ("admin", "agent"), order=30)]
+PAGE = 50
+
+
+class FormError(ValueError):
+    pass
+
+
+def _filters(query: Any) -> dict[str, str]:
+    keys = ("q", "deal_type", "property_type", "status", "district", "min_price", "max_price", "bedrooms")
+    return {key: str(query.get(key, "")).strip() for key in keys}
+
+
+@requires("admin", "agent")
+async def listing_list(request: web.Request) -> web.StreamResponse:
+    f = _filters(request.query)
+    page = max(1, to_int(request.query.get("page"), 1) or 1)
+    statement = select(Listing)
+    if f["q"]:
+        like = f"%{f['q'].lower()}%"
+        statement = statement.where(or_(func.lower(Listing.ref_code).like(like),
+                                        func.lower(Listing.address).like(like),
+                                        func.lower(Listing.description).like(like)))
+    for key in ("deal_type", "property_type", "status"):
+        if f[key]:
+            statement = statement.where(getattr(Listing, key) == f[key])
+    if f["district"]:
+        statement = statement.where(func.lower(Listing.district_name) == f["district"].lower())
+    for key, op in (("min_price", "__ge__"), ("max_price", "__le__")):
+        try:
+            if f[key]:
+                statement = statement.where(getattr(Listing.price, op)(Decimal(f[key])))
+        except InvalidOperation:
+            f[key] = ""
+    if f["bedrooms"].isdigit():
+        statement = statement.where(Listing.bedrooms >= int(f["bedrooms"]))
+    async with db(request)() as session:
+        total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        listings = (await session.scalars(statement.order_by(Listing.updated_at.desc(), Listing.id.desc())
+                                          .offset((page - 1) * PAGE).limit(PAGE))).all()
+        districts = (await session.scalars(select(District.name).order_by(District.name))).all()
+    return aiohttp_jinja2.render_template("listings.html", request, {
+        "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
+        "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
+        "districts": districts, "query_base": urlencode({k: v for k, v in f.items() if v}),
+    })
+
+
+async def _form_context(session: Any, listing: Listing | None, error: str | None = None,
+                        values: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "listing": listing, "error": error, "values": values or {},
+        "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
+        "districts": (await session.scalars(select(District).order_by(District.city, District.name))).all(),
+        "agents": await staff_repo.agents(session),
+    }
+
+
+@requires("admin", "agent")
+async def listing_new(request: web.Request) -> web.StreamResponse:
+    async with db(request)() as session:
+        context = await _form_context(session, None)
+    return aiohttp_jinja2.render_template("listing_form.html", request, context)
+
+
+@requires("admin", "agent")
+async def listing_edit(request: web.Request) -> web.StreamResponse:
+    async with db(request)() as session:
+        listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
+        if listing is None:
+            raise web.HTTPNotFound(text="No such listing.")
+        context = await _form_context(session, listing)
+    return aiohttp_jinja2.render_template("listing_form.html", request, context)
+
+
+def _optional_int(value: str, name: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FormError(f"{name} must be a whole number") from None
+
+
+def _tristate(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+async def _apply(session: Any, listing: Listing, form: Any) -> None:
+    get = lambda key: str(form.get(key, "")).strip()  # noqa: E731 - a short local reader
+    if get("deal_type") not in DEAL_TYPES:
+        raise FormError("choose sale or rent")
+    if get("property_type") not in PROPERTY_TYPES:
+        raise FormError("choose a property type")
+    if get("status") not in LISTING_STATUSES:
+        raise FormError("choose a status")
+    try:
+        price = Decimal(get("price"))
+        if price <= 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise FormError("price must be a positive number") from None
+    try:
+        area = float(get("area_m2") or 0)
+        available = date.fromisoformat(get("available_from")) if get("available_from") else None
+    except ValueError:
+        raise FormError("area must be a number and the date YYYY-MM-DD") from None
+    if not get("city"):
+        raise FormError("city is required")
+    district = None
+    district_id = _optional_int(get("district_id"), "district")
+    if district_id:
+        district = await session.get(District, district_id)
+    if listing.price is not None and listing.id is not None and price < listing.price:
+        listing.previous_price = listing.price  # a price drop: saved-listing alerts read this
+    listing.deal_type, listing.property_type, listing.status = get("deal_type"), get("property_type"), get("status")
+    listing.city = get("city")[:64]
+    listing.district_id = district.id if district else None
+    listing.district_name = district.name if district else get("district_name")[:64]
+    listing.address = get("address")[:256]
+    listing.price, listing.currency = price, (get("currency") or "CNY").upper()[:3]
+    listing.bedrooms = _optional_int(get("bedrooms"), "bedrooms") or 0
+    listing.bathrooms = _optional_int(get("bathrooms"), "bathrooms") or 1
+    listing.area_m2 = area
+    listing.floor = _optional_int(get("floor"), "floor")
+    listing.floors_total = _optional_int(get("floors_total"), "floors")
+    listing.available_from = available
+    listing.furnished, listing.pets_allowed = _tristate(get("furnished")), _tristate(get("pets_allowed"))
+    listing.features = [part.strip() for part in get("features").split(";") if part.strip()][:30]
+    listing.description = get("description")[:4000]
+    listing.agent_id = _optional_int(get("agent_id"), "agent")
+    urls = [line.strip() for line in get("photos").splitlines() if line.strip()][:30]
+    for url in urls:
+        if not url.startswith(("https://", "http://")):
+            raise FormError("photos are links starting with https://, one per line")
+    if [p.url for p in listing.photos] != urls:
+        listing.photos = [ListingPhoto(position=i, url=url) for i, url in enumerate(urls)]
+
+
+@requires("admin", "agent")
+async def listing_save(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    listing_id = to_int(request.match_info.get("listing_id"))
+    # No commit on a form error: the session closes and everything it touched rolls back.
+    async with db(request)() as session:
+        if listing_id is None:
+            ref_code = str(form.get("ref_code", "")).strip()[:32]
+            listing = Listing(ref_code=ref_code, photos=[])
+            if not ref_code or await session.scalar(select(Listing.id).where(Listing.ref_code == ref_code)):
+                context = await _form_context(session, None, "the reference code is empty or already used",
+                                              dict(form))
+                return aiohttp_jinja2.render_template("listing_form.html", request, context, status=400)
+        else:
+            found = await session.get(Listing, listing_id)
+            if found is None:
+                raise web.HTTPNotFound()
+            listing = found
+        old_status = listing.status
+        try:
+            await _apply(session, listing, form)
+        except FormError as exc:
+            context = await _form_context(session, listing if listing_id else None, str(exc), dict(form))
+            return aiohttp_jinja2.render_template("listing_form.html", request, context, status=400)
+        session.add(listing)
+        await session.flush()
+        if listing_id is None:
+            await auth.audit(session, "listing_create", staff_id=staff(request).id, target_type="listing",
+                             target_id=listing.id, ip=client_ip(request))
+        elif old_status != listing.status:
+            await auth.audit(session, "status", staff_id=staff(request).id, target_type="listing",
+                             target_id=listing.id, details={"from": old_status, "to": listing.status},
+                             ip=client_ip(request))
+        saved_id = listing.id
+        await session.commit()
+    await flash(request, "Listing saved.")
+    raise web.HTTPSeeOther(f"/listings/{saved_id}")
+
+
+@requires("admin", "agent")
+async def listing_status(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    new_status = str(form.get("status", ""))
+    if new_status not in LISTING_STATUSES:
+        raise web.HTTPBadRequest(text="Unknown status.")
+    async with transaction(db(request)) as session:
+        listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
+        if listing is None:
+            raise web.HTTPNotFound()
+        old = listing.status
+        listing.status = new_status
+        await auth.audit(session, "status", staff_id=staff(request).id, target_type="listing", target_id=listing.id,
+                         details={"from": old, "to": new_status}, ip=client_ip(request))
+    await flash(request, f"Status set to {new_status}.")
+    raise web.HTTPSeeOther("/listings")
+
+
+@requires("admin", "agent")
+async def import_page(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("listing_import.html", request, {"report": None, "error": None})
+
+
+@requires("admin")
+async def import_submit(request: web.Request) -> web.StreamResponse:
+    from storage.importers.common import CsvFormatError
+    from storage.importers.listings import import_listings
+
+    form = await request.post()
+    upload = form.get("file")
+    if upload is None or not hasattr(upload, "file"):
+        return aiohttp_jinja2.render_template("listing_import.html", request,
+                                              {"report": None, "error": "Choose a CSV file."}, status=400)
+    data = await asyncio.to_thread(upload.file.read)
+    try:
+        report = await import_listings(db(request), data)
+    except CsvFormatError as exc:
+        return aiohttp_jinja2.render_template("listing_import.html", request,
+                                              {"report": None, "error": f"Nothing imported: {exc}"}, status=400)
+    async with transaction(db(request)) as session:
+        await auth.audit(session, "listing_import", staff_id=staff(request).id, target_type="listings",
+                         details={"summary": report.summary(), "file": getattr(upload, "filename", "")},
+                         ip=client_ip(request))
+    return aiohttp_jinja2.render_template("listing_import.html", request, {"report": report, "error": None})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/listings", listing_list)
+    app.router.add_get("/listings/new", listing_new)
+    app.router.add_post("/listings/new", listing_save)
+    app.router.add_get("/listings/import", import_page)
+    app.router.add_post("/listings/import", import_submit)
+    app.router.add_get("/listings/{listing_id:\\d+}", listing_edit)
+    app.router.add_post("/listings/{listing_id:\\d+}", listing_save)
+    app.router.add_post("/listings/{listing_id:\\d+}/status", listing_status)

@@ -1,0 +1,126 @@
+"""Your profile: name, language, password, notifications, and linking your Telegram account."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from staff_console.context import (
+    ALL_ROLES,
+    SETTINGS_KEY,
+    NavItem,
+    client_ip,
+    db,
+    flash,
+    requires,
+    settings,
+    staff,
+)
+from staff_console.telegram_files import CLIENT_KEY
+from storage import clock
+from storage.db import transaction
+from storage.models import Staff, StaffNotification
+from storage.services import auth, staff_link
+from storage.services.staff_accounts import hash_password, verify_password
+
+NAV = [NavItem("Profile", "/profile", ALL_ROLES, order=90)]
+BOT_USERNAME_KEY = web.AppKey("bot_username", str)
+
+
+async def bot_username(app: web.Application) -> str | None:
+    """TELEGRAM_BOT_USERNAME, else asked once from getMe."""
+    configured = app[SETTINGS_KEY].telegram_bot_username
+    if configured:
+        return configured.lstrip("@")
+    if BOT_USERNAME_KEY in app:
+        return app[BOT_USERNAME_KEY]
+    token = app[SETTINGS_KEY].bot_token
+    if not token:
+        return None
+    try:
+        async with app[CLIENT_KEY].get(f"{app[SETTINGS_KEY].telegram_api_base.rstrip('/')}/bot{token}/getMe") as r:
+            body = await r.json(content_type=None)
+        username = str(body["result"]["username"])
+    except Exception:  # the link is a convenience; the page works without it. Never log the URL (token).
+        return None
+    app[BOT_USERNAME_KEY] = username
+    return username
+
+
+@requires(*ALL_ROLES)
+async def profile(request: web.Request) -> web.StreamResponse:
+    me = staff(request)
+    async with db(request)() as session:
+        notes = (await session.scalars(select(StaffNotification).where(StaffNotification.staff_id == me.id)
+                                       .order_by(StaffNotification.id.desc()).limit(30))).all()
+    return aiohttp_jinja2.render_template("profile.html", request, {"notes": notes, "link": None,
+                                                                    "tz_name": settings(request).timezone})
+
+
+@requires(*ALL_ROLES)
+async def profile_update(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    async with transaction(db(request)) as session:
+        me = await session.get(Staff, staff(request).id)
+        assert me is not None
+        me.name = str(form.get("name", me.name)).strip()[:128] or me.name
+        language = str(form.get("language", me.language))
+        me.language = language if language in ("en", "zh") else me.language
+        new_password = str(form.get("new_password", ""))
+        if new_password:
+            if not verify_password(me.password_hash, str(form.get("current_password", ""))):
+                await flash(request, "The current password is wrong; nothing changed.", "error")
+                raise web.HTTPSeeOther("/profile")
+            if len(new_password) < 8:
+                await flash(request, "Passwords have at least 8 characters.", "error")
+                raise web.HTTPSeeOther("/profile")
+            me.password_hash = hash_password(new_password)
+            await auth.audit(session, "password_change", staff_id=me.id, ip=client_ip(request))
+    await flash(request, "Profile saved.")
+    raise web.HTTPSeeOther("/profile")
+
+
+@requires(*ALL_ROLES)
+async def telegram_link(request: web.Request) -> web.StreamResponse:
+    async with transaction(db(request)) as session:
+        me = await session.get(Staff, staff(request).id)
+        assert me is not None
+        token = await staff_link.create_link_token(session, me)
+        await auth.audit(session, "telegram_link_created", staff_id=me.id, ip=client_ip(request))
+    username = await bot_username(request.app)
+    link = staff_link.deep_link(username, token) if username else None
+    async with db(request)() as session:
+        notes = (await session.scalars(select(StaffNotification).where(StaffNotification.staff_id == me.id)
+                                       .order_by(StaffNotification.id.desc()).limit(30))).all()
+    return aiohttp_jinja2.render_template("profile.html", request, {
+        "notes": notes, "link": link, "start_command": f"/start {staff_link.DEEP_LINK_PREFIX}{token}",
+        "tz_name": settings(request).timezone})
+
+
+@requires(*ALL_ROLES)
+async def telegram_unlink(request: web.Request) -> web.StreamResponse:
+    async with transaction(db(request)) as session:
+        me = await session.get(Staff, staff(request).id)
+        assert me is not None
+        await staff_link.unlink(session, me)
+        await auth.audit(session, "telegram_unlinked", staff_id=me.id, ip=client_ip(request))
+    await flash(request, "Telegram unlinked.")
+    raise web.HTTPSeeOther("/profile")
+
+
+@requires(*ALL_ROLES)
+async def notifications_read(request: web.Request) -> web.StreamResponse:
+    async with transaction(db(request)) as session:
+        for note in await session.scalars(select(StaffNotification).where(
+                StaffNotification.staff_id == staff(request).id, StaffNotification.read_at.is_(None))):
+            note.read_at = clock.now()
+    raise web.HTTPSeeOther("/profile")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/profile", profile)
+    app.router.add_post("/profile", profile_update)
+    app.router.add_post("/profile/telegram", telegram_link)
+    app.router.add_post("/profile/telegram/unlink", telegram_unlink)
+    app.router.add_post("/profile/notifications/read", notifications_read)

@@ -1,0 +1,91 @@
+"""Staff administration (admins): invite/create, edit role and limits, deactivate. Every change is audited."""
+
+from __future__ import annotations
+
+import secrets
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from staff_console.context import NavItem, client_ip, db, flash, requires, staff, to_int
+from storage.db import transaction
+from storage.models import STAFF_ROLES, Staff
+from storage.repositories import staff as staff_repo
+from storage.services import auth
+from storage.services.staff_accounts import StaffAccountError, create_staff, hash_password
+
+NAV = [NavItem("Staff", "/staff", ("admin",), order=80)]
+
+
+@requires("admin")
+async def staff_list(request: web.Request) -> web.StreamResponse:
+    async with db(request)() as session:
+        people = await staff_repo.list_staff(session)
+    return aiohttp_jinja2.render_template("staff.html", request, {"people": people, "roles": STAFF_ROLES,
+                                                                  "created": None})
+
+
+@requires("admin")
+async def staff_create(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    email, name, role = (str(form.get(k, "")).strip() for k in ("email", "name", "role"))
+    password = str(form.get("password", "")) or secrets.token_urlsafe(12)  # an invitation password to pass on
+    try:
+        async with transaction(db(request)) as session:
+            created = await create_staff(session, email, name, role, password,
+                                         team=str(form.get("team", "")).strip()[:64] or None)
+            await auth.audit(session, "staff_create", staff_id=staff(request).id, target_type="staff",
+                             target_id=created.id, details={"email": created.email, "role": role},
+                             ip=client_ip(request))
+    except StaffAccountError as exc:
+        await flash(request, str(exc), "error")
+        raise web.HTTPSeeOther("/staff") from None
+    async with db(request)() as session:
+        people = await staff_repo.list_staff(session)
+    shown = None if form.get("password") else password
+    return aiohttp_jinja2.render_template("staff.html", request, {
+        "people": people, "roles": STAFF_ROLES, "created": {"email": created.email, "password": shown}})
+
+
+@requires("admin")
+async def staff_update(request: web.Request) -> web.StreamResponse:
+    me = staff(request)
+    form = await request.post()
+    target_id = to_int(request.match_info["staff_id"])
+    async with transaction(db(request)) as session:
+        person = await session.get(Staff, target_id) if target_id else None
+        if person is None:
+            raise web.HTTPNotFound()
+        before = {"role": person.role, "is_active": person.is_active}
+        role = str(form.get("role", person.role))
+        if role in STAFF_ROLES:
+            person.role = role
+        person.name = str(form.get("name", person.name)).strip()[:128] or person.name
+        person.team = str(form.get("team", "")).strip()[:64] or None
+        person.is_team_lead = form.get("is_team_lead") == "on"
+        limit = to_int(form.get("max_concurrent"), person.max_concurrent) or 1
+        person.max_concurrent = max(1, min(limit, 50))
+        person.is_active = form.get("is_active") == "on"
+        if person.id == me.id and (not person.is_active or person.role != "admin"):
+            raise web.HTTPBadRequest(text="You cannot deactivate yourself or drop your own admin role.")
+        new_password = str(form.get("password", ""))
+        if new_password:
+            if len(new_password) < 8:
+                raise web.HTTPBadRequest(text="Passwords have at least 8 characters.")
+            person.password_hash = hash_password(new_password)
+            person.failed_logins, person.locked_until = 0, None
+        if not person.is_active:
+            person.online_until = None  # off the auto-assignment list at once
+        after = {"role": person.role, "is_active": person.is_active}
+        await auth.audit(session, "status" if before != after else "staff_update", staff_id=me.id,
+                         target_type="staff", target_id=person.id,
+                         details={"before": before, "after": after, "password_reset": bool(new_password)},
+                         ip=client_ip(request))
+    await flash(request, "Saved.")
+    raise web.HTTPSeeOther("/staff")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/staff", staff_list)
+    app.router.add_post("/staff", staff_create)
+    app.router.add_post("/staff/{staff_id:\\d+}", staff_update)

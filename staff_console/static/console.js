@@ -1,0 +1,218 @@
+// Homedesk console: live updates over one WebSocket, and small conveniences. Our own code, no libraries.
+// Everything that comes from the server is put on the page with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const me = Number(document.querySelector('meta[name="staff-id"]')?.content || 0);
+  const page = document.body.dataset.page;
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value !== undefined && value !== null) node.setAttribute(key, value);
+    }
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function toast(text, link) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const item = link ? el("a", { href: link, class: "toast" }, text) : el("p", { class: "toast" }, text);
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 8000);
+  }
+
+  function waited(iso) {
+    if (!iso) return "";
+    const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+    const minutes = Math.floor(seconds / 60);
+    if (minutes >= 60) return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+    if (minutes >= 1) return minutes + " min " + (seconds % 60) + " s";
+    return seconds + " s";
+  }
+
+  // ---- live connection -------------------------------------------------------------------------------
+  const handlers = [];
+  function connect(query) {
+    const state = document.getElementById("live-state");
+    let delay = 500;
+    function open() {
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      const socket = new WebSocket(scheme + "//" + location.host + "/ws?" + query);
+      socket.onopen = () => { delay = 500; state && state.classList.add("on"); };
+      socket.onmessage = (event) => {
+        let data;
+        try { data = JSON.parse(event.data); } catch (e) { return; }
+        if (data.type === "notification") toast(data.text, data.link);
+        handlers.forEach((handler) => handler(data));
+      };
+      socket.onclose = () => {
+        state && state.classList.remove("on");
+        setTimeout(open, delay);
+        delay = Math.min(delay * 2, 10000);
+      };
+    }
+    open();
+  }
+
+  // ---- inbox ------------------------------------------------------------------------------------------
+  function belongs(view, row) {
+    if (view === "waiting") return row.status === "open" && row.mode === "waiting";
+    if (view === "mine") return row.status === "open" && row.assignee_id === me;
+    if (view === "open") return row.status === "open";
+    if (view === "closed") return row.status === "closed";
+    return false;
+  }
+
+  function inboxRow(row) {
+    const tr = el("tr", { "data-conversation": row.conversation_id, "data-waiting-since": row.waiting_since || "" });
+    const who = el("td");
+    who.appendChild(el("a", { href: "/conversations/" + row.conversation_id }, row.customer_name));
+    if (row.username) who.appendChild(el("span", { class: "muted" }, " @" + row.username));
+    tr.appendChild(who);
+    tr.appendChild(el("td", {}, row.reason || ""));
+    const state = el("td");
+    state.appendChild(el("span", { class: "mode mode-" + row.mode }, row.mode));
+    if (row.assignee_name) state.appendChild(document.createTextNode(" · " + row.assignee_name));
+    if (row.status === "closed") state.appendChild(document.createTextNode(" · closed"));
+    tr.appendChild(state);
+    tr.appendChild(el("td", { class: "waited" }, waited(row.waiting_since)));
+    tr.appendChild(el("td", {}, row.language));
+    tr.appendChild(el("td", {}, row.channel));
+    tr.appendChild(el("td", { class: "last" }, row.last_text));
+    const action = el("td");
+    if (row.status === "open" && (row.mode === "waiting" || row.mode === "bot")) {
+      const form = el("form", { method: "post", action: "/conversations/" + row.conversation_id + "/take", class: "inline" });
+      form.appendChild(el("input", { type: "hidden", name: "csrf_token", value: csrf() }));
+      form.appendChild(el("button", { class: "take" }, "Take"));
+      action.appendChild(form);
+    }
+    tr.appendChild(action);
+    return tr;
+  }
+
+  function startInbox() {
+    const table = document.getElementById("inbox");
+    const body = table.querySelector("tbody");
+    const view = table.dataset.view;
+    const empty = document.getElementById("inbox-empty");
+    const refreshEmpty = () => empty.classList.toggle("hidden", body.children.length > 0);
+    const tick = () => body.querySelectorAll("tr").forEach((tr) => {
+      tr.querySelector(".waited").textContent = waited(tr.dataset.waitingSince);
+    });
+    tick();
+    setInterval(tick, 1000);
+    handlers.push((data) => {
+      if (data.type !== "conversation") return;
+      const row = data.row;
+      const existing = body.querySelector('tr[data-conversation="' + row.conversation_id + '"]');
+      if (belongs(view, row)) {
+        const fresh = inboxRow(row);
+        if (existing) existing.replaceWith(fresh);
+        else if (view === "waiting") body.appendChild(fresh);
+        else body.insertBefore(fresh, body.firstChild);
+        if (!existing && view === "waiting") toast("New customer waiting: " + row.customer_name, "/conversations/" + row.conversation_id);
+      } else if (existing) {
+        existing.remove();
+      }
+      if (data.requeued && row.mode === "waiting") toast(row.customer_name + " is back in the queue (no answer).", "/conversations/" + row.conversation_id);
+      refreshEmpty();
+    });
+    connect("inbox=1");
+  }
+
+  // ---- conversation -----------------------------------------------------------------------------------
+  function messageItem(m, conversationId) {
+    const classes = ["msg", m.direction, m.sender];
+    if (m.private_note) classes.push("note");
+    const li = el("li", { class: classes.join(" "), "data-message-id": m.id });
+    const meta = el("div", { class: "meta" }, (m.private_note ? "Private note · " : "") + (m.staff_name || m.sender) +
+      " · " + new Date(m.created_at).toLocaleString([], { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) + " ");
+    if (m.direction === "out" && m.delivery_status) meta.appendChild(el("span", { class: "delivery delivery-" + m.delivery_status }, m.delivery_status));
+    li.appendChild(meta);
+    li.appendChild(el("div", { class: "text" }, m.text));
+    for (let i = 0; i < (m.photos || 0); i++) {
+      li.appendChild(el("img", { class: "photo", alt: "Photo from the customer", loading: "lazy",
+        src: "/conversations/" + conversationId + "/photos/" + m.id + "/" + i }));
+    }
+    return li;
+  }
+
+  function startConversation() {
+    const root = document.getElementById("conversation");
+    const id = Number(root.dataset.conversation);
+    const list = document.getElementById("messages");
+    const scroll = () => { list.scrollTop = list.scrollHeight; };
+    scroll();
+    handlers.push((data) => {
+      if (data.type === "message" && data.message.conversation_id === id) {
+        if (list.querySelector('[data-message-id="' + data.message.id + '"]')) return;
+        list.appendChild(messageItem(data.message, id));
+        scroll();
+      } else if (data.type === "status") {
+        const item = list.querySelector('[data-message-id="' + data.message_id + '"]');
+        const badge = item && item.querySelector(".delivery");
+        if (badge) { badge.textContent = data.status; badge.className = "delivery delivery-" + data.status; }
+      } else if (data.type === "conversation" && data.row.conversation_id === id) {
+        const row = data.row;
+        const changed = row.mode !== root.dataset.mode || row.status !== root.dataset.status ||
+          String(row.assignee_id || "") !== root.dataset.assignee;
+        if (changed) {
+          const state = document.getElementById("conversation-state");
+          state.textContent = "";
+          state.appendChild(el("span", { class: "mode mode-" + row.mode }, row.mode));
+          state.appendChild(document.createTextNode((row.status === "closed" ? " · closed" : "") +
+            (row.assignee_name ? " · with " + row.assignee_name : "")));
+          document.getElementById("changed-notice").classList.remove("hidden");
+        }
+      }
+    });
+    connect("conversation=" + id);
+
+    const form = document.getElementById("reply-form");
+    if (form) {
+      const text = document.getElementById("reply-text");
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (!text.value.trim()) return;
+        const body = new URLSearchParams({ text: text.value, csrf_token: csrf() });
+        const response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
+        const result = await response.json().catch(() => ({}));
+        if (!response.ok) { toast(result.message || result.error || "Not sent."); return; }
+        text.value = "";
+        if (result.message && !list.querySelector('[data-message-id="' + result.message.id + '"]')) {
+          list.appendChild(messageItem(result.message, id));
+          scroll();
+        }
+      });
+      text.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+      });
+      const search = document.getElementById("canned-search");
+      const language = document.getElementById("canned-lang");
+      const filter = () => {
+        const query = search.value.toLowerCase();
+        document.querySelectorAll(".canned-item").forEach((button) => {
+          const matches = (!language.value || button.dataset.lang === language.value) &&
+            (button.textContent.toLowerCase().includes(query) || button.dataset.body.toLowerCase().includes(query));
+          button.parentElement.classList.toggle("hidden", !matches);
+        });
+      };
+      search.addEventListener("input", filter);
+      language.addEventListener("change", filter);
+      filter();
+      document.querySelectorAll(".canned-item").forEach((button) => button.addEventListener("click", () => {
+        text.value = text.value ? text.value + "\n" + button.dataset.body : button.dataset.body;
+        text.focus();
+      }));
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (page === "inbox") startInbox();
+    else if (page === "conversation") startConversation();
+    else if (me) connect("");
+  });
+})();
