@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homedesk.settings import get_settings
 from storage import clock
-from storage.models import Listing, Staff, StaffTimeOff, Viewing, ViewingSlot
-from storage.services import reminders
+from storage.models import Listing, Staff, StaffTimeOff, Survey, Viewing, ViewingSlot
+from storage.services import reminders, surveys
 
 VIEWING_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -318,11 +318,13 @@ async def for_agent(
     ).all()
 
 
-# ---- reminders --------------------------------------------------------------------------------------------
+# ---- reminders and the after-viewing survey --------------------------------------------------------------
 
-# Kinds this module schedules; storage.services.reminders' tick renders them (payload: viewing_id, starts_at).
+# Kinds this module schedules; dialogs.reminders' tick renders them. Viewing reminders carry starts_at, address,
+# listing (ref code) and agent (name); the survey reminder carries survey_id (storage.services.surveys).
 REMINDER_KINDS = ("viewing_24h", "viewing_1h")
-SURVEY_KIND = "viewing_survey"  # after the viewing: the customer's rating and whether they are interested
+SURVEY_KIND = "survey"
+INTEREST_KIND = "viewing_interest"  # "are you still interested?" next to the rating (dialogs.flows.viewings)
 SURVEY_DELAY = timedelta(hours=1)
 
 
@@ -330,10 +332,16 @@ async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: date
     """24 h and 1 h before, to customer and agent; a booking inside a window gets that reminder at once.
 
     When both windows have already begun (a booking an hour ahead) only the 1 h reminder is sent, once.
+    An hour after the viewing the customer gets the rating survey and the "still interested?" question.
     """
+    listing = await session.get(Listing, viewing.listing_id)
+    agent = await session.get(Staff, viewing.agent_id)
     stamp = viewing.starts_at.strftime("%Y%m%d%H%M")
-    payload = {"viewing_id": viewing.id, "listing_id": viewing.listing_id,
-               "starts_at": viewing.starts_at.isoformat()}
+    payload = {
+        "viewing_id": viewing.id, "starts_at": viewing.starts_at.isoformat(),
+        "address": ", ".join(p for p in (listing.address, listing.district_name) if p) if listing else "",
+        "listing": listing.ref_code if listing else "", "agent": agent.name if agent else "",
+    }
     for kind, before in (("viewing_24h", timedelta(hours=24)), ("viewing_1h", timedelta(hours=1))):
         if kind == "viewing_24h" and viewing.starts_at - timedelta(hours=1) <= now:
             continue
@@ -347,12 +355,31 @@ async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: date
                 quiet_hours=kind == "viewing_24h",  # the last reminder is never held back to the morning
                 **recipient,
             )
-    await reminders.schedule(
-        session, kind=SURVEY_KIND, due_at=viewing.ends_at + SURVEY_DELAY, recipient_customer_id=viewing.customer_id,
-        subject_type="viewing", subject_id=viewing.id, payload=payload,
-        dedupe_key=f"viewing:{viewing.id}:{SURVEY_KIND}:{stamp}",
-    )
+    survey = await _survey(session, viewing)
+    after = viewing.ends_at + SURVEY_DELAY
+    survey.sent_at = after
+    for kind, extra in ((SURVEY_KIND, {"survey_id": survey.id}), (INTEREST_KIND, {})):
+        await reminders.schedule(
+            session, kind=kind, due_at=after, recipient_customer_id=viewing.customer_id, subject_type="viewing",
+            subject_id=viewing.id, payload={**payload, **extra}, dedupe_key=f"viewing:{viewing.id}:{kind}:{stamp}",
+        )
+
+
+async def _survey(session: AsyncSession, viewing: Viewing) -> Survey:
+    survey = await surveys.create_survey(session, subject_type="viewing", subject_id=viewing.id,
+                                         customer_id=viewing.customer_id, staff_id=viewing.agent_id)
+    if survey is None:  # rescheduled: the viewing already has its survey
+        survey = await session.scalar(
+            select(Survey).where(Survey.subject_type == "viewing", Survey.subject_id == viewing.id)
+        )
+    assert survey is not None
+    return survey
 
 
 async def _cancel_reminders(session: AsyncSession, viewing: Viewing) -> None:
-    await reminders.cancel_for(session, "viewing", viewing.id, kinds=(*REMINDER_KINDS, SURVEY_KIND))
+    await reminders.cancel_for(session, "viewing", viewing.id, kinds=(*REMINDER_KINDS, SURVEY_KIND, INTEREST_KIND))
+    if viewing.status == "cancelled":  # nothing to rate: drop the unanswered survey
+        await session.execute(
+            delete(Survey).where(Survey.subject_type == "viewing", Survey.subject_id == viewing.id,
+                                 Survey.answered_at.is_(None))
+        )

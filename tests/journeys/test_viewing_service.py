@@ -153,10 +153,15 @@ async def test_reminders_are_scheduled_moved_and_cancelled_with_the_viewing(sess
     by_viewing = {v: sorted((r.kind, r.recipient_staff_id is not None) for r in rows if r.subject_id == v)
                   for v in (soon.id, later.id)}
     # Booked an hour ahead: the 1 h reminders go at once (due now), there is no separate 24 h one.
-    assert by_viewing[soon.id] == [("viewing_1h", False), ("viewing_1h", True), ("viewing_survey", False)]
+    assert by_viewing[soon.id] == [("survey", False), ("viewing_1h", False), ("viewing_1h", True),
+                                   ("viewing_interest", False)]
     assert all(r.due_at == frozen_clock.now() for r in rows if r.subject_id == soon.id and r.kind == "viewing_1h")
-    assert by_viewing[later.id] == [("viewing_1h", False), ("viewing_1h", True), ("viewing_24h", False),
-                                    ("viewing_24h", True), ("viewing_survey", False)]
+    assert by_viewing[later.id] == [("survey", False), ("viewing_1h", False), ("viewing_1h", True),
+                                    ("viewing_24h", False), ("viewing_24h", True), ("viewing_interest", False)]
+    payload = next(r.payload for r in rows if r.subject_id == later.id and r.kind == "viewing_24h")
+    assert payload["listing"] == "R-WJ-201" and payload["agent"] == "Wang Li" and "Wangjing" in payload["address"]
+    survey_reminder = next(r for r in rows if r.subject_id == later.id and r.kind == "survey")
+    assert survey_reminder.due_at == local(4, 11, 30)
     assert {r.due_at for r in rows if r.subject_id == later.id and r.kind == "viewing_24h"} == {local(3, 10)}
     async with sessions() as session, session.begin():
         await viewings.reschedule(session, later.id, local(4, 15))
@@ -165,3 +170,7 @@ async def test_reminders_are_scheduled_moved_and_cancelled_with_the_viewing(sess
         pending = (await session.scalars(select(Reminder).where(Reminder.status == "pending"))).all()
     assert {r.subject_id for r in pending} == {later.id}
     assert {r.due_at for r in pending if r.kind == "viewing_1h"} == {local(4, 14)}
+    async with sessions() as session:
+        from storage.models import Survey
+
+        assert [s.subject_id for s in (await session.scalars(select(Survey))).all()] == [later.id]

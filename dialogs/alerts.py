@@ -1,0 +1,100 @@
+"""New-listing and price-drop alerts to customers whose active need the listing matches.
+
+`await scan(sessions, since)` is called periodically. It looks at active listings created, or whose price
+dropped, since `since`, ranks them against every active need of customers who did not opt out, and tells each
+customer about a matching listing at most once (a Recommendation row with channel 'alert', unique per
+customer and listing) and at most DAILY_LIMIT times a local day. Customers a person is talking to are left
+alone (the bot is silent then), and so are customers who blocked the bot. Every alert has a button to stop them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.cards import card_text, local_tz, photo_urls
+from dialogs.engine import queue_replies
+from dialogs.flow import DialogContext
+from dialogs.i18n import t
+from dialogs.replies import Choice, Photo, Reply, Say
+from matching.criteria import Criteria
+from matching.districts import load_district_index
+from matching.rank import find_matches
+from matching.reasons import format_price
+from storage import clock
+from storage.models import PRIORITY_BROADCAST, Listing
+from storage.repositories import conversations
+from storage.repositories import listings as listings_repo
+from storage.repositories import needs as needs_repo
+
+DAILY_LIMIT = 3
+RANK_DEPTH = 200  # how deep in a need's ranking a changed listing may sit and still count as a match
+
+
+async def changed_listings(session: AsyncSession, since: datetime) -> list[Listing]:
+    """Active listings created after `since`, or whose price dropped after it (scans cover (since, now])."""
+    price_dropped = and_(Listing.previous_price.is_not(None), Listing.previous_price > Listing.price,
+                         Listing.updated_at > since)
+    rows = await session.scalars(
+        select(Listing).where(Listing.status == "active", or_(Listing.created_at > since, price_dropped))
+        .order_by(Listing.id)
+    )
+    return list(rows.all())
+
+
+def alert_replies(lang: str, listing: Listing, reasons: list[str], names_zh: dict[str, str],
+                  since: datetime) -> list[Reply]:
+    if listing.created_at > since or listing.previous_price is None:
+        heading = t(lang, "🔔 A new home matches your search:")
+    else:
+        heading = t(lang, "🔔 Price drop: {old} → {new}", old=format_price(float(listing.previous_price),
+                                                                          listing.deal_type, lang),
+                    new=format_price(float(listing.price), listing.deal_type, lang))
+    text = card_text(lang, listing, reasons=reasons, names_zh=names_zh, heading=heading)
+    rows = [
+        [Choice(t(lang, "Details"), f"rec:d:{listing.id}"), Choice(t(lang, "Book a viewing"), f"book:l:{listing.id}")],
+        [Choice(t(lang, "Stop these alerts"), "rec:stop")],
+    ]
+    photos = photo_urls(listing)
+    return [Photo(photos[0], caption=text, choices=rows)] if photos else [Say(text, choices=rows)]
+
+
+async def scan(sessions: async_sessionmaker[AsyncSession], since: datetime, *, now: datetime | None = None) -> int:
+    """Send the alerts due for listings changed since `since`; returns how many were queued."""
+    now = now or clock.now()
+    day_start = datetime.combine(now.astimezone(local_tz()).date(), time(0), local_tz())
+    sent = 0
+    async with sessions() as session, session.begin():
+        changed = await changed_listings(session, since)
+        if not changed:
+            return 0
+        index = await load_district_index(session)
+        names_zh = {name: index.name_zh(name) for name in index.names}
+        for need, customer in await needs_repo.active_with_customers(session):
+            quota = DAILY_LIMIT - await listings_repo.count_shown_since(session, customer.id, "alert", day_start)
+            if quota <= 0:
+                continue
+            candidates = [listing for listing in changed if listing.deal_type == need.deal_type]
+            if not candidates:
+                continue
+            conversation = await conversations.current(session, customer)
+            if conversation.mode != "bot":
+                continue
+            matches = {m.listing_id: m for m in await find_matches(
+                session, Criteria.from_json(need.criteria), top=RANK_DEPTH, customer_id=customer.id, index=index)}
+            rejected = await listings_repo.rejected_ids(session, customer.id)
+            ctx = DialogContext(session=session, customer=customer, conversation=conversation, now=now)
+            for listing in candidates:
+                match = matches.get(listing.id)
+                if quota <= 0 or match is None or listing.id in rejected:
+                    continue
+                if not await listings_repo.record_shown(session, customer.id, listing.id, match.score, "alert"):
+                    continue  # told before: once per listing
+                reasons = match.reasons_zh if customer.language == "zh" else match.reasons
+                await queue_replies(ctx, alert_replies(customer.language, listing, reasons, names_zh, since),
+                                    priority=PRIORITY_BROADCAST)
+                quota -= 1
+                sent += 1
+    return sent
