@@ -119,9 +119,6 @@ class RecommendFlow(Flow):
     menu_order = 20
     intent_words = ("matches", "recommendations", "推荐", "匹配")
 
-    def available(self, ctx: DialogContext) -> bool:
-        return True
-
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         saved = await needs_repo.for_customer(ctx.session, ctx.customer.id, active_only=True)
         if not saved:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dialogs.cards import title, when
 from dialogs.flow import DialogContext, Flow, register
 from dialogs.flows.booking import day_question, tell_agent
-from dialogs.i18n import N_
+from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import ButtonAnswer, Choice, Reply, Say
 from storage.models import Listing, Staff, Viewing
@@ -23,11 +23,11 @@ OUTCOME_LABELS = {
 }
 
 
-def interest_question(lang_t: DialogContext, viewing_id: int) -> Say:
-    """Asked after the viewing (next to the rating survey): still interested in this home?"""
-    return Say(lang_t.t("Are you interested in this home after the viewing?"),
-               choices=[[Choice(lang_t.t("Yes, I am interested"), f"{NAME}:i:{viewing_id}:y"),
-                         Choice(lang_t.t("No"), f"{NAME}:i:{viewing_id}:n")]])
+def interest_reply(lang: str, viewing_id: int) -> Say:
+    """Sent after the viewing, next to the rating survey (reminder kind 'viewing_interest'): still interested?"""
+    return Say(t(lang, "Are you interested in this home after the viewing?"),
+               choices=[[Choice(t(lang, "Yes, I am interested"), f"{NAME}:i:{viewing_id}:y"),
+                         Choice(t(lang, "No"), f"{NAME}:i:{viewing_id}:n")]])
 
 
 class ViewingsFlow(Flow):
