@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.importers.common import (
@@ -71,9 +71,11 @@ class ListingRow:
     photos: list[str]
 
     def fields(self) -> dict[str, Any]:
-        values = asdict(self)
-        del values["photos"], values["ref_code"]
-        return values
+        """Column values, without the key and the photos (a shallow copy: lists are not shared with the row)."""
+        return {name: getattr(self, name) for name in _COLUMN_FIELDS}
+
+
+_COLUMN_FIELDS = tuple(f.name for f in fields(ListingRow) if f.name not in ("ref_code", "photos"))
 
 
 class _Lookups:
@@ -154,20 +156,32 @@ async def import_listings(
             listing.ref_code: listing
             for listing in await session.scalars(select(Listing).where(Listing.ref_code.in_(refs)))
         }
+        new = [parsed for _, parsed in batch if parsed.ref_code not in existing]
         for _, parsed in batch:
-            listing = existing.get(parsed.ref_code)
-            if listing is None:
-                listing = Listing(ref_code=parsed.ref_code, **parsed.fields())
-                listing.photos = [ListingPhoto(position=i, url=url) for i, url in enumerate(parsed.photos)]
-                session.add(listing)
-                report.inserted += 1
-            elif _update(listing, parsed):
-                report.updated += 1
-            else:
-                report.unchanged += 1
+            if parsed.ref_code in existing:
+                if _update(existing[parsed.ref_code], parsed):
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+        if new:
+            await _insert(session, new)
+            report.inserted += len(new)
 
     await run_batches(factory, good, handle, progress, batch_size)
     return report
+
+
+async def _insert(session: AsyncSession, new: Sequence[ListingRow]) -> None:
+    """Bulk INSERT ... RETURNING: one statement per batch instead of one per row (which SQLite's ORM path does)."""
+    rows = [{"ref_code": parsed.ref_code, **parsed.fields()} for parsed in new]
+    ids = dict((await session.execute(insert(Listing).returning(Listing.ref_code, Listing.id), rows)).all())
+    photos = [
+        {"listing_id": ids[parsed.ref_code], "position": position, "url": url}
+        for parsed in new
+        for position, url in enumerate(parsed.photos)
+    ]
+    if photos:
+        await session.execute(insert(ListingPhoto), photos)
 
 
 def _update(listing: Listing, parsed: ListingRow) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.importers.common import (
@@ -104,6 +104,7 @@ async def import_units(
                     select(Unit).where(Unit.building_id == bid, Unit.unit_no.in_(numbers))
                 )
             }
+            new_units = []
             for parsed in parsed_units:
                 values = {
                     "owner_name": parsed.owner_name, "owner_phone": parsed.owner_phone,
@@ -111,14 +112,16 @@ async def import_units(
                 }
                 unit = existing.get(parsed.unit_no)
                 if unit is None:
-                    session.add(Unit(building_id=bid, unit_no=parsed.unit_no, **values))
-                    report.inserted += 1
+                    new_units.append({"building_id": bid, "unit_no": parsed.unit_no, **values})
                 elif any(getattr(unit, name) != value for name, value in values.items()):
                     for name, value in values.items():
                         setattr(unit, name, value)
                     report.updated += 1
                 else:
                     report.unchanged += 1
+            if new_units:  # one statement for the batch; the ORM would insert row by row on SQLite
+                await session.execute(insert(Unit), new_units)
+                report.inserted += len(new_units)
 
     await run_batches(factory, good, handle, progress, batch_size)
     return report
