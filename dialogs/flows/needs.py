@@ -48,6 +48,7 @@ MOVE_IN: list[tuple[str, int]] = [
 MUST_HAVES = ("parking", "pets", "furnished", "elevator", "near_metro", "balcony", "school", "south_facing")
 _NUMBER = re.compile(r"^\s*[¥$]?\s*(\d+(?:[.,]\d+)?)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
 _SEPARATORS = re.compile(r"[,，、;/]|\band\b|和|或")
+_CJK = re.compile(r"[\u3400-\u9fff]+")
 _ROOM_DIGIT = re.compile(r"^\s*([0-9一二两三四五])\s*(?:室|居|房|bedrooms?|br|beds?)?\s*\+?\s*$")
 
 
@@ -98,10 +99,28 @@ def _read_districts(text: str, criteria: Criteria, index: DistrictIndex, today: 
             if resolution.match not in criteria.districts:
                 criteria.districts.append(resolution.match)
             understood = True
-        elif resolution.candidates:
-            criteria.district_candidates[part.strip()] = list(resolution.candidates)
+        elif resolution.candidates or (candidates := _similar_chinese_names(part.strip(), index)):
+            criteria.district_candidates[part.strip()] = list(resolution.candidates or candidates)
             understood = True
     return understood
+
+
+def _similar_chinese_names(text: str, index: DistrictIndex) -> list[str]:
+    """'王京' for 望京: Chinese names of the same length sharing at least half their characters, in place.
+
+    Edit-distance ratios are meaningless on two-character words, and a wrong homophone is the usual Chinese
+    typo, so same-position overlap is the better signal; the customer always confirms ("did you mean").
+    """
+    if not _CJK.fullmatch(text) or not 2 <= len(text) <= 6:
+        return []
+    out = []
+    for name in index.names:
+        chinese = index.name_zh(name)
+        for candidate in (chinese, chinese.rstrip("区县")):
+            same = sum(a == b for a, b in zip(text, candidate, strict=False))
+            if len(candidate) == len(text) and same * 2 >= len(text) and name not in out:
+                out.append(name)
+    return out[:4]
 
 
 def _nothing(text: str, criteria: Criteria, index: DistrictIndex, today: date) -> bool:
@@ -208,8 +227,8 @@ def _merge(into: Criteria, parsed: Criteria) -> list[str]:
 
 
 def _money(lang: str, value: float) -> str:
-    if lang == "zh" and value >= 10_000:
-        return f"¥{value / 10_000:g}万"
+    if lang == "zh":  # Chinese counts in 万 (ten thousand), never in k
+        return f"¥{value / 10_000:g}万" if value >= 10_000 else f"¥{value:g}"
     if value >= 1_000_000:
         return f"¥{value / 1_000_000:g}M"
     if value >= 1_000:

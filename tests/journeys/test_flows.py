@@ -198,3 +198,84 @@ async def test_faq_answers_in_the_customers_language(sessions) -> None:
     assert replies[0].text == "身份证和一个月押金。"
     replies = await zh.text("今天天气怎么样")
     assert "没有理解" in replies[0].text or "菜单" in replies[0].text
+
+
+async def test_two_customers_pressing_the_same_time_exactly_one_books(any_sessions, frozen_clock) -> None:
+    import asyncio
+
+    ids = await seed(any_sessions)
+    async with any_sessions() as session, session.begin():
+        session.add_all([Customer(telegram_user_id=u, chat_id=u, first_name=f"U{u}", phone=f"1390000{u}")
+                         for u in (2101, 2102)])
+    first, second = FakeCustomer(any_sessions, user_id=2101), FakeCustomer(any_sessions, user_id=2102)
+    day = await first.press(f"book:d:{ids['R-WJ-201']}:20260305")
+    token = tokens(day[0])[4]
+    results = await asyncio.gather(first.press(token), second.press(token))
+    texts = sorted(r[0].text.split("!")[0].split(",")[0] for r in results)
+    assert texts == ["Booked", "Sorry"]
+    loser = next(r for r in results if r[0].text.startswith("Sorry"))
+    assert "someone has just taken that time" in loser[0].text and token not in tokens(loser[0])
+    async with any_sessions() as session:
+        assert len((await session.scalars(select(Viewing))).all()) == 1
+
+
+async def test_stale_and_forged_journey_buttons_expire(sessions, frozen_clock) -> None:
+    await seed(sessions)
+    gus = FakeCustomer(sessions, user_id=2103)
+    for token in ("need:budget:5000-8000", "rec:nr:rent:0:99999:too_far", "book:t:1:notanumber", "vw:cy:424242",
+                  "vw:o:1:done", "book:rt:77:29000000"):
+        replies = await gus.press(token)
+        assert replies[0].text == "This button has expired. Here is the menu.", token
+        assert gus.last and gus.last.button_answer is not None
+
+
+async def test_step_by_step_in_chinese(sessions, frozen_clock) -> None:
+    await seed(sessions)
+    han = FakeCustomer(sessions, user_id=2104, language_code="zh-CN")
+    replies = await han.text("找房")
+    assert "租房还是买房" in replies[0].text
+    assert labels(replies[0])[:2] == ["租房", "买房"]
+    await han.press("need:deal:rent")
+    replies = await han.press("need:type:apartment")
+    assert "望京" in labels(replies[0])
+    replies = await han.text("王京")  # a wrong character: 望京 is meant
+    assert "您是指" in replies[-1].text and labels(replies[-1])[0] == "望京"
+    replies = await han.press(tokens(replies[-1])[0])
+    assert "预算" in replies[-1].text
+    replies = await han.press("need:budget:8000-12000")
+    assert "几居室" in replies[-1].text
+    await han.press("need:rooms:1-1")
+    await han.press("need:area:any")
+    await han.press("need:move:any")
+    replies = await han.press("need:feat:done")
+    assert "区域: 望京" in replies[0].text and "¥8000–¥1.2万/月" in replies[0].text
+    replies = await han.press("need:save")
+    assert isinstance(replies[-1], Photo) and "三里屯" not in replies[-1].caption
+
+
+async def test_agent_records_the_outcome_and_customer_says_interested(sessions, frozen_clock) -> None:
+    from dialogs.flows.viewings import interest_reply
+
+    ids = await seed(sessions)
+    async with sessions() as session, session.begin():
+        session.add(Customer(telegram_user_id=2105, chat_id=2105, first_name="Hui", phone="13900002105"))
+    hui = FakeCustomer(sessions, user_id=2105)
+    replies = await hui.press(f"book:d:{ids['R-WJ-201']}:20260302")
+    await hui.press(tokens(replies[0])[0])  # Monday 10:00
+    async with sessions() as session:
+        viewing = await session.scalar(select(Viewing))
+    agent = FakeCustomer(sessions, user_id=900001, first_name="Wang")
+    replies = await agent.press(f"vw:o:{viewing.id}:interested")
+    assert agent.last.button_answer.text == "You can record the outcome after the viewing."
+    frozen_clock.advance(hours=2)
+    await agent.press(f"vw:o:{viewing.id}:interested")
+    assert agent.last.button_answer.text == "Recorded: Interested"
+    stranger = FakeCustomer(sessions, user_id=2999)
+    replies = await stranger.press(f"vw:o:{viewing.id}:offer")
+    assert replies[0].text.startswith("This button has expired")
+    question = interest_reply("en", viewing.id)
+    replies = await hui.press(question.choices[0][0].token)
+    assert "Your agent will get in touch" in replies[0].text
+    async with sessions() as session:
+        viewing = await session.get(Viewing, viewing.id)
+        assert (viewing.status, viewing.outcome, viewing.customer_interested) == ("done", "interested", True)
