@@ -17,7 +17,7 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 BUS_KEY = web.AppKey("bus", EventBus)
 NAV_KEY = web.AppKey("nav", list)
-STAFF_KEY = "staff"  # request key: the signed-in Staff row, loaded fresh on every request
+STAFF_KEY = web.RequestKey("staff", Staff)  # the signed-in Staff row, loaded fresh on every request
 
 ALL_ROLES = ("admin", "agent", "service")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -111,7 +111,7 @@ def _roles_of(request: web.Request) -> tuple[str, ...] | None | bool:
 
 
 def _deny_anonymous(request: web.Request) -> web.StreamResponse:
-    if wants_json(request) or request.method != "GET" or request.headers.get("Upgrade", "").lower() == "websocket":
+    if wants_json(request) or request.method != "GET" or request.path == "/ws":
         return web.json_response({"error": "sign in first"}, status=401)
     target = request.path_qs if request.path != "/" else "/"
     raise web.HTTPFound(f"/login?next={quote(target, safe='')}")
