@@ -1,0 +1,45 @@
+"""Putting customers in the queue the way the bot does: storage services, commit, then publish."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.db import transaction
+from storage.events import Event, EventBus
+from storage.models import Conversation, Message
+from storage.repositories import conversations, customers
+from storage.services import handoff
+
+_users = itertools.count(9000)
+
+
+async def waiting_customer(
+    sessions: async_sessionmaker[AsyncSession], bus: EventBus | None = None, *, name: str = "Carol",
+    text: str = "I need a person", language: str = "en",
+) -> Conversation:
+    user_id = next(_users)
+    async with transaction(sessions) as session:
+        customer, _ = await customers.get_or_create(session, telegram_user_id=user_id, chat_id=user_id,
+                                                    first_name=name, language=language)
+        conversation = await conversations.current(session, customer)
+        await conversations.record(session, conversation, direction="in", sender="customer", text=text)
+        await handoff.request_handoff(session, conversation, "asked")
+        event = handoff.changed_event(conversation, queued=True)
+    if bus is not None:
+        await bus.publish(event)
+    return conversation
+
+
+async def customer_writes(
+    sessions: async_sessionmaker[AsyncSession], bus: EventBus, conversation_id: int, text: str,
+    payload: dict | None = None,
+) -> Message:
+    async with transaction(sessions) as session:
+        conversation = await session.get(Conversation, conversation_id)
+        message = await conversations.record(session, conversation, direction="in", sender="customer", text=text,
+                                             payload=payload)
+    await bus.publish(Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
+                                            "direction": "in", "mode": conversation.mode}))
+    return message
