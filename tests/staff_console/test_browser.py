@@ -1,0 +1,106 @@
+"""A real browser (Debian's Chromium through Playwright) using the console: two agents watch the queue live,
+one takes the conversation, replies, sees the customer's answer and the delivery status arrive, and closes;
+the other sees it leave the queue."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from staff_console.app import create_app
+from storage.events import Event
+from storage.models import Conversation, OutboxMessage, Survey
+from tests.staff_console.conftest import PASSWORD, console_settings
+from tests.staff_console.helpers import customer_writes, waiting_customer
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def console(sessions, bus) -> AsyncIterator[str]:
+    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def signed_in_page(browser, base: str, email: str):
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{base}/inbox")
+    assert "/login" in page.url
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/inbox")
+    await page.wait_for_selector("#live-state.on")  # the live channel is open
+    return context, page
+
+
+async def test_agents_take_over_live_in_a_real_browser(browser, console, team, sessions, bus):
+    alan_context, alan = await signed_in_page(browser, console, "agent@example.com")
+    bea_context, bea = await signed_in_page(browser, console, "agent2@example.com")
+    try:
+        conversation = await waiting_customer(sessions, bus, name="Carol <b>Chen</b>", text="Is the flat free?")
+        row = f'#inbox tr[data-conversation="{conversation.id}"]'
+        for page in (alan, bea):  # appears without reloading
+            await page.wait_for_selector(row)
+            assert await page.inner_text(f"{row} td:first-child") == "Carol <b>Chen</b>"
+
+        await alan.click(f"{row} button.take")
+        await alan.wait_for_url(f"{console}/conversations/{conversation.id}")
+        await bea.wait_for_selector(row, state="detached")  # gone from the other agent's queue
+
+        await alan.fill("#reply-text", "Yes, it is. <i>Want to visit?</i>")
+        await alan.click("#send")
+        sent = alan.locator("#messages li.out.agent").last
+        await sent.wait_for()
+        assert await sent.locator(".text").inner_text() == "Yes, it is. <i>Want to visit?</i>"
+        async with sessions() as session:
+            outbox = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        assert outbox[-1].payload["text"] == "Yes, it is. &lt;i&gt;Want to visit?&lt;/i&gt;"
+        agent_message_id = outbox[-1].message_id
+
+        await bus.publish(Event("message.status", {"conversation_id": conversation.id,
+                                                   "message_id": agent_message_id, "status": "sent"}))
+        await alan.wait_for_selector(f'li[data-message-id="{agent_message_id}"] .delivery-sent')
+
+        answer = await customer_writes(sessions, bus, conversation.id, "<script>alert(1)</script> Saturday?")
+        incoming = alan.locator(f'#messages li[data-message-id="{answer.id}"] .text')
+        await incoming.wait_for()
+        assert await incoming.inner_text() == "<script>alert(1)</script> Saturday?"
+
+        alan.once("dialog", lambda dialog: dialog.dismiss())  # a script that ran would open one
+        await alan.click("#close")
+        await alan.wait_for_selector("text=Closed; the satisfaction survey is on its way.")
+        async with sessions() as session:
+            survey = await session.scalar(select(Survey))
+            last = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
+            closed = await session.get(Conversation, conversation.id)
+        assert survey.staff_id == team.agent.id and closed.status == "closed"
+        assert last.payload["choices"][0][0]["token"] == f"handoff:rate:{survey.id}:1"
+    finally:
+        await alan_context.close()
+        await bea_context.close()
