@@ -104,3 +104,74 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
     finally:
         await alan_context.close()
         await bea_context.close()
+
+
+@pytest.fixture
+def office_always_open(monkeypatch):
+    """The customer-side flow reads business hours from the process settings."""
+    from homedesk.settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
+    monkeypatch.setenv("BUSINESS_DAYS", "mon,tue,wed,thu,fri,sat,sun")
+    yield
+    get_settings.cache_clear()
+
+
+async def test_telegram_round_trip_through_the_bot_and_the_console(browser, console, team, sessions, bus,
+                                                                   office_always_open):
+    """The customer writes in Telegram (offline Bot API server, real aiogram channel); the agent answers from
+    the browser; every message crosses through the database, the outbox and the event bus."""
+    from bot.channel import ChannelOptions, TelegramChannel
+    from tests.bot.conftest import TOKEN, fast_limiter, settings_for
+    from tests.botapi import BotApiServer
+
+    async with BotApiServer(token=TOKEN, limits=None) as api:
+        channel = TelegramChannel(settings_for(api), sessions, bus, ChannelOptions(
+            sender={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_cap": 0.05}, limiter=fast_limiter(),
+            poll_timeout=1))
+        await channel.start()
+        alan_context, alan = await signed_in_page(browser, console, "agent@example.com")
+        bea_context, bea = await signed_in_page(browser, console, "agent2@example.com")
+        try:
+            carol = api.customer(first_name="Carol", language_code="en")
+            carol.send_text("I want to talk to a human")
+            await carol.wait_for("You are in line to talk to a person: number 1", timeout=10)
+            async with sessions() as session:
+                conversation = await session.scalar(select(Conversation).where(Conversation.mode == "waiting"))
+            row = f'#inbox tr[data-conversation="{conversation.id}"]'
+            await alan.wait_for_selector(row)
+            await bea.wait_for_selector(row)
+
+            await alan.click(f"{row} button.take")
+            await alan.wait_for_url(f"{console}/conversations/{conversation.id}")
+            await carol.wait_for("Alan Agent from our team is here", timeout=10)
+            await bea.wait_for_selector(row, state="detached")
+
+            await alan.fill("#reply-text", "Hi Carol, the flat is free <b>today</b>.")
+            await alan.click("#send")
+            delivered = await carol.wait_for("Hi Carol, the flat is free", timeout=10)
+            # what the agent typed arrives as the customer sees it: literal text, no bold formatting
+            assert delivered["text"] == "Hi Carol, the flat is free <b>today</b>."
+            assert not [e for e in delivered.get("entities", []) if e.get("type") == "bold"]
+            await alan.wait_for_selector("#messages li.out.agent .delivery-sent")
+
+            carol.send_text("Great, can I see it at 6?")
+            await alan.wait_for_selector("#messages li.in >> text=Great, can I see it at 6?")
+            carol.send_text("hello?")  # the bot stays silent while a person owns the conversation
+            await alan.wait_for_selector("#messages li.in >> text=hello?")
+
+            await alan.click("#close")
+            await alan.wait_for_selector("text=Closed; the satisfaction survey is on its way.")
+            await carol.wait_for("How satisfied are you", timeout=10)
+            carol.press("5")
+            await carol.wait_for("You rated us 5 of 5", timeout=10)
+            async with sessions() as session:
+                survey = await session.scalar(select(Survey))
+            assert (survey.score, survey.staff_id) == (5, team.agent.id)
+            bot_texts = [m for m in carol.texts() if "did not understand" in m]
+            assert bot_texts == []
+        finally:
+            await alan_context.close()
+            await bea_context.close()
+            await channel.stop()
