@@ -410,8 +410,9 @@ class NeedsFlow(Flow):
     menu_label = N_("Find a home")
     menu_order = 10
     commands = ("find", "search")
-    intent_words = ("find a home", "looking for a flat", "looking for an apartment", "apartment", "flat to rent",
-                    "rent", "buy", "找房", "租房", "买房", "求租", "购房", "房子")
+    # Phrases, not bare nouns: "my apartment has a leak" is a repair, not a search.
+    intent_words = ("find a home", "find a flat", "find an apartment", "looking for a flat", "looking for an apartment",
+                    "flat to rent", "rent", "buy", "找房", "租房", "买房", "求租", "购房")
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         if event.kind == "text" and event.text.strip():
