@@ -43,7 +43,6 @@ _MIN_BEFORE = re.compile(
     r"(?:over|above|more than|at least|min(?:imum)?|from|starting(?: at)?|>=?|≥|至少|最少|不低于)\s?$"
 )
 _AROUND_BEFORE = re.compile(r"(?:around|about|approx(?:imately)?\.?|roughly|~|约|大约|大概|差不多)\s?$")
-_MAX_AFTER = re.compile(r"^\s?(?:以内|以下|之内|内|or less|max|tops|at most)")
 _MIN_AFTER = re.compile(r"^\s?(?:以上|起步|起|\+|or more|plus)")
 _AROUND_AFTER = re.compile(r"^\s?(?:左右|上下|前后|or so|ish)")
 _PER_MONTH = re.compile(
@@ -52,7 +51,7 @@ _PER_MONTH = re.compile(
 _PER_MONTH_BEFORE = re.compile(r"(?:月租|每月|月租金|租金|monthly|rent of|rent)\s?(?:is\s)?$")
 _PER_YEAR = re.compile(r"^\s?(?:/\s?(?:year|yr)\b|/年|per year|a year|yearly|annually|每年|一年)")
 _PER_YEAR_BEFORE = re.compile(r"(?:年租|每年|年租金)\s?$")
-_TOTAL = re.compile(r"(?:总价|全款|total|in total)")
+_TOTAL_BEFORE = re.compile(r"(?:总价|全款|total|in total|total price)\s?(?:of\s)?$")
 
 _BEDROOM_UNIT_EN = r"(?:br|bd|bdrm|bdr|bed|beds|bedrooms?|b/r|bedroomed|rooms?)\b"
 _BED_NUM_EN = r"(\d|one|two|three|four|five|six|a|single)"
@@ -172,7 +171,7 @@ def _deal_type(value: str, criteria: Criteria) -> None:
     rent = _has(vocab.RENT_EN, value, True) or _has(vocab.RENT_ZH, value, False)
     sale = _has(vocab.SALE_EN, value, True) or _has(vocab.SALE_ZH, value, False)
     if rent and sale:
-        # 'rent' also appears in '月租' of a buyer asking about yields; only a clear single word decides.
+        # 'rent or buy': ask rather than guess.
         criteria.warnings.append("deal_type_ambiguous")
         return
     if rent:
@@ -318,7 +317,7 @@ def _bedrooms(text: _Text, criteria: Criteria) -> None:
     for pattern in (_BEDS_EN, _BEDS_ZH):
         m = pattern.search(text.value)
         if m:
-            count = _bed_number(m.group(2) if pattern is _BEDS_EN else m.group(2))
+            count = _bed_number(m.group(2))
             if count is None:
                 continue
             open_ended = bool(m.group("pre") or m.group("more") or (pattern is _BEDS_EN and m.group("plus")))
@@ -341,6 +340,7 @@ class _Amount:
     currency: str | None
     per_month: bool
     per_year: bool
+    total: bool  # 'total price': a sale
     explicit_money: bool  # a currency sign, a multiplier or a budget word: not just any number
     kind: str  # 'range' | 'max' | 'min' | 'around'
 
@@ -399,6 +399,7 @@ def _amounts(value: str) -> list[_Amount]:
                 currency=_currency(m),
                 per_month=bool(_PER_MONTH.search(after) or _PER_MONTH_BEFORE.search(before)),
                 per_year=bool(_PER_YEAR.search(after) or _PER_YEAR_BEFORE.search(before)),
+                total=bool(_TOTAL_BEFORE.search(before)),
                 explicit_money=explicit,
                 kind=kind,
             )
@@ -434,7 +435,7 @@ def _budget(text: _Text, criteria: Criteria) -> None:
         if criteria.deal_type is None:
             if amount.per_month or amount.per_year:
                 criteria.deal_type = "rent"
-            elif max(low, high or 0) >= SALE_PRICE_FLOOR:
+            elif max(low, high or 0) >= SALE_PRICE_FLOOR or amount.total:
                 criteria.deal_type = "sale"
         text.blank(amount.start, amount.end)
         if amount.kind in ("range", "around"):

@@ -30,8 +30,9 @@ _ROW_COLUMNS = (
 )
 
 
-def snapshot_rows() -> Select[Any]:
-    return select(*_ROW_COLUMNS).order_by(Listing.id)
+def snapshot_rows(after_id: int, limit: int) -> Select[Any]:
+    """One page of the whole table, by id (keyset paging keeps memory flat while loading)."""
+    return select(*_ROW_COLUMNS).where(Listing.id > after_id).order_by(Listing.id).limit(limit)
 
 
 def rows_by_id(ids: Iterable[int]) -> Select[Any]:

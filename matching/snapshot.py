@@ -23,6 +23,7 @@ from matching.score import Columns
 
 PROBE_INTERVAL_S = 5.0
 _CHUNK = 500  # ids per IN (...) list
+_PAGE = 10_000  # rows per page when loading everything
 _snapshots: weakref.WeakKeyDictionary[Any, ListingSnapshot] = weakref.WeakKeyDictionary()
 monotonic: Callable[[], float] = time.monotonic
 
@@ -76,14 +77,24 @@ class ListingSnapshot:
                 self._full_reload, self._pending = False, set()
                 self._probe = tuple((await query.fetch_all(session, query.probe()))[0])
                 self._probed_at = now
-                rows = await query.fetch_all(session, query.snapshot_rows())
-                self.cols = Columns.from_rows(rows)
+                self.cols = await self._load_all(session)
             elif self._pending:
                 ids, self._pending = sorted(self._pending), set()
                 rows = []
                 for start in range(0, len(ids), _CHUNK):
                     rows += await query.fetch_all(session, query.rows_by_id(ids[start : start + _CHUNK]))
                 self._merge(np.array(ids, dtype=np.int64), rows)
+
+    @staticmethod
+    async def _load_all(session: Any) -> Columns:
+        parts, last_id = [], 0
+        while True:
+            rows = await query.fetch_all(session, query.snapshot_rows(last_id, _PAGE))
+            if not rows:
+                break
+            parts.append(Columns.from_rows(rows))
+            last_id = rows[-1][0]
+        return Columns.concat(parts) if parts else Columns.empty()
 
     async def _load_changed_since(self, session: Any) -> None:
         if self._probe is None or self._probe[2] is None:
@@ -100,13 +111,12 @@ class ListingSnapshot:
         self.cols = merged.take(np.argsort(merged.ids, kind="stable"))
 
     def lookup(self, ids: np.ndarray) -> tuple[Columns, np.ndarray]:
-        """Columns for these ids, and the ids the snapshot does not have yet."""
-        pos = np.searchsorted(self.cols.ids, ids)
-        pos_clipped = np.minimum(pos, max(len(self.cols) - 1, 0))
-        found = (pos < len(self.cols)) & (self.cols.ids[pos_clipped] == ids) if len(self.cols) else np.zeros(
-            len(ids), dtype=bool
-        )
-        return self.cols.take(pos_clipped[found]), ids[~found]
+        """Columns for these ids (sorted), and the ids the snapshot does not have yet."""
+        if not len(self.cols):
+            return self.cols, ids
+        pos = np.minimum(np.searchsorted(self.cols.ids, ids), len(self.cols) - 1)
+        found = self.cols.ids[pos] == ids
+        return self.cols.take(pos[found]), ids[~found]
 
 
 async def snapshot_for(session: Any) -> ListingSnapshot:

@@ -1,0 +1,34 @@
+"""Matching: understand what a customer asks for and rank listings fast, with reasons in both languages.
+
+Public API:
+    parse_need(text, index, today) -> Criteria
+    DistrictIndex.build(rows), index.resolve(text), index.find_in_text(text), index.neighbours(name)
+    await load_district_index(session) -> DistrictIndex            (cached, refreshed on change)
+    await find_matches(session, criteria, top=10, customer_id=None, index=None) -> list[Match]
+    await explain_no_results(session, criteria) -> list[Relaxation]
+    render(code, lang, **params) -> str                            (reason, miss and warning texts)
+"""
+
+from matching.criteria import CONTRACT_KEYS, Criteria
+from matching.districts import DistrictIndex, Resolution, load_district_index
+from matching.parse import parse_need
+from matching.rank import Match, Relaxation, count_matches, explain_no_results, find_matches
+from matching.reasons import render
+from matching.weights import DEFAULT_WEIGHTS, Weights
+
+__all__ = [
+    "CONTRACT_KEYS",
+    "DEFAULT_WEIGHTS",
+    "Criteria",
+    "DistrictIndex",
+    "Match",
+    "Relaxation",
+    "Resolution",
+    "Weights",
+    "count_matches",
+    "explain_no_results",
+    "find_matches",
+    "load_district_index",
+    "parse_need",
+    "render",
+]
