@@ -278,14 +278,16 @@ def describe(lang: str, criteria: Criteria, index: DistrictIndex) -> dict[str, s
 def summary_text(lang: str, criteria: Criteria, index: DistrictIndex, heading: str | None = None) -> str:
     values = describe(lang, criteria, index)
     lines = [heading or t(lang, "Here is what you are looking for:")]
-    lines += [f"• {t(lang, STEP_LABELS[step.name])}: {values[step.name]}" for step in STEPS]
+    lines += ["• " + t(lang, "{label}: {value}", label=t(lang, STEP_LABELS[step.name]), value="\0").replace(
+        "\0", values[step.name]) for step in STEPS]
     return "\n".join(lines)
 
 
 def _understood_text(lang: str, criteria: Criteria, index: DistrictIndex, touched: list[str]) -> str:
     values = describe(lang, criteria, index)
-    parts = [f"{t(lang, STEP_LABELS[name])}: {values[name]}" for name in touched]
-    return t(lang, "Got it:") + " " + "; ".join(parts)
+    parts = [t(lang, "{label}: {value}", label=t(lang, STEP_LABELS[name]), value="\0").replace("\0", values[name])
+             for name in touched]
+    return t(lang, "Got it:") + " " + t(lang, "; ").join(parts)
 
 
 def _step_choices(ctx: DialogContext, step: Step, criteria: Criteria, index: DistrictIndex) -> list[list[Choice]]:
@@ -366,7 +368,10 @@ def _did_you_mean(ctx: DialogContext, criteria: Criteria, index: DistrictIndex) 
 
 
 async def _continue(ctx: DialogContext, criteria: Criteria, *, lead: str = "", edit: bool = False) -> list[Reply]:
-    """Ask what is still missing (did-you-mean first), or show the summary."""
+    """Ask what is still missing (did-you-mean first), or show the summary.
+
+    `lead` echoes what was just understood; the summary shows all of it anyway, so it is left out there.
+    """
     index = await load_district_index(ctx.session)
     _store(ctx, criteria)
     question = _did_you_mean(ctx, criteria, index)
@@ -374,10 +379,10 @@ async def _continue(ctx: DialogContext, criteria: Criteria, *, lead: str = "", e
         return [Say(lead), question] if lead else [question]
     if ctx.slots.get("editing"):
         ctx.set_slots(editing=False)
-        return [_summary(ctx, criteria, index, lead=lead, edit=edit)]
+        return [_summary(ctx, criteria, index, edit=edit)]
     step = _next_step(ctx, criteria)
     if step is None:
-        return [_summary(ctx, criteria, index, lead=lead, edit=edit)]
+        return [_summary(ctx, criteria, index, edit=edit)]
     return [_ask(ctx, step, criteria, index, lead=lead, edit=edit)]
 
 
