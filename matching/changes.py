@@ -9,7 +9,7 @@ import weakref
 from itertools import chain
 from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 _installed = False
@@ -35,8 +35,10 @@ def _after_flush(session: Session, _context: Any) -> None:
 
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, Listing):
-            if obj.id is not None:
-                session.info.setdefault(_LISTING_IDS, set()).add(obj.id)
+            # The identity key, not obj.id: reading an expired attribute here would query the database.
+            identity = inspect(obj).identity
+            if identity:
+                session.info.setdefault(_LISTING_IDS, set()).add(identity[0])
             else:
                 session.info[_LISTINGS_BULK] = True
         elif isinstance(obj, District):

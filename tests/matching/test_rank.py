@@ -10,6 +10,8 @@ from sqlalchemy import update
 from matching.cli import run_match
 from matching.criteria import Criteria
 from matching.rank import count_matches, explain_no_results, find_matches
+from matching.score import STATUSES
+from matching.snapshot import snapshot_for
 from storage.models import Customer, Listing, ListingFeedback
 from tests.matching.seed import listing, seed_districts
 
@@ -193,3 +195,23 @@ async def test_match_command_json_and_table(any_sessions) -> None:
     nothing = await run_match(any_sessions, "rent 2br in Chaoyang under 3k", None, 5, False, today=date(2026, 1, 15))
     assert "No matching listings." in nothing
     assert "Relaxing your budget would give 1 results" in nothing
+
+
+async def test_hooks_do_not_load_expired_objects(any_engine) -> None:
+    """With expire_on_commit (the ORM default) the change hooks see an edit without lazy-loading anything."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    sessions = async_sessionmaker(any_engine, expire_on_commit=True)
+    async with sessions() as session:
+        d = await seed_districts(session)
+        session.add(listing(d, ref_code="EXPIRING"))
+        await session.commit()
+        assert [m.ref_code for m in await find_matches(session, RENT_2BR_CHAOYANG)] == ["EXPIRING"]
+        row = (await session.execute(Listing.__table__.select())).first()
+        stored = await session.get(Listing, row.id)
+        await session.commit()  # expires `stored`
+        stored.status = "withdrawn"
+        await session.commit()
+        snapshot = await snapshot_for(session)  # refreshed from the ids the hooks collected
+        assert snapshot.cols.status.tolist() == [STATUSES.index("withdrawn")]
+        assert await find_matches(session, RENT_2BR_CHAOYANG) == []
