@@ -189,14 +189,11 @@ def _month_value(token: str) -> int | None:
     return int(number)
 
 
-def _next_date(today: date, month: int, day: int = 1) -> date | None:
-    day = min(day, calendar.monthrange(today.year, month)[1])
-    candidate = date(today.year, month, day)
-    if (candidate.year, candidate.month) < (today.year, today.month) or (
-        candidate < today and day != 1
-    ):
-        candidate = date(today.year + 1, month, min(day, calendar.monthrange(today.year + 1, month)[1]))
-    return candidate
+def _next_date(today: date, month: int, day: int = 1) -> date:
+    """The next such date: a month already past means next year; the current month means from today."""
+    year = today.year + (month < today.month or (month == today.month and day != 1 and day < today.day))
+    candidate = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    return max(candidate, today) if (year, month) == (today.year, today.month) else candidate
 
 
 def _move_in(text: _Text, today: date, criteria: Criteria) -> None:
