@@ -9,7 +9,7 @@ alone (the bot is silent then), and so are customers who blocked the bot. Every 
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +31,9 @@ from storage.repositories import needs as needs_repo
 
 DAILY_LIMIT = 3
 RANK_DEPTH = 200  # how deep in a need's ranking a changed listing may sit and still count as a match
+# tick() looks this far back on every run: alerts are once per listing anyway, so overlapping windows are
+# harmless and a restart or a missed run loses nothing.
+LOOKBACK = timedelta(hours=24)
 
 
 async def changed_listings(session: AsyncSession, since: datetime) -> list[Listing]:
@@ -76,7 +79,9 @@ async def scan(sessions: async_sessionmaker[AsyncSession], since: datetime, *, n
             quota = DAILY_LIMIT - await listings_repo.count_shown_since(session, customer.id, "alert", day_start)
             if quota <= 0:
                 continue
-            candidates = [listing for listing in changed if listing.deal_type == need.deal_type]
+            told = await listings_repo.shown_ids(session, customer.id, "alert")
+            candidates = [listing for listing in changed
+                          if listing.deal_type == need.deal_type and listing.id not in told]
             if not candidates:
                 continue
             conversation = await conversations.current(session, customer)
@@ -98,3 +103,9 @@ async def scan(sessions: async_sessionmaker[AsyncSession], since: datetime, *, n
                 quota -= 1
                 sent += 1
     return sent
+
+
+async def tick(sessions: async_sessionmaker[AsyncSession], *, now: datetime | None = None) -> int:
+    """The periodic entry point: scan the last LOOKBACK (call it every minute or so)."""
+    now = now or clock.now()
+    return await scan(sessions, now - LOOKBACK, now=now)

@@ -108,6 +108,14 @@ async def record_shown(
     return True
 
 
+async def shown_ids(session: AsyncSession, customer_id: int, channel: str) -> set[int]:
+    rows = await session.scalars(
+        select(Recommendation.listing_id).where(Recommendation.customer_id == customer_id,
+                                                Recommendation.channel == channel)
+    )
+    return set(rows.all())
+
+
 async def count_shown_since(session: AsyncSession, customer_id: int, channel: str, since: datetime) -> int:
     return int(
         await session.scalar(

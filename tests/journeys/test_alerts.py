@@ -78,3 +78,13 @@ async def test_price_drop_alert_and_opt_out(sessions, frozen_clock) -> None:
     assert "no more new-listing alerts" in replies[-1].text
     await _add_listing(sessions, "NEW-9", 8100)
     assert await alerts.scan(sessions, since) == 0
+
+
+async def test_tick_looks_back_a_day_without_repeating_itself(sessions, frozen_clock) -> None:
+    await seed(sessions)
+    await _customer_with_need(sessions, 3004)
+    frozen_clock.advance(hours=25)  # the seeded listings are old news by now
+    await _add_listing(sessions, "NEW-T", 8700)
+    frozen_clock.advance(hours=3)  # a run was missed; the next one still finds it
+    assert await alerts.tick(sessions) == 1
+    assert await alerts.tick(sessions) == 0
