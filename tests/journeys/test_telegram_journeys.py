@@ -193,7 +193,12 @@ async def test_no_match_offers_to_relax_the_blocker(api, make_channel, sessions,
         assert relax
         dan.press(relax[0])
         card = await dan.wait_for("R-WJ-")
-        assert "photo" in card
+        assert "photo" in card and "(1/2)" in card["caption"]
+        first_ref, first_id = card["caption"].split("·")[1].split()[0], card["message_id"]
+        dan.press("Next ▶" if lang == "en" else "下一套 ▶")
+        edited = await dan.wait_for("(2/2)")
+        assert edited["message_id"] == first_id  # the same message, edited in place
+        assert edited["caption"].split("·")[1].split()[0] != first_ref
 
 
 async def test_expired_button_and_unsupported_message(api, make_channel, sessions, frozen_clock, lang) -> None:
