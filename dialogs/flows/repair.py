@@ -1,0 +1,161 @@
+"""Report a repair: owner verification by shared phone, unit, category, description, photos, urgency, access window.
+
+The ticket number is given at once. Warranty (storage.services.warranty) decides free or paid; a paid repair
+waits for the customer to accept the quote staff send later (dialogs.flows.tickets handles the buttons).
+Customers whose phone matches no unit are offered a complaint (flagged for staff to verify) or a person.
+"""
+
+from __future__ import annotations
+
+from dialogs.flow import DialogContext, Flow, register
+from dialogs.flows.start import main_menu
+from dialogs.i18n import N_
+from dialogs.inbound import Inbound
+from dialogs.reminders import CATEGORY_NAMES
+from dialogs.replies import AskContact, Choice, Reply, Say
+from storage.models import REPAIR_CATEGORIES
+from storage.services import owners, tickets
+
+NAME = "repair"
+MAX_PHOTOS = 10
+EMERGENCY_HINT = N_("Emergency: active leak, no power, gas smell, security")
+
+
+def _cancel(ctx: DialogContext) -> Choice:
+    return Choice(ctx.t("Cancel"), "menu:main")
+
+
+class RepairFlow(Flow):
+    name = NAME
+    menu_label = N_("Report a repair")
+    menu_order = 40
+    commands = ("repair",)
+    intent_words = ("repair", "leak", "leaking", "broken", "fix", "报修", "维修", "漏水", "坏了")
+
+    async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
+        ctx.goto(NAME, "unit", photos=[])
+        units = await owners.owned_units(ctx.session, ctx.customer.id)
+        if units:
+            return [self._unit_question(ctx, units)]
+        ctx.goto(NAME, "contact")
+        return [AskContact(text=ctx.t("To report a repair I need to find your home. Please share your phone number "
+                                      "with the button below; it must be the number the developer has on file."),
+                           button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
+
+    def _unit_question(self, ctx: DialogContext, units: list[owners.OwnedUnit]) -> Say:
+        rows = [[self.choice(u.label, f"unit:{u.unit.id}")] for u in units[:20]]
+        return Say(ctx.t("Which home is it about?"), choices=[*rows, [_cancel(ctx)]])
+
+    def _category_question(self, ctx: DialogContext) -> Say:
+        rows = [[self.choice(ctx.t(CATEGORY_NAMES[c]), f"cat:{c}")] for c in REPAIR_CATEGORIES]
+        return Say(ctx.t("What needs repairing?"), choices=[*rows, [_cancel(ctx)]], edit=True)
+
+    async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
+        kind, _, value = token.partition(":")
+        step = ctx.conversation.step if ctx.conversation.flow == NAME else None
+        if kind == "unit" and step == "unit" and value.isdigit():
+            if not await owners.owns(ctx.session, ctx.customer.id, int(value)):
+                return None
+            ctx.goto(NAME, "category", unit_id=int(value))
+            return [self._category_question(ctx)]
+        if kind == "cat" and step == "category" and value in REPAIR_CATEGORIES:
+            ctx.goto(NAME, "describe", category=value)
+            return [Say(ctx.t("Please describe the problem in a few words: what, where in the home, since when."),
+                        edit=True)]
+        if kind == "photos" and step == "photos":
+            ctx.goto(NAME, "urgency")
+            return [Say(ctx.t("How urgent is it?"), choices=[
+                [self.choice(ctx.t(EMERGENCY_HINT), "urg:emergency")],
+                [self.choice(ctx.t("Not an emergency"), "urg:normal")],
+            ])]
+        if kind == "urg" and step == "urgency" and value in ("emergency", "normal"):
+            ctx.goto(NAME, "access", priority=value)
+            return [Say(ctx.t("When may our technician enter your home? Write it (for example \"weekdays after "
+                              "18:00\") or choose:"),
+                        choices=[[self.choice(ctx.t("Any time during business hours"), "acc:any")],
+                                 [self.choice(ctx.t("Call me first to arrange"), "acc:call")]], edit=True)]
+        if kind == "acc" and step == "access" and value in ("any", "call"):
+            window = ctx.t("Any time during business hours") if value == "any" else ctx.t("Call me first to arrange")
+            return await self._file(ctx, window)
+        return None
+
+    async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
+        step = ctx.conversation.step
+        if step == "contact" and event.kind == "contact":
+            return await self._verify(ctx, event)
+        if step == "contact" and event.kind == "text" and event.text.strip() == ctx.t("Cancel"):
+            ctx.clear()
+            return [Say(ctx.t("Cancelled."), remove_keyboard=True), main_menu(ctx)]
+        if step == "contact" and event.kind == "text":
+            return [AskContact(text=ctx.t("Please use the button below to share your phone number."),
+                               button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
+        if step == "describe" and event.kind in ("text", "photo"):
+            text = event.text.strip()
+            photos = list(event.photo_file_ids[-1:]) if event.kind == "photo" else []
+            if not text and not photos:
+                return None
+            ctx.goto(NAME, "photos", description=text[:4000], photos=photos)
+            return [self._photos_prompt(ctx, len(photos))]
+        if step == "photos" and event.kind == "photo":
+            photos = [*ctx.slots.get("photos", []), *event.photo_file_ids[-1:]][:MAX_PHOTOS]
+            if event.text.strip():
+                ctx.set_slots(description=f"{ctx.slots.get('description', '')}\n{event.text.strip()}".strip())
+            ctx.set_slots(photos=photos)
+            return [self._photos_prompt(ctx, len(photos))]
+        if step == "access" and event.kind == "text" and event.text.strip():
+            return await self._file(ctx, event.text.strip()[:256])
+        return None
+
+    def _photos_prompt(self, ctx: DialogContext, count: int) -> Say:
+        if count:
+            text = ctx.t("Got {count} photo(s). Send more, or press Done.", count=count)
+        else:
+            text = ctx.t("Photos help our technician. Send one or several, or press Done.")
+        return Say(text, choices=[[self.choice(ctx.t("Done"), "photos:done")]])
+
+    async def _verify(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
+        if not event.contact_is_own or not event.phone:
+            return [AskContact(text=ctx.t("Please share your own number with the button below, not someone else's "
+                                          "contact."), button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
+        await owners.verify_owner(ctx.session, ctx.customer, event.phone)
+        units = await owners.owned_units(ctx.session, ctx.customer.id)
+        if not units:
+            ctx.clear()
+            return [Say(ctx.t("I could not find a home registered under this number, so I cannot file a repair "
+                              "yet. You can still make a complaint (our staff will verify you) or talk to a person."),
+                        remove_keyboard=True,
+                        choices=[[Choice(ctx.t("Make a complaint"), "complaint:start")],
+                                 [Choice(ctx.t("Talk to a person"), "handoff:start")],
+                                 [Choice(ctx.t("Main menu"), "menu:main")]])]
+        ctx.goto(NAME, "unit")
+        names = ", ".join(u.label for u in units)
+        return [Say(ctx.t("Thank you, I found your home: {homes}.", homes=names), remove_keyboard=True),
+                self._unit_question(ctx, units)]
+
+    async def _file(self, ctx: DialogContext, access_window: str) -> list[Reply]:
+        slots = ctx.slots
+        ticket = await tickets.create_ticket(
+            ctx.session, kind="repair", category=str(slots.get("category")), customer_id=ctx.customer.id,
+            description=str(slots.get("description", "")), unit_id=slots.get("unit_id"),
+            priority=str(slots.get("priority", "normal")), access_window=access_window,
+            conversation_id=ctx.conversation.id, photo_file_ids=list(slots.get("photos", [])),
+        )
+        ctx.events.append(tickets.changed_event(ticket, created=True))
+        ctx.clear()
+        lines = [ctx.t("Your repair request is registered. Number: {number}.", number=ticket.number)]
+        if ticket.warranty_status == "in":
+            lines.append(ctx.t("Your home is within the warranty period for this, so the repair is free."))
+        elif ticket.warranty_status == "out":
+            lines.append(ctx.t("The warranty period for this has ended, so the repair is paid. We will send you a "
+                               "quote here first; nothing is done before you accept it."))
+        else:
+            lines.append(ctx.t("Our staff will check the warranty and tell you whether the repair is free."))
+        if ticket.priority == "emergency":
+            lines.append(ctx.t("Marked as an emergency: we will call you within the hour. If there is danger "
+                               "(gas, fire), also call the emergency services."))
+        lines.append(ctx.t("You can follow it under \"My requests\"."))
+        return [Say("\n".join(lines), choices=[[Choice(ctx.t("My requests"), "tickets:start")],
+                                               [Choice(ctx.t("Main menu"), "menu:main")]])]
+
+
+register(RepairFlow())

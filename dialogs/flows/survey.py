@@ -1,0 +1,81 @@
+"""Satisfaction surveys after a ticket or a viewing: 1-5 buttons, then an optional comment.
+
+Other flows and the reminder tick call `survey_reply(lang, survey)` after
+`storage.services.surveys.create_survey(...)`. A score of 1-2 opens a follow-up task for a team lead
+(in storage.services.surveys). The buttons keep working while a person owns the conversation.
+"""
+
+from __future__ import annotations
+
+from dialogs.flow import DialogContext, Flow, register
+from dialogs.i18n import t
+from dialogs.inbound import Inbound
+from dialogs.replies import Choice, Reply, Say
+from storage.models import Survey
+from storage.services import surveys
+
+NAME = "survey"
+
+
+def survey_reply(lang: str, survey: Survey, subject: str = "") -> Say:
+    """The question with five buttons; `subject` (a ticket number...) is shown when given."""
+    if survey.subject_type == "ticket":
+        text = t(lang, "Your request {subject} is closed. How satisfied are you with how we handled it? "
+                       "1 = very unsatisfied, 5 = very satisfied.", subject=subject or f"#{survey.subject_id}")
+    elif survey.subject_type == "viewing":
+        text = t(lang, "How was your viewing? 1 = very unsatisfied, 5 = very satisfied.")
+    else:
+        text = t(lang, "How satisfied are you with the help you got? 1 = very unsatisfied, 5 = very satisfied.")
+    return Say(text, choices=[[Choice(str(score), f"{NAME}:r:{survey.id}:{score}") for score in range(1, 6)]])
+
+
+class SurveyFlow(Flow):
+    name = NAME
+    works_while_human = True
+
+    async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
+        return []
+
+    async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
+        parts = token.split(":")
+        if len(parts) == 3 and parts[0] == "r" and parts[1].isdigit() and parts[2].isdigit():
+            return await self._rate(ctx, int(parts[1]), int(parts[2]))
+        if len(parts) == 2 and parts[0] == "skip":
+            if ctx.conversation.flow == NAME:
+                ctx.clear()
+            return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
+        return None
+
+    async def _rate(self, ctx: DialogContext, survey_id: int, score: int) -> list[Reply] | None:
+        try:
+            result = await surveys.answer(ctx.session, survey_id, score=score, customer_id=ctx.customer.id)
+        except surveys.SurveyError:
+            return None
+        if not result.recorded:
+            return [Say(ctx.t("You have already answered this survey. Thank you!"), edit=True)]
+        if ctx.conversation.mode != "bot":
+            return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
+        ctx.goto(NAME, "comment", survey_id=survey_id)
+        if result.follow_up is not None:
+            text = ctx.t("We are sorry we let you down. A team lead will contact you. "
+                         "What went wrong? Write it here, or skip.")
+        else:
+            text = ctx.t("Thank you! You rated us {score} of 5. Anything you would like to add? "
+                         "Write it here, or skip.", score=score)
+        return [Say(text, choices=[[Choice(ctx.t("Skip"), f"{NAME}:skip:{survey_id}")]], edit=True)]
+
+    async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
+        if ctx.conversation.step != "comment" or event.kind != "text" or not event.text.strip():
+            return None
+        survey_id = ctx.slots.get("survey_id")
+        if not isinstance(survey_id, int):
+            return None
+        try:
+            await surveys.add_comment(ctx.session, survey_id, event.text, customer_id=ctx.customer.id)
+        except surveys.SurveyError:
+            return None
+        ctx.clear()
+        return [Say(ctx.t("Thank you for your feedback!"))]
+
+
+register(SurveyFlow())

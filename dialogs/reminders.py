@@ -1,0 +1,355 @@
+"""The reminder tick: due reminders become outbox rows in the recipient's language, exactly once.
+
+`homedesk run` calls `await tick(sessions, bus)` every few seconds (APScheduler, in-memory job store). One tick:
+1. SLA scan: tickets at 80 % of a deadline or past it get sla_80 / sla_breach reminders (to the assignee and the
+   team lead; breaches are recorded on the ticket), and conversations waiting too long get "waiting" reminders;
+2. claims due reminders in batches (storage.services.reminders.claim_due) and, in the same transaction, renders
+   each: customers get a Reply payload in the outbox; staff get a StaffNotification (the console's list) and, when
+   they linked Telegram, an outbox row to their telegram_chat_id; reminders that fell into the recipient's night
+   go back with a morning due time, expired ones are dropped;
+3. after commit, publishes `notification.new` events for the consoles.
+
+Payloads other packages put on reminders: viewing_24h / viewing_1h carry `starts_at` (ISO), `address` and
+optionally `listing` (ref code) and `agent` (name); the viewing's reminders use subject_type "viewing".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.i18n import N_, t
+from dialogs.replies import Choice, Say
+from homedesk.settings import get_settings
+from storage import clock
+from storage.events import Event, EventBus
+from storage.models import (
+    PRIORITY_BOT,
+    PRIORITY_REMINDER,
+    Conversation,
+    Customer,
+    OutboxMessage,
+    Reminder,
+    Revisit,
+    Staff,
+    StaffNotification,
+    Survey,
+    Ticket,
+)
+from storage.services import reminders, revisits, sla
+from storage.services.reminders import after_quiet_hours, parse_window
+
+BATCH = 500
+WAITING_ALERT_MINUTES = 10
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+STATUS_NAMES = {
+    "new": N_("new"), "assigned": N_("assigned"), "in_progress": N_("in progress"),
+    "waiting_customer": N_("waiting for you"), "resolved": N_("resolved"), "closed": N_("closed"),
+    "cancelled": N_("cancelled"),
+}
+CATEGORY_NAMES = {
+    "plumbing": N_("Plumbing"), "electrical": N_("Electrical"), "waterproofing": N_("Waterproofing / leak"),
+    "heating_cooling": N_("Heating / cooling"), "doors_windows": N_("Doors / windows"),
+    "walls_decoration": N_("Walls / decoration"), "equipment": N_("Equipment"), "other": N_("Other"),
+    "service_attitude": N_("Service attitude"), "product_quality": N_("Product quality"),
+    "delayed_handover": N_("Delayed handover"), "property_management": N_("Property management"),
+    "contract_sales": N_("Contract / sales"),
+}
+DEADLINE_NAMES = {"first_response": N_("first response"), "resolution": N_("resolution")}
+
+
+def _when(value: str | None, tz: ZoneInfo) -> str:
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+# ---- what customers receive --------------------------------------------------------------------------------------
+
+def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | None) -> Say:
+    number, what = str(payload.get("number", "")), payload.get("what")
+    if what == "assigned":
+        return Say(t(lang, "Your request {number} is now with {name}. We will keep you posted here.",
+                     number=number, name=payload.get("name", "")))
+    if what == "quote":
+        return Say(
+            t(lang, "Your request {number} is outside the warranty period, so the repair is paid. Our quote: "
+                    "{amount} CNY. Work starts once you accept.", number=number, amount=payload.get("amount", "")),
+            choices=[[Choice(t(lang, "Accept the quote"), f"tickets:qa:{ticket_id}"),
+                      Choice(t(lang, "Decline"), f"tickets:qd:{ticket_id}")]],
+        )
+    if what == "message":
+        return Say(t(lang, "About your request {number}, {name} writes: {text}", number=number,
+                     name=payload.get("name", ""), text=payload.get("text", "")))
+    status = str(payload.get("status", ""))
+    if status == "resolved":
+        return Say(
+            t(lang, "Your request {number} is resolved. Is everything fine now?", number=number),
+            choices=[[Choice(t(lang, "Yes, it is fixed"), f"tickets:ok:{ticket_id}"),
+                      Choice(t(lang, "No, reopen it"), f"tickets:no:{ticket_id}")]],
+        )
+    text = t(lang, "Your request {number} is now: {status}.", number=number,
+             status=t(lang, STATUS_NAMES.get(status, status)))
+    if payload.get("note"):
+        text += "\n" + t(lang, "Note: {note}", note=payload["note"])
+    return Say(text)
+
+
+def revisit_reply(lang: str, revisit: Revisit) -> Say:
+    if revisit.reason == "after_repair":
+        text = t(lang, "A week ago we finished a repair in your home. Is everything still working well?")
+    elif revisit.reason == "after_move_in":
+        text = t(lang, "You moved in about a month ago. How is everything in your new home?")
+    else:
+        text = t(lang, "We are checking in: is everything fine with your home?")
+    return Say(text, choices=[[Choice(t(lang, "All good"), f"revisit:good:{revisit.id}"),
+                               Choice(t(lang, "I need help"), f"revisit:help:{revisit.id}")]])
+
+
+def viewing_reply(lang: str, kind: str, payload: dict[str, Any], tz: ZoneInfo, staff: bool) -> Say:
+    when, address = _when(payload.get("starts_at"), tz), payload.get("address", "")
+    if staff:
+        return Say(t(lang, "Viewing at {when}: {address} ({listing}).", when=when, address=address,
+                     listing=payload.get("listing", "")))
+    if kind == "viewing_1h":
+        return Say(t(lang, "Your viewing starts in about an hour, at {when}: {address}.", when=when, address=address))
+    return Say(t(lang, "Reminder: your viewing is tomorrow at {when}: {address}.", when=when, address=address))
+
+
+# ---- what staff receive ------------------------------------------------------------------------------------------
+
+def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo) -> str:
+    payload, kind = reminder.payload or {}, reminder.kind
+    number = str(payload.get("number", ""))
+    if kind == "ticket_assigned":
+        return t(lang, "Ticket {number} is assigned to you: {category}, priority {priority}.", number=number,
+                 category=t(lang, CATEGORY_NAMES.get(str(payload.get("category")), str(payload.get("category")))),
+                 priority=payload.get("priority", ""))
+    if kind in ("sla_80", "sla_breach"):
+        which = t(lang, DEADLINE_NAMES.get(str(payload.get("which")), str(payload.get("which"))))
+        due = _when(payload.get("due_at"), tz)
+        if kind == "sla_80":
+            return t(lang, "Ticket {number}: 80% of the {which} time is used, due {due}.", number=number,
+                     which=which, due=due)
+        return t(lang, "Ticket {number}: the {which} deadline {due} was missed.", number=number, which=which,
+                 due=due)
+    if kind == "ticket_staff":
+        what = payload.get("what")
+        if what == "quote_accepted":
+            return t(lang, "Ticket {number}: the customer accepted the quote. Work can start.", number=number)
+        if what == "quote_declined":
+            return t(lang, "Ticket {number}: the customer declined the quote; the ticket is cancelled.",
+                     number=number)
+        if what == "reopened":
+            return t(lang, "Ticket {number}: the customer is not satisfied and reopened it.", number=number)
+        return t(lang, "Ticket {number}: the customer added information.", number=number)
+    if kind == "waiting":
+        return t(lang, "A customer has been waiting for a person for {minutes} minutes.",
+                 minutes=payload.get("minutes", ""))
+    if kind == "revisit_due":
+        return t(lang, "A revisit is due: {customer}.", customer=payload.get("customer", ""))
+    if kind in ("viewing_24h", "viewing_1h"):
+        return viewing_reply(lang, kind, payload, tz, staff=True).text
+    return str(payload.get("text") or kind)
+
+
+def staff_link(reminder: Reminder) -> str | None:
+    if reminder.subject_type == "ticket" and reminder.subject_id:
+        return f"/tickets/{reminder.subject_id}"
+    if reminder.subject_type == "conversation" and reminder.subject_id:
+        return f"/conversations/{reminder.subject_id}"
+    if reminder.subject_type == "viewing" and reminder.subject_id:
+        return f"/viewings/{reminder.subject_id}"
+    return None
+
+
+# ---- the tick ----------------------------------------------------------------------------------------------------
+
+async def tick(sessions: async_sessionmaker[AsyncSession], bus: EventBus | None, *, batch: int = BATCH,
+               worker: str = WORKER, now: datetime | None = None) -> int:
+    """Run SLA checks, then send every due reminder. Returns how many reminders were sent."""
+    async with sessions() as session, session.begin():
+        await schedule_sla_reminders(session, now)
+        await schedule_waiting_reminders(session, now)
+    sent_total = 0
+    while True:
+        async with sessions() as session, session.begin():
+            claimed = await reminders.claim_due(session, worker=worker, limit=batch, now=now)
+            if not claimed:
+                break
+            sent, events = await _deliver(session, claimed, now or clock.now())
+        sent_total += sent
+        if bus is not None:
+            for event in events:
+                await bus.publish(event)
+        if len(claimed) < batch:
+            break
+        await asyncio.sleep(0)  # let the event loop breathe between batches
+    return sent_total
+
+
+async def schedule_sla_reminders(session: AsyncSession, now: datetime | None = None) -> int:
+    """sla_80 / sla_breach reminders to the assignee (or the team lead when unassigned) and, on breach, the lead."""
+    count = 0
+    for signal in await sla.scan(session, now):
+        ticket = signal.ticket
+        recipients: set[int] = set()
+        if ticket.assignee_id:
+            recipients.add(ticket.assignee_id)
+        if signal.level == "sla_breach" or not ticket.assignee_id:
+            recipients.update(await _team_leads(session, ticket.team))
+        for staff_id in recipients:
+            row = await reminders.schedule(
+                session, kind=signal.level, due_at=now or clock.now(), recipient_staff_id=staff_id,
+                subject_type="ticket", subject_id=ticket.id, quiet_hours=ticket.priority != "emergency",
+                dedupe_key=f"{signal.level}:{ticket.id}:{signal.which}:{signal.due_at.isoformat()}:{staff_id}",
+                payload={"number": ticket.number, "which": signal.which, "due_at": signal.due_at.isoformat()},
+            )
+            count += row is not None
+    return count
+
+
+async def _team_leads(session: AsyncSession, team: str | None) -> list[int]:
+    query = select(Staff.id).where(Staff.is_active.is_(True), Staff.is_team_lead.is_(True))
+    if team:
+        query = query.where(Staff.team == team)
+    return list((await session.scalars(query)).all())
+
+
+async def schedule_waiting_reminders(session: AsyncSession, now: datetime | None = None,
+                                     minutes: int = WAITING_ALERT_MINUTES) -> int:
+    """Conversations waiting for a person longer than `minutes`: tell the leads and admins, once per wait."""
+    now = now or clock.now()
+    waiting = (await session.execute(
+        select(Conversation.id, Conversation.waiting_since).where(
+            Conversation.status == "open", Conversation.mode == "waiting",
+            Conversation.waiting_since <= now - timedelta(minutes=minutes))
+    )).all()
+    if not waiting:
+        return 0
+    people = list((await session.scalars(select(Staff.id).where(
+        Staff.is_active.is_(True), (Staff.is_team_lead.is_(True)) | (Staff.role == "admin")))).all())
+    count = 0
+    for conversation_id, since in waiting:
+        for staff_id in people:
+            row = await reminders.schedule(
+                session, kind="waiting", due_at=now, recipient_staff_id=staff_id, subject_type="conversation",
+                subject_id=conversation_id, quiet_hours=True,
+                dedupe_key=f"waiting:{conversation_id}:{since.isoformat()}:{staff_id}",
+                payload={"minutes": minutes},
+            )
+            count += row is not None
+    return count
+
+
+async def _deliver(session: AsyncSession, claimed: list[Reminder], now: datetime) -> tuple[int, list[Event]]:
+    settings = get_settings()
+    quiet = parse_window(settings.quiet_hours)
+    customer_ids = {r.recipient_customer_id for r in claimed if r.recipient_customer_id}
+    staff_ids = {r.recipient_staff_id for r in claimed if r.recipient_staff_id}
+    customers = {c.id: c for c in (await session.scalars(select(Customer).where(Customer.id.in_(customer_ids))))
+                 } if customer_ids else {}
+    staff = {s.id: s for s in (await session.scalars(select(Staff).where(Staff.id.in_(staff_ids))))} \
+        if staff_ids else {}
+    outbox_rows: list[dict[str, Any]] = []
+    notifications: list[StaffNotification] = []
+    sent: list[Reminder] = []
+    for reminder in claimed:
+        person: Customer | Staff | None = (customers.get(reminder.recipient_customer_id or 0)
+                                           or staff.get(reminder.recipient_staff_id or 0))
+        if person is None or reminders.is_expired(reminder, now) or (
+                isinstance(person, Staff) and not person.is_active):
+            await reminders.drop(session, reminder, now)
+            continue
+        tz = _zone(person, settings.tz)
+        if (reminder.payload or {}).get("quiet_hours", True):
+            morning = after_quiet_hours(now, tz, quiet)
+            if morning != now:
+                await reminders.defer(session, reminder, morning)
+                continue
+        if isinstance(person, Customer):
+            reply = await _customer_reply(session, reminder, person, tz)
+            if reply is None:
+                await reminders.drop(session, reminder, now)
+                continue
+            if person.unreachable_at is None:
+                priority = PRIORITY_BOT if reminder.kind == "ticket_update" else PRIORITY_REMINDER
+                outbox_rows.append(_outbox_row(person.chat_id, reply.to_payload(), priority, reminder,
+                                               customer_id=person.id))
+        else:
+            text = staff_text(person.language, reminder, tz)
+            notifications.append(StaffNotification(staff_id=person.id, text=text, link=staff_link(reminder),
+                                                   created_at=now))
+            if person.telegram_chat_id:
+                outbox_rows.append(_outbox_row(person.telegram_chat_id, Say(text).to_payload(), PRIORITY_REMINDER,
+                                               reminder, staff_id=person.id))
+        sent.append(reminder)
+    if outbox_rows:
+        await session.execute(_insert_ignoring_duplicates(session)(OutboxMessage).values(outbox_rows)
+                              .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key]))
+    session.add_all(notifications)
+    await reminders.mark_sent(session, sent, now)
+    await session.flush()
+    events = [Event("notification.new", {"staff_id": n.staff_id, "notification_id": n.id, "text": n.text,
+                                         "link": n.link}) for n in notifications]
+    return len(sent), events
+
+
+def _zone(person: Customer | Staff, default: ZoneInfo) -> ZoneInfo:
+    zone = getattr(person, "timezone", None)
+    if zone:
+        try:
+            return ZoneInfo(zone)
+        except (ValueError, KeyError):
+            return default
+    return default
+
+
+def _insert_ignoring_duplicates(session: AsyncSession) -> Callable[..., Any]:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _outbox_row(chat_id: int, payload: dict[str, Any], priority: int, reminder: Reminder, *,
+                customer_id: int | None = None, staff_id: int | None = None) -> dict[str, Any]:
+    now = clock.now()
+    return {"chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload, "priority": priority,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "customer_id": customer_id,
+            "staff_id": staff_id, "dedupe_key": f"reminder:{reminder.id}", "created_at": now}
+
+
+async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: Customer, tz: ZoneInfo) -> Say | None:
+    lang, payload = customer.language, reminder.payload or {}
+    if reminder.kind == "ticket_update":
+        return ticket_update_reply(lang, payload, reminder.subject_id)
+    if reminder.kind == "survey":
+        from dialogs.flows.survey import survey_reply
+
+        survey = await session.get(Survey, int(payload.get("survey_id") or reminder.subject_id or 0))
+        if survey is None or survey.score is not None:
+            return None
+        subject = str(payload.get("number", ""))
+        if not subject and survey.subject_type == "ticket":
+            subject = await session.scalar(select(Ticket.number).where(Ticket.id == survey.subject_id)) or ""
+        return survey_reply(lang, survey, subject)
+    if reminder.kind == "revisit":
+        revisit = await session.get(Revisit, int(payload.get("revisit_id") or reminder.subject_id or 0))
+        if revisit is None or revisit.status not in ("scheduled", "sent"):
+            return None
+        await revisits.mark_sent(session, revisit.id)
+        return revisit_reply(lang, revisit)
+    if reminder.kind in ("viewing_24h", "viewing_1h"):
+        return viewing_reply(lang, reminder.kind, payload, tz, staff=False)
+    if payload.get("text"):
+        return Say(str(payload["text"]))
+    return None

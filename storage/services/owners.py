@@ -1,0 +1,73 @@
+"""Owner verification: a phone the customer shared (Telegram's contact button) matched against imported unit owners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import clock
+from storage.models import Building, Customer, CustomerUnit, Project, Unit
+from storage.services import revisits
+from storage.services.phones import is_plausible_phone, normalise_phone
+
+
+@dataclass(frozen=True)
+class OwnedUnit:
+    unit: Unit
+    project: str
+    building: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.project} {self.building}-{self.unit.unit_no}"
+
+
+async def units_by_phone(session: AsyncSession, phone: str) -> list[Unit]:
+    digits = normalise_phone(phone)
+    if not is_plausible_phone(digits):
+        return []
+    return list((await session.scalars(select(Unit).where(Unit.owner_phone == digits).order_by(Unit.id))).all())
+
+
+async def verify_owner(session: AsyncSession, customer: Customer, phone: str) -> list[Unit]:
+    """Store the customer's own phone and link every unit owned under it. Returns the newly and already linked units."""
+    digits = normalise_phone(phone)
+    if not is_plausible_phone(digits):
+        return []
+    now = clock.now()
+    customer.phone = digits
+    customer.phone_verified_at = now
+    units = await units_by_phone(session, digits)
+    linked = set((await session.scalars(select(CustomerUnit.unit_id).where(CustomerUnit.customer_id == customer.id)))
+                 .all())
+    for unit in units:
+        if unit.id in linked:
+            continue
+        try:
+            async with session.begin_nested():
+                session.add(CustomerUnit(customer_id=customer.id, unit_id=unit.id, verified_at=now))
+        except IntegrityError:
+            continue
+        await revisits.after_move_in(session, customer.id, unit.id, unit.handover_date)
+    await session.flush()
+    return units
+
+
+async def owned_units(session: AsyncSession, customer_id: int) -> list[OwnedUnit]:
+    rows = await session.execute(
+        select(Unit, Project.name, Building.name)
+        .join(CustomerUnit, CustomerUnit.unit_id == Unit.id)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Project, Project.id == Building.project_id)
+        .where(CustomerUnit.customer_id == customer_id)
+        .order_by(Project.name, Building.name, Unit.unit_no)
+    )
+    return [OwnedUnit(unit, project, building) for unit, project, building in rows.all()]
+
+
+async def owns(session: AsyncSession, customer_id: int, unit_id: int) -> bool:
+    return await session.scalar(select(CustomerUnit.id).where(CustomerUnit.customer_id == customer_id,
+                                                              CustomerUnit.unit_id == unit_id)) is not None

@@ -1,0 +1,460 @@
+"""Repair and complaint tickets: one set of rules for the bot and the console.
+
+    await create_ticket(session, *, kind, category, customer_id, description="", unit_id=None, priority="normal",
+                        access_window=None, conversation_id=None, photo_file_ids=(), needs_verification=False)
+        -> Ticket                                    (number R-2026-000123 / C-2026-000045, warranty, team, SLA)
+    await change_status(session, ticket, to, *, staff=None, customer_id=None, note=None) -> Ticket
+    await assign(session, ticket, staff_id, *, by=None) -> Ticket
+    await set_quote(session, ticket, amount, *, staff) / accept_quote(session, ticket, customer_id) /
+    await decline_quote(session, ticket, customer_id)
+    await confirm_resolution(session, ticket, customer_id) / reopen(session, ticket, customer_id, reason)
+    await add_note(...), add_info(...), add_attachment(...), set_cost(...)
+    await suggest_assignees(session, ticket, limit=5) -> list[Suggestion]
+
+Every change writes a TicketEvent (who, when, from, to). Changes the customer must hear about are queued as
+reminders of kind "ticket_update" (due at once, not held for the night) that `dialogs.reminders.tick` renders in
+the customer's language; the functions never build channel messages themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import clock
+from storage.events import Event
+from storage.models import (
+    COMPLAINT_CATEGORIES,
+    PRIORITIES,
+    REPAIR_CATEGORIES,
+    Building,
+    Project,
+    Staff,
+    Ticket,
+    TicketAttachment,
+    TicketCounter,
+    TicketEvent,
+    Unit,
+)
+from storage.services import reminders, sla, surveys, warranty
+
+PREFIXES = {"repair": "R", "complaint": "C"}
+OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting_customer")
+# Who may move a ticket where. Reopening (resolved -> in_progress) is the customer's rejection of a resolution.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "new": ("assigned", "in_progress", "waiting_customer", "cancelled"),
+    "assigned": ("in_progress", "waiting_customer", "resolved", "cancelled"),
+    "in_progress": ("waiting_customer", "resolved", "cancelled"),
+    "waiting_customer": ("assigned", "in_progress", "resolved", "cancelled"),
+    "resolved": ("closed", "in_progress"),
+    "closed": (),
+    "cancelled": (),
+}
+# Complaints go to the team that owns the problem (Staff.team).
+COMPLAINT_TEAMS = {
+    "service_attitude": "complaints",
+    "product_quality": "repair",
+    "delayed_handover": "complaints",
+    "property_management": "property",
+    "contract_sales": "sales",
+    "other": "complaints",
+}
+# Statuses the customer is told about.
+CUSTOMER_VISIBLE = ("assigned", "in_progress", "waiting_customer", "resolved", "closed", "cancelled")
+REVISIT_AFTER_REPAIR = timedelta(days=7)
+
+
+class TicketError(Exception):
+    """The change is not allowed in the ticket's state; the message says why."""
+
+
+def changed_event(ticket: Ticket, **extra: Any) -> Event:
+    return Event("ticket.changed", {"ticket_id": ticket.id, "number": ticket.number, "status": ticket.status,
+                                    "assignee_id": ticket.assignee_id, **extra})
+
+
+async def next_number(session: AsyncSession, kind: str, year: int) -> str:
+    """Atomically take the next number of a kind and year: one INSERT ... ON CONFLICT DO UPDATE ... RETURNING.
+
+    The row lock of the upsert serialises concurrent creators on PostgreSQL; SQLite has one writer anyway.
+    """
+    prefix = PREFIXES[kind]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(TicketCounter).values(prefix=prefix, year=year, last=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[TicketCounter.prefix, TicketCounter.year], set_={"last": TicketCounter.last + 1}
+    ).returning(TicketCounter.last)
+    value = (await session.execute(statement)).scalar_one()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def _event(
+    session: AsyncSession, ticket: Ticket, kind: str, *, staff_id: int | None = None, customer_id: int | None = None,
+    from_status: str | None = None, to_status: str | None = None, body: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    row = TicketEvent(ticket_id=ticket.id, at=clock.now(), kind=kind, actor_staff_id=staff_id,
+                      actor_customer_id=customer_id, from_status=from_status, to_status=to_status, body=body,
+                      data=data or {})
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def tell_customer(session: AsyncSession, ticket: Ticket, what: str, **data: Any) -> None:
+    """Queue a message for the customer about their ticket (rendered in their language by the reminder tick)."""
+    await reminders.schedule(
+        session, kind="ticket_update", due_at=clock.now(), recipient_customer_id=ticket.customer_id,
+        subject_type="ticket", subject_id=ticket.id, quiet_hours=False,
+        payload={"what": what, "number": ticket.number, "status": ticket.status, **data},
+    )
+
+
+async def unit_project(session: AsyncSession, unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    return await session.scalar(
+        select(Project.name).join(Building, Building.project_id == Project.id).join(Unit, Unit.building_id ==
+                                                                                    Building.id)
+        .where(Unit.id == unit_id)
+    )
+
+
+async def create_ticket(
+    session: AsyncSession,
+    *,
+    kind: str,
+    category: str,
+    customer_id: int,
+    description: str = "",
+    unit_id: int | None = None,
+    priority: str = "normal",
+    access_window: str | None = None,
+    conversation_id: int | None = None,
+    photo_file_ids: tuple[str, ...] | list[str] = (),
+    needs_verification: bool = False,
+) -> Ticket:
+    categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
+    if category not in categories:
+        raise TicketError(f"unknown {kind} category {category!r}")
+    if priority not in PRIORITIES:
+        raise TicketError(f"unknown priority {priority!r}")
+    now = clock.now()
+    ticket = Ticket(
+        number=await next_number(session, kind, now.year), kind=kind, category=category, status="new",
+        priority=priority, customer_id=customer_id, unit_id=unit_id, conversation_id=conversation_id,
+        description=description.strip()[:4000], access_window=(access_window or None) and access_window[:256],
+        needs_verification=needs_verification, created_at=now, updated_at=now,
+        team=COMPLAINT_TEAMS.get(category, "complaints") if kind == "complaint" else "repair",
+    )
+    if kind == "repair" and unit_id is not None:
+        handover = await session.scalar(select(Unit.handover_date).where(Unit.id == unit_id))
+        ticket.warranty_status = await warranty.status(session, handover, category, now.date())
+    session.add(ticket)
+    await session.flush()
+    await sla.apply_deadlines(session, ticket, now)
+    for file_id in photo_file_ids:
+        session.add(TicketAttachment(ticket_id=ticket.id, telegram_file_id=file_id, kind="photo",
+                                     uploaded_by_customer=True, created_at=now))
+    await _event(session, ticket, "created", customer_id=customer_id, to_status="new",
+                 data={"photos": len(photo_file_ids), "warranty": ticket.warranty_status})
+    await session.flush()
+    return ticket
+
+
+async def _pre_wait_status(session: AsyncSession, ticket: Ticket) -> str:
+    """Where a ticket goes back to after waiting for the customer."""
+    previous = await session.scalar(
+        select(TicketEvent.from_status).where(TicketEvent.ticket_id == ticket.id,
+                                              TicketEvent.to_status == "waiting_customer")
+        .order_by(TicketEvent.id.desc()).limit(1)
+    )
+    if previous in ("assigned", "in_progress"):
+        return previous
+    return "assigned" if ticket.assignee_id else "new"
+
+
+async def change_status(
+    session: AsyncSession, ticket: Ticket, to: str, *, staff: Staff | None = None, customer_id: int | None = None,
+    note: str | None = None, tell: bool = True,
+) -> Ticket:
+    """Move a ticket along TRANSITIONS; keeps SLA pauses, timestamps, reminders, survey and revisit in step."""
+    if to == ticket.status:
+        raise TicketError(f"the ticket is already {to}")
+    if to not in TRANSITIONS.get(ticket.status, ()):
+        raise TicketError(f"cannot go from {ticket.status} to {to}")
+    if to == "in_progress" and ticket.warranty_status == "out" and ticket.quote_accepted_at is None:
+        raise TicketError("out of warranty: the customer must accept a quote before work starts")
+    now = clock.now()
+    before = ticket.status
+    if before == "waiting_customer":
+        await sla.resume(session, ticket, now)
+    if to == "waiting_customer":
+        sla.pause(ticket, now)
+    if staff is not None and ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+    if to == "resolved":
+        ticket.resolved_at = now
+    if to == "in_progress" and before == "resolved":
+        ticket.resolved_at = None
+    if to == "closed":
+        ticket.closed_at = now
+    if to == "cancelled":
+        ticket.closed_at = now
+    ticket.status = to
+    ticket.updated_at = now
+    await _event(session, ticket, "status", staff_id=staff.id if staff else None, customer_id=customer_id,
+                 from_status=before, to_status=to, body=note)
+    if to in ("closed", "cancelled"):
+        await reminders.cancel_for(session, "ticket", ticket.id)
+    if to == "closed":
+        await _after_close(session, ticket)
+    if tell and to in CUSTOMER_VISIBLE and customer_id is None:
+        await tell_customer(session, ticket, "status", note=note or "")
+    await session.flush()
+    return ticket
+
+
+async def _after_close(session: AsyncSession, ticket: Ticket) -> None:
+    survey = await surveys.create_survey(session, subject_type="ticket", subject_id=ticket.id,
+                                         customer_id=ticket.customer_id, staff_id=ticket.assignee_id,
+                                         category=ticket.category)
+    if survey is not None:
+        await reminders.schedule(session, kind="survey", due_at=clock.now(), recipient_customer_id=ticket.customer_id,
+                                 subject_type="survey", subject_id=survey.id, dedupe_key=f"survey:{survey.id}",
+                                 payload={"survey_id": survey.id, "number": ticket.number})
+    if ticket.kind == "repair":
+        from storage.services import revisits  # revisits imports nothing of tickets; late to keep modules small
+
+        await revisits.schedule_revisit(session, customer_id=ticket.customer_id, reason="after_repair",
+                                        subject_id=ticket.id, due_at=clock.now() + REVISIT_AFTER_REPAIR)
+
+
+async def assign(session: AsyncSession, ticket: Ticket, staff_id: int, *, by: Staff | None = None) -> Ticket:
+    if ticket.status in ("resolved", "closed", "cancelled"):
+        raise TicketError(f"a {ticket.status} ticket cannot be assigned")
+    person = await session.get(Staff, staff_id)
+    if person is None or not person.is_active:
+        raise TicketError("no such active staff member")
+    previous = ticket.assignee_id
+    ticket.assignee_id = person.id
+    await _event(session, ticket, "assigned", staff_id=by.id if by else None,
+                 data={"from": previous, "to": person.id, "name": person.name})
+    if ticket.status == "new":
+        await change_status(session, ticket, "assigned", staff=by, tell=False)
+        await tell_customer(session, ticket, "assigned", name=person.name)
+    elif by is not None and ticket.first_responded_at is None:
+        ticket.first_responded_at = clock.now()
+    await reminders.schedule(
+        session, kind="ticket_assigned", due_at=clock.now(), recipient_staff_id=person.id, subject_type="ticket",
+        subject_id=ticket.id, quiet_hours=ticket.priority != "emergency",
+        dedupe_key=f"assigned:{ticket.id}:{person.id}:{clock.now().isoformat()}",
+        payload={"number": ticket.number, "category": ticket.category, "priority": ticket.priority},
+    )
+    await session.flush()
+    return ticket
+
+
+def parse_amount(value: str | Decimal | float) -> Decimal:
+    try:
+        amount = Decimal(str(value).replace(",", "").strip()).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise TicketError("the amount must be a number") from exc
+    if amount < 0 or amount > Decimal("10000000"):
+        raise TicketError("the amount is out of range")
+    return amount
+
+
+async def set_quote(session: AsyncSession, ticket: Ticket, amount: str | Decimal | float, *, staff: Staff) -> Ticket:
+    """Staff quote a paid repair; the customer is asked to accept it, and the ticket waits for them."""
+    if ticket.status in ("resolved", "closed", "cancelled"):
+        raise TicketError("the ticket is finished")
+    ticket.quote_amount = parse_amount(amount)
+    ticket.quote_accepted_at = None
+    await _event(session, ticket, "quote", staff_id=staff.id, body=str(ticket.quote_amount),
+                 data={"amount": str(ticket.quote_amount)})
+    if ticket.status != "waiting_customer":
+        await change_status(session, ticket, "waiting_customer", staff=staff, tell=False)
+    await tell_customer(session, ticket, "quote", amount=str(ticket.quote_amount))
+    await session.flush()
+    return ticket
+
+
+async def accept_quote(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:
+    if ticket.customer_id != customer_id or ticket.quote_amount is None:
+        raise TicketError("there is no quote to accept")
+    if ticket.quote_accepted_at is not None:
+        return ticket
+    ticket.quote_accepted_at = clock.now()
+    await _event(session, ticket, "quote", customer_id=customer_id, body="accepted",
+                 data={"amount": str(ticket.quote_amount), "accepted": True})
+    if ticket.status == "waiting_customer":
+        await change_status(session, ticket, await _pre_wait_status(session, ticket), customer_id=customer_id)
+    await _notify_assignee(session, ticket, "quote_accepted")
+    return ticket
+
+
+async def decline_quote(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:
+    if ticket.customer_id != customer_id or ticket.quote_amount is None or ticket.quote_accepted_at is not None:
+        raise TicketError("there is no open quote")
+    await _event(session, ticket, "quote", customer_id=customer_id, body="declined",
+                 data={"amount": str(ticket.quote_amount), "accepted": False})
+    await change_status(session, ticket, "cancelled", customer_id=customer_id, note="quote declined")
+    await _notify_assignee(session, ticket, "quote_declined")
+    return ticket
+
+
+async def _notify_assignee(session: AsyncSession, ticket: Ticket, what: str) -> None:
+    if ticket.assignee_id is None:
+        return
+    await reminders.schedule(session, kind="ticket_staff", due_at=clock.now(), recipient_staff_id=ticket.assignee_id,
+                             subject_type="ticket", subject_id=ticket.id, quiet_hours=False,
+                             payload={"what": what, "number": ticket.number})
+
+
+async def confirm_resolution(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:
+    if ticket.customer_id != customer_id or ticket.status != "resolved":
+        raise TicketError("there is no resolution to confirm")
+    await change_status(session, ticket, "closed", customer_id=customer_id, note="confirmed by the customer")
+    return ticket
+
+
+async def reopen(session: AsyncSession, ticket: Ticket, customer_id: int, reason: str = "") -> Ticket:
+    """The customer rejects the resolution: back to work, the assignee is told."""
+    if ticket.customer_id != customer_id or ticket.status != "resolved":
+        raise TicketError("only a resolved ticket can be reopened")
+    await change_status(session, ticket, "in_progress", customer_id=customer_id, note=reason[:2000] or "reopened")
+    await _event(session, ticket, "reopened", customer_id=customer_id, body=reason[:2000] or None)
+    await _notify_assignee(session, ticket, "reopened")
+    return ticket
+
+
+async def add_note(session: AsyncSession, ticket: Ticket, body: str, *, staff: Staff, to_customer: bool = False
+                   ) -> TicketEvent:
+    """An internal note, or with `to_customer` a message the customer receives (their first response, too)."""
+    text = body.strip()[:4000]
+    if not text:
+        raise TicketError("the note is empty")
+    event = await _event(session, ticket, "note", staff_id=staff.id, body=text, data={"public": to_customer})
+    if to_customer:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = clock.now()
+        await tell_customer(session, ticket, "message", text=text, name=staff.name)
+    return event
+
+
+async def add_info(session: AsyncSession, ticket: Ticket, text: str, *, customer_id: int) -> TicketEvent:
+    if ticket.customer_id != customer_id:
+        raise TicketError("not your ticket")
+    event = await _event(session, ticket, "info", customer_id=customer_id, body=text.strip()[:4000])
+    await _notify_assignee(session, ticket, "info")
+    return event
+
+
+async def add_attachment(
+    session: AsyncSession, ticket: Ticket, *, telegram_file_id: str | None = None, path: str | None = None,
+    customer_id: int | None = None, staff: Staff | None = None, kind: str = "photo",
+) -> TicketAttachment:
+    row = TicketAttachment(ticket_id=ticket.id, telegram_file_id=telegram_file_id, path=path, kind=kind,
+                           uploaded_by_customer=customer_id is not None, created_at=clock.now())
+    session.add(row)
+    await session.flush()
+    await _event(session, ticket, "attachment", customer_id=customer_id, staff_id=staff.id if staff else None,
+                 data={"attachment_id": row.id})
+    return row
+
+
+async def set_cost(session: AsyncSession, ticket: Ticket, amount: str | Decimal | float, *, staff: Staff) -> Ticket:
+    ticket.cost = parse_amount(amount)
+    await _event(session, ticket, "cost", staff_id=staff.id, body=str(ticket.cost))
+    return ticket
+
+
+async def set_priority(session: AsyncSession, ticket: Ticket, priority: str, *, staff: Staff) -> Ticket:
+    if priority not in PRIORITIES:
+        raise TicketError("unknown priority")
+    before = ticket.priority
+    ticket.priority = priority
+    await sla.apply_deadlines(session, ticket, ticket.created_at)
+    await _event(session, ticket, "priority", staff_id=staff.id, data={"from": before, "to": priority})
+    return ticket
+
+
+async def customer_tickets(session: AsyncSession, customer_id: int, limit: int = 10) -> list[Ticket]:
+    rows = await session.scalars(
+        select(Ticket).where(Ticket.customer_id == customer_id).order_by(Ticket.id.desc()).limit(limit)
+    )
+    return list(rows.all())
+
+
+async def history(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    rows = await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+                                 .order_by(TicketEvent.at, TicketEvent.id))
+    return list(rows.all())
+
+
+async def open_load(session: AsyncSession) -> dict[int, int]:
+    rows = await session.execute(
+        select(Ticket.assignee_id, func.count()).where(Ticket.status.in_(OPEN_STATUSES),
+                                                       Ticket.assignee_id.is_not(None))
+        .group_by(Ticket.assignee_id)
+    )
+    return {staff_id: count for staff_id, count in rows.all()}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    staff: Staff
+    score: float
+    reasons: list[str]
+    load: int
+
+
+async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 5) -> list[Suggestion]:
+    """Service staff ranked by service area, skill, level (emergencies want seniors) and current load."""
+    project = await unit_project(session, ticket.unit_id)
+    district = None
+    if project:
+        district = await session.scalar(select(Project.district_name).where(Project.name == project))
+    team = ticket.team or ("repair" if ticket.kind == "repair" else "complaints")
+    people = (await session.scalars(
+        select(Staff).where(Staff.is_active.is_(True), Staff.role.in_(("service", "admin", "agent")))
+    )).all()
+    load = await open_load(session)
+    ranked: list[Suggestion] = []
+    for person in people:
+        score, reasons = 0.0, []
+        areas = {a.lower() for a in person.service_areas or []}
+        if project and project.lower() in areas:
+            score += 40
+            reasons.append(f"covers {project}")
+        elif district and district.lower() in areas:
+            score += 30
+            reasons.append(f"covers {district}")
+        if ticket.category in (person.skills or []):
+            score += 35
+            reasons.append(f"skill: {ticket.category}")
+        if person.team == team:
+            score += 15
+            reasons.append(f"team {team}")
+        score += person.level * (6 if ticket.priority == "emergency" else 2)
+        current = load.get(person.id, 0)
+        score -= current * 5
+        reasons.append(f"level {person.level}, {current} open")
+        if person.role != "service" and person.team != team:
+            score -= 30  # agents and admins only when nobody else fits
+        ranked.append(Suggestion(person, score, reasons, current))
+    ranked.sort(key=lambda s: (-s.score, s.load, s.staff.id))
+    return ranked[:limit]
+
+
+async def tickets_with_deadline_before(session: AsyncSession, at: datetime) -> list[Ticket]:
+    rows = await session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.resolve_due_at < at))
+    return list(rows.all())

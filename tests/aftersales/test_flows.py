@@ -1,0 +1,206 @@
+"""Repair, complaint, my-requests, survey and revisit flows driven with FakeCustomer (no Telegram)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from dialogs.inbound import Inbound
+from dialogs.reminders import tick
+from dialogs.replies import AskContact, Say
+from storage.models import (
+    Conversation,
+    Customer,
+    FollowUpTask,
+    OutboxMessage,
+    Reminder,
+    Revisit,
+    Survey,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+)
+from storage.services import tickets
+from tests.aftersales import factories
+from tests.dialogs.helpers import FakeCustomer
+
+
+async def _owner(sessions, handover: date = date(2025, 6, 1)) -> int:
+    async with sessions() as session, session.begin():
+        unit = await factories.unit(session, handover=handover)
+        return unit.id
+
+
+def _contact(phone: str, own: bool = True) -> Inbound:
+    return Inbound(kind="contact", phone=phone, contact_is_own=own)
+
+
+def _photo(file_id: str, caption: str = "") -> Inbound:
+    return Inbound(kind="photo", photo_file_ids=(f"{file_id}-small", file_id), text=caption)
+
+
+async def _file_leak(customer: FakeCustomer, unit_id: int, emergency: bool = True) -> list:
+    replies = await customer.press("repair:start")
+    assert isinstance(replies[0], AskContact)
+    replies = await customer.send(_contact("+86 138-0013-8000"))
+    assert "Sunny Garden 3-1201" in replies[0].text and replies[0].remove_keyboard
+    await customer.press(f"repair:unit:{unit_id}")
+    await customer.press("repair:cat:waterproofing")
+    await customer.text("Water drips from the bathroom ceiling")
+    await customer.send(_photo("p1"))
+    replies = await customer.send(_photo("p2"))
+    assert "2" in replies[0].text
+    await customer.press("repair:photos:done")
+    await customer.press("repair:urg:emergency" if emergency else "repair:urg:normal")
+    return await customer.text("weekdays after 18:00")
+
+
+async def test_owner_files_in_warranty_leak_with_photos(sessions, frozen_clock) -> None:
+    unit_id = await _owner(sessions)
+    customer = FakeCustomer(sessions, user_id=2001)
+    replies = await _file_leak(customer, unit_id)
+    text = replies[0].text
+    assert "R-2026-000001" in text and "free" in text and "emergency" in text
+    async with sessions() as session:
+        ticket = await session.scalar(select(Ticket))
+        assert ticket.warranty_status == "in" and ticket.priority == "emergency"
+        assert ticket.access_window == "weekdays after 18:00"
+        photos = (await session.scalars(select(TicketAttachment.telegram_file_id))).all()
+        assert sorted(photos) == ["p1", "p2"]
+        assert ticket.first_response_due_at is not None
+        assert (ticket.first_response_due_at - ticket.created_at).total_seconds() == 3600
+        owner = await session.scalar(select(Customer).where(Customer.telegram_user_id == 2001))
+        assert owner.phone == "13800138000"
+
+
+async def test_out_of_warranty_repair_waits_for_quote(sessions, frozen_clock) -> None:
+    unit_id = await _owner(sessions, handover=date(2020, 1, 1))
+    customer = FakeCustomer(sessions, user_id=2002)
+    replies = await _file_leak(customer, unit_id, emergency=False)
+    assert "paid" in replies[0].text
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session)
+        ticket = await session.scalar(select(Ticket))
+        await tickets.assign(session, ticket, tech.id, by=tech)
+        try:
+            await tickets.change_status(session, ticket, "in_progress", staff=tech)
+            raise AssertionError("work started without an accepted quote")
+        except tickets.TicketError as exc:
+            assert "quote" in str(exc)
+        await tickets.set_quote(session, ticket, "350", staff=tech)
+        assert ticket.status == "waiting_customer" and ticket.sla_paused_at is not None
+    await tick(sessions, None)
+    replies = await customer.send(Inbound(kind="text", text="hello?"))  # refresh replies from the outbox
+    quote = [r for r in customer.replies if isinstance(r, Say) and "350.00 CNY" in r.text]
+    assert quote and quote[0].choices[0][0].token.startswith("tickets:qa:")
+    await customer.press(quote[0].choices[0][0].token)
+    async with sessions() as session, session.begin():
+        ticket = await session.scalar(select(Ticket))
+        assert ticket.quote_accepted_at is not None and ticket.status == "assigned"
+        assert ticket.quote_amount == Decimal("350.00") and ticket.sla_paused_at is None
+        await tickets.change_status(session, ticket, "in_progress", staff=tech)
+
+
+async def test_unmatched_customer_can_complain_and_reaches_queue(sessions, frozen_clock) -> None:
+    await _owner(sessions)
+    customer = FakeCustomer(sessions, user_id=2003)
+    await customer.press("repair:start")
+    replies = await customer.send(_contact("13900000000"))
+    assert "could not find" in replies[0].text
+    await customer.press("complaint:start")
+    await customer.press("complaint:cat:property_management")
+    await customer.text("The lift has been broken for a week")
+    replies = await customer.press("complaint:photos:done")
+    assert "C-2026-000001" in replies[0].text
+    async with sessions() as session:
+        ticket = await session.scalar(select(Ticket))
+        conversation = await session.scalar(select(Conversation))
+    assert ticket.kind == "complaint" and ticket.team == "property" and ticket.needs_verification
+    assert conversation.mode == "waiting" and conversation.handoff_reason == "complaint"
+
+
+async def test_status_changes_reach_customer_and_resolution_confirmed_then_survey(sessions, frozen_clock) -> None:
+    unit_id = await _owner(sessions)
+    customer = FakeCustomer(sessions, user_id=2004, language_code="zh-hans")
+    await _file_leak(customer, unit_id)
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session, name="王师傅")
+        lead = await factories.staff(session, name="Lead", lead=True)
+        ticket = await session.scalar(select(Ticket))
+        await tickets.assign(session, ticket, tech.id, by=lead)
+        await tickets.change_status(session, ticket, "in_progress", staff=tech)
+        await tickets.change_status(session, ticket, "resolved", staff=tech)
+    await tick(sessions, None)
+    await customer.text("?")
+    texts = [r.text for r in customer.replies if isinstance(r, Say)]
+    assert any("王师傅" in t for t in texts) and any("处理中" in t for t in texts)
+    resolved = next(r for r in customer.replies if isinstance(r, Say) and r.choices
+                    and r.choices[0][0].token.startswith("tickets:ok:"))
+    replies = await customer.press(resolved.choices[0][0].token)
+    assert "已关闭" in replies[0].text
+    survey_question = replies[1]
+    assert [c.label for c in survey_question.choices[0]] == ["1", "2", "3", "4", "5"]
+    replies = await customer.press(survey_question.choices[0][0].token)  # score 1
+    await customer.text("Nobody called me back")
+    async with sessions() as session:
+        survey = await session.scalar(select(Survey))
+        task = await session.scalar(select(FollowUpTask))
+        ticket = await session.scalar(select(Ticket))
+        pending_survey = await session.scalar(select(Reminder).where(Reminder.kind == "survey",
+                                                                     Reminder.status == "pending"))
+        revisit = await session.scalar(select(Revisit))
+    assert ticket.status == "closed" and survey.score == 1 and survey.comment == "Nobody called me back"
+    assert task is not None and task.assignee_id == lead.id and "Nobody called" in (task.note or "")
+    assert pending_survey is None  # the survey was asked in the chat, not again by the tick
+    assert revisit is not None and revisit.reason == "after_repair"
+
+
+async def test_reopen_and_add_info(sessions, frozen_clock) -> None:
+    unit_id = await _owner(sessions)
+    customer = FakeCustomer(sessions, user_id=2005)
+    await _file_leak(customer, unit_id)
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session)
+        ticket = await session.scalar(select(Ticket))
+        await tickets.assign(session, ticket, tech.id, by=tech)
+        await tickets.change_status(session, ticket, "resolved", staff=tech)
+        ticket_id = ticket.id
+    replies = await customer.press(f"tickets:no:{ticket_id}")
+    assert "reopened" in replies[0].text
+    await customer.text("Still dripping")
+    await customer.send(_photo("p3"))
+    await customer.press("tickets:done")
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        kinds = [e.kind for e in (await session.scalars(select(TicketEvent).order_by(TicketEvent.id))).all()]
+        staff_notes = (await session.scalars(select(Reminder).where(Reminder.kind == "ticket_staff"))).all()
+    assert ticket.status == "in_progress" and ticket.resolved_at is None
+    assert "reopened" in kinds and "info" in kinds and "attachment" in kinds
+    assert {r.payload["what"] for r in staff_notes} >= {"reopened", "info"}
+    replies = await customer.press("tickets:start")
+    assert any("R-2026-000001" in c.label for row in replies[0].choices for c in row)
+
+
+async def test_revisit_need_help_opens_follow_up(sessions, frozen_clock) -> None:
+    from storage.services import revisits
+
+    customer = FakeCustomer(sessions, user_id=2006)
+    await customer.command("start")
+    async with sessions() as session, session.begin():
+        row = await session.scalar(select(Customer).where(Customer.telegram_user_id == 2006))
+        await factories.staff(session, lead=True)
+        revisit = await revisits.schedule_revisit(session, customer_id=row.id, reason="periodic", subject_id=1,
+                                                  due_at=frozen_clock.now())
+    assert await tick(sessions, None) == 1
+    await customer.text("?")
+    question = next(r for r in customer.replies if isinstance(r, Say) and r.choices
+                    and r.choices[0][0].token.startswith("revisit:"))
+    replies = await customer.press(question.choices[0][1].token)
+    assert replies[0].choices[0][0].token == "repair:start"
+    async with sessions() as session:
+        answered = await session.get(Revisit, revisit.id)
+        assert answered.answer == "need_help"
+        assert await session.scalar(select(FollowUpTask.reason)) == "revisit_help"
+        assert await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like("reminder:%")))
