@@ -91,7 +91,8 @@ def format_price(price: float, deal_type: str | None, lang: str) -> str:
     if deal_type == "rent":
         return f"{amount}/month" if lang == "en" else f"月租{amount}"
     if lang == "zh" and price >= 10_000:
-        return f"{amount}（{price / 10_000:,.0f}万）" if price % 10_000 == 0 else f"{amount}（{price / 10_000:,.1f}万）"
+        wan = f"{price / 10_000:,.2f}".rstrip("0").rstrip(".")
+        return f"{amount}（{wan}万）"
     return amount
 
 
