@@ -21,7 +21,7 @@ from dialogs.flows.handoff import agent_joined, returned_to_bot, survey_question
 from dialogs.replies import Photo, Say
 from staff_console import telegram_files
 from staff_console.context import client_ip, db, flash, publish, requires, staff, to_int, wants_json
-from staff_console.live import load_message
+from staff_console.live import message_json
 from storage.db import transaction
 from storage.events import Event
 from storage.models import CannedReply, Conversation, Customer, Message, Staff
@@ -87,8 +87,6 @@ async def messages_api(request: web.Request) -> web.StreamResponse:
         row = await inbox.one(session, conversation_id)
     if row is None:
         raise web.HTTPNotFound()
-    from staff_console.live import message_json
-
     return web.json_response({"conversation": row.to_json(), "messages": [message_json(m, n) for m, n in rows]})
 
 
@@ -144,9 +142,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
         return await _done(request, conversation_id, str(exc), status=403)
     await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
                                                  "direction": "out"}))
-    async with db(request)() as session:
-        data = await load_message(session, message.id)
-    return await _done(request, conversation_id, None, {"message": data})
+    return await _done(request, conversation_id, None, {"message": message_json(message, agent.name)})
 
 
 @requires("admin", "agent")

@@ -1,0 +1,313 @@
+"""Relay benchmark: customers in Telegram and agents in the console, everything in between real.
+
+100 conversations in human mode (one agent each), every customer writing every few seconds through the
+offline Bot API server (tests/botapi), the real aiogram channel handling the updates, the console app serving
+100 signed-in agent WebSockets, and each agent answering through the console's HTTP reply route, which queues
+the outbox row that the bot's sender delivers.
+
+Two latencies are printed:
+  inbound  = update handed out by the Bot API server (getUpdates)  -> the agent's WebSocket receives it
+  outbound = the agent's reply request starts                     -> its sendMessage reaches the Bot API server
+
+The sender runs without deliberate pacing (the per-chat and global limiters are off: the issue measures the
+pipeline, not Telegram's flood limits). In one process the console wakes the bot's sender when it queues a
+reply (the bench subscribes to `message.new` direction=out events, as `homedesk run` can); `--no-wake` shows
+the pure polling figure instead.
+
+Usage: python -m bench.relay [--conversations 100] [--interval 3] [--duration 30] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import logging
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+TOKEN = "123456789:AAHomedeskOfflineBenchToken0123456789ab"
+PASSWORD = "bench-password-1"
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@dataclass
+class Samples:
+    inbound: list[float] = field(default_factory=list)
+    outbound: list[float] = field(default_factory=list)
+    # where the time goes: bot side (update handed out -> event published), console side (event -> socket),
+    # console reply request (start -> response), sender (response -> sendMessage at the server)
+    bot_side: list[float] = field(default_factory=list)
+    console_side: list[float] = field(default_factory=list)
+    reply_request: list[float] = field(default_factory=list)
+    sender_side: list[float] = field(default_factory=list)
+    lost_inbound: int = 0
+    lost_outbound: int = 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+@contextlib.asynccontextmanager
+async def database(url: str | None) -> AsyncIterator[tuple[str, object]]:
+    from storage.db import create_engine, session_factory
+    from storage.models import Base
+
+    with tempfile.TemporaryDirectory() as directory:
+        url = url or f"sqlite+aiosqlite:///{Path(directory) / 'relay.db'}"
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.run_sync(Base.metadata.create_all)
+        try:
+            yield url, session_factory(engine)
+        finally:
+            await engine.dispose()
+
+
+async def seed(sessions, customers, conversations: int) -> list[tuple[int, int, str]]:  # type: ignore[no-untyped-def]
+    """One agent per conversation, all in human mode. Returns (conversation id, chat id, agent email)."""
+    from argon2 import PasswordHasher
+
+    from storage import clock
+    from storage.db import transaction
+    from storage.models import Conversation, Customer, Staff
+
+    # Cheap Argon2 parameters for the bench accounts only: 100 sign-ins are setup, not what is measured.
+    password_hash = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(PASSWORD)
+    seeded = []
+    now = clock.now()
+    async with transaction(sessions) as session:
+        for i, telegram_customer in enumerate(customers[:conversations]):
+            agent = Staff(email=f"agent{i}@bench.local", name=f"Agent {i}", role="agent", password_hash=password_hash,
+                          max_concurrent=5)
+            customer = Customer(telegram_user_id=telegram_customer.user_id, chat_id=telegram_customer.chat_id,
+                                first_name=f"Customer {i}", language="en", tags=[])
+            session.add_all([agent, customer])
+            await session.flush()
+            conversation = Conversation(customer_id=customer.id, status="open", mode="human", assignee_id=agent.id,
+                                        assigned_at=now, last_agent_message_at=now, slots={}, handoff_reason="asked")
+            session.add(conversation)
+            await session.flush()
+            seeded.append((conversation.id, customer.chat_id, agent.email))
+    return seeded
+
+
+class Agent:
+    def __init__(self, base: str, email: str, conversation_id: int) -> None:
+        self.base, self.email, self.conversation_id = base, email, conversation_id
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf = ""
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+
+    async def sign_in(self) -> None:
+        async with self.http.get(f"{self.base}/login") as response:
+            token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+        async with self.http.post(f"{self.base}/login", data={"email": self.email, "password": PASSWORD,
+                                                               "csrf_token": token, "next": "/profile"}) as response:
+            self.csrf = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+        self.ws = await self.http.ws_connect(f"{self.base}/ws?conversation={self.conversation_id}",
+                                             headers={"Origin": self.base})
+        await self.ws.receive_json(timeout=10)  # hello
+
+    async def reply(self, text: str, done: dict[str, float], token: str) -> None:
+        async with self.http.post(f"{self.base}/conversations/{self.conversation_id}/reply", data={"text": text},
+                                  headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"}) as response:
+            if response.status != 200:
+                raise RuntimeError(f"reply refused: {response.status} {await response.text()}")
+        done[token] = time.time()
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        await self.http.close()
+
+
+async def run(args: argparse.Namespace) -> Samples:
+    from bot.channel import ChannelOptions, TelegramChannel
+    from bot.limits import SendLimiter
+    from dialogs.flows import load_all
+    from homedesk.settings import load_settings
+    from staff_console.app import create_app
+    from storage.events import EventBus, create_event_bus
+    from tests.botapi import BotApiServer
+
+    load_all()
+    samples = Samples()
+    async with database(args.database_url) as (url, sessions), BotApiServer(token=TOKEN, limits=None) as api:
+        bus: EventBus = create_event_bus(args.redis_url)
+        await bus.start()
+        customers = [api.customer(first_name=f"Customer {i}") for i in range(args.conversations)]
+        seeded = await seed(sessions, customers, args.conversations)
+        settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api.base_url, database_url=url,
+                                 console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(),
+                                 handoff_tick_seconds=0)
+        channel = TelegramChannel(settings, sessions, bus, ChannelOptions(  # type: ignore[arg-type]
+            limiter=SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0), poll_timeout=5,
+            set_commands=False))
+        await channel.start()
+        runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus))  # type: ignore[arg-type]
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        base = f"http://127.0.0.1:{port}"
+        waker = asyncio.create_task(wake_sender(bus, channel)) if args.wake else None
+        published: dict[int, float] = {}  # inbound message id -> when the bot published message.new
+        watcher = asyncio.create_task(watch_published(bus, published))
+
+        agents = [Agent(base, email, conversation_id) for conversation_id, _, email in seeded]
+        for batch in range(0, len(agents), 20):
+            await asyncio.gather(*(a.sign_in() for a in agents[batch:batch + 20]))
+        print(f"{len(agents)} agents signed in with live sockets; running {args.duration:.0f} s ...", file=sys.stderr)
+
+        sent_at: dict[str, int] = {}  # token -> update_id
+        reply_started: dict[str, float] = {}
+        received: dict[str, float] = {}
+        received_ids: dict[str, int] = {}
+        reply_done: dict[str, float] = {}
+        seq = itertools.count()
+        stop_at = time.monotonic() + args.duration
+
+        async def agent_loop(agent: Agent, index: int) -> None:
+            assert agent.ws is not None
+            incoming = 0
+            async for msg in agent.ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                body = json.loads(msg.data)
+                if body.get("type") != "message" or body["message"]["direction"] != "in":
+                    continue
+                arrived = time.time()
+                token = body["message"]["text"].split()[0]
+                received[token] = arrived
+                received_ids[token] = body["message"]["id"]
+                incoming += 1
+                if time.monotonic() < stop_at and incoming % args.reply_every == 0:
+                    reply_token = f"a{index}-{next(seq)}"
+                    reply_started[reply_token] = time.time()
+                    asyncio.create_task(agent.reply(f"{reply_token} thanks, checking", reply_done, reply_token))
+
+        async def customer_loop(customer, index: int) -> None:  # type: ignore[no-untyped-def]
+            await asyncio.sleep(random.uniform(0, args.interval))  # noqa: S311 - spread the first messages
+            k = 0
+            while time.monotonic() < stop_at:
+                token = f"c{index}-{k}"
+                update = customer.send_text(f"{token} is the flat still available?")
+                sent_at[token] = update["update_id"]
+                k += 1
+                await asyncio.sleep(args.interval * random.uniform(0.8, 1.2))  # noqa: S311
+
+        readers = [asyncio.create_task(agent_loop(a, i)) for i, a in enumerate(agents)]
+        await asyncio.gather(*(customer_loop(c, i) for i, c in enumerate(customers[:len(agents)])))
+        await asyncio.sleep(2.0)  # let the last messages and replies land
+        await channel.sender.drain()
+
+        for token, update_id in sent_at.items():
+            delivered = api.update_log.get(update_id, [None, None, None])[2]
+            if token in received and delivered is not None:
+                samples.inbound.append((received[token] - delivered) * 1000)
+                published_at = published.get(received_ids[token])
+                if published_at is not None:
+                    samples.bot_side.append((published_at - delivered) * 1000)
+                    samples.console_side.append((received[token] - published_at) * 1000)
+            else:
+                samples.lost_inbound += 1
+        arrivals: dict[str, float] = {}
+        for call in api.calls:
+            if call.method.lower() == "sendmessage":
+                first = str(call.params.get("text", "")).split(" ", 1)[0]
+                arrivals.setdefault(first, call.at)
+        for token, started in reply_started.items():
+            if token in arrivals:
+                samples.outbound.append((arrivals[token] - started) * 1000)
+                if token in reply_done:
+                    samples.reply_request.append((reply_done[token] - started) * 1000)
+                    samples.sender_side.append((arrivals[token] - reply_done[token]) * 1000)
+            else:
+                samples.lost_outbound += 1
+
+        for task in [*readers, watcher]:
+            task.cancel()
+        if waker is not None:
+            waker.cancel()
+        await asyncio.gather(*(a.close() for a in agents), return_exceptions=True)
+        await runner.cleanup()
+        await channel.stop()
+        await bus.close()
+    return samples
+
+
+async def wake_sender(bus, channel) -> None:  # type: ignore[no-untyped-def]
+    """Console replies are queued by another component; tell the sender at once instead of at its next poll."""
+    async with bus.subscribe() as events:
+        while True:
+            event = await events.get()
+            if event.kind == "message.new" and event.data.get("direction") == "out":
+                channel.sender.wake()
+
+
+async def watch_published(bus, published: dict[int, float]) -> None:  # type: ignore[no-untyped-def]
+    async with bus.subscribe() as events:
+        while True:
+            event = await events.get()
+            if event.kind == "message.new" and event.data.get("direction") == "in":
+                published[int(event.data["message_id"])] = time.time()
+
+
+def report(samples: Samples, args: argparse.Namespace) -> None:
+    def line(name: str, values: list[float], lost: int) -> str:
+        return (f"{name:<9} n={len(values):<6} p50={percentile(values, 50):7.1f} ms  "
+                f"p99={percentile(values, 99):7.1f} ms  max={max(values, default=float('nan')):7.1f} ms  "
+                f"mean={statistics.fmean(values) if values else float('nan'):7.1f} ms  lost={lost}")
+
+    backend = (args.database_url or "sqlite").split(":", 1)[0]
+    print(f"relay: {args.conversations} conversations, a customer message every ~{args.interval:g} s each, "
+          f"{args.duration:g} s, {backend}, bus={'redis' if args.redis_url else 'in-process'}, "
+          f"sender wake={'on' if args.wake else 'off (polling)'}")
+    print(line("inbound", samples.inbound, samples.lost_inbound))
+    print(line("outbound", samples.outbound, samples.lost_outbound))
+    print("breakdown (p50 / p99 ms):")
+    for name, values in (("  inbound: Bot API -> bot published the event", samples.bot_side),
+                         ("  inbound: event -> agent WebSocket", samples.console_side),
+                         ("  outbound: reply request (console, committed)", samples.reply_request),
+                         ("  outbound: committed -> sendMessage at server", samples.sender_side)):
+        print(f"{name:<50} {percentile(values, 50):7.1f} / {percentile(values, 99):7.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=3.0, help="seconds between one customer's messages")
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--reply-every", type=int, default=1, help="agents answer every Nth customer message")
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--redis-url", default=None, help="use the Redis event bus")
+    parser.add_argument("--no-wake", dest="wake", action="store_false")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    samples = asyncio.run(run(args))
+    report(samples, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
