@@ -57,6 +57,8 @@ ROUTE_MODULES = [
     "staff_console.routes.staff_admin",
     "staff_console.routes.profile",
     "staff_console.routes.live",
+    "staff_console.routes.tickets",
+    "staff_console.routes.reports",
 ]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

@@ -1,0 +1,266 @@
+"""The tickets board: filters, deadlines and time left, assignment with suggestions, status changes, quotes, costs,
+notes and attachments. Every rule is in storage.services.tickets; this module only reads forms and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import and_, case, or_, select
+
+from staff_console import telegram_files
+from staff_console.context import NavItem, client_ip, db, flash, publish, requires, staff, to_int
+from storage import clock
+from storage.db import transaction
+from storage.models import (
+    COMPLAINT_CATEGORIES,
+    PRIORITIES,
+    REPAIR_CATEGORIES,
+    TICKET_STATUSES,
+    Building,
+    Customer,
+    Project,
+    Staff,
+    Ticket,
+    TicketAttachment,
+    Unit,
+)
+from storage.services import auth, sla, tickets
+from storage.services.tickets import TicketError
+
+NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
+PAGE_SIZE = 100
+EVENT_LABELS = {"created": "created", "status": "status", "assigned": "assigned", "note": "note", "quote": "quote",
+                "attachment": "attachment", "info": "customer info", "reopened": "reopened", "cost": "cost",
+                "priority": "priority"}
+
+
+def _filters(request: web.Request) -> dict[str, str]:
+    keys = ("status", "kind", "category", "project", "assignee", "overdue")
+    return {key: request.query.get(key, "").strip()[:64] for key in keys}
+
+
+@requires("admin", "agent", "service")
+async def board(request: web.Request) -> web.StreamResponse:
+    me = staff(request)
+    filters = _filters(request)
+    now = clock.now()
+    query = (select(Ticket, Customer, Project.name, Staff.name)
+             .join(Customer, Customer.id == Ticket.customer_id)
+             .outerjoin(Unit, Unit.id == Ticket.unit_id).outerjoin(Building, Building.id == Unit.building_id)
+             .outerjoin(Project, Project.id == Building.project_id)
+             .outerjoin(Staff, Staff.id == Ticket.assignee_id))
+    if filters["status"] == "open" or not filters["status"]:
+        query = query.where(Ticket.status.in_(tickets.OPEN_STATUSES + ("resolved",)))
+    elif filters["status"] in TICKET_STATUSES:
+        query = query.where(Ticket.status == filters["status"])
+    if filters["kind"] in ("repair", "complaint"):
+        query = query.where(Ticket.kind == filters["kind"])
+    if filters["category"]:
+        query = query.where(Ticket.category == filters["category"])
+    if filters["project"]:
+        query = query.where(Project.name == filters["project"])
+    if filters["assignee"] == "me":
+        query = query.where(Ticket.assignee_id == me.id)
+    elif filters["assignee"] == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif (assignee := to_int(filters["assignee"])) is not None:
+        query = query.where(Ticket.assignee_id == assignee)
+    overdue = and_(Ticket.status.in_(tickets.OPEN_STATUSES), or_(
+        and_(Ticket.resolve_due_at.is_not(None), Ticket.resolve_due_at < now),
+        and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now)))
+    if filters["overdue"]:
+        query = query.where(overdue)
+    # Service staff see their own tickets first; then the most urgent deadline.
+    mine_first = case((Ticket.assignee_id == me.id, 0), else_=1)
+    query = query.order_by(mine_first, Ticket.resolve_due_at.is_(None), Ticket.resolve_due_at, Ticket.id)
+    async with db(request)() as session:
+        rows = (await session.execute(query.limit(PAGE_SIZE))).tuples().all()
+        calendar = await sla.load_calendar(session)
+        clocks = {t.id: await sla.status(session, t, now, calendar) for t, *_ in rows}
+        projects = (await session.scalars(select(Project.name).order_by(Project.name))).all()
+        people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
+                                        .order_by(Staff.name))).tuples().all()
+    return aiohttp_jinja2.render_template("tickets/board.html", request, {
+        "rows": rows, "clocks": clocks, "filters": filters, "statuses": TICKET_STATUSES,
+        "categories": REPAIR_CATEGORIES + tuple(c for c in COMPLAINT_CATEGORIES if c != "other"),
+        "projects": projects, "people": people, "fmt": sla.format_minutes,
+    })
+
+
+async def _load(session: Any, request: web.Request) -> Ticket:
+    ticket = await session.get(Ticket, to_int(request.match_info["ticket_id"]))
+    if ticket is None:
+        raise web.HTTPNotFound()
+    return ticket
+
+
+@requires("admin", "agent", "service")
+async def detail(request: web.Request) -> web.StreamResponse:
+    now = clock.now()
+    async with db(request)() as session:
+        ticket = await _load(session, request)
+        customer = await session.get(Customer, ticket.customer_id)
+        project = await tickets.unit_project(session, ticket.unit_id)
+        unit = await session.get(Unit, ticket.unit_id) if ticket.unit_id else None
+        events = await tickets.history(session, ticket.id)
+        attachments = (await session.scalars(select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
+                                             .order_by(TicketAttachment.id))).all()
+        suggestions = await tickets.suggest_assignees(session, ticket) if ticket.status in tickets.OPEN_STATUSES \
+            else []
+        names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
+        people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
+                                        .order_by(Staff.name))).tuples().all()
+        clocks = await sla.status(session, ticket, now)
+    return aiohttp_jinja2.render_template("tickets/detail.html", request, {
+        "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
+        "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
+        "clocks": clocks, "fmt": sla.format_minutes, "transitions": tickets.TRANSITIONS.get(ticket.status, ()),
+        "priorities": PRIORITIES, "labels": EVENT_LABELS,
+    })
+
+
+async def _act(request: web.Request, action: str, apply: Any) -> web.StreamResponse:
+    """Run one change in a transaction, audit it, publish ticket.changed, and go back to the ticket."""
+    me = staff(request)
+    form = await request.post()
+    ticket_id = to_int(request.match_info["ticket_id"])
+    message, ok = "Saved.", True
+    event = None
+    async with transaction(db(request)) as session:
+        ticket = await _load(session, request)
+        try:
+            async with session.begin_nested():
+                result = await apply(session, ticket, me, form)
+                message = result or message
+        except TicketError as exc:
+            message, ok = str(exc), False
+        else:
+            await auth.audit(session, action, staff_id=me.id, target_type="ticket", target_id=ticket.id,
+                             details={k: str(v)[:200] for k, v in form.items() if k != "csrf_token"},
+                             ip=client_ip(request))
+            event = tickets.changed_event(ticket)
+    if event is not None:
+        await publish(request, event)
+    await flash(request, message, "info" if ok else "error")
+    raise web.HTTPSeeOther(f"/tickets/{ticket_id}")
+
+
+@requires("admin", "agent", "service")
+async def assign(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+        staff_id = to_int(form.get("staff_id"))
+        if staff_id is None:
+            raise TicketError("choose someone")
+        await tickets.assign(session, ticket, staff_id, by=me)
+        return "Assigned."
+
+    return await _act(request, "ticket_assign", apply)
+
+
+@requires("admin", "agent", "service")
+async def change_status(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+        to = str(form.get("to", ""))
+        note = str(form.get("note", "")).strip()[:2000] or None
+        await tickets.change_status(session, ticket, to, staff=me, note=note)
+        return f"Status: {to}."
+
+    return await _act(request, "ticket_status", apply)
+
+
+@requires("admin", "agent", "service")
+async def quote(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+        await tickets.set_quote(session, ticket, str(form.get("amount", "")), staff=me)
+        return "Quote sent to the customer."
+
+    return await _act(request, "ticket_quote", apply)
+
+
+@requires("admin", "agent", "service")
+async def cost(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+        await tickets.set_cost(session, ticket, str(form.get("amount", "")), staff=me)
+        return "Cost saved."
+
+    return await _act(request, "ticket_cost", apply)
+
+
+@requires("admin", "agent", "service")
+async def priority(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+        await tickets.set_priority(session, ticket, str(form.get("priority", "")), staff=me)
+        return "Priority changed; deadlines recalculated."
+
+    return await _act(request, "ticket_priority", apply)
+
+
+@requires("admin", "agent", "service")
+async def note(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+        public = form.get("to_customer") == "1"
+        await tickets.add_note(session, ticket, str(form.get("text", "")), staff=me, to_customer=public)
+        return "Message sent to the customer." if public else "Note added."
+
+    return await _act(request, "ticket_note", apply)
+
+
+@requires("admin", "agent", "service")
+async def attachment(request: web.Request) -> web.StreamResponse:
+    """A customer's photo, fetched from Telegram by file id (never a URL the browser could be pointed at)."""
+    async with db(request)() as session:
+        row = await session.get(TicketAttachment, to_int(request.match_info["attachment_id"]))
+        if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not row.telegram_file_id:
+            raise web.HTTPNotFound()
+    try:
+        body, content_type = await telegram_files.fetch(request.app, row.telegram_file_id)
+    except telegram_files.FileUnavailable as exc:  # Telegram unreachable or no token: a broken image only
+        raise web.HTTPNotFound() from exc
+    return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+# Board and report styles, served from here because the console's CSP allows only same-origin stylesheets.
+AFTERSALES_CSS = """
+.ticket-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: .6rem; }
+.ticket-card { background: var(--card); border: 1px solid var(--line); border-left: 4px solid var(--accent);
+  border-radius: 6px; padding: .5rem .7rem; }
+.ticket-card p { margin: .15rem 0; }
+.ticket-card.mine { border-left-color: var(--ok); }
+.ticket-card.overdue { border-left-color: var(--bad); }
+.pill { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: 9px; background: #eef2f8; }
+.pill.warn { background: #fff2d6; color: var(--warn); }
+.left.bad, tr.bad td { color: var(--bad); }
+.ticket-grid { display: grid; grid-template-columns: 2fr 1fr; gap: 1rem; }
+.ticket-grid .history { grid-column: 1 / -1; }
+.actions form { margin: .5rem 0; }
+.photos img { border-radius: 4px; margin: .2rem; }
+.description { white-space: pre-wrap; }
+.inline-label { display: inline-flex; gap: .3rem; align-items: center; margin: 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: .8rem; }
+@media (max-width: 700px) {
+  .ticket-grid, .charts { grid-template-columns: 1fr; }
+  .ticket-list { grid-template-columns: 1fr; }
+  .actions button { min-height: 44px; }
+}
+"""
+
+
+@requires("admin", "agent", "service")
+async def stylesheet(request: web.Request) -> web.StreamResponse:
+    return web.Response(text=AFTERSALES_CSS, content_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/tickets", board)
+    app.router.add_get("/tickets/aftersales.css", stylesheet)
+    base = "/tickets/{ticket_id:\\d+}"
+    app.router.add_get(base, detail)
+    app.router.add_post(base + "/assign", assign)
+    app.router.add_post(base + "/status", change_status)
+    app.router.add_post(base + "/quote", quote)
+    app.router.add_post(base + "/cost", cost)
+    app.router.add_post(base + "/priority", priority)
+    app.router.add_post(base + "/note", note)
+    app.router.add_get(base + "/attachments/{attachment_id:\\d+}", attachment)

@@ -1,0 +1,80 @@
+"""The tickets board and reports in the console (HTTP level; the browser suite is test_browser.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from sqlalchemy import select
+
+from storage.db import transaction
+from storage.models import AuditLog, Reminder, Ticket, TicketEvent
+from storage.services import tickets
+from tests.aftersales import factories
+from tests.staff_console.conftest import sign_in
+
+
+async def _ticket(sessions, *, handover: date = date(2025, 6, 1), category: str = "plumbing") -> int:
+    async with transaction(sessions) as session:
+        unit = await factories.unit(session, handover=handover)
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="repair", category=category, customer_id=person.id,
+                                             unit_id=unit.id, description="Tap <b>drips</b>")
+        return ticket.id
+
+
+async def test_service_staff_work_a_ticket_from_the_board(client, team, sessions) -> None:
+    ticket_id = await _ticket(sessions, handover=date(2019, 1, 1))
+    async with transaction(sessions) as session:
+        me = await session.get(type(team.service), team.service.id)
+        me.skills, me.service_areas = ["plumbing"], ["Sunny Garden"]
+    token = await sign_in(client, "service@example.com")
+    board = await (await client.get("/tickets")).text()
+    assert f'data-ticket="{ticket_id}"' in board
+    page = await (await client.get(f"/tickets/{ticket_id}")).text()
+    assert "Tap &lt;b&gt;drips&lt;/b&gt;" in page and "★ Sam Service" in page
+    response = await client.post(f"/tickets/{ticket_id}/assign", data={"staff_id": team.service.id,
+                                                                      "csrf_token": token}, allow_redirects=False)
+    assert response.status == 303
+    await client.post(f"/tickets/{ticket_id}/status", data={"to": "in_progress", "csrf_token": token})
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket.status == "assigned"  # out of warranty: no work before the quote is accepted
+    await client.post(f"/tickets/{ticket_id}/quote", data={"amount": "280", "csrf_token": token})
+    await client.post(f"/tickets/{ticket_id}/note", data={"text": "Bring a new cartridge", "csrf_token": token})
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        kinds = [e.kind for e in (await session.scalars(select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket_id))).all()]
+        quote = await session.scalar(select(Reminder).where(Reminder.kind == "ticket_update",
+                                                            Reminder.payload["what"].as_string() == "quote"))
+        audits = (await session.scalars(select(AuditLog.action).where(AuditLog.target_type == "ticket"))).all()
+    assert ticket.assignee_id == team.service.id and ticket.status == "waiting_customer"
+    assert ticket.first_responded_at is not None
+    assert {"assigned", "quote", "note"} <= set(kinds)
+    assert quote is not None and set(audits) >= {"ticket_assign", "ticket_quote", "ticket_note"}
+    mine = await (await client.get("/tickets?assignee=me")).text()
+    assert f'data-ticket="{ticket_id}"' in mine
+
+
+async def test_reports_page_and_csv(client, team, sessions) -> None:
+    ticket_id = await _ticket(sessions)
+    async with transaction(sessions) as session:
+        ticket = await session.get(Ticket, ticket_id)
+        await tickets.assign(session, ticket, team.service.id, by=team.admin)
+        await tickets.change_status(session, ticket, "resolved", staff=team.service)
+    await sign_in(client, "admin@example.com")
+    page = await (await client.get("/reports?from=2020-01-01&to=2030-12-31")).text()
+    assert "<svg" in page and "Tickets by category" in page and "Sam Service" in page
+    response = await client.get("/reports.csv?from=2020-01-01&to=2030-12-31")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(await response.text())))
+    assert ["tickets by category", "plumbing", "1", ""] in rows
+    assert any(r[0] == "staff" and r[1] == "Sam Service" for r in rows)
+
+
+async def test_reports_are_for_admins(client, team) -> None:
+    await sign_in(client, "service@example.com")
+    response = await client.get("/reports", allow_redirects=False)
+    assert response.status in (302, 403)
