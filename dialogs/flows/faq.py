@@ -20,6 +20,9 @@ from dialogs.replies import Choice, Reply, Say
 from storage.models import FaqEntry
 
 THRESHOLD = 78.0
+# A greeting is not a question, but it deserves better than "I did not understand": the menu, with a hello.
+GREETINGS = frozenset({"hi", "hello", "hey", "good morning", "good afternoon", "good evening", "hallo", "hola",
+                       "你好", "您好", "嗨", "哈喽", "早上好", "下午好", "晚上好", "在吗"})
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PUNCTUATION = re.compile(r"[\s?!.,，。？！、:：;；\"'“”‘’()（）]+")
 
@@ -59,6 +62,12 @@ async def best_answer(ctx: DialogContext, text: str) -> FaqEntry | None:
 async def faq_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] | None:
     if event.kind != "text" or not event.text.strip():
         return None
+    if _normalise(event.text) in GREETINGS:
+        from dialogs.flows.start import main_menu  # late: start is a flow module like this one
+
+        name = ctx.customer.first_name or ""
+        return [main_menu(ctx, ctx.t("Hello {name}! I am the Homedesk assistant. What can I do for you?",
+                                     name=name))]
     entry = await best_answer(ctx, event.text)
     if entry is None:
         return None

@@ -203,6 +203,8 @@ async def test_faq_answers_in_the_customers_language(sessions) -> None:
     zh = FakeCustomer(sessions, user_id=2009, language_code="zh")
     replies = await zh.text("租房需要哪些材料")
     assert replies[0].text == "身份证和一个月押金。"
+    replies = await zh.text("你好！")
+    assert "您好！我是 Homedesk 智能助理" in replies[0].text
     replies = await zh.text("今天天气怎么样")
     assert "没有理解" in replies[0].text or "菜单" in replies[0].text
 
