@@ -6,18 +6,20 @@ button the engine offers after repeated misunderstandings. The conversation goes
 expected wait; outside business hours, when people are back, with the choice to leave a message.
 
 While waiting or with a person the engine keeps the bot silent; only this flow's buttons still work (leave a
-message, back to the assistant, survey ratings). The texts the console sends on the customer's behalf (an
-agent joined, back to the assistant, the survey) are built here too, so every customer-facing string lives in
-dialogs and is translated in dialogs/locales/zh/handoff.po.
+message, back to the assistant). The texts the console sends on the customer's behalf (an agent joined, back
+to the assistant, the survey) are built here too, so every customer-facing string lives in dialogs; the survey
+itself and its answers belong to dialogs.flows.survey.
 """
 
 from __future__ import annotations
 
 from dialogs.flow import DialogContext, Flow, register
+from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from homedesk.settings import get_settings
+from storage.models import Survey
 from storage.services import handoff
 from storage.services.handoff import BusinessHours, QueueStatus
 
@@ -55,13 +57,9 @@ def returned_to_bot(lang: str) -> Say:
                choices=[[Choice(t(lang, "Main menu"), "menu:main")]])
 
 
-def survey_question(lang: str, survey_id: int) -> Say:
-    """The 1-5 satisfaction buttons sent when a person closes the conversation."""
-    return Say(
-        t(lang, "Thank you for talking to us. How satisfied are you with the help you got? "
-                "1 = very unsatisfied, 5 = very satisfied."),
-        choices=[[Choice(str(score), f"{NAME}:rate:{survey_id}:{score}") for score in range(1, 6)]],
-    )
+def survey_question(lang: str, survey: Survey) -> Say:
+    """The 1-5 satisfaction question sent when a person closes the conversation (answered by the survey flow)."""
+    return survey_reply(lang, survey)
 
 
 class HandoffFlow(Flow):
@@ -93,37 +91,7 @@ class HandoffFlow(Flow):
             if ctx.conversation.mode == "human":
                 return [Say(ctx.t("A person is already with you in this chat."))]
             return None
-        if token.startswith("rate:"):
-            return await self._rate(ctx, token)
-        if token.startswith("skip:"):
-            ctx.clear()
-            return [Say(ctx.t("Thank you for your feedback!"))]
         return None
-
-    async def _rate(self, ctx: DialogContext, token: str) -> list[Reply] | None:
-        parts = token.split(":")
-        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-            return None
-        survey_id, score = int(parts[1]), int(parts[2])
-        survey = await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, score=score)
-        if survey is None:
-            return None
-        if ctx.conversation.mode != "bot":  # already talking to a person again: no comment step
-            return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
-        ctx.goto(NAME, "survey_comment", survey_id=survey_id)
-        return [Say(ctx.t("Thank you! You rated us {score} of 5. Anything you would like to add? "
-                          "Write it here, or skip.", score=score),
-                    choices=[[Choice(ctx.t("Skip"), f"{NAME}:skip:{survey_id}")]], edit=True)]
-
-    async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
-        if ctx.conversation.step != "survey_comment" or event.kind != "text" or not event.text.strip():
-            return None
-        survey_id = ctx.slots.get("survey_id")
-        if not isinstance(survey_id, int):
-            return None
-        await handoff.record_survey_answer(ctx.session, survey_id, ctx.customer.id, comment=event.text.strip())
-        ctx.clear()
-        return [Say(ctx.t("Thank you for your feedback!"))]
 
 
 async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:

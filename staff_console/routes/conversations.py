@@ -254,7 +254,7 @@ async def close(request: web.Request) -> web.StreamResponse:
             conversation, survey = await handoff.close(session, conversation_id, agent)
             events = [handoff.changed_event(conversation)]
             if survey is not None:
-                question = survey_question(await _customer_language(session, conversation), survey.id)
+                question = survey_question(await _customer_language(session, conversation), survey)
                 message = await handoff.send_to_customer(session, conversation, question.to_payload(),
                                                          text=question.text, sender="system", kind="survey")
                 if message is not None:

@@ -553,19 +553,3 @@ async def add_note(session: AsyncSession, conversation_id: int, staff: Staff, te
     return message
 
 
-
-async def record_survey_answer(
-    session: AsyncSession, survey_id: int, customer_id: int, *, score: int | None = None,
-    comment: str | None = None,
-) -> Survey | None:
-    """A customer's rating (1-5) or comment on a survey, through storage.services.surveys (a low score opens a
-    follow-up there). None when the survey is not this customer's (forged button) or the score is out of range."""
-    survey: Survey | None = None
-    try:
-        if score is not None:
-            survey = (await surveys.answer(session, survey_id, score=score, customer_id=customer_id)).survey
-        if comment is not None:
-            survey = await surveys.add_comment(session, survey_id, comment, customer_id=customer_id)
-    except (surveys.SurveyError, ValueError):
-        return None
-    return survey

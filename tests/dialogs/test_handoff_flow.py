@@ -105,12 +105,12 @@ async def test_survey_after_close_then_fresh_conversation(sessions, frozen_clock
         conversation = await session.scalar(select(Conversation))
         await handoff.take(session, conversation.id, agent)
         closed, survey = await handoff.close(session, conversation.id, agent)
-        await handoff.send_to_customer(session, closed, handoff_flow.survey_question("en", survey.id).to_payload(),
+        await handoff.send_to_customer(session, closed, handoff_flow.survey_question("en", survey).to_payload(),
                                        text="survey", sender="system")
     frozen_clock.advance(minutes=1)
-    replies = await customer.press(f"handoff:rate:{survey.id}:2")
-    assert replies[0].text.startswith("Thank you for talking to us")  # the survey itself, queued by the close
-    assert "You rated us 2 of 5" in replies[-1].text
+    replies = await customer.press(f"survey:r:{survey.id}:2")
+    assert replies[0].text.startswith("How satisfied are you")  # the survey itself, queued by the close
+    assert "A team lead will contact you" in replies[-1].text
     replies = await customer.text("The agent was late")
     assert replies[0].text == "Thank you for your feedback!"
     async with sessions() as session:
@@ -128,5 +128,5 @@ async def test_forged_survey_button_is_rejected(sessions, frozen_clock):
         session.add(Survey(subject_type="conversation", subject_id=conversation.id,
                            customer_id=conversation.customer_id, sent_at=frozen_clock.now() - timedelta(hours=1)))
     intruder = FakeCustomer(sessions, user_id=78)
-    replies = await intruder.press("handoff:rate:1:5")
+    replies = await intruder.press("survey:r:1:5")
     assert replies[0].text == "This button has expired. Here is the menu."

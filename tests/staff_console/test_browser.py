@@ -100,7 +100,7 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
             last = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
             closed = await session.get(Conversation, conversation.id)
         assert survey.staff_id == team.agent.id and closed.status == "closed"
-        assert last.payload["choices"][0][0]["token"] == f"handoff:rate:{survey.id}:1"
+        assert last.payload["choices"][0][0]["token"] == f"survey:r:{survey.id}:1"
     finally:
         await alan_context.close()
         await bea_context.close()

@@ -73,7 +73,7 @@ async def test_take_reply_note_return_close(client, team, sessions, bus):
         survey = await session.scalar(select(Survey))
         stored = await session.get(Conversation, conversation.id)
         actions = (await session.scalars(select(AuditLog.action).where(AuditLog.target_type == "conversation"))).all()
-    assert tokens == [f"handoff:rate:{survey.id}:{n}" for n in range(1, 6)]
+    assert tokens == [f"survey:r:{survey.id}:{n}" for n in range(1, 6)]
     assert survey.staff_id == team.agent.id and stored.status == "closed"
     assert actions == ["takeover", "status", "takeover", "status"]
 
