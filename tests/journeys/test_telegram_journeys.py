@@ -96,7 +96,12 @@ async def test_sentence_results_details_booking_reminder_feedback(api, make_chan
         survey = await ann.wait_for(translated(lang, "How was your viewing? 1 = very unsatisfied, "
                                                      "5 = very satisfied."), since_last_action=False)
         assert [b["text"] for row in survey["reply_markup"]["inline_keyboard"] for b in row] == list("12345")
-        ann.press("4")
+        interest = await ann.wait_for(translated(lang, "Are you interested in this home after the viewing?"),
+                                      since_last_action=False)
+        assert interest
+        ann.press(translated(lang, "Yes, I am interested"))
+        await ann.wait_for(translated(lang, "Thank you! Your agent will get in touch."))
+        ann.press("4", search_last=5)
         await ann.wait_for(translated(lang, "Thank you! You rated us {score} of 5. Anything you would like to add? "
                                             "Write it here, or skip.").split("{")[0])
         ann.send_text("Nice flat <b>really</b>")
@@ -106,7 +111,7 @@ async def test_sentence_results_details_booking_reminder_feedback(api, make_chan
         assert answer.get("text") == "Recorded: Interested"
     async with sessions() as session:
         viewing = await session.scalar(select(Viewing))
-        assert viewing.outcome == "interested"
+        assert viewing.outcome == "interested" and viewing.customer_interested is True
 
 
 async def test_step_by_step_with_a_misspelled_district(api, make_channel, sessions, frozen_clock, lang) -> None:
