@@ -350,6 +350,10 @@ async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: C
         return revisit_reply(lang, revisit)
     if reminder.kind in ("viewing_24h", "viewing_1h"):
         return viewing_reply(lang, reminder.kind, payload, tz, staff=False)
+    if reminder.kind == "viewing_interest":
+        from dialogs.flows.viewings import interest_reply  # the journeys' flow owns that question
+
+        return interest_reply(lang, int(payload.get("viewing_id") or reminder.subject_id or 0))
     if payload.get("text"):
         return Say(str(payload["text"]))
     return None

@@ -1,0 +1,118 @@
+"""The reminder tick: night deferral in the recipient's zone, cancellation, once-only delivery across restarts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from dialogs import reminders as tick_module
+from dialogs.reminders import tick
+from dialogs.replies import reply_from_payload
+from storage.db import create_engine, session_factory
+from storage.events import EventBus
+from storage.models import OutboxMessage, Reminder, StaffNotification
+from storage.services import reminders, tickets
+from tests.aftersales import factories
+from tests.dbutil import sqlite_url
+
+
+async def _outbox(sessions) -> list[OutboxMessage]:
+    async with sessions() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def test_staff_reminder_goes_to_telegram_and_console_with_event(sessions, frozen_clock) -> None:
+    bus = EventBus()
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session, chat_id=4242, language="zh")
+        await reminders.schedule(session, kind="ticket_assigned", due_at=frozen_clock.now(),
+                                 recipient_staff_id=tech.id, subject_type="ticket", subject_id=9,
+                                 payload={"number": "R-2026-000009", "category": "plumbing", "priority": "normal"})
+    async with bus.subscribe() as queue:
+        assert await tick(sessions, bus) == 1
+        event = queue.get_nowait()
+    assert event.kind == "notification.new" and event.data["staff_id"] == tech.id
+    rows = await _outbox(sessions)
+    assert [r.chat_id for r in rows] == [4242]
+    assert "R-2026-000009" in reply_from_payload(rows[0].payload).text and "水管" in rows[0].payload["text"]
+    async with sessions() as session:
+        note = await session.scalar(select(StaffNotification))
+    assert note.link == "/tickets/9"
+
+
+async def test_night_deferral_waits_for_the_recipients_morning(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        person = await factories.customer(session)
+        row = await reminders.schedule(session, kind="message", due_at=frozen_clock.now(),
+                                       recipient_customer_id=person.id, payload={"text": "hello"})
+        row.due_at = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # 21:00 Shanghai, as if the tick ran late
+    frozen_clock.set(datetime(2026, 3, 2, 14, 30, tzinfo=UTC))  # 22:30 in Shanghai
+    assert await tick(sessions, None) == 0
+    async with sessions() as session:
+        waiting = await session.scalar(select(Reminder))
+    assert waiting.status == "pending" and waiting.due_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00
+    frozen_clock.set(datetime(2026, 3, 3, 0, 1, tzinfo=UTC))
+    assert await tick(sessions, None) == 1
+    assert len(await _outbox(sessions)) == 1
+
+
+async def test_closing_a_ticket_cancels_its_reminders(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session)
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="complaint", category="other", customer_id=person.id)
+        await reminders.schedule(session, kind="sla_80", due_at=frozen_clock.now() + timedelta(hours=2),
+                                 recipient_staff_id=tech.id, subject_type="ticket", subject_id=ticket.id)
+        await tickets.change_status(session, ticket, "cancelled", staff=tech)
+        statuses = (await session.scalars(select(Reminder.status).where(Reminder.kind == "sla_80"))).all()
+    assert statuses == ["cancelled"]
+    frozen_clock.advance(hours=3)
+    await tick(sessions, None)
+    assert all(r.staff_id is None for r in await _outbox(sessions))
+
+
+async def test_expired_reminder_is_dropped_not_sent(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        person = await factories.customer(session)
+        await reminders.schedule(session, kind="viewing_1h", due_at=frozen_clock.now(), quiet_hours=False,
+                                 recipient_customer_id=person.id, expires_at=frozen_clock.now() + timedelta(minutes=30),
+                                 payload={"starts_at": frozen_clock.now().isoformat(), "address": "A"})
+    frozen_clock.advance(minutes=45)  # the process was down until after the viewing began
+    assert await tick(sessions, None) == 0
+    async with sessions() as session:
+        assert await session.scalar(select(Reminder.status)) == "cancelled"
+
+
+async def test_a_crash_mid_tick_sends_nothing_and_a_restart_sends_once(sessions, tmp_path, frozen_clock,
+                                                                       monkeypatch) -> None:
+    async with sessions() as session, session.begin():
+        for n in range(5):
+            person = await factories.customer(session)
+            await reminders.schedule(session, kind="message", due_at=frozen_clock.now(),
+                                     recipient_customer_id=person.id, payload={"text": f"check-in {n}"})
+    real_deliver = tick_module._deliver
+
+    async def crash_after_rendering(*args, **kwargs):
+        await real_deliver(*args, **kwargs)
+        raise RuntimeError("process killed")
+
+    monkeypatch.setattr(tick_module, "_deliver", crash_after_rendering)
+    with pytest.raises(RuntimeError):
+        await tick(sessions, None)
+    assert await _outbox(sessions) == []  # rolled back with the claim
+    monkeypatch.setattr(tick_module, "_deliver", real_deliver)
+
+    # A new process: its own engine on the same database file.
+    engine = create_engine(sqlite_url(tmp_path))
+    try:
+        restarted = session_factory(engine)
+        assert await tick(restarted, None, worker="second") == 5
+        assert await tick(restarted, None, worker="second") == 0
+        assert await tick(sessions, None, worker="first") == 0
+        async with restarted() as session:
+            assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 5
+            assert set((await session.scalars(select(Reminder.status))).all()) == {"sent"}
+    finally:
+        await engine.dispose()

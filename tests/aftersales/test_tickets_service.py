@@ -1,0 +1,99 @@
+"""Ticket rules: numbers under concurrency, transitions, warranty, routing and assignment suggestions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Project, Ticket, TicketEvent
+from storage.services import tickets, warranty
+from tests.aftersales import factories
+
+
+async def test_numbers_are_unique_and_sequential_under_concurrency(any_sessions, frozen_clock) -> None:
+    async with any_sessions() as session, session.begin():
+        person = await factories.customer(session)
+
+    async def create(n: int) -> str:
+        async with any_sessions() as session, session.begin():
+            ticket = await tickets.create_ticket(session, kind="repair" if n % 4 else "complaint",
+                                                 category="other", customer_id=person.id)
+            return ticket.number
+
+    numbers = await asyncio.gather(*(create(n) for n in range(24)))
+    repairs = sorted(n for n in numbers if n.startswith("R-"))
+    complaints = sorted(n for n in numbers if n.startswith("C-"))
+    assert repairs == [f"R-2026-{i:06d}" for i in range(1, 19)]
+    assert complaints == [f"C-2026-{i:06d}" for i in range(1, 7)]
+
+
+async def test_transitions_table_is_enforced_and_every_change_is_an_event(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session)
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="complaint", category="service_attitude",
+                                             customer_id=person.id)
+        with pytest.raises(tickets.TicketError):
+            await tickets.change_status(session, ticket, "closed", staff=tech)
+        await tickets.assign(session, ticket, tech.id, by=tech)
+        await tickets.change_status(session, ticket, "in_progress", staff=tech)
+        await tickets.change_status(session, ticket, "resolved", staff=tech)
+        await tickets.change_status(session, ticket, "closed", staff=tech)
+        with pytest.raises(tickets.TicketError):
+            await tickets.change_status(session, ticket, "in_progress", staff=tech)
+        events = (await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                        .order_by(TicketEvent.id))).all()
+    moves = [(e.from_status, e.to_status, e.actor_staff_id) for e in events if e.kind == "status"]
+    assert moves == [("new", "assigned", tech.id), ("assigned", "in_progress", tech.id),
+                     ("in_progress", "resolved", tech.id), ("resolved", "closed", tech.id)]
+    assert all(e.at is not None for e in events)
+    assert ticket.team == "complaints" and ticket.closed_at is not None
+
+
+async def test_warranty_periods(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        assert await warranty.ensure_defaults(session) == len(warranty.DEFAULT_MONTHS)
+        assert await warranty.ensure_defaults(session) == 0
+        today = date(2026, 3, 2)
+        assert await warranty.status(session, date(2021, 6, 1), "waterproofing", today) == "in"  # 5 years
+        assert await warranty.status(session, date(2021, 3, 1), "waterproofing", today) == "out"
+        assert await warranty.status(session, date(2024, 3, 2), "plumbing", today) == "in"
+        assert await warranty.status(session, date(2024, 3, 1), "plumbing", today) == "out"
+        assert await warranty.status(session, date(1990, 1, 1), "structure", today) == "in"
+        assert await warranty.status(session, None, "plumbing", today) == "unknown"
+    assert warranty.add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+
+
+async def test_complaints_route_to_the_responsible_team(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        person = await factories.customer(session)
+        made = {c: await tickets.create_ticket(session, kind="complaint", category=c, customer_id=person.id)
+                for c in ("contract_sales", "property_management", "product_quality")}
+    assert {c: t.team for c, t in made.items()} == {"contract_sales": "sales", "property_management": "property",
+                                                   "product_quality": "repair"}
+
+
+async def test_suggestions_weigh_area_skill_level_and_load(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        unit = await factories.unit(session)
+        project = await session.scalar(select(Project))
+        project.district_name = "Chaoyang"
+        person = await factories.customer(session)
+        expert = await factories.staff(session, name="Expert", skills=["plumbing"], areas=["Sunny Garden"], level=3)
+        busy = await factories.staff(session, name="Busy", skills=["plumbing"], areas=["Sunny Garden"], level=3)
+        await factories.staff(session, name="District", skills=["plumbing"], areas=["Chaoyang"])
+        await factories.staff(session, name="Elsewhere", skills=["electrical"], areas=["Haidian"])
+        for _ in range(3):
+            other = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id)
+            other.assignee_id = busy.id
+        ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                             unit_id=unit.id)
+        ranked = await tickets.suggest_assignees(session, ticket)
+    names = [s.staff.name for s in ranked]
+    assert names[:4] == ["Expert", "District", "Busy", "Elsewhere"]  # three open tickets cost Busy a place
+    assert any("covers Sunny Garden" in r for r in ranked[0].reasons)
+    assert ranked[names.index("Busy")].load == 3
+    assert expert.id != busy.id and isinstance(ticket, Ticket)
