@@ -54,6 +54,13 @@ class Samples:
     console_side: list[float] = field(default_factory=list)
     reply_request: list[float] = field(default_factory=list)
     sender_side: list[float] = field(default_factory=list)
+    inbound_marks: list[tuple[float, int, float]] = field(default_factory=list)  # (handed out, message id, socket)
+
+    def split_inbound(self, published: dict[int, float]) -> None:
+        for delivered, message_id, received in self.inbound_marks:
+            if message_id in published:
+                self.bot_side.append((published[message_id] - delivered) * 1000)
+                self.console_side.append((received - published[message_id]) * 1000)
     lost_inbound: int = 0
     lost_outbound: int = 0
 
@@ -141,119 +148,174 @@ class Agent:
         await self.http.close()
 
 
-async def run(args: argparse.Namespace) -> Samples:
+@contextlib.asynccontextmanager
+async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ignore[no-untyped-def]
+                 published: dict[int, float]) -> AsyncIterator[str]:
+    """The system under test: the bot channel (polling, dialogs, outbox sender) and the console. Yields its URL."""
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
     from dialogs.flows import load_all
     from homedesk.settings import load_settings
     from staff_console.app import create_app
+
+    load_all()
+    settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api_base, database_url=url,
+                             console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0)
+    channel = TelegramChannel(settings, sessions, bus, ChannelOptions(
+        limiter=SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0), poll_timeout=5,
+        set_commands=False))
+    await channel.start()
+    runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    tasks = [asyncio.create_task(watch_published(bus, published))]
+    if wake:
+        tasks.append(asyncio.create_task(wake_sender(bus, channel)))
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await asyncio.sleep(1.0)
+        await channel.sender.drain()
+        for task in tasks:
+            task.cancel()
+        await runner.cleanup()
+        await channel.stop()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Child process: run the system until the parent closes stdin, then write the publish times."""
+    from storage.db import create_engine, session_factory
+    from storage.events import create_event_bus
+
+    engine = create_engine(args.database_url)
+    bus = create_event_bus(args.redis_url)
+    await bus.start()
+    published: dict[int, float] = {}
+    async with system(args.database_url, args.api_base, session_factory(engine), bus, args.wake, published) as base:
+        print(f"READY {base}", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await bus.close()
+    await engine.dispose()
+    await asyncio.to_thread(Path(args.published_file).write_text, json.dumps(published))
+
+
+@contextlib.asynccontextmanager
+async def system_in_child(args: argparse.Namespace, url: str, api_base: str,
+                          published: dict[int, float]) -> AsyncIterator[str]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        published_file = handle.name
+    command = [sys.executable, "-m", "bench.relay", "--serve", "--database-url", url, "--api-base", api_base,
+               "--published-file", published_file, *(["--redis-url", args.redis_url] if args.redis_url else []),
+               *([] if args.wake else ["--no-wake"])]
+    child = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.PIPE,
+                                                 stdout=asyncio.subprocess.PIPE)
+    assert child.stdout is not None and child.stdin is not None
+    line = (await asyncio.wait_for(child.stdout.readline(), 60)).decode().strip()
+    if not line.startswith("READY "):
+        raise RuntimeError(f"the system under test did not start: {line!r}")
+    try:
+        yield line.split(" ", 1)[1]
+    finally:
+        child.stdin.close()
+        await asyncio.wait_for(child.wait(), 60)
+        with contextlib.suppress(OSError, ValueError):
+            raw = await asyncio.to_thread(Path(published_file).read_text)
+            published.update({int(k): v for k, v in json.loads(raw).items()})
+        await asyncio.to_thread(Path(published_file).unlink, missing_ok=True)
+
+
+async def run(args: argparse.Namespace) -> Samples:
     from storage.events import EventBus, create_event_bus
     from tests.botapi import BotApiServer
 
-    load_all()
     samples = Samples()
-    async with database(args.database_url) as (url, sessions), BotApiServer(token=TOKEN, limits=None) as api:
-        bus: EventBus = create_event_bus(args.redis_url)
-        await bus.start()
+    published: dict[int, float] = {}  # inbound message id -> when the bot published message.new
+    async with contextlib.AsyncExitStack() as stack:
+        url, sessions = await stack.enter_async_context(database(args.database_url))
+        api = await stack.enter_async_context(BotApiServer(token=TOKEN, limits=None))
         customers = [api.customer(first_name=f"Customer {i}") for i in range(args.conversations)]
         seeded = await seed(sessions, customers, args.conversations)
-        settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api.base_url, database_url=url,
-                                 console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(),
-                                 handoff_tick_seconds=0)
-        channel = TelegramChannel(settings, sessions, bus, ChannelOptions(  # type: ignore[arg-type]
-            limiter=SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0), poll_timeout=5,
-            set_commands=False))
-        await channel.start()
-        runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus))  # type: ignore[arg-type]
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        base = f"http://127.0.0.1:{port}"
-        waker = asyncio.create_task(wake_sender(bus, channel)) if args.wake else None
-        published: dict[int, float] = {}  # inbound message id -> when the bot published message.new
-        watcher = asyncio.create_task(watch_published(bus, published))
-
-        agents = [Agent(base, email, conversation_id) for conversation_id, _, email in seeded]
-        for batch in range(0, len(agents), 20):
-            await asyncio.gather(*(a.sign_in() for a in agents[batch:batch + 20]))
-        print(f"{len(agents)} agents signed in with live sockets; running {args.duration:.0f} s ...", file=sys.stderr)
-
-        sent_at: dict[str, int] = {}  # token -> update_id
-        reply_started: dict[str, float] = {}
-        received: dict[str, float] = {}
-        received_ids: dict[str, int] = {}
-        reply_done: dict[str, float] = {}
-        seq = itertools.count()
-        stop_at = time.monotonic() + args.duration
-
-        async def agent_loop(agent: Agent, index: int) -> None:
-            assert agent.ws is not None
-            incoming = 0
-            async for msg in agent.ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                body = json.loads(msg.data)
-                if body.get("type") != "message" or body["message"]["direction"] != "in":
-                    continue
-                arrived = time.time()
-                token = body["message"]["text"].split()[0]
-                received[token] = arrived
-                received_ids[token] = body["message"]["id"]
-                incoming += 1
-                if time.monotonic() < stop_at and incoming % args.reply_every == 0:
-                    reply_token = f"a{index}-{next(seq)}"
-                    reply_started[reply_token] = time.time()
-                    asyncio.create_task(agent.reply(f"{reply_token} thanks, checking", reply_done, reply_token))
-
-        async def customer_loop(customer, index: int) -> None:  # type: ignore[no-untyped-def]
-            await asyncio.sleep(random.uniform(0, args.interval))  # noqa: S311 - spread the first messages
-            k = 0
-            while time.monotonic() < stop_at:
-                token = f"c{index}-{k}"
-                update = customer.send_text(f"{token} is the flat still available?")
-                sent_at[token] = update["update_id"]
-                k += 1
-                await asyncio.sleep(args.interval * random.uniform(0.8, 1.2))  # noqa: S311
-
-        readers = [asyncio.create_task(agent_loop(a, i)) for i, a in enumerate(agents)]
-        await asyncio.gather(*(customer_loop(c, i) for i, c in enumerate(customers[:len(agents)])))
-        await asyncio.sleep(2.0)  # let the last messages and replies land
-        await channel.sender.drain()
-
-        for token, update_id in sent_at.items():
-            delivered = api.update_log.get(update_id, [None, None, None])[2]
-            if token in received and delivered is not None:
-                samples.inbound.append((received[token] - delivered) * 1000)
-                published_at = published.get(received_ids[token])
-                if published_at is not None:
-                    samples.bot_side.append((published_at - delivered) * 1000)
-                    samples.console_side.append((received[token] - published_at) * 1000)
-            else:
-                samples.lost_inbound += 1
-        arrivals: dict[str, float] = {}
-        for call in api.calls:
-            if call.method.lower() == "sendmessage":
-                first = str(call.params.get("text", "")).split(" ", 1)[0]
-                arrivals.setdefault(first, call.at)
-        for token, started in reply_started.items():
-            if token in arrivals:
-                samples.outbound.append((arrivals[token] - started) * 1000)
-                if token in reply_done:
-                    samples.reply_request.append((reply_done[token] - started) * 1000)
-                    samples.sender_side.append((arrivals[token] - reply_done[token]) * 1000)
-            else:
-                samples.lost_outbound += 1
-
-        for task in [*readers, watcher]:
-            task.cancel()
-        if waker is not None:
-            waker.cancel()
-        await asyncio.gather(*(a.close() for a in agents), return_exceptions=True)
-        await runner.cleanup()
-        await channel.stop()
-        await bus.close()
+        if args.single_process:
+            bus: EventBus = create_event_bus(args.redis_url)
+            await bus.start()
+            stack.push_async_callback(bus.close)
+            base = await stack.enter_async_context(system(url, api.base_url, sessions, bus, args.wake, published))
+        else:
+            base = await stack.enter_async_context(system_in_child(args, url, api.base_url, published))
+        await run_load(args, api, customers, seeded, base, samples)
+    samples.split_inbound(published)  # the publish times are known once the system has stopped
     return samples
+
+
+async def run_load(args, api, customers, seeded, base: str, samples: Samples) -> None:  # type: ignore[no-untyped-def]
+    agents = [Agent(base, email, conversation_id) for conversation_id, _, email in seeded]
+    for batch in range(0, len(agents), 20):
+        await asyncio.gather(*(a.sign_in() for a in agents[batch:batch + 20]))
+    print(f"{len(agents)} agents signed in with live sockets; running {args.duration:.0f} s ...", file=sys.stderr)
+    sent_at: dict[str, int] = {}  # customer token -> update_id
+    received: dict[str, tuple[float, int]] = {}  # customer token -> (socket time, message id)
+    reply_started: dict[str, float] = {}
+    reply_done: dict[str, float] = {}
+    pending: set[asyncio.Task[None]] = set()
+    seq = itertools.count()
+    stop_at = time.monotonic() + args.duration
+
+    async def agent_loop(agent: Agent, index: int) -> None:
+        assert agent.ws is not None
+        incoming = 0
+        async for msg in agent.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            body = json.loads(msg.data)
+            if body.get("type") != "message" or body["message"]["direction"] != "in":
+                continue
+            received[body["message"]["text"].split()[0]] = (time.time(), body["message"]["id"])
+            incoming += 1
+            if time.monotonic() < stop_at and incoming % args.reply_every == 0:
+                token = f"a{index}-{next(seq)}"
+                reply_started[token] = time.time()
+                task = asyncio.create_task(agent.reply(f"{token} thanks, checking", reply_done, token))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+    async def customer_loop(customer, index: int) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(random.uniform(0, args.interval))  # noqa: S311 - spread the first messages
+        k = 0
+        while time.monotonic() < stop_at:
+            token = f"c{index}-{k}"
+            sent_at[token] = customer.send_text(f"{token} is the flat still available?")["update_id"]
+            k += 1
+            await asyncio.sleep(args.interval * random.uniform(0.8, 1.2))  # noqa: S311
+
+    readers = [asyncio.create_task(agent_loop(a, i)) for i, a in enumerate(agents)]
+    await asyncio.gather(*(customer_loop(c, i) for i, c in enumerate(customers[:len(agents)])))
+    await asyncio.sleep(3.0)  # let the last messages and replies land
+    if pending:
+        await asyncio.wait(pending, timeout=10)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(a.close() for a in agents), return_exceptions=True)
+
+    for token, update_id in sent_at.items():
+        delivered = api.update_log.get(update_id, [None, None, None])[2]
+        if token in received and delivered is not None:
+            samples.inbound.append((received[token][0] - delivered) * 1000)
+            samples.inbound_marks.append((delivered, received[token][1], received[token][0]))
+        else:
+            samples.lost_inbound += 1
+    arrivals: dict[str, float] = {}
+    for call in api.calls:
+        if call.method.lower() == "sendmessage":
+            arrivals.setdefault(str(call.params.get("text", "")).split(" ", 1)[0], call.at)
+    for token, started in reply_started.items():
+        if token not in arrivals:
+            samples.lost_outbound += 1
+            continue
+        samples.outbound.append((arrivals[token] - started) * 1000)
+        if token in reply_done:
+            samples.reply_request.append((reply_done[token] - started) * 1000)
+            samples.sender_side.append((arrivals[token] - reply_done[token]) * 1000)
 
 
 async def wake_sender(bus, channel) -> None:  # type: ignore[no-untyped-def]
@@ -282,7 +344,8 @@ def report(samples: Samples, args: argparse.Namespace) -> None:
     backend = (args.database_url or "sqlite").split(":", 1)[0]
     print(f"relay: {args.conversations} conversations, a customer message every ~{args.interval:g} s each, "
           f"{args.duration:g} s, {backend}, bus={'redis' if args.redis_url else 'in-process'}, "
-          f"sender wake={'on' if args.wake else 'off (polling)'}")
+          f"sender wake={'on' if args.wake else 'off (polling)'}, "
+          f"{'one process' if args.single_process else 'system under test in its own process'}")
     print(line("inbound", samples.inbound, samples.lost_inbound))
     print(line("outbound", samples.outbound, samples.lost_outbound))
     print("breakdown (p50 / p99 ms):")
@@ -302,8 +365,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--redis-url", default=None, help="use the Redis event bus")
     parser.add_argument("--no-wake", dest="wake", action="store_false")
+    parser.add_argument("--single-process", action="store_true",
+                        help="run the bot and console in this process too (default: a child process)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api-base", help=argparse.SUPPRESS)
+    parser.add_argument("--published-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.serve:
+        asyncio.run(serve(args))
+        return 0
     samples = asyncio.run(run(args))
     report(samples, args)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from storage.services.handoff import HandoffError
 
 MAX_TEXT = 4000
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
-MEDIA_DIR = Path.cwd() / "media" / "console"  # absolute, so the bot's sender (same machine) finds the file
+# Absolute, so the bot's sender (same machine) finds the file; MEDIA_DIR as for the rest of homedesk.
+MEDIA_DIR = Path(os.environ.get("MEDIA_DIR") or "media").resolve() / "console"
 
 
 def _conversation_id(request: web.Request) -> int:
