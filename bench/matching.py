@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import random
 import resource
 import statistics
@@ -211,6 +212,7 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
 
 
 async def run(args: argparse.Namespace) -> None:
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="homedesk-bench-"))
     path = Path(args.db) if args.db else workdir / "bench.db"
     if not path.exists():
@@ -286,6 +288,8 @@ async def run(args: argparse.Namespace) -> None:
     print(f"speed-up: p50 {b50 / m50:.1f}x, p95 {b95 / m95:.1f}x, mean "
           f"{statistics.mean(baseline_ms) / statistics.mean(matcher_ms):.1f}x")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end "
+          f"({load_before:.1f} at the start; other processes compete for the cores above 0)")
     print(f"peak memory: matcher {matcher_peak / 2**20:.1f} MiB (traced), "
           f"baseline data {baseline_peak / 2**20:.1f} MiB, process max RSS {rss:.0f} MiB")
 
