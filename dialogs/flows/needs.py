@@ -129,101 +129,45 @@ def _nothing(text: str, criteria: Criteria, index: DistrictIndex, today: date) -
 
 # ---- the steps -----------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Env:
+    """What step functions may consult besides the criteria."""
+
+    lang: str
+    index: DistrictIndex
+    today: date
+
+
 Reader = Callable[[str, Criteria, DistrictIndex, date], bool]
+Options = list[list[tuple[str, str]]]  # button rows of (label, value)
 
 
 @dataclass(frozen=True)
 class Step:
-    name: str
-    prompt: str  # msgid
+    """One question of the intake. Every behaviour of a step is a field, so STEPS reads as the whole intake."""
+
+    name: str  # in tokens: need:<name>:<value>
+    label: str  # msgid of the summary line
+    prompt: str  # msgid of the question
     filled: Callable[[Criteria], bool]
-    read: Reader  # a bare typed answer for this step; sentences go through the matching parser first
-    core: bool  # asked even after a one-sentence need
+    options: Callable[[Env, Criteria], Options]  # the buttons
+    pick: Callable[[Env, Criteria, str], bool]  # a pressed button's value into the criteria; False = invalid
+    take: Callable[[Criteria, Criteria], bool]  # copy what the sentence parser understood; True if anything
+    show: Callable[[Env, Criteria], str]  # the value for the summary (HTML-escaped), "" when not stated
+    clear: Callable[[Criteria], None]  # "any / skip"
+    read: Reader = _nothing  # a bare typed answer ("8000", "2") the sentence parser does not take
+    core: bool = False  # asked even after a one-sentence need
+    multi: bool = False  # toggles: stays on the step until Done
     skippable: bool = True
 
 
-STEPS: tuple[Step, ...] = (
-    Step("deal", N_("Do you want to rent or to buy?"), lambda c: c.deal_type is not None, _nothing, True, False),
-    Step("type", N_("What kind of property?"), lambda c: bool(c.property_types), _nothing, False),
-    Step("dist", N_("Which districts? Tap all that suit you, or type names (spelling mistakes are fine)."),
-         lambda c: bool(c.districts), _read_districts, True),
-    Step("budget", N_("What is your budget? Pick a range or type an amount."),
-         lambda c: c.budget_max is not None or c.budget_min is not None, _read_budget, True),
-    Step("rooms", N_("How many bedrooms?"), lambda c: c.bedrooms_min is not None or c.bedrooms_max is not None,
-         _read_rooms, True),
-    Step("area", N_("What size? Pick a range or type the minimum in m²."),
-         lambda c: c.area_min is not None or c.area_max is not None, _read_area, False),
-    Step("move", N_("When do you want to move in?"), lambda c: c.move_in_by is not None, _nothing, False),
-    Step("feat", N_("Any must-haves? Tap all that matter, then Done."),
-         lambda c: bool(c.must_have) or c.pets is not None or c.furnished is not None, _nothing, False),
-)
-STEP_BY_NAME = {step.name: step for step in STEPS}
-STEP_LABELS = {
-    "deal": N_("Rent or buy"), "type": N_("Property type"), "dist": N_("Districts"), "budget": N_("Budget"),
-    "rooms": N_("Bedrooms"), "area": N_("Size"), "move": N_("Move-in date"), "feat": N_("Must-haves"),
-}
+def _rows(buttons: list[tuple[str, str]], per_row: int) -> Options:
+    return [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
 
 
-# ---- state helpers -------------------------------------------------------------------------------------
-
-
-def _criteria(ctx: DialogContext) -> Criteria:
-    return Criteria.from_json(ctx.slots.get("criteria"))
-
-
-def _store(ctx: DialogContext, criteria: Criteria, **extra: Any) -> None:
-    ctx.set_slots(criteria=criteria.to_json(), **extra)
-
-
-def _today(ctx: DialogContext) -> date:
-    return ctx.now.astimezone(local_tz()).date()
-
-
-def _next_step(ctx: DialogContext, criteria: Criteria) -> Step | None:
-    skipped = set(ctx.slots.get("skipped") or [])
-    sentence = ctx.slots.get("mode") == "sentence"
-    for step in STEPS:
-        if step.filled(criteria) or step.name in skipped:
-            continue
-        if sentence and not step.core:
-            continue
-        return step
-    return None
-
-
-def _merge(into: Criteria, parsed: Criteria) -> list[str]:
-    """Copy what the parser understood; returns the names of the steps that got something."""
-    touched = []
-    for step in STEPS:
-        before = step.filled(into)
-        if step.name == "deal" and parsed.deal_type:
-            into.deal_type = parsed.deal_type
-        elif step.name == "type" and parsed.property_types:
-            into.property_types = list(parsed.property_types)
-        elif step.name == "dist" and (parsed.districts or parsed.district_candidates):
-            into.districts = list(dict.fromkeys([*into.districts, *parsed.districts]))
-            into.district_candidates = dict(parsed.district_candidates)
-        elif step.name == "budget" and (parsed.budget_max is not None or parsed.budget_min is not None):
-            into.budget_min, into.budget_max, into.currency = parsed.budget_min, parsed.budget_max, parsed.currency
-        elif step.name == "rooms" and (parsed.bedrooms_min is not None or parsed.bedrooms_max is not None):
-            into.bedrooms_min, into.bedrooms_max = parsed.bedrooms_min, parsed.bedrooms_max
-        elif step.name == "area" and (parsed.area_min is not None or parsed.area_max is not None):
-            into.area_min, into.area_max = parsed.area_min, parsed.area_max
-        elif step.name == "move" and parsed.move_in_by is not None:
-            into.move_in_by = parsed.move_in_by
-        elif step.name == "feat" and (parsed.must_have or parsed.pets is not None or parsed.furnished is not None):
-            into.must_have = list(dict.fromkeys([*into.must_have, *parsed.must_have]))
-            into.pets = parsed.pets if parsed.pets is not None else into.pets
-            into.furnished = parsed.furnished if parsed.furnished is not None else into.furnished
-            into.exclude = list(dict.fromkeys([*into.exclude, *parsed.exclude]))
-        else:
-            continue
-        if step.filled(into) or not before:
-            touched.append(step.name)
-    return touched
-
-
-# ---- rendering -----------------------------------------------------------------------------------------
+def _district_name(lang: str, index: DistrictIndex, name: str) -> str:
+    return index.name_zh(name) if lang == "zh" else name
 
 
 def _money(lang: str, value: float) -> str:
@@ -243,126 +187,368 @@ def _range(lang: str, low: float | None, high: float | None, fmt: Callable[[floa
         return t(lang, "up to {value}", value=fmt(high))
     if low is not None:
         return t(lang, "{value} or more", value=fmt(low))
-    return t(lang, "any")
+    return ""
 
 
-def _district_name(lang: str, index: DistrictIndex, name: str) -> str:
-    return index.name_zh(name) if lang == "zh" else name
+def _pair(value: str) -> tuple[float | None, float | None] | None:
+    """'5000-8000', '-5000', '120-' -> (low, high); None when malformed or empty."""
+    low, sep, high = value.partition("-")
+    try:
+        pair = (float(low) if low else None, float(high) if high else None)
+    except ValueError:
+        return None
+    return pair if sep and pair != (None, None) else None
 
 
-def describe(lang: str, criteria: Criteria, index: DistrictIndex) -> dict[str, str]:
-    """Each step's value as text (already HTML-escaped); 'any' when not stated."""
-    anything = t(lang, "any")
-    per_month = t(lang, "/month") if criteria.deal_type == "rent" else ""
-    features = [t(lang, FEATURE_NAMES[f]) for f in criteria.must_have if f in FEATURE_NAMES]
-    if criteria.pets:
-        features.append(t(lang, FEATURE_NAMES["pets"]))
-    if criteria.furnished:
-        features.append(t(lang, FEATURE_NAMES["furnished"]))
-    rooms = _range(lang, criteria.bedrooms_min, criteria.bedrooms_max, lambda v: f"{v:g}")
-    if criteria.bedrooms_max == 0:
-        rooms = t(lang, "Studio")
-    return {
-        "deal": t(lang, DEAL_NAMES[criteria.deal_type]) if criteria.deal_type in DEAL_NAMES else anything,
-        "type": esc(", ".join(t(lang, PROPERTY_TYPE_NAMES.get(p, p)) for p in criteria.property_types)) or anything,
-        "dist": esc(", ".join(_district_name(lang, index, d) for d in criteria.districts)) or anything,
-        "budget": esc(_range(lang, criteria.budget_min, criteria.budget_max, lambda v: _money(lang, v))
-                      + (per_month if criteria.budget_max or criteria.budget_min else "")),
-        "rooms": esc(rooms),
-        "area": esc(_range(lang, criteria.area_min, criteria.area_max, lambda v: f"{v:g} m²")),
-        "move": esc(criteria.move_in_by.isoformat()) if criteria.move_in_by else anything,
-        "feat": esc(", ".join(features)) or anything,
-    }
+def _range_options(env: Env, presets: list[tuple[int | None, int | None]], fmt: Callable[[float], str],
+                   per_row: int = 3) -> Options:
+    return _rows([(_range(env.lang, low, high, fmt), f"{low or ''}-{high or ''}") for low, high in presets], per_row)
 
 
-def summary_text(lang: str, criteria: Criteria, index: DistrictIndex, heading: str | None = None) -> str:
-    values = describe(lang, criteria, index)
-    lines = [heading or t(lang, "Here is what you are looking for:")]
-    lines += ["• " + t(lang, "{label}: {value}", label=t(lang, STEP_LABELS[step.name]), value="\0").replace(
-        "\0", values[step.name]) for step in STEPS]
-    return "\n".join(lines)
+# deal -----------------------------------------------------------------------------------------------------
+
+def _pick_deal(env: Env, c: Criteria, value: str) -> bool:
+    if value not in DEAL_NAMES:
+        return False
+    if c.deal_type != value:  # presets differ per deal: a rent budget is no sale budget
+        c.budget_min = c.budget_max = None
+    c.deal_type = value
+    return True
 
 
-def _understood_text(lang: str, criteria: Criteria, index: DistrictIndex, touched: list[str]) -> str:
-    values = describe(lang, criteria, index)
-    parts = [t(lang, "{label}: {value}", label=t(lang, STEP_LABELS[name]), value="\0").replace("\0", values[name])
-             for name in touched]
-    return t(lang, "Got it:") + " " + t(lang, "; ").join(parts)
+def _take_deal(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.deal_type:
+        c.deal_type = parsed.deal_type
+    return bool(parsed.deal_type)
 
 
-def _step_choices(ctx: DialogContext, step: Step, criteria: Criteria, index: DistrictIndex) -> list[list[Choice]]:
-    lang = ctx.lang
+def _clear_deal(c: Criteria) -> None:
+    c.deal_type = None
 
-    def c(label: str, value: str) -> Choice:
-        return Choice(label, f"{NAME}:{step.name}:{value}")
 
-    rows: list[list[Choice]]
-    if step.name == "deal":
-        rows = [[c(t(lang, N_("Rent")), "rent"), c(t(lang, N_("Buy")), "sale")]]
-    elif step.name == "type":
-        kinds = list(PROPERTY_TYPE_NAMES)[:5]
-        rows = [[c(t(lang, PROPERTY_TYPE_NAMES[k]), k) for k in kinds[i:i + 3]] for i in range(0, len(kinds), 3)]
-    elif step.name == "dist":
-        names = list(index.names)[:MAX_DISTRICT_BUTTONS]
-        buttons = [
-            c(("✓ " if name in criteria.districts else "") + _district_name(lang, index, name),
-              str(index.id_by_name.get(name, i)))
-            for i, name in enumerate(names)
-        ]
-        rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
-        if criteria.districts:
-            rows.append([c(t(lang, "Done"), "done")])
-    elif step.name == "budget":
-        presets = BUDGETS.get(criteria.deal_type or "rent", BUDGETS["rent"])
-        buttons = [c(_range(lang, low, high, lambda v: _money(lang, v)), f"{low or ''}-{high or ''}")
-                   for low, high in presets]
-        rows = [buttons[:3], buttons[3:]]
-    elif step.name == "rooms":
-        rows = [[c(t(lang, label) if label == ROOMS[0][0] else label, f"{low}-{'' if high is None else high}")
-                 for label, low, high in ROOMS]]
-    elif step.name == "area":
-        rows = [[c(_range(lang, low, high, lambda v: f"{v:g} m²"), f"{low or ''}-{high or ''}")
-                 for low, high in AREAS[:2]],
-                [c(_range(lang, low, high, lambda v: f"{v:g} m²"), f"{low or ''}-{high or ''}")
-                 for low, high in AREAS[2:]]]
-    elif step.name == "move":
-        rows = [[c(t(lang, label), str(days))] for label, days in MOVE_IN]
-    else:  # feat
-        chosen = set(criteria.must_have)
-        chosen |= {slug for slug, on in (("pets", criteria.pets), ("furnished", criteria.furnished)) if on}
-        buttons = [c(("✓ " if slug in chosen else "") + t(lang, FEATURE_NAMES[slug]), slug) for slug in MUST_HAVES]
-        rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-        rows.append([c(t(lang, "Done"), "done")])
-    if step.skippable:
-        rows.append([c(t(lang, "Any / skip"), "any")])
+# property type ---------------------------------------------------------------------------------------------
+
+_KINDS = ("apartment", "house", "villa", "office", "shop")
+
+
+def _pick_type(env: Env, c: Criteria, value: str) -> bool:
+    if value not in _KINDS:
+        return False
+    c.property_types = [value]
+    return True
+
+
+def _take_type(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.property_types:
+        c.property_types = list(parsed.property_types)
+    return bool(parsed.property_types)
+
+
+def _clear_type(c: Criteria) -> None:
+    c.property_types = []
+
+
+# districts -------------------------------------------------------------------------------------------------
+
+def _district_options(env: Env, c: Criteria) -> Options:
+    names = list(env.index.names)[:MAX_DISTRICT_BUTTONS]
+    buttons = [(("✓ " if name in c.districts else "") + _district_name(env.lang, env.index, name),
+                str(env.index.id_by_name.get(name, 0))) for name in names]
+    rows = _rows(buttons, 3)
+    if c.districts:
+        rows.append([(t(env.lang, "Done"), "done")])
     return rows
 
 
-def _ask(ctx: DialogContext, step: Step, criteria: Criteria, index: DistrictIndex, *, lead: str = "",
+def _pick_district(env: Env, c: Criteria, value: str) -> bool:
+    name = env.index.by_id.get(int(value)) if value.isdigit() else None
+    if name is None:
+        return False
+    c.districts = [d for d in c.districts if d != name] if name in c.districts else [*c.districts, name]
+    return True
+
+
+def _take_districts(c: Criteria, parsed: Criteria) -> bool:
+    if not (parsed.districts or parsed.district_candidates):
+        return False
+    c.districts = list(dict.fromkeys([*c.districts, *parsed.districts]))
+    c.district_candidates = dict(parsed.district_candidates)
+    return True
+
+
+def _clear_districts(c: Criteria) -> None:
+    c.districts, c.district_candidates = [], {}
+
+
+# budget ----------------------------------------------------------------------------------------------------
+
+def _budget_options(env: Env, c: Criteria) -> Options:
+    return _range_options(env, BUDGETS.get(c.deal_type or "rent", BUDGETS["rent"]), lambda v: _money(env.lang, v))
+
+
+def _pick_budget(env: Env, c: Criteria, value: str) -> bool:
+    pair = _pair(value)
+    if pair is None:
+        return False
+    c.budget_min, c.budget_max = pair
+    return True
+
+
+def _take_budget(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.budget_max is None and parsed.budget_min is None:
+        return False
+    c.budget_min, c.budget_max, c.currency = parsed.budget_min, parsed.budget_max, parsed.currency
+    return True
+
+
+def _show_budget(env: Env, c: Criteria) -> str:
+    amount = _range(env.lang, c.budget_min, c.budget_max, lambda v: _money(env.lang, v))
+    return esc(amount + (t(env.lang, "/month") if amount and c.deal_type == "rent" else ""))
+
+
+def _clear_budget(c: Criteria) -> None:
+    c.budget_min = c.budget_max = None
+
+
+# bedrooms --------------------------------------------------------------------------------------------------
+
+def _rooms_options(env: Env, c: Criteria) -> Options:
+    return [[(t(env.lang, label) if low == 0 else label, f"{low}-{'' if high is None else high}")
+             for label, low, high in ROOMS]]
+
+
+def _pick_rooms(env: Env, c: Criteria, value: str) -> bool:
+    pair = _pair(value)
+    if pair is None or pair[0] is None:
+        return False
+    c.bedrooms_min, c.bedrooms_max = int(pair[0]), (int(pair[1]) if pair[1] is not None else None)
+    return True
+
+
+def _take_rooms(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.bedrooms_min is None and parsed.bedrooms_max is None:
+        return False
+    c.bedrooms_min, c.bedrooms_max = parsed.bedrooms_min, parsed.bedrooms_max
+    return True
+
+
+def _show_rooms(env: Env, c: Criteria) -> str:
+    if c.bedrooms_max == 0:
+        return t(env.lang, "Studio")
+    return esc(_range(env.lang, c.bedrooms_min, c.bedrooms_max, lambda v: f"{v:g}"))
+
+
+def _clear_rooms(c: Criteria) -> None:
+    c.bedrooms_min = c.bedrooms_max = None
+
+
+# size ------------------------------------------------------------------------------------------------------
+
+def _pick_area(env: Env, c: Criteria, value: str) -> bool:
+    pair = _pair(value)
+    if pair is None:
+        return False
+    c.area_min, c.area_max = pair
+    return True
+
+
+def _take_area(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.area_min is None and parsed.area_max is None:
+        return False
+    c.area_min, c.area_max = parsed.area_min, parsed.area_max
+    return True
+
+
+def _clear_area(c: Criteria) -> None:
+    c.area_min = c.area_max = None
+
+
+# move-in ---------------------------------------------------------------------------------------------------
+
+def _pick_move(env: Env, c: Criteria, value: str) -> bool:
+    if not value.isdigit() or int(value) > 366:
+        return False
+    c.move_in_by = env.today + timedelta(days=int(value))
+    return True
+
+
+def _take_move(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.move_in_by is not None:
+        c.move_in_by = parsed.move_in_by
+    return parsed.move_in_by is not None
+
+
+def _clear_move(c: Criteria) -> None:
+    c.move_in_by = None
+
+
+# must-haves ------------------------------------------------------------------------------------------------
+
+def _chosen_features(c: Criteria) -> list[str]:
+    flags = [slug for slug, on in (("pets", c.pets), ("furnished", c.furnished)) if on]
+    return [*c.must_have, *flags]
+
+
+def _feature_options(env: Env, c: Criteria) -> Options:
+    chosen = set(_chosen_features(c))
+    buttons = [(("✓ " if slug in chosen else "") + t(env.lang, FEATURE_NAMES[slug]), slug) for slug in MUST_HAVES]
+    return [*_rows(buttons, 2), [(t(env.lang, "Done"), "done")]]
+
+
+def _pick_feature(env: Env, c: Criteria, slug: str) -> bool:
+    if slug not in MUST_HAVES:
+        return False
+    if slug == "pets":
+        c.pets = None if c.pets else True
+    elif slug == "furnished":
+        c.furnished = None if c.furnished else True
+    else:
+        c.must_have = [f for f in c.must_have if f != slug] if slug in c.must_have else [*c.must_have, slug]
+    return True
+
+
+def _take_features(c: Criteria, parsed: Criteria) -> bool:
+    if not (parsed.must_have or parsed.pets is not None or parsed.furnished is not None or parsed.exclude):
+        return False
+    c.must_have = list(dict.fromkeys([*c.must_have, *parsed.must_have]))
+    c.pets = parsed.pets if parsed.pets is not None else c.pets
+    c.furnished = parsed.furnished if parsed.furnished is not None else c.furnished
+    c.exclude = list(dict.fromkeys([*c.exclude, *parsed.exclude]))
+    return bool(parsed.must_have or parsed.pets is not None or parsed.furnished is not None)
+
+
+def _clear_features(c: Criteria) -> None:
+    c.must_have, c.pets, c.furnished = [], None, None
+
+
+STEPS: tuple[Step, ...] = (
+    Step("deal", N_("Rent or buy"), N_("Do you want to rent or to buy?"),
+         filled=lambda c: c.deal_type is not None,
+         options=lambda env, c: [[(t(env.lang, DEAL_NAMES[deal]), deal) for deal in ("rent", "sale")]],
+         pick=_pick_deal, take=_take_deal, clear=_clear_deal,
+         show=lambda env, c: t(env.lang, DEAL_NAMES[c.deal_type]) if c.deal_type in DEAL_NAMES else "",
+         core=True, skippable=False),
+    Step("type", N_("Property type"), N_("What kind of property?"),
+         filled=lambda c: bool(c.property_types),
+         options=lambda env, c: _rows([(t(env.lang, PROPERTY_TYPE_NAMES[k]), k) for k in _KINDS], 3),
+         pick=_pick_type, take=_take_type, clear=_clear_type,
+         show=lambda env, c: esc(", ".join(t(env.lang, PROPERTY_TYPE_NAMES.get(p, p)) for p in c.property_types))),
+    Step("dist", N_("Districts"),
+         N_("Which districts? Tap all that suit you, or type names (spelling mistakes are fine)."),
+         filled=lambda c: bool(c.districts), options=_district_options, pick=_pick_district,
+         take=_take_districts, clear=_clear_districts, read=_read_districts, core=True, multi=True,
+         show=lambda env, c: esc(", ".join(_district_name(env.lang, env.index, d) for d in c.districts))),
+    Step("budget", N_("Budget"), N_("What is your budget? Pick a range or type an amount."),
+         filled=lambda c: c.budget_max is not None or c.budget_min is not None, options=_budget_options,
+         pick=_pick_budget, take=_take_budget, show=_show_budget, clear=_clear_budget, read=_read_budget,
+         core=True),
+    Step("rooms", N_("Bedrooms"), N_("How many bedrooms?"),
+         filled=lambda c: c.bedrooms_min is not None or c.bedrooms_max is not None, options=_rooms_options,
+         pick=_pick_rooms, take=_take_rooms, show=_show_rooms, clear=_clear_rooms, read=_read_rooms, core=True),
+    Step("area", N_("Size"), N_("What size? Pick a range or type the minimum in m²."),
+         filled=lambda c: c.area_min is not None or c.area_max is not None,
+         options=lambda env, c: _range_options(env, AREAS, lambda v: f"{v:g} m²", per_row=2),
+         pick=_pick_area, take=_take_area, clear=_clear_area, read=_read_area,
+         show=lambda env, c: esc(_range(env.lang, c.area_min, c.area_max, lambda v: f"{v:g} m²"))),
+    Step("move", N_("Move-in date"), N_("When do you want to move in?"),
+         filled=lambda c: c.move_in_by is not None,
+         options=lambda env, c: [[(t(env.lang, label), str(days))] for label, days in MOVE_IN],
+         pick=_pick_move, take=_take_move, clear=_clear_move,
+         show=lambda env, c: esc(c.move_in_by.isoformat()) if c.move_in_by else ""),
+    Step("feat", N_("Must-haves"), N_("Any must-haves? Tap all that matter, then Done."),
+         filled=lambda c: bool(_chosen_features(c)), options=_feature_options, pick=_pick_feature,
+         take=_take_features, clear=_clear_features, multi=True,
+         show=lambda env, c: esc(", ".join(t(env.lang, FEATURE_NAMES[f]) for f in _chosen_features(c)
+                                          if f in FEATURE_NAMES))),
+)
+STEP_BY_NAME = {step.name: step for step in STEPS}
+
+
+# ---- state helpers -------------------------------------------------------------------------------------
+
+
+def _criteria(ctx: DialogContext) -> Criteria:
+    return Criteria.from_json(ctx.slots.get("criteria"))
+
+
+def _store(ctx: DialogContext, criteria: Criteria, **extra: Any) -> None:
+    ctx.set_slots(criteria=criteria.to_json(), **extra)
+
+
+def _today(ctx: DialogContext) -> date:
+    return ctx.now.astimezone(local_tz()).date()
+
+
+async def _env(ctx: DialogContext) -> Env:
+    return Env(ctx.lang, await load_district_index(ctx.session), _today(ctx))
+
+
+def _next_step(ctx: DialogContext, criteria: Criteria) -> Step | None:
+    """The first step not answered yet; after a one-sentence need only core steps are asked."""
+    skipped = set(ctx.slots.get("skipped") or [])
+    sentence = ctx.slots.get("mode") == "sentence"
+    return next((step for step in STEPS if not step.filled(criteria) and step.name not in skipped
+                 and (step.core or not sentence)), None)
+
+
+def _merge(into: Criteria, parsed: Criteria) -> list[str]:
+    """Copy what the parser understood; returns the names of the steps that got something."""
+    return [step.name for step in STEPS if step.take(into, parsed)]
+
+
+# ---- rendering -----------------------------------------------------------------------------------------
+
+
+def describe(env: Env, criteria: Criteria) -> dict[str, str]:
+    """Each step's value as text (already HTML-escaped); 'any' when not stated."""
+    return {step.name: step.show(env, criteria) or t(env.lang, "any") for step in STEPS}
+
+
+def _line(lang: str, label: str, value: str) -> str:
+    # The value is already escaped HTML: put it in after translation so it is not escaped twice.
+    return t(lang, "{label}: {value}", label=t(lang, label), value="\0").replace("\0", value)
+
+
+def summary_text(env: Env, criteria: Criteria, heading: str | None = None) -> str:
+    values = describe(env, criteria)
+    lines = [heading or t(env.lang, "Here is what you are looking for:")]
+    lines += ["• " + _line(env.lang, step.label, values[step.name]) for step in STEPS]
+    return "\n".join(lines)
+
+
+def _understood_text(env: Env, criteria: Criteria, touched: list[str]) -> str:
+    values = describe(env, criteria)
+    parts = [_line(env.lang, STEP_BY_NAME[name].label, values[name]) for name in touched]
+    return t(env.lang, "Got it:") + " " + t(env.lang, "; ").join(parts)
+
+
+def _ask(ctx: DialogContext, step: Step, criteria: Criteria, env: Env, *, lead: str = "",
          edit: bool = False) -> Say:
     ctx.goto(NAME, step.name)
+    rows = [[Choice(label, f"{NAME}:{step.name}:{value}") for label, value in row]
+            for row in step.options(env, criteria)]
+    if step.skippable:
+        rows.append([Choice(ctx.t("Any / skip"), f"{NAME}:{step.name}:any")])
     text = (lead + "\n\n" if lead else "") + ctx.t(step.prompt)
-    return Say(text, choices=_step_choices(ctx, step, criteria, index), edit=edit)
-
-
-def _summary(ctx: DialogContext, criteria: Criteria, index: DistrictIndex, *, lead: str = "",
-             edit: bool = False) -> Say:
-    ctx.goto(NAME, "summary")
-    text = (lead + "\n\n" if lead else "") + summary_text(ctx.lang, criteria, index)
-    edits = [Choice(ctx.t("Edit: {what}", what=ctx.t(STEP_LABELS[s.name])), f"{NAME}:edit:{s.name}") for s in STEPS]
-    rows = [[Choice(ctx.t("✅ Show matches"), f"{NAME}:save")]]
-    rows += [edits[i:i + 2] for i in range(0, len(edits), 2)]
-    rows.append([Choice(ctx.t("Start over"), f"{NAME}:fresh")])
     return Say(text, choices=rows, edit=edit)
 
 
-def _did_you_mean(ctx: DialogContext, criteria: Criteria, index: DistrictIndex) -> Say | None:
+def _summary(ctx: DialogContext, criteria: Criteria, env: Env, *, edit: bool = False) -> Say:
+    ctx.goto(NAME, "summary")
+    edits = [Choice(ctx.t("Edit: {what}", what=ctx.t(s.label)), f"{NAME}:edit:{s.name}") for s in STEPS]
+    rows = [[Choice(ctx.t("✅ Show matches"), f"{NAME}:save")]]
+    rows += [edits[i:i + 2] for i in range(0, len(edits), 2)]
+    rows.append([Choice(ctx.t("Start over"), f"{NAME}:fresh")])
+    return Say(summary_text(env, criteria), choices=rows, edit=edit)
+
+
+def _did_you_mean(ctx: DialogContext, criteria: Criteria, env: Env) -> Say | None:
     if not criteria.district_candidates:
         return None
     typed, candidates = next(iter(criteria.district_candidates.items()))
     ctx.goto(NAME, "dist")
-    rows = [[Choice(_district_name(ctx.lang, index, name), f"{NAME}:dym:{index.id_by_name.get(name, 0)}")]
-            for name in candidates[:4] if name in index.id_by_name]
+    rows = [[Choice(_district_name(ctx.lang, env.index, name), f"{NAME}:dym:{env.index.id_by_name[name]}")]
+            for name in candidates[:4] if env.index.id_by_name.get(name) is not None]
     rows.append([Choice(ctx.t("None of these"), f"{NAME}:dym:none")])
     return Say(ctx.t("I am not sure which district you mean by “{typed}”. Did you mean:", typed=typed), choices=rows)
 
@@ -372,18 +558,16 @@ async def _continue(ctx: DialogContext, criteria: Criteria, *, lead: str = "", e
 
     `lead` echoes what was just understood; the summary shows all of it anyway, so it is left out there.
     """
-    index = await load_district_index(ctx.session)
+    env = await _env(ctx)
     _store(ctx, criteria)
-    question = _did_you_mean(ctx, criteria, index)
+    question = _did_you_mean(ctx, criteria, env)
     if question is not None:
         return [Say(lead), question] if lead else [question]
-    if ctx.slots.get("editing"):
-        ctx.set_slots(editing=False)
-        return [_summary(ctx, criteria, index, edit=edit)]
-    step = _next_step(ctx, criteria)
+    step = None if ctx.slots.get("editing") else _next_step(ctx, criteria)
+    ctx.set_slots(editing=False)
     if step is None:
-        return [_summary(ctx, criteria, index, edit=edit)]
-    return [_ask(ctx, step, criteria, index, lead=lead, edit=edit)]
+        return [_summary(ctx, criteria, env, edit=edit)]
+    return [_ask(ctx, step, criteria, env, lead=lead, edit=edit)]
 
 
 # ---- the flow ------------------------------------------------------------------------------------------
@@ -391,23 +575,25 @@ async def _continue(ctx: DialogContext, criteria: Criteria, *, lead: str = "", e
 
 def _begin(ctx: DialogContext, criteria: Criteria | None = None, mode: str = "steps", source: str = "") -> None:
     ctx.clear()
-    ctx.goto(NAME, "deal", criteria=(criteria or Criteria()).to_json(), skipped=[], mode=mode, editing=False,
-             source=source)
+    ctx.goto(NAME, STEPS[0].name, criteria=(criteria or Criteria()).to_json(), skipped=[], mode=mode,
+             editing=False, source=source)
+
+
+def _understood(touched: list[str], criteria: Criteria) -> list[str]:
+    # Text that only produced "did you mean" candidates is not worth echoing as understood.
+    return [name for name in touched if name != "dist" or criteria.districts]
 
 
 async def take_sentence(ctx: DialogContext, text: str) -> list[Reply] | None:
     """A free-text need ("2-bedroom to rent near Wangjing under 8k"): fill what it says, ask for the rest."""
-    index = await load_district_index(ctx.session)
-    parsed = parse_need(text, index, _today(ctx))
+    env = await _env(ctx)
+    parsed = parse_need(text, env.index, env.today)
     if parsed.is_empty():
         return None
     _begin(ctx, mode="sentence", source=text[:1000])
     criteria = Criteria()
     touched = _merge(criteria, parsed)
-    if parsed.exclude:
-        criteria.exclude = list(parsed.exclude)
-    lead = _understood_text(ctx.lang, criteria, index, [n for n in touched if n != "dist" or criteria.districts])
-    return await _continue(ctx, criteria, lead=lead)
+    return await _continue(ctx, criteria, lead=_understood_text(env, criteria, _understood(touched, criteria)))
 
 
 class NeedsFlow(Flow):
@@ -435,22 +621,20 @@ class NeedsFlow(Flow):
         if saved and event.kind != "text":
             return [await self._overview(ctx, saved)]
         _begin(ctx)
-        index = await load_district_index(ctx.session)
         lead = ctx.t("Tell me in one sentence what you are looking for, for example “2-bedroom to rent in "
                      "Wangjing under 8k from March” — or answer a few questions.")
-        return [_ask(ctx, STEPS[0], Criteria(), index, lead=lead)]
+        return [_ask(ctx, STEPS[0], Criteria(), await _env(ctx), lead=lead)]
 
     async def _overview(self, ctx: DialogContext, saved: Any) -> Say:
-        index = await load_district_index(ctx.session)
+        env = await _env(ctx)
         ctx.clear()
         lines = [ctx.t("Your saved searches:")]
         rows = []
         for need in saved:
-            criteria = Criteria.from_json(need.criteria)
-            values = describe(ctx.lang, criteria, index)
+            values = describe(env, Criteria.from_json(need.criteria))
             state = "" if need.active else " " + ctx.t("(paused)")
             lines.append(f"• <b>{values['deal']}</b>{state}: {values['dist']}, {values['budget']}, "
-                         f"{ctx.t(STEP_LABELS['rooms'])} {values['rooms']}")
+                         f"{_line(ctx.lang, STEP_BY_NAME['rooms'].label, values['rooms'])}")
             label = ctx.t(DEAL_NAMES.get(need.deal_type, need.deal_type))
             rows.append([Choice(ctx.t("See matches: {deal}", deal=label), f"rec:s:{need.deal_type}:0"),
                          Choice(ctx.t("Edit: {what}", what=label), f"{NAME}:open:{need.deal_type}")])
@@ -461,15 +645,14 @@ class NeedsFlow(Flow):
         action, _, value = token.partition(":")
         if action == "fresh":
             _begin(ctx)
-            index = await load_district_index(ctx.session)
-            return [_ask(ctx, STEPS[0], Criteria(), index, edit=True)]
+            return [_ask(ctx, STEPS[0], Criteria(), await _env(ctx), edit=True)]
         if action == "open":
             need = await needs_repo.get(ctx.session, ctx.customer.id, value)
             if need is None:
                 return None
-            _begin(ctx, Criteria.from_json(need.criteria), source=need.source_text or "")
-            index = await load_district_index(ctx.session)
-            return [_summary(ctx, Criteria.from_json(need.criteria), index, edit=True)]
+            criteria = Criteria.from_json(need.criteria)
+            _begin(ctx, criteria, source=need.source_text or "")
+            return [_summary(ctx, criteria, await _env(ctx), edit=True)]
         if ctx.conversation.flow != NAME or "criteria" not in ctx.slots:
             return None  # a button of an intake that is over
         criteria = _criteria(ctx)
@@ -477,70 +660,33 @@ class NeedsFlow(Flow):
             return await self._save(ctx, criteria)
         if action == "edit" and value in STEP_BY_NAME:
             ctx.set_slots(editing=True)
-            index = await load_district_index(ctx.session)
-            return [_ask(ctx, STEP_BY_NAME[value], criteria, index, edit=True)]
+            return [_ask(ctx, STEP_BY_NAME[value], criteria, await _env(ctx), edit=True)]
         if action == "dym":
             return await self._did_you_mean_answer(ctx, criteria, value)
         step = STEP_BY_NAME.get(action)
-        if step is None:
-            return None
-        return await self._button(ctx, step, criteria, value)
+        return await self._button(ctx, step, criteria, value) if step is not None else None
 
     async def _button(self, ctx: DialogContext, step: Step, criteria: Criteria, value: str) -> list[Reply] | None:
-        index = await load_district_index(ctx.session)
-        if value == "any" and step.skippable:
+        """Any step's button: skip, Done (multi-select steps), or a value the step itself interprets."""
+        done = value == "done" and step.multi
+        if (value == "any" and step.skippable) or (done and not step.filled(criteria)):
             ctx.set_slots(skipped=sorted({*(ctx.slots.get("skipped") or []), step.name}))
-            _clear_step(criteria, step.name)
+            step.clear(criteria)
             return await _continue(ctx, criteria, edit=True)
-        if step.name == "deal" and value in DEAL_NAMES:
-            if criteria.deal_type != value:  # presets differ per deal: a rent budget is no sale budget
-                criteria.budget_min = criteria.budget_max = None
-            criteria.deal_type = value
-        elif step.name == "type" and value in PROPERTY_TYPE_NAMES:
-            criteria.property_types = [value]
-        elif step.name == "dist":
-            if value == "done":
-                return await _continue(ctx, criteria, edit=True)
-            name = index.by_id.get(int(value)) if value.isdigit() else None
-            if name is None:
-                return None
-            criteria.districts = [d for d in criteria.districts if d != name] if name in criteria.districts \
-                else [*criteria.districts, name]
-            _store(ctx, criteria)
-            return [_ask(ctx, step, criteria, index, edit=True)]  # stay: several districts can be picked
-        elif step.name in ("budget", "area", "rooms"):
-            low, high = _pair(value)
-            if low is None and high is None and step.name != "rooms":
-                return None
-            if step.name == "budget":
-                criteria.budget_min, criteria.budget_max = low, high
-            elif step.name == "area":
-                criteria.area_min, criteria.area_max = low, high
-            else:
-                if low is None:
-                    return None
-                criteria.bedrooms_min = int(low)
-                criteria.bedrooms_max = int(high) if high is not None else None
-        elif step.name == "move" and value.isdigit():
-            criteria.move_in_by = _today(ctx) + timedelta(days=int(value))
-        elif step.name == "feat":
-            if value == "done":
-                if not step.filled(criteria):
-                    ctx.set_slots(skipped=sorted({*(ctx.slots.get("skipped") or []), step.name}))
-                return await _continue(ctx, criteria, edit=True)
-            if value not in MUST_HAVES:
-                return None
-            _toggle_feature(criteria, value)
-            _store(ctx, criteria)
-            return [_ask(ctx, step, criteria, index, edit=True)]
-        else:
+        if done:
+            return await _continue(ctx, criteria, edit=True)
+        env = await _env(ctx)
+        if not step.pick(env, criteria, value):
             return None
+        if step.multi:  # stay on the step: several can be picked
+            _store(ctx, criteria)
+            return [_ask(ctx, step, criteria, env, edit=True)]
         return await _continue(ctx, criteria, edit=True)
 
     async def _did_you_mean_answer(self, ctx: DialogContext, criteria: Criteria, value: str) -> list[Reply] | None:
-        index = await load_district_index(ctx.session)
+        env = await _env(ctx)
         if value != "none":
-            name = index.by_id.get(int(value)) if value.isdigit() else None
+            name = env.index.by_id.get(int(value)) if value.isdigit() else None
             if name is None:
                 return None
             if name not in criteria.districts:
@@ -549,7 +695,7 @@ class NeedsFlow(Flow):
             criteria.district_candidates.pop(next(iter(criteria.district_candidates)))
         if value == "none" and not criteria.districts and not criteria.district_candidates:
             _store(ctx, criteria)
-            return [_ask(ctx, STEP_BY_NAME["dist"], criteria, index, edit=True)]
+            return [_ask(ctx, STEP_BY_NAME["dist"], criteria, env, edit=True)]
         return await _continue(ctx, criteria, edit=True)
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
@@ -558,24 +704,22 @@ class NeedsFlow(Flow):
         step = STEP_BY_NAME.get(ctx.conversation.step or "")
         if step is None and ctx.conversation.step != "summary":
             return None
-        index = await load_district_index(ctx.session)
+        env = await _env(ctx)
         criteria = _criteria(ctx)
         text = event.text.strip()
-        parsed = parse_need(text, index, _today(ctx))
-        touched = _merge(criteria, parsed)
-        if step is not None and step.name not in touched and step.read(text, criteria, index, _today(ctx)):
+        touched = _merge(criteria, parse_need(text, env.index, env.today))
+        if step is not None and step.name not in touched and step.read(text, criteria, env.index, env.today):
             touched.append(step.name)
         if not touched:
             return None  # not an answer: the engine tries intents and the FAQ
         if len(touched) > 1 and ctx.slots.get("mode") != "steps":
             ctx.set_slots(mode="sentence")
-        lead = _understood_text(ctx.lang, criteria, index, [n for n in touched if n != "dist" or criteria.districts])
+        lead = _understood_text(env, criteria, _understood(touched, criteria))
         return await _continue(ctx, criteria, lead=lead if len(touched) > 1 or step is None else "")
 
     async def _save(self, ctx: DialogContext, criteria: Criteria) -> list[Reply]:
-        index = await load_district_index(ctx.session)
         if criteria.deal_type is None:
-            return [_ask(ctx, STEP_BY_NAME["deal"], criteria, index, edit=True)]
+            return [_ask(ctx, STEP_BY_NAME["deal"], criteria, await _env(ctx), edit=True)]
         criteria.district_candidates = {}
         criteria.warnings = []
         await needs_repo.save(ctx.session, ctx.customer.id, criteria.deal_type, criteria.to_json(),
@@ -585,42 +729,6 @@ class NeedsFlow(Flow):
         ctx.clear()
         lead = ctx.t("Saved. I will also tell you when a new home matching this appears.")
         return [Say(lead, edit=True), *await show_results(ctx, criteria.deal_type, 0)]
-
-
-def _pair(value: str) -> tuple[float | None, float | None]:
-    low, _, high = value.partition("-")
-    try:
-        return (float(low) if low else None, float(high) if high else None)
-    except ValueError:
-        return None, None
-
-
-def _toggle_feature(criteria: Criteria, slug: str) -> None:
-    if slug == "pets":
-        criteria.pets = None if criteria.pets else True
-    elif slug == "furnished":
-        criteria.furnished = None if criteria.furnished else True
-    elif slug in criteria.must_have:
-        criteria.must_have = [f for f in criteria.must_have if f != slug]
-    else:
-        criteria.must_have = [*criteria.must_have, slug]
-
-
-def _clear_step(criteria: Criteria, name: str) -> None:
-    if name == "type":
-        criteria.property_types = []
-    elif name == "dist":
-        criteria.districts, criteria.district_candidates = [], {}
-    elif name == "budget":
-        criteria.budget_min = criteria.budget_max = None
-    elif name == "rooms":
-        criteria.bedrooms_min = criteria.bedrooms_max = None
-    elif name == "area":
-        criteria.area_min = criteria.area_max = None
-    elif name == "move":
-        criteria.move_in_by = None
-    elif name == "feat":
-        criteria.must_have, criteria.pets, criteria.furnished = [], None, None
 
 
 async def sentence_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] | None:
