@@ -8,11 +8,13 @@ expected wait; outside business hours, when people are back, with the choice to 
 While waiting or with a person the engine keeps the bot silent; only this flow's buttons still work (leave a
 message, back to the assistant). The texts the console sends on the customer's behalf (an agent joined, back
 to the assistant, the survey) are built here too, so every customer-facing string lives in dialogs; the survey
-itself and its answers belong to dialogs.flows.survey.
+itself and its answers belong to dialogs.flows.survey. Staff linking their Telegram chat from the console
+(`/start link_<token>`) is answered here as well.
 """
 
 from __future__ import annotations
 
+from dialogs.engine import DEEP_LINKS
 from dialogs.flow import DialogContext, Flow, register
 from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_, t
@@ -20,7 +22,7 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from homedesk.settings import get_settings
 from storage.models import Survey
-from storage.services import handoff
+from storage.services import handoff, staff_link
 from storage.services.handoff import BusinessHours, QueueStatus
 
 NAME = "handoff"
@@ -107,4 +109,14 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
                 choices=[[Choice(ctx.t("Leave a message"), f"{NAME}:leave")], [_cancel_choice(ctx.lang)]])]
 
 
+async def link_staff_chat(ctx: DialogContext, token: str) -> list[Reply]:
+    """`/start link_<token>` from a staff member's profile page: reminders for them now come to this chat."""
+    staff = await staff_link.consume_link_token(ctx.session, token, ctx.customer.chat_id, now=ctx.now)
+    if staff is None:
+        return [Say(ctx.t("This link is invalid or has expired. Make a new one on your profile page in the console."))]
+    return [Say(ctx.t("Done: this chat is now linked to the Homedesk console account of {name}. Reminders will "
+                      "arrive here.", name=staff.name))]
+
+
 register(HandoffFlow())
+DEEP_LINKS[staff_link.DEEP_LINK_PREFIX] = link_staff_chat

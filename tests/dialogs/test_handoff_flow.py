@@ -130,3 +130,20 @@ async def test_forged_survey_button_is_rejected(sessions, frozen_clock):
     intruder = FakeCustomer(sessions, user_id=78)
     replies = await intruder.press("survey:r:1:5")
     assert replies[0].text == "This button has expired. Here is the menu."
+
+
+async def test_staff_deep_link_links_the_chat_once(sessions, frozen_clock):
+    from storage.services import staff_link
+
+    async with sessions() as session, session.begin():
+        agent = Staff(email="link@example.com", name="Lin <Agent>", role="agent", password_hash="x")
+        session.add(agent)
+        await session.flush()
+        token = await staff_link.create_link_token(session, agent)
+    phone = FakeCustomer(sessions, user_id=555, language_code="zh-hans")
+    replies = await phone.command("start", f"link_{token}")
+    assert replies[0].text == "已完成：此聊天已绑定到 Lin &lt;Agent&gt; 的 Homedesk 控制台账号，提醒将发送到这里。"
+    async with sessions() as session:
+        assert (await session.get(Staff, agent.id)).telegram_chat_id == 555
+    again = await FakeCustomer(sessions, user_id=556).command("start", f"link_{token}")
+    assert again[0].text.startswith("This link is invalid or has expired")
