@@ -115,6 +115,14 @@ def _parser(lookups: _Lookups, report: ImportReport):
         if floor is not None and floors_total is not None and floor > floors_total:
             raise RowError(f"floor {floor} is above floors_total {floors_total}")
         lat, lon = coordinates(row)
+        values = {
+            "address": text_cell(row, "address", 256), "available_from": date_cell(row, "available_from"),
+            "furnished": bool_cell(row, "furnished"), "pets_allowed": bool_cell(row, "pets_allowed"),
+            "status": enum_cell(row, "status", LISTING_STATUSES, default="active"),
+            "features": [feature.lower() for feature in list_cell(row, "features")],
+            "description": text_cell(row, "description"), "photos": list_cell(row, "photos"),
+        }
+        # Last, so a row rejected for another reason does not also warn about its agent.
         agent_id = None
         if email := text_cell(row, "agent_email"):
             agent_id = lookups.staff.get(email.lower())
@@ -122,14 +130,9 @@ def _parser(lookups: _Lookups, report: ImportReport):
                 report.warnings.append((row.line, f"agent_email {email} is not a staff member; listing has no agent"))
         return ListingRow(
             ref_code=ref_code, deal_type=deal_type, property_type=property_type, city=district.city,
-            district_id=district.id, district_name=district.name, address=text_cell(row, "address", 256),
-            price=price, currency=currency, bedrooms=bedrooms or 0, bathrooms=bathrooms or 0, area_m2=area,
-            floor=floor, floors_total=floors_total, available_from=date_cell(row, "available_from"),
-            furnished=bool_cell(row, "furnished"), pets_allowed=bool_cell(row, "pets_allowed"),
-            features=[feature.lower() for feature in list_cell(row, "features")],
-            status=enum_cell(row, "status", LISTING_STATUSES, default="active"),
-            description=text_cell(row, "description"), lat=lat, lon=lon, agent_id=agent_id,
-            photos=list_cell(row, "photos"),
+            district_id=district.id, district_name=district.name, price=price, currency=currency,
+            bedrooms=bedrooms or 0, bathrooms=bathrooms or 0, area_m2=area, floor=floor, floors_total=floors_total,
+            lat=lat, lon=lon, agent_id=agent_id, **values,
         )
 
     return parse
