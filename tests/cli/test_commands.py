@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sqlite3
 import sys
@@ -243,3 +244,19 @@ def test_logs_never_show_secrets(cli_env, monkeypatch) -> None:
     assert token not in text and "hunter2" not in text
     assert "bot***/getMe" in text and "postgresql://user:***@db:5432/app" in text
     assert settings.bot_token == token
+
+
+def test_match_json_follows_the_contract(cli_env, capsys) -> None:
+    """End to end with the real matcher: the JSON shape ARCHITECTURE.md promises to other tools."""
+    (cli_env / "districts.csv").write_text(DISTRICTS, encoding="utf-8")
+    (cli_env / "listings.csv").write_text(LISTINGS, encoding="utf-8")
+    assert main(["import-districts", "districts.csv"]) == 0
+    assert main(["import-listings", "listings.csv"]) == 1
+    capsys.readouterr()
+
+    assert main(["match", "--text", "2 bedroom flat in Wangjing under 10000", "--deal", "rent", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["criteria"]["deal_type"] == "rent" and answer["criteria"]["districts"] == ["Chaoyang"]
+    assert {"budget_max", "bedrooms_min", "must_have", "pets"} <= set(answer["criteria"])
+    assert [result["ref_code"] for result in answer["results"]] == ["L1"]
+    assert 0 <= answer["results"][0]["score"] <= 100 and answer["results"][0]["reasons"]
