@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from dialogs.cards import day_label, local_tz, title, when
 from dialogs.flow import DialogContext, Flow, register
@@ -28,6 +29,28 @@ from storage.services.phones import is_plausible_phone, normalise_phone
 NAME = "book"
 DAYS_PER_ROW = 3
 TIMES_PER_ROW = 4
+
+
+Handler = Callable[..., Awaitable[list[Reply] | None]]
+
+
+async def dispatch(ctx: DialogContext, token: str,
+                   actions: dict[str, tuple[Handler, tuple[Callable[[str], Any], ...]]]) -> list[Reply] | None:
+    """Route a button token "<action>:<arg>:<arg>..." to its handler, converting each argument.
+
+    A token with an unknown action, the wrong number of arguments or an argument that does not convert
+    (a stale or forged button) gives None, which the engine answers with "this button has expired".
+    """
+    action, *raw = token.split(":")
+    entry = actions.get(action)
+    if entry is None or len(raw) != len(entry[1]):
+        return None
+    handler, converters = entry
+    try:
+        args = [convert(value) for convert, value in zip(converters, raw, strict=True)]
+    except (ValueError, OverflowError, OSError):  # OSError: a timestamp beyond the platform's range
+        return None
+    return await handler(ctx, *args)
 
 
 def _minutes(at: datetime) -> int:
@@ -141,28 +164,24 @@ class BookingFlow(Flow):
         return []  # pragma: no cover - the day step is always needed
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        action, _, rest = token.partition(":")
-        first, _, second = rest.partition(":")
-        try:
-            if action == "l":
-                listing = await listings_repo.get(ctx.session, int(first))
-                if listing is None or listing.status != "active":
-                    return [Say(ctx.t("Sorry, this home is no longer available."))]
-                return await self._next(ctx, listing)
-            if action == "d":
-                return await self._day(ctx, int(first), _day(second))
-            if action == "t":
-                return await self._book(ctx, int(first), _from_minutes(second))
-            if action == "rd":
-                return await self._reschedule_day(ctx, int(first), _day(second))
-            if action == "rt":
-                return await self._reschedule(ctx, int(first), _from_minutes(second))
-            if action == "x":
-                ctx.clear()
-                return [Say(ctx.t("Booking cancelled. Nothing was booked."), edit=True)]
-        except ValueError:
-            return None
-        return None
+        return await dispatch(ctx, token, {
+            "l": (self._open, (int,)),
+            "d": (self._day, (int, _day)),
+            "t": (self._book, (int, _from_minutes)),
+            "rd": (self._reschedule_day, (int, _day)),
+            "rt": (self._reschedule, (int, _from_minutes)),
+            "x": (self._cancel, ()),
+        })
+
+    async def _open(self, ctx: DialogContext, listing_id: int) -> list[Reply]:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None or listing.status != "active":
+            return [Say(ctx.t("Sorry, this home is no longer available."))]
+        return await self._next(ctx, listing)
+
+    async def _cancel(self, ctx: DialogContext) -> list[Reply]:
+        ctx.clear()
+        return [Say(ctx.t("Booking cancelled. Nothing was booked."), edit=True)]
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         if ctx.conversation.step != "phone":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dialogs.cards import card_text, details_text, photo_urls
 from dialogs.flow import DialogContext, Flow, register
+from dialogs.flows.booking import dispatch
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.replies import Album, ButtonAnswer, Choice, Location, Photo, Reply, Say
@@ -131,31 +132,28 @@ class RecommendFlow(Flow):
         return [Say(ctx.t("Which search?"), choices=rows)]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        parts = token.split(":")
-        action, args = parts[0], parts[1:]
-        try:
-            if action == "s" and len(args) == 2:
-                return await show_results(ctx, args[0], int(args[1]), edit=True)
-            if action == "d" and len(args) == 1:
-                return await self._details(ctx, int(args[0]))
-            if action == "sv" and len(args) == 3:
-                return await self._save(ctx, args[0], int(args[1]), int(args[2]))
-            if action == "no" and len(args) == 3:
-                return self._ask_reason(ctx, args[0], int(args[1]), int(args[2]))
-            if action == "nr" and len(args) == 4:
-                return await self._reject(ctx, args[0], int(args[1]), int(args[2]), args[3])
-            if action == "rx" and len(args) == 2:
-                return await self._relax(ctx, args[0], args[1])
-            if action == "stop" and not args:
-                ctx.customer.notify_new_listings = False
-                return [Say(ctx.t("Done: no more new-listing alerts. You can still search any time."),
-                            choices=[[Choice(ctx.t("Turn alerts back on"), f"{NAME}:alerts_on")]])]
-            if action == "alerts_on" and not args:
-                ctx.customer.notify_new_listings = True
-                return [Say(ctx.t("Alerts are on again."))]
-        except ValueError:
-            return None
-        return None
+        return await dispatch(ctx, token, {
+            "s": (self._show, (str, int)),
+            "d": (self._details, (int,)),
+            "sv": (self._save, (str, int, int)),
+            "no": (self._ask_reason, (str, int, int)),
+            "nr": (self._reject, (str, int, int, str)),
+            "rx": (self._relax, (str, str)),
+            "stop": (self._alerts, ()),
+            "alerts_on": (self._alerts_on, ()),
+        })
+
+    async def _show(self, ctx: DialogContext, deal: str, position: int) -> list[Reply] | None:
+        return await show_results(ctx, deal, position, edit=True) if deal in ("rent", "sale") else None
+
+    async def _alerts(self, ctx: DialogContext) -> list[Reply]:
+        ctx.customer.notify_new_listings = False
+        return [Say(ctx.t("Done: no more new-listing alerts. You can still search any time."),
+                    choices=[[Choice(ctx.t("Turn alerts back on"), f"{NAME}:alerts_on")]])]
+
+    async def _alerts_on(self, ctx: DialogContext) -> list[Reply]:
+        ctx.customer.notify_new_listings = True
+        return [Say(ctx.t("Alerts are on again."))]
 
     async def _details(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
         listing = await listings_repo.get(ctx.session, listing_id)
@@ -179,7 +177,7 @@ class RecommendFlow(Flow):
         notice = ButtonAnswer(ctx.t("Saved") if now_saved else ctx.t("Removed from saved"))
         return [notice, *await show_results(ctx, deal, position, edit=True)]
 
-    def _ask_reason(self, ctx: DialogContext, deal: str, position: int, listing_id: int) -> list[Reply]:
+    async def _ask_reason(self, ctx: DialogContext, deal: str, position: int, listing_id: int) -> list[Reply]:
         buttons = [Choice(ctx.t(label), f"{NAME}:nr:{deal}:{position}:{listing_id}:{code}")
                    for code, label in FEEDBACK_LABELS.items()]
         rows = [buttons[:3], buttons[3:], [Choice(ctx.t("◀ Back"), f"{NAME}:s:{deal}:{position}")]]

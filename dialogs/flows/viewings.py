@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dialogs.cards import title, when
 from dialogs.flow import DialogContext, Flow, register
-from dialogs.flows.booking import day_question, tell_agent
+from dialogs.flows.booking import day_question, dispatch, tell_agent
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import ButtonAnswer, Choice, Reply, Say
@@ -67,39 +67,59 @@ class ViewingsFlow(Flow):
         return viewing
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        parts = token.split(":")
-        if not parts or len(parts) < 2 or not parts[1].isdigit():
-            return None
-        action, viewing_id = parts[0], int(parts[1])
-        if action == "o" and len(parts) == 3:
-            return await self._outcome(ctx, viewing_id, parts[2])
+        return await dispatch(ctx, token, {
+            "r": (self._reschedule, (int,)),
+            "c": (self._ask_cancel, (int,)),
+            "cy": (self._cancel, (int,)),
+            "o": (self._outcome, (int, str)),
+            "i": (self._interest, (int, str)),
+        })
+
+    async def _changeable(self, ctx: DialogContext, viewing_id: int) -> tuple[Viewing | None, list[Reply] | None]:
+        """(viewing, None) when this customer may still change it; else (None, what to answer)."""
         viewing = await self._own(ctx, viewing_id)
         if viewing is None:
-            return None
-        if action == "i" and len(parts) == 3 and parts[2] in ("y", "n"):
-            viewing.customer_interested = parts[2] == "y"
-            text = ctx.t("Thank you! Your agent will get in touch.") if parts[2] == "y" else \
-                ctx.t("Thank you for telling us. I will keep looking for you.")
-            return [Say(text, edit=True)]
+            return None, None
         if viewing.status != "booked" or viewing.starts_at <= ctx.now:
+            return None, await self._list(ctx, edit=True, lead=ctx.t("This viewing can no longer be changed."))
+        return viewing, None
+
+    async def _reschedule(self, ctx: DialogContext, viewing_id: int) -> list[Reply] | None:
+        viewing, answer = await self._changeable(ctx, viewing_id)
+        if viewing is None:
+            return answer
+        days = await viewings.free_days(ctx.session, viewing.agent_id, now=ctx.now)
+        text = ctx.t("Your viewing is on {when}. Which day would suit you better?",
+                     when=when(ctx.lang, viewing.starts_at))
+        return [day_question(ctx, days, f"book:rd:{viewing.id}", text, edit=True)]
+
+    async def _ask_cancel(self, ctx: DialogContext, viewing_id: int) -> list[Reply] | None:
+        viewing, answer = await self._changeable(ctx, viewing_id)
+        if viewing is None:
+            return answer
+        return [Say(ctx.t("Cancel the viewing on {when}?", when=when(ctx.lang, viewing.starts_at)),
+                    choices=[[Choice(ctx.t("Yes, cancel it"), f"{NAME}:cy:{viewing.id}"),
+                              Choice(ctx.t("No, keep it"), f"{NAME}:start")]], edit=True)]
+
+    async def _cancel(self, ctx: DialogContext, viewing_id: int) -> list[Reply] | None:
+        viewing, answer = await self._changeable(ctx, viewing_id)
+        if viewing is None:
+            return answer
+        try:
+            await viewings.cancel(ctx.session, viewing.id, by="customer", now=ctx.now)
+        except viewings.ViewingError:
             return await self._list(ctx, edit=True, lead=ctx.t("This viewing can no longer be changed."))
-        if action == "r":
-            days = await viewings.free_days(ctx.session, viewing.agent_id, now=ctx.now)
-            text = ctx.t("Your viewing is on {when}. Which day would suit you better?",
-                         when=when(ctx.lang, viewing.starts_at))
-            return [day_question(ctx, days, f"book:rd:{viewing.id}", text, edit=True)]
-        if action == "c":
-            return [Say(ctx.t("Cancel the viewing on {when}?", when=when(ctx.lang, viewing.starts_at)),
-                        choices=[[Choice(ctx.t("Yes, cancel it"), f"{NAME}:cy:{viewing.id}"),
-                                  Choice(ctx.t("No, keep it"), f"{NAME}:start")]], edit=True)]
-        if action == "cy":
-            try:
-                await viewings.cancel(ctx.session, viewing.id, by="customer", now=ctx.now)
-            except viewings.ViewingError:
-                return await self._list(ctx, edit=True, lead=ctx.t("This viewing can no longer be changed."))
-            await tell_agent(ctx, viewing, "cancelled")
-            return await self._list(ctx, edit=True, lead=ctx.t("Your viewing is cancelled. The agent has been told."))
-        return None
+        await tell_agent(ctx, viewing, "cancelled")
+        return await self._list(ctx, edit=True, lead=ctx.t("Your viewing is cancelled. The agent has been told."))
+
+    async def _interest(self, ctx: DialogContext, viewing_id: int, answer: str) -> list[Reply] | None:
+        viewing = await self._own(ctx, viewing_id)
+        if viewing is None or answer not in ("y", "n"):
+            return None
+        viewing.customer_interested = answer == "y"
+        text = ctx.t("Thank you! Your agent will get in touch.") if answer == "y" else \
+            ctx.t("Thank you for telling us. I will keep looking for you.")
+        return [Say(text, edit=True)]
 
     async def _outcome(self, ctx: DialogContext, viewing_id: int, outcome: str) -> list[Reply] | None:
         """The agent's button: only the viewing's own agent, pressing from the chat they linked."""
