@@ -45,6 +45,11 @@ async def run_once(app: web.Application) -> tuple[int, int]:
                                                      sender="system")
             await audit(session, "auto_assign", staff_id=agent.id, target_type="conversation",
                         target_id=conversation.id)
+            who = customer.display_name if customer else f"#{conversation.customer_id}"
+            note = StaffNotification(staff_id=agent.id, text=f"{who} was assigned to you",
+                                     link=f"/conversations/{conversation.id}")
+            session.add(note)
+            notes.append(note)
             events.append(handoff.changed_event(conversation))
             if message is not None:
                 events.append(Event("message.new", {"conversation_id": conversation.id, "message_id": message.id,

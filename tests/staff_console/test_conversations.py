@@ -15,7 +15,16 @@ from staff_console.app import create_app
 from storage import clock
 from storage.db import transaction
 from storage.events import Event
-from storage.models import PRIORITY_AGENT, AuditLog, Conversation, Message, OutboxMessage, Staff, Survey
+from storage.models import (
+    PRIORITY_AGENT,
+    AuditLog,
+    Conversation,
+    Message,
+    OutboxMessage,
+    Staff,
+    StaffNotification,
+    Survey,
+)
 from tests.staff_console.conftest import console_settings, sign_in
 from tests.staff_console.helpers import customer_writes, waiting_customer
 
@@ -217,6 +226,10 @@ async def test_auto_assignment_tick_and_silent_requeue(client, team, sessions, b
         joined = (await session.scalars(select(Message).where(Message.sender == "system"))).all()
     assert {owners[first.id], owners[second.id]} == {team.agent.id, team.agent2.id}
     assert len(joined) == 2 and all("from our team is here" in m.text for m in joined)
+    async with sessions() as session:
+        told = (await session.scalars(select(StaffNotification.text).where(
+            StaffNotification.staff_id == owners[first.id]))).all()
+    assert told == ["First was assigned to you"]
     frozen_clock.advance(minutes=6)  # nobody answered within HANDOFF_REASSIGN_MINUTES (5)
     async with transaction(sessions) as session:
         for person in (await session.scalars(select(Staff).where(Staff.role == "agent"))).all():
