@@ -232,7 +232,8 @@ async def test_stale_and_forged_journey_buttons_expire(sessions, frozen_clock) -
     await seed(sessions)
     gus = FakeCustomer(sessions, user_id=2103)
     for token in ("need:budget:5000-8000", "rec:nr:rent:0:99999:too_far", "book:t:1:notanumber", "vw:cy:424242",
-                  "vw:o:1:done", "book:rt:77:29000000"):
+                  "vw:o:1:done", "book:rt:77:29000000", "book:t:1:99999999999999999999", "rec:s:lease:0",
+                  "need:dist:42", "vw:i:1:maybe"):
         replies = await gus.press(token)
         assert replies[0].text == "This button has expired. Here is the menu.", token
         assert gus.last and gus.last.button_answer is not None
