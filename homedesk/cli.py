@@ -207,15 +207,14 @@ async def connect(url: str) -> AsyncEngine:
 
 
 @asynccontextmanager
-async def database(settings: Settings, migrate: bool = True) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A checked connection, the schema brought up to date, and a session factory; disposed on exit."""
     from storage.db import session_factory
     from storage.migrate import upgrade
 
     engine = await connect(settings.database_url)
     try:
-        if migrate:
-            await upgrade(engine)
+        await upgrade(engine)
         yield session_factory(engine)
     finally:
         await engine.dispose()
@@ -261,9 +260,12 @@ async def _seed(factory: async_sessionmaker[AsyncSession], settings: Settings, f
         for line, reason in result.errors:
             print(f"  {name} line {line}: {reason}", file=sys.stderr)
     print(f"photos: {report.photos_written} drawn into {media_dir(settings) / 'listings'}")
-    print("demo accounts (passwords are shown only now):")
+    print("demo accounts:")
     for email, role, secret in report.accounts:
-        print(f"  {role:8} {email:28} {secret if secret else '(existing account, password unchanged)'}")
+        print(f"  {role:8} {email:28} {'' if secret else '(existed already, password unchanged)'}".rstrip())
+    new_password = next((secret for _, _, secret in report.accounts if secret), None)
+    if new_password:
+        print(f"password of the new demo accounts (shown only now): {new_password}")
     return 0
 
 

@@ -7,6 +7,7 @@ at seed time; nothing third-party is shipped.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
@@ -193,22 +194,26 @@ async def seed_demo(
 ) -> DemoReport:
     """Seed the demo data; does nothing when listings exist unless `force` (then it updates in place).
 
-    `password` is used for every new demo account; without it each gets its own random password.
-    The report carries the new passwords so the caller can show them once.
+    `password` is used for every new demo account; without it they share one random password.
+    The report carries it so the caller can show it once.
     """
     if not force and await has_listings(factory):
         return DemoReport(skipped=True)
     today = today or clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
     report = DemoReport()
     report.imports["districts"] = await import_districts(factory, DATA / "beijing_districts.csv")
-    async with factory() as session, session.begin():
-        report.accounts = await _seed_staff(session, password)
-        await _seed_rules(session)
-        await _seed_texts(session)
     async with factory() as session:
         districts = list(await session.scalars(select(District).where(District.city == CITY)))
     listing_csv, photos = build_listings_csv(districts, media_dir, today)
-    report.photos_written = write_photos(photos)
+    # Drawing photos (zlib) and hashing passwords (Argon2) both release the GIL: run them side by side.
+    drawing = asyncio.create_task(asyncio.to_thread(write_photos, photos))
+    try:
+        async with factory() as session, session.begin():
+            report.accounts = await _seed_staff(session, password)
+            await _seed_rules(session)
+            await _seed_texts(session)
+    finally:
+        report.photos_written = await drawing
     report.imports["listings"] = await import_listings(factory, listing_csv)
     report.imports["units"] = await import_units(factory, build_units_csv(today))
     async with factory() as session, session.begin():
@@ -219,18 +224,21 @@ async def seed_demo(
 
 
 async def _seed_staff(session: AsyncSession, password: str | None) -> list[tuple[str, str, str | None]]:
+    """Every new demo account gets the same password (given, or random), so it is hashed once."""
+    secret = password or secrets.token_urlsafe(9)
+    shared_hash: str | None = None
     accounts: list[tuple[str, str, str | None]] = []
     for person in DEMO_STAFF:
         if await by_email(session, person.email) is not None:
             accounts.append((person.email, person.role, None))
             continue
-        secret = password or secrets.token_urlsafe(9)
-        await create_staff(
-            session, person.email, person.name, person.role, secret, team=person.team, language=person.language,
-            skills=list(person.skills), service_areas=list(person.service_areas), is_team_lead=person.is_team_lead,
-            timezone="Asia/Shanghai",
-            working_hours=SERVICE_HOURS if person.role == "service" else AGENT_HOURS if person.role == "agent" else {},
+        hours = SERVICE_HOURS if person.role == "service" else AGENT_HOURS if person.role == "agent" else {}
+        staff = await create_staff(
+            session, person.email, person.name, person.role, secret, password_hash=shared_hash, team=person.team,
+            language=person.language, skills=list(person.skills), service_areas=list(person.service_areas),
+            is_team_lead=person.is_team_lead, timezone="Asia/Shanghai", working_hours=hours,
         )
+        shared_hash = staff.password_hash
         accounts.append((person.email, person.role, secret))
     return accounts
 
@@ -580,4 +588,4 @@ def png(width: int, height: int, background: tuple[int, int, int], rects: Sequen
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")

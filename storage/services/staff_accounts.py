@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from argon2 import PasswordHasher
@@ -54,9 +55,19 @@ async def by_email(session: AsyncSession, email: str) -> Staff | None:
 
 
 async def create_staff(
-    session: AsyncSession, email: str, name: str, role: str, password: str, **fields: object
+    session: AsyncSession,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    *,
+    password_hash: str | None = None,
+    **fields: object,
 ) -> Staff:
-    """Add a staff member (flushed, not committed). Extra model fields (skills, working_hours, ...) may be given."""
+    """Add a staff member (flushed, not committed). Extra model fields (skills, working_hours, ...) may be given.
+
+    `password_hash` is `hash_password(password)` made earlier, when several accounts share one password.
+    """
     email = normalise_email(email)
     if not _EMAIL_RE.match(email):
         raise StaffAccountError(f"{email!r} is not an email address")
@@ -67,7 +78,10 @@ async def create_staff(
     check_password(password)
     if await by_email(session, email) is not None:
         raise StaffAccountError(f"a staff member with email {email} already exists")
-    staff = Staff(email=email, name=name.strip(), role=role, password_hash=hash_password(password), **fields)
+    if password_hash is None:
+        # Argon2 takes ~0.1 s of CPU on purpose; a thread keeps the event loop answering meanwhile.
+        password_hash = await asyncio.to_thread(hash_password, password)
+    staff = Staff(email=email, name=name.strip(), role=role, password_hash=password_hash, **fields)
     session.add(staff)
     try:
         await session.flush()
