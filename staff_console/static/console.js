@@ -35,13 +35,20 @@
 
   // ---- live connection -------------------------------------------------------------------------------
   const handlers = [];
-  function connect(query) {
+  // onReconnect runs after a dropped connection comes back, to fetch what was missed meanwhile.
+  function connect(query, onReconnect) {
     const state = document.getElementById("live-state");
     let delay = 500;
+    let opened = false;
     function open() {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
       const socket = new WebSocket(scheme + "//" + location.host + "/ws?" + query);
-      socket.onopen = () => { delay = 500; state && state.classList.add("on"); };
+      socket.onopen = () => {
+        delay = 500;
+        state && state.classList.add("on");
+        if (opened && onReconnect) onReconnect();
+        opened = true;
+      };
       socket.onmessage = (event) => {
         let data;
         try { data = JSON.parse(event.data); } catch (e) { return; }
@@ -120,7 +127,15 @@
       if (data.requeued && row.mode === "waiting") toast(row.customer_name + " is back in the queue (no answer).", "/conversations/" + row.conversation_id);
       refreshEmpty();
     });
-    connect("inbox=1");
+    connect("inbox=1", async () => {
+      const response = await fetch("/api/inbox?view=" + encodeURIComponent(view), { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const data = await response.json();
+      body.textContent = "";
+      data.rows.forEach((row) => body.appendChild(inboxRow(row)));
+      tick();
+      refreshEmpty();
+    });
   }
 
   // ---- conversation -----------------------------------------------------------------------------------
@@ -169,7 +184,17 @@
         }
       }
     });
-    connect("conversation=" + id);
+    connect("conversation=" + id, async () => {
+      const ids = Array.from(list.querySelectorAll("[data-message-id]"), (item) => Number(item.dataset.messageId));
+      const after = ids.length ? Math.max(...ids) : 0;
+      const response = await fetch("/api/conversations/" + id + "/messages?after=" + after, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const data = await response.json();
+      data.messages.forEach((m) => {
+        if (!list.querySelector('[data-message-id="' + m.id + '"]')) list.appendChild(messageItem(m, id));
+      });
+      scroll();
+    });
 
     const form = document.getElementById("reply-form");
     if (form) {
