@@ -361,10 +361,10 @@ def _size(rng: random.Random, property_type: str) -> tuple[int, int, float]:
 
 def _features(rng: random.Random, property_type: str, floors_total: int, central: bool) -> list[str]:
     features = []
-    chances = {
-        "parking": 0.45, "near_metro": 0.7 if central else 0.35, "balcony": 0.5, "gym": 0.2, "pool": 0.08,
-        "school": 0.25 if property_type == "apartment" else 0.0, "south_facing": 0.55,
-    }
+    chances = {"parking": 0.45, "near_metro": 0.7 if central else 0.35}
+    if property_type in ("apartment", "house", "villa"):  # homes only: nobody sells a shop for its pool
+        chances |= {"balcony": 0.5, "gym": 0.2, "pool": 0.08, "south_facing": 0.55}
+        chances["school"] = 0.25 if property_type == "apartment" else 0.0
     if floors_total > 6:
         features.append("elevator")
     if property_type in ("villa", "house"):
@@ -401,8 +401,8 @@ def _listing_row(
     features = _features(rng, property_type, floors_total, central)
     hood_en, hood_zh = rng.choice(neighbourhoods(district))
     compound_en, compound_zh = rng.choice(COMPOUNDS)
-    building, unit = rng.randint(1, 18), rng.randint(1, floors_total) * 100 + rng.randint(1, 4)
-    furnished = rng.random() < (0.7 if deal == "rent" else 0.35) if property_type != "shop" else False
+    building, unit = rng.randint(1, 18), floor * 100 + rng.randint(1, 4)
+    furnished = property_type != "shop" and rng.random() < (0.7 if deal == "rent" else 0.35)
     pets = (rng.random() < 0.4) if deal == "rent" and property_type in ("apartment", "house", "villa") else None
     status = rng.choices(("active", "reserved", "withdrawn"), (93, 5, 2))[0]
     available = today + timedelta(days=rng.randint(0, 90 if deal == "rent" else 180))
@@ -444,20 +444,21 @@ def _description(
     else:
         rooms_en = "Studio" if bedrooms == 0 else f"{bedrooms}-bedroom"
         rooms_zh = "开间" if bedrooms == 0 else f"{'一二三四五六'[bedrooms - 1]}居室"
-    furnished_en = "furnished" if furnished else "unfurnished"
-    furnished_zh = "家具齐全" if furnished else "不带家具"
+    furnished_en = "furnished" if furnished else "" if property_type == "shop" else "unfurnished"
+    furnished_zh = "家具齐全" if furnished else "" if property_type == "shop" else "不带家具"
     with_en = ", ".join(FEATURE_WORDS[name][0] for name in features if name in FEATURE_WORDS)
     with_zh = "，".join(FEATURE_WORDS[name][1] for name in features if name in FEATURE_WORDS)
     deal_en = "Available to rent" if deal == "rent" else "For sale"
     deal_zh = "出租" if deal == "rent" else "出售"
     english = (
-        f"{deal_en}: {rooms_en} {furnished_en} {type_en}".replace("  ", " ")
+        f"{deal_en}: " + " ".join(word for word in (rooms_en, furnished_en, type_en) if word)
         + f" of {area:g} m² on floor {floor} of {floors_total} in {hood_en}, {district_en}."
         + (f" With {with_en}." if with_en else "")
         + (" Pets welcome." if pets else "")
     )
     chinese = (
-        f"{deal_zh}：{district_zh}{hood_zh}{rooms_zh}{type_zh}，面积{area:g}平方米，{floor}/{floors_total}层，{furnished_zh}"
+        f"{deal_zh}：{district_zh}{hood_zh}{rooms_zh}{type_zh}，面积{area:g}平方米，{floor}/{floors_total}层"
+        + (f"，{furnished_zh}" if furnished_zh else "")
         + (f"，{with_zh}" if with_zh else "")
         + ("，可养宠物" if pets else "")
         + "。"
