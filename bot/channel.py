@@ -19,6 +19,7 @@ from aiogram.types import BotCommand
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db_gate import WriteGate
 from bot.handlers import build_routers
 from bot.limits import SendLimiter
 from bot.pipeline import InboundPipeline
@@ -41,10 +42,10 @@ def create_bot(token: str, api_base: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def build_dispatcher(sessions: async_sessionmaker[AsyncSession], bus: EventBus,
-                     on_committed: Any = lambda: None) -> Dispatcher:
-    dispatcher = Dispatcher(disable_fsm=True)  # conversation state lives in the database, not in aiogram's FSM
-    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(sessions, bus, on_committed))
+def build_dispatcher(gate: WriteGate, bus: EventBus, on_committed: Any = lambda: None) -> Dispatcher:
+    # Conversation state lives in the database, not in aiogram's FSM.
+    dispatcher = Dispatcher(disable_fsm=True)
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(gate, bus, on_committed))
     dispatcher.include_routers(*build_routers())
     return dispatcher
 
@@ -78,11 +79,13 @@ class TelegramChannel:
         self.settings = settings
         self.options = options or ChannelOptions()
         self.bot = create_bot(token, settings.telegram_api_base)
-        limiter = self.options.limiter or SendLimiter(settings.send_rate_global, settings.send_rate_per_chat_seconds,
+        limiter = self.options.limiter or SendLimiter(settings.send_rate_global,
+                                                      settings.send_rate_per_chat_seconds,
                                                       settings.send_rate_group_per_minute)
-        self.sender = OutboxSender(self.bot, sessions, bus, limiter, **self.options.sender)
-        self.dispatcher = build_dispatcher(sessions, bus, self.sender.wake)
-        self.pipeline = InboundPipeline(self.bot, self.dispatcher, sessions,
+        self.gate = WriteGate(sessions)
+        self.sender = OutboxSender(self.bot, self.gate, bus, limiter, **self.options.sender)
+        self.dispatcher = build_dispatcher(self.gate, bus, self.sender.wake)
+        self.pipeline = InboundPipeline(self.bot, self.dispatcher, self.gate,
                                         concurrency=self.options.handler_concurrency,
                                         max_pending=self.options.max_pending_updates)
         self.poller = Poller(self.bot, self.pipeline, timeout=self.options.poll_timeout)
@@ -113,7 +116,8 @@ class TelegramChannel:
         if self.webhook_mode:
             url, _ = webhook_target(self.settings.webhook_url or "")
             secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
-            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+            await self.bot.set_webhook(url, secret_token=secret,
+                                       allowed_updates=["message", "callback_query"])
             log.info("Telegram channel on: webhook at %s", self._webhook_path or "(not mounted)")
         else:
             with contextlib.suppress(Exception):  # a leftover webhook would make getUpdates fail with 409

@@ -1,7 +1,7 @@
-"""Routers, one per concern: private commands, private messages, button presses, and groups (ignored politely).
+"""Routers, one per concern: private commands, private messages, button presses, groups (ignored politely).
 
-Each handler translates the aiogram object into a dialogs.inbound.Inbound and hands it to dialogs.engine in the
-update's unit of work; the engine queues replies in the outbox inside that same transaction.
+Each handler translates the aiogram object into a dialogs.inbound.Inbound and hands it to dialogs.engine in
+the update's unit of work; the engine queues replies in the outbox inside that same transaction.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def commands_router() -> Router:
     router.message.filter(PRIVATE, F.from_user)
 
     @router.message(ANY_COMMAND)
-    async def on_command(message: Message, command: CommandObject, work: UnitOfWork, event_update: Update) -> None:
+    async def on_command(
+        message: Message, command: CommandObject, work: UnitOfWork, event_update: Update
+    ) -> None:
         assert message.from_user is not None
         await _run_engine(work, translate.identity_of(message.from_user, message.chat.id),
                           translate.command_event(message, command), event_update.update_id)

@@ -93,7 +93,8 @@ async def mark_sent(session: AsyncSession, row: ClaimedRow, *, now: datetime,
     """Row sent; its history message shows it. Returns the conversation id (for the live event)."""
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == row.id)
-        .values(status="sent", sent_at=now, lease_until=None, error=None, telegram_message_id=telegram_message_id)
+        .values(status="sent", sent_at=now, lease_until=None, error=None,
+                telegram_message_id=telegram_message_id)
         .execution_options(synchronize_session=False)
     )
     return await _update_message(session, row.message_id, "sent", telegram_message_id)

@@ -17,9 +17,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import updates
+from bot.db_gate import WriteGate
 from bot.ordering import ChatSerializer
 from bot.updates import StoredUpdate
 
@@ -32,7 +32,7 @@ class InboundPipeline:
         self,
         bot: Bot,
         dispatcher: Dispatcher,
-        sessions: async_sessionmaker[AsyncSession],
+        gate: WriteGate,
         *,
         concurrency: int = 16,
         max_pending: int = 2000,
@@ -40,7 +40,7 @@ class InboundPipeline:
     ) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
-        self.sessions = sessions
+        self.gate = gate
         self.db_attempts = db_attempts
         self.serializer: ChatSerializer[StoredUpdate] = ChatSerializer(
             self._handle, concurrency=concurrency, max_pending=max_pending
@@ -48,7 +48,7 @@ class InboundPipeline:
 
     async def recover(self) -> int:
         """Handle updates stored before a crash but never finished; call before fetching new ones."""
-        async with self.sessions() as session:
+        async with self.gate.sessions() as session:
             stored = await updates.unfinished(session)
         for item in stored:
             self.serializer.submit(item.chat_key, item)
@@ -69,14 +69,15 @@ class InboundPipeline:
             error = self._validation_error(raw)
             if error:
                 log.warning("malformed update %s stored as failed: %s", update_id, error)
-                rows.append({"update_id": update_id, "chat_id": key or None, "payload": raw, "status": "failed",
-                             "error": error})
+                rows.append({"update_id": update_id, "chat_id": key or None, "payload": raw,
+                             "status": "failed", "error": error})
                 continue
-            rows.append({"update_id": update_id, "chat_id": key or None, "payload": raw, "status": "received"})
+            rows.append({"update_id": update_id, "chat_id": key or None, "payload": raw,
+                         "status": "received"})
             items[update_id] = StoredUpdate(update_id, key, raw)
         if not rows:
             return []
-        async with self.sessions() as session, session.begin():
+        async with self.gate.transaction() as session:
             new_ids = await updates.store(session, rows)
         for row in rows:  # keep Telegram's order within the batch
             item = items.get(row["update_id"])
@@ -120,7 +121,7 @@ class InboundPipeline:
                 error = f"{exc.__class__.__name__}: {str(exc)[:1000]}"
                 break
         try:
-            async with self.sessions() as session, session.begin():
+            async with self.gate.transaction() as session:
                 await updates.mark_failed(session, item.update_id, error)
         except Exception:
-            log.exception("could not mark update %s failed; it will be retried after a restart", item.update_id)
+            log.exception("could not mark update %s failed; it is retried after a restart", item.update_id)

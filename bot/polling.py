@@ -64,7 +64,8 @@ class Poller:
             if not batch:
                 continue
             await self._store(batch)
-            ids = [raw["update_id"] for raw in batch if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)]
+            ids = [raw["update_id"] for raw in batch
+                   if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)]
             if ids:
                 self.offset = max(ids) + 1
 

@@ -145,8 +145,8 @@ def _say(reply: Say, chat_id: int) -> list[Call]:
     parts = split_text(reply.text)
     if reply.edit_message_id and len(parts) == 1:
         new = SendMessage(chat_id=chat_id, text=parts[0], parse_mode=HTML, reply_markup=keyboard)
-        edit = EditMessageText(chat_id=chat_id, message_id=reply.edit_message_id, text=parts[0], parse_mode=HTML,
-                               reply_markup=keyboard)
+        edit = EditMessageText(chat_id=chat_id, message_id=reply.edit_message_id, text=parts[0],
+                               parse_mode=HTML, reply_markup=keyboard)
         return [Call(edit, fallback=new)]
     calls = []
     for index, (part, last) in enumerate(_with_last(parts)):
@@ -186,7 +186,8 @@ def _album(reply: Album, chat_id: int) -> list[Call]:
                                         parse_mode=HTML)))
             continue
         media = [InputMediaPhoto(media=photo_input(p), caption=caption if i == 0 else None,
-                                 parse_mode=HTML if caption and i == 0 else None) for i, p in enumerate(chunk)]
+                                 parse_mode=HTML if caption and i == 0 else None)
+                 for i, p in enumerate(chunk)]
         calls.append(Call(SendMediaGroup(chat_id=chat_id, media=media), weight=len(chunk)))
     if reply.caption and not caption_fits:
         calls += _say(Say(text=reply.caption), chat_id)

@@ -16,11 +16,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,9 +35,10 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import Message as TgMessage
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox_rows
+from bot.db_gate import WriteGate
 from bot.limits import SendLimiter
 from bot.outbox_rows import ClaimedRow
 from bot.render import Call, render
@@ -59,7 +61,7 @@ class OutboxSender:
     def __init__(
         self,
         bot: Bot,
-        sessions: async_sessionmaker[AsyncSession],
+        gate: WriteGate,
         bus: EventBus,
         limiter: SendLimiter | None = None,
         *,
@@ -72,7 +74,7 @@ class OutboxSender:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
-        self.sessions = sessions
+        self.gate = gate
         self.bus = bus
         self.limiter = limiter or SendLimiter()
         self.lease = timedelta(seconds=lease_seconds)
@@ -85,6 +87,8 @@ class OutboxSender:
         self._monotonic = monotonic
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._recording = False
+        self._outcomes: list[Callable[[AsyncSession], Awaitable[list[Event]]]] = []
         self._recent_429: deque[tuple[float, int]] = deque()
         self.stats = {"sent": 0, "failed": 0, "retried": 0, "rate_limited": 0}
 
@@ -102,13 +106,13 @@ class OutboxSender:
         try:
             while True:
                 self._wakeup.clear()
-                claimed = 0
                 free = self.max_in_flight - len(self._tasks)
-                if free > 0:
-                    try:
-                        claimed = await self._claim_and_start(free)
-                    except Exception:
-                        log.exception("could not claim outbox rows; retrying shortly")
+                try:
+                    claimed = await self._record_and_claim(free)
+                except Exception:
+                    log.exception("outbox bookkeeping failed; retrying shortly")
+                    claimed = 0
+                    await asyncio.sleep(self.poll_interval)
                 if self._monotonic() - last_recovery >= self.recover_every:
                     last_recovery = self._monotonic()
                     await self.recover()
@@ -120,10 +124,12 @@ class OutboxSender:
                     pass
         finally:
             await self._cancel_in_flight()
+            with contextlib.suppress(Exception):  # record what finished, so it is not sent again
+                await self._record_and_claim(0)
 
     async def recover(self) -> int:
         try:
-            async with self.sessions() as session, session.begin():
+            async with self.gate.transaction() as session:
                 count = await outbox_rows.recover_expired(session, clock.now())
         except Exception:
             log.exception("outbox lease recovery failed")
@@ -133,9 +139,10 @@ class OutboxSender:
         return count
 
     async def drain(self) -> None:
-        """Wait for deliveries in flight (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every claimed row is delivered and its outcome recorded (tests, shutdown)."""
+        while self._tasks or self._outcomes or self._recording:
+            self._wakeup.set()
+            await asyncio.sleep(0.01)
 
     async def _cancel_in_flight(self) -> None:
         tasks = list(self._tasks)
@@ -143,9 +150,31 @@ class OutboxSender:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _claim_and_start(self, limit: int) -> int:
-        async with self.sessions() as session, session.begin():
-            rows = await outbox_rows.claim(session, now=clock.now(), lease=self.lease, limit=limit)
+    async def _record_and_claim(self, limit: int) -> int:
+        """One transaction per round: record every finished delivery, then claim new rows.
+
+        Batching the bookkeeping keeps SQLite's single write lock free for the dialogs most of the time.
+        """
+        outcomes, self._outcomes = self._outcomes, []
+        events: list[Event] = []
+        rows: list[ClaimedRow] = []
+        self._recording = True
+        try:
+            async with self.gate.transaction() as session:
+                for outcome in outcomes:
+                    events += await outcome(session)
+                if limit > 0:
+                    rows = await outbox_rows.claim(session, now=clock.now(), lease=self.lease, limit=limit)
+        except Exception:
+            self._outcomes[:0] = outcomes  # keep them for the next round: never forget a delivery
+            raise
+        finally:
+            self._recording = False
+        for event in events:
+            try:
+                await self.bus.publish(event)
+            except Exception:
+                log.exception("could not publish a delivery status")
         for row in rows:
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")
             self._tasks.add(task)
@@ -154,7 +183,7 @@ class OutboxSender:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._wakeup.set()  # the chat's next row is claimable now
+        self._wakeup.set()  # record the outcome; the chat's next row is claimable now
 
     # -- one row ----------------------------------------------------------------------------------
 
@@ -162,26 +191,26 @@ class OutboxSender:
         try:
             message_id = await self._send(row)
         except TelegramRetryAfter as exc:
-            await self._on_rate_limited(row, exc.retry_after)
+            self._on_rate_limited(row, exc.retry_after)
         except TelegramForbiddenError as exc:
-            await self._on_blocked(row, exc.message)
+            self._on_blocked(row, exc.message)
         except (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat,
                 PermanentFailure, ValueError, TypeError, KeyError) as exc:
-            await self._on_failed(row, f"{exc.__class__.__name__}: {exc}")
+            self._on_failed(row, f"{exc.__class__.__name__}: {exc}")
         except asyncio.CancelledError:
             raise  # shutting down: the lease brings the row back
         except Exception as exc:  # network, timeout, 5xx, 401/409 during a token change
-            await self._on_transient(row, f"{exc.__class__.__name__}: {exc}")
+            self._on_transient(row, f"{exc.__class__.__name__}: {exc}")
         else:
-            await self._on_sent(row, message_id)
+            self._on_sent(row, message_id)
 
     async def _deliver_safely(self, row: ClaimedRow) -> None:
         try:
             await self._deliver(row)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the database failed while recording the outcome: the lease returns the row
-            log.exception("could not record the outcome of outbox row %s", row.id)
+        except Exception:  # a bug in the bookkeeping: the lease returns the row
+            log.exception("could not handle the outcome of outbox row %s", row.id)
 
     async def _send(self, row: ClaimedRow) -> int | None:
         payload = dict(row.payload)
@@ -198,7 +227,7 @@ class OutboxSender:
             last_message_id = message_id
             if len(calls) > 1 and index < len(calls) - 1:
                 # Remember progress so a retry does not repeat the parts already delivered.
-                async with self.sessions() as session, session.begin():
+                async with self.gate.transaction() as session:
                     await outbox_rows.save_progress(session, row.id, {**payload, PROGRESS_KEY: index + 1})
         # The last call carries the buttons, so it is the one later edits must target.
         return last_message_id if calls[done:] else first_message_id
@@ -217,33 +246,46 @@ class OutboxSender:
                 raise
         return _message_id(result, call)
 
-    async def _on_sent(self, row: ClaimedRow, telegram_message_id: int | None) -> None:
-        async with self.sessions() as session, session.begin():
+    # -- outcomes: decided now, written in the next bookkeeping round -------------------------------
+
+    def _on_sent(self, row: ClaimedRow, telegram_message_id: int | None) -> None:
+        self.stats["sent"] += 1
+
+        async def record(session: AsyncSession) -> list[Event]:
             conversation_id = await outbox_rows.mark_sent(session, row, now=clock.now(),
                                                           telegram_message_id=telegram_message_id)
-        self.stats["sent"] += 1
-        await self._publish(row.message_id, conversation_id, row, "sent", telegram_message_id)
+            return [_status_event(row, row.message_id, conversation_id, "sent", telegram_message_id)]
 
-    async def _on_failed(self, row: ClaimedRow, error: str) -> None:
+        self._outcomes.append(record)
+
+    def _on_failed(self, row: ClaimedRow, error: str) -> None:
         log.error("outbox row %s to chat %s failed permanently: %s", row.id, row.chat_id, error)
-        async with self.sessions() as session, session.begin():
-            conversation_id = await outbox_rows.mark_failed(session, row, error=error)
         self.stats["failed"] += 1
-        await self._publish(row.message_id, conversation_id, row, "failed", None, error)
 
-    async def _on_blocked(self, row: ClaimedRow, description: str) -> None:
+        async def record(session: AsyncSession) -> list[Event]:
+            conversation_id = await outbox_rows.mark_failed(session, row, error=error)
+            return [_status_event(row, row.message_id, conversation_id, "failed", None, error)]
+
+        self._outcomes.append(record)
+
+    def _on_blocked(self, row: ClaimedRow, description: str) -> None:
         log.warning("chat %s blocked the bot (%s); its pending messages are failed", row.chat_id, description)
         error = f"forbidden: {description}"
-        async with self.sessions() as session, session.begin():
+        self.stats["failed"] += 1
+
+        async def record(session: AsyncSession) -> list[Event]:
             await mark_unreachable(session, row.chat_id)
             conversation_id = await outbox_rows.mark_failed(session, row, error=error)
             others = await outbox_rows.fail_chat(session, row.chat_id, error=error)
-        self.stats["failed"] += 1 + len(others)
-        await self._publish(row.message_id, conversation_id, row, "failed", None, error)
-        for message_id, other_conversation in others:
-            await self._publish(message_id, other_conversation, row, "failed", None, error)
+            self.stats["failed"] += len(others)
+            return [_status_event(row, row.message_id, conversation_id, "failed", None, error)] + [
+                _status_event(row, message_id, conversation, "failed", None, error)
+                for message_id, conversation in others
+            ]
 
-    async def _on_rate_limited(self, row: ClaimedRow, retry_after: float) -> None:
+        self._outcomes.append(record)
+
+    def _on_rate_limited(self, row: ClaimedRow, retry_after: float) -> None:
         now = self._monotonic()
         self.stats["rate_limited"] += 1
         self.limiter.pause_chat(row.chat_id, retry_after)
@@ -253,30 +295,37 @@ class OutboxSender:
         if len({chat for _, chat in self._recent_429}) >= 2:  # several chats refused at once: a flood wait
             self.limiter.pause_all(retry_after)
         log.warning("429 for chat %s: waiting %ss", row.chat_id, retry_after)
-        async with self.sessions() as session, session.begin():
-            await outbox_rows.release(session, row.id, at=clock.now() + timedelta(seconds=retry_after),
-                                      error=f"429: retry after {retry_after}", count_attempt=False)
+        at = clock.now() + timedelta(seconds=retry_after)
 
-    async def _on_transient(self, row: ClaimedRow, error: str) -> None:
+        async def record(session: AsyncSession) -> list[Event]:
+            await outbox_rows.release(session, row.id, at=at, error=f"429: retry after {retry_after}",
+                                      count_attempt=False)
+            return []
+
+        self._outcomes.append(record)
+
+    def _on_transient(self, row: ClaimedRow, error: str) -> None:
         delay = self.backoff(row.attempts)
         self.stats["retried"] += 1
-        log.warning("outbox row %s to chat %s: %s; retry %d in %.1fs", row.id, row.chat_id, error[:300],
+        log.warning("outbox row %s to chat %s: %s; retry %d in %.2fs", row.id, row.chat_id, error[:300],
                     row.attempts + 1, delay)
-        async with self.sessions() as session, session.begin():
-            await outbox_rows.release(session, row.id, at=clock.now() + timedelta(seconds=delay), error=error,
-                                      count_attempt=True)
+        at = clock.now() + timedelta(seconds=delay)
 
-    async def _publish(self, message_id: int | None, conversation_id: int | None, row: ClaimedRow, status: str,
-                       telegram_message_id: int | None, error: str | None = None) -> None:
-        data: dict[str, Any] = {"outbox_id": row.id, "message_id": message_id, "conversation_id": conversation_id,
-                                "customer_id": row.customer_id, "chat_id": row.chat_id, "status": status,
-                                "telegram_message_id": telegram_message_id}
-        if error:
-            data["error"] = error[:300]
-        try:
-            await self.bus.publish(Event("message.status", data))
-        except Exception:
-            log.exception("could not publish a delivery status")
+        async def record(session: AsyncSession) -> list[Event]:
+            await outbox_rows.release(session, row.id, at=at, error=error, count_attempt=True)
+            return []
+
+        self._outcomes.append(record)
+
+
+def _status_event(row: ClaimedRow, message_id: int | None, conversation_id: int | None, status: str,
+                  telegram_message_id: int | None, error: str | None = None) -> Event:
+    data: dict[str, Any] = {"outbox_id": row.id, "message_id": message_id, "conversation_id": conversation_id,
+                            "customer_id": row.customer_id, "chat_id": row.chat_id, "status": status,
+                            "telegram_message_id": telegram_message_id}
+    if error:
+        data["error"] = error[:300]
+    return Event("message.status", data)
 
 
 def _message_id(result: Any, call: Call) -> int | None:

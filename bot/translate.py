@@ -50,10 +50,11 @@ def message_event(message: Message) -> Inbound:
                        language_code=language)
     if message.contact is not None:
         sender_id = message.from_user.id if message.from_user else None
-        return Inbound(kind="contact", phone=message.contact.phone_number,
-                       contact_is_own=message.contact.user_id is not None and message.contact.user_id == sender_id,
+        own = message.contact.user_id is not None and message.contact.user_id == sender_id
+        return Inbound(kind="contact", phone=message.contact.phone_number, contact_is_own=own,
                        language_code=language)
-    return Inbound(kind="unsupported", unsupported_type=str(message.content_type), language_code=language)
+    content_type = getattr(message.content_type, "value", message.content_type)
+    return Inbound(kind="unsupported", unsupported_type=str(content_type), language_code=language)
 
 
 def choice_event(query: CallbackQuery, token: str | None) -> Inbound:

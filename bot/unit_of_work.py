@@ -15,9 +15,10 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import updates
+from bot.db_gate import WriteGate
 from dialogs.replies import ButtonAnswer
 from storage.events import Event, EventBus
 
@@ -37,11 +38,11 @@ class UnitOfWork:
 class UnitOfWorkMiddleware(BaseMiddleware):
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        gate: WriteGate,
         bus: EventBus,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
-        self._sessions = sessions
+        self._gate = gate
         self._bus = bus
         self._on_committed = on_committed
 
@@ -55,7 +56,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         bot: Bot = data["bot"]
         query = event.callback_query
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._gate.transaction() as session:
                 if not await updates.claim(session, event.update_id):
                     log.info("update %s was already handled; skipped", event.update_id)
                     return None

@@ -22,7 +22,8 @@ TOKEN = "123456789:AAHomedeskOfflineTestToken0123456789ab"
 load_all()
 
 
-def settings_for(api: BotApiServer, database_url: str = "sqlite+aiosqlite:///unused.db", **extra: Any) -> Settings:
+def settings_for(api: BotApiServer, database_url: str = "sqlite+aiosqlite:///unused.db",
+                 **extra: Any) -> Settings:
     return load_settings(telegram_bot_token=TOKEN, telegram_api_base=api.base_url, database_url=database_url,
                          **extra)
 
@@ -59,8 +60,10 @@ def make_channel(sessions: async_sessionmaker[AsyncSession], bus: EventBus) -> C
     async def factory(server: BotApiServer, **options: Any) -> AsyncIterator[TelegramChannel]:
         options.setdefault("limiter", fast_limiter())
         options.setdefault("poll_timeout", 1)
-        sender = {"poll_interval": 0.05, "backoff_base": 0.01, "backoff_cap": 0.05, **options.pop("sender", {})}
-        channel = TelegramChannel(settings_for(server), sessions, bus, ChannelOptions(sender=sender, **options))
+        sender = {"poll_interval": 0.05, "backoff_base": 0.01, "backoff_cap": 0.05,
+                  **options.pop("sender", {})}
+        channel = TelegramChannel(settings_for(server), sessions, bus,
+                                  ChannelOptions(sender=sender, **options))
         await channel.start()
         try:
             yield channel
@@ -68,3 +71,15 @@ def make_channel(sessions: async_sessionmaker[AsyncSession], bus: EventBus) -> C
             await channel.stop()
 
     return factory
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:  # noqa: ASYNC109
+    """Poll until predicate() is true; fails the test (not on speed: the timeout is only a safety net)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
