@@ -118,8 +118,7 @@ def office_always_open(monkeypatch):
     get_settings.cache_clear()
 
 
-async def test_telegram_round_trip_through_the_bot_and_the_console(browser, console, team, sessions, bus,
-                                                                   office_always_open):
+async def test_telegram_round_trip_through_the_bot_and_the_console(browser, team, sessions, bus, office_always_open):
     """The customer writes in Telegram (offline Bot API server, real aiogram channel); the agent answers from
     the browser; every message crosses through the database, the outbox and the event bus."""
     from bot.channel import ChannelOptions, TelegramChannel
@@ -131,6 +130,12 @@ async def test_telegram_round_trip_through_the_bot_and_the_console(browser, cons
             sender={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_cap": 0.05}, limiter=fast_limiter(),
             poll_timeout=1))
         await channel.start()
+        # the console knows the token too: it fetches customer photos through the Bot API
+        server = TestServer(create_app(settings=console_settings(telegram_bot_token=TOKEN,
+                                                                 telegram_api_base=api.base_url),
+                                       sessions=sessions, bus=bus), host="127.0.0.1")
+        await server.start_server()
+        console = str(server.make_url("")).rstrip("/")
         alan_context, alan = await signed_in_page(browser, console, "agent@example.com")
         bea_context, bea = await signed_in_page(browser, console, "agent2@example.com")
         try:
@@ -160,6 +165,13 @@ async def test_telegram_round_trip_through_the_bot_and_the_console(browser, cons
             await alan.wait_for_selector("#messages li.in >> text=Great, can I see it at 6?")
             carol.send_text("hello?")  # the bot stays silent while a person owns the conversation
             await alan.wait_for_selector("#messages li.in >> text=hello?")
+            photo = carol.send_photo(caption="the balcony")
+            image = alan.locator("#messages li.in img.photo").last
+            await image.wait_for()
+            assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
+            served = await alan.request.get(console + await image.get_attribute("src"))
+            largest = photo["message"]["photo"][-1]["file_id"]
+            assert served.ok and await served.body() == api.file_bytes(largest)
 
             await alan.click("#close")
             await alan.wait_for_selector("text=Closed; the satisfaction survey is on its way.")
@@ -174,4 +186,5 @@ async def test_telegram_round_trip_through_the_bot_and_the_console(browser, cons
         finally:
             await alan_context.close()
             await bea_context.close()
+            await server.close()
             await channel.stop()
