@@ -31,9 +31,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from homedesk.settings import get_settings
 from storage import clock
@@ -155,16 +156,18 @@ async def claim_due(
     Stale claims (older than CLAIM_LEASE, their worker died after committing the claim) are taken over.
     """
     now = now or clock.now()
-    claimable = or_(
-        and_(Reminder.status == "pending", Reminder.due_at <= now),
-        and_(Reminder.status == "claimed", Reminder.claimed_at < now - CLAIM_LEASE),
+    # Stale claims go back to pending first (rare, and a separate statement keeps the main one on its index).
+    await session.execute(
+        update(Reminder).where(Reminder.status == "claimed", Reminder.claimed_at < now - CLAIM_LEASE)
+        .values(status="pending", claimed_at=None, claimed_by=None).execution_options(synchronize_session=False)
     )
-    picked = select(Reminder.id).where(claimable).order_by(Reminder.due_at, Reminder.id).limit(limit)
+    due = and_(Reminder.status == "pending", Reminder.due_at <= now)
+    picked = select(Reminder.id).where(due).order_by(Reminder.due_at, Reminder.id).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     statement = (
         update(Reminder)
-        .where(Reminder.id.in_(picked.scalar_subquery()), claimable)
+        .where(Reminder.id.in_(picked.scalar_subquery()), due)
         .values(status="claimed", claimed_at=now, claimed_by=worker[:64])
         .returning(Reminder)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -182,8 +185,9 @@ async def mark_sent(session: AsyncSession, reminders: Sequence[Reminder], now: d
         update(Reminder).where(Reminder.id.in_([r.id for r in reminders]), Reminder.status == "claimed")
         .values(status="sent", sent_at=now).execution_options(synchronize_session=False)
     )
-    for reminder in reminders:
-        reminder.status, reminder.sent_at = "sent", now
+    for reminder in reminders:  # the UPDATE above did it; keep the objects in step without dirtying them
+        set_committed_value(reminder, "status", "sent")
+        set_committed_value(reminder, "sent_at", now)
 
 
 async def defer(session: AsyncSession, reminder: Reminder, until: datetime) -> None:
@@ -193,7 +197,8 @@ async def defer(session: AsyncSession, reminder: Reminder, until: datetime) -> N
         .values(status="pending", due_at=until, claimed_at=None, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
-    reminder.status, reminder.due_at = "pending", until
+    set_committed_value(reminder, "status", "pending")
+    set_committed_value(reminder, "due_at", until)
 
 
 async def drop(session: AsyncSession, reminder: Reminder, now: datetime | None = None) -> None:
@@ -203,7 +208,7 @@ async def drop(session: AsyncSession, reminder: Reminder, now: datetime | None =
         update(Reminder).where(Reminder.id == reminder.id, Reminder.status == "claimed")
         .values(status="cancelled", cancelled_at=now).execution_options(synchronize_session=False)
     )
-    reminder.status = "cancelled"
+    set_committed_value(reminder, "status", "cancelled")
 
 
 def is_expired(reminder: Reminder, now: datetime) -> bool:
