@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,11 +76,18 @@ def add_nav(app: web.Application, *items: NavItem) -> None:
 
 
 def client_ip(request: web.Request) -> str:
-    # The proxy in front (if any) is trusted to set X-Forwarded-For; the first hop is the browser.
+    """The browser's address. X-Forwarded-For is believed only from a proxy on this host or the private network:
+    a client connecting directly cannot pick its own address and slip past the per-address login throttle."""
+    remote = request.remote or "unknown"
     forwarded = request.headers.get("X-Forwarded-For", "")
     if forwarded:
-        return forwarded.split(",")[0].strip()[:64]
-    return (request.remote or "unknown")[:64]
+        try:
+            peer = ipaddress.ip_address(remote)
+        except ValueError:
+            peer = None
+        if peer is not None and (peer.is_loopback or peer.is_private):
+            return forwarded.split(",")[-1].strip()[:64] or remote[:64]
+    return remote[:64]
 
 
 def wants_json(request: web.Request) -> bool:

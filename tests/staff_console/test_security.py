@@ -202,3 +202,21 @@ def test_lock_lengths_double():
     from storage.services.auth import _lock_length
 
     assert _lock_length(5) == timedelta(minutes=15) and _lock_length(10) == timedelta(minutes=30)
+
+
+def test_forwarded_for_is_believed_only_from_a_local_proxy():
+    from unittest import mock
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from staff_console.context import client_ip
+
+    def request(peer: str, forwarded: str):  # type: ignore[no-untyped-def]
+        transport = mock.Mock()
+        transport.get_extra_info.side_effect = lambda name, default=None: (
+            (peer, 5555) if name == "peername" else default)
+        return make_mocked_request("GET", "/login", headers={"X-Forwarded-For": forwarded}, transport=transport)
+
+    assert client_ip(request("8.8.4.4", "203.0.113.5")) == "8.8.4.4"  # a direct client: the header is ignored
+    assert client_ip(request("127.0.0.1", "1.1.1.1, 203.0.113.5")) == "203.0.113.5"  # our proxy's own entry
+    assert client_ip(request("10.0.0.2", "203.0.113.9")) == "203.0.113.9"
