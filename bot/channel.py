@@ -26,7 +26,7 @@ from bot.pipeline import InboundPipeline
 from bot.polling import Poller
 from bot.sender import OutboxSender
 from bot.unit_of_work import UnitOfWorkMiddleware
-from bot.webhook import WEBHOOK_PATH, StoringRequestHandler
+from bot.webhook import WEBHOOK_PATH, StoringRequestHandler, bypass_console_middlewares
 from homedesk.settings import Settings
 from storage.events import EventBus
 
@@ -104,6 +104,7 @@ class TelegramChannel:
             raise ValueError("WEBHOOK_URL must not contain the bot token")
         secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
         StoringRequestHandler(self.pipeline, self.bot, secret).register(app, path=path)
+        app.middlewares.insert(0, bypass_console_middlewares(path))
         self._webhook_path = path
         return path
 

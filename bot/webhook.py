@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from aiogram import Bot
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -18,6 +19,22 @@ from bot.pipeline import InboundPipeline
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
+
+
+def bypass_console_middlewares(path: str) -> Any:
+    """An outermost middleware that hands the webhook route straight to its handler.
+
+    The console's middlewares (staff sign-in, CSRF) protect people's browsers; Telegram is authenticated by
+    the secret-token header instead, so for this one route they must not run.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path == path and request.method == "POST" and request.match_info.http_exception is None:
+            return await request.match_info.handler(request)
+        return await handler(request)
+
+    return middleware
 
 
 class StoringRequestHandler(SimpleRequestHandler):

@@ -1,0 +1,129 @@
+"""`homedesk run` end to end: the whole process against the offline Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from homedesk.app import run
+from homedesk.settings import load_settings
+from tests.bot.conftest import TOKEN
+from tests.botapi import BotApiServer
+from tests.dbutil import fresh_engine, sqlite_url
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def healthz(port: int) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as response:
+        return response.status, await response.json()
+
+
+async def wait_for_health(port: int, timeout: float = 30.0) -> dict:  # noqa: ASYNC109
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            status, body = await healthz(port)
+            if status == 200:
+                return body
+        except aiohttp.ClientError:
+            pass
+        assert loop.time() < deadline, "the web server never answered /healthz"
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(settings):
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, stop=stop))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_run_answers_start_in_the_users_language_and_health(tmp_path):
+    port = free_port()
+    async with fresh_engine("sqlite", tmp_path), BotApiServer(token=TOKEN, limits=None) as api:
+        settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api.base_url,
+                                 database_url=sqlite_url(tmp_path), console_port=port)
+        async with running(settings):
+            assert (await wait_for_health(port))["db"] is True
+            ann = api.customer(first_name="Ann", language_code="en")
+            li = api.customer(first_name="李", language_code="zh-hans")
+            ann.send_command("start")
+            li.send_command("start")
+            await ann.wait_for("Hello Ann", timeout=30)
+            await li.wait_for("您好", timeout=30)
+
+
+async def test_run_without_a_token_starts_and_says_the_channel_is_off(tmp_path, caplog):
+    port = free_port()
+    caplog.set_level(logging.INFO)
+    async with fresh_engine("sqlite", tmp_path):
+        settings = load_settings(telegram_bot_token="", database_url=sqlite_url(tmp_path), console_port=port)
+        async with running(settings):
+            body = await wait_for_health(port)
+    assert body == {"status": "ok", "db": True}
+    assert "Telegram channel off: TELEGRAM_BOT_TOKEN is not set" in caplog.text
+
+
+async def test_webhook_mode_takes_updates_on_the_web_server(tmp_path):
+    port = free_port()
+    async with fresh_engine("sqlite", tmp_path), BotApiServer(token=TOKEN, limits=None) as api:
+        settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api.base_url,
+                                 database_url=sqlite_url(tmp_path), console_port=port,
+                                 webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
+                                 webhook_secret="s3cret-token")
+        async with running(settings):
+            await wait_for_health(port)
+            ann = api.customer(first_name="Ann")
+            ann.send_command("help")
+            await ann.wait_for("Here is what I can do", timeout=30)
+            async with aiohttp.ClientSession() as http:
+                forged = await http.post(f"http://127.0.0.1:{port}/telegram/webhook", json={"update_id": 1},
+                                         headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+                assert forged.status == 401
+    assert TOKEN not in settings.webhook_url
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_homedesk_run_in_a_subprocess_stops_cleanly_on_sigterm(tmp_path):
+    port = free_port()
+    async with BotApiServer(token=TOKEN, limits=None) as api:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": api.base_url,
+               "DATABASE_URL": sqlite_url(tmp_path), "CONSOLE_PORT": str(port), "PYTHONPATH": str(REPO)}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "homedesk", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await wait_for_health(port, timeout=60)
+            ann = api.customer(first_name="Ann")
+            ann.send_command("start")
+            await ann.wait_for("Hello Ann", timeout=30)
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, output.decode()[-2000:]
+    assert TOKEN.split(":")[1] not in output.decode(), "the token never appears in the log"
