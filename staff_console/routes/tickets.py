@@ -3,6 +3,7 @@ notes and attachments. Every rule is in storage.services.tickets; this module on
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import aiohttp_jinja2
@@ -20,13 +21,16 @@ from storage.models import (
     TICKET_STATUSES,
     Building,
     Customer,
+    Holiday,
     Project,
+    SlaPolicy,
     Staff,
     Ticket,
     TicketAttachment,
     Unit,
+    WarrantyPeriod,
 )
-from storage.services import auth, sla, tickets
+from storage.services import auth, sla, tickets, warranty
 from storage.services.tickets import TicketError
 
 NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
@@ -221,6 +225,126 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
+@requires("admin")
+async def service_settings(request: web.Request) -> web.StreamResponse:
+    """Admins edit warranty periods, SLA policies and the holiday calendar (with make-up workdays)."""
+    async with db(request)() as session:
+        periods = {row.category: row for row in (await session.scalars(select(WarrantyPeriod))).all()}
+        policies = (await session.scalars(select(SlaPolicy).order_by(SlaPolicy.kind, SlaPolicy.category,
+                                                                     SlaPolicy.priority))).all()
+        holidays = (await session.scalars(select(Holiday).order_by(Holiday.day.desc()).limit(200))).all()
+        calendar = await sla.load_calendar(session)
+    categories = list(dict.fromkeys([*REPAIR_CATEGORIES, *warranty.DEFAULT_MONTHS]))
+    rows = [(c, periods[c].months if c in periods else warranty.DEFAULT_MONTHS.get(c), c in periods)
+            for c in categories]
+    defaults = [(kind, priority, sla.default_policy(kind, priority, calendar.day_minutes))
+                for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal"))]
+    return aiohttp_jinja2.render_template("tickets/settings.html", request, {
+        "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": defaults,
+        "repair_categories": REPAIR_CATEGORIES, "complaint_categories": COMPLAINT_CATEGORIES,
+        "priorities": PRIORITIES, "day_minutes": calendar.day_minutes,
+    })
+
+
+async def _settings_change(request: web.Request, action: str, apply: Any) -> web.StreamResponse:
+    me = staff(request)
+    form = await request.post()
+    try:
+        async with transaction(db(request)) as session:
+            message = await apply(session, form)
+            await auth.audit(session, action, staff_id=me.id, target_type="service_settings",
+                             details={k: str(v)[:100] for k, v in form.items() if k != "csrf_token"},
+                             ip=client_ip(request))
+    except ValueError as exc:
+        await flash(request, str(exc), "error")
+    else:
+        await flash(request, message)
+    raise web.HTTPSeeOther("/tickets/settings")
+
+
+def _int(form: Any, name: str) -> int:
+    value = to_int(str(form.get(name, "")).strip())
+    if value is None:
+        raise ValueError(f"{name.replace('_', ' ')} must be a whole number")
+    return value
+
+
+@requires("admin")
+async def save_warranty(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, form: Any) -> str:
+        category = str(form.get("category", ""))
+        if category not in warranty.DEFAULT_MONTHS and category not in REPAIR_CATEGORIES:
+            raise ValueError("unknown category")
+        raw = str(form.get("months", "")).strip()
+        await warranty.set_period(session, category, None if raw in ("", "life") else _int(form, "months"))
+        return f"Warranty period for {category} saved."
+
+    return await _settings_change(request, "warranty_period", apply)
+
+
+@requires("admin")
+async def save_policy(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, form: Any) -> str:
+        kind = str(form.get("kind", ""))
+        categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
+        if not categories:
+            raise ValueError("unknown ticket type")
+        category = str(form.get("category", "")) or None
+        priority = str(form.get("priority", "")) or None
+        if category is not None and category not in categories:
+            raise ValueError("unknown category for this type")
+        if priority is not None and priority not in PRIORITIES:
+            raise ValueError("unknown priority")
+        await sla.upsert_policy(session, kind=kind, category=category, priority=priority,
+                                first_response_minutes=_int(form, "first_response_minutes"),
+                                resolve_minutes=_int(form, "resolve_minutes"),
+                                business_hours=form.get("business_hours") == "1")
+        return "SLA policy saved. New tickets use it."
+
+    return await _settings_change(request, "sla_policy", apply)
+
+
+@requires("admin")
+async def delete_policy(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, form: Any) -> str:
+        row = await session.get(SlaPolicy, to_int(request.match_info["policy_id"]))
+        if row is None:
+            raise ValueError("no such policy")
+        await session.delete(row)
+        return "SLA policy removed."
+
+    return await _settings_change(request, "sla_policy_delete", apply)
+
+
+@requires("admin")
+async def save_holiday(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, form: Any) -> str:
+        try:
+            day = date.fromisoformat(str(form.get("day", "")))
+        except ValueError as exc:
+            raise ValueError("the day must be a date (YYYY-MM-DD)") from exc
+        workday = form.get("is_workday") == "1"
+        await sla.set_holiday(session, day, str(form.get("name", "")).strip(), workday)
+        return f"{day.isoformat()} saved as a {'make-up working day' if workday else 'day off'}."
+
+    return await _settings_change(request, "holiday", apply)
+
+
+@requires("admin")
+async def delete_holiday(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, form: Any) -> str:
+        try:
+            day = date.fromisoformat(request.match_info["day"])
+        except ValueError as exc:
+            raise ValueError("bad date") from exc
+        row = await session.get(Holiday, day)
+        if row is not None:
+            await session.delete(row)
+        return f"{day.isoformat()} removed from the calendar."
+
+    return await _settings_change(request, "holiday_delete", apply)
+
+
 # Board and report styles, served from here because the console's CSP allows only same-origin stylesheets.
 AFTERSALES_CSS = """
 .ticket-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: .6rem; }
@@ -255,6 +379,12 @@ async def stylesheet(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app.router.add_get("/tickets", board)
     app.router.add_get("/tickets/aftersales.css", stylesheet)
+    app.router.add_get("/tickets/settings", service_settings)
+    app.router.add_post("/tickets/settings/warranty", save_warranty)
+    app.router.add_post("/tickets/settings/sla", save_policy)
+    app.router.add_post("/tickets/settings/sla/{policy_id:\\d+}/delete", delete_policy)
+    app.router.add_post("/tickets/settings/holidays", save_holiday)
+    app.router.add_post("/tickets/settings/holidays/{day}/delete", delete_holiday)
     base = "/tickets/{ticket_id:\\d+}"
     app.router.add_get(base, detail)
     app.router.add_post(base + "/assign", assign)

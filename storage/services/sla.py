@@ -276,3 +276,35 @@ async def scan(session: AsyncSession, now: datetime | None = None) -> list[SlaSi
                 signals.append(SlaSignal(ticket, which, "sla_80", due))
     await session.flush()
     return signals
+
+
+async def upsert_policy(
+    session: AsyncSession, *, kind: str, category: str | None, priority: str | None, first_response_minutes: int,
+    resolve_minutes: int, business_hours: bool,
+) -> SlaPolicy:
+    """Admins set a policy; one row per (kind, category, priority), None meaning 'any'."""
+    if first_response_minutes <= 0 or resolve_minutes <= 0:
+        raise ValueError("minutes must be positive")
+    row = await session.scalar(select(SlaPolicy).where(
+        SlaPolicy.kind == kind,
+        SlaPolicy.category.is_(None) if category is None else SlaPolicy.category == category,
+        SlaPolicy.priority.is_(None) if priority is None else SlaPolicy.priority == priority))
+    if row is None:
+        row = SlaPolicy(kind=kind, category=category, priority=priority, first_response_minutes=1, resolve_minutes=1)
+        session.add(row)
+    row.first_response_minutes, row.resolve_minutes = first_response_minutes, resolve_minutes
+    row.business_hours = business_hours
+    await session.flush()
+    return row
+
+
+async def set_holiday(session: AsyncSession, day: date, name: str, is_workday: bool) -> Holiday:
+    """A day off, or (is_workday=True) a make-up working day on a weekend."""
+    row = await session.get(Holiday, day)
+    if row is None:
+        row = Holiday(day=day, name=name[:128], is_workday=is_workday)
+        session.add(row)
+    else:
+        row.name, row.is_workday = name[:128], is_workday
+    await session.flush()
+    return row

@@ -70,3 +70,17 @@ async def status(session: AsyncSession, handover: date | None, category: str, on
         return "unknown"
     end = await warranty_end(session, handover, category)
     return "in" if end is None or on <= end else "out"
+
+
+async def set_period(session: AsyncSession, category: str, months: int | None, note: str | None = None) -> None:
+    """Admins change a category's period (None = design life of the building)."""
+    if months is not None and not 0 <= months <= 1200:
+        raise ValueError("months must be between 0 and 1200")
+    row = await session.get(WarrantyPeriod, category)
+    if row is None:
+        session.add(WarrantyPeriod(category=category, months=months, note=note))
+    else:
+        row.months = months
+        if note is not None:
+            row.note = note
+    await session.flush()

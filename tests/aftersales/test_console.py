@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -77,4 +77,42 @@ async def test_reports_page_and_csv(client, team, sessions) -> None:
 async def test_reports_are_for_admins(client, team) -> None:
     await sign_in(client, "service@example.com")
     response = await client.get("/reports", allow_redirects=False)
+    assert response.status in (302, 403)
+
+
+async def test_admin_edits_warranty_sla_and_holidays(client, team, sessions, frozen_clock) -> None:
+    from storage.models import Holiday, SlaPolicy, WarrantyPeriod
+
+    token = await sign_in(client, "admin@example.com")
+    page = await (await client.get("/tickets/settings")).text()
+    assert "waterproofing" in page and "(default)" in page
+    await client.post("/tickets/settings/warranty", data={"category": "plumbing", "months": "36", "csrf_token": token})
+    await client.post("/tickets/settings/sla", data={
+        "kind": "repair", "category": "electrical", "priority": "", "first_response_minutes": "120",
+        "resolve_minutes": "1080", "business_hours": "1", "csrf_token": token})
+    await client.post("/tickets/settings/holidays", data={"day": "2026-03-07", "name": "make-up",
+                                                          "is_workday": "1", "csrf_token": token})
+    bad = await client.post("/tickets/settings/sla", data={
+        "kind": "repair", "category": "nope", "first_response_minutes": "1", "resolve_minutes": "1",
+        "csrf_token": token})
+    assert "unknown category" in await bad.text()
+    async with sessions() as session:
+        assert (await session.get(WarrantyPeriod, "plumbing")).months == 36
+        policy = await session.scalar(select(SlaPolicy))
+        assert (policy.category, policy.priority, policy.resolve_minutes) == ("electrical", None, 1080)
+        assert (await session.get(Holiday, date(2026, 3, 7))).is_workday
+    async with transaction(sessions) as session:
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="repair", category="electrical", customer_id=person.id)
+    assert ticket.resolve_due_at == datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 1080 business minutes: Tue 18:00
+    await client.post("/tickets/settings/holidays/2026-03-07/delete", data={"csrf_token": token})
+    async with sessions() as session:
+        assert await session.get(Holiday, date(2026, 3, 7)) is None
+
+
+async def test_service_settings_are_for_admins(client, team) -> None:
+    token = await sign_in(client, "service@example.com")
+    assert (await client.get("/tickets/settings", allow_redirects=False)).status in (302, 403)
+    response = await client.post("/tickets/settings/warranty", data={"category": "plumbing", "months": "1",
+                                                                     "csrf_token": token}, allow_redirects=False)
     assert response.status in (302, 403)
