@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homedesk.settings import get_settings
 from storage import clock
-from storage.models import Customer, Revisit
+from storage.models import Customer, Revisit, Staff
 from storage.services import reminders
 
 REASONS = ("after_repair", "after_move_in", "periodic")
@@ -27,9 +27,14 @@ class RevisitError(Exception):
 
 
 async def schedule_revisit(
-    session: AsyncSession, *, customer_id: int, reason: str, subject_id: int | None, due_at: datetime
+    session: AsyncSession, *, customer_id: int, reason: str, subject_id: int | None, due_at: datetime,
+    staff_id: int | None = None,
 ) -> Revisit | None:
-    """Create the revisit and its reminder; None when this customer already has it."""
+    """Create the revisit and its reminder; None when this customer already has it.
+
+    Staff are reminded too ("revisit due"): `staff_id` (the repair's technician), else for a move-in the leads of
+    the property team (any lead when it has none). Periodic campaigns remind nobody: they are bulk messages.
+    """
     if reason not in REASONS:
         raise ValueError(f"unknown revisit reason {reason!r}")
     exists = await session.scalar(select(Revisit.id).where(
@@ -46,7 +51,20 @@ async def schedule_revisit(
     await reminders.schedule(session, kind="revisit", due_at=due_at, recipient_customer_id=customer_id,
                              subject_type="revisit", subject_id=revisit.id, dedupe_key=f"revisit:{revisit.id}",
                              payload={"revisit_id": revisit.id, "reason": reason})
+    recipients = [staff_id] if staff_id else (await _leads(session, "property") if reason == "after_move_in" else [])
+    name = await session.scalar(select(Customer.first_name).where(Customer.id == customer_id)) or f"#{customer_id}"
+    for recipient in recipients:
+        await reminders.schedule(session, kind="revisit_due", due_at=due_at, recipient_staff_id=recipient,
+                                 subject_type="revisit", subject_id=revisit.id,
+                                 dedupe_key=f"revisit_due:{revisit.id}:{recipient}",
+                                 payload={"customer": f"{name} ({reason.replace('_', ' ')})"})
     return revisit
+
+
+async def _leads(session: AsyncSession, team: str) -> list[int]:
+    active_leads = select(Staff.id).where(Staff.is_active.is_(True), Staff.is_team_lead.is_(True))
+    ids = list((await session.scalars(active_leads.where(Staff.team == team))).all())
+    return ids or list((await session.scalars(active_leads)).all())
 
 
 async def after_move_in(session: AsyncSession, customer_id: int, unit_id: int, handover: date | None) -> Revisit | None:

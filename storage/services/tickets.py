@@ -234,7 +234,8 @@ async def _after_close(session: AsyncSession, ticket: Ticket) -> None:
         from storage.services import revisits  # revisits imports nothing of tickets; late to keep modules small
 
         await revisits.schedule_revisit(session, customer_id=ticket.customer_id, reason="after_repair",
-                                        subject_id=ticket.id, due_at=clock.now() + REVISIT_AFTER_REPAIR)
+                                        subject_id=ticket.id, due_at=clock.now() + REVISIT_AFTER_REPAIR,
+                                        staff_id=ticket.assignee_id)
 
 
 async def assign(session: AsyncSession, ticket: Ticket, staff_id: int, *, by: Staff | None = None) -> Ticket:

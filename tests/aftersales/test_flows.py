@@ -155,6 +155,9 @@ async def test_status_changes_reach_customer_and_resolution_confirmed_then_surve
     assert task is not None and task.assignee_id == lead.id and "Nobody called" in (task.note or "")
     assert pending_survey is None  # the survey was asked in the chat, not again by the tick
     assert revisit is not None and revisit.reason == "after_repair"
+    async with sessions() as session:
+        due = await session.scalar(select(Reminder).where(Reminder.kind == "revisit_due"))
+    assert due.recipient_staff_id == tech.id and (due.due_at - ticket.closed_at).days == 7
 
 
 async def test_reopen_and_add_info(sessions, frozen_clock) -> None:
@@ -204,3 +207,20 @@ async def test_revisit_need_help_opens_follow_up(sessions, frozen_clock) -> None
         assert answered.answer == "need_help"
         assert await session.scalar(select(FollowUpTask.reason)) == "revisit_help"
         assert await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like("reminder:%")))
+
+
+async def test_recent_owner_gets_a_move_in_revisit_and_the_lead_a_reminder(sessions, frozen_clock) -> None:
+    from storage.services import owners
+
+    async with sessions() as session, session.begin():
+        await factories.unit(session, handover=date(2026, 2, 20))
+        lead = await factories.staff(session, name="Property lead", team="property", lead=True)
+        person = await factories.customer(session)
+        units = await owners.verify_owner(session, person, "+86 138 0013 8000")
+        again = await owners.verify_owner(session, person, "13800138000")
+    assert len(units) == 1 and len(again) == 1
+    async with sessions() as session:
+        revisits_rows = (await session.scalars(select(Revisit))).all()
+        staff_due = (await session.scalars(select(Reminder).where(Reminder.kind == "revisit_due"))).all()
+    assert [(r.reason, r.due_at.date()) for r in revisits_rows] == [("after_move_in", date(2026, 3, 22))]
+    assert [r.recipient_staff_id for r in staff_due] == [lead.id]
