@@ -27,6 +27,7 @@ from storage.repositories import inbox
 
 log = logging.getLogger(__name__)
 CLIENT_QUEUE = 500
+MAX_BATCH = 200
 
 
 @dataclass(eq=False)
@@ -61,13 +62,13 @@ def message_json(message: Message, staff_name: str | None = None) -> dict[str, A
     }
 
 
-async def load_message(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
-    row = (
-        await session.execute(
-            select(Message, Staff.name).outerjoin(Staff, Staff.id == Message.staff_id).where(Message.id == message_id)
-        )
-    ).first()
-    return message_json(row[0], row[1]) if row else None
+async def load_messages(session: AsyncSession, message_ids: set[int]) -> dict[int, dict[str, Any]]:
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(Message, Staff.name).outerjoin(Staff, Staff.id == Message.staff_id).where(Message.id.in_(message_ids))
+    )
+    return {message.id: message_json(message, name) for message, name in rows.all()}
 
 
 class Hub:
@@ -97,35 +98,53 @@ class Hub:
             ):
                 client.push(raw)
 
-    def _watched(self, conversation_id: int | None) -> tuple[bool, bool]:
-        watchers = any(c.conversation_id == conversation_id for c in self.clients)
-        return watchers, any(c.inbox for c in self.clients)
-
     async def dispatch(self, event: Event) -> None:
-        data = event.data
-        conversation_id = data.get("conversation_id")
-        if event.kind == "conversation.changed":
-            if data.get("mode") == "waiting":
+        await self.dispatch_batch([event])
+
+    async def dispatch_batch(self, events: list[Event]) -> None:
+        """Handle a run of events with one database round trip for all of them, then send in event order.
+
+        Under load the batches grow by themselves, so the database work per event shrinks exactly when it matters.
+        """
+        conversations_watched = {c.conversation_id for c in self.clients if c.conversation_id is not None}
+        inbox_watched = any(c.inbox for c in self.clients)
+        message_ids: set[int] = set()
+        row_ids: set[int] = set()
+        for event in events:
+            conversation_id = event.data.get("conversation_id")
+            if event.kind == "conversation.changed" and event.data.get("mode") == "waiting":
                 for poke in self.on_waiting:
                     poke()
-            if not self.clients or not isinstance(conversation_id, int):
-                return
+            if not isinstance(conversation_id, int):
+                continue
+            if event.kind == "conversation.changed" and (inbox_watched or conversation_id in conversations_watched):
+                row_ids.add(conversation_id)
+            elif event.kind == "message.new":
+                if conversation_id in conversations_watched and isinstance(event.data.get("message_id"), int):
+                    message_ids.add(event.data["message_id"])
+                if inbox_watched:
+                    row_ids.add(conversation_id)
+        messages: dict[int, dict[str, Any]] = {}
+        rows: dict[int, inbox.InboxRow] = {}
+        if message_ids or row_ids:
             async with self._sessions() as session:
-                row = await inbox.one(session, conversation_id)
-            if row is not None:
-                self._send({"type": "conversation", "row": row.to_json(), **_extra(data)},
-                           conversation_id=conversation_id, inbox_too=True)
-        elif event.kind == "message.new":
-            watchers, inbox_watchers = self._watched(conversation_id)
-            if not (watchers or inbox_watchers) or not isinstance(conversation_id, int):
-                return
-            async with self._sessions() as session:
-                message = await load_message(session, int(data["message_id"])) if watchers else None
-                row = await inbox.one(session, conversation_id) if inbox_watchers else None
+                messages = await load_messages(session, message_ids)
+                rows = await inbox.many(session, list(row_ids))
+        for event in events:
+            self._emit(event, messages, rows)
+
+    def _emit(self, event: Event, messages: dict[int, dict[str, Any]], rows: dict[int, inbox.InboxRow]) -> None:
+        data = event.data
+        conversation_id = data.get("conversation_id")
+        if event.kind == "conversation.changed" and isinstance(conversation_id, int) and conversation_id in rows:
+            self._send({"type": "conversation", "row": rows[conversation_id].to_json(), **_extra(data)},
+                       conversation_id=conversation_id, inbox_too=True)
+        elif event.kind == "message.new" and isinstance(conversation_id, int):
+            message = messages.get(data.get("message_id"))  # type: ignore[arg-type]
             if message is not None:
                 self._send({"type": "message", "message": message}, conversation_id=conversation_id)
-            if row is not None:
-                self._send({"type": "conversation", "row": row.to_json()}, inbox_too=True)
+            if conversation_id in rows:
+                self._send({"type": "conversation", "row": rows[conversation_id].to_json()}, inbox_too=True)
         elif event.kind == "message.status":
             payload = {"type": "status", "message_id": data.get("message_id"),
                        "status": data.get("status") or data.get("delivery_status"),
@@ -143,11 +162,13 @@ class Hub:
 
     async def run(self, subscription: asyncio.Queue[Event]) -> None:
         while True:
-            event = await subscription.get()
+            batch = [await subscription.get()]
+            while len(batch) < MAX_BATCH and not subscription.empty():
+                batch.append(subscription.get_nowait())
             try:
-                await self.dispatch(event)
-            except Exception:  # one bad event must not stop live updates for everyone
-                log.exception("live update failed for %s", event.kind)
+                await self.dispatch_batch(batch)
+            except Exception:  # one bad batch must not stop live updates for everyone
+                log.exception("live update failed for %d event(s)", len(batch))
 
 
 def _extra(data: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -104,19 +105,31 @@ async def list_view(
     return [_row(*row) for row in rows]
 
 
-async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
+async def many(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, InboxRow]:
+    """Inbox rows for these conversations in one query (live updates batch their look-ups)."""
+    if not conversation_ids:
+        return {}
     assignee = aliased(Staff)
-    result = (
+    last_message = (
+        select(Message.text)
+        .where(Message.conversation_id == Conversation.id, Message.private_note.is_(False))
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = (
         await session.execute(
-            select(Conversation, Customer, assignee.name, select(Message.text)
-                   .where(Message.conversation_id == Conversation.id, Message.private_note.is_(False))
-                   .order_by(Message.id.desc()).limit(1).scalar_subquery())
+            select(Conversation, Customer, assignee.name, last_message)
             .join(Customer, Customer.id == Conversation.customer_id)
             .outerjoin(assignee, assignee.id == Conversation.assignee_id)
-            .where(Conversation.id == conversation_id)
+            .where(Conversation.id.in_(set(conversation_ids)))
         )
-    ).first()
-    return _row(*result) if result else None
+    ).all()
+    return {row[0].id: _row(*row) for row in rows}
+
+
+async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
+    return (await many(session, [conversation_id])).get(conversation_id)
 
 
 async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:

@@ -146,8 +146,14 @@ async def request_handoff(
         existing = await _open_handoff(session, conversation.id)
         if existing is not None:
             return existing
+        if conversation.mode == "human":  # a person has it already; only the missing record is added
+            handoff = Handoff(conversation_id=conversation.id, reason=reason, requested_at=now,
+                              taken_at=conversation.assigned_at, taken_by=conversation.assignee_id)
+            session.add(handoff)
+            await session.flush()
+            return handoff
+    conversation.waiting_since = conversation.waiting_since if conversation.mode == "waiting" else now
     conversation.mode = "waiting"
-    conversation.waiting_since = now
     conversation.handoff_reason = reason
     conversation.assignee_id = None
     conversation.assigned_at = None
@@ -225,7 +231,8 @@ async def queue_status(
     position, total = await queue_position(session, conversation)
     if not hours.is_open(now):
         return QueueStatus(position, total, None, False, hours.next_open(now))
-    online = await session.scalar(select(func.count()).select_from(Staff).where(_online(now))) or 0
+    online_agents = select(func.count()).select_from(Staff).where(_online(now), Staff.role == "agent")
+    online = await session.scalar(online_agents) or 0
     per_customer = await average_take_minutes(session, now)
     expected = math.ceil(per_customer * max(position, 1) / max(online, 1))
     return QueueStatus(position, total, expected, True, None)

@@ -282,3 +282,15 @@ def test_business_hours_parse_errors():
         BusinessHours.parse("9-18", "mon", "UTC")
     with pytest.raises(ValueError):
         BusinessHours.parse("09:00-18:00", "funday", "UTC")
+
+
+async def test_asking_again_while_with_a_person_keeps_the_person(sessions, frozen_clock):
+    now = frozen_clock.now()
+    async with transaction(sessions) as session:
+        agent = await make_agent(session, now=now)
+        conversation = await waiting_conversation(session, now)
+        await handoff.take(session, conversation.id, agent, now=now)
+        frozen_clock.advance(minutes=1)
+        again = await handoff.request_handoff(session, conversation, "complaint", now=frozen_clock.now())
+        assert conversation.mode == "human" and conversation.assignee_id == agent.id
+        assert again.taken_by == agent.id
