@@ -66,6 +66,7 @@ CATEGORY_NAMES = {
     "delayed_handover": N_("Delayed handover"), "property_management": N_("Property management"),
     "contract_sales": N_("Contract / sales"),
 }
+PRIORITY_NAMES = {"emergency": N_("emergency"), "normal": N_("normal"), "low": N_("low")}
 DEADLINE_NAMES = {"first_response": N_("first response"), "resolution": N_("resolution")}
 
 
@@ -135,7 +136,11 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo) -> str:
     if kind == "ticket_assigned":
         return t(lang, "Ticket {number} is assigned to you: {category}, priority {priority}.", number=number,
                  category=t(lang, CATEGORY_NAMES.get(str(payload.get("category")), str(payload.get("category")))),
-                 priority=payload.get("priority", ""))
+                 priority=t(lang, PRIORITY_NAMES.get(str(payload.get("priority")), str(payload.get("priority")))))
+    if kind == "ticket_new":
+        return t(lang, "New ticket {number}: {category}, priority {priority}. Please assign it.", number=number,
+                 category=t(lang, CATEGORY_NAMES.get(str(payload.get("category")), str(payload.get("category")))),
+                 priority=t(lang, PRIORITY_NAMES.get(str(payload.get("priority")), str(payload.get("priority")))))
     if kind in ("sla_80", "sla_breach"):
         which = t(lang, DEADLINE_NAMES.get(str(payload.get("which")), str(payload.get("which"))))
         due = _when(payload.get("due_at"), tz)

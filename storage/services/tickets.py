@@ -165,8 +165,21 @@ async def create_ticket(
                                      uploaded_by_customer=True, created_at=now))
     await _event(session, ticket, "created", customer_id=customer_id, to_status="new",
                  data={"photos": len(photo_file_ids), "warranty": ticket.warranty_status})
+    await _tell_team(session, ticket)
     await session.flush()
     return ticket
+
+
+async def _tell_team(session: AsyncSession, ticket: Ticket) -> None:
+    """The responsible team's leads hear of a new ticket (at once for emergencies, else not at night)."""
+    leads = (await session.scalars(select(Staff.id).where(Staff.is_active.is_(True), Staff.is_team_lead.is_(True),
+                                                          Staff.team == ticket.team))).all()
+    for lead_id in leads:
+        await reminders.schedule(
+            session, kind="ticket_new", due_at=clock.now(), recipient_staff_id=lead_id, subject_type="ticket",
+            subject_id=ticket.id, quiet_hours=ticket.priority != "emergency", dedupe_key=f"new:{ticket.id}:{lead_id}",
+            payload={"number": ticket.number, "category": ticket.category, "priority": ticket.priority},
+        )
 
 
 async def _pre_wait_status(session: AsyncSession, ticket: Ticket) -> str:

@@ -97,3 +97,18 @@ async def test_suggestions_weigh_area_skill_level_and_load(sessions, frozen_cloc
     assert any("covers Sunny Garden" in r for r in ranked[0].reasons)
     assert ranked[names.index("Busy")].load == 3
     assert expert.id != busy.id and isinstance(ticket, Ticket)
+
+
+async def test_new_ticket_tells_the_team_leads(sessions, frozen_clock) -> None:
+    from dialogs.reminders import tick
+    from storage.models import StaffNotification
+
+    async with sessions() as session, session.begin():
+        lead = await factories.staff(session, name="Sales lead", team="sales", lead=True, language="zh")
+        await factories.staff(session, name="Repair lead", team="repair", lead=True)
+        person = await factories.customer(session)
+        await tickets.create_ticket(session, kind="complaint", category="contract_sales", customer_id=person.id)
+    assert await tick(sessions, None) == 1
+    async with sessions() as session:
+        note = await session.scalar(select(StaffNotification))
+    assert note.staff_id == lead.id and note.text.startswith("新工单 C-2026-000001：合同/销售，优先级 普通")
