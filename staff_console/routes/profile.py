@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
@@ -69,13 +71,14 @@ async def profile_update(request: web.Request) -> web.StreamResponse:
         me.language = language if language in ("en", "zh") else me.language
         new_password = str(form.get("new_password", ""))
         if new_password:
-            if not verify_password(me.password_hash, str(form.get("current_password", ""))):
+            current = str(form.get("current_password", ""))
+            if not await asyncio.to_thread(verify_password, me.password_hash, current):
                 await flash(request, "The current password is wrong; nothing changed.", "error")
                 raise web.HTTPSeeOther("/profile")
             if len(new_password) < 8:
                 await flash(request, "Passwords have at least 8 characters.", "error")
                 raise web.HTTPSeeOther("/profile")
-            me.password_hash = hash_password(new_password)
+            me.password_hash = await asyncio.to_thread(hash_password, new_password)
             await auth.audit(session, "password_change", staff_id=me.id, ip=client_ip(request))
     await flash(request, "Profile saved.")
     raise web.HTTPSeeOther("/profile")

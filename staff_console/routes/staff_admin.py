@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import aiohttp_jinja2
@@ -72,7 +73,7 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         if new_password:
             if len(new_password) < 8:
                 raise web.HTTPBadRequest(text="Passwords have at least 8 characters.")
-            person.password_hash = hash_password(new_password)
+            person.password_hash = await asyncio.to_thread(hash_password, new_password)
             person.failed_logins, person.locked_until = 0, None
         if not person.is_active:
             person.online_until = None  # off the auto-assignment list at once

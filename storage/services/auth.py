@@ -90,8 +90,8 @@ async def login(
     stored_hash = staff.password_hash if staff is not None else _unknown_account_hash()
     valid = await asyncio.to_thread(verify_password, stored_hash, password) and staff is not None
     if staff is not None and valid and staff.is_active:
-        if needs_rehash(staff.password_hash):
-            staff.password_hash = hash_password(password)
+        if needs_rehash(staff.password_hash):  # in a thread too: hashing must not stall other requests
+            staff.password_hash = await asyncio.to_thread(hash_password, password)
         staff.failed_logins = 0
         staff.locked_until = None
         staff.last_login_at = now
