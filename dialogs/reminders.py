@@ -181,8 +181,8 @@ def staff_link(reminder: Reminder) -> str | None:
 
 # ---- the tick ----------------------------------------------------------------------------------------------------
 
-async def tick(sessions: async_sessionmaker[AsyncSession], bus: EventBus | None, *, batch: int = BATCH,
-               worker: str = WORKER, now: datetime | None = None) -> int:
+async def tick(sessions: async_sessionmaker[AsyncSession], bus: EventBus | None, now: datetime | None = None, *,
+               batch: int = BATCH, worker: str = WORKER) -> int:
     """Run SLA checks, then send every due reminder. Returns how many reminders were sent."""
     async with sessions() as session, session.begin():
         await schedule_sla_reminders(session, now)

@@ -32,9 +32,9 @@ REMINDER_TICK_SECONDS = 10
 
 
 def reminder_tick() -> Callable[..., Awaitable[Any]] | None:
-    """storage.services.reminders.tick(sessions, bus, now), if this build has it."""
+    """dialogs.reminders.tick(sessions, bus, now), if this build has it."""
     try:
-        module = importlib.import_module("storage.services.reminders")
+        module = importlib.import_module("dialogs.reminders")
     except ModuleNotFoundError:
         return None
     tick = getattr(module, "tick", None)
@@ -45,7 +45,7 @@ def _start_scheduler(sessions: async_sessionmaker[AsyncSession], bus: EventBus,
                      after_tick: Callable[[], None]) -> AsyncIOScheduler | None:
     tick = reminder_tick()
     if tick is None:
-        log.info("reminder tick off: storage.services.reminders.tick is not available in this build")
+        log.info("reminder tick off: dialogs.reminders.tick is not available in this build")
         return None
 
     async def run_tick() -> None:
