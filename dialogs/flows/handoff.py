@@ -23,18 +23,19 @@ from dialogs.replies import Choice, Reply, Say
 from homedesk.settings import get_settings
 from storage.models import Survey
 from storage.services import handoff, staff_link
-from storage.services.handoff import BusinessHours, QueueStatus
+from storage.services.handoff import QueueStatus
+from storage.services.sla import Calendar
 
 NAME = "handoff"
 MENU_LABEL = N_("Talk to a person")
 
 
-def business_hours() -> BusinessHours:
+async def business_hours(ctx: DialogContext) -> Calendar:
     settings = get_settings()
-    return BusinessHours.parse(settings.business_hours, settings.business_days, settings.tz)
+    return await handoff.chat_calendar(ctx.session, settings.business_hours, settings.business_days, settings.tz)
 
 
-def in_line_text(lang: str, status: QueueStatus, hours: BusinessHours) -> str:
+def in_line_text(lang: str, status: QueueStatus, hours: Calendar) -> str:
     if status.open_now:
         return t(lang, "You are in line to talk to a person: number {position}. Expected wait: about {minutes} min. "
                        "Write here whenever you like; the assistant will stay quiet until then.",
@@ -100,7 +101,7 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
     """Put the conversation in line and return the message for the customer. Other flows (complaints) call this."""
     ctx.clear()
     await handoff.request_handoff(ctx.session, ctx.conversation, reason, now=ctx.now)
-    hours = business_hours()
+    hours = await business_hours(ctx)
     status = await handoff.queue_status(ctx.session, ctx.conversation, hours, now=ctx.now)
     ctx.events.append(handoff.changed_event(ctx.conversation, queued=True))
     if status.open_now:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from storage.models import (
     Conversation,
     Customer,
     Handoff,
+    Holiday,
     Message,
     Staff,
     StaffNotification,
@@ -33,10 +34,10 @@ from storage.models import (
 )
 from storage.outbox import enqueue
 from storage.services import surveys
+from storage.services.sla import Calendar
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class HandoffError(Exception):
@@ -52,44 +53,11 @@ class QueueStatus:
     next_open_at: datetime | None  # when people answer again (outside business hours)
 
 
-@dataclass(frozen=True)
-class BusinessHours:
-    """Opening hours in the company's time zone, e.g. BusinessHours.parse("09:00-18:00", "mon,tue", tz)."""
-
-    opens: time
-    closes: time
-    days: frozenset[int]  # 0 = Monday
-    tz: ZoneInfo
-
-    @classmethod
-    def parse(cls, hours: str, days: str, tz: ZoneInfo | str) -> BusinessHours:
-        try:
-            start, end = (part.strip() for part in hours.split("-", 1))
-            opens, closes = time.fromisoformat(start), time.fromisoformat(end)
-        except ValueError as exc:
-            raise ValueError(f"business hours {hours!r} must look like 09:00-18:00") from exc
-        day_set = set()
-        for name in days.lower().replace(" ", "").split(","):
-            if name not in WEEKDAYS:
-                raise ValueError(f"unknown day {name!r}; use mon,tue,...")
-            day_set.add(WEEKDAYS.index(name))
-        return cls(opens, closes, frozenset(day_set), ZoneInfo(tz) if isinstance(tz, str) else tz)
-
-    def is_open(self, at: datetime) -> bool:
-        local = at.astimezone(self.tz)
-        return local.weekday() in self.days and self.opens <= local.time().replace(tzinfo=None) < self.closes
-
-    def next_open(self, at: datetime) -> datetime:
-        """The next opening moment after `at` (or `at` itself when open)."""
-        if self.is_open(at) or not self.days:
-            return at
-        local = at.astimezone(self.tz)
-        for offset in range(8):
-            day = (local + timedelta(days=offset)).date()
-            candidate = datetime.combine(day, self.opens, tzinfo=self.tz)
-            if day.weekday() in self.days and candidate > local:
-                return candidate.astimezone(at.tzinfo)
-        return at
+async def chat_calendar(session: AsyncSession, hours: str, days: str, tz: ZoneInfo | str) -> Calendar:
+    """When people answer chats: BUSINESS_HOURS on BUSINESS_DAYS, with the same holiday table (and make-up
+    workdays) as the SLA calendar, so a public holiday is closed for chats too."""
+    rows = (await session.execute(select(Holiday.day, Holiday.is_workday))).all()
+    return Calendar.parse(hours, days, tz, {day: bool(workday) for day, workday in rows})
 
 
 def changed_event(conversation: Conversation, **extra: Any) -> Event:
@@ -224,13 +192,13 @@ async def average_take_minutes(session: AsyncSession, now: datetime, sample: int
 
 
 async def queue_status(
-    session: AsyncSession, conversation: Conversation, hours: BusinessHours, *, now: datetime | None = None
+    session: AsyncSession, conversation: Conversation, hours: Calendar, *, now: datetime | None = None
 ) -> QueueStatus:
     """What to tell a waiting customer: their place in line and, inside business hours, the expected wait."""
     now = now or clock.now()
     position, total = await queue_position(session, conversation)
     if not hours.is_open(now):
-        return QueueStatus(position, total, None, False, hours.next_open(now))
+        return QueueStatus(position, total, None, False, hours.add(now, 0))
     online_agents = select(func.count()).select_from(Staff).where(_online(now), Staff.role == "agent")
     online = await session.scalar(online_agents) or 0
     per_customer = await average_take_minutes(session, now)

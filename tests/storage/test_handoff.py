@@ -23,7 +23,8 @@ from storage.models import (
 )
 from storage.repositories import conversations, inbox
 from storage.services import handoff
-from storage.services.handoff import BusinessHours, HandoffError
+from storage.services.handoff import HandoffError
+from storage.services.sla import Calendar
 
 _ids = count(1000)
 
@@ -68,7 +69,7 @@ async def test_request_handoff_queues_and_is_idempotent(any_sessions, frozen_clo
 
 
 async def test_queue_status_inside_and_outside_business_hours(sessions, frozen_clock):
-    hours = BusinessHours.parse("09:00-18:00", "mon,tue,wed,thu,fri", "Asia/Shanghai")
+    hours = Calendar.parse("09:00-18:00", "mon,tue,wed,thu,fri", "Asia/Shanghai")
     now = frozen_clock.now()  # Monday 09:00 in Shanghai
     async with transaction(sessions) as session:
         await make_agent(session, now=now)
@@ -277,11 +278,19 @@ async def test_inbox_views(sessions, frozen_clock):
         assert await inbox.counts(session, agent.id) == {"waiting": 1, "mine": 1, "open": 2}
 
 
-def test_business_hours_parse_errors():
-    with pytest.raises(ValueError):
-        BusinessHours.parse("9-18", "mon", "UTC")
-    with pytest.raises(ValueError):
-        BusinessHours.parse("09:00-18:00", "funday", "UTC")
+async def test_chat_calendar_closes_on_holidays(sessions, frozen_clock):
+    from datetime import date
+
+    from storage.models import Holiday
+
+    async with transaction(sessions) as session:
+        session.add(Holiday(day=date(2026, 3, 2), is_workday=False, name="test holiday"))
+        await session.flush()
+        hours = await handoff.chat_calendar(session, "09:00-18:00", "mon,tue,wed,thu,fri", "Asia/Shanghai")
+        conversation = await waiting_conversation(session, frozen_clock.now())
+        status = await handoff.queue_status(session, conversation, hours, now=frozen_clock.now())
+    assert not status.open_now  # Monday 09:00, but a holiday
+    assert status.next_open_at.astimezone(hours.tz).day == 3
 
 
 async def test_asking_again_while_with_a_person_keeps_the_person(sessions, frozen_clock):
