@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Float, Select, String, cast, func, or_, select
+from sqlalchemy import Float, Select, String, bindparam, cast, func, or_, select
 
 from matching.score import DEALS, PROPERTY_TYPES, Plan
 from storage.models import Listing, ListingFeedback
@@ -35,9 +35,15 @@ def snapshot_rows(after_id: int, limit: int) -> Select[Any]:
     return select(*_ROW_COLUMNS).where(Listing.id > after_id).order_by(Listing.id).limit(limit)
 
 
-def rows_by_id(ids: Iterable[int]) -> Select[Any]:
+# Built once: constructing a select costs about as much as SQLite answering it.
+_ROWS_BY_ID = select(*_ROW_COLUMNS, Listing.ref_code, Listing.district_name).where(
+    Listing.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def rows_by_id(ids: Iterable[int]) -> tuple[Select[Any], dict[str, Any]]:
     """Scored columns plus what a result card shows (ref_code, district_name) after them."""
-    return select(*_ROW_COLUMNS, Listing.ref_code, Listing.district_name).where(Listing.id.in_(list(ids)))
+    return _ROWS_BY_ID, {"ids": list(ids)}
 
 
 def rows_changed_since(updated_at: Any, max_id: int) -> Select[Any]:
@@ -86,7 +92,8 @@ def customer_feedback(customer_id: int) -> Select[Any]:
     )
 
 
-async def fetch_all(session: Any, stmt: Select[Any]) -> list[Any]:
+async def fetch_all(session: Any, stmt: Select[Any] | tuple[Select[Any], dict[str, Any]]) -> list[Any]:
     """Run on the session's connection: plain rows, without the ORM's per-row bookkeeping."""
+    statement, params = stmt if isinstance(stmt, tuple) else (stmt, {})
     connection = await session.connection()
-    return list((await connection.execute(stmt)).all())
+    return list((await connection.execute(statement, params)).all())
