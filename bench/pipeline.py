@@ -1,0 +1,314 @@
+"""Benchmark of the Telegram pipeline against the offline Bot API server running in its own process.
+
+    python bench/pipeline.py [--updates 2000] [--chats 200] [--rate 100] [--seconds 10] [--broadcast 1500]
+
+1. Throughput: N updates from 200 chats through (a) a bare aiogram echo bot and (b) Homedesk's full pipeline
+   (stored inbound update, dialog step, outbox row, delivery), in the same run; updates/s for both, ratio.
+   The server's flood limits and our send pacing are off here: this measures the pipeline, not Telegram.
+2. Latency: updates pushed at a steady --rate through the full pipeline; p50/p99 update-to-reply latency
+   (server clock: update queued -> reply accepted).
+3. Delivery under Telegram's limits: --broadcast messages to as many chats queued in the outbox, server
+   limits on (30/s, 1/s per chat), our sender at its defaults: delivered/s against the 30/s limit, and 429s.
+4. Resident memory of `homedesk run` with the demo data loaded (`homedesk seed-demo`), after a few updates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TOKEN = "123456789:AAHomedeskBenchToken0123456789abcdefgh"
+
+
+class Server:
+    """The offline Bot API server in a child process, driven over its control API."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.base = ""
+        self.http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Server:
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
+            [sys.executable, "-m", "tests.botapi", "--port", "0", "--no-limits", "--no-call-log",
+             "--token", TOKEN],
+            cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        assert self.process.stdout is not None
+        self.base = (await asyncio.to_thread(self.process.stdout.readline)).strip()
+        if not self.base.startswith("http"):
+            raise RuntimeError(f"the Bot API server did not start: {self.base!r}")
+        self.http = aiohttp.ClientSession(base_url=self.base)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.http is not None:
+            await self.http.close()
+        if self.process is not None:
+            self.process.terminate()
+            await asyncio.to_thread(self.process.wait, 10)
+
+    async def post(self, path: str, body: Any) -> Any:
+        assert self.http is not None
+        async with self.http.post(f"/_control/{path}", json=body) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def get(self, path: str, **query: Any) -> Any:
+        assert self.http is not None
+        params = {k: str(v) for k, v in query.items()}
+        async with self.http.get(f"/_control/{path}", params=params) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def push(self, items: list[dict[str, Any]]) -> None:
+        for start in range(0, len(items), 500):
+            await self.post("push_batch", {"items": items[start:start + 500]})
+
+    async def sent_count(self) -> int:
+        return int((await self.get("stats"))["sent_messages"])
+
+    async def wait_sent(self, target: int, timeout: float = 600) -> float:  # noqa: ASYNC109
+        deadline = time.perf_counter() + timeout
+        while (count := await self.sent_count()) < target:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"only {count} of {target} messages arrived")
+            await asyncio.sleep(0.02)
+        return time.perf_counter()
+
+
+def text_updates(count: int, chats: int, first_chat: int, text: str) -> list[dict[str, Any]]:
+    return [{"chat_id": first_chat + n % chats, "text": f"{text} {n}"} for n in range(count)]
+
+
+# -- (a) bare aiogram echo ---------------------------------------------------------------------------
+
+
+async def bare_echo(server: Server, updates: int, chats: int) -> float:
+    from aiogram import Bot, Dispatcher, Router
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Message
+
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.base)))
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "?")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=5))
+    await asyncio.sleep(1.0)  # let polling start
+    before = await server.sent_count()
+    started = time.perf_counter()
+    await server.push(text_updates(updates, chats, 1_000_000, "echo"))
+    finished = await server.wait_sent(before + updates)
+    await dispatcher.stop_polling()
+    with contextlib.suppress(Exception):
+        await polling
+    await bot.session.close()
+    return updates / (finished - started)
+
+
+# -- (b) the full pipeline ---------------------------------------------------------------------------
+
+
+async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple[Any, Any]:
+    from bot.channel import ChannelOptions, TelegramChannel
+    from bot.limits import SendLimiter
+    from dialogs.flows import load_all
+    from homedesk.settings import load_settings
+    from storage.db import create_engine, session_factory
+    from storage.events import EventBus
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{database}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    load_all()
+    settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=server.base, database_url=url)
+    unpaced = SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0)
+    limiter = SendLimiter() if paced else unpaced
+    options = ChannelOptions(limiter=limiter, poll_timeout=5, set_commands=False,
+                             handler_concurrency=int(os.environ.get("BENCH_CONCURRENCY", "16")))
+    channel = TelegramChannel(settings, session_factory(engine), EventBus(), options)
+    return channel, engine
+
+
+async def full_pipeline(server: Server, updates: int, chats: int, database: Path) -> float:
+    channel, engine = await pipeline_channel(server, database, paced=False)
+    await channel.start()
+    await asyncio.sleep(1.0)
+    before = await server.sent_count()
+    started = time.perf_counter()
+    await server.push(text_updates(updates, chats, 2_000_000, "hello"))
+    finished = await server.wait_sent(before + updates)
+    await channel.stop()
+    await engine.dispose()
+    return updates / (finished - started)
+
+
+async def latency(server: Server, rate: float, seconds: float, chats: int,
+                  database: Path) -> dict[str, float]:
+    channel, engine = await pipeline_channel(server, database, paced=False)
+    await channel.start()
+    await asyncio.sleep(1.0)
+    updates_from = (await server.get("updates"))["next"]
+    receipts_from = (await server.get("stats"))["next"]
+    before = await server.sent_count()
+    total = int(rate * seconds)
+    items = text_updates(total, chats, 3_000_000, "hi")
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for n, item in enumerate(items):  # paced pushes, one at a time, at `rate` per second
+        await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
+        await server.post("push_text", item)
+    await server.wait_sent(before + total)
+    await channel.stop()
+    await engine.dispose()
+    pushed = (await server.get("updates", since=updates_from))["updates"]
+    receipts = (await server.get("stats", since=receipts_from))["receipts"]
+    replies: dict[int, list[float]] = {}
+    for chat_id, _, accepted_at in receipts:
+        replies.setdefault(chat_id, []).append(accepted_at)
+    seen: dict[int, int] = {}
+    samples = []
+    for _, chat_id, pushed_at, _ in pushed:  # the k-th update of a chat is answered by its k-th reply
+        k = seen.get(chat_id, 0)
+        seen[chat_id] = k + 1
+        samples.append(replies[chat_id][k] - pushed_at)
+    samples.sort()
+    p99 = samples[int(0.99 * (len(samples) - 1))]
+    return {"p50_ms": 1000 * statistics.median(samples), "p99_ms": 1000 * p99, "max_ms": 1000 * samples[-1],
+            "count": len(samples)}
+
+
+async def broadcast(server: Server, count: int, database: Path) -> dict[str, float]:
+    from dialogs.replies import Say
+    from storage.db import session_factory
+    from storage.models import PRIORITY_BROADCAST
+    from storage.outbox import enqueue
+
+    await server.post("limits", {})  # Telegram's limits on: 30/s overall, 1/s per private chat
+    channel, engine = await pipeline_channel(server, database, paced=True)
+    before = await server.get("stats")
+    receipts_from = before["next"]
+    async with session_factory(engine)() as session, session.begin():
+        for n in range(count):
+            payload = Say(f"New listings for you #{n}").to_payload()
+            await enqueue(session, chat_id=4_000_000 + n, payload=payload, priority=PRIORITY_BROADCAST)
+    started = time.perf_counter()
+    await channel.start()
+    finished = await server.wait_sent(before["sent_messages"] + count)
+    await channel.stop()
+    await engine.dispose()
+    after = await server.get("stats", since=receipts_from)
+    times = [accepted_at for _, _, accepted_at in after["receipts"]]
+    await server.post("limits", {"enabled": False})
+    return {"delivered_per_s": count / (finished - started),
+            "steady_per_s": (len(times) - 1) / (max(times) - min(times)) if len(times) > 1 else 0.0,
+            "too_many_requests": after["too_many_requests"] - before["too_many_requests"]}
+
+
+# -- memory of `homedesk run` ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def resident_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def run_memory(server: Server, workdir: Path) -> dict[str, Any]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN,
+           "TELEGRAM_API_BASE": server.base, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'homedesk.db'}",
+           "CONSOLE_PORT": str(port),
+           "LOG_LEVEL": "WARNING"}
+    homedesk = [sys.executable, "-m", "homedesk"]
+    seeded = subprocess.run([*homedesk, "seed-demo"], cwd=workdir, env=env, capture_output=True, text=True,  # noqa: ASYNC221
+                            check=False)
+    process = subprocess.Popen([*homedesk, "run"], cwd=workdir, env=env,  # noqa: ASYNC220
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(1200):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                await asyncio.sleep(0.1)
+        before = await server.sent_count()
+        await server.push([{"chat_id": 5_000_000 + n, "command": "start"} for n in range(50)])
+        await server.wait_sent(before + 50, timeout=120)
+        await asyncio.sleep(1.0)
+        rss_kb = await asyncio.to_thread(resident_kb, process.pid)
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)
+    failure = (seeded.stdout + seeded.stderr).strip().splitlines()[-1:] if seeded.returncode else []
+    return {"rss_mb": rss_kb / 1024, "seeded": seeded.returncode == 0, "seed_output": failure}
+
+
+async def main(args: argparse.Namespace) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    workdir = Path(tempfile.mkdtemp(prefix="homedesk-bench-"))
+    async with Server() as server:
+        print(f"Bot API server (own process): {server.base}; {os.cpu_count()} CPUs", flush=True)
+        echo = await bare_echo(server, args.updates, args.chats)
+        print(f"(a) bare aiogram echo:   {echo:7.1f} updates/s  ({args.updates} updates, {args.chats} chats)",
+              flush=True)
+        full = await full_pipeline(server, args.updates, args.chats, workdir / "throughput.db")
+        print(f"(b) Homedesk pipeline:   {full:7.1f} updates/s  (stored, dialog step, outbox, delivered)",
+              flush=True)
+        print(f"    ratio (b)/(a):       {full / echo:7.2f}", flush=True)
+        lat = await latency(server, args.rate, args.seconds, args.chats, workdir / "latency.db")
+        print(f"latency at {args.rate:.0f} updates/s: p50 {lat['p50_ms']:.1f} ms, "
+              f"p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms ({lat['count']:.0f} updates)",
+              flush=True)
+        if args.broadcast:
+            sent = await broadcast(server, args.broadcast, workdir / "broadcast.db")
+            print(f"broadcast {args.broadcast} messages to {args.broadcast} chats, Telegram limits on: "
+                  f"{sent['delivered_per_s']:.1f} delivered/s overall ({sent['steady_per_s']:.1f}/s steady) "
+                  f"vs 30/s limit; 429s: {sent['too_many_requests']}", flush=True)
+        if not args.skip_memory:
+            memory = await run_memory(server, workdir)
+            note = "" if memory["seeded"] else f" (seed-demo failed: {memory['seed_output']})"
+            print(f"homedesk run resident memory with demo data: {memory['rss_mb']:.0f} MB{note}", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--chats", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--broadcast", type=int, default=1500)
+    parser.add_argument("--skip-memory", action="store_true")
+    asyncio.run(main(parser.parse_args()))
