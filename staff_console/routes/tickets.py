@@ -3,7 +3,7 @@ notes and attachments. Every rule is in storage.services.tickets; this module on
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import aiohttp_jinja2
@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import and_, case, or_, select
 
 from staff_console import telegram_files
-from staff_console.context import NavItem, client_ip, db, flash, publish, requires, staff, to_int
+from staff_console.context import SETTINGS_KEY, NavItem, client_ip, db, flash, publish, requires, staff, to_int
 from storage import clock
 from storage.db import transaction
 from storage.models import (
@@ -21,16 +21,18 @@ from storage.models import (
     TICKET_STATUSES,
     Building,
     Customer,
+    FollowUpTask,
     Holiday,
     Project,
     SlaPolicy,
     Staff,
+    Survey,
     Ticket,
     TicketAttachment,
     Unit,
     WarrantyPeriod,
 )
-from storage.services import auth, sla, tickets, warranty
+from storage.services import auth, revisits, sla, surveys, tickets, warranty
 from storage.services.tickets import TicketError
 
 NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
@@ -225,6 +227,53 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
+@requires("admin", "agent", "service")
+async def follow_ups(request: web.Request) -> web.StreamResponse:
+    """Open follow-up tasks (low survey scores, revisit answers asking for help): mine first, all for admins."""
+    me = staff(request)
+    query = (select(FollowUpTask, Customer, Survey).join(Customer, Customer.id == FollowUpTask.customer_id)
+             .outerjoin(Survey, Survey.id == FollowUpTask.survey_id).where(FollowUpTask.status == "open")
+             .order_by(FollowUpTask.created_at))
+    if me.role != "admin" and not me.is_team_lead:
+        query = query.where(FollowUpTask.assignee_id == me.id)
+    async with db(request)() as session:
+        rows = (await session.execute(query.limit(200))).tuples().all()
+        names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
+    return aiohttp_jinja2.render_template("tickets/follow_ups.html", request, {"rows": rows, "names": names})
+
+
+@requires("admin", "agent", "service")
+async def finish_follow_up(request: web.Request) -> web.StreamResponse:
+    me = staff(request)
+    form = await request.post()
+    async with transaction(db(request)) as session:
+        task = await session.get(FollowUpTask, to_int(request.match_info["task_id"]))
+        if task is None:
+            raise web.HTTPNotFound()
+        if task.assignee_id not in (None, me.id) and me.role != "admin" and not me.is_team_lead:
+            raise web.HTTPForbidden(text="This follow-up belongs to someone else.")
+        await surveys.close_follow_up(session, task.id, str(form.get("note", "")).strip()[:2000] or None)
+        await auth.audit(session, "follow_up_done", staff_id=me.id, target_type="follow_up", target_id=task.id,
+                         ip=client_ip(request))
+    await flash(request, "Follow-up done.")
+    raise web.HTTPSeeOther("/tickets/follow-ups")
+
+
+@requires("admin")
+async def schedule_periodic_revisit(request: web.Request) -> web.StreamResponse:
+    async def apply(session: Any, form: Any) -> str:
+        try:
+            day = date.fromisoformat(str(form.get("day", "")))
+        except ValueError as exc:
+            raise ValueError("the day must be a date (YYYY-MM-DD)") from exc
+        tag = str(form.get("tag", "")).strip()[:64] or None
+        due = datetime.combine(day, time(10, 0), tzinfo=request.app[SETTINGS_KEY].tz)
+        count = await revisits.schedule_periodic(session, period=int(day.strftime("%Y%m%d")), due_at=due, tag=tag)
+        return f"Revisit on {day.isoformat()} scheduled for {count} customer(s)."
+
+    return await _settings_change(request, "revisit_periodic", apply)
+
+
 @requires("admin")
 async def service_settings(request: web.Request) -> web.StreamResponse:
     """Admins edit warranty periods, SLA policies and the holiday calendar (with make-up workdays)."""
@@ -380,6 +429,9 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/tickets", board)
     app.router.add_get("/tickets/aftersales.css", stylesheet)
     app.router.add_get("/tickets/settings", service_settings)
+    app.router.add_get("/tickets/follow-ups", follow_ups)
+    app.router.add_post("/tickets/follow-ups/{task_id:\\d+}/done", finish_follow_up)
+    app.router.add_post("/tickets/settings/revisits", schedule_periodic_revisit)
     app.router.add_post("/tickets/settings/warranty", save_warranty)
     app.router.add_post("/tickets/settings/sla", save_policy)
     app.router.add_post("/tickets/settings/sla/{policy_id:\\d+}/delete", delete_policy)

@@ -116,3 +116,30 @@ async def test_service_settings_are_for_admins(client, team) -> None:
     response = await client.post("/tickets/settings/warranty", data={"category": "plumbing", "months": "1",
                                                                      "csrf_token": token}, allow_redirects=False)
     assert response.status in (302, 403)
+
+
+async def test_lead_sees_and_finishes_a_follow_up(client, team, sessions, frozen_clock) -> None:
+    from storage.models import FollowUpTask, Revisit
+    from storage.services import surveys
+
+    async with transaction(sessions) as session:
+        lead = await session.get(type(team.service), team.service.id)
+        lead.is_team_lead = True
+        person = await factories.customer(session)
+        survey = await surveys.create_survey(session, subject_type="ticket", subject_id=1, customer_id=person.id)
+        result = await surveys.answer(session, survey.id, score=1)
+        assert result.follow_up is not None and result.follow_up.assignee_id == lead.id
+    token = await sign_in(client, "service@example.com")
+    page = await (await client.get("/tickets/follow-ups")).text()
+    assert f'data-follow-up="{result.follow_up.id}"' in page and "Score 1/5" in page
+    await client.post(f"/tickets/follow-ups/{result.follow_up.id}/done", data={"note": "Called, fixed",
+                                                                              "csrf_token": token})
+    async with sessions() as session:
+        task = await session.get(FollowUpTask, result.follow_up.id)
+    assert task.status == "done" and "Called, fixed" in task.note
+
+    admin = await sign_in(client, "admin@example.com")
+    await client.post("/tickets/settings/revisits", data={"day": "2026-04-01", "tag": "", "csrf_token": admin})
+    async with sessions() as session:
+        rows = (await session.scalars(select(Revisit))).all()
+    assert [(r.reason, r.subject_id) for r in rows] == [("periodic", 20260401)]
