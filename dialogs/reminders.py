@@ -9,8 +9,12 @@
    go back with a morning due time, expired ones are dropped;
 3. after commit, publishes `notification.new` events for the consoles.
 
-Payloads other packages put on reminders: viewing_24h / viewing_1h carry `starts_at` (ISO), `address` and
-optionally `listing` (ref code) and `agent` (name); the viewing's reminders use subject_type "viewing".
+Kinds rendered here. To customers: ticket_update (payload what=status|assigned|quote|message, number, status,
+note/name/amount/text), survey (survey_id), revisit (revisit_id), viewing_24h / viewing_1h (starts_at ISO, address,
+listing, agent; subject_type "viewing"), viewing_interest (viewing_id), or any kind with a plain `text`.
+To staff: ticket_new, ticket_assigned (number, category, priority), sla_80 / sla_breach (number, which, due_at),
+ticket_staff (what=quote_accepted|quote_declined|reopened|info), waiting (minutes), revisit_due (customer),
+viewing_24h / viewing_1h, or a plain `text`. Unknown customer kinds without text are dropped, not sent.
 """
 
 from __future__ import annotations
