@@ -1,7 +1,8 @@
 """The reminder tick: due reminders become outbox rows in the recipient's language, exactly once.
 
 `homedesk run` calls `await tick(sessions, bus)` every few seconds (APScheduler, in-memory job store). One tick:
-1. SLA scan: tickets at 80 % of a deadline or past it get sla_80 / sla_breach reminders (to the assignee and the
+1. housekeeping: resolved tickets the customer left unanswered for 3 days are closed (their survey follows);
+   SLA scan: tickets at 80 % of a deadline or past it get sla_80 / sla_breach reminders (to the assignee and the
    team lead; breaches are recorded on the ticket), and conversations waiting too long get "waiting" reminders;
 2. claims due reminders in batches (storage.services.reminders.claim_due) and, in the same transaction, renders
    each: customers get a Reply payload in the outbox; staff get a StaffNotification (the console's list) and, when
@@ -49,7 +50,7 @@ from storage.models import (
     Survey,
     Ticket,
 )
-from storage.services import reminders, revisits, sla
+from storage.services import reminders, revisits, sla, tickets
 from storage.services.reminders import after_quiet_hours, parse_window
 
 BATCH = 200  # per transaction; small enough that loading and rendering one batch never stalls the loop
@@ -189,8 +190,12 @@ async def tick(sessions: async_sessionmaker[AsyncSession], bus: EventBus | None,
                batch: int = BATCH, worker: str = WORKER) -> int:
     """Run SLA checks, then send every due reminder. Returns how many reminders were sent."""
     async with sessions() as session, session.begin():
+        closed = await tickets.auto_close(session, now)
         await schedule_sla_reminders(session, now)
-        await schedule_waiting_reminders(session, now)
+        await schedule_waiting_reminders(session, now, get_settings().waiting_alert_minutes)
+    if bus is not None:
+        for ticket in closed:
+            await bus.publish(tickets.changed_event(ticket, auto_closed=True))
     sent_total = 0
     while True:
         async with sessions() as session, session.begin():

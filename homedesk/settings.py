@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     sla_business_hours: str = "09:00-18:00"
     sla_business_days: str = "mon,tue,wed,thu,fri"
     quiet_hours: str = "21:00-08:00"  # reminders wait for the morning, in the recipient's time zone
+    waiting_alert_minutes: int = Field(default=10, ge=1)  # leads are told of customers waiting longer for a person
     console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)
     telegram_bot_username: str | None = None  # for staff deep links; asked from getMe when unset
 

@@ -68,6 +68,7 @@ COMPLAINT_TEAMS = {
 # Statuses the customer is told about.
 CUSTOMER_VISIBLE = ("assigned", "in_progress", "waiting_customer", "resolved", "closed", "cancelled")
 REVISIT_AFTER_REPAIR = timedelta(days=7)
+AUTO_CLOSE_AFTER = timedelta(days=3)  # a resolution the customer neither confirmed nor rejected
 
 
 class TicketError(Exception):
@@ -331,6 +332,17 @@ async def _notify_assignee(session: AsyncSession, ticket: Ticket, what: str) -> 
     await reminders.schedule(session, kind="ticket_staff", due_at=clock.now(), recipient_staff_id=ticket.assignee_id,
                              subject_type="ticket", subject_id=ticket.id, quiet_hours=False,
                              payload={"what": what, "number": ticket.number})
+
+
+async def auto_close(session: AsyncSession, now: datetime | None = None,
+                     after: timedelta = AUTO_CLOSE_AFTER) -> list[Ticket]:
+    """Close resolved tickets the customer left unanswered; the survey and the revisit follow as usual."""
+    now = now or clock.now()
+    stale = (await session.scalars(select(Ticket).where(Ticket.status == "resolved",
+                                                        Ticket.resolved_at <= now - after))).all()
+    for ticket in stale:
+        await change_status(session, ticket, "closed", note="closed automatically: no answer to the resolution")
+    return list(stale)
 
 
 async def confirm_resolution(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:

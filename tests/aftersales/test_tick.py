@@ -116,3 +116,47 @@ async def test_a_crash_mid_tick_sends_nothing_and_a_restart_sends_once(sessions,
             assert set((await session.scalars(select(Reminder.status))).all()) == {"sent"}
     finally:
         await engine.dispose()
+
+
+async def test_unanswered_resolution_closes_after_three_days_and_the_survey_follows(sessions, frozen_clock) -> None:
+    from storage.models import Survey, Ticket
+
+    async with sessions() as session, session.begin():
+        tech = await factories.staff(session)
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="repair", category="other", customer_id=person.id)
+        await tickets.assign(session, ticket, tech.id, by=tech)
+        await tickets.change_status(session, ticket, "resolved", staff=tech)
+        ticket_id = ticket.id
+    frozen_clock.advance(days=2)
+    await tick(sessions, None)
+    async with sessions() as session:
+        assert (await session.get(Ticket, ticket_id)).status == "resolved"
+    frozen_clock.advance(days=1, hours=1)
+    await tick(sessions, None)
+    async with sessions() as session:
+        assert (await session.get(Ticket, ticket_id)).status == "closed"
+        assert await session.scalar(select(Survey.subject_id)) == ticket_id
+        sent = (await session.scalars(select(Reminder.kind).where(Reminder.status == "sent"))).all()
+    assert "survey" in sent
+
+
+async def test_customers_waiting_too_long_alert_the_leads_once(sessions, frozen_clock) -> None:
+    from storage.models import Conversation
+    from storage.services import handoff
+
+    async with sessions() as session, session.begin():
+        lead = await factories.staff(session, lead=True, chat_id=555)
+        person = await factories.customer(session)
+        conversation = Conversation(customer_id=person.id, status="open", mode="bot", slots={})
+        session.add(conversation)
+        await session.flush()
+        await handoff.request_handoff(session, conversation, "asked")
+    frozen_clock.advance(minutes=5)
+    await tick(sessions, None)
+    frozen_clock.advance(minutes=6)
+    await tick(sessions, None)
+    await tick(sessions, None)
+    rows = [r for r in await _outbox(sessions) if r.chat_id == 555]
+    assert len(rows) == 1 and "waiting for a person for 10 minutes" in rows[0].payload["text"]
+    assert lead.id == rows[0].staff_id
