@@ -341,7 +341,9 @@ async def auto_close(session: AsyncSession, now: datetime | None = None,
     stale = (await session.scalars(select(Ticket).where(Ticket.status == "resolved",
                                                         Ticket.resolved_at <= now - after))).all()
     for ticket in stale:
-        await change_status(session, ticket, "closed", note="closed automatically: no answer to the resolution")
+        await change_status(session, ticket, "closed", note="closed automatically: no answer to the resolution",
+                            tell=False)
+        await tell_customer(session, ticket, "status", note="")  # the note above is for staff, in English
     return list(stale)
 
 
