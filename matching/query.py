@@ -55,7 +55,7 @@ def probe() -> Select[Any]:
     return select(func.count(Listing.id), func.max(Listing.id), func.max(Listing.updated_at))
 
 
-def candidate_ids(plan: Plan, with_budget: bool = True, with_types: bool = True) -> Select[Any]:
+def candidate_ids(plan: Plan) -> Select[Any]:
     """Ids passing the indexed filters, as one comma-separated string.
 
     (status, deal_type, property_type, price) is one covering index, so this reads the index only; one
@@ -64,11 +64,11 @@ def candidate_ids(plan: Plan, with_budget: bool = True, with_types: bool = True)
     stmt = select(func.aggregate_strings(cast(Listing.id, String), ",")).where(Listing.status == "active")
     if plan.deal is not None:
         stmt = stmt.where(Listing.deal_type == DEALS[plan.deal])
-    if with_types and plan.ptypes:
+    if plan.ptypes:
         stmt = stmt.where(Listing.property_type.in_([PROPERTY_TYPES[t] for t in plan.ptypes]))
-    if with_budget and plan.price_hi is not None:
+    if plan.price_hi is not None:
         stmt = stmt.where(Listing.price <= plan.price_hi)
-    if with_budget and plan.price_lo is not None:
+    if plan.price_lo is not None:
         stmt = stmt.where(Listing.price >= plan.price_lo)
     return stmt
 

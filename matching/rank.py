@@ -95,9 +95,7 @@ async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
     ]
 
 
-async def _candidates(
-    session: Any, plan: Plan, source: CandidateSource, with_budget: bool = True, with_types: bool = True
-) -> Columns:
+async def _candidates(session: Any, plan: Plan, source: CandidateSource) -> Columns:
     """The listings to filter and score.
 
     'snapshot' (default): every listing of the in-memory copy; numpy filters them in about a millisecond.
@@ -108,7 +106,7 @@ async def _candidates(
     snapshot = await snapshot_for(session)
     if source == "snapshot":
         return snapshot.active(plan.deal)
-    text = (await query.fetch_all(session, query.candidate_ids(plan, with_budget, with_types)))[0][0]
+    text = (await query.fetch_all(session, query.candidate_ids(plan)))[0][0]
     ids = np.array(text.split(","), dtype=np.int64) if text else np.empty(0, dtype=np.int64)
     ids.sort()
     cols, missing = snapshot.lookup(ids)
