@@ -50,26 +50,34 @@ async def run_match(
 
 
 def describe(criteria: Criteria) -> str:
-    stated = {k: v for k, v in criteria.to_json().items() if v not in (None, [], {}) and k in _LABELS}
-    if not stated:
-        return "nothing specific"
-    return ", ".join(f"{_LABELS[k]} {_show(v)}" for k, v in stated.items())
+    """One line of what was understood, e.g. 'rent, Chaoyang, budget ≤ 8,000, 2 bedrooms'."""
+    c = criteria
+    parts = [c.deal_type or "", "/".join(c.property_types), "/".join(c.districts)]
+    parts.append(_range("budget", c.budget_min, c.budget_max))
+    if c.currency:
+        parts.append(c.currency)
+    parts.append(_range("bedrooms", c.bedrooms_min, c.bedrooms_max))
+    parts.append(_range("m²", c.area_min, c.area_max))
+    if c.move_in_by:
+        parts.append(f"move in by {c.move_in_by.isoformat()}")
+    if c.must_have:
+        parts.append("with " + ", ".join(c.must_have))
+    if c.exclude:
+        parts.append("without " + ", ".join(c.exclude))
+    if c.furnished is not None:
+        parts.append("furnished" if c.furnished else "unfurnished")
+    if c.pets is not None:
+        parts.append("pets" if c.pets else "no pets")
+    stated = [p for p in parts if p]
+    return ", ".join(stated) if stated else "nothing specific"
 
 
-_LABELS = {
-    "deal_type": "deal", "property_types": "type", "districts": "districts", "budget_min": "budget from",
-    "budget_max": "budget up to", "currency": "currency", "bedrooms_min": "bedrooms from",
-    "bedrooms_max": "bedrooms up to", "area_min": "m² from", "area_max": "m² up to", "move_in_by": "move in by",
-    "must_have": "must have", "furnished": "furnished", "pets": "pets", "exclude": "without",
-}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return "/".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return f"{value:,}" if isinstance(value, int | float) else str(value)
+def _range(label: str, low: float | None, high: float | None) -> str:
+    if low is None and high is None:
+        return ""
+    if low is not None and high is not None:
+        return f"{label} {low:,.0f}" if low == high else f"{label} {low:,.0f}-{high:,.0f}"
+    return f"{label} ≥ {low:,.0f}" if low is not None else f"{label} ≤ {high:,.0f}"
 
 
 def table(matches: list[Match]) -> str:
