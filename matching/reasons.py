@@ -81,7 +81,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "seller_intent": ("It sounds like you want to sell; an agent can help", "您似乎想出售房产，顾问可以帮您"),
     "bad_date": ("That date does not exist; please check it", "日期无效，请检查"),
     # why no results
-    "relax": ("Relaxing {constraint_en} would give {count} results", "放宽{constraint_zh}可找到{count}套房源"),
+    "relax": ("Relaxing {constraint_en} would give {count_en}", "放宽{constraint_zh}可找到{count}套房源"),
     "relax_none": ("Relaxing {constraint_en} alone would not help", "仅放宽{constraint_zh}仍无结果"),
 }
 
@@ -113,6 +113,8 @@ def render(code: str, lang: str, **params: Any) -> str:
         values["kind_en"], values["kind_zh"] = PROPERTY_NAMES.get(values["kind"], (values["kind"],) * 2)
     if "deal" in values:
         values["deal_en"], values["deal_zh"] = ("rent", "出租") if values["deal"] == "rent" else ("sale", "出售")
+    if "count" in values:
+        values["count_en"] = f"{values['count']} result" + ("" if values["count"] == 1 else "s")
     if "price_value" in values:
         values["price"] = format_price(values["price_value"], values.get("deal_type"), lang)
     for key in ("district", "near"):
