@@ -51,7 +51,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("assigned", "in_progress", "waiting_customer", "cancelled"),
     "assigned": ("in_progress", "waiting_customer", "resolved", "cancelled"),
     "in_progress": ("waiting_customer", "resolved", "cancelled"),
-    "waiting_customer": ("assigned", "in_progress", "resolved", "cancelled"),
+    "waiting_customer": ("new", "assigned", "in_progress", "resolved", "cancelled"),  # back to where it waited
     "resolved": ("closed", "in_progress"),
     "closed": (),
     "cancelled": (),

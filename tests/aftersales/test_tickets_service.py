@@ -112,3 +112,16 @@ async def test_new_ticket_tells_the_team_leads(sessions, frozen_clock) -> None:
     async with sessions() as session:
         note = await session.scalar(select(StaffNotification))
     assert note.staff_id == lead.id and note.text.startswith("新工单 C-2026-000001：合同/销售，优先级 普通")
+
+
+async def test_quote_on_an_unassigned_ticket_returns_it_to_new_when_accepted(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        admin = await factories.staff(session, role="admin", team=None)
+        unit = await factories.unit(session, handover=date(2018, 1, 1))
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                             unit_id=unit.id)
+        await tickets.set_quote(session, ticket, "99", staff=admin)
+        assert ticket.status == "waiting_customer" and ticket.warranty_status == "out"
+        await tickets.accept_quote(session, ticket, person.id)
+        assert ticket.status == "new" and ticket.quote_accepted_at is not None and ticket.sla_paused_at is None
