@@ -38,6 +38,8 @@ class Listing(Timestamps, Base):
         Index("ix_listings_district_price", "district_id", "price"),
         Index("ix_listings_bedrooms", "bedrooms"),
         Index("ix_listings_area", "area_m2"),
+        # The matcher's in-memory snapshot asks "what changed since?" of other processes' writes.
+        Index("ix_listings_updated", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:54:26.867187
+Create Date: 2026-11-23 12:16:22.744754
 """
 from collections.abc import Sequence
 
@@ -255,6 +255,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_listings_bedrooms', ['bedrooms'], unique=False)
         batch_op.create_index('ix_listings_district_price', ['district_id', 'price'], unique=False)
         batch_op.create_index('ix_listings_search', ['status', 'deal_type', 'property_type', 'price'], unique=False)
+        batch_op.create_index('ix_listings_updated', ['updated_at'], unique=False)
 
     op.create_table('needs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -729,6 +730,7 @@ def downgrade() -> None:
 
     op.drop_table('needs')
     with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.drop_index('ix_listings_updated')
         batch_op.drop_index('ix_listings_search')
         batch_op.drop_index('ix_listings_district_price')
         batch_op.drop_index('ix_listings_bedrooms')
