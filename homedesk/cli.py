@@ -222,7 +222,7 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 def media_dir(settings: Settings) -> Path:
     """Where generated media go: MEDIA_DIR when set, else `media/` beside the SQLite file, else ./media."""
-    configured = getattr(settings, "media_dir", None) or os.environ.get("MEDIA_DIR")
+    configured = settings.media_dir
     if configured:
         return Path(configured).resolve()
     from storage.db import is_sqlite

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_locale: str = "en"
     log_level: str = "INFO"
+    media_dir: str | None = None  # listing photos; default: media/ beside the SQLite file, else ./media
     # Telegram's limits; lower them, never raise them.
     send_rate_global: float = 29.0
     send_rate_per_chat_seconds: float = 1.0
