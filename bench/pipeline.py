@@ -130,20 +130,45 @@ async def bare_echo(server: Server, updates: int, chats: int) -> float:
 # -- (b) the full pipeline ---------------------------------------------------------------------------
 
 
+DATABASE_URL: str | None = None  # --database-url: PostgreSQL instead of a fresh SQLite file per case
+
+
+async def fresh_database(database: Path) -> Any:
+    """An engine on an empty, migrated database: a new SQLite file, or a new PostgreSQL schema."""
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+    from storage.models import Base
+
+    if not DATABASE_URL:
+        engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        await upgrade(engine)
+        return engine
+    schema = f"bench_{database.stem}_{os.getpid()}"
+    admin = create_engine(DATABASE_URL)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await admin.dispose()
+    engine = create_engine(DATABASE_URL, connect_args={"server_settings": {"search_path": schema}})
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    return engine
+
+
 async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple[Any, Any]:
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
     from dialogs.flows import load_all
     from homedesk.settings import load_settings
-    from storage.db import create_engine, session_factory
+    from storage.db import session_factory
     from storage.events import EventBus
-    from storage.migrate import upgrade
 
-    url = f"sqlite+aiosqlite:///{database}"
-    engine = create_engine(url)
-    await upgrade(engine)
+    engine = await fresh_database(database)
     load_all()
-    settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=server.base, database_url=url)
+    settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=server.base,
+                             database_url=str(engine.url.render_as_string(hide_password=False)))
     unpaced = SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0)
     limiter = SendLimiter() if paced else unpaced
     options = ChannelOptions(limiter=limiter, poll_timeout=5, set_commands=False,
@@ -277,10 +302,15 @@ async def run_memory(server: Server, workdir: Path) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> None:
     import logging
 
+    global DATABASE_URL
+    DATABASE_URL = args.database_url
+
     logging.basicConfig(level=logging.ERROR)
     workdir = Path(tempfile.mkdtemp(prefix="homedesk-bench-"))
     async with Server() as server:
-        print(f"Bot API server (own process): {server.base}; {os.cpu_count()} CPUs", flush=True)
+        where = "PostgreSQL" if DATABASE_URL else "SQLite"
+        print(f"Bot API server (own process): {server.base}; {os.cpu_count()} CPUs; database: {where}",
+              flush=True)
         echo = await bare_echo(server, args.updates, args.chats)
         print(f"(a) bare aiogram echo:   {echo:7.1f} updates/s  ({args.updates} updates, {args.chats} chats)",
               flush=True)
@@ -311,4 +341,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--broadcast", type=int, default=1500)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--database-url",
+                        help="postgresql+asyncpg://... (default: a fresh SQLite file per case)")
     asyncio.run(main(parser.parse_args()))

@@ -23,7 +23,7 @@ from bot.db_gate import WriteGate
 from bot.handlers import build_routers
 from bot.limits import SendLimiter
 from bot.pipeline import InboundPipeline
-from bot.polling import Poller
+from bot.polling import ALLOWED_UPDATES, Poller
 from bot.sender import OutboxSender
 from bot.unit_of_work import UnitOfWorkMiddleware
 from bot.webhook import WEBHOOK_PATH, StoringRequestHandler, bypass_console_middlewares
@@ -117,8 +117,7 @@ class TelegramChannel:
         if self.webhook_mode:
             url, _ = webhook_target(self.settings.webhook_url or "")
             secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
-            await self.bot.set_webhook(url, secret_token=secret,
-                                       allowed_updates=["message", "callback_query"])
+            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram channel on: webhook at %s", self._webhook_path or "(not mounted)")
         else:
             with contextlib.suppress(Exception):  # a leftover webhook would make getUpdates fail with 409
@@ -138,7 +137,9 @@ class TelegramChannel:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        done, pending = await asyncio.wait(self._tasks, timeout=10)
+        for task in pending:
+            log.error("%s did not stop within 10 s", task.get_name())
         self._tasks.clear()
         await self.pipeline.close()
         await self.bot.session.close()

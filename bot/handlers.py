@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot import translate
 from bot.callbacks import unpack_token
@@ -21,6 +21,7 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Say
 from storage.models import PRIORITY_BOT
 from storage.outbox import enqueue
+from storage.repositories.customers import mark_unreachable
 
 PRIVATE = F.chat.type == ChatType.PRIVATE
 GROUPS = F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})
@@ -97,5 +98,17 @@ def groups_router() -> Router:
     return router
 
 
+def membership_router() -> Router:
+    """A customer who blocks the bot is marked unreachable at once, before a send hits a 403."""
+    router = Router(name="membership")
+
+    @router.my_chat_member(F.chat.type == ChatType.PRIVATE)
+    async def on_membership(event: ChatMemberUpdated, work: UnitOfWork) -> None:
+        if event.new_chat_member.status == ChatMemberStatus.KICKED:
+            await mark_unreachable(work.session, event.chat.id)
+
+    return router
+
+
 def build_routers() -> list[Router]:
-    return [groups_router(), commands_router(), buttons_router(), messages_router()]
+    return [groups_router(), commands_router(), buttons_router(), messages_router(), membership_router()]

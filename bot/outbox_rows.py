@@ -100,6 +100,32 @@ async def mark_sent(session: AsyncSession, row: ClaimedRow, *, now: datetime,
     return await _update_message(session, row.message_id, "sent", telegram_message_id)
 
 
+async def mark_many_sent(session: AsyncSession, sent: list[tuple[ClaimedRow, int | None]],
+                         now: datetime) -> list[tuple[ClaimedRow, int | None, int | None]]:
+    """Bulk form of mark_sent (two executemany UPDATEs and one SELECT for any number of rows).
+
+    Returns (row, conversation_id, telegram_message_id) for the live events.
+    """
+    if not sent:
+        return []
+    await session.execute(update(OutboxMessage), [
+        {"id": row.id, "status": "sent", "sent_at": now, "lease_until": None, "error": None,
+         "telegram_message_id": telegram_id} for row, telegram_id in sent
+    ])
+    linked = [(row.message_id, telegram_id) for row, telegram_id in sent if row.message_id is not None]
+    conversations: dict[int, int] = {}
+    if linked:
+        await session.execute(update(Message), [
+            {"id": message_id, "delivery_status": "sent", "telegram_message_id": telegram_id}
+            for message_id, telegram_id in linked
+        ])
+        found = await session.execute(select(Message.id, Message.conversation_id)
+                                      .where(Message.id.in_([message_id for message_id, _ in linked])))
+        conversations = {message_id: conversation_id for message_id, conversation_id in found.all()}
+    return [(row, conversations.get(row.message_id) if row.message_id else None, telegram_id)
+            for row, telegram_id in sent]
+
+
 async def mark_failed(session: AsyncSession, row: ClaimedRow, *, error: str) -> int | None:
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == row.id)

@@ -12,6 +12,7 @@ from aiogram.exceptions import AiogramError, TelegramConflictError, TelegramUnau
 from aiogram.methods.base import TelegramMethod
 
 from bot.pipeline import InboundPipeline
+from bot.sender import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -54,6 +55,7 @@ class Poller:
                 log.error("Telegram rejected the bot token (401); polling stops")
                 raise
             except (TimeoutError, AiogramError, OSError) as exc:
+                raise_if_cancelled()
                 failures += 1
                 delay = min(self.backoff_cap, 0.5 * 2**failures) * random.uniform(0.5, 1.0)  # noqa: S311
                 level = logging.WARNING if not isinstance(exc, TelegramConflictError) else logging.ERROR
@@ -77,6 +79,7 @@ class Poller:
                 await self.pipeline.accept(batch)
                 return
             except Exception:
+                raise_if_cancelled()
                 attempt += 1
                 delay = min(self.backoff_cap, 0.2 * 2**attempt)
                 log.exception("could not store %d updates; retrying in %.1fs", len(batch), delay)

@@ -48,6 +48,16 @@ from storage.events import Event, EventBus
 from storage.repositories.customers import mark_unreachable
 
 log = logging.getLogger(__name__)
+
+
+def raise_if_cancelled() -> None:
+    """Python 3.11's wait_for (and timeouts in libraries) can turn a cancellation that races a timeout into a
+    TimeoutError; a loop that catches it would then run forever. The task still knows it was cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 PROGRESS_KEY = "_sent_calls"  # how many calls of a multi-call reply already went out
 EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 NOT_MODIFIED = "message is not modified"
@@ -89,6 +99,7 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._recording = False
         self._outcomes: list[Callable[[AsyncSession], Awaitable[list[Event]]]] = []
+        self._sent: list[tuple[ClaimedRow, int | None]] = []  # the common case, recorded in bulk
         self._recent_429: deque[tuple[float, int]] = deque()
         self.stats = {"sent": 0, "failed": 0, "retried": 0, "rate_limited": 0}
 
@@ -110,6 +121,7 @@ class OutboxSender:
                 try:
                     claimed = await self._record_and_claim(free)
                 except Exception:
+                    raise_if_cancelled()
                     log.exception("outbox bookkeeping failed; retrying shortly")
                     claimed = 0
                     await asyncio.sleep(self.poll_interval)
@@ -121,7 +133,7 @@ class OutboxSender:
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
                 except TimeoutError:
-                    pass
+                    raise_if_cancelled()
         finally:
             await self._cancel_in_flight()
             with contextlib.suppress(Exception):  # record what finished, so it is not sent again
@@ -140,7 +152,7 @@ class OutboxSender:
 
     async def drain(self) -> None:
         """Wait until every claimed row is delivered and its outcome recorded (tests, shutdown)."""
-        while self._tasks or self._outcomes or self._recording:
+        while self._tasks or self._outcomes or self._sent or self._recording:
             self._wakeup.set()
             await asyncio.sleep(0.01)
 
@@ -156,17 +168,22 @@ class OutboxSender:
         Batching the bookkeeping keeps SQLite's single write lock free for the dialogs most of the time.
         """
         outcomes, self._outcomes = self._outcomes, []
+        sent, self._sent = self._sent, []
         events: list[Event] = []
         rows: list[ClaimedRow] = []
         self._recording = True
         try:
             async with self.gate.transaction() as session:
+                for row, conversation_id, telegram_id in await outbox_rows.mark_many_sent(session, sent,
+                                                                                           clock.now()):
+                    events.append(_status_event(row, row.message_id, conversation_id, "sent", telegram_id))
                 for outcome in outcomes:
                     events += await outcome(session)
                 if limit > 0:
                     rows = await outbox_rows.claim(session, now=clock.now(), lease=self.lease, limit=limit)
         except Exception:
             self._outcomes[:0] = outcomes  # keep them for the next round: never forget a delivery
+            self._sent[:0] = sent
             raise
         finally:
             self._recording = False
@@ -220,9 +237,8 @@ class OutboxSender:
         last_message_id: int | None = None
         for index in range(done, len(calls)):
             call = calls[index]
-            for _ in range(call.weight):
-                await self.limiter.acquire(row.chat_id)
-            message_id = await self._perform(call)
+            async with self.limiter.sending(row.chat_id, call.weight):
+                message_id = await self._perform(call)
             first_message_id = message_id if first_message_id is None else first_message_id
             last_message_id = message_id
             if len(calls) > 1 and index < len(calls) - 1:
@@ -250,13 +266,7 @@ class OutboxSender:
 
     def _on_sent(self, row: ClaimedRow, telegram_message_id: int | None) -> None:
         self.stats["sent"] += 1
-
-        async def record(session: AsyncSession) -> list[Event]:
-            conversation_id = await outbox_rows.mark_sent(session, row, now=clock.now(),
-                                                          telegram_message_id=telegram_message_id)
-            return [_status_event(row, row.message_id, conversation_id, "sent", telegram_message_id)]
-
-        self._outcomes.append(record)
+        self._sent.append((row, telegram_message_id))
 
     def _on_failed(self, row: ClaimedRow, error: str) -> None:
         log.error("outbox row %s to chat %s failed permanently: %s", row.id, row.chat_id, error)

@@ -56,6 +56,16 @@ ChannelFactory = Callable[..., Any]
 
 @pytest.fixture
 def make_channel(sessions: async_sessionmaker[AsyncSession], bus: EventBus) -> ChannelFactory:
+    return channel_factory(sessions, bus)
+
+
+@pytest.fixture
+def make_any_channel(any_sessions: async_sessionmaker[AsyncSession], bus: EventBus) -> ChannelFactory:
+    """Like make_channel, on every database backend available (PostgreSQL with TEST_DATABASE_URL)."""
+    return channel_factory(any_sessions, bus)
+
+
+def channel_factory(sessions: async_sessionmaker[AsyncSession], bus: EventBus) -> ChannelFactory:
     @asynccontextmanager
     async def factory(server: BotApiServer, **options: Any) -> AsyncIterator[TelegramChannel]:
         options.setdefault("limiter", fast_limiter())

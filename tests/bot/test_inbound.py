@@ -3,6 +3,7 @@ updates, forged buttons, escaping, groups, media kinds, crash recovery. Real HTT
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from sqlalchemy import func, select
@@ -90,8 +91,9 @@ def select_conversations(user_id: int):
     )
 
 
-async def test_a_duplicated_update_is_handled_once(api, make_channel, sessions):
-    async with make_channel(api) as channel:
+async def test_a_duplicated_update_is_handled_once(api, make_any_channel, any_sessions):
+    sessions = any_sessions
+    async with make_any_channel(api) as channel:
         ann = api.customer(first_name="Ann")
         update = ann.send_command("help")
         await ann.wait_for("Here is what I can do")
@@ -197,3 +199,28 @@ async def test_updates_stored_before_a_crash_are_handled_on_start(api, make_chan
         await ann.wait_for("Here is what I can do", since_last_action=False)
     async with sessions() as session:
         assert (await session.get(InboundUpdate, 77)).status == "done"
+
+
+async def test_blocking_the_bot_marks_the_customer_unreachable(api, make_channel, sessions):
+    async with make_channel(api):
+        ann = api.customer(first_name="Ann")
+        ann.send_command("start")
+        await ann.wait_for("Hello Ann")
+        member = {"user": api.bot_user, "status": "member"}
+        update = api.push_update({"my_chat_member": {
+            "chat": {"id": ann.chat_id, "type": "private", "first_name": "Ann"}, "from": ann.user,
+            "date": 1700000000, "old_chat_member": member,
+            "new_chat_member": {**member, "status": "kicked", "until_date": 0}}}, ann.chat_id)
+
+        async def handled() -> bool:
+            async with sessions() as session:
+                row = await session.get(InboundUpdate, update["update_id"])
+                return row is not None and row.status == "done"
+
+        for _ in range(200):
+            if await handled():
+                break
+            await asyncio.sleep(0.02)
+    async with sessions() as session:
+        customer = await session.scalar(select(Customer).where(Customer.telegram_user_id == ann.user_id))
+    assert customer.unreachable_at is not None

@@ -85,7 +85,8 @@ async def test_replies_keep_telegram_limits_and_never_see_a_429(limited_api, ses
         assert texts(limited_api, 5000 + chat) == [f"chat {chat} message {n}" for n in range(3)]
 
 
-async def test_a_429_storm_loses_nothing_and_duplicates_nothing(api, sessions):
+async def test_a_429_storm_loses_nothing_and_duplicates_nothing(api, any_sessions):
+    sessions = any_sessions
     for chat in range(1, 6):
         await queue(sessions, 6000 + chat, *[Say(f"{chat}-{n}") for n in range(4)])
     api.fail_next(12, 429, retry_after=1, methods=["sendMessage"])
@@ -146,7 +147,8 @@ async def make_customer(sessions, chat_id: int) -> int:
         return customer.id
 
 
-async def test_a_blocked_user_is_marked_unreachable_and_not_retried(api, sessions, bus):
+async def test_a_blocked_user_is_marked_unreachable_and_not_retried(api, any_sessions, bus):
+    sessions = any_sessions
     customer_id = await make_customer(sessions, 8001)
     await queue(sessions, 8002, Say("to someone else"))
     api.block_chat(8001)
@@ -230,7 +232,8 @@ async def test_photos_albums_locations_and_contact_requests(api, sessions, tmp_p
     assert "request_contact" in str(request.params.get("reply_markup"))
 
 
-async def test_two_senders_never_send_a_row_twice_and_keep_each_chat_in_order(api, sessions):
+async def test_two_senders_never_send_a_row_twice_and_keep_each_chat_in_order(api, any_sessions):
+    sessions = any_sessions
     for chat in range(1, 11):
         await queue(sessions, 9400 + chat, *[Say(f"{chat}:{n}") for n in range(10)])
     async with running_sender(api, sessions), running_sender(api, sessions):
