@@ -128,6 +128,7 @@ class OutboxSender:
                 if self._monotonic() - last_recovery >= self.recover_every:
                     last_recovery = self._monotonic()
                     await self.recover()
+                    self.limiter.forget_idle()
                 if claimed and claimed == free and len(self._tasks) < self.max_in_flight:
                     continue  # there may be more ready rows right now
                 try:
