@@ -4,7 +4,8 @@
 - the web server (staff_console.app on CONSOLE_HOST:CONSOLE_PORT, /healthz included);
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
-- the reminder tick (APScheduler 3, in-memory job store) when storage.services.reminders provides `tick`.
+- the periodic jobs (APScheduler 3, in-memory job store): the reminder tick every few seconds and the
+  new-listing / price-drop alert scan every minute.
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -29,37 +30,30 @@ from storage.events import EventBus, create_event_bus
 
 log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10
-
-
-def reminder_tick() -> Callable[..., Awaitable[Any]] | None:
-    """dialogs.reminders.tick(sessions, bus, now), if this build has it."""
-    try:
-        module = importlib.import_module("dialogs.reminders")
-    except ModuleNotFoundError:
-        return None
-    tick = getattr(module, "tick", None)
-    return tick if callable(tick) else None
+ALERT_TICK_SECONDS = 60
 
 
 def _start_scheduler(sessions: async_sessionmaker[AsyncSession], bus: EventBus,
-                     after_tick: Callable[[], None]) -> AsyncIOScheduler | None:
-    tick = reminder_tick()
-    if tick is None:
-        log.info("reminder tick off: dialogs.reminders.tick is not available in this build")
-        return None
+                     after_tick: Callable[[], None]) -> AsyncIOScheduler:
+    from dialogs import alerts, reminders
 
-    async def run_tick() -> None:
-        try:
-            await tick(sessions, bus, clock.now())
-        except Exception:  # one bad tick must not stop the next one
-            log.exception("reminder tick failed")
-        after_tick()
+    def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        async def run_job() -> None:
+            try:
+                await job()
+            except Exception:  # one bad tick must not stop the next one
+                log.exception("%s failed", name)
+            after_tick()  # whatever the job queued goes out now, not at the sender's next poll
+
+        return run_job
 
     scheduler = AsyncIOScheduler(timezone="UTC")  # in-memory job store: see ARCHITECTURE.md decision 5
-    scheduler.add_job(run_tick, "interval", seconds=REMINDER_TICK_SECONDS, id="reminder-tick",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(guarded("reminder tick", lambda: reminders.tick(sessions, bus, clock.now())), "interval",
+                      seconds=REMINDER_TICK_SECONDS, id="reminder-tick", max_instances=1, coalesce=True)
+    scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(sessions, now=clock.now())), "interval",
+                      seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
     scheduler.start()
-    log.info("reminder tick on: every %d s", REMINDER_TICK_SECONDS)
+    log.info("reminder tick every %d s, listing alerts every %d s", REMINDER_TICK_SECONDS, ALERT_TICK_SECONDS)
     return scheduler
 
 
@@ -88,6 +82,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, channel_
     from staff_console.app import create_app
 
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one INFO line per update is too chatty
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick otherwise
     stop = stop or asyncio.Event()
     signals = _install_signal_handlers(stop)
     engine = create_engine(settings.database_url)
@@ -120,6 +115,10 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, channel_
         if channel is not None:
             await channel.start()
             helpers.append(asyncio.create_task(_wake_sender_on_events(bus, wake), name="sender-wakeup"))
+        # Start-up objects (aiogram's models, templates, the matcher's tables) live for the whole run: moving them
+        # out of the collector's reach keeps full collections from stalling the event loop (bench/reminders.py).
+        gc.collect()
+        gc.freeze()
         await stop.wait()
         log.info("shutting down")
     finally:
