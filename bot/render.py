@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram.enums import ParseMode
 from aiogram.methods import (
-    EditMessageCaption,
+    EditMessageMedia,
     EditMessageText,
     SendLocation,
     SendMediaGroup,
@@ -162,8 +162,10 @@ def _photo(reply: Photo, chat_id: int) -> list[Call]:
     keyboard = inline_keyboard(reply.choices)
     fits = utf16_length(reply.caption) <= MAX_CAPTION
     if reply.edit_message_id and fits:
-        edit = EditMessageCaption(chat_id=chat_id, message_id=reply.edit_message_id, caption=reply.caption,
-                                  parse_mode=HTML, reply_markup=keyboard)
+        # The media edit replaces the picture too: next/previous on a listing card shows the next listing's photo.
+        media = InputMediaPhoto(media=photo_input(reply.photo), caption=reply.caption or None, parse_mode=HTML)
+        edit = EditMessageMedia(chat_id=chat_id, message_id=reply.edit_message_id, media=media,
+                                reply_markup=keyboard)
         new = SendPhoto(chat_id=chat_id, photo=photo_input(reply.photo), caption=reply.caption or None,
                         parse_mode=HTML, reply_markup=keyboard)
         return [Call(edit, fallback=new)]

@@ -232,6 +232,25 @@ async def test_photos_albums_locations_and_contact_requests(api, sessions, tmp_p
     assert "request_contact" in str(request.params.get("reply_markup"))
 
 
+async def test_a_photo_edit_replaces_picture_caption_and_buttons(api, sessions, tmp_path):
+    picture = tmp_path / "flat.png"
+    picture.write_bytes(tiny_png())
+    await queue(sessions, 9351, Photo(str(picture), caption="first flat", choices=[[Choice("Next", "menu:main")]]))
+    async with running_sender(api, sessions) as sender:
+        await settle(sessions)
+        first = api.sent(9351)[0]
+        first_id, first_photo = first["message_id"], first["photo"][-1]["file_id"]
+        await queue(sessions, 9351, Photo(str(picture), caption="second flat", edit_message_id=first_id,
+                                          choices=[[Choice("Back", "menu:main")]]))
+        sender.wake()
+        rows = await settle(sessions)
+    assert [row.status for row in rows] == ["sent", "sent"]
+    [message] = api.sent(9351)
+    assert message["caption"] == "second flat"
+    assert message["photo"][-1]["file_id"] != first_photo
+    assert message["reply_markup"]["inline_keyboard"][0][0]["text"] == "Back"
+
+
 async def test_two_senders_never_send_a_row_twice_and_keep_each_chat_in_order(api, any_sessions):
     sessions = any_sessions
     for chat in range(1, 11):

@@ -471,6 +471,29 @@ class BotApiMethods:
         set_or_drop(message, "reply_markup", inline)
         return self._record_edit(state, message)
 
+    async def _edit_message_media(self, params: dict, files: dict) -> dict:
+        state, message = self._editable_message(params, "Bad Request: message to edit not found")
+        if "text" in message:
+            raise ApiError(400, "Bad Request: there is no media in the message to edit")
+        media = json_param(params, "media", "Bad Request: can't parse InputMedia JSON object")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise ApiError(400, "Bad Request: can't parse InputMedia JSON object")
+        content = self._caption(media)
+        photo = self._photo_from(media.get("media"), "", files)
+        inline, _ = self._reply_markup(params)
+        unchanged = (
+            message.get("photo") == photo
+            and content.get("caption") == message.get("caption")
+            and inline == message.get("reply_markup")
+        )
+        if unchanged:
+            raise ApiError(400, NOT_MODIFIED)
+        message["photo"] = photo
+        set_or_drop(message, "caption", content.get("caption"))
+        set_or_drop(message, "caption_entities", content.get("caption_entities"))
+        set_or_drop(message, "reply_markup", inline)
+        return self._record_edit(state, message)
+
     async def _edit_message_reply_markup(self, params: dict, files: dict) -> dict:
         state, message = self._editable_message(params, "Bad Request: message to edit not found")
         inline, other = self._reply_markup(params)

@@ -125,6 +125,7 @@ class BotApiServer(BotApiMethods, WebhookMixin):
                 "sendChatAction": self._send_chat_action,
                 "editMessageText": self._edit_message_text,
                 "editMessageCaption": self._edit_message_caption,
+                "editMessageMedia": self._edit_message_media,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,

@@ -200,9 +200,11 @@ async def test_no_match_offers_to_relax_the_blocker(api, make_channel, sessions,
         card = await dan.wait_for("R-WJ-")
         assert "photo" in card and "(1/2)" in card["caption"]
         first_ref, first_id = card["caption"].split("·")[1].split()[0], card["message_id"]
+        first_photo = card["photo"][-1]["file_id"]
         dan.press("Next ▶" if lang == "en" else "下一套 ▶")
         edited = await dan.wait_for("(2/2)")
         assert edited["message_id"] == first_id  # the same message, edited in place
+        assert edited["photo"][-1]["file_id"] != first_photo  # with the next listing's picture
         assert edited["caption"].split("·")[1].split()[0] != first_ref
 
 
