@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -12,6 +13,10 @@ from storage import clock as clock_module
 from storage.clock import FrozenClock
 from storage.db import session_factory
 from tests.dbutil import PG_URL, fresh_engine
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own browser downloads do not work here
+requires_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+TIMEOUT_MS = 15_000  # browser waits
 
 BACKENDS = [
     "sqlite",
@@ -60,3 +65,17 @@ def frozen_clock() -> Iterator[FrozenClock]:
         yield frozen
     finally:
         clock_module.use_clock(previous)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator:
+    """Debian's Chromium driven by Playwright, launched by its path with the flags this machine needs."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -3,7 +3,6 @@ phone-sized screen for service staff."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -16,24 +15,10 @@ from storage.db import transaction
 from storage.models import Staff, Ticket
 from storage.services import tickets
 from tests.aftersales import factories
+from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+pytestmark = requires_chromium
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the other sees it leave the queue."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,25 +13,11 @@ from sqlalchemy import select
 from staff_console.app import create_app
 from storage.events import Event
 from storage.models import Conversation, OutboxMessage, Survey
+from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
 from tests.staff_console.helpers import customer_writes, waiting_customer
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+pytestmark = requires_chromium
 
 
 @pytest.fixture
