@@ -39,6 +39,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+# Run as a script, bench/ comes first on sys.path and bench/matching.py would shadow the matching package.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 TOKEN = "123456789:AAHomedeskOfflineBenchToken0123456789ab"
 PASSWORD = "bench-password-1"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')

@@ -32,6 +32,9 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+# Run as a script, bench/ comes first on sys.path and bench/matching.py would shadow the matching package.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 TOKEN = "123456789:AAHomedeskOfflineBenchToken0123456789ab"
 ROOT = str(Path(__file__).resolve().parents[1])
 
