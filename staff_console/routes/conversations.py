@@ -19,7 +19,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from dialogs.flows.handoff import agent_joined, returned_to_bot, survey_question
-from dialogs.replies import Photo, Say
+from dialogs.replies import Photo, Reply, Say
 from staff_console import telegram_files
 from staff_console.context import client_ip, db, flash, publish, requires, staff, to_int, wants_json
 from staff_console.live import message_json
@@ -133,18 +133,29 @@ async def reply(request: web.Request) -> web.StreamResponse:
     text = _text(await request.post())
     if not text:
         return await _done(request, conversation_id, "Write something first.", status=400)
+    # Telegram gets HTML: what the agent typed is text, never markup.
+    sent = await _send_as_agent(request, conversation_id, Say(text=html.escape(text, quote=False)), text=text)
+    if isinstance(sent, web.StreamResponse):
+        return sent
+    message, agent = sent
+    return await _done(request, conversation_id, None, {"message": message_json(message, agent.name)})
+
+
+async def _send_as_agent(
+    request: web.Request, conversation_id: int, reply: Reply, *, text: str, kind: str | None = None
+) -> tuple[Message, Staff] | web.StreamResponse:
+    """Queue an agent's reply (only the owner may write) and tell the consoles; an error page otherwise."""
     try:
         async with transaction(db(request)) as session:
             agent = await session.get(Staff, staff(request).id)
             assert agent is not None
-            # Telegram gets HTML: what the agent typed is text, never markup.
-            payload = Say(text=html.escape(text, quote=False)).to_payload()
-            message = await handoff.agent_reply(session, conversation_id, agent, payload, text=text)
+            message = await handoff.agent_reply(session, conversation_id, agent, reply.to_payload(), text=text,
+                                                kind=kind)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=403)
     await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
                                                  "direction": "out"}))
-    return await _done(request, conversation_id, None, {"message": message_json(message, agent.name)})
+    return message, agent
 
 
 @requires("admin", "agent")
@@ -166,17 +177,10 @@ async def send_photo(request: web.Request) -> web.StreamResponse:
         photo = url
     else:
         return await _done(request, conversation_id, "Choose an image file or give an https:// link.", status=400)
-    try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, staff(request).id)
-            assert agent is not None
-            payload = Photo(photo=photo, caption=html.escape(caption, quote=False)).to_payload()
-            message = await handoff.agent_reply(session, conversation_id, agent, payload,
-                                                text=caption or "[photo]", kind="photo")
-    except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=403)
-    await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
-                                                 "direction": "out"}))
+    reply = Photo(photo=photo, caption=html.escape(caption, quote=False))
+    sent = await _send_as_agent(request, conversation_id, reply, text=caption or "[photo]", kind="photo")
+    if isinstance(sent, web.StreamResponse):
+        return sent
     return await _done(request, conversation_id, "Photo queued.")
 
 
