@@ -161,7 +161,7 @@ async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
     from dialogs.flows import load_all
-    from homedesk.settings import load_settings
+    from storage.settings import load_settings
     from storage.db import session_factory
     from storage.events import EventBus
 

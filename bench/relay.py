@@ -168,7 +168,7 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
     from dialogs.flows import load_all
-    from homedesk.settings import load_settings
+    from storage.settings import load_settings
     from staff_console.app import create_app
 
     load_all()

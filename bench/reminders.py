@@ -155,7 +155,7 @@ async def deliver(count: int, url: str | None, send_rate: float) -> dict[str, fl
     from bot.channel import ChannelOptions, TelegramChannel
     from dialogs.flows import load_all
     from dialogs.reminders import tick
-    from homedesk.settings import load_settings
+    from storage.settings import load_settings
     from storage.events import EventBus
 
     load_all()

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import updates
-from bot.db_gate import WriteGate
+from storage.gate import WriteGate
 from bot.ordering import ChatSerializer
 from bot.updates import StoredUpdate
 

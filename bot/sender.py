@@ -38,7 +38,7 @@ from aiogram.types import Message as TgMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox_rows
-from bot.db_gate import WriteGate
+from storage.gate import WriteGate
 from bot.limits import SendLimiter
 from bot.outbox_rows import ClaimedRow
 from bot.render import Call, render

@@ -18,7 +18,7 @@ from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import updates
-from bot.db_gate import WriteGate
+from storage.gate import WriteGate
 from dialogs.replies import ButtonAnswer
 from storage.events import Event, EventBus
 

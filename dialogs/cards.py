@@ -11,7 +11,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dialogs.i18n import N_, esc, t
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from matching.reasons import format_price
 from storage.models import Listing
 

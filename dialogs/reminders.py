@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.i18n import N_, t
 from dialogs.replies import Choice, Say
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage import clock
 from storage.events import Event, EventBus
 from storage.models import (

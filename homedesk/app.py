@@ -23,7 +23,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homedesk.settings import Settings
+from storage.settings import Settings
 from storage import clock
 from storage.db import create_engine, session_factory
 from storage.events import EventBus, create_event_bus

@@ -21,7 +21,7 @@ from aiohttp_session import setup as setup_sessions
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homedesk.settings import Settings
+from storage.settings import Settings
 from staff_console import background, live, telegram_files
 from staff_console.context import (
     BUS_KEY,

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homedesk.settings import Settings
+from storage.settings import Settings
 from storage.events import Event, EventBus
 from storage.models import Staff
 

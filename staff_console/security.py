@@ -23,7 +23,7 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
-from homedesk.settings import Settings
+from storage.settings import Settings
 from staff_console.context import SESSIONS_KEY, SETTINGS_KEY, STAFF_KEY, wants_json
 from storage.models import Staff
 

@@ -33,6 +33,53 @@ class Event:
         return cls(kind=value["kind"], data=value.get("data") or {})
 
 
+# One constructor per event kind: the only places an Event is built, so every publisher sends the same shape.
+
+def message_new(message: Any, *, customer_id: int | None = None, mode: str | None = None) -> Event:
+    """A message was added to a conversation's history (customer, bot, agent, system or a private note)."""
+    data: dict[str, Any] = {"conversation_id": message.conversation_id, "message_id": message.id,
+                            "direction": message.direction}
+    if message.private_note:
+        data["private"] = True
+    if customer_id is not None:
+        data["customer_id"] = customer_id
+    if mode is not None:
+        data["mode"] = mode
+    return Event("message.new", data)
+
+
+def message_status(*, outbox_id: int, message_id: int | None, conversation_id: int | None,
+                   customer_id: int | None, chat_id: int, status: str, telegram_message_id: int | None,
+                   error: str | None = None) -> Event:
+    """The sender's report on one outbox row (sent, failed...)."""
+    data: dict[str, Any] = {"outbox_id": outbox_id, "message_id": message_id, "conversation_id": conversation_id,
+                            "customer_id": customer_id, "chat_id": chat_id, "status": status,
+                            "telegram_message_id": telegram_message_id}
+    if error:
+        data["error"] = error[:300]
+    return Event("message.status", data)
+
+
+def conversation_changed(conversation: Any, **extra: Any) -> Event:
+    """A conversation's owner, mode or status changed (queued, taken, transferred, returned, closed)."""
+    return Event("conversation.changed", {
+        "conversation_id": conversation.id, "customer_id": conversation.customer_id,
+        "status": conversation.status, "mode": conversation.mode, "assignee_id": conversation.assignee_id,
+        "reason": conversation.handoff_reason, "version": conversation.version, **extra,
+    })
+
+
+def ticket_changed(ticket: Any, **extra: Any) -> Event:
+    return Event("ticket.changed", {"ticket_id": ticket.id, "number": ticket.number, "status": ticket.status,
+                                    "assignee_id": ticket.assignee_id, **extra})
+
+
+def notification_new(note: Any) -> Event:
+    """A staff notification row was written (after flush, so it has an id)."""
+    return Event("notification.new", {"staff_id": note.staff_id, "notification_id": note.id, "text": note.text,
+                                      "link": note.link})
+
+
 class EventBus:
     """Fan-out to local subscribers; subclasses add transport between processes."""
 

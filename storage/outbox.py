@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import PRIORITY_BOT, OutboxMessage
+from storage.models import PRIORITY_BOT, Conversation, Customer, Message, OutboxMessage
 
 
 async def enqueue(
@@ -49,3 +49,26 @@ async def enqueue(
     except IntegrityError:
         return None
     return row
+
+
+async def queue_to_customer(
+    session: AsyncSession, conversation: Conversation, customer: Customer, payload: dict[str, Any], *,
+    text: str, sender: str, priority: int, staff_id: int | None = None, kind: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Message:
+    """The one way to send a customer something: recorded in the conversation's history and queued in the outbox.
+
+    A customer who blocked the bot (unreachable) still gets the history row, marked failed, so staff see what
+    could not be delivered; nothing is queued for them.
+    """
+    message = Message(
+        conversation_id=conversation.id, direction="out", sender=sender, staff_id=staff_id,
+        kind=kind or str(payload.get("kind", "say")), text=text, payload={**payload, **(extra or {})},
+        delivery_status="pending" if customer.unreachable_at is None else "failed",
+    )
+    session.add(message)
+    await session.flush()
+    if customer.unreachable_at is None:
+        await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=priority,
+                      message_id=message.id, customer_id=customer.id, staff_id=staff_id)
+    return message

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from homedesk.app import run
-from homedesk.settings import load_settings
+from storage.settings import load_settings
 from tests.bot.conftest import TOKEN
 from tests.botapi import BotApiServer
 from tests.dbutil import fresh_engine, sqlite_url

@@ -20,7 +20,7 @@ from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage.models import Survey
 from storage.services import handoff, staff_link
 from storage.services.handoff import QueueStatus

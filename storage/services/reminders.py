@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage import clock
 from storage.models import Reminder, Staff
 

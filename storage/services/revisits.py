@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage import clock
 from storage.models import Customer, Revisit, Staff
 from storage.services import reminders

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage import clock
 from storage.models import Holiday, SlaPolicy, Ticket
 

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage import clock
 from storage.models import Listing, Staff, StaffTimeOff, Survey, Viewing, ViewingSlot
 from storage.services import reminders, surveys

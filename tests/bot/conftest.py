@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channel import ChannelOptions, TelegramChannel
 from bot.limits import SendLimiter
 from dialogs.flows import load_all
-from homedesk.settings import Settings, load_settings
+from storage.settings import Settings, load_settings
 from storage.events import EventBus
 from tests.botapi import BotApiServer
 from tests.botapi.limits import RateLimits

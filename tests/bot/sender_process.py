@@ -9,7 +9,7 @@ import argparse
 import asyncio
 
 from bot.channel import create_bot
-from bot.db_gate import WriteGate
+from storage.gate import WriteGate
 from bot.limits import SendLimiter
 from bot.sender import OutboxSender
 from storage.db import create_engine, session_factory

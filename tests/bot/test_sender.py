@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.channel import create_bot
-from bot.db_gate import WriteGate
+from storage.gate import WriteGate
 from bot.limits import SendLimiter
 from bot.sender import OutboxSender
 from dialogs.replies import Album, AskContact, Choice, Location, Photo, Say

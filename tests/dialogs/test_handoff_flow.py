@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dialogs.flows import handoff as handoff_flow
-from homedesk.settings import get_settings
+from storage.settings import get_settings
 from storage.models import Conversation, FollowUpTask, Staff, Survey
 from storage.services import handoff
 from tests.dialogs.helpers import FakeCustomer

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homedesk.settings import Settings
+from storage.settings import Settings
 from staff_console.app import create_app
 from storage.db import transaction
 from storage.events import EventBus

@@ -94,7 +94,7 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
 @pytest.fixture
 def office_always_open(monkeypatch):
     """The customer-side flow reads business hours from the process settings."""
-    from homedesk.settings import get_settings
+    from storage.settings import get_settings
 
     get_settings.cache_clear()
     monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")

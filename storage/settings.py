@@ -1,6 +1,7 @@
 """Configuration from environment variables and a `.env` file.
 
-This module is a leaf: every layer may import it, it imports nothing of ours.
+This module is a leaf: every layer may import it, it imports nothing of ours. It lives in storage, the
+lowest layer, so no import arrow runs back up; `homedesk` builds Settings once and passes them down.
 Secrets are `SecretStr` so they never show up in reprs or logs.
 """
 

@@ -1,4 +1,4 @@
-"""Write transactions for the channel, with one writer at a time on SQLite.
+"""Write transactions for every entry point, with one writer at a time on SQLite.
 
 SQLite has a single database-wide write lock; when several connections of one process race for it, the losers
 sleep in SQLite's busy handler (milliseconds to tenths of seconds each) and throughput collapses. Queuing
