@@ -161,9 +161,9 @@ async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
     from dialogs.flows import load_all
-    from storage.settings import load_settings
     from storage.db import session_factory
     from storage.events import EventBus
+    from storage.settings import load_settings
 
     engine = await fresh_database(database)
     load_all()

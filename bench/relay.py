@@ -168,8 +168,8 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
     from dialogs.flows import load_all
-    from storage.settings import load_settings
     from staff_console.app import create_app
+    from storage.settings import load_settings
 
     load_all()
     cheap_password_hashing()

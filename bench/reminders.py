@@ -155,8 +155,8 @@ async def deliver(count: int, url: str | None, send_rate: float) -> dict[str, fl
     from bot.channel import ChannelOptions, TelegramChannel
     from dialogs.flows import load_all
     from dialogs.reminders import tick
-    from storage.settings import load_settings
     from storage.events import EventBus
+    from storage.settings import load_settings
 
     load_all()
     async with bot_api_process() as base_url, database(url) as (_, sessions), aiohttp.ClientSession() as http:

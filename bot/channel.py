@@ -19,7 +19,6 @@ from aiogram.types import BotCommand
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.gate import WriteGate
 from bot.handlers import build_routers
 from bot.limits import SendLimiter
 from bot.pipeline import InboundPipeline
@@ -27,8 +26,9 @@ from bot.polling import ALLOWED_UPDATES, Poller
 from bot.sender import OutboxSender
 from bot.unit_of_work import UnitOfWorkMiddleware
 from bot.webhook import WEBHOOK_PATH, StoringRequestHandler, bypass_console_middlewares
-from storage.settings import Settings
 from storage.events import EventBus
+from storage.gate import WriteGate
+from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 COMMANDS = {

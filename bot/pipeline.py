@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import updates
-from storage.gate import WriteGate
 from bot.ordering import ChatSerializer
 from bot.updates import StoredUpdate
+from storage.gate import WriteGate
 
 log = logging.getLogger(__name__)
 TRANSIENT_DB_ERRORS = (OperationalError, DBAPIError)

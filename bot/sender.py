@@ -38,13 +38,13 @@ from aiogram.types import Message as TgMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox_rows
-from storage.gate import WriteGate
 from bot.limits import SendLimiter
 from bot.outbox_rows import ClaimedRow
 from bot.render import Call, render
 from dialogs.replies import reply_from_payload
 from storage import clock
 from storage.events import Event, EventBus
+from storage.gate import WriteGate
 from storage.repositories.customers import mark_unreachable
 
 log = logging.getLogger(__name__)

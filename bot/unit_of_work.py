@@ -18,9 +18,9 @@ from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import updates
-from storage.gate import WriteGate
 from dialogs.replies import ButtonAnswer
 from storage.events import Event, EventBus
+from storage.gate import WriteGate
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_ANSWER = 200  # Telegram's limit for answerCallbackQuery text

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dialogs.i18n import N_, esc, t
-from storage.settings import get_settings
 from matching.reasons import format_price
 from storage.models import Listing
+from storage.settings import get_settings
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit; longer cards are cut at a line boundary
 

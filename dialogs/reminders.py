@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.i18n import N_, t
 from dialogs.replies import Choice, Say
-from storage.settings import get_settings
 from storage import clock
 from storage.events import Event, EventBus
 from storage.models import (
@@ -52,6 +51,7 @@ from storage.models import (
 )
 from storage.services import reminders, revisits, sla, tickets
 from storage.services.reminders import after_quiet_hours, parse_window
+from storage.settings import get_settings
 
 BATCH = 200  # per transaction; small enough that loading and rendering one batch never stalls the loop
 YIELD_EVERY = 50

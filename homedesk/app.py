@@ -23,10 +23,10 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.settings import Settings
 from storage import clock
 from storage.db import create_engine, session_factory
 from storage.events import EventBus, create_event_bus
+from storage.settings import Settings
 
 log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10

@@ -21,7 +21,6 @@ from aiohttp_session import setup as setup_sessions
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.settings import Settings
 from staff_console import background, live, telegram_files
 from staff_console.context import (
     BUS_KEY,
@@ -41,6 +40,7 @@ from staff_console.security import (
 )
 from staff_console.text import display_text
 from storage.events import EventBus
+from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

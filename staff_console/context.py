@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.settings import Settings
 from storage.events import Event, EventBus
 from storage.models import Staff
+from storage.settings import Settings
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker[AsyncSession])

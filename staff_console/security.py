@@ -23,9 +23,9 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
-from storage.settings import Settings
 from staff_console.context import SESSIONS_KEY, SETTINGS_KEY, STAFF_KEY, wants_json
 from storage.models import Staff
+from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
-from storage.settings import get_settings
 from storage.models import Survey
 from storage.services import handoff, staff_link
 from storage.services.handoff import QueueStatus
 from storage.services.sla import Calendar
+from storage.settings import get_settings
 
 NAME = "handoff"
 MENU_LABEL = N_("Talk to a person")

@@ -36,9 +36,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.settings import get_settings
 from storage import clock
 from storage.models import Reminder, Staff
+from storage.settings import get_settings
 
 CLAIM_LEASE = timedelta(minutes=5)
 

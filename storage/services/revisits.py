@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.settings import get_settings
 from storage import clock
 from storage.models import Customer, Revisit, Staff
 from storage.services import reminders
+from storage.settings import get_settings
 
 REASONS = ("after_repair", "after_move_in", "periodic")
 ANSWERS = ("all_good", "need_help")

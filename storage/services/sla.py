@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.settings import get_settings
 from storage import clock
 from storage.models import Holiday, SlaPolicy, Ticket
+from storage.settings import get_settings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FINAL_STATUSES = ("resolved", "closed", "cancelled")

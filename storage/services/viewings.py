@@ -23,10 +23,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.settings import get_settings
 from storage import clock
 from storage.models import Listing, Staff, StaffTimeOff, Survey, Viewing, ViewingSlot
 from storage.services import reminders, surveys
+from storage.settings import get_settings
 
 VIEWING_MINUTES = 30
 BLOCK_MINUTES = 15

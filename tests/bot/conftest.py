@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channel import ChannelOptions, TelegramChannel
 from bot.limits import SendLimiter
 from dialogs.flows import load_all
-from storage.settings import Settings, load_settings
 from storage.events import EventBus
+from storage.settings import Settings, load_settings
 from tests.botapi import BotApiServer
 from tests.botapi.limits import RateLimits
 

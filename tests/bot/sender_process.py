@@ -9,11 +9,11 @@ import argparse
 import asyncio
 
 from bot.channel import create_bot
-from storage.gate import WriteGate
 from bot.limits import SendLimiter
 from bot.sender import OutboxSender
 from storage.db import create_engine, session_factory
 from storage.events import EventBus
+from storage.gate import WriteGate
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.channel import create_bot
-from storage.gate import WriteGate
 from bot.limits import SendLimiter
 from bot.sender import OutboxSender
 from dialogs.replies import Album, AskContact, Choice, Location, Photo, Say
 from storage import clock
 from storage.events import EventBus
+from storage.gate import WriteGate
 from storage.models import PRIORITY_AGENT, PRIORITY_BROADCAST, Customer, Message, OutboxMessage
 from storage.outbox import enqueue
 from storage.repositories import conversations, customers

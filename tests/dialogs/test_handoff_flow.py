@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from dialogs.flows import handoff as handoff_flow
-from storage.settings import get_settings
 from storage.models import Conversation, FollowUpTask, Staff, Survey
 from storage.services import handoff
+from storage.settings import get_settings
 from tests.dialogs.helpers import FakeCustomer
 
 

@@ -11,12 +11,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.settings import Settings
 from staff_console.app import create_app
 from storage.db import transaction
 from storage.events import EventBus
 from storage.models import Staff
 from storage.services.staff_accounts import create_staff
+from storage.settings import Settings
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
