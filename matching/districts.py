@@ -12,6 +12,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from storage.text import has_chinese
+
 # A fuzzy hit is accepted only when it is this good ...
 FUZZY_ACCEPT = 85.0
 # ... and beats the best *other* district by this margin; otherwise the dialog asks.
@@ -23,7 +25,6 @@ FUZZY_MIN_LEN = 5
 
 _SUFFIXES_ZH = ("区", "县", "镇")
 _SUFFIXES_EN = (" district", " area", " qu")
-_HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,12 @@ class DistrictIndex:
                     continue
                 for variant in self._variants(alias):
                     self._exact.setdefault(_key(variant), record.name)
-        self._latin_keys = [k for k in self._exact if not _HAS_CJK.search(k)]
+        self._latin_keys = [k for k in self._exact if not has_chinese(k)]
         # Longest alias first so 'wangjing soho' wins over 'wangjing'; Latin ones need word boundaries.
         parts = []
         for alias in sorted(self._exact, key=len, reverse=True):
             escaped = re.escape(alias).replace(r"\ ", r"[\s-]*")
-            parts.append(escaped if _HAS_CJK.search(alias) else rf"(?<![a-z]){escaped}(?![a-z])")
+            parts.append(escaped if has_chinese(alias) else rf"(?<![a-z]){escaped}(?![a-z])")
         self._pattern = re.compile("|".join(parts)) if parts else None
 
     @staticmethod

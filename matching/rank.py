@@ -12,8 +12,6 @@ from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
 from matching.reasons import render
 from matching.score import (
-    DEALS,
-    PROPERTY_TYPES,
     ROW_FIELDS,
     Columns,
     Feedback,
@@ -29,6 +27,7 @@ from matching.score import (
 )
 from matching.snapshot import snapshot_for
 from matching.weights import DEFAULT_WEIGHTS, Weights
+from storage.vocabulary import DEAL_TYPES, PROPERTY_TYPES
 
 # Winners are re-read from the database; a few spares cover any that changed meanwhile.
 _SPARE = 5
@@ -84,7 +83,7 @@ async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
         Feedback(
             listing_id=r[0],
             reason=r[1],
-            deal=DEALS.index(r[2]) if r[2] in DEALS else -1,
+            deal=DEAL_TYPES.index(r[2]) if r[2] in DEAL_TYPES else -1,
             ptype=PROPERTY_TYPES.index(r[3]) if r[3] in PROPERTY_TYPES else -1,
             district=r[4] if r[4] is not None else -1,
             price=float(r[5] or 0.0),
@@ -202,7 +201,7 @@ async def _fresh_matches(
                 misses_zh=_localise(misses, index, "zh"),
                 reason_codes=reasons,
                 miss_codes=misses,
-                deal_type=DEALS[fresh.deal[i]] if fresh.deal[i] >= 0 else None,
+                deal_type=DEAL_TYPES[fresh.deal[i]] if fresh.deal[i] >= 0 else None,
                 property_type=PROPERTY_TYPES[fresh.ptype[i]] if fresh.ptype[i] >= 0 else None,
                 district=index.by_id.get(int(fresh.district[i]), district_name or ""),
                 price=float(fresh.price[i]),

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.events import Event, EventBus
 from storage.models import Staff
 from storage.settings import Settings
+from storage.vocabulary import STAFF_ROLES
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker[AsyncSession])
@@ -20,7 +21,7 @@ BUS_KEY = web.AppKey("bus", EventBus)
 NAV_KEY = web.AppKey("nav", list)
 STAFF_KEY = web.RequestKey("staff", Staff)  # the signed-in Staff row, loaded fresh on every request
 
-ALL_ROLES = ("admin", "agent", "service")
+ALL_ROLES = STAFF_ROLES
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

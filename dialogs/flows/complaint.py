@@ -12,8 +12,8 @@ from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.reminders import CATEGORY_NAMES
 from dialogs.replies import Choice, Reply, Say
-from storage.models import COMPLAINT_CATEGORIES
 from storage.services import owners, tickets
+from storage.vocabulary import COMPLAINT_CATEGORIES
 
 NAME = "complaint"
 MAX_PHOTOS = 10

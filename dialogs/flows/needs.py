@@ -28,6 +28,7 @@ from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
 from matching.parse import parse_need
 from storage.repositories import needs as needs_repo
+from storage.text import is_chinese
 
 NAME = "need"
 MAX_DISTRICT_BUTTONS = 24
@@ -48,7 +49,6 @@ MOVE_IN: list[tuple[str, int]] = [
 MUST_HAVES = ("parking", "pets", "furnished", "elevator", "near_metro", "balcony", "school", "south_facing")
 _NUMBER = re.compile(r"^\s*[¥$]?\s*(\d+(?:[.,]\d+)?)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
 _SEPARATORS = re.compile(r"[,，、;/]|\band\b|和|或")
-_CJK = re.compile(r"[\u3400-\u9fff]+")
 _ROOM_DIGIT = re.compile(r"^\s*([0-9一二两三四五])\s*(?:室|居|房|bedrooms?|br|beds?)?\s*\+?\s*$")
 
 
@@ -111,7 +111,7 @@ def _similar_chinese_names(text: str, index: DistrictIndex) -> list[str]:
     Edit-distance ratios are meaningless on two-character words, and a wrong homophone is the usual Chinese
     typo, so same-position overlap is the better signal; the customer always confirms ("did you mean").
     """
-    if not _CJK.fullmatch(text) or not 2 <= len(text) <= 6:
+    if not is_chinese(text) or not 2 <= len(text) <= 6:
         return []
     out = []
     for name in index.names:

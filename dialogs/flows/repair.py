@@ -13,8 +13,8 @@ from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.reminders import CATEGORY_NAMES
 from dialogs.replies import AskContact, Choice, Reply, Say
-from storage.models import REPAIR_CATEGORIES
 from storage.services import owners, tickets
+from storage.vocabulary import REPAIR_CATEGORIES
 
 NAME = "repair"
 MAX_PHOTOS = 10

@@ -15,10 +15,6 @@ from staff_console.context import SETTINGS_KEY, NavItem, client_ip, db, flash, p
 from storage import clock
 from storage.db import transaction
 from storage.models import (
-    COMPLAINT_CATEGORIES,
-    PRIORITIES,
-    REPAIR_CATEGORIES,
-    TICKET_STATUSES,
     Building,
     Customer,
     FollowUpTask,
@@ -34,6 +30,7 @@ from storage.models import (
 )
 from storage.services import auth, revisits, sla, surveys, tickets, warranty
 from storage.services.tickets import TicketError
+from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_STATUSES
 
 NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
 PAGE_SIZE = 100
