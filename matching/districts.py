@@ -12,6 +12,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from matching import changes
 from storage.text import has_chinese
 
 # A fuzzy hit is accepted only when it is this good ...
@@ -253,10 +254,10 @@ async def load_district_index(session: Any) -> DistrictIndex:
     """The districts index for the session's database, built once and rebuilt when districts change."""
     from sqlalchemy import select
 
-    from matching import changes
     from storage.models import District
 
     changes.install()
+    changes.on_districts_committed(invalidate)
     engine = session.get_bind()
     now = _monotonic()
     cached = _cache.get(engine)
