@@ -26,6 +26,7 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
+from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
 from matching.parse import parse_need
 from storage.repositories import needs as needs_repo
 from storage.text import is_chinese
@@ -47,7 +48,9 @@ MOVE_IN: list[tuple[str, int]] = [
     (N_("As soon as possible"), 14), (N_("Within a month"), 30), (N_("Within 3 months"), 90),
 ]
 MUST_HAVES = ("parking", "pets", "furnished", "elevator", "near_metro", "balcony", "school", "south_facing")
-_NUMBER = re.compile(r"^\s*[¥$]?\s*(\d+(?:[.,]\d+)?)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
+# A bare typed answer: one number (digits or Chinese numerals), a multiplier, a currency or area unit.
+_NUMBER = re.compile(
+    rf"^\s*[¥$]?\s*([\d.,]+|[{CN_NUMERAL_CHARS}]+)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
 _SEPARATORS = re.compile(r"[,，、;/]|\band\b|和|或")
 _ROOM_DIGIT = re.compile(r"^\s*([0-9一二两三四五])\s*(?:室|居|房|bedrooms?|br|beds?)?\s*\+?\s*$")
 
@@ -57,10 +60,8 @@ _ROOM_DIGIT = re.compile(r"^\s*([0-9一二两三四五])\s*(?:室|居|房|bedroo
 
 def _bare_amount(text: str) -> float | None:
     m = _NUMBER.match(text.lower())
-    if not m:
-        return None
-    value = float(m.group(1).replace(",", ""))
-    return value * {"k": 1e3, "千": 1e3, "w": 1e4, "万": 1e4, "m": 1e6}.get(m.group(2) or "", 1)
+    value = to_number(m.group(1)) if m else None
+    return None if m is None or value is None else apply_suffix(value, m.group(2))
 
 
 def _read_budget(text: str, criteria: Criteria, index: DistrictIndex, today: date) -> bool:
@@ -73,10 +74,10 @@ def _read_budget(text: str, criteria: Criteria, index: DistrictIndex, today: dat
 
 def _read_rooms(text: str, criteria: Criteria, index: DistrictIndex, today: date) -> bool:
     m = _ROOM_DIGIT.match(text.lower())
-    if not m:
+    value = to_number(m.group(1)) if m else None
+    if value is None:
         return False
-    n = "一二两三四五".find(m.group(1))
-    n = int(m.group(1)) if n < 0 else (n if n < 2 else n - 1) + 1
+    n = int(value)
     criteria.bedrooms_min, criteria.bedrooms_max = n, (None if "+" in text else n)
     return True
 
