@@ -13,7 +13,9 @@ from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from storage.models import District, Listing
 
 _installed = False
 _LISTING_IDS = "homedesk_matching_listing_ids"
@@ -40,8 +42,6 @@ def on_districts_committed(callback: Callable[[], None]) -> None:
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    from storage.models import District, Listing
-
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, Listing):
             # The identity key, not obj.id: reading an expired attribute here would query the database.
@@ -54,9 +54,7 @@ def _after_flush(session: Session, _context: Any) -> None:
             session.info[_DISTRICTS] = True
 
 
-def _do_orm_execute(state: Any) -> None:
-    from storage.models import District, Listing
-
+def _do_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     for mapper in state.all_mappers:

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import changes
+from storage.models import District
 from storage.text import has_chinese
 
 # A fuzzy hit is accepted only when it is this good ...
@@ -241,21 +244,13 @@ def invalidate() -> None:
     _version += 1
 
 
-async def _probe(session: Any) -> Any:
-    from sqlalchemy import func, select
-
-    from storage.models import District
-
+async def _probe(session: AsyncSession) -> Any:
     row = (await session.execute(select(func.count(District.id), func.max(District.updated_at)))).one()
     return tuple(row)
 
 
-async def load_district_index(session: Any) -> DistrictIndex:
+async def load_district_index(session: AsyncSession) -> DistrictIndex:
     """The districts index for the session's database, built once and rebuilt when districts change."""
-    from sqlalchemy import select
-
-    from storage.models import District
-
     changes.install()
     changes.on_districts_committed(invalidate)
     engine = session.get_bind()

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Float, Select, String, bindparam, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.score import Plan
 from storage.models import Listing, ListingFeedback
@@ -93,7 +94,7 @@ def customer_feedback(customer_id: int) -> Select[Any]:
     )
 
 
-async def fetch_all(session: Any, stmt: Select[Any] | tuple[Select[Any], dict[str, Any]]) -> list[Any]:
+async def fetch_all(session: AsyncSession, stmt: Select[Any] | tuple[Select[Any], dict[str, Any]]) -> list[Any]:
     """Run on the session's connection: plain rows, without the ORM's per-row bookkeeping."""
     statement, params = stmt if isinstance(stmt, tuple) else (stmt, {})
     connection = await session.connection()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import query
 from matching.criteria import Criteria
@@ -75,7 +76,7 @@ class Relaxation:
     message_zh: str
 
 
-async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
+async def _feedback(session: AsyncSession, customer_id: int | None) -> list[Feedback]:
     if customer_id is None:
         return []
     rows = await query.fetch_all(session, query.customer_feedback(customer_id))
@@ -94,7 +95,7 @@ async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
     ]
 
 
-async def _candidates(session: Any, plan: Plan, source: CandidateSource) -> Columns:
+async def _candidates(session: AsyncSession, plan: Plan, source: CandidateSource) -> Columns:
     """The listings to filter and score.
 
     'snapshot' (default): every listing of the in-memory copy; numpy filters them in about a millisecond.
@@ -139,7 +140,7 @@ def _localise(codes: list[tuple[str, dict[str, Any]]], index: DistrictIndex, lan
 
 
 async def find_matches(
-    session: Any,
+    session: AsyncSession,
     criteria: Criteria,
     top: int = 10,
     customer_id: int | None = None,
@@ -167,7 +168,7 @@ async def find_matches(
 
 
 async def _fresh_matches(
-    session: Any, plan: Plan, index: DistrictIndex, best_ids: np.ndarray, best_scores: np.ndarray, top: int
+    session: AsyncSession, plan: Plan, index: DistrictIndex, best_ids: np.ndarray, best_scores: np.ndarray, top: int
 ) -> tuple[list[Match], set[int]]:
     """Re-read the winners, re-check and re-score them; report ids whose cached copy was out of date."""
     if not len(best_ids):
@@ -226,7 +227,7 @@ _CONSTRAINT_FILTERS = {
 }
 
 
-async def count_matches(session: Any, criteria: Criteria, index: DistrictIndex | None = None) -> int:
+async def count_matches(session: AsyncSession, criteria: Criteria, index: DistrictIndex | None = None) -> int:
     """How many listings pass the hard filters (as of the snapshot)."""
     index = index or await load_district_index(session)
     plan = compile_plan(criteria, index)
@@ -235,7 +236,7 @@ async def count_matches(session: Any, criteria: Criteria, index: DistrictIndex |
 
 
 async def explain_no_results(
-    session: Any, criteria: Criteria, index: DistrictIndex | None = None
+    session: AsyncSession, criteria: Criteria, index: DistrictIndex | None = None
 ) -> list[Relaxation]:
     """For each stated constraint, how many listings relaxing it alone would give; most helpful first."""
     index = index or await load_district_index(session)

@@ -13,7 +13,7 @@ mode ("sentence" | "steps"), editing (return to the summary after one answer), s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
 from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
 from matching.parse import parse_need
+from storage.models import Need
 from storage.repositories import needs as needs_repo
 from storage.text import is_chinese
 
@@ -626,7 +627,7 @@ class NeedsFlow(Flow):
                      "Wangjing under 8k from March” — or answer a few questions.")
         return [_ask(ctx, STEPS[0], Criteria(), await _env(ctx), lead=lead)]
 
-    async def _overview(self, ctx: DialogContext, saved: Any) -> Say:
+    async def _overview(self, ctx: DialogContext, saved: Sequence[Need]) -> Say:
         env = await _env(ctx)
         ctx.clear()
         lines = [ctx.t("Your saved searches:")]
