@@ -32,10 +32,11 @@ def one_of(values: Collection[str]) -> Any:
 class Token:
     """Base of every button token: subclass it as a frozen dataclass and set `prefix`."""
 
-    prefix: ClassVar[str]  # one word, or several joined by ':' ("photos:done")
+    # One word, several joined by ':' ("photos:done"), or "" when the first field (a StrEnum) says what it is.
+    prefix: ClassVar[str]
 
     def encode(self) -> str:
-        parts = [self.prefix]
+        parts = [self.prefix] if self.prefix else []
         for spec in _specs(type(self)):
             value = getattr(self, spec.name)
             if spec.parse(str(value)) != value:  # a wrong id or name is a bug in the flow that draws the button
@@ -45,7 +46,7 @@ class Token:
 
     @classmethod
     def decode(cls, token: str) -> Self | None:
-        words, prefix = token.split(_SEPARATOR), cls.prefix.split(_SEPARATOR)
+        words, prefix = token.split(_SEPARATOR), cls.prefix.split(_SEPARATOR) if cls.prefix else []
         head, parts = words[: len(prefix)], words[len(prefix) :]
         specs = _specs(cls)
         if head != prefix or len(parts) != len(specs):

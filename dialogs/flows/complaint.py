@@ -6,30 +6,22 @@ Customers who are not verified owners can complain too; their ticket is flagged 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dialogs.flow import DialogContext, Flow, register
 from dialogs.flows import describe
-from dialogs.flows.describe import DESCRIBE, DescribeStep
+from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.handoff import queue_and_tell
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
-from dialogs.names import CATEGORY_NAMES
 from dialogs.replies import Choice, Reply, Say
-from dialogs.tokens import Token, one_of
 from storage.services import owners, tickets
 from storage.vocabulary import COMPLAINT_CATEGORIES, TicketKind
 
 NAME = "complaint"
-DESCRIBE_STEP = DescribeStep(NAME, with_photos=N_("Got {count} photo(s). Send more, or press Send complaint."),
-                             without_photos=N_("You may add photos, or press Send complaint."),
-                             done=N_("Send complaint"))
-
-
-@dataclass(frozen=True)
-class PickCategory(Token):
-    prefix = "cat"
-    category: str = one_of(COMPLAINT_CATEGORIES)
+DESCRIBE_STEP = DescribeStep(
+    NAME, COMPLAINT_CATEGORIES,
+    question=N_("Please tell us what happened. Names, dates and places help us act quickly."),
+    with_photos=N_("Got {count} photo(s). Send more, or press Send complaint."),
+    without_photos=N_("You may add photos, or press Send complaint."), done=N_("Send complaint"))
 
 
 class ComplaintFlow(Flow):
@@ -40,20 +32,14 @@ class ComplaintFlow(Flow):
     intent_words = ("complaint", "complain", "投诉", "不满意")
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
-        ctx.goto(NAME, "category", photos=[])
-        rows = [[self.choice(ctx.t(CATEGORY_NAMES[c]), PickCategory(c).encode())] for c in COMPLAINT_CATEGORIES]
+        ctx.goto(NAME, CATEGORY, photos=[])
         return [Say(ctx.t("I am sorry something went wrong. What is your complaint about?"),
-                    choices=[*rows, [Choice(ctx.t("Cancel"), "menu:main")]])]
+                    choices=[*DESCRIBE_STEP.category_rows(ctx), [Choice(ctx.t("Cancel"), "menu:main")]])]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         if DESCRIBE_STEP.finished(ctx, token):
             return await self._file(ctx)
-        picked = PickCategory.decode(token)
-        if picked is not None and ctx.conversation.flow == NAME and ctx.conversation.step == "category":
-            ctx.goto(NAME, DESCRIBE, category=picked.category)
-            return [Say(ctx.t("Please tell us what happened. Names, dates and places help us act quickly."),
-                        edit=True)]
-        return None
+        return await DESCRIBE_STEP.on_choice(ctx, token)
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         return await DESCRIBE_STEP.on_input(ctx, event)

@@ -1,23 +1,32 @@
-"""The describe-and-photos step that repair and complaint share: a description (text, or a photo with a caption),
-then any number of photos, each caption and each further text added to the description, until Done.
+"""The category-describe-photos steps that repair and complaint share: a category button, then a description
+(text, or a photo with a caption), then any number of photos, each caption and each further text added to the
+description, until Done.
 
 Both flows keep what the customer wrote the same way: every caption counts, and the description is capped at
-MAX_DESCRIPTION characters however it was written. The flow moves the conversation to DESCRIBE with its own
-question, hands text and photos to `on_input`, and goes on when `PhotosDone` is pressed.
+MAX_DESCRIPTION characters however it was written. A flow moves the conversation to its CATEGORY step showing
+`category_rows`, hands presses to `on_choice` and text and photos to `on_input`, and goes on when `finished`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dialogs.flow import DialogContext
 from dialogs.inbound import Inbound
+from dialogs.names import CATEGORY_NAMES
 from dialogs.replies import Choice, Reply, Say
 from dialogs.tokens import Token
 
-DESCRIBE, PHOTOS = "describe", "photos"
+CATEGORY, DESCRIBE, PHOTOS = "category", "describe", "photos"
 MAX_PHOTOS = 10
 MAX_DESCRIPTION = 4000
+
+
+@dataclass(frozen=True)
+class PickCategory(Token):
+    prefix = "cat"
+    category: str  # checked against the flow's own categories
 
 
 @dataclass(frozen=True)
@@ -27,15 +36,27 @@ class PhotosDone(Token):
 
 @dataclass(frozen=True)
 class DescribeStep:
-    """One flow's use of the step: its name (for steps and buttons) and the words of its photo prompt (msgids)."""
+    """One flow's use of the steps: its name (for steps and buttons), its categories, and its words (msgids)."""
 
     flow: str
+    categories: Sequence[str]
+    question: str  # asked once the category is chosen
     with_photos: str  # "{count}" photos so far
     without_photos: str
     done: str
 
+    def category_rows(self, ctx: DialogContext) -> list[list[Choice]]:
+        return [[Choice(ctx.t(CATEGORY_NAMES[c]), f"{self.flow}:{PickCategory(c).encode()}")] for c in self.categories]
+
+    async def on_choice(self, ctx: DialogContext, token: str) -> list[Reply] | None:
+        picked = PickCategory.decode(token)
+        if picked is None or picked.category not in self.categories or self._step(ctx) != CATEGORY:
+            return None
+        ctx.goto(self.flow, DESCRIBE, category=picked.category)
+        return [Say(ctx.t(self.question), edit=True)]
+
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
-        step = ctx.conversation.step if ctx.conversation.flow == self.flow else None
+        step = self._step(ctx)
         text = event.text.strip()
         photo = list(event.photo_file_ids[-1:]) if event.kind == "photo" else []
         if step not in (DESCRIBE, PHOTOS) or event.kind not in ("text", "photo") or not (text or photo):
@@ -53,9 +74,11 @@ class DescribeStep:
         return Say(text, choices=[[Choice(ctx.t(self.done), f"{self.flow}:{PhotosDone().encode()}")]])
 
     def finished(self, ctx: DialogContext, token: str) -> bool:
-        """The Done button of this step, pressed while the step is still open (not a stale one)."""
-        return (ctx.conversation.flow == self.flow and ctx.conversation.step == PHOTOS
-                and PhotosDone.decode(token) is not None)
+        """The Done button of these steps, pressed while they are still open (not a stale one)."""
+        return self._step(ctx) == PHOTOS and PhotosDone.decode(token) is not None
+
+    def _step(self, ctx: DialogContext) -> str | None:
+        return ctx.conversation.step if ctx.conversation.flow == self.flow else None
 
 
 def description(ctx: DialogContext) -> str:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from dialogs.flow import DialogContext, Flow, register
 from dialogs.flows import describe
-from dialogs.flows.describe import DESCRIBE, DescribeStep
+from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.start import main_menu
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
-from dialogs.names import CATEGORY_NAMES
 from dialogs.replies import AskContact, Choice, Reply, Say
 from dialogs.tokens import Token, decode, one_of
 from storage.services import owners, tickets
@@ -25,21 +24,17 @@ NAME = "repair"
 EMERGENCY_HINT = N_("Emergency: active leak, no power, gas smell, security")
 ANY_TIME = N_("Any time during business hours")
 CALL_FIRST = N_("Call me first to arrange")
-DESCRIBE_STEP = DescribeStep(NAME, with_photos=N_("Got {count} photo(s). Send more, or press Done."),
-                             without_photos=N_("Photos help our technician. Send one or several, or press Done."),
-                             done=N_("Done"))
+DESCRIBE_STEP = DescribeStep(
+    NAME, REPAIR_CATEGORIES,
+    question=N_("Please describe the problem in a few words: what, where in the home, since when."),
+    with_photos=N_("Got {count} photo(s). Send more, or press Done."),
+    without_photos=N_("Photos help our technician. Send one or several, or press Done."), done=N_("Done"))
 
 
 @dataclass(frozen=True)
 class PickUnit(Token):
     prefix = "unit"
     unit_id: int
-
-
-@dataclass(frozen=True)
-class PickCategory(Token):
-    prefix = "cat"
-    category: str = one_of(REPAIR_CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -80,8 +75,8 @@ class RepairFlow(Flow):
         return Say(ctx.t("Which home is it about?"), choices=[*rows, [_cancel(ctx)]])
 
     def _category_question(self, ctx: DialogContext) -> Say:
-        rows = [[self.choice(ctx.t(CATEGORY_NAMES[c]), PickCategory(c).encode())] for c in REPAIR_CATEGORIES]
-        return Say(ctx.t("What needs repairing?"), choices=[*rows, [_cancel(ctx)]], edit=True)
+        return Say(ctx.t("What needs repairing?"), choices=[*DESCRIBE_STEP.category_rows(ctx), [_cancel(ctx)]],
+                   edit=True)
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         if DESCRIBE_STEP.finished(ctx, token):
@@ -91,16 +86,12 @@ class RepairFlow(Flow):
                 [self.choice(ctx.t("Not an emergency"), PickUrgency("normal").encode())],
             ])]
         step = ctx.conversation.step if ctx.conversation.flow == NAME else None
-        match decode(token, PickUnit, PickCategory, PickUrgency, PickAccess):
+        match decode(token, PickUnit, PickUrgency, PickAccess):
             case PickUnit(unit_id) if step == "unit":
                 if not await owners.owns(ctx.session, ctx.customer.id, unit_id):
                     return None
-                ctx.goto(NAME, "category", unit_id=unit_id)
+                ctx.goto(NAME, CATEGORY, unit_id=unit_id)
                 return [self._category_question(ctx)]
-            case PickCategory(category) if step == "category":
-                ctx.goto(NAME, DESCRIBE, category=category)
-                return [Say(ctx.t("Please describe the problem in a few words: what, where in the home, since when."),
-                            edit=True)]
             case PickUrgency(priority) if step == "urgency":
                 ctx.goto(NAME, "access", priority=priority)
                 return [Say(ctx.t("When may our technician enter your home? Write it (for example \"weekdays after "
@@ -109,7 +100,7 @@ class RepairFlow(Flow):
                                      [self.choice(ctx.t(CALL_FIRST), PickAccess("call").encode())]], edit=True)]
             case PickAccess(window) if step == "access":
                 return await self._file(ctx, ctx.t(ANY_TIME if window == "any" else CALL_FIRST))
-        return None
+        return await DESCRIBE_STEP.on_choice(ctx, token)
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         step = ctx.conversation.step

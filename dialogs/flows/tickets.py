@@ -5,6 +5,7 @@ a resolution. The buttons also work while a person owns the conversation (a comp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
 
@@ -33,44 +34,22 @@ class DoneAdding(Token):
     prefix = "done"
 
 
-@dataclass(frozen=True)
-class TicketToken(Token):
-    """A button about one of the customer's tickets; which one is checked on every press."""
+class TicketAction(StrEnum):
+    SHOW = "v"
+    ADD = "add"
+    ACCEPT_QUOTE = "qa"
+    DECLINE_QUOTE = "qd"
+    CONFIRM_FIXED = "ok"
+    REOPEN = "no"
 
+
+@dataclass(frozen=True)
+class TicketButton(Token):
+    """A button about one of the customer's tickets (`qa:42`); whose ticket it is, is checked on every press."""
+
+    prefix = ""
+    action: TicketAction
     ticket_id: int
-
-
-@dataclass(frozen=True)
-class ShowTicket(TicketToken):
-    prefix = "v"
-
-
-@dataclass(frozen=True)
-class AddToTicket(TicketToken):
-    prefix = "add"
-
-
-@dataclass(frozen=True)
-class AcceptQuote(TicketToken):
-    prefix = "qa"
-
-
-@dataclass(frozen=True)
-class DeclineQuote(TicketToken):
-    prefix = "qd"
-
-
-@dataclass(frozen=True)
-class ConfirmFixed(TicketToken):
-    prefix = "ok"
-
-
-@dataclass(frozen=True)
-class Reopen(TicketToken):
-    prefix = "no"
-
-
-BUTTONS = (BackToList, DoneAdding, ShowTicket, AddToTicket, AcceptQuote, DeclineQuote, ConfirmFixed, Reopen)
 
 
 class TicketsFlow(Flow):
@@ -89,12 +68,15 @@ class TicketsFlow(Flow):
             return [Say(ctx.t("You have no requests yet."),
                         choices=[[Choice(ctx.t("Report a repair"), "repair:start")],
                                  [Choice(ctx.t("Main menu"), "menu:main")]])]
-        buttons = [[self._button(f"{t.number} · {ctx.t(STATUS_NAMES.get(t.status, t.status))}", ShowTicket(t.id))]
+        buttons = [[self._about(t, TicketAction.SHOW, f"{t.number} · {ctx.t(STATUS_NAMES.get(t.status, t.status))}")]
                    for t in rows]
         return [Say(ctx.t("Your requests:"), choices=[*buttons, [Choice(ctx.t("Main menu"), "menu:main")]])]
 
     def _button(self, label: str, token: Token) -> Choice:
         return self.choice(label, token.encode())
+
+    def _about(self, ticket: Ticket, action: TicketAction, label: str) -> Choice:
+        return self._button(label, TicketButton(action, ticket.id))
 
     async def _mine(self, ctx: DialogContext, ticket_id: int) -> Ticket | None:
         ticket = await ctx.session.get(Ticket, ticket_id)
@@ -112,14 +94,14 @@ class TicketsFlow(Flow):
             lines.append(ctx.t("Quote: {amount} CNY", amount=ticket.quote_amount))
         rows: list[list[Choice]] = []
         if ticket.status == TicketStatus.RESOLVED:
-            rows.append([self._button(ctx.t("Yes, it is fixed"), ConfirmFixed(ticket.id)),
-                         self._button(ctx.t("No, reopen it"), Reopen(ticket.id))])
+            rows.append([self._about(ticket, TicketAction.CONFIRM_FIXED, ctx.t("Yes, it is fixed")),
+                         self._about(ticket, TicketAction.REOPEN, ctx.t("No, reopen it"))])
         if (ticket.quote_amount is not None and ticket.quote_accepted_at is None
                 and ticket.status == TicketStatus.WAITING_CUSTOMER):
-            rows.append([self._button(ctx.t("Accept the quote"), AcceptQuote(ticket.id)),
-                         self._button(ctx.t("Decline"), DeclineQuote(ticket.id))])
+            rows.append([self._about(ticket, TicketAction.ACCEPT_QUOTE, ctx.t("Accept the quote")),
+                         self._about(ticket, TicketAction.DECLINE_QUOTE, ctx.t("Decline"))])
         if ticket.status not in FINISHED_TICKET_STATUSES:
-            rows.append([self._button(ctx.t("Add information or photos"), AddToTicket(ticket.id))])
+            rows.append([self._about(ticket, TicketAction.ADD, ctx.t("Add information or photos"))])
         rows.append([self._button(ctx.t("Back to my requests"), BackToList())])
         return Say("\n".join(lines), choices=rows, edit=True)
 
@@ -127,52 +109,52 @@ class TicketsFlow(Flow):
         return [[self._button(ctx.t("Done"), DoneAdding())]]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        pressed = decode(token, *BUTTONS)
-        if isinstance(pressed, BackToList):
-            return await self.start(ctx, event)
-        if isinstance(pressed, DoneAdding):
-            if ctx.conversation.flow == NAME:
-                ctx.clear()
-            return [Say(ctx.t("Thank you, it is added to your request."))]
-        if not isinstance(pressed, TicketToken):
-            return None
-        ticket = await self._mine(ctx, pressed.ticket_id)
-        if ticket is None:
-            return None
-        try:
-            return await self._act(ctx, pressed, ticket)
-        except TicketError:
-            return [Say(ctx.t("This request has changed meanwhile. Here is where it stands."), edit=False),
-                    self._details(ctx, ticket)]
+        match decode(token, BackToList, DoneAdding, TicketButton):
+            case BackToList():
+                return await self.start(ctx, event)
+            case DoneAdding():
+                if ctx.conversation.flow == NAME:
+                    ctx.clear()
+                return [Say(ctx.t("Thank you, it is added to your request."))]
+            case TicketButton(action, ticket_id):
+                ticket = await self._mine(ctx, ticket_id)
+                if ticket is None:
+                    return None
+                try:
+                    return await self._act(ctx, action, ticket)
+                except TicketError:
+                    return [Say(ctx.t("This request has changed meanwhile. Here is where it stands."), edit=False),
+                            self._details(ctx, ticket)]
+        return None
 
-    async def _act(self, ctx: DialogContext, pressed: TicketToken, ticket: Ticket) -> list[Reply]:
-        match pressed:
-            case AddToTicket():
+    async def _act(self, ctx: DialogContext, action: TicketAction, ticket: Ticket) -> list[Reply]:
+        match action:
+            case TicketAction.ADD:
                 if ticket.status in FINISHED_TICKET_STATUSES or ctx.conversation.mode != ConversationMode.BOT:
                     return [self._details(ctx, ticket)]
                 ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Write what you would like to add, or send photos. Press Done when finished."),
                             choices=self._done(ctx))]
-            case AcceptQuote():
+            case TicketAction.ACCEPT_QUOTE:
                 await tickets.accept_quote(ctx.session, ticket, ctx.customer.id)
                 ctx.events.append(tickets.changed_event(ticket))
                 return [Say(ctx.t("Thank you, you accepted the quote for {number}. We will start the work.",
                                   number=ticket.number), edit=True)]
-            case DeclineQuote():
+            case TicketAction.DECLINE_QUOTE:
                 await tickets.decline_quote(ctx.session, ticket, ctx.customer.id)
                 ctx.events.append(tickets.changed_event(ticket))
                 return [Say(ctx.t("You declined the quote; request {number} is cancelled.", number=ticket.number),
                             edit=True)]
-            case ConfirmFixed():
+            case TicketAction.CONFIRM_FIXED:
                 return await self._confirm(ctx, ticket)
-            case Reopen():
+            case TicketAction.REOPEN:
                 await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer")
                 ctx.events.append(tickets.changed_event(ticket))
                 if ctx.conversation.mode == ConversationMode.BOT:
                     ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Request {number} is reopened. What is still wrong? Write it here or send photos, "
                                   "then press Done.", number=ticket.number), choices=self._done(ctx), edit=True)]
-        return [self._details(ctx, ticket)]  # ShowTicket
+        return [self._details(ctx, ticket)]  # TicketAction.SHOW
 
     async def _confirm(self, ctx: DialogContext, ticket: Ticket) -> list[Reply]:
         await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id)

@@ -2,56 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from dialogs.tokens import MAX_ID, Token, decode, one_of
-from storage.vocabulary import TicketStatus
+from dialogs.flows.describe import PhotosDone, PickCategory
+from dialogs.flows.repair import PickUnit, PickUrgency
+from dialogs.flows.tickets import BackToList, TicketAction, TicketButton
+from dialogs.tokens import MAX_ID, decode
 
-
-@dataclass(frozen=True)
-class Show(Token):
-    prefix = "v"
-    ticket_id: int
-
-
-@dataclass(frozen=True)
-class Pick(Token):
-    prefix = "pick:one"
-    colour: str = one_of(("red", "blue"))
-
-
-@dataclass(frozen=True)
-class Move(Token):
-    prefix = "mv"
-    ticket_id: int
-    to: TicketStatus
-
-
-@dataclass(frozen=True)
-class Back(Token):
-    prefix = "back"
+KINDS = (TicketButton, BackToList, PhotosDone, PickUnit, PickUrgency, PickCategory)
 
 
 def test_tokens_round_trip() -> None:
-    for token, text in ((Show(42), "v:42"), (Pick("red"), "pick:one:red"), (Back(), "back"),
-                        (Move(7, TicketStatus.RESOLVED), "mv:7:resolved"), (Show(MAX_ID), f"v:{MAX_ID}")):
+    for token, text in ((TicketButton(TicketAction.ACCEPT_QUOTE, 42), "qa:42"), (BackToList(), "list"),
+                        (PhotosDone(), "photos:done"), (PickUnit(MAX_ID), f"unit:{MAX_ID}"),
+                        (PickUrgency("emergency"), "urg:emergency"), (PickCategory("plumbing"), "cat:plumbing")):
         assert token.encode() == text
-        assert decode(text, Show, Pick, Move, Back) == token
-    assert isinstance(Move.decode("mv:7:closed").to, TicketStatus)  # type: ignore[union-attr]
+        assert decode(text, *KINDS) == token
+    pressed = decode("ok:7", *KINDS)
+    assert isinstance(pressed, TicketButton) and pressed.action is TicketAction.CONFIRM_FIXED
 
 
 @pytest.mark.parametrize("text", [
-    "v", "v:", "v:abc", "v:0", "v:-1", "v:+1", "v: 1", "v:1.0", "v:１２", "v:²", f"v:{MAX_ID + 1}", f"v:{2**64}",
-    "v:" + "9" * 5000, "v:1:2", "x:1", "pick:one:green", "pick:one:", "pick:two:red", "pick:one:red:x",
-    "mv:7:done", "back:1", "",
+    "qa", "qa:", "qa:abc", "qa:0", "qa:-1", "qa:+1", "qa: 1", "qa:1.0", "qa:１２", "qa:²", f"qa:{MAX_ID + 1}",
+    f"qa:{2**64}", "qa:" + "9" * 5000, "qa:1:2", "zz:1", "urg:low", "urg:", "unit:1:x", "photos:later",
+    "photos:done:1", "list:1", "cat:", "cat:a:b", "",
 ])
 def test_stale_forged_and_oversized_tokens_decode_to_none(text: str) -> None:
-    assert decode(text, Show, Pick, Move, Back) is None
+    assert decode(text, *KINDS) is None
 
 
 def test_a_flow_cannot_draw_a_button_the_codec_would_refuse() -> None:
-    for bad in (Show(0), Show(MAX_ID + 1), Pick("green")):
+    for bad in (TicketButton(TicketAction.SHOW, 0), PickUnit(MAX_ID + 1), PickUrgency("low"), PickCategory("a:b")):
         with pytest.raises(ValueError):
             bad.encode()
