@@ -12,7 +12,6 @@ token must not get past it. Fields are typed:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from collections.abc import Collection
 from enum import StrEnum
@@ -93,8 +92,17 @@ def _database_id(text: str) -> int | None:
     return value if 1 <= value <= MAX_ID else None
 
 
-@functools.cache
+_SPECS: dict[type[Token], tuple[_Spec, ...]] = {}
+
+
 def _specs(cls: type[Token]) -> tuple[_Spec, ...]:
+    """The fields of a token class, read once from its annotations."""
+    if cls not in _SPECS:
+        _SPECS[cls] = _read_specs(cls)
+    return _SPECS[cls]
+
+
+def _read_specs(cls: type[Token]) -> tuple[_Spec, ...]:
     hints = typing.get_type_hints(cls)
     specs = []
     for item in dataclasses.fields(cls):

@@ -124,7 +124,10 @@ def _tristate(value: str) -> bool | None:
 
 async def _draft(session: AsyncSession, listing: Listing | None, form: Mapping[str, object]) -> ListingDraft:
     """The form as a listing draft; FormError names the first field that is wrong. Reads, never writes."""
-    get = lambda key: str(form.get(key, "")).strip()  # noqa: E731 - a short local reader
+
+    def get(key: str) -> str:
+        return str(form.get(key, "")).strip()
+
     if get("deal_type") not in DEAL_TYPES:
         raise FormError("choose sale or rent")
     if get("property_type") not in PROPERTY_TYPES:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -68,7 +68,7 @@ class _Lookups:
         return district
 
 
-def _parser(lookups: _Lookups, report: ImportReport):
+def _parser(lookups: _Lookups, report: ImportReport) -> Callable[[Row], ListingRow]:
     def parse(row: Row) -> ListingRow:
         ref_code = required(row, "ref_code", 32)
         deal_type = enum_cell(row, "deal_type", DEAL_TYPES)
@@ -87,13 +87,11 @@ def _parser(lookups: _Lookups, report: ImportReport):
         if floor is not None and floors_total is not None and floor > floors_total:
             raise RowError(f"floor {floor} is above floors_total {floors_total}")
         lat, lon = coordinates(row)
-        values = {
-            "address": text_cell(row, "address", 256), "available_from": date_cell(row, "available_from"),
-            "furnished": bool_cell(row, "furnished"), "pets_allowed": bool_cell(row, "pets_allowed"),
-            "status": enum_cell(row, "status", LISTING_STATUSES, default="active"),
-            "features": [feature.lower() for feature in list_cell(row, "features")],
-            "description": text_cell(row, "description"), "photos": list_cell(row, "photos"),
-        }
+        address, available_from = text_cell(row, "address", 256), date_cell(row, "available_from")
+        furnished, pets_allowed = bool_cell(row, "furnished"), bool_cell(row, "pets_allowed")
+        status = enum_cell(row, "status", LISTING_STATUSES, default="active")
+        features = [feature.lower() for feature in list_cell(row, "features")]
+        description, photos = text_cell(row, "description"), list_cell(row, "photos")
         # Last, so a row rejected for another reason does not also warn about its agent.
         agent_id = None
         if email := text_cell(row, "agent_email"):
@@ -101,10 +99,11 @@ def _parser(lookups: _Lookups, report: ImportReport):
             if agent_id is None:
                 report.warnings.append((row.line, f"agent_email {email} is not a staff member; listing has no agent"))
         return ListingRow(ref_code, ListingDraft(
-            deal_type=deal_type, property_type=property_type, city=district.city, district_id=district.id,
-            district_name=district.name, price=price, currency=currency, bedrooms=bedrooms or 0,
-            bathrooms=bathrooms or 0, area_m2=area, floor=floor, floors_total=floors_total, lat=lat, lon=lon,
-            agent_id=agent_id, **values,
+            deal_type=deal_type, property_type=property_type, status=status, city=district.city,
+            district_id=district.id, district_name=district.name, address=address, price=price, currency=currency,
+            bedrooms=bedrooms or 0, bathrooms=bathrooms or 0, area_m2=area, floor=floor, floors_total=floors_total,
+            available_from=available_from, furnished=furnished, pets_allowed=pets_allowed, features=features,
+            description=description, agent_id=agent_id, lat=lat, lon=lon, photos=photos,
         ))
 
     return parse

@@ -82,7 +82,7 @@ _COLUMNS = tuple(f.name for f in fields(ListingDraft) if f.name != "photos")
 async def create(work: Work, ref_code: str, draft: ListingDraft) -> Listing:
     ref_code = ref_code.strip()
     if not ref_code or len(ref_code) > MAX_REF_CODE or await _ref_code_taken(work.session, ref_code):
-        raise ListingError("the reference code is empty or already used")
+        raise ListingError(f"the reference code is empty, longer than {MAX_REF_CODE} characters or already used")
     draft.check()
     listing = Listing(ref_code=ref_code, **draft.columns(),
                       photos=[ListingPhoto(position=i, url=url) for i, url in enumerate(draft.photos)])
@@ -143,7 +143,8 @@ async def insert_new(session: AsyncSession, drafts: Sequence[tuple[str, ListingD
     for _, draft in drafts:
         draft.check()
     rows = [{"ref_code": ref_code, **draft.columns()} for ref_code, draft in drafts]
-    ids = dict((await session.execute(insert(Listing).returning(Listing.ref_code, Listing.id), rows)).all())
+    inserted = await session.execute(insert(Listing).returning(Listing.ref_code, Listing.id), rows)
+    ids: dict[str, int] = {ref_code: listing_id for ref_code, listing_id in inserted}
     photos = [
         {"listing_id": ids[ref_code], "position": position, "url": url}
         for ref_code, draft in drafts
