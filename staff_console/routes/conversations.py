@@ -137,7 +137,7 @@ async def send_photo(request: web.Request) -> web.StreamResponse:
     caption = _text(form, "caption")[:1000]
     upload = form.get("photo")
     url = _text(form, "url")
-    if upload is not None and hasattr(upload, "file") and getattr(upload, "filename", ""):
+    if isinstance(upload, web.FileField) and upload.filename:
         content_type = upload.content_type or mimetypes.guess_type(upload.filename)[0] or ""
         if content_type not in PHOTO_TYPES:
             return await _done(request, conversation_id, "Send a JPEG, PNG, WebP or GIF image.", status=400)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from staff_console.app import WORKPLACE_KEY, create_app
 from storage import clock
 from storage.db import transaction
-from storage.events import Event
+from storage.events import message_status
 from storage.models import (
     PRIORITY_AGENT,
     AuditLog,
@@ -150,8 +150,9 @@ async def test_live_updates_reach_the_conversation_page(client, team, sessions, 
     live = await ws.receive_json(timeout=5)
     assert live["type"] == "message" and live["message"]["id"] == message.id
     assert live["message"]["text"] == "<script>x</script> is it still free?"  # the page inserts it as text
-    await bus.publish(Event("message.status", {"conversation_id": conversation.id, "message_id": 77,
-                                               "status": "sent"}))
+    await bus.publish(message_status(outbox_id=1, message_id=77, conversation_id=conversation.id,
+                                     customer_id=conversation.customer_id, chat_id=1, status="sent",
+                                     telegram_message_id=1))
     status = await ws.receive_json(timeout=5)
     assert status == {"type": "status", "message_id": 77, "status": "sent", "conversation_id": conversation.id}
     await ws.close()

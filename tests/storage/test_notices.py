@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialogs.notices import STAFF_NOTICES
+from dialogs.notices import FOLLOW_UP_REASONS, STAFF_NOTICES
 from storage import clock
 from storage.clock import FrozenClock
 from storage.models import Conversation, Customer, OutboxMessage, Staff, StaffNotification
@@ -143,6 +143,10 @@ SCENARIOS: dict[str, Scenario] = {
 
 def test_every_staff_notice_kind_has_a_scenario() -> None:
     assert set(SCENARIOS) == set(STAFF_NOTICES)
+
+
+def test_every_follow_up_reason_is_worded_for_staff() -> None:
+    assert set(FOLLOW_UP_REASONS) == set(surveys.FOLLOW_UP_REASONS)
 
 
 @pytest.mark.parametrize("kind", sorted(SCENARIOS))
