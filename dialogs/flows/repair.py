@@ -13,6 +13,7 @@ from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.reminders import CATEGORY_NAMES
 from dialogs.replies import AskContact, Choice, Reply, Say
+from storage.events import ticket_changed
 from storage.models import REPAIR_CATEGORIES
 from storage.services import owners, tickets
 
@@ -140,7 +141,7 @@ class RepairFlow(Flow):
             priority=str(slots.get("priority", "normal")), access_window=access_window,
             conversation_id=ctx.conversation.id, photo_file_ids=list(slots.get("photos", [])),
         )
-        ctx.events.append(tickets.changed_event(ticket, created=True))
+        ctx.events.append(ticket_changed(ticket, created=True))
         ctx.clear()
         lines = [ctx.t("Your repair request is registered. Number: {number}.", number=ticket.number)]
         if ticket.warranty_status == "in":
