@@ -23,15 +23,13 @@ STAFF_NOTICES: dict[str, str] = {
     "transferred": N_("{by} transferred a conversation with {customer} to you"),
     "transferred_with_note": N_("{by} transferred a conversation with {customer} to you: {note}"),
     "follow_up": N_("Follow-up needed for {customer}: {reason}"),
-    "follow_up_with_note": N_("Follow-up needed for {customer}: {reason}. {note}"),
 }
 
-# Why a follow-up was opened, as staff read it.
+# Why a follow-up was opened (`FollowUpTask.reason`, set by storage.services.surveys and .revisits), as staff
+# read it.
 FOLLOW_UP_REASONS: dict[str, str] = {
     "low_score": N_("low satisfaction score"),
     "revisit_help": N_("the customer asked for help at a revisit"),
-    "revisit_unhappy": N_("the customer was unhappy at a revisit"),
-    "periodic": N_("periodic revisit"),
 }
 
 

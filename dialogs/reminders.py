@@ -36,7 +36,7 @@ from dialogs.i18n import t
 from dialogs.names import CATEGORY_NAMES, DEADLINE_NAMES, PRIORITY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Say
 from storage import clock
-from storage.events import Event, EventBus
+from storage.events import Event, EventBus, ticket_changed
 from storage.models import (
     PRIORITY_BOT,
     PRIORITY_REMINDER,
@@ -179,7 +179,7 @@ async def tick(sessions: async_sessionmaker[AsyncSession], bus: EventBus | None,
         await schedule_waiting_reminders(session, now, get_settings().waiting_alert_minutes)
     if bus is not None:
         for ticket in closed:
-            await bus.publish(tickets.changed_event(ticket, auto_closed=True))
+            await bus.publish(ticket_changed(ticket, auto_closed=True))
     sent_total = 0
     while True:
         async with sessions() as session, session.begin():

@@ -1,7 +1,9 @@
 """Build the console's aiohttp application.
 
-`create_app(settings=, sessions=, bus=)` is what `homedesk run` serves. Pages live in `staff_console/routes/`,
-one module per area, each with `setup(app)` (routes) and optional `NAV` entries; ROUTE_MODULES lists them.
+`create_app(settings=, sessions=, bus=, workplace=)` is what `homedesk run` serves; every request that changes
+something opens a unit of work from the workplace (`staff_console.context.act`). Pages live in
+`staff_console/routes/`, one module per area, each with `setup(app)` (routes) and optional `NAV` entries;
+ROUTE_MODULES lists them. Periodic work (the handoff tick among it) is scheduled by `homedesk`, not here.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from aiohttp_session import setup as setup_sessions
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from staff_console import background, live, telegram_files
+from dialogs.notices import NOTICES
+from staff_console import live, telegram_files
 from staff_console.context import (
     BUS_KEY,
     NAV_KEY,
     SESSIONS_KEY,
     SETTINGS_KEY,
     STAFF_KEY,
+    WORKPLACE_KEY,
     add_nav,
     public,
 )
@@ -40,7 +44,9 @@ from staff_console.security import (
 )
 from staff_console.text import display_text
 from storage.events import EventBus
+from storage.gate import WriteGate
 from storage.settings import Settings
+from storage.unit_of_work import Workplace
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ ROUTE_MODULES = [
 ]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
-__all__ = ["create_app", "SETTINGS_KEY", "SESSIONS_KEY", "BUS_KEY"]
+__all__ = ["create_app", "SETTINGS_KEY", "SESSIONS_KEY", "BUS_KEY", "WORKPLACE_KEY"]
 
 
 @public
@@ -94,12 +100,16 @@ def _localtime(value: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> 
 
 
 def create_app(
-    *, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+    *, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus,
+    workplace: Workplace | None = None,
 ) -> web.Application:
+    """The console. `workplace` is the process's shared one (its write gate queues SQLite writers across the bot
+    and the console); without it the console builds its own on `sessions` and `bus`."""
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     app[SETTINGS_KEY] = settings
     app[SESSIONS_KEY] = sessions
     app[BUS_KEY] = bus
+    app[WORKPLACE_KEY] = workplace or Workplace(WriteGate(sessions), bus, settings, NOTICES)
     app[NAV_KEY] = []
     setup_sessions(app, ConsoleCookieStorage(session_key(settings), force_secure=settings.console_secure_cookies))
     app.middlewares.append(headers_middleware)
@@ -125,6 +135,6 @@ def create_app(
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
-    """Background work owned by the console: the live hub, the handoff tick and the Telegram file client."""
-    async with telegram_files.client(app), live.hub(app), background.handoff_tick(app):
+    """Background work owned by the console: the live hub and the Telegram file client."""
+    async with telegram_files.client(app), live.hub(app):
         yield

@@ -1,23 +1,27 @@
-"""What every console module needs: typed application keys, the signed-in staff member, navigation entries."""
+"""What every console module needs: typed application keys, the signed-in staff member, navigation entries, and
+`act(request)`, the one way a request changes something."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.events import Event, EventBus
+from storage.events import EventBus
 from storage.models import Staff
 from storage.settings import Settings
+from storage.unit_of_work import Actor, Work, Workplace
 from storage.vocabulary import STAFF_ROLES
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 BUS_KEY = web.AppKey("bus", EventBus)
+WORKPLACE_KEY = web.AppKey("workplace", Workplace)
 NAV_KEY = web.AppKey("nav", list)
 STAFF_KEY = web.RequestKey("staff", Staff)  # the signed-in Staff row, loaded fresh on every request
 
@@ -46,10 +50,17 @@ def staff(request: web.Request) -> Staff:
     return request[STAFF_KEY]
 
 
-async def publish(request: web.Request, *events: Event) -> None:
-    """Publish after the transaction committed, so every console reads committed data."""
-    for event in events:
-        await request.app[BUS_KEY].publish(event)
+def act(request: web.Request) -> AbstractAsyncContextManager[Work]:
+    """One unit of work for this request, for the signed-in staff member (the system before sign-in), with the
+    browser's address for the audit. Committed when the block ends; the events services appended are
+    published after that, so every console reads committed data.
+
+        async with act(request) as work:
+            await handoff.take_over(work, conversation_id)
+    """
+    me = request.get(STAFF_KEY)
+    actor = Actor.staff(me.id) if me is not None else Actor.system()
+    return request.app[WORKPLACE_KEY].open(actor, ip=client_ip(request))
 
 
 def requires(*roles: str) -> Callable[[Handler], Handler]:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,9 @@ class Hub:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.clients: set[Client] = set()
         self._sessions = sessions
-        self.on_waiting: list[Any] = []  # callbacks poked when a conversation starts waiting (auto-assignment)
+        # Poked when a conversation starts waiting, so whoever runs the handoff tick (homedesk's scheduler) can run
+        # it at once instead of at its next interval. Register from an on_startup handler: the hub exists by then.
+        self.on_waiting: list[Callable[[], object]] = []
 
     def add(self, client: Client) -> None:
         self.clients.add(client)

@@ -13,6 +13,7 @@ from dialogs.flows.handoff import queue_and_tell
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
+from storage.events import ticket_changed
 from storage.services import owners, tickets
 from storage.vocabulary import COMPLAINT_CATEGORIES, TicketKind
 
@@ -53,7 +54,7 @@ class ComplaintFlow(Flow):
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
             needs_verification=not units,
         )
-        ctx.events.append(tickets.changed_event(ticket, created=True))
+        ctx.events.append(ticket_changed(ticket, created=True))
         filed = Say(ctx.t("Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
                           "person will talk to you here.", number=ticket.number))
         return [filed, *await queue_and_tell(ctx, "complaint")]

@@ -6,9 +6,8 @@ button the engine offers after repeated misunderstandings. The conversation goes
 expected wait; outside business hours, when people are back, with the choice to leave a message.
 
 While waiting or with a person the engine keeps the bot silent; only this flow's buttons still work (leave a
-message, back to the assistant). The texts the console sends on the customer's behalf (an agent joined, back
-to the assistant, the survey) are built here too, so every customer-facing string lives in dialogs; the survey
-itself and its answers belong to dialogs.flows.survey. Staff linking their Telegram chat from the console
+message, back to the assistant). What the customer is told when a person or the system acts (an agent joined,
+back to the assistant, the survey) lives in dialogs.notices. Staff linking their Telegram chat from the console
 (`/start link_<token>`) is answered here as well.
 """
 
@@ -16,11 +15,11 @@ from __future__ import annotations
 
 from dialogs.engine import DEEP_LINKS
 from dialogs.flow import DialogContext, Flow, register
-from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
+from dialogs.notices import CUSTOMER_NOTICES
 from dialogs.replies import Choice, Reply, Say
-from storage.models import Survey
+from storage.events import conversation_changed
 from storage.services import handoff, staff_link
 from storage.services.handoff import QueueStatus
 from storage.services.sla import Calendar
@@ -50,19 +49,8 @@ def _cancel_choice(lang: str) -> Choice:
     return Choice(t(lang, "Back to the assistant"), f"{NAME}:cancel")
 
 
-def agent_joined(lang: str, agent_name: str) -> Say:
-    """Sent when a person takes the conversation."""
-    return Say(t(lang, "{name} from our team is here now and will answer you in this chat.", name=agent_name))
-
-
 def returned_to_bot(lang: str) -> Say:
-    return Say(t(lang, "You are back with the assistant. Ask for a person any time."),
-               choices=[[Choice(t(lang, "Main menu"), "menu:main")]])
-
-
-def survey_question(lang: str, survey: Survey) -> Say:
-    """The 1-5 satisfaction question sent when a person closes the conversation (answered by the survey flow)."""
-    return survey_reply(lang, survey)
+    return CUSTOMER_NOTICES["returned_to_bot"](lang, {})  # the same words as when an agent returns them
 
 
 class HandoffFlow(Flow):
@@ -89,7 +77,7 @@ class HandoffFlow(Flow):
         if token == "cancel":
             if ctx.conversation.mode == "waiting" and await handoff.cancel_request(ctx.session, ctx.conversation):
                 ctx.clear()
-                ctx.events.append(handoff.changed_event(ctx.conversation))
+                ctx.events.append(conversation_changed(ctx.conversation))
                 return [returned_to_bot(ctx.lang)]
             if ctx.conversation.mode == "human":
                 return [Say(ctx.t("A person is already with you in this chat."))]
@@ -103,7 +91,7 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
     await handoff.request_handoff(ctx.session, ctx.conversation, reason, now=ctx.now)
     hours = await business_hours(ctx)
     status = await handoff.queue_status(ctx.session, ctx.conversation, hours, now=ctx.now)
-    ctx.events.append(handoff.changed_event(ctx.conversation, queued=True))
+    ctx.events.append(conversation_changed(ctx.conversation, queued=True))
     if status.open_now:
         return [Say(in_line_text(ctx.lang, status, hours), choices=[[_cancel_choice(ctx.lang)]])]
     return [Say(in_line_text(ctx.lang, status, hours),

@@ -17,6 +17,7 @@ from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.replies import AskContact, Choice, Reply, Say
 from dialogs.tokens import Token, decode, one_of
+from storage.events import ticket_changed
 from storage.services import owners, tickets
 from storage.vocabulary import REPAIR_CATEGORIES, TicketKind
 
@@ -143,7 +144,7 @@ class RepairFlow(Flow):
             priority=str(slots.get("priority", "normal")), access_window=access_window,
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
         )
-        ctx.events.append(tickets.changed_event(ticket, created=True))
+        ctx.events.append(ticket_changed(ticket, created=True))
         ctx.clear()
         lines = [ctx.t("Your repair request is registered. Number: {number}.", number=ticket.number)]
         if ticket.warranty_status == "in":

@@ -19,14 +19,20 @@ NAME = "survey"
 
 def survey_reply(lang: str, survey: Survey, subject: str = "") -> Say:
     """The question with five buttons; `subject` (a ticket number...) is shown when given."""
-    if survey.subject_type == "ticket":
+    return survey_question(lang, subject_type=survey.subject_type, subject_id=survey.subject_id,
+                           survey_id=survey.id, subject=subject)
+
+
+def survey_question(lang: str, *, subject_type: str, subject_id: int, survey_id: int, subject: str = "") -> Say:
+    """The same question from plain values, for callers that hold no Survey row (`dialogs.notices`)."""
+    if subject_type == "ticket":
         text = t(lang, "Your request {subject} is closed. How satisfied are you with how we handled it? "
-                       "1 = very unsatisfied, 5 = very satisfied.", subject=subject or f"#{survey.subject_id}")
-    elif survey.subject_type == "viewing":
+                       "1 = very unsatisfied, 5 = very satisfied.", subject=subject or f"#{subject_id}")
+    elif subject_type == "viewing":
         text = t(lang, "How was your viewing? 1 = very unsatisfied, 5 = very satisfied.")
     else:
         text = t(lang, "How satisfied are you with the help you got? 1 = very unsatisfied, 5 = very satisfied.")
-    return Say(text, choices=[[Choice(str(score), f"{NAME}:r:{survey.id}:{score}") for score in range(1, 6)]])
+    return Say(text, choices=[[Choice(str(score), f"{NAME}:r:{survey_id}:{score}") for score in range(1, 6)]])
 
 
 class SurveyFlow(Flow):

@@ -16,6 +16,7 @@ from dialogs.inbound import Inbound
 from dialogs.names import CATEGORY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Reply, Say
 from dialogs.tokens import Token, decode
+from storage.events import ticket_changed
 from storage.models import Survey, Ticket
 from storage.services import reminders, tickets
 from storage.services.tickets import TicketError
@@ -137,19 +138,19 @@ class TicketsFlow(Flow):
                             choices=self._done(ctx))]
             case TicketAction.ACCEPT_QUOTE:
                 await tickets.accept_quote(ctx.session, ticket, ctx.customer.id)
-                ctx.events.append(tickets.changed_event(ticket))
+                ctx.events.append(ticket_changed(ticket))
                 return [Say(ctx.t("Thank you, you accepted the quote for {number}. We will start the work.",
                                   number=ticket.number), edit=True)]
             case TicketAction.DECLINE_QUOTE:
                 await tickets.decline_quote(ctx.session, ticket, ctx.customer.id)
-                ctx.events.append(tickets.changed_event(ticket))
+                ctx.events.append(ticket_changed(ticket))
                 return [Say(ctx.t("You declined the quote; request {number} is cancelled.", number=ticket.number),
                             edit=True)]
             case TicketAction.CONFIRM_FIXED:
                 return await self._confirm(ctx, ticket)
             case TicketAction.REOPEN:
                 await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer")
-                ctx.events.append(tickets.changed_event(ticket))
+                ctx.events.append(ticket_changed(ticket))
                 if ctx.conversation.mode == ConversationMode.BOT:
                     ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Request {number} is reopened. What is still wrong? Write it here or send photos, "
@@ -158,7 +159,7 @@ class TicketsFlow(Flow):
 
     async def _confirm(self, ctx: DialogContext, ticket: Ticket) -> list[Reply]:
         await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id)
-        ctx.events.append(tickets.changed_event(ticket))
+        ctx.events.append(ticket_changed(ticket))
         done = Say(ctx.t("Great, request {number} is closed. Thank you!", number=ticket.number), edit=True)
         row = await ctx.session.scalar(
             select(Survey).where(Survey.subject_type == "ticket", Survey.subject_id == ticket.id)
@@ -181,7 +182,7 @@ class TicketsFlow(Flow):
                                          customer_id=ctx.customer.id)
         if event.text.strip():
             await tickets.add_info(ctx.session, ticket, event.text, customer_id=ctx.customer.id)
-        ctx.events.append(tickets.changed_event(ticket, info=True))
+        ctx.events.append(ticket_changed(ticket, info=True))
         return [Say(ctx.t("Added to {number}. Send more, or press Done.", number=ticket.number),
                     choices=self._done(ctx))]
 

@@ -6,9 +6,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from staff_console.context import ALL_ROLES, client_ip, db, local_path, public, requires, staff
+from staff_console.context import ALL_ROLES, act, client_ip, local_path, public, requires, staff
 from staff_console.security import start_staff_session
-from storage.db import transaction
 from storage.services import auth
 
 
@@ -26,8 +25,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     email, password = str(form.get("email", ""))[:254], str(form.get("password", ""))[:1024]
     target = local_path(str(form.get("next", "/")))
-    async with transaction(db(request)) as session:
-        result = await auth.login(session, email, password, ip=client_ip(request))
+    async with act(request) as work:
+        result = await auth.login(work.session, email, password, ip=client_ip(request))
     if result.ok and result.staff is not None:
         await start_staff_session(request, result.staff)
         raise web.HTTPFound(target)
@@ -45,8 +44,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 @requires(*ALL_ROLES)
 async def logout(request: web.Request) -> web.StreamResponse:
-    async with transaction(db(request)) as session:
-        await auth.audit(session, "logout", staff_id=staff(request).id, ip=client_ip(request))
+    async with act(request) as work:
+        await work.audit("logout")
     session = await get_session(request)
     session.invalidate()
     raise web.HTTPFound("/login")

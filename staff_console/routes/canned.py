@@ -6,8 +6,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from staff_console.context import NavItem, db, flash, requires, staff, to_int
-from storage.db import transaction
+from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
 from storage.models import CannedReply
 
 NAV = [NavItem("Canned replies", "/canned", ("admin", "agent"), order=60)]
@@ -45,8 +44,8 @@ async def canned_create(request: web.Request) -> web.StreamResponse:
     if not title or not body:
         await flash(request, "A canned reply needs a title and a text.", "error")
         raise web.HTTPSeeOther("/canned")
-    async with transaction(db(request)) as session:
-        session.add(CannedReply(language=language, title=title, body=body, created_by=staff(request).id))
+    async with act(request) as work:
+        work.session.add(CannedReply(language=language, title=title, body=body, created_by=staff(request).id))
     await flash(request, "Canned reply added.")
     raise web.HTTPSeeOther("/canned")
 
@@ -55,7 +54,8 @@ async def canned_create(request: web.Request) -> web.StreamResponse:
 async def canned_update(request: web.Request) -> web.StreamResponse:
     reply_id = to_int(request.match_info["reply_id"])
     form = await request.post()
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         reply = await session.get(CannedReply, reply_id) if reply_id else None
         if reply is None:
             raise web.HTTPNotFound()

@@ -1,8 +1,9 @@
 """One conversation: history, lead card, and everything an agent does in it.
 
 Reading is open to agents and admins; writing (reply, photo, transfer, return, close) only to the assignee or an
-admin, checked in storage.services.handoff, the one place that rule lives. Customer text reaches Telegram as
-HTML, so what agents type is escaped here before it becomes a reply.
+admin, checked in storage.services.handoff, the one place that rule lives. Each action is one call there inside
+`act(request)`. Customer text reaches Telegram as HTML, so what agents type is escaped here before it becomes a
+reply.
 """
 
 from __future__ import annotations
@@ -18,18 +19,15 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from dialogs.flows.handoff import agent_joined, returned_to_bot, survey_question
 from dialogs.replies import Photo, Reply, Say
 from staff_console import telegram_files
-from staff_console.context import client_ip, db, flash, publish, requires, staff, to_int, wants_json
+from staff_console.context import act, db, flash, requires, staff, to_int, wants_json
 from staff_console.live import message_json
-from storage.db import transaction
-from storage.events import Event
-from storage.models import CannedReply, Conversation, Customer, Message, Staff
+from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
 from storage.repositories import inbox
 from storage.repositories import staff as staff_repo
-from storage.services import auth, handoff
+from storage.services import handoff
 from storage.services.handoff import HandoffError
 
 MAX_TEXT = 4000
@@ -92,33 +90,14 @@ async def messages_api(request: web.Request) -> web.StreamResponse:
     return web.json_response({"conversation": row.to_json(), "messages": [message_json(m, n) for m, n in rows]})
 
 
-async def _customer_language(session: Any, conversation: Conversation) -> str:
-    customer = await session.get(Customer, conversation.customer_id)
-    return customer.language if customer else "en"
-
-
 @requires("admin", "agent")
 async def take(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
-    me = staff(request)
-    events: list[Event] = []
     try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, me.id)
-            assert agent is not None
-            conversation = await handoff.take(session, conversation_id, agent, takeover=True)
-            reply = agent_joined(await _customer_language(session, conversation), agent.name)
-            message = await handoff.send_to_customer(session, conversation, reply.to_payload(), text=reply.text,
-                                                     sender="system")
-            await auth.audit(session, "takeover", staff_id=me.id, target_type="conversation",
-                             target_id=conversation_id, ip=client_ip(request))
-            events.append(handoff.changed_event(conversation))
-            if message is not None:
-                events.append(Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
-                                                    "direction": "out"}))
+        async with act(request) as work:
+            await handoff.take_over(work, conversation_id)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=409)
-    await publish(request, *events)
     return await _done(request, conversation_id, "You took this conversation.")
 
 
@@ -137,25 +116,18 @@ async def reply(request: web.Request) -> web.StreamResponse:
     sent = await _send_as_agent(request, conversation_id, Say(text=html.escape(text, quote=False)), text=text)
     if isinstance(sent, web.StreamResponse):
         return sent
-    message, agent = sent
-    return await _done(request, conversation_id, None, {"message": message_json(message, agent.name)})
+    return await _done(request, conversation_id, None, {"message": message_json(sent, staff(request).name)})
 
 
 async def _send_as_agent(
     request: web.Request, conversation_id: int, reply: Reply, *, text: str, kind: str | None = None
-) -> tuple[Message, Staff] | web.StreamResponse:
-    """Queue an agent's reply (only the owner may write) and tell the consoles; an error page otherwise."""
+) -> Message | web.StreamResponse:
+    """Queue an agent's reply (only the owner may write); an error page otherwise."""
     try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, staff(request).id)
-            assert agent is not None
-            message = await handoff.agent_reply(session, conversation_id, agent, reply.to_payload(), text=text,
-                                                kind=kind)
+        async with act(request) as work:
+            return await handoff.agent_reply(work, conversation_id, reply.to_payload(), text=text, kind=kind)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=403)
-    await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
-                                                 "direction": "out"}))
-    return message, agent
 
 
 @requires("admin", "agent")
@@ -165,7 +137,7 @@ async def send_photo(request: web.Request) -> web.StreamResponse:
     caption = _text(form, "caption")[:1000]
     upload = form.get("photo")
     url = _text(form, "url")
-    if upload is not None and hasattr(upload, "file") and getattr(upload, "filename", ""):
+    if isinstance(upload, web.FileField) and upload.filename:
         content_type = upload.content_type or mimetypes.guess_type(upload.filename)[0] or ""
         if content_type not in PHOTO_TYPES:
             return await _done(request, conversation_id, "Send a JPEG, PNG, WebP or GIF image.", status=400)
@@ -191,14 +163,10 @@ async def note(request: web.Request) -> web.StreamResponse:
     if not text:
         return await _done(request, conversation_id, "Write the note first.", status=400)
     try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, staff(request).id)
-            assert agent is not None
-            message = await handoff.add_note(session, conversation_id, agent, text)
+        async with act(request) as work:
+            await handoff.add_note(work, conversation_id, text)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=404)
-    await publish(request, Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
-                                                 "direction": "out", "private": True}))
     return await _done(request, conversation_id, "Note saved (not sent to the customer).")
 
 
@@ -211,19 +179,10 @@ async def transfer(request: web.Request) -> web.StreamResponse:
     if target_id is None:
         return await _done(request, conversation_id, "Choose who takes over.", status=400)
     try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, staff(request).id)
-            assert agent is not None
-            conversation = await handoff.transfer(session, conversation_id, agent, target_id, note_text)
-            await auth.audit(session, "transfer", staff_id=agent.id, target_type="conversation",
-                             target_id=conversation_id, details={"to": target_id, "note": note_text},
-                             ip=client_ip(request))
-            event = handoff.changed_event(conversation, transferred_to=target_id)
+        async with act(request) as work:
+            await handoff.transfer(work, conversation_id, target_id, note_text)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=403)
-    await publish(request, event, Event("notification.new", {
-        "staff_id": target_id, "text": f"{staff(request).name} transferred a conversation to you",
-        "link": f"/conversations/{conversation_id}"}))
     return await _done(request, conversation_id, "Transferred.")
 
 
@@ -231,22 +190,10 @@ async def transfer(request: web.Request) -> web.StreamResponse:
 async def return_to_bot(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
     try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, staff(request).id)
-            assert agent is not None
-            conversation = await handoff.return_to_bot(session, conversation_id, agent)
-            reply_ = returned_to_bot(await _customer_language(session, conversation))
-            message = await handoff.send_to_customer(session, conversation, reply_.to_payload(), text=reply_.text,
-                                                     sender="system")
-            await auth.audit(session, "status", staff_id=agent.id, target_type="conversation",
-                             target_id=conversation_id, details={"to": "bot"}, ip=client_ip(request))
-            events = [handoff.changed_event(conversation)]
-            if message is not None:
-                events.append(Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
-                                                    "direction": "out"}))
+        async with act(request) as work:
+            await handoff.return_to_bot(work, conversation_id)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=403)
-    await publish(request, *events)
     return await _done(request, conversation_id, "The assistant answers this customer again.")
 
 
@@ -254,24 +201,10 @@ async def return_to_bot(request: web.Request) -> web.StreamResponse:
 async def close(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
     try:
-        async with transaction(db(request)) as session:
-            agent = await session.get(Staff, staff(request).id)
-            assert agent is not None
-            conversation, survey = await handoff.close(session, conversation_id, agent)
-            events = [handoff.changed_event(conversation)]
-            if survey is not None:
-                question = survey_question(await _customer_language(session, conversation), survey)
-                message = await handoff.send_to_customer(session, conversation, question.to_payload(),
-                                                         text=question.text, sender="system", kind="survey")
-                if message is not None:
-                    events.append(Event("message.new", {"conversation_id": conversation_id,
-                                                        "message_id": message.id, "direction": "out"}))
-            await auth.audit(session, "status", staff_id=agent.id, target_type="conversation",
-                             target_id=conversation_id, details={"to": "closed", "survey": bool(survey)},
-                             ip=client_ip(request))
+        async with act(request) as work:
+            await handoff.close(work, conversation_id)
     except HandoffError as exc:
         return await _done(request, conversation_id, str(exc), status=403)
-    await publish(request, *events)
     return await _done(request, conversation_id, "Closed; the satisfaction survey is on its way.")
 
 

@@ -9,11 +9,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from staff_console.context import NavItem, client_ip, db, flash, requires, staff, to_int
-from storage.db import transaction
+from staff_console.context import NavItem, act, db, flash, requires, to_int
 from storage.models import Conversation, Customer
 from storage.repositories import inbox
-from storage.services import auth
 
 NAV = [NavItem("Customers", "/customers", ("admin", "agent"), order=20)]
 PAGE = 100
@@ -66,14 +64,15 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
 async def customer_update(request: web.Request) -> web.StreamResponse:
     customer_id = to_int(request.match_info["customer_id"])
     form = await request.post()
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         customer = await session.get(Customer, customer_id) if customer_id else None
         if customer is None:
             raise web.HTTPNotFound()
         customer.tags = _tags(str(form.get("tags", "")))
         customer.notes = str(form.get("notes", ""))[:4000] or None
-        await auth.audit(session, "customer_update", staff_id=staff(request).id, target_type="customer",
-                         target_id=customer.id, details={"tags": customer.tags}, ip=client_ip(request))
+        await work.audit("customer_update", target_type="customer",
+                         target_id=customer.id, details={"tags": customer.tags})
     await flash(request, "Saved.")
     raise web.HTTPSeeOther(f"/customers/{customer_id}")
 
@@ -83,15 +82,16 @@ async def customer_export(request: web.Request) -> web.StreamResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", "first_name", "last_name", "username", "language", "phone", "tags", "last_seen_at"])
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         count = 0
         for customer in await session.scalars(select(Customer).order_by(Customer.id)):
             writer.writerow([customer.id, customer.first_name, customer.last_name or "", customer.username or "",
                              customer.language, customer.phone or "", ";".join(customer.tags or []),
                              customer.last_seen_at.isoformat() if customer.last_seen_at else ""])
             count += 1
-        await auth.audit(session, "export", staff_id=staff(request).id, target_type="customers",
-                         details={"rows": count}, ip=client_ip(request))
+        await work.audit("export", target_type="customers",
+                         details={"rows": count})
     return web.Response(body=buffer.getvalue().encode("utf-8-sig"), content_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 

@@ -6,8 +6,7 @@ Every write goes through `storage.services.listings`, which owns the price-drop 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,15 +17,12 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.notices import NOTICES
-from staff_console.context import BUS_KEY, NavItem, client_ip, db, flash, requires, settings, staff, to_int
-from storage.db import transaction
+from staff_console.context import NavItem, act, db, flash, requires, to_int
 from storage.importers import CsvFormatError, import_listings
 from storage.models import District, Listing
 from storage.repositories import staff as staff_repo
 from storage.services import listings
 from storage.services.listings import ListingDraft, ListingError
-from storage.unit_of_work import Actor, Work, publish_committed
 from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
 
 NAV = [NavItem("Listings", "/listings", ("admin", "agent"), order=30)]
@@ -179,7 +175,7 @@ async def listing_save(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     is_new = request.match_info.get("listing_id") is None
     # A refused form writes nothing: the draft is read before anything is written.
-    async with _work(request) as work:
+    async with act(request) as work:
         listing = None if is_new else await _listing(work.session, request)
         try:
             draft = await _draft(work.session, listing, form)
@@ -201,7 +197,7 @@ async def listing_status(request: web.Request) -> web.StreamResponse:
     new_status = str(form.get("status", ""))
     if new_status not in LISTING_STATUSES:
         raise web.HTTPBadRequest(text="Unknown status.")
-    async with _work(request) as work:
+    async with act(request) as work:
         await listings.set_status(work, await _listing(work.session, request), new_status)
     await flash(request, f"Status set to {new_status}.")
     raise web.HTTPSeeOther("/listings")
@@ -225,20 +221,10 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
     except CsvFormatError as exc:
         return aiohttp_jinja2.render_template("listing_import.html", request,
                                               {"report": None, "error": f"Nothing imported: {exc}"}, status=400)
-    async with _work(request) as work:
+    async with act(request) as work:
         await work.audit("listing_import", target_type="listings",
                          details={"summary": report.summary(), "file": getattr(upload, "filename", "")})
     return aiohttp_jinja2.render_template("listing_import.html", request, {"report": report, "error": None})
-
-
-@contextlib.asynccontextmanager
-async def _work(request: web.Request) -> AsyncIterator[Work]:
-    """One unit of work for this request: the signed-in staff member acts, from the browser's address."""
-    async with transaction(db(request)) as session:
-        work = Work(session=session, settings=settings(request), texts=NOTICES, actor=Actor.staff(staff(request).id),
-                    ip=client_ip(request))
-        yield work
-    await publish_committed(work, request.app[BUS_KEY])
 
 
 def setup(app: web.Application) -> None:

@@ -8,10 +8,9 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from staff_console.context import ALL_ROLES, db, requires, staff, to_int
+from staff_console.context import ALL_ROLES, act, requires, staff, to_int
 from staff_console.live import HUB_KEY, Client
 from staff_console.security import same_origin
-from storage.db import transaction
 from storage.repositories import staff as staff_repo
 
 HEARTBEAT_SECONDS = 30.0
@@ -51,8 +50,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                     await task
         if presence is not None and not hub.connected(me.id):
             with contextlib.suppress(Exception):  # the process may be shutting down
-                async with transaction(db(request)) as session:
-                    await staff_repo.set_offline(session, me.id)
+                async with act(request) as work:
+                    await staff_repo.set_offline(work.session, me.id)
     return ws
 
 
@@ -64,8 +63,8 @@ async def _write(ws: web.WebSocketResponse, client: Client) -> None:
 
 async def _presence(request: web.Request, staff_id: int) -> None:
     while True:
-        async with transaction(db(request)) as session:
-            await staff_repo.heartbeat(session, staff_id)
+        async with act(request) as work:
+            await staff_repo.heartbeat(work.session, staff_id)
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 

@@ -12,7 +12,7 @@ from staff_console.context import (
     ALL_ROLES,
     SETTINGS_KEY,
     NavItem,
-    client_ip,
+    act,
     db,
     flash,
     requires,
@@ -21,9 +21,8 @@ from staff_console.context import (
 )
 from staff_console.telegram_files import CLIENT_KEY
 from storage import clock
-from storage.db import transaction
 from storage.models import Staff, StaffNotification
-from storage.services import auth, staff_link
+from storage.services import staff_link
 from storage.services.staff_accounts import hash_password, verify_password
 
 NAV = [NavItem("Profile", "/profile", ALL_ROLES, order=90)]
@@ -63,9 +62,11 @@ async def profile(request: web.Request) -> web.StreamResponse:
 @requires(*ALL_ROLES)
 async def profile_update(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         me = await session.get(Staff, staff(request).id)
-        assert me is not None
+        if me is None:  # deactivated and removed since this request signed in
+            raise web.HTTPForbidden()
         me.name = str(form.get("name", me.name)).strip()[:128] or me.name
         language = str(form.get("language", me.language))
         me.language = language if language in ("en", "zh") else me.language
@@ -79,18 +80,20 @@ async def profile_update(request: web.Request) -> web.StreamResponse:
                 await flash(request, "Passwords have at least 8 characters.", "error")
                 raise web.HTTPSeeOther("/profile")
             me.password_hash = await asyncio.to_thread(hash_password, new_password)
-            await auth.audit(session, "password_change", staff_id=me.id, ip=client_ip(request))
+            await work.audit("password_change")
     await flash(request, "Profile saved.")
     raise web.HTTPSeeOther("/profile")
 
 
 @requires(*ALL_ROLES)
 async def telegram_link(request: web.Request) -> web.StreamResponse:
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         me = await session.get(Staff, staff(request).id)
-        assert me is not None
+        if me is None:  # deactivated and removed since this request signed in
+            raise web.HTTPForbidden()
         token = await staff_link.create_link_token(session, me)
-        await auth.audit(session, "telegram_link_created", staff_id=me.id, ip=client_ip(request))
+        await work.audit("telegram_link_created")
     username = await bot_username(request.app)
     link = staff_link.deep_link(username, token) if username else None
     async with db(request)() as session:
@@ -103,19 +106,21 @@ async def telegram_link(request: web.Request) -> web.StreamResponse:
 
 @requires(*ALL_ROLES)
 async def telegram_unlink(request: web.Request) -> web.StreamResponse:
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         me = await session.get(Staff, staff(request).id)
-        assert me is not None
+        if me is None:  # deactivated and removed since this request signed in
+            raise web.HTTPForbidden()
         await staff_link.unlink(session, me)
-        await auth.audit(session, "telegram_unlinked", staff_id=me.id, ip=client_ip(request))
+        await work.audit("telegram_unlinked")
     await flash(request, "Telegram unlinked.")
     raise web.HTTPSeeOther("/profile")
 
 
 @requires(*ALL_ROLES)
 async def notifications_read(request: web.Request) -> web.StreamResponse:
-    async with transaction(db(request)) as session:
-        for note in await session.scalars(select(StaffNotification).where(
+    async with act(request) as work:
+        for note in await work.session.scalars(select(StaffNotification).where(
                 StaffNotification.staff_id == staff(request).id, StaffNotification.read_at.is_(None))):
             note.read_at = clock.now()
     raise web.HTTPSeeOther("/profile")

@@ -9,9 +9,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from staff_console.context import NavItem, client_ip, db, requires, settings, staff
-from storage.db import transaction
-from storage.services import auth, reports
+from staff_console.context import NavItem, act, db, requires, settings
+from storage.services import reports
 
 NAV = [NavItem("Reports", "/reports", ("admin",), order=80)]
 BAR_HEIGHT, GAP, LABEL_WIDTH, WIDTH = 22, 6, 170, 560
@@ -81,10 +80,10 @@ async def page(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def export(request: web.Request) -> web.StreamResponse:
     first, last, start, end = _period(request)
-    async with transaction(db(request)) as session:
-        report = await reports.build(session, start, end)
-        await auth.audit(session, "export", staff_id=staff(request).id, target_type="report",
-                         details={"from": first.isoformat(), "to": last.isoformat()}, ip=client_ip(request))
+    async with act(request) as work:
+        report = await reports.build(work.session, start, end)
+        await work.audit("export", target_type="report",
+                         details={"from": first.isoformat(), "to": last.isoformat()})
     body = reports.to_csv(report)
     return web.Response(body=body.encode("utf-8"), content_type="text/csv", charset="utf-8", headers={
         "Content-Disposition": f'attachment; filename="homedesk-report-{first}-{last}.csv"'})

@@ -8,11 +8,9 @@ import secrets
 import aiohttp_jinja2
 from aiohttp import web
 
-from staff_console.context import NavItem, client_ip, db, flash, requires, staff, to_int
-from storage.db import transaction
+from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
 from storage.models import Staff
 from storage.repositories import staff as staff_repo
-from storage.services import auth
 from storage.services.staff_accounts import StaffAccountError, create_staff, hash_password
 from storage.vocabulary import STAFF_ROLES
 
@@ -33,12 +31,11 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     email, name, role = (str(form.get(k, "")).strip() for k in ("email", "name", "role"))
     password = str(form.get("password", "")) or secrets.token_urlsafe(12)  # an invitation password to pass on
     try:
-        async with transaction(db(request)) as session:
-            created = await create_staff(session, email, name, role, password,
+        async with act(request) as work:
+            created = await create_staff(work.session, email, name, role, password,
                                          team=str(form.get("team", "")).strip()[:64] or None)
-            await auth.audit(session, "staff_create", staff_id=staff(request).id, target_type="staff",
-                             target_id=created.id, details={"email": created.email, "role": role},
-                             ip=client_ip(request))
+            await work.audit("staff_create", target_type="staff",
+                             target_id=created.id, details={"email": created.email, "role": role})
     except StaffAccountError as exc:
         await flash(request, str(exc), "error")
         raise web.HTTPSeeOther("/staff") from None
@@ -54,7 +51,8 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
     me = staff(request)
     form = await request.post()
     target_id = to_int(request.match_info["staff_id"])
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         person = await session.get(Staff, target_id) if target_id else None
         if person is None:
             raise web.HTTPNotFound()
@@ -79,10 +77,9 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         if not person.is_active:
             person.online_until = None  # off the auto-assignment list at once
         after = {"role": person.role, "is_active": person.is_active}
-        await auth.audit(session, "status" if before != after else "staff_update", staff_id=me.id,
+        await work.audit("status" if before != after else "staff_update",
                          target_type="staff", target_id=person.id,
-                         details={"before": before, "after": after, "password_reset": bool(new_password)},
-                         ip=client_ip(request))
+                         details={"before": before, "after": after, "password_reset": bool(new_password)})
     await flash(request, "Saved.")
     raise web.HTTPSeeOther("/staff")
 

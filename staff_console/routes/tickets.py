@@ -1,19 +1,21 @@
 """The tickets board: filters, deadlines and time left, assignment with suggestions, status changes, quotes, costs,
-notes and attachments. Every rule is in storage.services.tickets; this module only reads forms and renders."""
+notes and attachments. Every rule is in storage.services (tickets, ticket_desk for what staff do); this module
+only reads forms, calls one service inside `act(request)` and renders."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import and_, case, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from staff_console import telegram_files
-from staff_console.context import SETTINGS_KEY, NavItem, client_ip, db, flash, publish, requires, staff, to_int
+from staff_console.context import SETTINGS_KEY, NavItem, act, db, flash, requires, staff, to_int
 from storage import clock
-from storage.db import transaction
 from storage.models import (
     Building,
     Customer,
@@ -28,8 +30,9 @@ from storage.models import (
     Unit,
     WarrantyPeriod,
 )
-from storage.services import auth, revisits, sla, surveys, tickets, warranty
+from storage.services import revisits, sla, surveys, ticket_desk, tickets, warranty
 from storage.services.tickets import TicketError
+from storage.unit_of_work import Work
 from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_STATUSES
 
 NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
@@ -92,18 +95,13 @@ async def board(request: web.Request) -> web.StreamResponse:
     })
 
 
-async def _load(session: Any, request: web.Request) -> Ticket:
-    ticket = await session.get(Ticket, to_int(request.match_info["ticket_id"]))
-    if ticket is None:
-        raise web.HTTPNotFound()
-    return ticket
-
-
 @requires("admin", "agent", "service")
 async def detail(request: web.Request) -> web.StreamResponse:
     now = clock.now()
     async with db(request)() as session:
-        ticket = await _load(session, request)
+        ticket = await session.get(Ticket, to_int(request.match_info["ticket_id"]))
+        if ticket is None:
+            raise web.HTTPNotFound()
         customer = await session.get(Customer, ticket.customer_id)
         project = await tickets.unit_project(session, ticket.unit_id)
         unit = await session.get(Unit, ticket.unit_id) if ticket.unit_id else None
@@ -124,90 +122,84 @@ async def detail(request: web.Request) -> web.StreamResponse:
     })
 
 
-async def _act(request: web.Request, action: str, apply: Any) -> web.StreamResponse:
-    """Run one change in a transaction, audit it, publish ticket.changed, and go back to the ticket."""
-    me = staff(request)
+TicketChange = Callable[[Work, int, Any], Awaitable[str]]
+
+
+async def _act(request: web.Request, change: TicketChange) -> web.StreamResponse:
+    """One staff change to the ticket in its own unit of work, then back to the ticket with what happened."""
     form = await request.post()
     ticket_id = to_int(request.match_info["ticket_id"])
-    message, ok = "Saved.", True
-    event = None
-    async with transaction(db(request)) as session:
-        ticket = await _load(session, request)
-        try:
-            async with session.begin_nested():
-                result = await apply(session, ticket, me, form)
-                message = result or message
-        except TicketError as exc:
-            message, ok = str(exc), False
-        else:
-            await auth.audit(session, action, staff_id=me.id, target_type="ticket", target_id=ticket.id,
-                             details={k: str(v)[:200] for k, v in form.items() if k != "csrf_token"},
-                             ip=client_ip(request))
-            event = tickets.changed_event(ticket)
-    if event is not None:
-        await publish(request, event)
-    await flash(request, message, "info" if ok else "error")
+    if ticket_id is None:
+        raise web.HTTPNotFound()
+    try:
+        async with act(request) as work:
+            message = await change(work, ticket_id, form)
+    except ticket_desk.NoSuchTicket as exc:
+        raise web.HTTPNotFound() from exc
+    except TicketError as exc:
+        await flash(request, str(exc), "error")
+    else:
+        await flash(request, message)
     raise web.HTTPSeeOther(f"/tickets/{ticket_id}")
 
 
 @requires("admin", "agent", "service")
 async def assign(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Any) -> str:
         staff_id = to_int(form.get("staff_id"))
         if staff_id is None:
             raise TicketError("choose someone")
-        await tickets.assign(session, ticket, staff_id, by=me)
+        await ticket_desk.assign(work, ticket_id, staff_id)
         return "Assigned."
 
-    return await _act(request, "ticket_assign", apply)
+    return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def change_status(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Any) -> str:
         to = str(form.get("to", ""))
-        note = str(form.get("note", "")).strip()[:2000] or None
-        await tickets.change_status(session, ticket, to, staff=me, note=note)
+        await ticket_desk.change_status(work, ticket_id, to, note=str(form.get("note", "")).strip()[:2000] or None)
         return f"Status: {to}."
 
-    return await _act(request, "ticket_status", apply)
+    return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def quote(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
-        await tickets.set_quote(session, ticket, str(form.get("amount", "")), staff=me)
+    async def change(work: Work, ticket_id: int, form: Any) -> str:
+        await ticket_desk.set_quote(work, ticket_id, str(form.get("amount", "")))
         return "Quote sent to the customer."
 
-    return await _act(request, "ticket_quote", apply)
+    return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def cost(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
-        await tickets.set_cost(session, ticket, str(form.get("amount", "")), staff=me)
+    async def change(work: Work, ticket_id: int, form: Any) -> str:
+        await ticket_desk.set_cost(work, ticket_id, str(form.get("amount", "")))
         return "Cost saved."
 
-    return await _act(request, "ticket_cost", apply)
+    return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def priority(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
-        await tickets.set_priority(session, ticket, str(form.get("priority", "")), staff=me)
+    async def change(work: Work, ticket_id: int, form: Any) -> str:
+        await ticket_desk.set_priority(work, ticket_id, str(form.get("priority", "")))
         return "Priority changed; deadlines recalculated."
 
-    return await _act(request, "ticket_priority", apply)
+    return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def note(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Any) -> str:
         public = form.get("to_customer") == "1"
-        await tickets.add_note(session, ticket, str(form.get("text", "")), staff=me, to_customer=public)
+        await ticket_desk.add_note(work, ticket_id, str(form.get("text", "")), to_customer=public)
         return "Message sent to the customer." if public else "Note added."
 
-    return await _act(request, "ticket_note", apply)
+    return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
@@ -241,24 +233,23 @@ async def follow_ups(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent", "service")
 async def finish_follow_up(request: web.Request) -> web.StreamResponse:
-    me = staff(request)
     form = await request.post()
-    async with transaction(db(request)) as session:
-        task = await session.get(FollowUpTask, to_int(request.match_info["task_id"]))
-        if task is None:
-            raise web.HTTPNotFound()
-        if task.assignee_id not in (None, me.id) and me.role != "admin" and not me.is_team_lead:
-            raise web.HTTPForbidden(text="This follow-up belongs to someone else.")
-        await surveys.close_follow_up(session, task.id, str(form.get("note", "")).strip()[:2000] or None)
-        await auth.audit(session, "follow_up_done", staff_id=me.id, target_type="follow_up", target_id=task.id,
-                         ip=client_ip(request))
+    task_id = to_int(request.match_info["task_id"])
+    note = str(form.get("note", "")).strip()[:2000] or None
+    try:
+        async with act(request) as work:
+            await surveys.close_follow_up(work, task_id or 0, note)
+    except surveys.NotYourFollowUp as exc:
+        raise web.HTTPForbidden(text=str(exc)) from exc
+    except surveys.SurveyError as exc:
+        raise web.HTTPNotFound() from exc
     await flash(request, "Follow-up done.")
     raise web.HTTPSeeOther("/tickets/follow-ups")
 
 
 @requires("admin")
 async def schedule_periodic_revisit(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Any) -> str:
         try:
             day = date.fromisoformat(str(form.get("day", "")))
         except ValueError as exc:
@@ -292,15 +283,17 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
     })
 
 
-async def _settings_change(request: web.Request, action: str, apply: Any) -> web.StreamResponse:
-    me = staff(request)
+SettingsChange = Callable[[AsyncSession, Any], Awaitable[str]]
+
+
+async def _settings_change(request: web.Request, action: str, apply: SettingsChange) -> web.StreamResponse:
+    """One admin change to the service settings, audited, then back to the settings page with what happened."""
     form = await request.post()
     try:
-        async with transaction(db(request)) as session:
-            message = await apply(session, form)
-            await auth.audit(session, action, staff_id=me.id, target_type="service_settings",
-                             details={k: str(v)[:100] for k, v in form.items() if k != "csrf_token"},
-                             ip=client_ip(request))
+        async with act(request) as work:
+            message = await apply(work.session, form)
+            await work.audit(action, target_type="service_settings",
+                             details={k: str(v)[:100] for k, v in form.items() if k != "csrf_token"})
     except ValueError as exc:
         await flash(request, str(exc), "error")
     else:
@@ -317,7 +310,7 @@ def _int(form: Any, name: str) -> int:
 
 @requires("admin")
 async def save_warranty(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Any) -> str:
         category = str(form.get("category", ""))
         if category not in warranty.DEFAULT_MONTHS and category not in REPAIR_CATEGORIES:
             raise ValueError("unknown category")
@@ -330,7 +323,7 @@ async def save_warranty(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def save_policy(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Any) -> str:
         kind = str(form.get("kind", ""))
         categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
         if not categories:
@@ -352,7 +345,7 @@ async def save_policy(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def delete_policy(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Any) -> str:
         row = await session.get(SlaPolicy, to_int(request.match_info["policy_id"]))
         if row is None:
             raise ValueError("no such policy")
@@ -364,7 +357,7 @@ async def delete_policy(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def save_holiday(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Any) -> str:
         try:
             day = date.fromisoformat(str(form.get("day", "")))
         except ValueError as exc:
@@ -378,7 +371,7 @@ async def save_holiday(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def delete_holiday(request: web.Request) -> web.StreamResponse:
-    async def apply(session: Any, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Any) -> str:
         try:
             day = date.fromisoformat(request.match_info["day"])
         except ValueError as exc:

@@ -8,11 +8,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from staff_console.context import NavItem, client_ip, db, flash, requires, settings, staff, to_int
-from storage.db import transaction
+from staff_console.context import NavItem, act, db, flash, requires, settings, staff, to_int
 from storage.models import Customer, Listing, Viewing
 from storage.repositories import staff as staff_repo
-from storage.services import auth
 from storage.services import viewings as viewing_service
 
 NAV = [NavItem("Viewings", "/viewings", ("admin", "agent"), order=40)]
@@ -57,7 +55,8 @@ async def outcome(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     value = str(form.get("outcome", ""))
     note = str(form.get("note", "")).strip()[:1000] or None
-    async with transaction(db(request)) as session:
+    async with act(request) as work:
+        session = work.session
         viewing = await session.get(Viewing, to_int(request.match_info["viewing_id"]))
         if viewing is None:
             raise web.HTTPNotFound()
@@ -68,8 +67,8 @@ async def outcome(request: web.Request) -> web.StreamResponse:
         except viewing_service.ViewingError as exc:
             message, ok = str(exc), False
         else:
-            await auth.audit(session, "status", staff_id=me.id, target_type="viewing", target_id=viewing.id,
-                             details={"outcome": value}, ip=client_ip(request))
+            await work.audit("status", target_type="viewing", target_id=viewing.id,
+                             details={"outcome": value})
             message, ok = "Outcome saved.", True
         week = viewing.starts_at.astimezone(settings(request).tz).date().isoformat()
         agent_id = viewing.agent_id

@@ -97,7 +97,7 @@ async def login(
         staff.last_login_at = now
         await audit(session, "login", staff_id=staff.id, ip=ip, now=now)
         return LoginResult("ok", staff=staff)
-    details = {"email": email[:254]} if staff is None else {}
+    details: dict[str, Any] = {"email": email[:254]} if staff is None else {}
     if staff is not None:
         staff.failed_logins += 1
         if staff.failed_logins % ACCOUNT_FAILURES_BEFORE_LOCK == 0:

@@ -1,11 +1,14 @@
 """Human handoff: the queue, taking a conversation, auto-assignment, requeue, transfer, return and close.
 
 One rule lives here for the bot and the console alike. Every change of owner is a single conditional UPDATE
-(`... WHERE mode = 'waiting'` and so on), so two agents pressing "take" at once, or two console processes
-auto-assigning at once, can never both win: the database lets exactly one row change.
+(`... WHERE mode = 'waiting'` and so on), so two agents pressing "take" at once, or two processes auto-assigning
+at once, can never both win: the database lets exactly one row change.
 
-Functions work inside the caller's transaction and return what changed; callers commit and then publish
-`conversation.changed` events (see `changed_event`).
+The queue rules (`request_handoff`, `take`, `auto_assign`...) work on the caller's session. What a person or the
+scheduler does to a conversation (`take_over`, `agent_reply`, `add_note`, `transfer`, `return_to_bot`, `close`,
+`assignment_tick`) takes a `Work`: the acting staff member is `work.actor`, and each operation tells the
+customer, audits, notifies staff and appends its live events itself, so an entry point only opens the work and
+calls one function.
 """
 
 from __future__ import annotations
@@ -20,21 +23,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.events import Event
-from storage.models import (
-    PRIORITY_AGENT,
-    Conversation,
-    Customer,
-    Handoff,
-    Holiday,
-    Message,
-    Staff,
-    StaffNotification,
-    Survey,
-)
-from storage.outbox import enqueue
-from storage.services import surveys
+from storage.events import conversation_changed, message_new
+from storage.models import PRIORITY_AGENT, Conversation, Customer, Handoff, Holiday, Message, Staff, Survey
+from storage.outbox import queue_to_customer
+from storage.services import auth, surveys
+from storage.services.notices import notify_staff, notify_team, tell_customer
 from storage.services.sla import Calendar
+from storage.unit_of_work import Work
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
@@ -58,23 +53,6 @@ async def chat_calendar(session: AsyncSession, hours: str, days: str, tz: ZoneIn
     workdays) as the SLA calendar, so a public holiday is closed for chats too."""
     rows = (await session.execute(select(Holiday.day, Holiday.is_workday))).all()
     return Calendar.parse(hours, days, tz, {day: bool(workday) for day, workday in rows})
-
-
-def changed_event(conversation: Conversation, **extra: Any) -> Event:
-    """The event consoles listen to; publish it after the transaction commits."""
-    return Event(
-        "conversation.changed",
-        {
-            "conversation_id": conversation.id,
-            "customer_id": conversation.customer_id,
-            "status": conversation.status,
-            "mode": conversation.mode,
-            "assignee_id": conversation.assignee_id,
-            "reason": conversation.handoff_reason,
-            "version": conversation.version,
-            **extra,
-        },
-    )
 
 
 async def _open_handoff(session: AsyncSession, conversation_id: int) -> Handoff | None:
@@ -307,15 +285,12 @@ async def _silent_assignees(session: AsyncSession, conversation: Conversation) -
     return {staff_id for staff_id in rows.all() if staff_id is not None}
 
 
-async def requeue_silent(
-    session: AsyncSession, *, minutes: int, now: datetime | None = None,
-    notes: list[StaffNotification] | None = None,
-) -> list[tuple[Conversation, int]]:
+async def requeue_silent(work: Work, *, minutes: int, now: datetime | None = None) -> list[tuple[Conversation, int]]:
     """Conversations whose assignee has not written to the customer within `minutes` of being assigned go back
-    to the queue, keeping their place in line; the team (active agents and admins) is told.
-
-    Returns (conversation, silent staff id) pairs; the team's notifications are appended to `notes` if given.
+    to the queue, keeping their place in line; the team (active agents and admins) is told, each in their own
+    language. Returns (conversation, silent staff id) pairs.
     """
+    session = work.session
     now = now or clock.now()
     cutoff = now - timedelta(minutes=minutes)
     silent = (
@@ -335,7 +310,8 @@ async def requeue_silent(
     requeued: list[tuple[Conversation, int]] = []
     for conversation in silent:
         silent_id = conversation.assignee_id
-        assert silent_id is not None
+        if silent_id is None:  # the query asked for assigned conversations; a concurrent change cleared it
+            continue
         result = await session.execute(
             update(Conversation)
             .where(
@@ -361,27 +337,49 @@ async def requeue_silent(
         session.add(Handoff(conversation_id=conversation.id, reason=ended.reason if ended else "requeued",
                             requested_at=now))
         silent_staff = await session.get(Staff, silent_id)
-        customer = await session.get(Customer, reloaded.customer_id)
-        who = customer.display_name if customer else f"#{reloaded.customer_id}"
-        text = (f"Conversation with {who} is back in the queue: "
-                f"{silent_staff.name if silent_staff else 'the assignee'} did not answer within {minutes} minutes.")
-        told = await notify_team(session, text, link=f"/conversations/{conversation.id}")
-        if notes is not None:
-            notes.extend(told)
+        await notify_team(work, "requeued", link=_link(reloaded), customer=await _customer_name(session, reloaded),
+                          agent=silent_staff.name if silent_staff else f"#{silent_id}", minutes=minutes)
+        # The row is about the agent who went silent, whoever runs the tick.
+        await auth.audit(session, "requeue", staff_id=silent_id, target_type="conversation",
+                         target_id=conversation.id, details={"minutes": minutes}, ip=work.ip)
+        work.publish(conversation_changed(reloaded, requeued=True))
         requeued.append((reloaded, silent_id))
     await session.flush()
     return requeued
 
 
-async def notify_team(session: AsyncSession, text: str, link: str | None = None) -> list[StaffNotification]:
-    """A console notification for every active agent and admin."""
-    staff_ids = (
-        await session.scalars(select(Staff.id).where(Staff.is_active.is_(True), Staff.role.in_(("agent", "admin"))))
-    ).all()
-    notes = [StaffNotification(staff_id=staff_id, text=text, link=link) for staff_id in staff_ids]
-    session.add_all(notes)
-    await session.flush()
-    return notes
+async def assignment_tick(work: Work) -> tuple[int, int]:
+    """The periodic handoff pass: requeue conversations whose assignee went silent (HANDOFF_REASSIGN_MINUTES),
+    then give the queue to online agents; each customer hears who joined, each agent is told. Returns
+    (requeued, assigned) counts. Safe to run in several processes at once (see `auto_assign`)."""
+    requeued = await requeue_silent(work, minutes=work.settings.handoff_reassign_minutes)
+    assigned = await auto_assign(work.session)
+    for conversation, agent in assigned:
+        work.publish(conversation_changed(conversation))
+        await tell_customer(work, conversation, "agent_joined", agent=agent.name)
+        await auth.audit(work.session, "auto_assign", staff_id=agent.id, target_type="conversation",
+                         target_id=conversation.id, ip=work.ip)
+        await notify_staff(work, [agent.id], "assigned", link=_link(conversation),
+                           customer=await _customer_name(work.session, conversation))
+    return len(requeued), len(assigned)
+
+
+def _link(conversation: Conversation) -> str:
+    return f"/conversations/{conversation.id}"
+
+
+async def _customer_name(session: AsyncSession, conversation: Conversation) -> str:
+    customer = await session.get(Customer, conversation.customer_id)
+    return customer.display_name if customer else f"#{conversation.customer_id}"
+
+
+async def acting_staff(work: Work) -> Staff:
+    """The staff member this work acts for, read in its transaction (so a role change applies at once)."""
+    staff_id = work.actor.staff_id
+    staff = await work.session.get(Staff, staff_id) if staff_id is not None else None
+    if staff is None:
+        raise HandoffError("only a staff member can do this")
+    return staff
 
 
 def _check_owner(conversation: Conversation, staff: Staff) -> None:
@@ -391,11 +389,53 @@ def _check_owner(conversation: Conversation, staff: Staff) -> None:
         raise HandoffError("only the assignee (or an admin) can do this")
 
 
+async def take_over(work: Work, conversation_id: int) -> Conversation:
+    """The acting agent takes a conversation from the queue or straight from the bot; the customer is told who
+    joined. HandoffError for everyone but the one winner of simultaneous takes."""
+    agent = await acting_staff(work)
+    conversation = await take(work.session, conversation_id, agent, takeover=True)
+    work.publish(conversation_changed(conversation))
+    await tell_customer(work, conversation, "agent_joined", agent=agent.name)
+    await work.audit("takeover", target_type="conversation", target_id=conversation_id)
+    return conversation
+
+
+async def agent_reply(
+    work: Work, conversation_id: int, payload: dict[str, Any], *, text: str, kind: str | None = None
+) -> Message:
+    """The acting agent writes to the customer (a reply payload, `dialogs.replies.Reply.to_payload()`): only in a
+    conversation they own (admins too). `text` is what the history shows."""
+    agent = await acting_staff(work)
+    conversation = await _reload(work.session, conversation_id)
+    _check_owner(conversation, agent)
+    customer = await work.session.get(Customer, conversation.customer_id)
+    if customer is None:
+        raise HandoffError("the customer is gone")
+    message = await queue_to_customer(work.session, conversation, customer, payload, text=text, sender="agent",
+                                      priority=PRIORITY_AGENT, staff_id=agent.id, kind=kind)
+    conversation.last_agent_message_at = clock.now()  # the silent-assignee clock stops
+    work.publish(message_new(message))
+    return message
+
+
+async def add_note(work: Work, conversation_id: int, text: str) -> Message:
+    """A private note by the acting staff member: stays in the console, never sent to the customer."""
+    agent = await acting_staff(work)
+    conversation = await _reload(work.session, conversation_id)
+    message = Message(conversation_id=conversation.id, direction="out", sender="agent", staff_id=agent.id,
+                      kind="note", text=text, private_note=True)
+    work.session.add(message)
+    await work.session.flush()
+    work.publish(message_new(message))
+    return message
+
+
 async def transfer(
-    session: AsyncSession, conversation_id: int, by: Staff, to_staff_id: int, note: str = "",
-    *, now: datetime | None = None,
+    work: Work, conversation_id: int, to_staff_id: int, note: str = "", *, now: datetime | None = None
 ) -> Conversation:
-    """Hand a conversation to another agent with a private note; the new owner is told."""
+    """The owner (or an admin) hands a conversation to another agent with a private note; the new owner is told."""
+    session = work.session
+    by = await acting_staff(work)
     now = now or clock.now()
     conversation = await _reload(session, conversation_id)
     _check_owner(conversation, by)
@@ -420,24 +460,26 @@ async def transfer(
     conversation = await _reload(session, conversation_id)
     # The new owner has not answered yet either; the silent-assignee clock restarts for them.
     conversation.last_agent_message_at = None
-    text = f"Transferred from {by.name} to {target.name}" + (f": {note}" if note else "")
-    session.add(Message(conversation_id=conversation_id, direction="out", sender="system", staff_id=by.id,
-                        kind="note", text=text, private_note=True))
-    session.add(StaffNotification(staff_id=target.id, text=f"{by.name} transferred a conversation to you"
-                                  + (f": {note}" if note else ""), link=f"/conversations/{conversation_id}"))
+    record = Message(conversation_id=conversation_id, direction="out", sender="system", staff_id=by.id, kind="note",
+                     text=f"Transferred from {by.name} to {target.name}" + (f": {note}" if note else ""),
+                     private_note=True)
+    session.add(record)
     await session.flush()
+    await notify_staff(work, [target.id], "transferred_with_note" if note else "transferred",
+                       link=_link(conversation), by=by.name, customer=await _customer_name(session, conversation),
+                       note=note)
+    await work.audit("transfer", target_type="conversation", target_id=conversation_id,
+                     details={"to": target.id, "note": note})
+    work.publish(conversation_changed(conversation, transferred_to=target.id), message_new(record))
     return conversation
 
 
-async def return_to_bot(
-    session: AsyncSession, conversation_id: int, by: Staff, *, now: datetime | None = None
-) -> Conversation:
-    """The person is done for now; the bot answers again in the same conversation."""
+async def return_to_bot(work: Work, conversation_id: int, *, now: datetime | None = None) -> Conversation:
+    """The person is done for now; the bot answers again in the same conversation, and the customer is told."""
+    by = await acting_staff(work)
     now = now or clock.now()
-    conversation = await _reload(session, conversation_id)
-    if conversation.mode == "waiting" and by.role == "admin":
-        pass  # an admin may release a waiting customer back to the bot
-    else:
+    conversation = await _reload(work.session, conversation_id)
+    if not (conversation.mode == "waiting" and by.role == "admin"):  # an admin may release a waiting customer
         _check_owner(conversation, by)
     conversation.mode = "bot"
     conversation.assignee_id = None
@@ -449,22 +491,25 @@ async def return_to_bot(
     conversation.step = None
     conversation.slots = {}
     conversation.version += 1
-    await _end_open_handoff(session, conversation_id, "returned", now)
-    await session.flush()
+    await _end_open_handoff(work.session, conversation_id, "returned", now)
+    await work.session.flush()
+    work.publish(conversation_changed(conversation))
+    await tell_customer(work, conversation, "returned_to_bot")
+    await work.audit("status", target_type="conversation", target_id=conversation_id, details={"to": "bot"})
     return conversation
 
 
 async def close(
-    session: AsyncSession, conversation_id: int, by: Staff, *, now: datetime | None = None
+    work: Work, conversation_id: int, *, now: datetime | None = None
 ) -> tuple[Conversation, Survey | None]:
-    """Close the conversation and create its satisfaction survey, stored with the agent (once per conversation).
+    """Close the conversation and send its satisfaction survey (once per conversation), stored with the agent.
 
-    The caller queues the survey message (a channel reply built by dialogs.flows.handoff.survey_question) with
-    `send_to_customer`. The customer's next message starts a fresh conversation with the bot
+    The customer's next message starts a fresh conversation with the bot
     (storage.repositories.conversations.current never reopens a closed one).
     """
+    by = await acting_staff(work)
     now = now or clock.now()
-    conversation = await _reload(session, conversation_id)
+    conversation = await _reload(work.session, conversation_id)
     _check_owner(conversation, by)
     agent_id = conversation.assignee_id
     conversation.status = "closed"
@@ -474,57 +519,14 @@ async def close(
     conversation.step = None
     conversation.slots = {}
     conversation.version += 1
-    await _end_open_handoff(session, conversation_id, "closed", now)
-    survey = await surveys.create_survey(session, subject_type="conversation", subject_id=conversation_id,
+    await _end_open_handoff(work.session, conversation_id, "closed", now)
+    survey = await surveys.create_survey(work.session, subject_type="conversation", subject_id=conversation_id,
                                          customer_id=conversation.customer_id, staff_id=agent_id)
+    await work.session.flush()
+    work.publish(conversation_changed(conversation))
+    if survey is not None:
+        await tell_customer(work, conversation, "survey", subject_type=survey.subject_type,
+                            subject_id=survey.subject_id, survey_id=survey.id)
+    await work.audit("status", target_type="conversation", target_id=conversation_id,
+                     details={"to": "closed", "survey": survey is not None})
     return conversation, survey
-
-
-async def send_to_customer(
-    session: AsyncSession, conversation: Conversation, payload: dict[str, Any], *, text: str, sender: str,
-    staff_id: int | None = None, kind: str | None = None, extra: dict[str, Any] | None = None,
-) -> Message | None:
-    """Record an outgoing message in the history and queue it at agent priority. None if the customer is
-    unreachable (blocked the bot)."""
-    customer = await session.get(Customer, conversation.customer_id)
-    if customer is None:
-        raise HandoffError("the customer is gone")
-    message = Message(
-        conversation_id=conversation.id, direction="out", sender=sender, staff_id=staff_id,
-        kind=kind or str(payload.get("kind", "say")), text=text, payload={**payload, **(extra or {})},
-        delivery_status="pending" if customer.unreachable_at is None else "failed",
-    )
-    session.add(message)
-    if sender == "agent":
-        conversation.last_agent_message_at = clock.now()
-    await session.flush()
-    if customer.unreachable_at is not None:
-        return message
-    await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=PRIORITY_AGENT,
-                  message_id=message.id, customer_id=customer.id, staff_id=staff_id)
-    return message
-
-
-async def agent_reply(
-    session: AsyncSession, conversation_id: int, staff: Staff, payload: dict[str, Any], *, text: str,
-    kind: str | None = None,
-) -> Message:
-    """An agent writes to the customer: only in a conversation they own (admins too)."""
-    conversation = await _reload(session, conversation_id)
-    _check_owner(conversation, staff)
-    message = await send_to_customer(session, conversation, payload, text=text, sender="agent", staff_id=staff.id,
-                                     kind=kind)
-    assert message is not None
-    return message
-
-
-async def add_note(session: AsyncSession, conversation_id: int, staff: Staff, text: str) -> Message:
-    """A private note: stays in the console, never sent to the customer."""
-    conversation = await _reload(session, conversation_id)
-    message = Message(conversation_id=conversation.id, direction="out", sender="agent", staff_id=staff.id,
-                      kind="note", text=text, private_note=True)
-    session.add(message)
-    await session.flush()
-    return message
-
-

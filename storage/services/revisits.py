@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Customer, Revisit, Staff
-from storage.services import reminders
+from storage.services import reminders, surveys
+from storage.services.surveys import StaffNotifier
 from storage.settings import get_settings
 
 REASONS = ("after_repair", "after_move_in", "periodic")
@@ -99,8 +100,11 @@ async def mark_sent(session: AsyncSession, revisit_id: int) -> None:
         revisit.status = "sent"
 
 
-async def answer(session: AsyncSession, revisit_id: int, value: str, *, customer_id: int) -> Revisit:
-    """Record the quick answer once; "need_help" also opens a follow-up for a lead."""
+async def answer(
+    session: AsyncSession, revisit_id: int, value: str, *, customer_id: int, notify: StaffNotifier | None = None
+) -> Revisit:
+    """Record the quick answer once; "need_help" also opens a follow-up for a lead (told through `notify`, see
+    storage.services.surveys)."""
     if value not in ANSWERS:
         raise RevisitError("unknown answer")
     revisit = await session.get(Revisit, revisit_id)
@@ -110,9 +114,7 @@ async def answer(session: AsyncSession, revisit_id: int, value: str, *, customer
         return revisit
     revisit.answer, revisit.answered_at, revisit.status = value, clock.now(), "answered"
     if value == "need_help":
-        from storage.services import surveys
-
-        await surveys.open_follow_up(session, customer_id=customer_id, reason="revisit_help",
+        await surveys.open_follow_up(session, customer_id=customer_id, reason="revisit_help", notify=notify,
                                      note=f"revisit {revisit.reason} #{revisit.subject_id}: customer needs help")
     await session.flush()
     return revisit

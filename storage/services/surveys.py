@@ -7,31 +7,55 @@ Stable API (other packages rely on these signatures):
         One survey per subject ("ticket" | "viewing" | "conversation"), guaranteed by the unique constraint
         (subject_type, subject_id): a second call, even a concurrent one, returns None. Show it to the
         customer with `dialogs.flows.survey.survey_reply(lang, survey)`.
-    await answer(session, survey_id, *, score, customer_id=None) -> AnswerResult
+    await answer(session, survey_id, *, score, customer_id=None, notify=None) -> AnswerResult
         Record the 1-5 score once (a second press changes nothing). Score 1-2 opens a FollowUpTask for a team
         lead. `customer_id`, when given, must be the survey's customer.
     await add_comment(session, survey_id, comment, *, customer_id=None) -> Survey
-    await open_follow_up(session, *, customer_id, reason, survey_id=None, team=None, note=None) -> FollowUpTask
+    await open_follow_up(session, *, customer_id, reason, survey_id=None, team=None, note=None, notify=None)
+        -> FollowUpTask
+    await close_follow_up(work, task_id, note=None) -> FollowUpTask     (by the acting staff member, audited)
+
+`notify` is how the lead hears of a new follow-up: `storage.services.notices.notify_staff` bound to the caller's
+unit of work (`functools.partial(notify_staff, work)`), which renders the notice in the lead's language for the
+console and their Telegram chat. Without it the task is only listed on the console's follow-ups page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.models import FollowUpTask, Staff, StaffNotification, Survey
+from storage.models import Customer, FollowUpTask, Staff, Survey
+from storage.unit_of_work import Work
 
 SUBJECT_TYPES = ("ticket", "viewing", "conversation")
 LOW_SCORE = 2  # this score or lower asks a lead to call the customer
 MAX_COMMENT = 2000
 
 
+# Why a follow-up was opened; dialogs.notices words each reason for staff.
+FOLLOW_UP_REASONS = ("low_score", "revisit_help")
+
+
+class StaffNotifier(Protocol):
+    """Tells staff members one kind of notice: `notify_staff` bound to a unit of work."""
+
+    def __call__(self, recipients: Iterable[int], kind: str, *, link: str | None = None,
+                 **params: Any) -> Awaitable[object]: ...
+
+
 class SurveyError(Exception):
     """The survey does not exist, belongs to someone else, or the score is out of range."""
+
+
+class NotYourFollowUp(SurveyError):
+    """Only a follow-up's assignee, a team lead or an admin closes it."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +99,8 @@ async def _load(session: AsyncSession, survey_id: int, customer_id: int | None) 
 
 
 async def answer(
-    session: AsyncSession, survey_id: int, *, score: int, customer_id: int | None = None
+    session: AsyncSession, survey_id: int, *, score: int, customer_id: int | None = None,
+    notify: StaffNotifier | None = None,
 ) -> AnswerResult:
     if not 1 <= int(score) <= 5:
         raise SurveyError("the score must be between 1 and 5")
@@ -96,7 +121,7 @@ async def answer(
             team = await session.scalar(select(Staff.team).where(Staff.id == survey.staff_id))
         follow_up = await open_follow_up(
             session, customer_id=survey.customer_id, reason="low_score", survey_id=survey.id, team=team,
-            note=f"{survey.subject_type} #{survey.subject_id} scored {survey.score}/5",
+            note=f"{survey.subject_type} #{survey.subject_id} scored {survey.score}/5", notify=notify,
         )
     return AnswerResult(survey, True, follow_up)
 
@@ -142,26 +167,36 @@ async def open_follow_up(
     survey_id: int | None = None,
     team: str | None = None,
     note: str | None = None,
+    notify: StaffNotifier | None = None,
 ) -> FollowUpTask:
-    """A task for a lead to contact the customer, with a console notification for that lead."""
+    """A task for a lead to contact the customer; the lead is told through `notify`."""
+    if reason not in FOLLOW_UP_REASONS:
+        raise ValueError(f"unknown follow-up reason {reason!r}")
     lead = await lead_for(session, team)
     task = FollowUpTask(survey_id=survey_id, customer_id=customer_id, assignee_id=lead.id if lead else None,
                         reason=reason, note=note, status="open", created_at=clock.now())
     session.add(task)
     await session.flush()
-    if lead is not None:
-        session.add(StaffNotification(staff_id=lead.id, text=f"Follow-up needed ({reason}): {note or ''}".strip(),
-                                      link=f"/customers/{customer_id}", created_at=clock.now()))
-        await session.flush()
+    if lead is not None and notify is not None:
+        customer = await session.get(Customer, customer_id)
+        await notify([lead.id], "follow_up", link=f"/customers/{customer_id}", reason=reason,
+                     customer=customer.display_name if customer else f"#{customer_id}")
     return task
 
 
-async def close_follow_up(session: AsyncSession, task_id: int, note: str | None = None) -> FollowUpTask:
-    task = await session.get(FollowUpTask, task_id)
+async def close_follow_up(work: Work, task_id: int, note: str | None = None) -> FollowUpTask:
+    """The acting staff member marks a follow-up done: its assignee, a team lead or an admin (open tasks with no
+    assignee are anyone's)."""
+    task = await work.session.get(FollowUpTask, task_id)
     if task is None:
         raise SurveyError("no such follow-up task")
+    staff_id = work.actor.staff_id
+    me = await work.session.get(Staff, staff_id) if staff_id is not None else None
+    if me is None or (task.assignee_id not in (None, me.id) and me.role != "admin" and not me.is_team_lead):
+        raise NotYourFollowUp("This follow-up belongs to someone else.")
     task.status, task.done_at = "done", clock.now()
     if note:
         task.note = f"{task.note or ''}\n{note}".strip()
-    await session.flush()
+    await work.session.flush()
+    await work.audit("follow_up_done", target_type="follow_up", target_id=task.id)
     return task

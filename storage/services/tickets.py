@@ -28,7 +28,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.events import Event
 from storage.models import (
     Building,
     Project,
@@ -71,11 +70,6 @@ AUTO_CLOSE_AFTER = timedelta(days=3)  # a resolution the customer neither confir
 
 class TicketError(Exception):
     """The change is not allowed in the ticket's state; the message says why."""
-
-
-def changed_event(ticket: Ticket, **extra: Any) -> Event:
-    return Event("ticket.changed", {"ticket_id": ticket.id, "number": ticket.number, "status": ticket.status,
-                                    "assignee_id": ticket.assignee_id, **extra})
 
 
 async def next_number(session: AsyncSession, kind: str, year: int) -> str:

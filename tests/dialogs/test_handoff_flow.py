@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dialogs.flows import handoff as handoff_flow
 from storage.models import Conversation, FollowUpTask, Staff, Survey
 from storage.services import handoff
 from storage.settings import get_settings
 from tests.dialogs.helpers import FakeCustomer
+from tests.workutil import staff_work
 
 
 @pytest.fixture(autouse=True)
@@ -104,9 +104,7 @@ async def test_survey_after_close_then_fresh_conversation(sessions, frozen_clock
         await session.flush()
         conversation = await session.scalar(select(Conversation))
         await handoff.take(session, conversation.id, agent)
-        closed, survey = await handoff.close(session, conversation.id, agent)
-        await handoff.send_to_customer(session, closed, handoff_flow.survey_question("en", survey).to_payload(),
-                                       text="survey", sender="system")
+        _, survey = await handoff.close(staff_work(session, agent.id), conversation.id)  # queues the survey too
     frozen_clock.advance(minutes=1)
     replies = await customer.press(f"survey:r:{survey.id}:2")
     assert replies[0].text.startswith("How satisfied are you")  # the survey itself, queued by the close

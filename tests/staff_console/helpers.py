@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import transaction
-from storage.events import Event, EventBus
+from storage.events import EventBus, conversation_changed, message_new
 from storage.models import Conversation, Message
 from storage.repositories import conversations, customers
 from storage.services import handoff
@@ -26,7 +26,7 @@ async def waiting_customer(
         conversation = await conversations.current(session, customer)
         await conversations.record(session, conversation, direction="in", sender="customer", text=text)
         await handoff.request_handoff(session, conversation, "asked")
-        event = handoff.changed_event(conversation, queued=True)
+        event = conversation_changed(conversation, queued=True)
     if bus is not None:
         await bus.publish(event)
     return conversation
@@ -40,6 +40,5 @@ async def customer_writes(
         conversation = await session.get(Conversation, conversation_id)
         message = await conversations.record(session, conversation, direction="in", sender="customer", text=text,
                                              payload=payload)
-    await bus.publish(Event("message.new", {"conversation_id": conversation_id, "message_id": message.id,
-                                            "direction": "in", "mode": conversation.mode}))
+    await bus.publish(message_new(message, mode=conversation.mode))
     return message

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from staff_console.app import create_app
-from storage.events import Event
+from storage.events import message_status
 from storage.models import Conversation, OutboxMessage, Survey
 from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
@@ -68,8 +68,9 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
         assert outbox[-1].payload["text"] == "Yes, it is. &lt;i&gt;Want to visit?&lt;/i&gt;"
         agent_message_id = outbox[-1].message_id
 
-        await bus.publish(Event("message.status", {"conversation_id": conversation.id,
-                                                   "message_id": agent_message_id, "status": "sent"}))
+        await bus.publish(message_status(outbox_id=outbox[-1].id, message_id=agent_message_id,
+                                         conversation_id=conversation.id, customer_id=conversation.customer_id,
+                                         chat_id=outbox[-1].chat_id, status="sent", telegram_message_id=1))
         await alan.wait_for_selector(f'li[data-message-id="{agent_message_id}"] .delivery-sent')
 
         answer = await customer_writes(sessions, bus, conversation.id, "<script>alert(1)</script> Saturday?")

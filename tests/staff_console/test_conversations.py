@@ -10,11 +10,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from staff_console import background
-from staff_console.app import create_app
+from staff_console.app import WORKPLACE_KEY, create_app
 from storage import clock
 from storage.db import transaction
-from storage.events import Event
+from storage.events import message_status
 from storage.models import (
     PRIORITY_AGENT,
     AuditLog,
@@ -25,6 +24,7 @@ from storage.models import (
     StaffNotification,
     Survey,
 )
+from storage.services import handoff
 from tests.staff_console.conftest import console_settings, sign_in
 from tests.staff_console.helpers import customer_writes, waiting_customer
 
@@ -150,8 +150,9 @@ async def test_live_updates_reach_the_conversation_page(client, team, sessions, 
     live = await ws.receive_json(timeout=5)
     assert live["type"] == "message" and live["message"]["id"] == message.id
     assert live["message"]["text"] == "<script>x</script> is it still free?"  # the page inserts it as text
-    await bus.publish(Event("message.status", {"conversation_id": conversation.id, "message_id": 77,
-                                               "status": "sent"}))
+    await bus.publish(message_status(outbox_id=1, message_id=77, conversation_id=conversation.id,
+                                     customer_id=conversation.customer_id, chat_id=1, status="sent",
+                                     telegram_message_id=1))
     status = await ws.receive_json(timeout=5)
     assert status == {"type": "status", "message_id": 77, "status": "sent", "conversation_id": conversation.id}
     await ws.close()
@@ -211,6 +212,12 @@ async def test_customer_photo_is_proxied_without_exposing_the_token(sessions, bu
     assert seen == [f"/bot{token}/getFile", f"/file/bot{token}/photos/p1.jpg"]
 
 
+async def _assignment_tick(client) -> tuple[int, int]:
+    """The scheduled handoff job, through the console's workplace (what `homedesk` schedules)."""
+    async with client.server.app[WORKPLACE_KEY].open() as work:
+        return await handoff.assignment_tick(work)
+
+
 async def test_auto_assignment_tick_and_silent_requeue(client, team, sessions, bus, frozen_clock):
     now = clock.now()
     async with transaction(sessions) as session:
@@ -219,7 +226,7 @@ async def test_auto_assignment_tick_and_silent_requeue(client, team, sessions, b
     first = await waiting_customer(sessions, bus, name="First")
     frozen_clock.advance(seconds=5)
     second = await waiting_customer(sessions, bus, name="Second")
-    requeued, assigned = await background.run_once(client.server.app)
+    requeued, assigned = await _assignment_tick(client)
     assert (requeued, assigned) == (0, 2)
     async with sessions() as session:
         owners = {c.id: c.assignee_id for c in (await session.scalars(select(Conversation))).all()}
@@ -234,7 +241,7 @@ async def test_auto_assignment_tick_and_silent_requeue(client, team, sessions, b
     async with transaction(sessions) as session:
         for person in (await session.scalars(select(Staff).where(Staff.role == "agent"))).all():
             person.online_until = clock.now() + timedelta(hours=2)
-    requeued, assigned = await background.run_once(client.server.app)
+    requeued, assigned = await _assignment_tick(client)
     assert requeued == 2 and assigned == 2  # each goes to the other agent
     async with sessions() as session:
         swapped = {c.id: c.assignee_id for c in (await session.scalars(select(Conversation))).all()}

@@ -25,6 +25,7 @@ from storage.repositories import conversations, inbox
 from storage.services import handoff
 from storage.services.handoff import HandoffError
 from storage.services.sla import Calendar
+from tests.workutil import staff_work, work_on
 
 _ids = count(1000)
 
@@ -174,10 +175,11 @@ async def test_silent_assignee_loses_conversation_and_team_is_told(any_sessions,
         await handoff.take(session, quiet_one.id, silent, now=now)
         await handoff.take(session, answered.id, talker, now=now)
         frozen_clock.advance(minutes=2)
-        await handoff.agent_reply(session, answered.id, talker, {"kind": "say", "text": "hi"}, text="hi")
+        await handoff.agent_reply(staff_work(session, talker.id), answered.id, {"kind": "say", "text": "hi"}, text="hi")
         frozen_clock.advance(minutes=3)
-        assert await handoff.requeue_silent(session, minutes=5, now=frozen_clock.now() - timedelta(seconds=1)) == []
-        requeued = await handoff.requeue_silent(session, minutes=5, now=frozen_clock.now())
+        assert await handoff.requeue_silent(work_on(session), minutes=5,
+                                            now=frozen_clock.now() - timedelta(seconds=1)) == []
+        requeued = await handoff.requeue_silent(work_on(session), minutes=5, now=frozen_clock.now())
         assert [(c.id, staff_id) for c, staff_id in requeued] == [(quiet_one.id, silent.id)]
         back = await session.get(Conversation, quiet_one.id)
         assert back.mode == "waiting" and back.assignee_id is None and back.waiting_since == now
@@ -200,8 +202,9 @@ async def test_transfer_needs_owner_and_notifies_target(sessions, frozen_clock):
         conversation = await waiting_conversation(session, now)
         await handoff.take(session, conversation.id, owner, now=now)
         with pytest.raises(HandoffError):
-            await handoff.transfer(session, conversation.id, outsider, other.id, "mine now")
-        moved = await handoff.transfer(session, conversation.id, owner, other.id, "speaks Cantonese", now=now)
+            await handoff.transfer(staff_work(session, outsider.id), conversation.id, other.id, "mine now")
+        moved = await handoff.transfer(staff_work(session, owner.id), conversation.id, other.id, "speaks Cantonese",
+                                       now=now)
         assert moved.assignee_id == other.id and moved.mode == "human"
         note = await session.scalar(select(Message).where(Message.conversation_id == conversation.id,
                                                           Message.private_note.is_(True)))
@@ -210,7 +213,8 @@ async def test_transfer_needs_owner_and_notifies_target(sessions, frozen_clock):
         notified = await session.scalar(select(StaffNotification).where(StaffNotification.staff_id == other.id))
         assert "speaks Cantonese" in notified.text
         with pytest.raises(HandoffError):  # the old owner no longer writes here
-            await handoff.agent_reply(session, conversation.id, owner, {"kind": "say", "text": "x"}, text="x")
+            await handoff.agent_reply(staff_work(session, owner.id), conversation.id, {"kind": "say", "text": "x"},
+                                      text="x")
 
 
 async def test_agent_reply_goes_to_outbox_at_agent_priority(sessions, frozen_clock):
@@ -219,7 +223,7 @@ async def test_agent_reply_goes_to_outbox_at_agent_priority(sessions, frozen_clo
         agent = await make_agent(session, now=now)
         conversation = await waiting_conversation(session, now)
         await handoff.take(session, conversation.id, agent, now=now)
-        message = await handoff.agent_reply(session, conversation.id, agent,
+        message = await handoff.agent_reply(staff_work(session, agent.id), conversation.id,
                                             {"kind": "say", "text": "&lt;b&gt;"}, text="<b>")
         row = await session.scalar(select(OutboxMessage))
         assert row.priority == 0 and row.message_id == message.id and row.payload["text"] == "&lt;b&gt;"
@@ -232,18 +236,18 @@ async def test_return_to_bot_and_close_with_survey(any_sessions, frozen_clock):
         agent = await make_agent(session, now=now)
         conversation = await waiting_conversation(session, now)
         await handoff.take(session, conversation.id, agent, now=now)
-        back = await handoff.return_to_bot(session, conversation.id, agent, now=now)
+        back = await handoff.return_to_bot(staff_work(session, agent.id), conversation.id, now=now)
         assert back.mode == "bot" and back.assignee_id is None and back.status == "open"
         await handoff.request_handoff(session, back, "asked", now=now)
         await handoff.take(session, conversation.id, agent, now=now)
-        closed, survey = await handoff.close(session, conversation.id, agent, now=now)
+        closed, survey = await handoff.close(staff_work(session, agent.id), conversation.id, now=now)
         assert closed.status == "closed" and closed.mode == "bot"
         assert survey is not None and survey.staff_id == agent.id and survey.subject_id == conversation.id
         customer = await session.get(Customer, conversation.customer_id)
         fresh = await conversations.current(session, customer)
         assert fresh.id != conversation.id and fresh.mode == "bot"
         with pytest.raises(HandoffError):
-            await handoff.close(session, conversation.id, agent, now=now)
+            await handoff.close(staff_work(session, agent.id), conversation.id, now=now)
         assert await session.scalar(select(func.count()).select_from(Survey)) == 1
         ends = (await session.scalars(select(Handoff.ended_how).where(Handoff.conversation_id == conversation.id)
                                       .order_by(Handoff.id))).all()

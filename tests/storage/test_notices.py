@@ -1,0 +1,163 @@
+"""Every kind of staff notice reaches each staff member in their own language, in the console (a notification
+row) and in their linked Telegram chat (an outbox row), produced by the service that sends it for real:
+the handoff tick (assigned, requeued), a transfer (with and without a note), a follow-up (low survey score,
+revisit asking for help)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
+from itertools import count
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dialogs.notices import FOLLOW_UP_REASONS, STAFF_NOTICES
+from storage import clock
+from storage.clock import FrozenClock
+from storage.models import Conversation, Customer, OutboxMessage, Staff, StaffNotification
+from storage.repositories import conversations
+from storage.services import handoff, revisits, surveys
+from storage.services.notices import notify_staff
+from storage.unit_of_work import Actor, Workplace
+from tests.workutil import workplace
+
+_ids = count(7000)
+ZH_CHAT, EN_CHAT = 555_001, 555_002
+
+
+async def _staff(session: AsyncSession, name: str, language: str, chat_id: int, **extra: object) -> Staff:
+    person = Staff(email=f"{name.split()[0].lower()}@example.com", name=name, role="agent", password_hash="x",
+                   language=language, telegram_chat_id=chat_id,
+                   online_until=clock.now() + timedelta(hours=8), **extra)
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def _waiting(session: AsyncSession, name: str) -> Conversation:
+    n = next(_ids)
+    customer = Customer(telegram_user_id=n, chat_id=n, first_name=name, language="en", tags=[])
+    session.add(customer)
+    await session.flush()
+    conversation = await conversations.current(session, customer)
+    await handoff.request_handoff(session, conversation, "asked")
+    return conversation
+
+
+async def _told(sessions: async_sessionmaker[AsyncSession], person: Staff) -> tuple[list[str], list[str]]:
+    """(console notifications, Telegram messages) this person received, oldest first."""
+    async with sessions() as session:
+        console = (await session.scalars(select(StaffNotification.text).where(
+            StaffNotification.staff_id == person.id).order_by(StaffNotification.id))).all()
+        telegram = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.chat_id == person.telegram_chat_id).order_by(OutboxMessage.id))).all()
+    return list(console), [row.payload["text"] for row in telegram]
+
+
+# Each scenario makes the real service send one kind of notice to a Chinese- and an English-speaking staff
+# member, and returns what each must read: (zh staff, en staff, text for zh, text for en).
+Scenario = Callable[[Workplace, FrozenClock], Awaitable[tuple[Staff, Staff, str, str]]]
+
+
+async def _assigned(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    async with place.open() as work:
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT)
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT)
+        await _waiting(work.session, "Ann")
+    async with place.open() as work:
+        await _waiting(work.session, "Bob")
+    async with place.open() as work:
+        assert await handoff.assignment_tick(work) == (0, 2)
+    # Oldest first, and the tie between two agents who never took anything goes to the first one.
+    return li, emma, "已将客户 Ann 分配给您", "Bob was assigned to you"
+
+
+async def _requeued(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma, _, _ = await _assigned(place, frozen)
+    frozen.advance(minutes=6)  # neither answered their customer within HANDOFF_REASSIGN_MINUTES (5)
+    async with place.open() as work:
+        requeued, _ = await handoff.assignment_tick(work)
+    assert requeued == 2
+    # The whole team hears of both; each reads about their colleague's silence in their own language.
+    return (li, emma, "与 Bob 的会话已重新排队：Emma Stone 在 5 分钟内未回复。",
+            "Conversation with Ann is back in the queue: Li Wei did not answer within 5 minutes.")
+
+
+async def _transfer_both_ways(place: Workplace, note: str) -> tuple[Staff, Staff]:
+    async with place.open() as work:
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT)
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT)
+        conversation = await _waiting(work.session, "Ann")
+    async with place.open(Actor.staff(li.id)) as work:
+        await handoff.take_over(work, conversation.id)
+        await handoff.transfer(work, conversation.id, emma.id, note)
+    async with place.open(Actor.staff(emma.id)) as work:
+        await handoff.transfer(work, conversation.id, li.id, note)
+    return li, emma
+
+
+async def _transferred(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _transfer_both_ways(place, "")
+    return li, emma, "Emma Stone 将与 Ann 的会话转交给您", "Li Wei transferred a conversation with Ann to you"
+
+
+async def _transferred_with_note(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _transfer_both_ways(place, "VIP")
+    return (li, emma, "Emma Stone 将与 Ann 的会话转交给您：VIP",
+            "Li Wei transferred a conversation with Ann to you: VIP")
+
+
+async def _follow_up(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    async with place.open() as work:
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT, team="repair", is_team_lead=True)
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT, team="sales", is_team_lead=True)
+        ann = (await _waiting(work.session, "Ann")).customer_id
+        bob = (await _waiting(work.session, "Bob")).customer_id
+        survey = await surveys.create_survey(work.session, subject_type="ticket", subject_id=1, customer_id=ann,
+                                             staff_id=li.id)
+        revisit = await revisits.schedule_revisit(work.session, customer_id=bob, reason="periodic", subject_id=1,
+                                                  due_at=clock.now())
+    assert survey is not None and revisit is not None
+    async with place.open(Actor.customer(ann)) as work:  # a low score: the lead of the repairer's team
+        result = await surveys.answer(work.session, survey.id, score=1, customer_id=ann,
+                                      notify=partial(notify_staff, work))
+    assert result.follow_up is not None and result.follow_up.assignee_id == li.id
+    async with place.open(Actor.customer(bob)) as work:  # "I need help": the lead with the fewest open tasks
+        await revisits.answer(work.session, revisit.id, "need_help", customer_id=bob,
+                              notify=partial(notify_staff, work))
+    return (li, emma, "需要回访客户 Ann：满意度评分低",
+            "Follow-up needed for Bob: the customer asked for help at a revisit")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "assigned": _assigned,
+    "requeued": _requeued,
+    "transferred": _transferred,
+    "transferred_with_note": _transferred_with_note,
+    "follow_up": _follow_up,
+}
+
+
+def test_every_staff_notice_kind_has_a_scenario() -> None:
+    assert set(SCENARIOS) == set(STAFF_NOTICES)
+
+
+def test_every_follow_up_reason_is_worded_for_staff() -> None:
+    assert set(FOLLOW_UP_REASONS) == set(surveys.FOLLOW_UP_REASONS)
+
+
+@pytest.mark.parametrize("kind", sorted(SCENARIOS))
+async def test_staff_notice_reaches_each_person_in_their_language(any_sessions, frozen_clock, kind) -> None:
+    li, emma, for_li, for_emma = await SCENARIOS[kind](workplace(any_sessions), frozen_clock)
+    for person, expected in ((li, for_li), (emma, for_emma)):
+        console, telegram = await _told(any_sessions, person)
+        assert expected in console, (person.language, console)
+        assert expected in telegram, (person.language, telegram)
+    # Nobody reads the other language.
+    li_console, li_telegram = await _told(any_sessions, li)
+    emma_console, emma_telegram = await _told(any_sessions, emma)
+    assert all(any("\u4e00" <= c <= "\u9fff" for c in text) for text in li_console + li_telegram)
+    assert not any("\u4e00" <= c <= "\u9fff" for text in emma_console + emma_telegram for c in text)
