@@ -11,13 +11,13 @@ import re
 from rapidfuzz import fuzz
 
 from dialogs.flow import FLOWS, Flow
+from storage.text import has_chinese
 
 _WORD = re.compile(r"[a-z]+")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _score(text: str, words: list[str], phrase: str) -> float:
-    if _CJK.search(phrase):
+    if has_chinese(phrase):
         return 100.0 if phrase in text else 0.0
     if " " in phrase:
         return 100.0 if phrase in text else fuzz.partial_ratio(phrase, text)

@@ -32,7 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialogs.i18n import N_, t
+from dialogs.i18n import t
+from dialogs.names import CATEGORY_NAMES, DEADLINE_NAMES, PRIORITY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Say
 from storage import clock
 from storage.events import Event, EventBus, ticket_changed
@@ -57,23 +58,6 @@ BATCH = 200  # per transaction; small enough that loading and rendering one batc
 YIELD_EVERY = 50
 WAITING_ALERT_MINUTES = 10
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-STATUS_NAMES = {
-    "new": N_("new"), "assigned": N_("assigned"), "in_progress": N_("in progress"),
-    "waiting_customer": N_("waiting for you"), "resolved": N_("resolved"), "closed": N_("closed"),
-    "cancelled": N_("cancelled"),
-}
-CATEGORY_NAMES = {
-    "plumbing": N_("Plumbing"), "electrical": N_("Electrical"), "waterproofing": N_("Waterproofing / leak"),
-    "heating_cooling": N_("Heating / cooling"), "doors_windows": N_("Doors / windows"),
-    "walls_decoration": N_("Walls / decoration"), "equipment": N_("Equipment"), "other": N_("Other"),
-    "service_attitude": N_("Service attitude"), "product_quality": N_("Product quality"),
-    "delayed_handover": N_("Delayed handover"), "property_management": N_("Property management"),
-    "contract_sales": N_("Contract / sales"),
-}
-PRIORITY_NAMES = {"emergency": N_("emergency"), "normal": N_("normal"), "low": N_("low")}
-DEADLINE_NAMES = {"first_response": N_("first response"), "resolution": N_("resolution")}
-
 
 def _when(value: str | None, tz: ZoneInfo) -> str:
     if not value:

@@ -1,16 +1,21 @@
 """Notice listing and district changes committed in this process, so cached indexes refresh at once.
 
-Edits made by other processes are caught by the periodic probes in districts.py and snapshot.py.
+Edits made by other processes are caught by the periodic probes in districts.py and snapshot.py. The caches
+subscribe here (listing snapshots with `subscribe`, the district index with `on_districts_committed`); this
+module knows none of them, so the imports run one way only.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from storage.models import District, Listing
 
 _installed = False
 _LISTING_IDS = "homedesk_matching_listing_ids"
@@ -24,15 +29,19 @@ class ListingChangeSink(Protocol):
 
 
 _sinks: weakref.WeakSet[Any] = weakref.WeakSet()
+_district_callbacks: set[Callable[[], None]] = set()
 
 
 def subscribe(sink: ListingChangeSink) -> None:
     _sinks.add(sink)
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    from storage.models import District, Listing
+def on_districts_committed(callback: Callable[[], None]) -> None:
+    """Call this after every commit in this process that changed districts (idempotent per callback)."""
+    _district_callbacks.add(callback)
 
+
+def _after_flush(session: Session, _context: Any) -> None:
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, Listing):
             # The identity key, not obj.id: reading an expired attribute here would query the database.
@@ -45,9 +54,7 @@ def _after_flush(session: Session, _context: Any) -> None:
             session.info[_DISTRICTS] = True
 
 
-def _do_orm_execute(state: Any) -> None:
-    from storage.models import District, Listing
-
+def _do_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     for mapper in state.all_mappers:
@@ -58,12 +65,11 @@ def _do_orm_execute(state: Any) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    from matching import districts
-
     ids = session.info.pop(_LISTING_IDS, None)
     bulk = session.info.pop(_LISTINGS_BULK, False)
     if session.info.pop(_DISTRICTS, False):
-        districts.invalidate()
+        for callback in list(_district_callbacks):
+            callback()
     if bulk or ids:
         for sink in list(_sinks):
             sink.note_changed(None if bulk else set(ids))

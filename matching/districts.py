@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from matching import changes
+from storage.models import District
+from storage.text import has_chinese
 
 # A fuzzy hit is accepted only when it is this good ...
 FUZZY_ACCEPT = 85.0
@@ -23,7 +29,6 @@ FUZZY_MIN_LEN = 5
 
 _SUFFIXES_ZH = ("区", "县", "镇")
 _SUFFIXES_EN = (" district", " area", " qu")
-_HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,12 @@ class DistrictIndex:
                     continue
                 for variant in self._variants(alias):
                     self._exact.setdefault(_key(variant), record.name)
-        self._latin_keys = [k for k in self._exact if not _HAS_CJK.search(k)]
+        self._latin_keys = [k for k in self._exact if not has_chinese(k)]
         # Longest alias first so 'wangjing soho' wins over 'wangjing'; Latin ones need word boundaries.
         parts = []
         for alias in sorted(self._exact, key=len, reverse=True):
             escaped = re.escape(alias).replace(r"\ ", r"[\s-]*")
-            parts.append(escaped if _HAS_CJK.search(alias) else rf"(?<![a-z]){escaped}(?![a-z])")
+            parts.append(escaped if has_chinese(alias) else rf"(?<![a-z]){escaped}(?![a-z])")
         self._pattern = re.compile("|".join(parts)) if parts else None
 
     @staticmethod
@@ -239,23 +244,15 @@ def invalidate() -> None:
     _version += 1
 
 
-async def _probe(session: Any) -> Any:
-    from sqlalchemy import func, select
-
-    from storage.models import District
-
+async def _probe(session: AsyncSession) -> Any:
     row = (await session.execute(select(func.count(District.id), func.max(District.updated_at)))).one()
     return tuple(row)
 
 
-async def load_district_index(session: Any) -> DistrictIndex:
+async def load_district_index(session: AsyncSession) -> DistrictIndex:
     """The districts index for the session's database, built once and rebuilt when districts change."""
-    from sqlalchemy import select
-
-    from matching import changes
-    from storage.models import District
-
     changes.install()
+    changes.on_districts_committed(invalidate)
     engine = session.get_bind()
     now = _monotonic()
     cached = _cache.get(engine)

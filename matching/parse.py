@@ -17,6 +17,7 @@ from matching import vocab
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex
 from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
+from storage.text import is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -521,12 +522,12 @@ def _tri_state(value: str, criteria: Criteria) -> None:
         criteria.furnished = False
     if criteria.furnished is None:
         for m in _mentions(value, vocab.FURNISHED_EN, True) + _mentions(value, vocab.FURNISHED_ZH, False):
-            verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)), m.end())
+            verdict = _negation(value, m.start(), not is_chinese(m.group(0)[:1]), m.end())
             if verdict != "ignore":
                 criteria.furnished = verdict is None
             break
     for m in _mentions(value, vocab.PETS_EN, True) + _mentions(value, vocab.PETS_ZH, False):
-        verdict = _negation(value, m.start(), not re.match(r"[\u3400-\u9fff]", m.group(0)), m.end())
+        verdict = _negation(value, m.start(), not is_chinese(m.group(0)[:1]), m.end())
         if verdict != "ignore":
             criteria.pets = verdict is None
         break

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Float, Select, String, bindparam, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.score import DEALS, PROPERTY_TYPES, Plan
+from matching.score import Plan
 from storage.models import Listing, ListingFeedback
+from storage.vocabulary import DEAL_TYPES, PROPERTY_TYPES
 
 # Columns in matching.score.ROW_FIELDS order.
 _ROW_COLUMNS = (
@@ -63,7 +65,7 @@ def candidate_ids(plan: Plan) -> Select[Any]:
     """
     stmt = select(func.aggregate_strings(cast(Listing.id, String), ",")).where(Listing.status == "active")
     if plan.deal is not None:
-        stmt = stmt.where(Listing.deal_type == DEALS[plan.deal])
+        stmt = stmt.where(Listing.deal_type == DEAL_TYPES[plan.deal])
     if plan.ptypes:
         stmt = stmt.where(Listing.property_type.in_([PROPERTY_TYPES[t] for t in plan.ptypes]))
     if plan.price_hi is not None:
@@ -92,7 +94,7 @@ def customer_feedback(customer_id: int) -> Select[Any]:
     )
 
 
-async def fetch_all(session: Any, stmt: Select[Any] | tuple[Select[Any], dict[str, Any]]) -> list[Any]:
+async def fetch_all(session: AsyncSession, stmt: Select[Any] | tuple[Select[Any], dict[str, Any]]) -> list[Any]:
     """Run on the session's connection: plain rows, without the ORM's per-row bookkeeping."""
     statement, params = stmt if isinstance(stmt, tuple) else (stmt, {})
     connection = await session.connection()

@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import query
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
 from matching.reasons import render
 from matching.score import (
-    DEALS,
-    PROPERTY_TYPES,
     ROW_FIELDS,
     Columns,
     Feedback,
@@ -29,6 +28,7 @@ from matching.score import (
 )
 from matching.snapshot import snapshot_for
 from matching.weights import DEFAULT_WEIGHTS, Weights
+from storage.vocabulary import DEAL_TYPES, PROPERTY_TYPES
 
 # Winners are re-read from the database; a few spares cover any that changed meanwhile.
 _SPARE = 5
@@ -76,7 +76,7 @@ class Relaxation:
     message_zh: str
 
 
-async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
+async def _feedback(session: AsyncSession, customer_id: int | None) -> list[Feedback]:
     if customer_id is None:
         return []
     rows = await query.fetch_all(session, query.customer_feedback(customer_id))
@@ -84,7 +84,7 @@ async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
         Feedback(
             listing_id=r[0],
             reason=r[1],
-            deal=DEALS.index(r[2]) if r[2] in DEALS else -1,
+            deal=DEAL_TYPES.index(r[2]) if r[2] in DEAL_TYPES else -1,
             ptype=PROPERTY_TYPES.index(r[3]) if r[3] in PROPERTY_TYPES else -1,
             district=r[4] if r[4] is not None else -1,
             price=float(r[5] or 0.0),
@@ -95,7 +95,7 @@ async def _feedback(session: Any, customer_id: int | None) -> list[Feedback]:
     ]
 
 
-async def _candidates(session: Any, plan: Plan, source: CandidateSource) -> Columns:
+async def _candidates(session: AsyncSession, plan: Plan, source: CandidateSource) -> Columns:
     """The listings to filter and score.
 
     'snapshot' (default): every listing of the in-memory copy; numpy filters them in about a millisecond.
@@ -140,7 +140,7 @@ def _localise(codes: list[tuple[str, dict[str, Any]]], index: DistrictIndex, lan
 
 
 async def find_matches(
-    session: Any,
+    session: AsyncSession,
     criteria: Criteria,
     top: int = 10,
     customer_id: int | None = None,
@@ -168,7 +168,7 @@ async def find_matches(
 
 
 async def _fresh_matches(
-    session: Any, plan: Plan, index: DistrictIndex, best_ids: np.ndarray, best_scores: np.ndarray, top: int
+    session: AsyncSession, plan: Plan, index: DistrictIndex, best_ids: np.ndarray, best_scores: np.ndarray, top: int
 ) -> tuple[list[Match], set[int]]:
     """Re-read the winners, re-check and re-score them; report ids whose cached copy was out of date."""
     if not len(best_ids):
@@ -202,7 +202,7 @@ async def _fresh_matches(
                 misses_zh=_localise(misses, index, "zh"),
                 reason_codes=reasons,
                 miss_codes=misses,
-                deal_type=DEALS[fresh.deal[i]] if fresh.deal[i] >= 0 else None,
+                deal_type=DEAL_TYPES[fresh.deal[i]] if fresh.deal[i] >= 0 else None,
                 property_type=PROPERTY_TYPES[fresh.ptype[i]] if fresh.ptype[i] >= 0 else None,
                 district=index.by_id.get(int(fresh.district[i]), district_name or ""),
                 price=float(fresh.price[i]),
@@ -227,7 +227,7 @@ _CONSTRAINT_FILTERS = {
 }
 
 
-async def count_matches(session: Any, criteria: Criteria, index: DistrictIndex | None = None) -> int:
+async def count_matches(session: AsyncSession, criteria: Criteria, index: DistrictIndex | None = None) -> int:
     """How many listings pass the hard filters (as of the snapshot)."""
     index = index or await load_district_index(session)
     plan = compile_plan(criteria, index)
@@ -236,7 +236,7 @@ async def count_matches(session: Any, criteria: Criteria, index: DistrictIndex |
 
 
 async def explain_no_results(
-    session: Any, criteria: Criteria, index: DistrictIndex | None = None
+    session: AsyncSession, criteria: Criteria, index: DistrictIndex | None = None
 ) -> list[Relaxation]:
     """For each stated constraint, how many listings relaxing it alone would give; most helpful first."""
     index = index or await load_district_index(session)

@@ -15,10 +15,8 @@ import numpy as np
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex
 from matching.weights import DEFAULT_WEIGHTS, Weights
+from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
 
-DEALS = ("sale", "rent")
-PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")
-STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
 KNOWN_FEATURES = ("parking", "elevator", "near_metro", "balcony", "garden", "gym", "pool", "school", "south_facing")
 _feature_bits: dict[str, int] = {slug: 1 << i for i, slug in enumerate(KNOWN_FEATURES)}
 NO_DATE = 0  # ordinal used for an unknown availability date
@@ -64,8 +62,8 @@ ROW_FIELDS = (
 @dataclass
 class Columns:
     ids: np.ndarray  # int64, sorted ascending in snapshots
-    status: np.ndarray  # int8 index into STATUSES
-    deal: np.ndarray  # int8 index into DEALS
+    status: np.ndarray  # int8 index into LISTING_STATUSES
+    deal: np.ndarray  # int8 index into DEAL_TYPES
     ptype: np.ndarray  # int8 index into PROPERTY_TYPES
     price: np.ndarray  # float64
     district: np.ndarray  # int64, -1 when unknown
@@ -91,8 +89,8 @@ class Columns:
         nan = float("nan")
         return cls(
             ids=col(0, np.int64),
-            status=col(1, np.int8, lambda v: _code(v, STATUSES)),
-            deal=col(2, np.int8, lambda v: _code(v, DEALS)),
+            status=col(1, np.int8, lambda v: _code(v, LISTING_STATUSES)),
+            deal=col(2, np.int8, lambda v: _code(v, DEAL_TYPES)),
             ptype=col(3, np.int8, lambda v: _code(v, PROPERTY_TYPES)),
             price=col(4, np.float64, lambda v: nan if v is None else float(v)),
             district=col(5, np.int64, default=-1),
@@ -185,7 +183,7 @@ def compile_plan(
     return Plan(
         criteria=criteria,
         weights=w,
-        deal=_code(criteria.deal_type, DEALS) if criteria.deal_type else None,
+        deal=_code(criteria.deal_type, DEAL_TYPES) if criteria.deal_type else None,
         ptypes=[i for i in (_code(t, PROPERTY_TYPES) for t in criteria.property_types) if i >= 0],
         price_lo=low * (1 - w.budget_under) if low else None,
         price_hi=high * (1 + w.budget_over) if high else None,
@@ -422,7 +420,7 @@ def explain(cols: Columns, i: int, plan: Plan, distance: np.ndarray | None = Non
     misses: list[Reason] = []
     names = plan.district_names
     district = int(cols.district[i])
-    deal = DEALS[cols.deal[i]] if cols.deal[i] >= 0 else None
+    deal = DEAL_TYPES[cols.deal[i]] if cols.deal[i] >= 0 else None
     price = float(cols.price[i])
 
     if plan.location:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import changes, query
 from matching.score import Columns
@@ -62,7 +63,7 @@ class ListingSnapshot:
         else:
             self._pending |= ids
 
-    async def refresh(self, session: Any) -> None:
+    async def refresh(self, session: AsyncSession) -> None:
         async with self._lock:
             now = monotonic()
             if not self._full_reload and not self._pending and now - self._probed_at >= PROBE_INTERVAL_S:
@@ -86,7 +87,7 @@ class ListingSnapshot:
                 self._merge(np.array(ids, dtype=np.int64), rows)
 
     @staticmethod
-    async def _load_all(session: Any) -> Columns:
+    async def _load_all(session: AsyncSession) -> Columns:
         parts, last_id = [], 0
         while True:
             rows = await query.fetch_all(session, query.snapshot_rows(last_id, _PAGE))
@@ -96,7 +97,7 @@ class ListingSnapshot:
             last_id = rows[-1][0]
         return Columns.concat(parts) if parts else Columns.empty()
 
-    async def _load_changed_since(self, session: Any) -> None:
+    async def _load_changed_since(self, session: AsyncSession) -> None:
         if self._probe is None or self._probe[2] is None:
             self._full_reload = True
             return
@@ -119,7 +120,7 @@ class ListingSnapshot:
         return self.cols.take(pos[found]), ids[~found]
 
 
-async def snapshot_for(session: Any) -> ListingSnapshot:
+async def snapshot_for(session: AsyncSession) -> ListingSnapshot:
     """The refreshed snapshot of the session's database."""
     changes.install()
     engine = session.get_bind()

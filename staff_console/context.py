@@ -16,6 +16,7 @@ from storage.events import EventBus
 from storage.models import Staff
 from storage.settings import Settings
 from storage.unit_of_work import Actor, Work, Workplace
+from storage.vocabulary import STAFF_ROLES
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSIONS_KEY = web.AppKey("sessions", async_sessionmaker[AsyncSession])
@@ -24,7 +25,7 @@ WORKPLACE_KEY = web.AppKey("workplace", Workplace)
 NAV_KEY = web.AppKey("nav", list)
 STAFF_KEY = web.RequestKey("staff", Staff)  # the signed-in Staff row, loaded fresh on every request
 
-ALL_ROLES = ("admin", "agent", "service")
+ALL_ROLES = STAFF_ROLES
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

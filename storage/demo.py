@@ -32,7 +32,7 @@ from storage.importers import (
     import_listings,
     import_units,
 )
-from storage.importers.common import has_cjk, split_list
+from storage.importers.common import split_list
 from storage.models import (
     CannedReply,
     District,
@@ -44,6 +44,7 @@ from storage.models import (
     WarrantyPeriod,
 )
 from storage.services.staff_accounts import by_email, create_staff
+from storage.text import has_chinese
 
 DATA = Path(__file__).with_name("demo_data")
 CITY = "Beijing"
@@ -295,7 +296,7 @@ def neighbourhoods(district: District) -> list[tuple[str, str]]:
     pairs = [
         (aliases[i], aliases[i + 1])
         for i in range(len(aliases) - 1)
-        if not has_cjk(aliases[i]) and has_cjk(aliases[i + 1])
+        if not has_chinese(aliases[i]) and has_chinese(aliases[i + 1])
     ]
     return pairs or [(district.name, district.name_zh or district.name)]
 

@@ -18,12 +18,12 @@ from dialogs.i18n import esc
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from storage.models import FaqEntry
+from storage.text import has_chinese
 
 THRESHOLD = 78.0
 # A greeting is not a question, but it deserves better than "I did not understand": the menu, with a hello.
 GREETINGS = frozenset({"hi", "hello", "hey", "good morning", "good afternoon", "good evening", "hallo", "hola",
                        "你好", "您好", "嗨", "哈喽", "早上好", "下午好", "晚上好", "在吗"})
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _PUNCTUATION = re.compile(r"[\s?!.,，。？！、:：;；\"'“”‘’()（）]+")
 
 
@@ -33,7 +33,7 @@ def _normalise(text: str) -> str:
 
 def _score(query: str, choice: str, **_: object) -> float:
     """Chinese has no spaces, so containment-style partial matching; Latin text compares word sets."""
-    if _CJK.search(query) or _CJK.search(choice):
+    if has_chinese(query) or has_chinese(choice):
         if len(choice) <= len(query) and choice.replace(" ", "") in query.replace(" ", ""):
             return 100.0
         return fuzz.partial_ratio(query.replace(" ", ""), choice.replace(" ", "")) * (

@@ -13,7 +13,7 @@ mode ("sentence" | "steps"), editing (return to the summary after one answer), s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -26,8 +26,11 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
+from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
 from matching.parse import parse_need
+from storage.models import Need
 from storage.repositories import needs as needs_repo
+from storage.text import is_chinese
 
 NAME = "need"
 MAX_DISTRICT_BUTTONS = 24
@@ -46,9 +49,10 @@ MOVE_IN: list[tuple[str, int]] = [
     (N_("As soon as possible"), 14), (N_("Within a month"), 30), (N_("Within 3 months"), 90),
 ]
 MUST_HAVES = ("parking", "pets", "furnished", "elevator", "near_metro", "balcony", "school", "south_facing")
-_NUMBER = re.compile(r"^\s*[¥$]?\s*(\d+(?:[.,]\d+)?)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
+# A bare typed answer: one number (digits or Chinese numerals), a multiplier, a currency or area unit.
+_NUMBER = re.compile(
+    rf"^\s*[¥$]?\s*([\d.,]+|[{CN_NUMERAL_CHARS}]+)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
 _SEPARATORS = re.compile(r"[,，、;/]|\band\b|和|或")
-_CJK = re.compile(r"[\u3400-\u9fff]+")
 _ROOM_DIGIT = re.compile(r"^\s*([0-9一二两三四五])\s*(?:室|居|房|bedrooms?|br|beds?)?\s*\+?\s*$")
 
 
@@ -57,10 +61,8 @@ _ROOM_DIGIT = re.compile(r"^\s*([0-9一二两三四五])\s*(?:室|居|房|bedroo
 
 def _bare_amount(text: str) -> float | None:
     m = _NUMBER.match(text.lower())
-    if not m:
-        return None
-    value = float(m.group(1).replace(",", ""))
-    return value * {"k": 1e3, "千": 1e3, "w": 1e4, "万": 1e4, "m": 1e6}.get(m.group(2) or "", 1)
+    value = to_number(m.group(1)) if m else None
+    return None if m is None or value is None else apply_suffix(value, m.group(2))
 
 
 def _read_budget(text: str, criteria: Criteria, index: DistrictIndex, today: date) -> bool:
@@ -73,10 +75,10 @@ def _read_budget(text: str, criteria: Criteria, index: DistrictIndex, today: dat
 
 def _read_rooms(text: str, criteria: Criteria, index: DistrictIndex, today: date) -> bool:
     m = _ROOM_DIGIT.match(text.lower())
-    if not m:
+    value = to_number(m.group(1)) if m else None
+    if value is None:
         return False
-    n = "一二两三四五".find(m.group(1))
-    n = int(m.group(1)) if n < 0 else (n if n < 2 else n - 1) + 1
+    n = int(value)
     criteria.bedrooms_min, criteria.bedrooms_max = n, (None if "+" in text else n)
     return True
 
@@ -111,7 +113,7 @@ def _similar_chinese_names(text: str, index: DistrictIndex) -> list[str]:
     Edit-distance ratios are meaningless on two-character words, and a wrong homophone is the usual Chinese
     typo, so same-position overlap is the better signal; the customer always confirms ("did you mean").
     """
-    if not _CJK.fullmatch(text) or not 2 <= len(text) <= 6:
+    if not is_chinese(text) or not 2 <= len(text) <= 6:
         return []
     out = []
     for name in index.names:
@@ -625,7 +627,7 @@ class NeedsFlow(Flow):
                      "Wangjing under 8k from March” — or answer a few questions.")
         return [_ask(ctx, STEPS[0], Criteria(), await _env(ctx), lead=lead)]
 
-    async def _overview(self, ctx: DialogContext, saved: Any) -> Say:
+    async def _overview(self, ctx: DialogContext, saved: Sequence[Need]) -> Say:
         env = await _env(ctx)
         ctx.clear()
         lines = [ctx.t("Your saved searches:")]

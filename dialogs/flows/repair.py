@@ -7,19 +7,47 @@ Customers whose phone matches no unit are offered a complaint (flagged for staff
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dialogs.flow import DialogContext, Flow, register
+from dialogs.flows import describe
+from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.start import main_menu
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
-from dialogs.reminders import CATEGORY_NAMES
 from dialogs.replies import AskContact, Choice, Reply, Say
+from dialogs.tokens import Token, decode, one_of
 from storage.events import ticket_changed
-from storage.models import REPAIR_CATEGORIES
 from storage.services import owners, tickets
+from storage.vocabulary import REPAIR_CATEGORIES, TicketKind
 
 NAME = "repair"
-MAX_PHOTOS = 10
 EMERGENCY_HINT = N_("Emergency: active leak, no power, gas smell, security")
+ANY_TIME = N_("Any time during business hours")
+CALL_FIRST = N_("Call me first to arrange")
+DESCRIBE_STEP = DescribeStep(
+    NAME, REPAIR_CATEGORIES,
+    question=N_("Please describe the problem in a few words: what, where in the home, since when."),
+    with_photos=N_("Got {count} photo(s). Send more, or press Done."),
+    without_photos=N_("Photos help our technician. Send one or several, or press Done."), done=N_("Done"))
+
+
+@dataclass(frozen=True)
+class PickUnit(Token):
+    prefix = "unit"
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class PickUrgency(Token):
+    prefix = "urg"
+    priority: str = one_of(("emergency", "normal"))
+
+
+@dataclass(frozen=True)
+class PickAccess(Token):
+    prefix = "acc"
+    window: str = one_of(("any", "call"))
 
 
 def _cancel(ctx: DialogContext) -> Choice:
@@ -44,41 +72,36 @@ class RepairFlow(Flow):
                            button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
 
     def _unit_question(self, ctx: DialogContext, units: list[owners.OwnedUnit]) -> Say:
-        rows = [[self.choice(u.label, f"unit:{u.unit.id}")] for u in units[:20]]
+        rows = [[self.choice(u.label, PickUnit(u.unit.id).encode())] for u in units[:20]]
         return Say(ctx.t("Which home is it about?"), choices=[*rows, [_cancel(ctx)]])
 
     def _category_question(self, ctx: DialogContext) -> Say:
-        rows = [[self.choice(ctx.t(CATEGORY_NAMES[c]), f"cat:{c}")] for c in REPAIR_CATEGORIES]
-        return Say(ctx.t("What needs repairing?"), choices=[*rows, [_cancel(ctx)]], edit=True)
+        return Say(ctx.t("What needs repairing?"), choices=[*DESCRIBE_STEP.category_rows(ctx), [_cancel(ctx)]],
+                   edit=True)
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        kind, _, value = token.partition(":")
-        step = ctx.conversation.step if ctx.conversation.flow == NAME else None
-        if kind == "unit" and step == "unit" and value.isdigit():
-            if not await owners.owns(ctx.session, ctx.customer.id, int(value)):
-                return None
-            ctx.goto(NAME, "category", unit_id=int(value))
-            return [self._category_question(ctx)]
-        if kind == "cat" and step == "category" and value in REPAIR_CATEGORIES:
-            ctx.goto(NAME, "describe", category=value)
-            return [Say(ctx.t("Please describe the problem in a few words: what, where in the home, since when."),
-                        edit=True)]
-        if kind == "photos" and step == "photos":
+        if DESCRIBE_STEP.finished(ctx, token):
             ctx.goto(NAME, "urgency")
             return [Say(ctx.t("How urgent is it?"), choices=[
-                [self.choice(ctx.t(EMERGENCY_HINT), "urg:emergency")],
-                [self.choice(ctx.t("Not an emergency"), "urg:normal")],
+                [self.choice(ctx.t(EMERGENCY_HINT), PickUrgency("emergency").encode())],
+                [self.choice(ctx.t("Not an emergency"), PickUrgency("normal").encode())],
             ])]
-        if kind == "urg" and step == "urgency" and value in ("emergency", "normal"):
-            ctx.goto(NAME, "access", priority=value)
-            return [Say(ctx.t("When may our technician enter your home? Write it (for example \"weekdays after "
-                              "18:00\") or choose:"),
-                        choices=[[self.choice(ctx.t("Any time during business hours"), "acc:any")],
-                                 [self.choice(ctx.t("Call me first to arrange"), "acc:call")]], edit=True)]
-        if kind == "acc" and step == "access" and value in ("any", "call"):
-            window = ctx.t("Any time during business hours") if value == "any" else ctx.t("Call me first to arrange")
-            return await self._file(ctx, window)
-        return None
+        step = ctx.conversation.step if ctx.conversation.flow == NAME else None
+        match decode(token, PickUnit, PickUrgency, PickAccess):
+            case PickUnit(unit_id) if step == "unit":
+                if not await owners.owns(ctx.session, ctx.customer.id, unit_id):
+                    return None
+                ctx.goto(NAME, CATEGORY, unit_id=unit_id)
+                return [self._category_question(ctx)]
+            case PickUrgency(priority) if step == "urgency":
+                ctx.goto(NAME, "access", priority=priority)
+                return [Say(ctx.t("When may our technician enter your home? Write it (for example \"weekdays after "
+                                  "18:00\") or choose:"),
+                            choices=[[self.choice(ctx.t(ANY_TIME), PickAccess("any").encode())],
+                                     [self.choice(ctx.t(CALL_FIRST), PickAccess("call").encode())]], edit=True)]
+            case PickAccess(window) if step == "access":
+                return await self._file(ctx, ctx.t(ANY_TIME if window == "any" else CALL_FIRST))
+        return await DESCRIBE_STEP.on_choice(ctx, token)
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         step = ctx.conversation.step
@@ -90,29 +113,9 @@ class RepairFlow(Flow):
         if step == "contact" and event.kind == "text":
             return [AskContact(text=ctx.t("Please use the button below to share your phone number."),
                                button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
-        if step == "describe" and event.kind in ("text", "photo"):
-            text = event.text.strip()
-            photos = list(event.photo_file_ids[-1:]) if event.kind == "photo" else []
-            if not text and not photos:
-                return None
-            ctx.goto(NAME, "photos", description=text[:4000], photos=photos)
-            return [self._photos_prompt(ctx, len(photos))]
-        if step == "photos" and event.kind == "photo":
-            photos = [*ctx.slots.get("photos", []), *event.photo_file_ids[-1:]][:MAX_PHOTOS]
-            if event.text.strip():
-                ctx.set_slots(description=f"{ctx.slots.get('description', '')}\n{event.text.strip()}".strip())
-            ctx.set_slots(photos=photos)
-            return [self._photos_prompt(ctx, len(photos))]
         if step == "access" and event.kind == "text" and event.text.strip():
             return await self._file(ctx, event.text.strip()[:256])
-        return None
-
-    def _photos_prompt(self, ctx: DialogContext, count: int) -> Say:
-        if count:
-            text = ctx.t("Got {count} photo(s). Send more, or press Done.", count=count)
-        else:
-            text = ctx.t("Photos help our technician. Send one or several, or press Done.")
-        return Say(text, choices=[[self.choice(ctx.t("Done"), "photos:done")]])
+        return await DESCRIBE_STEP.on_input(ctx, event)
 
     async def _verify(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         if not event.contact_is_own or not event.phone:
@@ -136,10 +139,10 @@ class RepairFlow(Flow):
     async def _file(self, ctx: DialogContext, access_window: str) -> list[Reply]:
         slots = ctx.slots
         ticket = await tickets.create_ticket(
-            ctx.session, kind="repair", category=str(slots.get("category")), customer_id=ctx.customer.id,
-            description=str(slots.get("description", "")), unit_id=slots.get("unit_id"),
+            ctx.session, kind=TicketKind.REPAIR, category=str(slots.get("category")), customer_id=ctx.customer.id,
+            description=describe.description(ctx), unit_id=slots.get("unit_id"),
             priority=str(slots.get("priority", "normal")), access_window=access_window,
-            conversation_id=ctx.conversation.id, photo_file_ids=list(slots.get("photos", [])),
+            conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
         )
         ctx.events.append(ticket_changed(ticket, created=True))
         ctx.clear()

@@ -4,20 +4,53 @@ a resolution. The buttons also work while a person owns the conversation (a comp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from sqlalchemy import select
 
 from dialogs.flow import DialogContext, Flow, register
 from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
-from dialogs.reminders import CATEGORY_NAMES, STATUS_NAMES
+from dialogs.names import CATEGORY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Reply, Say
+from dialogs.tokens import Token, decode
 from storage.events import ticket_changed
 from storage.models import Survey, Ticket
 from storage.services import reminders, tickets
 from storage.services.tickets import TicketError
+from storage.vocabulary import FINISHED_TICKET_STATUSES, ConversationMode, TicketStatus
 
 NAME = "tickets"
+
+
+@dataclass(frozen=True)
+class BackToList(Token):
+    prefix = "list"
+
+
+@dataclass(frozen=True)
+class DoneAdding(Token):
+    prefix = "done"
+
+
+class TicketAction(StrEnum):
+    SHOW = "v"
+    ADD = "add"
+    ACCEPT_QUOTE = "qa"
+    DECLINE_QUOTE = "qd"
+    CONFIRM_FIXED = "ok"
+    REOPEN = "no"
+
+
+@dataclass(frozen=True)
+class TicketButton(Token):
+    """A button about one of the customer's tickets (`qa:42`); whose ticket it is, is checked on every press."""
+
+    prefix = ""
+    action: TicketAction
+    ticket_id: int
 
 
 class TicketsFlow(Flow):
@@ -29,21 +62,25 @@ class TicketsFlow(Flow):
     works_while_human = True
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
-        if ctx.conversation.mode == "bot":
+        if ctx.conversation.mode == ConversationMode.BOT:
             ctx.clear()
         rows = await tickets.customer_tickets(ctx.session, ctx.customer.id)
         if not rows:
             return [Say(ctx.t("You have no requests yet."),
                         choices=[[Choice(ctx.t("Report a repair"), "repair:start")],
                                  [Choice(ctx.t("Main menu"), "menu:main")]])]
-        buttons = [[self.choice(f"{t.number} · {ctx.t(STATUS_NAMES.get(t.status, t.status))}", f"v:{t.id}")]
+        buttons = [[self._about(t, TicketAction.SHOW, f"{t.number} · {ctx.t(STATUS_NAMES.get(t.status, t.status))}")]
                    for t in rows]
         return [Say(ctx.t("Your requests:"), choices=[*buttons, [Choice(ctx.t("Main menu"), "menu:main")]])]
 
-    async def _mine(self, ctx: DialogContext, value: str) -> Ticket | None:
-        if not value.isdigit():
-            return None
-        ticket = await ctx.session.get(Ticket, int(value))
+    def _button(self, label: str, token: Token) -> Choice:
+        return self.choice(label, token.encode())
+
+    def _about(self, ticket: Ticket, action: TicketAction, label: str) -> Choice:
+        return self._button(label, TicketButton(action, ticket.id))
+
+    async def _mine(self, ctx: DialogContext, ticket_id: int) -> Ticket | None:
+        ticket = await ctx.session.get(Ticket, ticket_id)
         return ticket if ticket is not None and ticket.customer_id == ctx.customer.id else None
 
     def _details(self, ctx: DialogContext, ticket: Ticket) -> Say:
@@ -57,61 +94,68 @@ class TicketsFlow(Flow):
         if ticket.quote_amount is not None:
             lines.append(ctx.t("Quote: {amount} CNY", amount=ticket.quote_amount))
         rows: list[list[Choice]] = []
-        if ticket.status == "resolved":
-            rows.append([self.choice(ctx.t("Yes, it is fixed"), f"ok:{ticket.id}"),
-                         self.choice(ctx.t("No, reopen it"), f"no:{ticket.id}")])
-        if ticket.quote_amount is not None and ticket.quote_accepted_at is None and ticket.status == "waiting_customer":
-            rows.append([self.choice(ctx.t("Accept the quote"), f"qa:{ticket.id}"),
-                         self.choice(ctx.t("Decline"), f"qd:{ticket.id}")])
-        if ticket.status not in ("closed", "cancelled"):
-            rows.append([self.choice(ctx.t("Add information or photos"), f"add:{ticket.id}")])
-        rows.append([self.choice(ctx.t("Back to my requests"), "list")])
+        if ticket.status == TicketStatus.RESOLVED:
+            rows.append([self._about(ticket, TicketAction.CONFIRM_FIXED, ctx.t("Yes, it is fixed")),
+                         self._about(ticket, TicketAction.REOPEN, ctx.t("No, reopen it"))])
+        if (ticket.quote_amount is not None and ticket.quote_accepted_at is None
+                and ticket.status == TicketStatus.WAITING_CUSTOMER):
+            rows.append([self._about(ticket, TicketAction.ACCEPT_QUOTE, ctx.t("Accept the quote")),
+                         self._about(ticket, TicketAction.DECLINE_QUOTE, ctx.t("Decline"))])
+        if ticket.status not in FINISHED_TICKET_STATUSES:
+            rows.append([self._about(ticket, TicketAction.ADD, ctx.t("Add information or photos"))])
+        rows.append([self._button(ctx.t("Back to my requests"), BackToList())])
         return Say("\n".join(lines), choices=rows, edit=True)
 
+    def _done(self, ctx: DialogContext) -> list[list[Choice]]:
+        return [[self._button(ctx.t("Done"), DoneAdding())]]
+
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        action, _, value = token.partition(":")
-        if action == "list":
-            return await self.start(ctx, event)
-        if action == "done":
-            if ctx.conversation.flow == NAME:
-                ctx.clear()
-            return [Say(ctx.t("Thank you, it is added to your request."))]
-        ticket = await self._mine(ctx, value)
-        if ticket is None:
-            return None
-        try:
-            if action == "v":
-                return [self._details(ctx, ticket)]
-            if action == "add":
-                if ticket.status in ("closed", "cancelled") or ctx.conversation.mode != "bot":
+        match decode(token, BackToList, DoneAdding, TicketButton):
+            case BackToList():
+                return await self.start(ctx, event)
+            case DoneAdding():
+                if ctx.conversation.flow == NAME:
+                    ctx.clear()
+                return [Say(ctx.t("Thank you, it is added to your request."))]
+            case TicketButton(action, ticket_id):
+                ticket = await self._mine(ctx, ticket_id)
+                if ticket is None:
+                    return None
+                try:
+                    return await self._act(ctx, action, ticket)
+                except TicketError:
+                    return [Say(ctx.t("This request has changed meanwhile. Here is where it stands."), edit=False),
+                            self._details(ctx, ticket)]
+        return None
+
+    async def _act(self, ctx: DialogContext, action: TicketAction, ticket: Ticket) -> list[Reply]:
+        match action:
+            case TicketAction.ADD:
+                if ticket.status in FINISHED_TICKET_STATUSES or ctx.conversation.mode != ConversationMode.BOT:
                     return [self._details(ctx, ticket)]
                 ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Write what you would like to add, or send photos. Press Done when finished."),
-                            choices=[[self.choice(ctx.t("Done"), "done")]])]
-            if action == "qa":
+                            choices=self._done(ctx))]
+            case TicketAction.ACCEPT_QUOTE:
                 await tickets.accept_quote(ctx.session, ticket, ctx.customer.id)
                 ctx.events.append(ticket_changed(ticket))
                 return [Say(ctx.t("Thank you, you accepted the quote for {number}. We will start the work.",
                                   number=ticket.number), edit=True)]
-            if action == "qd":
+            case TicketAction.DECLINE_QUOTE:
                 await tickets.decline_quote(ctx.session, ticket, ctx.customer.id)
                 ctx.events.append(ticket_changed(ticket))
                 return [Say(ctx.t("You declined the quote; request {number} is cancelled.", number=ticket.number),
                             edit=True)]
-            if action == "ok":
+            case TicketAction.CONFIRM_FIXED:
                 return await self._confirm(ctx, ticket)
-            if action == "no":
+            case TicketAction.REOPEN:
                 await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer")
                 ctx.events.append(ticket_changed(ticket))
-                if ctx.conversation.mode == "bot":
+                if ctx.conversation.mode == ConversationMode.BOT:
                     ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Request {number} is reopened. What is still wrong? Write it here or send photos, "
-                                  "then press Done.", number=ticket.number),
-                            choices=[[self.choice(ctx.t("Done"), "done")]], edit=True)]
-        except TicketError:
-            return [Say(ctx.t("This request has changed meanwhile. Here is where it stands."), edit=False),
-                    self._details(ctx, ticket)]
-        return None
+                                  "then press Done.", number=ticket.number), choices=self._done(ctx), edit=True)]
+        return [self._details(ctx, ticket)]  # TicketAction.SHOW
 
     async def _confirm(self, ctx: DialogContext, ticket: Ticket) -> list[Reply]:
         await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id)
@@ -129,7 +173,8 @@ class TicketsFlow(Flow):
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         if ctx.conversation.step != "add" or event.kind not in ("text", "photo"):
             return None
-        ticket = await self._mine(ctx, str(ctx.slots.get("ticket_id", "")))
+        ticket_id = ctx.slots.get("ticket_id")
+        ticket = await self._mine(ctx, ticket_id) if isinstance(ticket_id, int) else None
         if ticket is None:
             return None
         if event.kind == "photo" and event.photo_file_ids:
@@ -139,7 +184,7 @@ class TicketsFlow(Flow):
             await tickets.add_info(ctx.session, ticket, event.text, customer_id=ctx.customer.id)
         ctx.events.append(ticket_changed(ticket, info=True))
         return [Say(ctx.t("Added to {number}. Send more, or press Done.", number=ticket.number),
-                    choices=[[self.choice(ctx.t("Done"), "done")]])]
+                    choices=self._done(ctx))]
 
 
 register(TicketsFlow())

@@ -1,8 +1,12 @@
-"""Listings: list with filters, create and edit (with photos), status changes (audited), CSV import."""
+"""Listings: list with filters, create and edit (with photos), status changes (audited), CSV import.
+
+Every write goes through `storage.services.listings`, which owns the price-drop and photo-cache rules.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,12 +15,15 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from staff_console.context import NavItem, client_ip, db, flash, requires, staff, to_int
-from storage.db import transaction
-from storage.models import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES, District, Listing, ListingPhoto
+from staff_console.context import NavItem, act, db, flash, requires, to_int
+from storage.importers import CsvFormatError, import_listings
+from storage.models import District, Listing
 from storage.repositories import staff as staff_repo
-from storage.services import auth
+from storage.services import listings
+from storage.services.listings import ListingDraft, ListingError
+from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
 
 NAV = [NavItem("Listings", "/listings", ("admin", "agent"), order=30)]
 PAGE = 50
@@ -26,7 +33,7 @@ class FormError(ValueError):
     pass
 
 
-def _filters(query: Any) -> dict[str, str]:
+def _filters(query: Mapping[str, str]) -> dict[str, str]:
     keys = ("q", "deal_type", "property_type", "status", "district", "min_price", "max_price", "bedrooms")
     return {key: str(query.get(key, "")).strip() for key in keys}
 
@@ -66,7 +73,7 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
     })
 
 
-async def _form_context(session: Any, listing: Listing | None, error: str | None = None,
+async def _form_context(session: AsyncSession, listing: Listing | None, error: str | None = None,
                         values: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "listing": listing, "error": error, "values": values or {},
@@ -86,11 +93,16 @@ async def listing_new(request: web.Request) -> web.StreamResponse:
 @requires("admin", "agent")
 async def listing_edit(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
-        listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
-        if listing is None:
-            raise web.HTTPNotFound(text="No such listing.")
+        listing = await _listing(session, request)
         context = await _form_context(session, listing)
     return aiohttp_jinja2.render_template("listing_form.html", request, context)
+
+
+async def _listing(session: AsyncSession, request: web.Request) -> Listing:
+    listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
+    if listing is None:
+        raise web.HTTPNotFound(text="No such listing.")
+    return listing
 
 
 def _optional_int(value: str, name: str) -> int | None:
@@ -106,8 +118,12 @@ def _tristate(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-async def _apply(session: Any, listing: Listing, form: Any) -> None:
-    get = lambda key: str(form.get(key, "")).strip()  # noqa: E731 - a short local reader
+async def _draft(session: AsyncSession, listing: Listing | None, form: Mapping[str, object]) -> ListingDraft:
+    """The form as a listing draft; FormError names the first field that is wrong. Reads, never writes."""
+
+    def get(key: str) -> str:
+        return str(form.get(key, "")).strip()
+
     if get("deal_type") not in DEAL_TYPES:
         raise FormError("choose sale or rent")
     if get("property_type") not in PROPERTY_TYPES:
@@ -116,7 +132,7 @@ async def _apply(session: Any, listing: Listing, form: Any) -> None:
         raise FormError("choose a status")
     try:
         price = Decimal(get("price"))
-        if price <= 0:
+        if not price.is_finite() or price <= 0:
             raise InvalidOperation
     except InvalidOperation:
         raise FormError("price must be a positive number") from None
@@ -131,69 +147,46 @@ async def _apply(session: Any, listing: Listing, form: Any) -> None:
     district_id = _optional_int(get("district_id"), "district")
     if district_id:
         district = await session.get(District, district_id)
-    if listing.price is not None and listing.id is not None and price < listing.price:
-        listing.previous_price = listing.price  # a price drop: saved-listing alerts read this
-    listing.deal_type, listing.property_type, listing.status = get("deal_type"), get("property_type"), get("status")
-    listing.city = get("city")[:64]
-    listing.district_id = district.id if district else None
-    listing.district_name = district.name if district else get("district_name")[:64]
-    listing.address = get("address")[:256]
-    listing.price, listing.currency = price, (get("currency") or "CNY").upper()[:3]
-    listing.bedrooms = _optional_int(get("bedrooms"), "bedrooms") or 0
-    listing.bathrooms = _optional_int(get("bathrooms"), "bathrooms") or 1
-    listing.area_m2 = area
-    listing.floor = _optional_int(get("floor"), "floor")
-    listing.floors_total = _optional_int(get("floors_total"), "floors")
-    listing.available_from = available
-    listing.furnished, listing.pets_allowed = _tristate(get("furnished")), _tristate(get("pets_allowed"))
-    listing.features = [part.strip() for part in get("features").split(";") if part.strip()][:30]
-    listing.description = get("description")[:4000]
-    listing.agent_id = _optional_int(get("agent_id"), "agent")
     urls = [line.strip() for line in get("photos").splitlines() if line.strip()][:30]
-    known = {photo.url for photo in listing.photos} if listing.id is not None else set()
+    known = {photo.url for photo in listing.photos} if listing is not None else set()
     for url in urls:
         # new photos are links; files already stored for this listing (imports, the demo) may stay as they are
         if not url.startswith(("https://", "http://")) and url not in known:
             raise FormError("photos are links starting with https://, one per line")
-    if [p.url for p in listing.photos] != urls:
-        listing.photos = [ListingPhoto(position=i, url=url) for i, url in enumerate(urls)]
+    return ListingDraft(
+        deal_type=get("deal_type"), property_type=get("property_type"), status=get("status"),
+        city=get("city")[:64], district_id=district.id if district else None,
+        district_name=district.name if district else get("district_name")[:64], address=get("address")[:256],
+        price=price, currency=(get("currency") or "CNY").upper()[:3],
+        bedrooms=_optional_int(get("bedrooms"), "bedrooms") or 0,
+        bathrooms=_optional_int(get("bathrooms"), "bathrooms") or 1, area_m2=area,
+        floor=_optional_int(get("floor"), "floor"), floors_total=_optional_int(get("floors_total"), "floors"),
+        available_from=available, furnished=_tristate(get("furnished")), pets_allowed=_tristate(get("pets_allowed")),
+        features=[part.strip() for part in get("features").split(";") if part.strip()][:30],
+        description=get("description")[:4000], agent_id=_optional_int(get("agent_id"), "agent"),
+        # The form does not show coordinates: an edit keeps the ones an import gave.
+        lat=listing.lat if listing is not None else None, lon=listing.lon if listing is not None else None,
+        photos=urls,
+    )
 
 
 @requires("admin", "agent")
 async def listing_save(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    listing_id = to_int(request.match_info.get("listing_id"))
-    # No commit on a form error: the session closes and everything it touched rolls back.
-    async with db(request)() as session:
-        if listing_id is None:
-            ref_code = str(form.get("ref_code", "")).strip()[:32]
-            listing = Listing(ref_code=ref_code, photos=[])
-            if not ref_code or await session.scalar(select(Listing.id).where(Listing.ref_code == ref_code)):
-                context = await _form_context(session, None, "the reference code is empty or already used",
-                                              dict(form))
-                return aiohttp_jinja2.render_template("listing_form.html", request, context, status=400)
-        else:
-            found = await session.get(Listing, listing_id)
-            if found is None:
-                raise web.HTTPNotFound()
-            listing = found
-        old_status = listing.status
+    is_new = request.match_info.get("listing_id") is None
+    # A refused form writes nothing: the draft is read before anything is written.
+    async with act(request) as work:
+        listing = None if is_new else await _listing(work.session, request)
         try:
-            await _apply(session, listing, form)
-        except FormError as exc:
-            context = await _form_context(session, listing if listing_id else None, str(exc), dict(form))
+            draft = await _draft(work.session, listing, form)
+            if listing is None:
+                listing = await listings.create(work, str(form.get("ref_code", "")), draft)
+            else:
+                await listings.edit(work, listing, draft)
+        except (FormError, ListingError) as exc:
+            context = await _form_context(work.session, None if is_new else listing, str(exc), dict(form))
             return aiohttp_jinja2.render_template("listing_form.html", request, context, status=400)
-        session.add(listing)
-        await session.flush()
-        if listing_id is None:
-            await auth.audit(session, "listing_create", staff_id=staff(request).id, target_type="listing",
-                             target_id=listing.id, ip=client_ip(request))
-        elif old_status != listing.status:
-            await auth.audit(session, "status", staff_id=staff(request).id, target_type="listing",
-                             target_id=listing.id, details={"from": old_status, "to": listing.status},
-                             ip=client_ip(request))
         saved_id = listing.id
-        await session.commit()
     await flash(request, "Listing saved.")
     raise web.HTTPSeeOther(f"/listings/{saved_id}")
 
@@ -204,14 +197,8 @@ async def listing_status(request: web.Request) -> web.StreamResponse:
     new_status = str(form.get("status", ""))
     if new_status not in LISTING_STATUSES:
         raise web.HTTPBadRequest(text="Unknown status.")
-    async with transaction(db(request)) as session:
-        listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
-        if listing is None:
-            raise web.HTTPNotFound()
-        old = listing.status
-        listing.status = new_status
-        await auth.audit(session, "status", staff_id=staff(request).id, target_type="listing", target_id=listing.id,
-                         details={"from": old, "to": new_status}, ip=client_ip(request))
+    async with act(request) as work:
+        await listings.set_status(work, await _listing(work.session, request), new_status)
     await flash(request, f"Status set to {new_status}.")
     raise web.HTTPSeeOther("/listings")
 
@@ -223,9 +210,6 @@ async def import_page(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def import_submit(request: web.Request) -> web.StreamResponse:
-    from storage.importers.common import CsvFormatError
-    from storage.importers.listings import import_listings
-
     form = await request.post()
     upload = form.get("file")
     if upload is None or not hasattr(upload, "file"):
@@ -237,10 +221,9 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
     except CsvFormatError as exc:
         return aiohttp_jinja2.render_template("listing_import.html", request,
                                               {"report": None, "error": f"Nothing imported: {exc}"}, status=400)
-    async with transaction(db(request)) as session:
-        await auth.audit(session, "listing_import", staff_id=staff(request).id, target_type="listings",
-                         details={"summary": report.summary(), "file": getattr(upload, "filename", "")},
-                         ip=client_ip(request))
+    async with act(request) as work:
+        await work.audit("listing_import", target_type="listings",
+                         details={"summary": report.summary(), "file": getattr(upload, "filename", "")})
     return aiohttp_jinja2.render_template("listing_import.html", request, {"report": report, "error": None})
 
 

@@ -9,9 +9,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
-from storage.models import STAFF_ROLES, Staff
+from storage.models import Staff
 from storage.repositories import staff as staff_repo
 from storage.services.staff_accounts import StaffAccountError, create_staff, hash_password
+from storage.vocabulary import STAFF_ROLES
 
 NAV = [NavItem("Staff", "/staff", ("admin",), order=80)]
 

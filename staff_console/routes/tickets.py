@@ -17,10 +17,6 @@ from staff_console import telegram_files
 from staff_console.context import SETTINGS_KEY, NavItem, act, db, flash, requires, staff, to_int
 from storage import clock
 from storage.models import (
-    COMPLAINT_CATEGORIES,
-    PRIORITIES,
-    REPAIR_CATEGORIES,
-    TICKET_STATUSES,
     Building,
     Customer,
     FollowUpTask,
@@ -37,6 +33,7 @@ from storage.models import (
 from storage.services import revisits, sla, surveys, ticket_desk, tickets, warranty
 from storage.services.tickets import TicketError
 from storage.unit_of_work import Work
+from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_STATUSES
 
 NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
 PAGE_SIZE = 100

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +18,6 @@ BATCH_SIZE = 500
 LIST_SEPARATOR = ";"
 _TRUE = {"yes", "y", "true", "1", "是", "有"}
 _FALSE = {"no", "n", "false", "0", "否", "无"}
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 CsvSource = str | Path | bytes | IO[str] | IO[bytes]
 ProgressCallback = Callable[[int, int], None]
@@ -281,6 +279,3 @@ def split_list(value: str) -> list[str]:
             items.append(part)
     return items
 
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))

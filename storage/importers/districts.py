@@ -15,7 +15,6 @@ from storage.importers.common import (
     ProgressCallback,
     Row,
     coordinates,
-    has_cjk,
     last_wins,
     list_cell,
     read_rows,
@@ -25,6 +24,7 @@ from storage.importers.common import (
     validate_rows,
 )
 from storage.models import District
+from storage.text import has_chinese
 
 DISTRICT_COLUMNS = ("city", "name", "name_zh", "aliases", "lat", "lon", "neighbours")
 _REQUIRED = ("city", "name", "aliases", "lat", "lon", "neighbours")
@@ -50,7 +50,7 @@ def parse_district(row: Row) -> DistrictRow:
     name = required(row, "name", 64)
     aliases = [alias for alias in list_cell(row, "aliases") if alias != name]
     # Without a name_zh column, the first alias written in Chinese is the Chinese name.
-    name_zh = text_cell(row, "name_zh", 64) or next((alias for alias in aliases if has_cjk(alias)), None)
+    name_zh = text_cell(row, "name_zh", 64) or next((alias for alias in aliases if has_chinese(alias)), None)
     lat, lon = coordinates(row)
     neighbours = [neighbour for neighbour in list_cell(row, "neighbours") if neighbour != name]
     return DistrictRow(city, name, name_zh, aliases, lat, lon, neighbours)

@@ -1,14 +1,12 @@
-"""Listings (`ref_code,deal_type,...,lat,lon`), keyed by ref_code. A lower price on re-import records the drop."""
+"""Listings (`ref_code,deal_type,...,lat,lon`), keyed by ref_code; written through `storage.services.listings`
+(which records a price drop on re-import and keeps the cached photos that stay)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import date
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.importers.common import (
@@ -33,7 +31,10 @@ from storage.importers.common import (
     text_cell,
     validate_rows,
 )
-from storage.models import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES, District, Listing, ListingPhoto, Staff
+from storage.models import District, Listing, Staff
+from storage.services import listings
+from storage.services.listings import ListingDraft
+from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
 
 LISTING_COLUMNS = (
     "ref_code", "deal_type", "property_type", "city", "district", "address", "price", "currency", "bedrooms",
@@ -43,39 +44,10 @@ LISTING_COLUMNS = (
 _REQUIRED = ("ref_code", "deal_type", "property_type", "city", "district", "price", "area_m2")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ListingRow:
     ref_code: str
-    deal_type: str
-    property_type: str
-    city: str
-    district_id: int
-    district_name: str
-    address: str
-    price: Decimal
-    currency: str
-    bedrooms: int
-    bathrooms: int
-    area_m2: float
-    floor: int | None
-    floors_total: int | None
-    available_from: date | None
-    furnished: bool | None
-    pets_allowed: bool | None
-    features: list[str]
-    status: str
-    description: str
-    lat: float | None
-    lon: float | None
-    agent_id: int | None
-    photos: list[str]
-
-    def fields(self) -> dict[str, Any]:
-        """Column values, without the key and the photos (a shallow copy: lists are not shared with the row)."""
-        return {name: getattr(self, name) for name in _COLUMN_FIELDS}
-
-
-_COLUMN_FIELDS = tuple(f.name for f in fields(ListingRow) if f.name not in ("ref_code", "photos"))
+    draft: ListingDraft
 
 
 class _Lookups:
@@ -96,7 +68,7 @@ class _Lookups:
         return district
 
 
-def _parser(lookups: _Lookups, report: ImportReport):
+def _parser(lookups: _Lookups, report: ImportReport) -> Callable[[Row], ListingRow]:
     def parse(row: Row) -> ListingRow:
         ref_code = required(row, "ref_code", 32)
         deal_type = enum_cell(row, "deal_type", DEAL_TYPES)
@@ -115,25 +87,24 @@ def _parser(lookups: _Lookups, report: ImportReport):
         if floor is not None and floors_total is not None and floor > floors_total:
             raise RowError(f"floor {floor} is above floors_total {floors_total}")
         lat, lon = coordinates(row)
-        values = {
-            "address": text_cell(row, "address", 256), "available_from": date_cell(row, "available_from"),
-            "furnished": bool_cell(row, "furnished"), "pets_allowed": bool_cell(row, "pets_allowed"),
-            "status": enum_cell(row, "status", LISTING_STATUSES, default="active"),
-            "features": [feature.lower() for feature in list_cell(row, "features")],
-            "description": text_cell(row, "description"), "photos": list_cell(row, "photos"),
-        }
+        address, available_from = text_cell(row, "address", 256), date_cell(row, "available_from")
+        furnished, pets_allowed = bool_cell(row, "furnished"), bool_cell(row, "pets_allowed")
+        status = enum_cell(row, "status", LISTING_STATUSES, default="active")
+        features = [feature.lower() for feature in list_cell(row, "features")]
+        description, photos = text_cell(row, "description"), list_cell(row, "photos")
         # Last, so a row rejected for another reason does not also warn about its agent.
         agent_id = None
         if email := text_cell(row, "agent_email"):
             agent_id = lookups.staff.get(email.lower())
             if agent_id is None:
                 report.warnings.append((row.line, f"agent_email {email} is not a staff member; listing has no agent"))
-        return ListingRow(
-            ref_code=ref_code, deal_type=deal_type, property_type=property_type, city=district.city,
-            district_id=district.id, district_name=district.name, price=price, currency=currency,
+        return ListingRow(ref_code, ListingDraft(
+            deal_type=deal_type, property_type=property_type, status=status, city=district.city,
+            district_id=district.id, district_name=district.name, address=address, price=price, currency=currency,
             bedrooms=bedrooms or 0, bathrooms=bathrooms or 0, area_m2=area, floor=floor, floors_total=floors_total,
-            lat=lat, lon=lon, agent_id=agent_id, **values,
-        )
+            available_from=available_from, furnished=furnished, pets_allowed=pets_allowed, features=features,
+            description=description, agent_id=agent_id, lat=lat, lon=lon, photos=photos,
+        ))
 
     return parse
 
@@ -159,51 +130,15 @@ async def import_listings(
             listing.ref_code: listing
             for listing in await session.scalars(select(Listing).where(Listing.ref_code.in_(refs)))
         }
-        new = [parsed for _, parsed in batch if parsed.ref_code not in existing]
+        new = [(parsed.ref_code, parsed.draft) for _, parsed in batch if parsed.ref_code not in existing]
         for _, parsed in batch:
             if parsed.ref_code in existing:
-                if _update(existing[parsed.ref_code], parsed):
+                if listings.update(existing[parsed.ref_code], parsed.draft):
                     report.updated += 1
                 else:
                     report.unchanged += 1
-        if new:
-            await _insert(session, new)
-            report.inserted += len(new)
+        await listings.insert_new(session, new)
+        report.inserted += len(new)
 
     await run_batches(factory, good, handle, progress, batch_size)
     return report
-
-
-async def _insert(session: AsyncSession, new: Sequence[ListingRow]) -> None:
-    """Bulk INSERT ... RETURNING: one statement per batch instead of one per row (which SQLite's ORM path does)."""
-    rows = [{"ref_code": parsed.ref_code, **parsed.fields()} for parsed in new]
-    ids = dict((await session.execute(insert(Listing).returning(Listing.ref_code, Listing.id), rows)).all())
-    photos = [
-        {"listing_id": ids[parsed.ref_code], "position": position, "url": url}
-        for parsed in new
-        for position, url in enumerate(parsed.photos)
-    ]
-    if photos:
-        await session.execute(insert(ListingPhoto), photos)
-
-
-def _update(listing: Listing, parsed: ListingRow) -> bool:
-    """Apply the row to an existing listing; True when anything changed."""
-    changed = False
-    old_price = listing.price
-    for name, value in parsed.fields().items():
-        if getattr(listing, name) != value:
-            setattr(listing, name, value)
-            changed = True
-    if parsed.price < old_price:
-        listing.previous_price = old_price  # price-drop alerts compare against it
-    elif parsed.price > old_price:
-        listing.previous_price = None  # a rise cancels an earlier drop
-    if [photo.url for photo in listing.photos] != parsed.photos:
-        # Keep Telegram's cached file ids for photos that stay.
-        cached = {photo.url: photo.telegram_file_id for photo in listing.photos}
-        listing.photos = [
-            ListingPhoto(position=i, url=url, telegram_file_id=cached.get(url)) for i, url in enumerate(parsed.photos)
-        ]
-        changed = True
-    return changed

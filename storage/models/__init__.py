@@ -1,11 +1,6 @@
 """All tables, importable from one place: `from storage.models import Listing`."""
 
 from storage.models.aftersales import (
-    COMPLAINT_CATEGORIES,
-    PRIORITIES,
-    REPAIR_CATEGORIES,
-    TICKET_KINDS,
-    TICKET_STATUSES,
     Building,
     CustomerUnit,
     Holiday,
@@ -19,7 +14,7 @@ from storage.models.aftersales import (
     WarrantyPeriod,
 )
 from storage.models.base import Base, UTCDateTime
-from storage.models.conversations import CONVERSATION_MODES, Conversation, Handoff, InboundUpdate, Message
+from storage.models.conversations import Conversation, Handoff, InboundUpdate, Message
 from storage.models.delivery import (
     PRIORITY_AGENT,
     PRIORITY_BOT,
@@ -30,9 +25,6 @@ from storage.models.delivery import (
     StaffNotification,
 )
 from storage.models.listings import (
-    DEAL_TYPES,
-    LISTING_STATUSES,
-    PROPERTY_TYPES,
     District,
     Listing,
     ListingFeedback,
@@ -41,9 +33,9 @@ from storage.models.listings import (
     Recommendation,
     SavedListing,
 )
-from storage.models.people import STAFF_ROLES, Customer, Staff, StaffTimeOff
+from storage.models.people import Customer, Staff, StaffTimeOff
 from storage.models.service import AuditLog, CannedReply, FaqEntry, FollowUpTask, Revisit, Survey
-from storage.models.viewings import VIEWING_OUTCOMES, VIEWING_STATUSES, Viewing, ViewingSlot
+from storage.models.viewings import Viewing, ViewingSlot
 
 __all__ = [
     "AuditLog", "Base", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "District", "FaqEntry",
@@ -51,7 +43,5 @@ __all__ = [
     "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit", "SavedListing", "SlaPolicy", "Staff",
     "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment", "TicketCounter", "TicketEvent", "Unit",
     "UTCDateTime", "Viewing", "ViewingSlot", "WarrantyPeriod",
-    "COMPLAINT_CATEGORIES", "CONVERSATION_MODES", "DEAL_TYPES", "LISTING_STATUSES", "PRIORITIES", "PRIORITY_AGENT",
-    "PRIORITY_BOT", "PRIORITY_BROADCAST", "PRIORITY_REMINDER", "PROPERTY_TYPES", "REPAIR_CATEGORIES", "STAFF_ROLES",
-    "TICKET_KINDS", "TICKET_STATUSES", "VIEWING_OUTCOMES", "VIEWING_STATUSES",
+    "PRIORITY_AGENT", "PRIORITY_BOT", "PRIORITY_BROADCAST", "PRIORITY_REMINDER",
 ]

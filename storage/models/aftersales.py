@@ -12,17 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage import clock
 from storage.models.base import Base, BigId, JSONType, Timestamps
 
-TICKET_KINDS = ("repair", "complaint")
-TICKET_STATUSES = ("new", "assigned", "in_progress", "waiting_customer", "resolved", "closed", "cancelled")
-REPAIR_CATEGORIES = (
-    "plumbing", "electrical", "waterproofing", "heating_cooling",
-    "doors_windows", "walls_decoration", "equipment", "other",
-)
-COMPLAINT_CATEGORIES = (
-    "service_attitude", "product_quality", "delayed_handover", "property_management", "contract_sales", "other",
-)
-PRIORITIES = ("emergency", "normal", "low")
-
 
 class Project(Timestamps, Base):
     __tablename__ = "projects"

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage import clock
 from storage.models.base import Base, BigId, JSONType, Timestamps
 
-CONVERSATION_MODES = ("bot", "waiting", "human")
-
 
 class Conversation(Timestamps, Base):
     """A customer's thread. `mode` decides who answers: the bot, nobody yet (waiting), or a person."""

@@ -12,10 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from storage import clock
 from storage.models.base import Base, BigId, JSONType, Timestamps
 
-DEAL_TYPES = ("sale", "rent")
-PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")
-LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
-
 
 class District(Timestamps, Base):
     __tablename__ = "districts"

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JSONType, Timestamps
 
-STAFF_ROLES = ("admin", "agent", "service")
-
 
 class Customer(Timestamps, Base):
     __tablename__ = "customers"

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, Timestamps
 
-VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
-VIEWING_OUTCOMES = ("interested", "offer", "not_interested")
-
 
 class Viewing(Timestamps, Base):
     __tablename__ = "viewings"

@@ -29,9 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import (
-    COMPLAINT_CATEGORIES,
-    PRIORITIES,
-    REPAIR_CATEGORIES,
     Building,
     Project,
     Staff,
@@ -42,6 +39,7 @@ from storage.models import (
     Unit,
 )
 from storage.services import reminders, sla, surveys, warranty
+from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES
 
 PREFIXES = {"repair": "R", "complaint": "C"}
 OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting_customer")

@@ -121,6 +121,52 @@ async def test_unmatched_customer_can_complain_and_reaches_queue(sessions, froze
     assert conversation.mode == "waiting" and conversation.handoff_reason == "complaint"
 
 
+async def test_complaint_and_repair_keep_every_caption_and_cap_the_description_alike(sessions, frozen_clock) -> None:
+    unit_id = await _owner(sessions)
+    complainer = FakeCustomer(sessions, user_id=2010)
+    await complainer.press("complaint:start")
+    await complainer.press("complaint:cat:service_attitude")
+    await complainer.send(_photo("c1", "The guard shouted at me"))
+    await complainer.send(_photo("c2", "at the north gate"))
+    await complainer.text("on Monday at 9")
+    replies = await complainer.press("complaint:photos:done")
+    assert "C-2026-000001" in replies[0].text
+
+    repairer = FakeCustomer(sessions, user_id=2011)
+    await repairer.press("repair:start")
+    await repairer.send(_contact("+86 138-0013-8000"))
+    await repairer.press(f"repair:unit:{unit_id}")
+    await repairer.press("repair:cat:plumbing")
+    await repairer.send(_photo("r1", "The tap drips"))
+    await repairer.text("and the pipe below it is wet")
+    await repairer.send(_photo("r2", "x" * 5000))
+    await repairer.press("repair:photos:done")
+    await repairer.press("repair:urg:normal")
+    await repairer.press("repair:acc:call")
+    async with sessions() as session:
+        complaint, repair = (await session.scalars(select(Ticket).order_by(Ticket.id))).all()
+        attachments = (await session.scalars(select(TicketAttachment.telegram_file_id)
+                                             .order_by(TicketAttachment.id))).all()
+    assert complaint.description == "The guard shouted at me\nat the north gate\non Monday at 9"
+    assert repair.description.startswith("The tap drips\nand the pipe below it is wet\nxxx")
+    assert len(repair.description) == 4000
+    assert attachments == ["c1", "c2", "r1", "r2"]
+
+
+async def test_stale_and_forged_request_buttons_are_ignored(sessions, frozen_clock) -> None:
+    unit_id = await _owner(sessions)
+    owner = FakeCustomer(sessions, user_id=2012)
+    await _file_leak(owner, unit_id)
+    other = FakeCustomer(sessions, user_id=2013)
+    async with sessions() as session:
+        ticket_id = await session.scalar(select(Ticket.id))
+    for token in (f"tickets:v:{ticket_id}", f"tickets:v:{2**64}", "tickets:v:１", "tickets:qa:x", "tickets:zz:1"):
+        replies = await other.press(token)
+        assert not any(f"R-2026-{ticket_id:06d}" in getattr(r, "text", "") for r in replies), token
+    replies = await owner.press(f"tickets:v:{ticket_id}")
+    assert "R-2026-000001" in replies[0].text
+
+
 async def test_status_changes_reach_customer_and_resolution_confirmed_then_survey(sessions, frozen_clock) -> None:
     unit_id = await _owner(sessions)
     customer = FakeCustomer(sessions, user_id=2004, language_code="zh-hans")

@@ -5,13 +5,13 @@ Every contract key not listed must come out empty (null): nothing is invented.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
 
 from matching.criteria import CONTRACT_KEYS
 from matching.parse import parse_need
+from storage.text import has_chinese
 from tests.matching.fixtures import beijing_index
 
 TODAY = date(2026, 1, 15)
@@ -697,7 +697,7 @@ CASES = [
 
 
 def test_table_is_big_and_half_chinese():
-    chinese = [text for text, _ in CASES if re.search(r"[\u4e00-\u9fff]", text)]
+    chinese = [text for text, _ in CASES if has_chinese(text)]
     assert len(CASES) >= 60
     assert len(chinese) * 2 >= len(CASES)
 

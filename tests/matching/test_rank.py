@@ -10,9 +10,9 @@ from sqlalchemy import update
 from matching.cli import run_match
 from matching.criteria import Criteria
 from matching.rank import count_matches, explain_no_results, find_matches
-from matching.score import STATUSES
 from matching.snapshot import snapshot_for
 from storage.models import Customer, Listing, ListingFeedback
+from storage.vocabulary import LISTING_STATUSES
 from tests.matching.seed import listing, seed_districts
 
 RENT_2BR_CHAOYANG = Criteria(
@@ -213,7 +213,7 @@ async def test_hooks_do_not_load_expired_objects(any_engine) -> None:
         stored.status = "withdrawn"
         await session.commit()
         snapshot = await snapshot_for(session)  # refreshed from the ids the hooks collected
-        assert snapshot.cols.status.tolist() == [STATUSES.index("withdrawn")]
+        assert snapshot.cols.status.tolist() == [LISTING_STATUSES.index("withdrawn")]
         assert await find_matches(session, RENT_2BR_CHAOYANG) == []
 
 

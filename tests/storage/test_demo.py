@@ -25,6 +25,7 @@ from storage.models import (
     WarrantyPeriod,
 )
 from storage.services.staff_accounts import verify_password
+from storage.text import has_chinese
 
 TODAY = date(2026, 3, 2)
 
@@ -71,7 +72,7 @@ async def test_seed_demo_builds_the_promised_data_set(any_sessions, tmp_path) ->
     assert all(Decimal(2_000_000) <= listing.price <= Decimal(30_000_000) for listing in sale)
     assert len({listing.district_id for listing in listings}) >= 12
     assert all(listing.agent_id and listing.available_from and listing.features for listing in listings)
-    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in listing.description) for listing in listings)
+    assert all(has_chinese(listing.description) for listing in listings)
     assert all(2 <= len(listing.photos) <= 4 for listing in listings)
     first_photo = listings[0].photos[0].url
     assert first_photo.startswith(str(media)) and file_start(first_photo) == b"\x89PNG\r\n\x1a\n"

@@ -136,6 +136,16 @@ async def test_listing_rerun_updates_and_records_price_drop(any_sessions) -> Non
     assert (listing.price, listing.previous_price) == (Decimal("13000.00"), None)
 
 
+async def test_listing_price_rise_after_a_drop_clears_the_previous_price(any_sessions) -> None:
+    await import_districts(any_sessions, DISTRICTS.encode())
+    for price, expected in (("12000", None), ("11000", "12000.00"), ("11000", "12000.00"), ("11500", None)):
+        await import_listings(any_sessions, (LISTING_HEADER + listing_line("L1", price=price)).encode())
+        async with any_sessions() as session:
+            listing = await session.scalar(select(Listing).where(Listing.ref_code == "L1"))
+        assert listing.price == Decimal(price)
+        assert listing.previous_price == (Decimal(expected) if expected else None), f"after price {price}"
+
+
 async def test_repeated_key_in_one_file_last_row_wins(any_sessions) -> None:
     await import_districts(any_sessions, DISTRICTS.encode())
     text = LISTING_HEADER + listing_line("L1", price="9000") + listing_line("L1", price="9500")

@@ -1,0 +1,172 @@
+"""Every write to a listing: the console's form and the CSV import both come through here.
+
+Two rules live here and nowhere else:
+- Price drops. `previous_price` is the price before the latest drop; saved-listing alerts announce
+  "price drop: old → new" from it. A rise clears it (there is no drop left to announce), an unchanged price
+  keeps it, and a new listing has none.
+- The photo cache. Telegram's file id of an uploaded photo is kept while the photo's URL stays in the listing
+  (in any position) and forgotten with the URL, so a replaced photo is never sent from a stale cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Listing, ListingPhoto
+from storage.unit_of_work import Work
+from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
+
+MAX_REF_CODE = 32
+
+
+class ListingError(ValueError):
+    """A write the rules refuse; the message is meant for the staff member who tried it."""
+
+
+@dataclass
+class ListingDraft:
+    """What a listing write sets: every column but the reference code and the bookkeeping, and the photos."""
+
+    deal_type: str
+    property_type: str
+    status: str
+    city: str
+    district_id: int | None
+    district_name: str
+    address: str
+    price: Decimal
+    currency: str
+    bedrooms: int
+    bathrooms: int
+    area_m2: float
+    floor: int | None
+    floors_total: int | None
+    available_from: date | None
+    furnished: bool | None
+    pets_allowed: bool | None
+    features: list[str]
+    description: str
+    agent_id: int | None
+    lat: float | None
+    lon: float | None
+    photos: list[str] = field(default_factory=list)  # URLs or stored paths, in display order
+
+    def columns(self) -> dict[str, Any]:
+        """Column values without the photos; lists are copied, so the listing never shares one with the draft."""
+        return {name: list(value) if isinstance(value, list) else value
+                for name, value in ((name, getattr(self, name)) for name in _COLUMNS)}
+
+    def check(self) -> None:
+        """The invariants every caller's own validation must already have ensured."""
+        for name, allowed in (("deal_type", DEAL_TYPES), ("property_type", PROPERTY_TYPES),
+                              ("status", LISTING_STATUSES)):
+            if getattr(self, name) not in allowed:
+                raise ListingError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        if not self.price.is_finite() or self.price <= 0:
+            raise ListingError("price must be a positive number")
+
+
+_COLUMNS = tuple(f.name for f in fields(ListingDraft) if f.name != "photos")
+
+
+# ---- the console: one listing at a time, audited -------------------------------------------------------------
+
+
+async def create(work: Work, ref_code: str, draft: ListingDraft) -> Listing:
+    ref_code = ref_code.strip()
+    if not ref_code or len(ref_code) > MAX_REF_CODE or await _ref_code_taken(work.session, ref_code):
+        raise ListingError(f"the reference code is empty, longer than {MAX_REF_CODE} characters or already used")
+    draft.check()
+    listing = Listing(ref_code=ref_code, **draft.columns(),
+                      photos=[ListingPhoto(position=i, url=url) for i, url in enumerate(draft.photos)])
+    work.session.add(listing)
+    await work.session.flush()
+    await work.audit("listing_create", target_type="listing", target_id=listing.id)
+    return listing
+
+
+async def edit(work: Work, listing: Listing, draft: ListingDraft) -> bool:
+    """Apply the draft; True when anything changed. A status change is audited like `set_status`."""
+    draft.check()
+    old_status = listing.status
+    changed = update(listing, draft)
+    await work.session.flush()
+    if listing.status != old_status:
+        await _audit_status(work, listing, old_status)
+    return changed
+
+
+async def set_status(work: Work, listing: Listing, status: str) -> None:
+    if status not in LISTING_STATUSES:
+        raise ListingError(f"unknown status {status!r}")
+    old_status, listing.status = listing.status, status
+    await _audit_status(work, listing, old_status)
+
+
+async def _audit_status(work: Work, listing: Listing, old_status: str) -> None:
+    await work.audit("status", target_type="listing", target_id=listing.id,
+                     details={"from": old_status, "to": listing.status})
+
+
+async def _ref_code_taken(session: AsyncSession, ref_code: str) -> bool:
+    return await session.scalar(select(Listing.id).where(Listing.ref_code == ref_code)) is not None
+
+
+# ---- the rules, for one listing or a whole import ----------------------------------------------------------
+
+
+def update(listing: Listing, draft: ListingDraft) -> bool:
+    """Write the draft onto an existing listing with the price and photo rules; True when anything changed."""
+    changed = _set_price(listing, draft.price)
+    for name, value in draft.columns().items():
+        if name != "price" and getattr(listing, name) != value:
+            setattr(listing, name, value)
+            changed = True
+    return _set_photos(listing, draft.photos) or changed
+
+
+async def insert_new(session: AsyncSession, drafts: Sequence[tuple[str, ListingDraft]]) -> None:
+    """New listings (reference code, draft) in one INSERT ... RETURNING per batch, their photos in one more.
+
+    An import writes hundreds at a time; the ORM would insert them row by row on SQLite. New listings have no
+    previous price and no cached photos, so the rules have nothing to do here.
+    """
+    if not drafts:
+        return
+    for _, draft in drafts:
+        draft.check()
+    rows = [{"ref_code": ref_code, **draft.columns()} for ref_code, draft in drafts]
+    inserted = await session.execute(insert(Listing).returning(Listing.ref_code, Listing.id), rows)
+    ids: dict[str, int] = {ref_code: listing_id for ref_code, listing_id in inserted}
+    photos = [
+        {"listing_id": ids[ref_code], "position": position, "url": url}
+        for ref_code, draft in drafts
+        for position, url in enumerate(draft.photos)
+    ]
+    if photos:
+        await session.execute(insert(ListingPhoto), photos)
+
+
+def _set_price(listing: Listing, price: Decimal) -> bool:
+    old = listing.price
+    if old == price:
+        return False
+    if old is not None:
+        listing.previous_price = old if price < old else None
+    listing.price = price
+    return True
+
+
+def _set_photos(listing: Listing, urls: Sequence[str]) -> bool:
+    if [photo.url for photo in listing.photos] == list(urls):
+        return False
+    cached = {photo.url: photo.telegram_file_id for photo in listing.photos}
+    listing.photos = [ListingPhoto(position=i, url=url, telegram_file_id=cached.get(url)) for i, url in enumerate(urls)]
+    return True
