@@ -6,7 +6,7 @@ Customers who are not verified owners can complain too; their ticket is flagged 
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows.handoff import queue_and_tell
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
@@ -22,7 +22,6 @@ MAX_PHOTOS = 10
 class ComplaintFlow(Flow):
     name = NAME
     menu_label = N_("Make a complaint")
-    menu_order = 45
     commands = ("complaint",)
     intent_words = ("complaint", "complain", "投诉", "不满意")
 
@@ -74,11 +73,10 @@ class ComplaintFlow(Flow):
             description=str(slots.get("description", "")), unit_id=units[0].unit.id if len(units) == 1 else None,
             conversation_id=ctx.conversation.id, photo_file_ids=list(slots.get("photos", [])),
             needs_verification=not units,
+            settings=ctx.settings,
         )
         ctx.events.append(tickets.changed_event(ticket, created=True))
         filed = Say(ctx.t("Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
                           "person will talk to you here.", number=ticket.number))
         return [filed, *await queue_and_tell(ctx, "complaint")]
 
-
-register(ComplaintFlow())

@@ -7,12 +7,12 @@ Customers whose phone matches no unit are offered a complaint (flagged for staff
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
-from dialogs.flows.start import main_menu
+from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.reminders import CATEGORY_NAMES
 from dialogs.replies import AskContact, Choice, Reply, Say
+from dialogs.standard import main_menu
 from storage.models import REPAIR_CATEGORIES
 from storage.services import owners, tickets
 
@@ -28,7 +28,6 @@ def _cancel(ctx: DialogContext) -> Choice:
 class RepairFlow(Flow):
     name = NAME
     menu_label = N_("Report a repair")
-    menu_order = 40
     commands = ("repair",)
     intent_words = ("repair", "leak", "leaking", "broken", "fix", "报修", "维修", "漏水", "坏了")
 
@@ -117,7 +116,7 @@ class RepairFlow(Flow):
         if not event.contact_is_own or not event.phone:
             return [AskContact(text=ctx.t("Please share your own number with the button below, not someone else's "
                                           "contact."), button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
-        await owners.verify_owner(ctx.session, ctx.customer, event.phone)
+        await owners.verify_owner(ctx.session, ctx.customer, event.phone, settings=ctx.settings)
         units = await owners.owned_units(ctx.session, ctx.customer.id)
         if not units:
             ctx.clear()
@@ -139,6 +138,7 @@ class RepairFlow(Flow):
             description=str(slots.get("description", "")), unit_id=slots.get("unit_id"),
             priority=str(slots.get("priority", "normal")), access_window=access_window,
             conversation_id=ctx.conversation.id, photo_file_ids=list(slots.get("photos", [])),
+            settings=ctx.settings,
         )
         ctx.events.append(tickets.changed_event(ticket, created=True))
         ctx.clear()
@@ -157,5 +157,3 @@ class RepairFlow(Flow):
         return [Say("\n".join(lines), choices=[[Choice(ctx.t("My requests"), "tickets:start")],
                                                [Choice(ctx.t("Main menu"), "menu:main")]])]
 
-
-register(RepairFlow())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
@@ -22,7 +22,6 @@ NAME = "tickets"
 class TicketsFlow(Flow):
     name = NAME
     menu_label = N_("My requests")
-    menu_order = 50
     commands = ("tickets", "requests")
     intent_words = ("my requests", "my tickets", "ticket status", "我的工单", "我的报修", "工单", "进度")
     works_while_human = True
@@ -88,19 +87,20 @@ class TicketsFlow(Flow):
                 return [Say(ctx.t("Write what you would like to add, or send photos. Press Done when finished."),
                             choices=[[self.choice(ctx.t("Done"), "done")]])]
             if action == "qa":
-                await tickets.accept_quote(ctx.session, ticket, ctx.customer.id)
+                await tickets.accept_quote(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
                 ctx.events.append(tickets.changed_event(ticket))
                 return [Say(ctx.t("Thank you, you accepted the quote for {number}. We will start the work.",
                                   number=ticket.number), edit=True)]
             if action == "qd":
-                await tickets.decline_quote(ctx.session, ticket, ctx.customer.id)
+                await tickets.decline_quote(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
                 ctx.events.append(tickets.changed_event(ticket))
                 return [Say(ctx.t("You declined the quote; request {number} is cancelled.", number=ticket.number),
                             edit=True)]
             if action == "ok":
                 return await self._confirm(ctx, ticket)
             if action == "no":
-                await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer")
+                await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer",
+                                     settings=ctx.settings)
                 ctx.events.append(tickets.changed_event(ticket))
                 if ctx.conversation.mode == "bot":
                     ctx.goto(NAME, "add", ticket_id=ticket.id)
@@ -113,7 +113,7 @@ class TicketsFlow(Flow):
         return None
 
     async def _confirm(self, ctx: DialogContext, ticket: Ticket) -> list[Reply]:
-        await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id)
+        await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
         ctx.events.append(tickets.changed_event(ticket))
         done = Say(ctx.t("Great, request {number} is closed. Thank you!", number=ticket.number), edit=True)
         row = await ctx.session.scalar(
@@ -135,10 +135,9 @@ class TicketsFlow(Flow):
             await tickets.add_attachment(ctx.session, ticket, telegram_file_id=event.photo_file_ids[-1],
                                          customer_id=ctx.customer.id)
         if event.text.strip():
-            await tickets.add_info(ctx.session, ticket, event.text, customer_id=ctx.customer.id)
+            await tickets.add_info(ctx.session, ticket, event.text, customer_id=ctx.customer.id,
+                                   settings=ctx.settings)
         ctx.events.append(tickets.changed_event(ticket, info=True))
         return [Say(ctx.t("Added to {number}. Send more, or press Done.", number=ticket.number),
                     choices=[[self.choice(ctx.t("Done"), "done")]])]
 
-
-register(TicketsFlow())

@@ -83,7 +83,7 @@ async def board(request: web.Request) -> web.StreamResponse:
     query = query.order_by(mine_first, Ticket.resolve_due_at.is_(None), Ticket.resolve_due_at, Ticket.id)
     async with db(request)() as session:
         rows = (await session.execute(query.limit(PAGE_SIZE))).tuples().all()
-        calendar = await sla.load_calendar(session)
+        calendar = await sla.load_calendar(session, request.app[SETTINGS_KEY])
         clocks = {t.id: await sla.status(session, t, now, calendar) for t, *_ in rows}
         projects = (await session.scalars(select(Project.name).order_by(Project.name))).all()
         people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
@@ -118,7 +118,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
         names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
         people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
                                         .order_by(Staff.name))).tuples().all()
-        clocks = await sla.status(session, ticket, now)
+        clocks = await sla.status(session, ticket, now, await sla.load_calendar(session, request.app[SETTINGS_KEY]))
     return aiohttp_jinja2.render_template("tickets/detail.html", request, {
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
@@ -159,7 +159,7 @@ async def assign(request: web.Request) -> web.StreamResponse:
         staff_id = to_int(form.get("staff_id"))
         if staff_id is None:
             raise TicketError("choose someone")
-        await tickets.assign(session, ticket, staff_id, by=me)
+        await tickets.assign(session, ticket, staff_id, by=me, settings=request.app[SETTINGS_KEY])
         return "Assigned."
 
     return await _act(request, "ticket_assign", apply)
@@ -170,7 +170,7 @@ async def change_status(request: web.Request) -> web.StreamResponse:
     async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
         to = str(form.get("to", ""))
         note = str(form.get("note", "")).strip()[:2000] or None
-        await tickets.change_status(session, ticket, to, staff=me, note=note)
+        await tickets.change_status(session, ticket, to, staff=me, note=note, settings=request.app[SETTINGS_KEY])
         return f"Status: {to}."
 
     return await _act(request, "ticket_status", apply)
@@ -179,7 +179,8 @@ async def change_status(request: web.Request) -> web.StreamResponse:
 @requires("admin", "agent", "service")
 async def quote(request: web.Request) -> web.StreamResponse:
     async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
-        await tickets.set_quote(session, ticket, str(form.get("amount", "")), staff=me)
+        await tickets.set_quote(session, ticket, str(form.get("amount", "")), staff=me,
+                                settings=request.app[SETTINGS_KEY])
         return "Quote sent to the customer."
 
     return await _act(request, "ticket_quote", apply)
@@ -197,7 +198,8 @@ async def cost(request: web.Request) -> web.StreamResponse:
 @requires("admin", "agent", "service")
 async def priority(request: web.Request) -> web.StreamResponse:
     async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
-        await tickets.set_priority(session, ticket, str(form.get("priority", "")), staff=me)
+        await tickets.set_priority(session, ticket, str(form.get("priority", "")), staff=me,
+                                   settings=request.app[SETTINGS_KEY])
         return "Priority changed; deadlines recalculated."
 
     return await _act(request, "ticket_priority", apply)
@@ -207,7 +209,8 @@ async def priority(request: web.Request) -> web.StreamResponse:
 async def note(request: web.Request) -> web.StreamResponse:
     async def apply(session: Any, ticket: Ticket, me: Staff, form: Any) -> str:
         public = form.get("to_customer") == "1"
-        await tickets.add_note(session, ticket, str(form.get("text", "")), staff=me, to_customer=public)
+        await tickets.add_note(session, ticket, str(form.get("text", "")), staff=me, to_customer=public,
+                               settings=request.app[SETTINGS_KEY])
         return "Message sent to the customer." if public else "Note added."
 
     return await _act(request, "ticket_note", apply)
@@ -268,7 +271,8 @@ async def schedule_periodic_revisit(request: web.Request) -> web.StreamResponse:
             raise ValueError("the day must be a date (YYYY-MM-DD)") from exc
         tag = str(form.get("tag", "")).strip()[:64] or None
         due = datetime.combine(day, time(10, 0), tzinfo=request.app[SETTINGS_KEY].tz)
-        count = await revisits.schedule_periodic(session, period=int(day.strftime("%Y%m%d")), due_at=due, tag=tag)
+        count = await revisits.schedule_periodic(session, period=int(day.strftime("%Y%m%d")), due_at=due, tag=tag,
+                                                 settings=request.app[SETTINGS_KEY])
         return f"Revisit on {day.isoformat()} scheduled for {count} customer(s)."
 
     return await _settings_change(request, "revisit_periodic", apply)
@@ -282,7 +286,7 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
         policies = (await session.scalars(select(SlaPolicy).order_by(SlaPolicy.kind, SlaPolicy.category,
                                                                      SlaPolicy.priority))).all()
         holidays = (await session.scalars(select(Holiday).order_by(Holiday.day.desc()).limit(200))).all()
-        calendar = await sla.load_calendar(session)
+        calendar = await sla.load_calendar(session, request.app[SETTINGS_KEY])
     categories = list(dict.fromkeys([*REPAIR_CATEGORIES, *warranty.DEFAULT_MONTHS]))
     rows = [(c, periods[c].months if c in periods else warranty.DEFAULT_MONTHS.get(c), c in periods)
             for c in categories]
