@@ -9,29 +9,28 @@ While waiting or with a person the engine keeps the bot silent; only this flow's
 message, back to the assistant). The texts the console sends on the customer's behalf (an agent joined, back
 to the assistant, the survey) are built here too, so every customer-facing string lives in dialogs; the survey
 itself and its answers belong to dialogs.flows.survey. Staff linking their Telegram chat from the console
-(`/start link_<token>`) is answered here as well.
+(`/start link_<token>`, listed in dialogs.flows.REGISTRY's deep links) is answered here as well.
 """
 
 from __future__ import annotations
 
-from dialogs.engine import DEEP_LINKS
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
+from storage.events import conversation_changed
 from storage.models import Survey
 from storage.services import handoff, staff_link
 from storage.services.handoff import QueueStatus
 from storage.services.sla import Calendar
-from storage.settings import get_settings
 
 NAME = "handoff"
 MENU_LABEL = N_("Talk to a person")
 
 
 async def business_hours(ctx: DialogContext) -> Calendar:
-    settings = get_settings()
+    settings = ctx.settings
     return await handoff.chat_calendar(ctx.session, settings.business_hours, settings.business_days, settings.tz)
 
 
@@ -68,7 +67,6 @@ def survey_question(lang: str, survey: Survey) -> Say:
 class HandoffFlow(Flow):
     name = NAME
     menu_label = MENU_LABEL
-    menu_order = 90
     commands = ("agent", "human")
     intent_words = ("agent", "human", "person", "talk to a person", "real person", "人工", "客服", "转人工")
     works_while_human = True
@@ -89,7 +87,7 @@ class HandoffFlow(Flow):
         if token == "cancel":
             if ctx.conversation.mode == "waiting" and await handoff.cancel_request(ctx.session, ctx.conversation):
                 ctx.clear()
-                ctx.events.append(handoff.changed_event(ctx.conversation))
+                ctx.work.publish(conversation_changed(ctx.conversation))
                 return [returned_to_bot(ctx.lang)]
             if ctx.conversation.mode == "human":
                 return [Say(ctx.t("A person is already with you in this chat."))]
@@ -103,7 +101,7 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
     await handoff.request_handoff(ctx.session, ctx.conversation, reason, now=ctx.now)
     hours = await business_hours(ctx)
     status = await handoff.queue_status(ctx.session, ctx.conversation, hours, now=ctx.now)
-    ctx.events.append(handoff.changed_event(ctx.conversation, queued=True))
+    ctx.work.publish(conversation_changed(ctx.conversation, queued=True))
     if status.open_now:
         return [Say(in_line_text(ctx.lang, status, hours), choices=[[_cancel_choice(ctx.lang)]])]
     return [Say(in_line_text(ctx.lang, status, hours),
@@ -118,6 +116,3 @@ async def link_staff_chat(ctx: DialogContext, token: str) -> list[Reply]:
     return [Say(ctx.t("Done: this chat is now linked to the Homedesk console account of {name}. Reminders will "
                       "arrive here.", name=staff.name))]
 
-
-register(HandoffFlow())
-DEEP_LINKS[staff_link.DEEP_LINK_PREFIX] = link_staff_chat

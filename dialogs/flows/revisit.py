@@ -3,7 +3,7 @@ request or a person."""
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from storage.services import revisits
@@ -34,5 +34,3 @@ class RevisitFlow(Flow):
                     choices=[[Choice(ctx.t("Report a repair"), "repair:start")],
                              [Choice(ctx.t("Talk to a person"), "handoff:start")]], edit=True)]
 
-
-register(RevisitFlow())

@@ -7,7 +7,7 @@ Other flows and the reminder tick call `survey_reply(lang, survey)` after
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
@@ -77,5 +77,3 @@ class SurveyFlow(Flow):
         ctx.clear()
         return [Say(ctx.t("Thank you for your feedback!"))]
 
-
-register(SurveyFlow())
