@@ -8,7 +8,6 @@ customer-supplied value already escaped (see dialogs.i18n.t).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from functools import cache
 from typing import Any, ClassVar
 
 MAX_TOKEN_BYTES = 48  # the channel adds a short prefix; Telegram allows 64 bytes of callback data
@@ -102,9 +101,14 @@ class ButtonAnswer(Reply):
     alert: bool = False
 
 
-@cache
+_FIELD_NAMES: dict[type[Reply], tuple[str, ...]] = {}
+
+
 def _field_names(cls: type[Reply]) -> tuple[str, ...]:
-    return tuple(item.name for item in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(item.name for item in fields(cls))
+    return names
 
 
 def _plain(value: Any) -> Any:

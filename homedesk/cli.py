@@ -15,10 +15,10 @@ import os
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from storage.settings import Settings, SettingsError, load_settings
 
@@ -92,7 +92,7 @@ def _positive_int(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler: Callable[[argparse.Namespace], Awaitable[int]] = args.handler
+        handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
         return asyncio.run(handler(args))
     except UsageError as exc:
         print(f"homedesk: {exc}", file=sys.stderr)
@@ -273,7 +273,7 @@ async def cmd_seed_demo(args: argparse.Namespace) -> int:
         return await _seed(factory, settings, args.force)
 
 
-def read_password(stdin=None, prompt: Callable[[str], str] = getpass.getpass) -> str:
+def read_password(stdin: TextIO | None = None, prompt: Callable[[str], str] = getpass.getpass) -> str:
     """Prompted twice on a terminal; otherwise one line from standard input (for scripts)."""
     stdin = stdin or sys.stdin
     if stdin.isatty():
