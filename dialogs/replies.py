@@ -7,7 +7,7 @@ customer-supplied value already escaped (see dialogs.i18n.t).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 MAX_TOKEN_BYTES = 48  # the channel adds a short prefix; Telegram allows 64 bytes of callback data
@@ -33,7 +33,10 @@ class Reply:
         Built by hand rather than with dataclasses.asdict, whose deep copies dominate a burst of thousands of
         reminders; the fields are plain values, lists of them, or buttons.
         """
-        body = {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+        body = dict(vars(self))  # the fields, in their order
+        for name, value in body.items():
+            if type(value) is list:
+                body[name] = [_plain(item) for item in value]
         body["kind"] = self.kind
         return body
 
@@ -99,16 +102,6 @@ class ButtonAnswer(Reply):
     kind: ClassVar[str] = "button_answer"
     text: str = ""
     alert: bool = False
-
-
-_FIELD_NAMES: dict[type[Reply], tuple[str, ...]] = {}
-
-
-def _field_names(cls: type[Reply]) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(item.name for item in fields(cls))
-    return names
 
 
 def _plain(value: Any) -> Any:
