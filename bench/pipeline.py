@@ -160,13 +160,11 @@ async def fresh_database(database: Path) -> Any:
 async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple[Any, Any]:
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
-    from dialogs.flows import load_all
     from storage.db import session_factory
     from storage.events import EventBus
     from storage.settings import load_settings
 
     engine = await fresh_database(database)
-    load_all()
     settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=server.base,
                              database_url=str(engine.url.render_as_string(hide_password=False)))
     unpaced = SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0)

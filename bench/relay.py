@@ -167,11 +167,9 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
     """The system under test: the bot channel (polling, dialogs, outbox sender) and the console. Yields its URL."""
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
-    from dialogs.flows import load_all
     from staff_console.app import create_app
     from storage.settings import load_settings
 
-    load_all()
     cheap_password_hashing()
     settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api_base, database_url=url,
                              console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0)

@@ -28,12 +28,16 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # Run as a script, bench/ comes first on sys.path and bench/matching.py would shadow the matching package.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+if TYPE_CHECKING:
+    from storage.unit_of_work import Workplace
 
 TOKEN = "123456789:AAHomedeskOfflineBenchToken0123456789ab"
 ROOT = str(Path(__file__).resolve().parents[1])
@@ -108,22 +112,34 @@ async def seed(sessions: async_sessionmaker[AsyncSession], chat_ids: list[int]) 
                 for n, chat in enumerate(chunk, start=start + 1)])
 
 
+def workplace(sessions: async_sessionmaker[AsyncSession]) -> Workplace:
+    """The unit-of-work factory a homedesk process builds once (homedesk.app.run)."""
+    from dialogs.notices import NOTICES
+    from storage.events import EventBus
+    from storage.gate import WriteGate
+    from storage.settings import load_settings
+    from storage.unit_of_work import Workplace
+
+    return Workplace(WriteGate(sessions), EventBus(), load_settings(), NOTICES)
+
+
 async def claim_and_queue(count: int, batch: int, url: str | None, freeze: bool = False) -> dict[str, float]:
     from dialogs.reminders import tick
     from storage.models import OutboxMessage
 
     async with database(url) as (_, sessions):
+        work_here = workplace(sessions)
         # A running process has ticked many times before a burst: warm up once, so statement compilation and
         # mapper setup are not counted as the burst's stall.
         await seed(sessions, [9_999_999])
-        await tick(sessions, None, batch=batch)
+        await tick(work_here, batch=batch)
         if freeze:  # what a long-running process does after start-up (gc.freeze): full collections skip the code
             gc.collect()
             gc.freeze()
         await seed(sessions, list(range(10_000_001, 10_000_001 + count)))
         with StallMonitor() as monitor:
             started = time.perf_counter()
-            sent = await tick(sessions, None, batch=batch)
+            sent = await tick(work_here, batch=batch)
             elapsed = time.perf_counter() - started
         async with sessions() as session:
             queued = len((await session.scalars(select(OutboxMessage.id))).all()) - 1  # minus the warm-up
@@ -153,15 +169,13 @@ async def deliver(count: int, url: str | None, send_rate: float) -> dict[str, fl
     import aiohttp
 
     from bot.channel import ChannelOptions, TelegramChannel
-    from dialogs.flows import load_all
     from dialogs.reminders import tick
     from storage.events import EventBus
     from storage.settings import load_settings
 
-    load_all()
     async with bot_api_process() as base_url, database(url) as (_, sessions), aiohttp.ClientSession() as http:
         await seed(sessions, list(range(20_000_001, 20_000_001 + count)))
-        assert await tick(sessions, None) == count
+        assert await tick(workplace(sessions)) == count
         settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=base_url, send_rate_global=send_rate,
                                  database_url=url or "sqlite+aiosqlite:///unused.db")
         channel = TelegramChannel(settings, sessions, EventBus(),

@@ -1,5 +1,9 @@
 """The Telegram channel assembled: Bot (pointed at TELEGRAM_API_BASE), Dispatcher with the unit-of-work
-middleware and routers, the inbound pipeline fed by polling or a webhook, and the outbox sender."""
+middleware and routers, the inbound pipeline fed by polling or a webhook, and the outbox sender.
+
+The channel works in the process's Workplace (homedesk builds one and shares it with the console), so every
+unit of work of the process, whoever opened it, wakes this channel's sender once it commits.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +30,11 @@ from bot.polling import ALLOWED_UPDATES, Poller
 from bot.sender import OutboxSender
 from bot.unit_of_work import UnitOfWorkMiddleware
 from bot.webhook import WEBHOOK_PATH, StoringRequestHandler, bypass_console_middlewares
+from dialogs.notices import NOTICES
 from storage.events import EventBus
 from storage.gate import WriteGate
 from storage.settings import Settings
+from storage.unit_of_work import Workplace
 
 log = logging.getLogger(__name__)
 COMMANDS = {
@@ -42,10 +48,10 @@ def create_bot(token: str, api_base: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def build_dispatcher(gate: WriteGate, bus: EventBus, on_committed: Any = lambda: None) -> Dispatcher:
+def build_dispatcher(workplace: Workplace) -> Dispatcher:
     # Conversation state lives in the database, not in aiogram's FSM.
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(gate, bus, on_committed))
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(workplace))
     dispatcher.include_routers(*build_routers())
     return dispatcher
 
@@ -72,7 +78,9 @@ def webhook_target(webhook_url: str) -> tuple[str, str]:
 
 class TelegramChannel:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus,
-                 options: ChannelOptions | None = None) -> None:
+                 options: ChannelOptions | None = None, workplace: Workplace | None = None) -> None:
+        """`workplace`: the process's shared one (its sessions and bus are used); without one the channel
+        builds its own from `sessions` and `bus`, for a process that runs only the bot."""
         token = settings.bot_token
         if not token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -82,10 +90,11 @@ class TelegramChannel:
         limiter = self.options.limiter or SendLimiter(settings.send_rate_global,
                                                       settings.send_rate_per_chat_seconds,
                                                       settings.send_rate_group_per_minute)
-        self.gate = WriteGate(sessions)
-        self.sender = OutboxSender(self.bot, self.gate, bus, limiter, **self.options.sender)
-        self.dispatcher = build_dispatcher(self.gate, bus, self.sender.wake)
-        self.pipeline = InboundPipeline(self.bot, self.dispatcher, self.gate,
+        self.workplace = workplace or Workplace(WriteGate(sessions), bus, settings, NOTICES)
+        self.sender = OutboxSender(self.bot, self.workplace, limiter, **self.options.sender)
+        self.workplace.on_committed.append(self.sender.wake)  # rows queued in this process go out at once
+        self.dispatcher = build_dispatcher(self.workplace)
+        self.pipeline = InboundPipeline(self.bot, self.dispatcher, self.workplace.gate,
                                         concurrency=self.options.handler_concurrency,
                                         max_pending=self.options.max_pending_updates)
         self.poller = Poller(self.bot, self.pipeline, timeout=self.options.poll_timeout)
@@ -98,7 +107,8 @@ class TelegramChannel:
 
     def mount_webhook(self, app: web.Application) -> str:
         """Add the webhook route to the web server's app (before it starts); returns the path."""
-        assert self.settings.webhook_url
+        if not self.settings.webhook_url:
+            raise ValueError("WEBHOOK_URL is not set: the channel polls instead")
         _, path = webhook_target(self.settings.webhook_url)
         if self.settings.bot_token and self.settings.bot_token in path:
             raise ValueError("WEBHOOK_URL must not contain the bot token")
@@ -141,5 +151,7 @@ class TelegramChannel:
         for task in pending:
             log.error("%s did not stop within 10 s", task.get_name())
         self._tasks.clear()
+        with contextlib.suppress(ValueError):
+            self.workplace.on_committed.remove(self.sender.wake)
         await self.pipeline.close()
         await self.bot.session.close()

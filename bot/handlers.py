@@ -15,13 +15,14 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot import translate
 from bot.callbacks import unpack_token
-from bot.unit_of_work import UnitOfWork
+from bot.unit_of_work import PressAnswer
 from dialogs.engine import Identity, process
 from dialogs.inbound import Inbound
 from dialogs.replies import Say
 from storage.models import PRIORITY_BOT
 from storage.outbox import enqueue
 from storage.repositories.customers import mark_unreachable
+from storage.unit_of_work import Work
 
 PRIVATE = F.chat.type == ChatType.PRIVATE
 GROUPS = F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})
@@ -33,10 +34,13 @@ GROUP_NOTICE = (
 )
 
 
-async def _run_engine(work: UnitOfWork, identity: Identity, event: Inbound, update_id: int | None) -> None:
-    outcome = await process(work.session, identity, event, update_id)
-    work.events.extend(outcome.events)
-    work.button_answer = outcome.button_answer
+async def _run_engine(work: Work, press: PressAnswer, identity: Identity, event: Inbound, update_id: int) -> None:
+    outcome = await process(work, identity, event, update_id)
+    press.answer = outcome.button_answer
+
+
+class MalformedUpdate(ValueError):
+    """Telegram sent an update without a part its kind always has (the filters above let it through)."""
 
 
 def commands_router() -> Router:
@@ -45,10 +49,11 @@ def commands_router() -> Router:
 
     @router.message(ANY_COMMAND)
     async def on_command(
-        message: Message, command: CommandObject, work: UnitOfWork, event_update: Update
+        message: Message, command: CommandObject, work: Work, press: PressAnswer, event_update: Update
     ) -> None:
-        assert message.from_user is not None
-        await _run_engine(work, translate.identity_of(message.from_user, message.chat.id),
+        if message.from_user is None:
+            raise MalformedUpdate("a private command without a sender")
+        await _run_engine(work, press, translate.identity_of(message.from_user, message.chat.id),
                           translate.command_event(message, command), event_update.update_id)
 
     return router
@@ -59,9 +64,10 @@ def messages_router() -> Router:
     router.message.filter(PRIVATE, F.from_user)
 
     @router.message()
-    async def on_message(message: Message, work: UnitOfWork, event_update: Update) -> None:
-        assert message.from_user is not None
-        await _run_engine(work, translate.identity_of(message.from_user, message.chat.id),
+    async def on_message(message: Message, work: Work, press: PressAnswer, event_update: Update) -> None:
+        if message.from_user is None:
+            raise MalformedUpdate("a private message without a sender")
+        await _run_engine(work, press, translate.identity_of(message.from_user, message.chat.id),
                           translate.message_event(message), event_update.update_id)
 
     return router
@@ -71,11 +77,12 @@ def buttons_router() -> Router:
     router = Router(name="buttons")
 
     @router.callback_query(F.message.chat.type == ChatType.PRIVATE)
-    async def on_press(query: CallbackQuery, work: UnitOfWork, event_update: Update) -> None:
+    async def on_press(query: CallbackQuery, work: Work, press: PressAnswer, event_update: Update) -> None:
         # Undecodable or forged data becomes an unknown choice, which the engine answers as "expired".
         token = unpack_token(query.data)
-        assert query.message is not None
-        await _run_engine(work, translate.identity_of(query.from_user, query.message.chat.id),
+        if query.message is None:
+            raise MalformedUpdate("a button press without its message")
+        await _run_engine(work, press, translate.identity_of(query.from_user, query.message.chat.id),
                           translate.choice_event(query, token), event_update.update_id)
 
     return router
@@ -87,7 +94,7 @@ def groups_router() -> Router:
     router.message.filter(GROUPS)
 
     @router.message(Command("start", "help"))
-    async def on_group_start(message: Message, work: UnitOfWork) -> None:
+    async def on_group_start(message: Message, work: Work) -> None:
         await enqueue(work.session, chat_id=message.chat.id, payload=Say(GROUP_NOTICE).to_payload(),
                       priority=PRIORITY_BOT)
 
@@ -103,7 +110,7 @@ def membership_router() -> Router:
     router = Router(name="membership")
 
     @router.my_chat_member(F.chat.type == ChatType.PRIVATE)
-    async def on_membership(event: ChatMemberUpdated, work: UnitOfWork) -> None:
+    async def on_membership(event: ChatMemberUpdated, work: Work) -> None:
         if event.new_chat_member.status == ChatMemberStatus.KICKED:
             await mark_unreachable(work.session, event.chat.id)
 

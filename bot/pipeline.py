@@ -18,10 +18,10 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import updates
 from bot.ordering import ChatSerializer
-from bot.updates import StoredUpdate
+from storage import updates
 from storage.gate import WriteGate
+from storage.updates import StoredUpdate
 
 log = logging.getLogger(__name__)
 TRANSIENT_DB_ERRORS = (OperationalError, DBAPIError)

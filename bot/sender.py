@@ -1,6 +1,6 @@
 """The outbox sender: delivers queued replies within Telegram's limits, never losing or reordering them.
 
-- Rows are claimed atomically (bot.outbox_rows.claim), one head row per chat, so several senders (threads,
+- Rows are claimed atomically (storage.outbox_rows.claim), one head row per chat, so several senders (threads,
   processes, machines) never send a row twice and a chat's messages keep their order.
 - Limits are kept on our side (bot.limits.SendLimiter); a 429 pauses the chat (and everything, when several
   chats are refused at once: a flood wait) for retry_after and the row is retried without counting a failure.
@@ -22,6 +22,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -37,15 +38,14 @@ from aiogram.exceptions import (
 from aiogram.types import Message as TgMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox_rows
 from bot.limits import SendLimiter
-from bot.outbox_rows import ClaimedRow
 from bot.render import Call, render
 from dialogs.replies import reply_from_payload
-from storage import clock
-from storage.events import Event, EventBus
-from storage.gate import WriteGate
+from storage import clock, outbox_rows
+from storage.events import Event, message_status
+from storage.outbox_rows import ClaimedRow
 from storage.repositories.customers import mark_unreachable
+from storage.unit_of_work import Workplace
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ class OutboxSender:
     def __init__(
         self,
         bot: Bot,
-        gate: WriteGate,
-        bus: EventBus,
+        workplace: Workplace,
         limiter: SendLimiter | None = None,
         *,
         lease_seconds: float = 60.0,
@@ -84,8 +83,9 @@ class OutboxSender:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
-        self.gate = gate
-        self.bus = bus
+        # The sender's own bookkeeping must not wake the sender (it would spin): its units of work come from a
+        # copy of the workplace without the after-commit callbacks. Their status events are published as usual.
+        self.workplace = replace(workplace, on_committed=[])
         self.limiter = limiter or SendLimiter()
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
@@ -142,8 +142,8 @@ class OutboxSender:
 
     async def recover(self) -> int:
         try:
-            async with self.gate.transaction() as session:
-                count = await outbox_rows.recover_expired(session, clock.now())
+            async with self.workplace.open() as work:
+                count = await outbox_rows.recover_expired(work.session, clock.now())
         except Exception:
             log.exception("outbox lease recovery failed")
             return 0
@@ -170,16 +170,16 @@ class OutboxSender:
         """
         outcomes, self._outcomes = self._outcomes, []
         sent, self._sent = self._sent, []
-        events: list[Event] = []
         rows: list[ClaimedRow] = []
         self._recording = True
         try:
-            async with self.gate.transaction() as session:
+            async with self.workplace.open() as work:
+                session = work.session
                 for row, conversation_id, telegram_id in await outbox_rows.mark_many_sent(session, sent,
                                                                                            clock.now()):
-                    events.append(_status_event(row, row.message_id, conversation_id, "sent", telegram_id))
+                    work.publish(_status_event(row, row.message_id, conversation_id, "sent", telegram_id))
                 for outcome in outcomes:
-                    events += await outcome(session)
+                    work.publish(*await outcome(session))
                 if limit > 0:
                     rows = await outbox_rows.claim(session, now=clock.now(), lease=self.lease, limit=limit)
         except Exception:
@@ -188,11 +188,6 @@ class OutboxSender:
             raise
         finally:
             self._recording = False
-        for event in events:
-            try:
-                await self.bus.publish(event)
-            except Exception:
-                log.exception("could not publish a delivery status")
         for row in rows:
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")
             self._tasks.add(task)
@@ -244,8 +239,8 @@ class OutboxSender:
             last_message_id = message_id
             if len(calls) > 1 and index < len(calls) - 1:
                 # Remember progress so a retry does not repeat the parts already delivered.
-                async with self.gate.transaction() as session:
-                    await outbox_rows.save_progress(session, row.id, {**payload, PROGRESS_KEY: index + 1})
+                async with self.workplace.open() as work:
+                    await outbox_rows.save_progress(work.session, row.id, {**payload, PROGRESS_KEY: index + 1})
         # The last call carries the buttons, so it is the one later edits must target.
         return last_message_id if calls[done:] else first_message_id
 
@@ -331,12 +326,9 @@ class OutboxSender:
 
 def _status_event(row: ClaimedRow, message_id: int | None, conversation_id: int | None, status: str,
                   telegram_message_id: int | None, error: str | None = None) -> Event:
-    data: dict[str, Any] = {"outbox_id": row.id, "message_id": message_id, "conversation_id": conversation_id,
-                            "customer_id": row.customer_id, "chat_id": row.chat_id, "status": status,
-                            "telegram_message_id": telegram_message_id}
-    if error:
-        data["error"] = error[:300]
-    return Event("message.status", data)
+    return message_status(outbox_id=row.id, message_id=message_id, conversation_id=conversation_id,
+                          customer_id=row.customer_id, chat_id=row.chat_id, status=status,
+                          telegram_message_id=telegram_message_id, error=error)
 
 
 def _message_id(result: Any, call: Call) -> int | None:

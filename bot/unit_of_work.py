@@ -1,50 +1,42 @@
-"""One database transaction per update, as an aiogram outer middleware on the Dispatcher's update observer.
+"""One unit of work per update, as an aiogram outer middleware on the Dispatcher's update observer.
 
-The transaction starts by claiming the stored update (received -> done); if another worker or instance got
-there first, nothing runs. The handler's whole effect (conversation state, history, outbox rows, the update's
-status) commits atomically, so an update is handled exactly once even across crashes. After commit: events
-are published, the sender is woken and a pressed button is answered (every press, even when handling failed).
+The unit of work (storage.unit_of_work) starts by claiming the stored update (received -> done); if another
+worker or instance got there first, nothing runs. The handler's whole effect (conversation state, history,
+outbox rows, the update's status) commits atomically, so an update is handled exactly once even across
+crashes. After commit the workplace publishes the live events and wakes the sender; then a pressed button is
+answered (every press, even when handling failed).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import updates
 from dialogs.replies import ButtonAnswer
-from storage.events import Event, EventBus
-from storage.gate import WriteGate
+from storage import updates
+from storage.unit_of_work import Actor, Workplace
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_ANSWER = 200  # Telegram's limit for answerCallbackQuery text
 
 
 @dataclass
-class UnitOfWork:
-    """What a handler gets: the transaction's session, and what to do once it commits."""
+class PressAnswer:
+    """What to show on a pressed button once the update committed; handlers set `answer`."""
 
-    session: AsyncSession
-    events: list[Event] = field(default_factory=list)
-    button_answer: ButtonAnswer | None = None
+    answer: ButtonAnswer | None = None
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
-    def __init__(
-        self,
-        gate: WriteGate,
-        bus: EventBus,
-        on_committed: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._gate = gate
-        self._bus = bus
-        self._on_committed = on_committed
+    """Handlers get `work` (storage.unit_of_work.Work) and `press` (PressAnswer) in their data."""
+
+    def __init__(self, workplace: Workplace) -> None:
+        self._workplace = workplace
 
     async def __call__(
         self,
@@ -52,29 +44,25 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        assert isinstance(event, Update)
+        if not isinstance(event, Update):
+            raise TypeError(f"the unit of work wraps whole updates, not {type(event).__name__}")
         bot: Bot = data["bot"]
         query = event.callback_query
+        press = PressAnswer()
         try:
-            async with self._gate.transaction() as session:
-                if not await updates.claim(session, event.update_id):
+            async with self._workplace.open(Actor.customer()) as work:
+                if not await updates.claim(work.session, event.update_id):
                     log.info("update %s was already handled; skipped", event.update_id)
                     return None
-                work = UnitOfWork(session)
                 data["work"] = work
+                data["press"] = press
                 result = await handler(event, data)
         except Exception:
             if query is not None:  # the customer's spinner stops even when we failed
                 await _answer(bot, query.id, None)
             raise
-        for item in work.events:
-            try:
-                await self._bus.publish(item)
-            except Exception:  # the update is committed; a lost live event only delays a console refresh
-                log.exception("could not publish %s", item.kind)
-        self._on_committed()
         if query is not None:
-            await _answer(bot, query.id, work.button_answer)
+            await _answer(bot, query.id, press.answer)
         return result
 
 

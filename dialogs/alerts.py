@@ -1,6 +1,7 @@
 """New-listing and price-drop alerts to customers whose active need the listing matches.
 
-`await scan(sessions, since)` is called periodically. It looks at active listings created, or whose price
+`await tick(workplace)` runs every minute (homedesk's scheduler) and scans the last LOOKBACK in one unit of
+work (`scan(work, since)`). A scan looks at active listings created, or whose price
 dropped, since `since`, ranks them against every active need of customers who did not opt out, and tells each
 customer about a matching listing at most once (a Recommendation row with channel 'alert', unique per
 customer and listing) and at most DAILY_LIMIT times a local day. Customers a person is talking to are left
@@ -12,11 +13,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.cards import card_text, local_tz, photo_urls
+from dialogs.cards import card_text, photo_urls
 from dialogs.engine import queue_replies
-from dialogs.flow import DialogContext
 from dialogs.i18n import t
 from dialogs.replies import Choice, Photo, Reply, Say
 from matching.criteria import Criteria
@@ -28,6 +28,7 @@ from storage.models import PRIORITY_BROADCAST, Listing
 from storage.repositories import conversations
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
+from storage.unit_of_work import Work, Workplace
 
 DAILY_LIMIT = 3
 RANK_DEPTH = 200  # how deep in a need's ranking a changed listing may sit and still count as a match
@@ -64,48 +65,49 @@ def alert_replies(lang: str, listing: Listing, reasons: list[str], names_zh: dic
     return [Photo(photos[0], caption=text, choices=rows)] if photos else [Say(text, choices=rows)]
 
 
-async def scan(sessions: async_sessionmaker[AsyncSession], since: datetime, *, now: datetime | None = None) -> int:
-    """Send the alerts due for listings changed since `since`; returns how many were queued."""
+async def scan(work: Work, since: datetime, *, now: datetime | None = None) -> int:
+    """Queue the alerts due for listings changed since `since`, in this unit of work; returns how many."""
+    session = work.session
     now = now or clock.now()
-    day_start = datetime.combine(now.astimezone(local_tz()).date(), time(0), local_tz())
+    tz = work.settings.tz  # "a day" for the daily limit is the company's local day
+    day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz)
     sent = 0
-    async with sessions() as session, session.begin():
-        changed = await changed_listings(session, since)
-        if not changed:
-            return 0
-        index = await load_district_index(session)
-        names_zh = {name: index.name_zh(name) for name in index.names}
-        for need, customer in await needs_repo.active_with_customers(session):
-            quota = DAILY_LIMIT - await listings_repo.count_shown_since(session, customer.id, "alert", day_start)
-            if quota <= 0:
+    changed = await changed_listings(session, since)
+    if not changed:
+        return 0
+    index = await load_district_index(session)
+    names_zh = {name: index.name_zh(name) for name in index.names}
+    for need, customer in await needs_repo.active_with_customers(session):
+        quota = DAILY_LIMIT - await listings_repo.count_shown_since(session, customer.id, "alert", day_start)
+        if quota <= 0:
+            continue
+        told = await listings_repo.shown_ids(session, customer.id, "alert")
+        candidates = [listing for listing in changed if listing.deal_type == need.deal_type and listing.id not in told]
+        if not candidates:
+            continue
+        conversation = await conversations.current(session, customer)
+        if conversation.mode != "bot":
+            continue
+        matches = {m.listing_id: m for m in await find_matches(
+            session, Criteria.from_json(need.criteria), top=RANK_DEPTH, customer_id=customer.id, index=index)}
+        rejected = await listings_repo.rejected_ids(session, customer.id)
+        for listing in candidates:
+            match = matches.get(listing.id)
+            if quota <= 0 or match is None or listing.id in rejected:
                 continue
-            told = await listings_repo.shown_ids(session, customer.id, "alert")
-            candidates = [listing for listing in changed
-                          if listing.deal_type == need.deal_type and listing.id not in told]
-            if not candidates:
-                continue
-            conversation = await conversations.current(session, customer)
-            if conversation.mode != "bot":
-                continue
-            matches = {m.listing_id: m for m in await find_matches(
-                session, Criteria.from_json(need.criteria), top=RANK_DEPTH, customer_id=customer.id, index=index)}
-            rejected = await listings_repo.rejected_ids(session, customer.id)
-            ctx = DialogContext(session=session, customer=customer, conversation=conversation, now=now)
-            for listing in candidates:
-                match = matches.get(listing.id)
-                if quota <= 0 or match is None or listing.id in rejected:
-                    continue
-                if not await listings_repo.record_shown(session, customer.id, listing.id, match.score, "alert"):
-                    continue  # told before: once per listing
-                reasons = match.reasons_zh if customer.language == "zh" else match.reasons
-                await queue_replies(ctx, alert_replies(customer.language, listing, reasons, names_zh, since),
-                                    priority=PRIORITY_BROADCAST)
-                quota -= 1
-                sent += 1
+            if not await listings_repo.record_shown(session, customer.id, listing.id, match.score, "alert"):
+                continue  # told before: once per listing
+            reasons = match.reasons_zh if customer.language == "zh" else match.reasons
+            await queue_replies(work, conversation, customer,
+                                alert_replies(customer.language, listing, reasons, names_zh, since),
+                                priority=PRIORITY_BROADCAST)
+            quota -= 1
+            sent += 1
     return sent
 
 
-async def tick(sessions: async_sessionmaker[AsyncSession], *, now: datetime | None = None) -> int:
-    """The periodic entry point: scan the last LOOKBACK (call it every minute or so)."""
+async def tick(workplace: Workplace, *, now: datetime | None = None) -> int:
+    """The periodic entry point: scan the last LOOKBACK in one unit of work (call it every minute or so)."""
     now = now or clock.now()
-    return await scan(sessions, now - LOOKBACK, now=now)
+    async with workplace.open() as work:
+        return await scan(work, now - LOOKBACK, now=now)

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from dialogs.i18n import N_, esc, t
 from matching.reasons import format_price
 from storage.models import Listing
-from storage.settings import get_settings
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit; longer cards are cut at a line boundary
 
@@ -42,18 +41,14 @@ FEATURE_NAMES = {
 WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
-def local_tz() -> ZoneInfo:
-    return get_settings().tz
-
-
 def day_label(lang: str, day: date) -> str:
     weekday = t(lang, WEEKDAY_NAMES[day.weekday()])
     return f"{day.month}月{day.day}日 {weekday}" if lang == "zh" else f"{weekday} {day.day} {day.strftime('%b')}"
 
 
-def when(lang: str, at: datetime) -> str:
-    """'Wed 4 Mar, 10:00' / '3月4日 周三 10:00' in the company's time zone."""
-    local = at.astimezone(local_tz())
+def when(lang: str, at: datetime, tz: ZoneInfo) -> str:
+    """'Wed 4 Mar, 10:00' / '3月4日 周三 10:00' in `tz` (the company's: `ctx.settings.tz`)."""
+    local = at.astimezone(tz)
     return f"{day_label(lang, local.date())} {local:%H:%M}" if lang == "zh" else \
         f"{day_label(lang, local.date())}, {local:%H:%M}"
 

@@ -1,41 +1,36 @@
-"""The dialog engine: one inbound event in, replies queued in the outbox, in one transaction.
+"""The dialog engine: one inbound event in, replies queued in the outbox, in the caller's unit of work.
 
 Order of business for every event:
 1. find or create the customer and their open conversation, and record what they sent;
 2. if a person owns the conversation (mode waiting or human) the bot stays silent (decision 6);
 3. otherwise route: commands, then buttons by their flow prefix, then the current flow's step, then
-   intents in free text, then a polite "I did not understand" (twice in a row offers a person);
+   intents in free text, then the fallbacks, then a polite "I did not understand" (twice in a row offers a
+   person);
 4. a flow that raises is rolled back to where it was before this event; the customer gets an apology
    and the menu, and everything collected before is kept.
+The flows, fallbacks and deep links come from one ordered table, `dialogs.flows.REGISTRY`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from dataclasses import dataclass, replace
 
 from dialogs import intents
-from dialogs.flow import FLOWS, DialogContext, Flow
+from dialogs.flow import DialogContext, Registry
+from dialogs.flows import REGISTRY
 from dialogs.i18n import normalise_language
 from dialogs.inbound import Inbound
 from dialogs.replies import ButtonAnswer, Photo, Reply, Say
+from dialogs.standard import apology, expired, misunderstood, unsupported
 from storage import clock
-from storage.events import Event
-from storage.models import PRIORITY_BOT
-from storage.outbox import enqueue
+from storage.events import message_new
+from storage.models import PRIORITY_BOT, Conversation, Customer
+from storage.outbox import enqueue, queue_to_customer
 from storage.repositories import conversations, customers
+from storage.unit_of_work import Actor, ActorKind, Work
 
 log = logging.getLogger(__name__)
-
-# `/start <prefix><payload>` deep links handled outside flows (e.g. staff linking their Telegram account).
-DeepLinkHandler = Callable[[DialogContext, str], Awaitable[list[Reply]]]
-DEEP_LINKS: dict[str, DeepLinkHandler] = {}
-# Handlers for free text no flow claimed (FAQ answers); return None when they have nothing to say.
-FallbackHandler = Callable[[DialogContext, Inbound], Awaitable[list[Reply] | None]]
-FALLBACKS: list[FallbackHandler] = []
 MISUNDERSTANDINGS_BEFORE_OFFERING_A_PERSON = 2
 
 
@@ -53,17 +48,19 @@ class Identity:
 
 @dataclass
 class Outcome:
-    replies: list[Reply] = field(default_factory=list)
-    button_answer: ButtonAnswer | None = None
-    events: list[Event] = field(default_factory=list)
-    customer_id: int | None = None
-    conversation_id: int | None = None
+    """What the engine did; its live events are in the unit of work, published when it commits."""
+
+    replies: list[Reply]
+    button_answer: ButtonAnswer | None
+    customer_id: int
+    conversation_id: int
 
 
 async def process(
-    session: AsyncSession, identity: Identity, event: Inbound, update_id: int | None = None
+    work: Work, identity: Identity, event: Inbound, update_id: int | None = None, *, flows: Registry = REGISTRY
 ) -> Outcome:
-    """Handle one event inside the caller's transaction; the caller commits, then publishes `events`."""
+    """Handle one event inside the caller's unit of work; its events are published when the caller commits."""
+    session = work.session
     language = normalise_language(identity.language_code)
     customer, _ = await customers.get_or_create(
         session,
@@ -76,56 +73,53 @@ async def process(
     )
     if identity.language_code and not customer.language_chosen:
         customer.language = language
+    if work.actor.kind is ActorKind.CUSTOMER:
+        work.actor = Actor.customer(customer.id)  # the channel knew a chat; the audit names the customer
     conversation = await conversations.current(session, customer)
-    ctx = DialogContext(session=session, customer=customer, conversation=conversation, now=clock.now(),
+    ctx = DialogContext(work=work, customer=customer, conversation=conversation, now=clock.now(), flows=flows,
                         update_id=update_id)
     inbound = await conversations.record(
         session, conversation, direction="in", sender="customer", text=event.summary()[:4000],
         kind=event.kind, payload=_inbound_payload(event), update_id=update_id,
     )
-    ctx.events.append(Event("message.new", {"conversation_id": conversation.id, "message_id": inbound.id,
-                                            "customer_id": customer.id, "direction": "in", "mode": conversation.mode}))
+    work.publish(message_new(inbound, customer_id=customer.id, mode=conversation.mode))
 
     replies = await _route_safely(ctx, event)
     button_answer = next((r for r in replies if isinstance(r, ButtonAnswer)), None)
     if event.kind == "choice" and button_answer is None:
         button_answer = ButtonAnswer()  # every press is answered, or the client spins
     to_send = [_anchor(r, event) for r in replies if not isinstance(r, ButtonAnswer)]
-    await queue_replies(ctx, to_send)
+    await queue_replies(work, conversation, customer, to_send)
     for chat_id, reply in ctx.side_messages:
         await enqueue(session, chat_id=chat_id, payload=reply.to_payload(), priority=PRIORITY_BOT)
-    return Outcome(replies=to_send, button_answer=button_answer, events=ctx.events,
-                   customer_id=customer.id, conversation_id=conversation.id)
+    return Outcome(replies=to_send, button_answer=button_answer, customer_id=customer.id,
+                   conversation_id=conversation.id)
 
 
-async def queue_replies(ctx: DialogContext, replies: list[Reply], priority: int = PRIORITY_BOT) -> None:
-    """Record each reply in the conversation history and put it in the outbox, in order."""
-    if ctx.customer.unreachable_at is not None:
-        return
+async def queue_replies(work: Work, conversation: Conversation, customer: Customer, replies: list[Reply],
+                        priority: int = PRIORITY_BOT) -> None:
+    """Send the customer these replies from the bot, in order: history rows and outbox rows (storage.outbox)."""
     for reply in replies:
         text = getattr(reply, "text", None) or getattr(reply, "caption", "") or f"[{reply.kind}]"
-        message = await conversations.record(
-            ctx.session, ctx.conversation, direction="out", sender="bot", text=text, kind=reply.kind,
-            payload=reply.to_payload(), delivery_status="pending",
-        )
-        await enqueue(ctx.session, chat_id=ctx.customer.chat_id, payload=reply.to_payload(), priority=priority,
-                      message_id=message.id, customer_id=ctx.customer.id)
+        await queue_to_customer(work.session, conversation, customer, reply.to_payload(), text=text, sender="bot",
+                                priority=priority)
 
 
 async def _route_safely(ctx: DialogContext, event: Inbound) -> list[Reply]:
     where = (ctx.update_id, ctx.customer.id, ctx.conversation.flow, ctx.conversation.step)
+    events_before, callbacks_before = len(ctx.work.events), len(ctx.work.after_commit)
     try:
         async with ctx.session.begin_nested():
             return await route(ctx, event)
     except Exception:
-        # The savepoint rolled back this event's changes only; reload what the flow had touched.
+        # The savepoint rolled back this event's changes only; reload what the flow had touched, and forget
+        # what it meant to publish or send about changes that no longer exist.
         log.exception("dialog failed for update %s (customer %s, flow %s/%s)", *where)
         await ctx.session.refresh(ctx.conversation)
         await ctx.session.refresh(ctx.customer)
-        ctx.events[1:] = []
+        del ctx.work.events[events_before:]
+        del ctx.work.after_commit[callbacks_before:]
         ctx.side_messages.clear()
-        from dialogs.flows.start import apology  # late import: start is a flow module like any other
-
         return apology(ctx)
 
 
@@ -138,21 +132,19 @@ async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
     if event.kind == "choice":
         return await _choice(ctx, event)
     if event.kind == "unsupported":
-        from dialogs.flows.start import unsupported
-
         return unsupported(ctx)
-    current = FLOWS.get(conversation.flow or "")
+    current = ctx.flows.get(conversation.flow or "")
     if current is not None:
         replies = await current.on_input(ctx, event)
         if replies is not None:
             conversation.misunderstandings = 0
             return replies
     if event.kind == "text":
-        flow = intents.detect(event.text)
+        flow = intents.detect(event.text, ctx.flows.flows)
         if flow is not None:
             conversation.misunderstandings = 0
             return await flow.start(ctx, event)
-        for fallback in FALLBACKS:
+        for fallback in ctx.flows.fallbacks:
             replies = await fallback(ctx, event)
             if replies is not None:
                 conversation.misunderstandings = 0
@@ -163,19 +155,20 @@ async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
 async def _while_human(ctx: DialogContext, event: Inbound) -> list[Reply]:
     """Silence: a person owns the conversation. Only buttons of flows marked works_while_human still act."""
     if event.kind == "choice" and event.choice:
-        flow = FLOWS.get(event.choice.split(":", 1)[0])
+        name, _, rest = event.choice.partition(":")
+        flow = ctx.flows.get(name)
         if flow is not None and flow.works_while_human:
-            replies = await flow.on_choice(ctx, event.choice.split(":", 1)[1], event)
+            replies = await flow.on_choice(ctx, rest, event)
             return replies or []
     return []
 
 
 async def _command(ctx: DialogContext, event: Inbound) -> list[Reply]:
     if event.text == "start" and event.args:
-        for prefix, handler in DEEP_LINKS.items():
+        for prefix, handler in ctx.flows.deep_links.items():
             if event.args.startswith(prefix):
                 return await handler(ctx, event.args[len(prefix):])
-    for flow in FLOWS.values():
+    for flow in ctx.flows.flows:
         if event.text in flow.commands:
             ctx.conversation.misunderstandings = 0
             return await flow.on_command(ctx, event)
@@ -183,10 +176,8 @@ async def _command(ctx: DialogContext, event: Inbound) -> list[Reply]:
 
 
 async def _choice(ctx: DialogContext, event: Inbound) -> list[Reply]:
-    from dialogs.flows.start import expired
-
     prefix, _, rest = (event.choice or "").partition(":")
-    flow: Flow | None = FLOWS.get(prefix)
+    flow = ctx.flows.get(prefix)
     if flow is None:
         return expired(ctx)
     replies = await flow.start(ctx, event) if rest == "start" else await flow.on_choice(ctx, rest, event)
@@ -197,8 +188,6 @@ async def _choice(ctx: DialogContext, event: Inbound) -> list[Reply]:
 
 
 async def _misunderstood(ctx: DialogContext) -> list[Reply]:
-    from dialogs.flows.start import misunderstood
-
     ctx.conversation.misunderstandings += 1
     offer_person = ctx.conversation.misunderstandings >= MISUNDERSTANDINGS_BEFORE_OFFERING_A_PERSON
     return misunderstood(ctx, offer_person=offer_person)

@@ -1,16 +1,17 @@
-"""The pieces every flow is made of: the context it runs in, the Flow base class and the registry.
+"""The pieces every flow is made of: the context it runs in, the Flow base class and the registry type.
 
 A flow is a named conversation (needs intake, booking, repair ticket...). Its buttons carry tokens
-`"<flow name>:<rest>"` so the engine routes a press to the flow that drew the button. Flows register
-themselves in FLOWS; the main menu lists only registered flows with a menu label, so nothing appears in
-the menu before it works.
+`"<flow name>:<rest>"` so the engine routes a press to the flow that drew the button. The flows the engine
+knows are listed, in menu order, in one table (`dialogs.flows.REGISTRY`); the main menu lists those with a menu
+label, so nothing appears in the menu before it works.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,21 +19,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.i18n import t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply
-from storage.events import Event
 from storage.models import Conversation, Customer
+from storage.settings import Settings
+from storage.unit_of_work import Work
 
 
 @dataclass
 class DialogContext:
-    session: AsyncSession
+    """One event of one customer's conversation, inside the unit of work that handles it."""
+
+    work: Work
     customer: Customer
     conversation: Conversation
     now: datetime
+    flows: Registry  # what the engine routes with; the menu and the standard answers list these flows
     update_id: int | None = None
-    # Published by the caller after the transaction commits (never before: consoles must see committed data).
-    events: list[Event] = field(default_factory=list)
     # Replies queued for someone else than this customer (an agent's Telegram chat...), as (chat_id, reply).
     side_messages: list[tuple[int, Reply]] = field(default_factory=list)
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.work.session
+
+    @property
+    def settings(self) -> Settings:
+        return self.work.settings
 
     @property
     def lang(self) -> str:
@@ -68,7 +79,6 @@ class Flow:
     name: ClassVar[str]
     # msgid of the main-menu label (marked with N_), or None when the flow has no menu entry.
     menu_label: ClassVar[str | None] = None
-    menu_order: ClassVar[int] = 100
     # Slash commands this flow answers (without '/').
     commands: ClassVar[Sequence[str]] = ()
     # Words that start this flow from free text, any language; matched by dialogs.intents.
@@ -98,19 +108,32 @@ class Flow:
         return Choice(label=label, token=f"{self.name}:{rest}")
 
 
-FLOWS: dict[str, Flow] = {}
+# `/start <prefix><payload>` deep links handled outside flows (e.g. staff linking their Telegram account).
+DeepLinkHandler = Callable[[DialogContext, str], Awaitable[list[Reply]]]
+# Free text no flow claimed (a need in one sentence, FAQ answers); None when they have nothing to say.
+FallbackHandler = Callable[[DialogContext, Inbound], Awaitable[list[Reply] | None]]
 
 
-def register(flow: Flow) -> Flow:
-    if flow.name in FLOWS:
-        raise ValueError(f"flow {flow.name!r} registered twice")
-    if ":" in flow.name:
-        raise ValueError("flow names cannot contain ':'")
-    FLOWS[flow.name] = flow
-    return flow
+class Registry:
+    """The flows in menu order, the free-text fallbacks in the order they are tried, and the deep links."""
 
+    def __init__(self, flows: Sequence[Flow], fallbacks: Sequence[FallbackHandler] = (),
+                 deep_links: Mapping[str, DeepLinkHandler] | None = None) -> None:
+        by_name: dict[str, Flow] = {}
+        for flow in flows:
+            if ":" in flow.name:
+                raise ValueError(f"flow name {flow.name!r} contains ':' (the token separator)")
+            if flow.name in by_name:
+                raise ValueError(f"flow {flow.name!r} is listed twice")
+            by_name[flow.name] = flow
+        self.flows: tuple[Flow, ...] = tuple(flows)
+        self.fallbacks: tuple[FallbackHandler, ...] = tuple(fallbacks)
+        self.deep_links: Mapping[str, DeepLinkHandler] = MappingProxyType(dict(deep_links or {}))
+        self._by_name = by_name
 
-def menu_flows(ctx: DialogContext) -> list[Flow]:
-    return sorted(
-        (f for f in FLOWS.values() if f.menu_label and f.available(ctx)), key=lambda f: (f.menu_order, f.name)
-    )
+    def get(self, name: str) -> Flow | None:
+        return self._by_name.get(name)
+
+    def in_menu(self, ctx: DialogContext) -> list[Flow]:
+        """The flows the main menu offers this customer, in the table's order."""
+        return [flow for flow in self.flows if flow.menu_label and flow.available(ctx)]

@@ -7,10 +7,11 @@ Latin text by words, tolerating small typos with rapidfuzz.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
-from dialogs.flow import FLOWS, Flow
+from dialogs.flow import Flow
 from storage.text import has_chinese
 
 _WORD = re.compile(r"[a-z]+")
@@ -28,12 +29,12 @@ def _score(text: str, words: list[str], phrase: str) -> float:
     return max((fuzz.ratio(phrase, word) for word in words), default=0.0)
 
 
-def detect(text: str, threshold: float = 85.0) -> Flow | None:
-    """The flow whose intent words best match the text, or None."""
+def detect(text: str, flows: Iterable[Flow], threshold: float = 85.0) -> Flow | None:
+    """The flow whose intent words best match the text, or None (on a tie, the one listed first)."""
     lowered = text.lower()
     words = _WORD.findall(lowered)
     best: tuple[float, int, Flow] | None = None
-    for flow in FLOWS.values():
+    for flow in flows:
         for phrase in flow.intent_words:
             score = _score(lowered, words, phrase.lower())
             if score >= threshold and (best is None or (score, len(phrase)) > best[:2]):

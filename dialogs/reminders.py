@@ -1,6 +1,6 @@
 """The reminder tick: due reminders become outbox rows in the recipient's language, exactly once.
 
-`homedesk run` calls `await tick(sessions, bus)` every few seconds (APScheduler, in-memory job store). One tick:
+`homedesk run` calls `await tick(workplace)` every few seconds (APScheduler, in-memory job store). One tick:
 1. housekeeping: resolved tickets the customer left unanswered for 3 days are closed (their survey follows);
    SLA scan: tickets at 80 % of a deadline or past it get sla_80 / sla_breach reminders (to the assignee and the
    team lead; breaches are recorded on the ticket), and conversations waiting too long get "waiting" reminders;
@@ -8,7 +8,8 @@
    each: customers get a Reply payload in the outbox; staff get a StaffNotification (the console's list) and, when
    they linked Telegram, an outbox row to their telegram_chat_id; reminders that fell into the recipient's night
    go back with a morning due time, expired ones are dropped;
-3. after commit, publishes `notification.new` events for the consoles.
+3. after each commit, the unit of work publishes the `notification.new` events for the consoles.
+Quiet hours, the company's time zone and the waiting threshold come from the workplace's settings.
 
 Kinds rendered here. To customers: ticket_update (payload what=status|assigned|quote|message, number, status,
 note/name/amount/text), survey (survey_id), revisit (revisit_id), viewing_24h / viewing_1h (starts_at ISO, address,
@@ -23,40 +24,37 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.i18n import t
 from dialogs.names import CATEGORY_NAMES, DEADLINE_NAMES, PRIORITY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Say
 from storage import clock
-from storage.events import Event, EventBus, ticket_changed
+from storage.events import ticket_changed
 from storage.models import (
     PRIORITY_BOT,
     PRIORITY_REMINDER,
     Conversation,
     Customer,
-    OutboxMessage,
     Reminder,
     Revisit,
     Staff,
-    StaffNotification,
     Survey,
     Ticket,
 )
+from storage.outbox import enqueue_many, outbox_row
 from storage.services import reminders, revisits, sla, tickets
+from storage.services.notices import StaffNotice, deliver_staff_notices
 from storage.services.reminders import after_quiet_hours, parse_window
-from storage.settings import get_settings
+from storage.unit_of_work import Rendered, Work, Workplace
 
 BATCH = 200  # per transaction; small enough that loading and rendering one batch never stalls the loop
 YIELD_EVERY = 50
-WAITING_ALERT_MINUTES = 10
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 def _when(value: str | None, tz: ZoneInfo) -> str:
@@ -170,37 +168,31 @@ def staff_link(reminder: Reminder) -> str | None:
 
 # ---- the tick ----------------------------------------------------------------------------------------------------
 
-async def tick(sessions: async_sessionmaker[AsyncSession], bus: EventBus | None, now: datetime | None = None, *,
-               batch: int = BATCH, worker: str = WORKER) -> int:
-    """Run SLA checks, then send every due reminder. Returns how many reminders were sent."""
-    async with sessions() as session, session.begin():
-        closed = await tickets.auto_close(session, now)
-        await schedule_sla_reminders(session, now)
-        await schedule_waiting_reminders(session, now, get_settings().waiting_alert_minutes)
-    if bus is not None:
-        for ticket in closed:
-            await bus.publish(ticket_changed(ticket, auto_closed=True))
+async def tick(workplace: Workplace, now: datetime | None = None, *, batch: int = BATCH,
+               worker: str = WORKER) -> int:
+    """Run SLA checks, then send every due reminder, each batch in its own unit of work. Returns how many were sent."""
+    async with workplace.open() as work:
+        closed = await tickets.auto_close(work.session, now, settings=work.settings)
+        work.publish(*(ticket_changed(ticket, auto_closed=True) for ticket in closed))
+        await schedule_sla_reminders(work, now)
+        await schedule_waiting_reminders(work, now)
     sent_total = 0
     while True:
-        async with sessions() as session, session.begin():
-            claimed = await reminders.claim_due(session, worker=worker, limit=batch, now=now)
-            if not claimed:
-                break
-            sent, events = await _deliver(session, claimed, now or clock.now())
-        sent_total += sent
-        if bus is not None:
-            for event in events:
-                await bus.publish(event)
+        async with workplace.open() as work:
+            claimed = await reminders.claim_due(work.session, worker=worker, limit=batch, now=now)
+            if claimed:
+                sent_total += await _deliver(work, claimed, now or clock.now())
         if len(claimed) < batch:
             break
         await asyncio.sleep(0)  # let the event loop breathe between batches
     return sent_total
 
 
-async def schedule_sla_reminders(session: AsyncSession, now: datetime | None = None) -> int:
+async def schedule_sla_reminders(work: Work, now: datetime | None = None) -> int:
     """sla_80 / sla_breach reminders to the assignee (or the team lead when unassigned) and, on breach, the lead."""
+    session = work.session
     count = 0
-    for signal in await sla.scan(session, now):
+    for signal in await sla.scan(session, now, settings=work.settings):
         ticket = signal.ticket
         recipients: set[int] = set()
         if ticket.assignee_id:
@@ -213,6 +205,7 @@ async def schedule_sla_reminders(session: AsyncSession, now: datetime | None = N
                 subject_type="ticket", subject_id=ticket.id, quiet_hours=ticket.priority != "emergency",
                 dedupe_key=f"{signal.level}:{ticket.id}:{signal.which}:{signal.due_at.isoformat()}:{staff_id}",
                 payload={"number": ticket.number, "which": signal.which, "due_at": signal.due_at.isoformat()},
+                settings=work.settings,
             )
             count += row is not None
     return count
@@ -225,9 +218,10 @@ async def _team_leads(session: AsyncSession, team: str | None) -> list[int]:
     return list((await session.scalars(query)).all())
 
 
-async def schedule_waiting_reminders(session: AsyncSession, now: datetime | None = None,
-                                     minutes: int = WAITING_ALERT_MINUTES) -> int:
-    """Conversations waiting for a person longer than `minutes`: tell the leads and admins, once per wait."""
+async def schedule_waiting_reminders(work: Work, now: datetime | None = None) -> int:
+    """Conversations waiting for a person longer than WAITING_ALERT_MINUTES: tell the leads and admins, once per
+    wait."""
+    session, minutes = work.session, work.settings.waiting_alert_minutes
     now = now or clock.now()
     waiting = (await session.execute(
         select(Conversation.id, Conversation.waiting_since).where(
@@ -245,14 +239,15 @@ async def schedule_waiting_reminders(session: AsyncSession, now: datetime | None
                 session, kind="waiting", due_at=now, recipient_staff_id=staff_id, subject_type="conversation",
                 subject_id=conversation_id, quiet_hours=True,
                 dedupe_key=f"waiting:{conversation_id}:{since.isoformat()}:{staff_id}",
-                payload={"minutes": minutes},
+                payload={"minutes": minutes}, settings=work.settings,
             )
             count += row is not None
     return count
 
 
-async def _deliver(session: AsyncSession, claimed: list[Reminder], now: datetime) -> tuple[int, list[Event]]:
-    settings = get_settings()
+async def _deliver(work: Work, claimed: list[Reminder], now: datetime) -> int:
+    """Render claimed reminders into outbox rows and notifications, in the work's transaction; returns how many."""
+    session, settings = work.session, work.settings
     quiet = parse_window(settings.quiet_hours)
     customer_ids = {r.recipient_customer_id for r in claimed if r.recipient_customer_id}
     staff_ids = {r.recipient_staff_id for r in claimed if r.recipient_staff_id}
@@ -261,7 +256,7 @@ async def _deliver(session: AsyncSession, claimed: list[Reminder], now: datetime
     staff = {s.id: s for s in (await session.scalars(select(Staff).where(Staff.id.in_(staff_ids))))} \
         if staff_ids else {}
     outbox_rows: list[dict[str, Any]] = []
-    notifications: list[StaffNotification] = []
+    staff_notices: list[StaffNotice] = []
     sent: list[Reminder] = []
     for index, reminder in enumerate(claimed):
         if index and index % YIELD_EVERY == 0:
@@ -285,36 +280,17 @@ async def _deliver(session: AsyncSession, claimed: list[Reminder], now: datetime
                 continue
             if person.unreachable_at is None:
                 priority = PRIORITY_BOT if reminder.kind == "ticket_update" else PRIORITY_REMINDER
-                outbox_rows.append(_outbox_row(person.chat_id, _payload(reply), priority, reminder,
-                                               customer_id=person.id))
+                outbox_rows.append(outbox_row(person.chat_id, reply.to_payload(), priority,
+                                              dedupe_key=f"reminder:{reminder.id}", customer_id=person.id))
         else:
             text = staff_text(person.language, reminder, tz)
-            notifications.append(StaffNotification(staff_id=person.id, text=text, link=staff_link(reminder),
-                                                   created_at=now))
-            if person.telegram_chat_id:
-                outbox_rows.append(_outbox_row(person.telegram_chat_id, _payload(Say(text)), PRIORITY_REMINDER,
-                                               reminder, staff_id=person.id))
+            staff_notices.append(StaffNotice(person, Rendered(Say(text).to_payload(), text), staff_link(reminder),
+                                             dedupe_key=f"reminder:{reminder.id}"))
         sent.append(reminder)
-    if outbox_rows:
-        # One cached statement run as executemany: compiling a 500-row VALUES list would stall the loop.
-        statement = _insert_ignoring_duplicates(session)(OutboxMessage).on_conflict_do_nothing(
-            index_elements=[OutboxMessage.dedupe_key])
-        connection = await session.connection()
-        await connection.execute(statement, outbox_rows)
-    session.add_all(notifications)
+    await enqueue_many(session, outbox_rows)
+    await deliver_staff_notices(work, staff_notices)
     await reminders.mark_sent(session, sent, now)
-    await session.flush()
-    events = [Event("notification.new", {"staff_id": n.staff_id, "notification_id": n.id, "text": n.text,
-                                         "link": n.link}) for n in notifications]
-    return len(sent), events
-
-
-def _payload(reply: Say) -> dict[str, Any]:
-    """Say.to_payload() without dataclasses.asdict's deep copies (the same dict, built for bursts of thousands)."""
-    choices = [[{"label": c.label, "token": c.token} for c in row] for row in reply.choices]
-    return {"text": reply.text, "choices": choices,
-            "edit": reply.edit, "edit_message_id": reply.edit_message_id, "remove_keyboard": reply.remove_keyboard,
-            "kind": reply.kind}
+    return len(sent)
 
 
 def _zone(person: Customer | Staff, default: ZoneInfo) -> ZoneInfo:
@@ -325,19 +301,6 @@ def _zone(person: Customer | Staff, default: ZoneInfo) -> ZoneInfo:
         except (ValueError, KeyError):
             return default
     return default
-
-
-def _insert_ignoring_duplicates(session: AsyncSession) -> Callable[..., Any]:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def _outbox_row(chat_id: int, payload: dict[str, Any], priority: int, reminder: Reminder, *,
-                customer_id: int | None = None, staff_id: int | None = None) -> dict[str, Any]:
-    now = clock.now()
-    return {"chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload, "priority": priority,
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "customer_id": customer_id,
-            "staff_id": staff_id, "dedupe_key": f"reminder:{reminder.id}", "created_at": now}
 
 
 async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: Customer, tz: ZoneInfo) -> Say | None:

@@ -7,7 +7,7 @@ customer-supplied value already escaped (see dialogs.i18n.t).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 MAX_TOKEN_BYTES = 48  # the channel adds a short prefix; Telegram allows 64 bytes of callback data
@@ -28,7 +28,15 @@ class Reply:
     kind: ClassVar[str] = ""
 
     def to_payload(self) -> dict[str, Any]:
-        body = asdict(self)
+        """The JSON-ready form stored in the outbox: every field, buttons as dicts, and the kind.
+
+        Built by hand rather than with dataclasses.asdict, whose deep copies dominate a burst of thousands of
+        reminders; the fields are plain values, lists of them, or buttons.
+        """
+        body = dict(vars(self))  # the fields, in their order
+        for name, value in body.items():
+            if type(value) is list:
+                body[name] = [_plain(item) for item in value]
         body["kind"] = self.kind
         return body
 
@@ -94,6 +102,14 @@ class ButtonAnswer(Reply):
     kind: ClassVar[str] = "button_answer"
     text: str = ""
     alert: bool = False
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Choice):
+        return {"label": value.label, "token": value.token}
+    return value
 
 
 REPLY_TYPES: dict[str, type[Reply]] = {cls.kind: cls for cls in (Say, Photo, Album, Location, AskContact, AskLocation,

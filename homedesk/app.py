@@ -1,11 +1,14 @@
 """The composition root: `homedesk run` starts everything in one process.
 
 - the event bus (in-process, or Redis with REDIS_URL);
+- one Workplace (storage.unit_of_work): the write gate, the bus, the settings and the texts every entry point
+  opens its units of work from; each committed unit wakes the Telegram sender;
 - the web server (staff_console.app on CONSOLE_HOST:CONSOLE_PORT, /healthz included);
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
-- the periodic jobs (APScheduler 3, in-memory job store): the reminder tick every few seconds and the
-  new-listing / price-drop alert scan every minute.
+- every periodic job, in one scheduler (APScheduler 3, in-memory job store): the reminder tick every few
+  seconds, the new-listing / price-drop alert scan every minute, and the handoff assignment tick every
+  HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person).
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
 """
 
@@ -17,24 +20,38 @@ import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import clock
 from storage.db import create_engine, session_factory
 from storage.events import EventBus, create_event_bus
+from storage.gate import WriteGate
 from storage.settings import Settings
+from storage.unit_of_work import Workplace
+
+if TYPE_CHECKING:
+    from bot.channel import ChannelOptions
 
 log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10
 ALERT_TICK_SECONDS = 60
+ASSIGNMENT_JOB = "handoff-assignment"
 
 
-def _start_scheduler(sessions: async_sessionmaker[AsyncSession], bus: EventBus,
-                     after_tick: Callable[[], None]) -> AsyncIOScheduler:
+async def _assignment_tick(workplace: Workplace) -> None:
+    """Requeue conversations whose assignee went silent, then give waiting ones to free agents."""
+    from storage.services import handoff
+
+    async with workplace.open() as work:
+        await handoff.assignment_tick(work)
+
+
+def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
+    """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
     from dialogs import alerts, reminders
 
     def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
@@ -43,27 +60,50 @@ def _start_scheduler(sessions: async_sessionmaker[AsyncSession], bus: EventBus,
                 await job()
             except Exception:  # one bad tick must not stop the next one
                 log.exception("%s failed", name)
-            after_tick()  # whatever the job queued goes out now, not at the sender's next poll
 
         return run_job
 
     scheduler = AsyncIOScheduler(timezone="UTC")  # in-memory job store: see ARCHITECTURE.md decision 5
-    scheduler.add_job(guarded("reminder tick", lambda: reminders.tick(sessions, bus, clock.now())), "interval",
+    scheduler.add_job(guarded("reminder tick", lambda: reminders.tick(workplace, clock.now())), "interval",
                       seconds=REMINDER_TICK_SECONDS, id="reminder-tick", max_instances=1, coalesce=True)
-    scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(sessions, now=clock.now())), "interval",
+    scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(workplace, now=clock.now())), "interval",
                       seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
+    assignment_seconds = workplace.settings.handoff_tick_seconds  # 0 turns automatic assignment off
+    if assignment_seconds > 0:
+        scheduler.add_job(guarded("handoff assignment", lambda: _assignment_tick(workplace)), "interval",
+                          seconds=assignment_seconds, id=ASSIGNMENT_JOB, max_instances=1, coalesce=True)
     scheduler.start()
-    log.info("reminder tick every %d s, listing alerts every %d s", REMINDER_TICK_SECONDS, ALERT_TICK_SECONDS)
+    log.info("reminder tick every %d s, listing alerts every %d s, handoff assignment %s", REMINDER_TICK_SECONDS,
+             ALERT_TICK_SECONDS, f"every {assignment_seconds:g} s" if scheduler.get_job(ASSIGNMENT_JOB) else "off")
     return scheduler
 
 
+async def _assign_when_someone_waits(bus: EventBus, scheduler: AsyncIOScheduler) -> None:
+    """A customer who starts waiting for a person should not wait for the next assignment tick."""
+    async with bus.subscribe() as events:
+        while True:
+            event = await events.get()
+            if event.kind != "conversation.changed" or event.data.get("mode") != "waiting":
+                continue
+            job = scheduler.get_job(ASSIGNMENT_JOB)
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+
 async def _wake_sender_on_events(bus: EventBus, wake: Callable[[], None]) -> None:
-    """Rows the console queues in this process come with events: deliver them now, not at the next poll."""
+    """Units of work of this process wake the sender when they commit (Workplace.on_committed); rows queued by
+    other processes (a console process sharing the Redis bus) come with events: deliver them now too."""
     async with bus.subscribe() as events:
         while True:
             event = await events.get()
             if event.kind != "message.status":  # the sender's own reports
                 wake()
+
+
+def _create_console(settings: Settings, workplace: Workplace) -> web.Application:
+    from staff_console.app import create_app
+
+    return create_app(settings=settings, sessions=workplace.gate.sessions, bus=workplace.bus, workplace=workplace)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
@@ -76,10 +116,10 @@ def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
     return installed
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None, channel_options: Any = None) -> None:
+async def run(settings: Settings, *, stop: asyncio.Event | None = None,
+              channel_options: ChannelOptions | None = None) -> None:
     """Run until SIGTERM/SIGINT (or until `stop` is set, for tests)."""
-    from dialogs.flows import load_all
-    from staff_console.app import create_app
+    from dialogs.notices import NOTICES
 
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one INFO line per update is too chatty
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick otherwise
@@ -87,19 +127,20 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, channel_
     signals = _install_signal_handlers(stop)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    load_all()
     bus = create_event_bus(settings.redis_url)
     await bus.start()
+    # One workplace for the process: one write gate (SQLite has one writer), one bus, these settings.
+    workplace = Workplace(WriteGate(sessions), bus, settings, NOTICES)
 
     channel = None
     if settings.bot_token:
         from bot.channel import TelegramChannel
 
-        channel = TelegramChannel(settings, sessions, bus, channel_options)
+        channel = TelegramChannel(settings, sessions, bus, channel_options, workplace=workplace)
     else:
         log.warning("Telegram channel off: TELEGRAM_BOT_TOKEN is not set")
 
-    web_app = create_app(settings=settings, sessions=sessions, bus=bus)
+    web_app = _create_console(settings, workplace)
     if channel is not None and channel.webhook_mode:
         channel.mount_webhook(web_app)
     runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
@@ -110,11 +151,13 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, channel_
         site = web.TCPSite(runner, settings.console_host, settings.console_port)
         await site.start()
         log.info("web server on http://%s:%s", settings.console_host, settings.console_port)
-        wake = channel.sender.wake if channel is not None else (lambda: None)
-        scheduler = _start_scheduler(sessions, bus, wake)
+        scheduler = _start_scheduler(workplace)
+        if scheduler.get_job(ASSIGNMENT_JOB) is not None:
+            helpers.append(asyncio.create_task(_assign_when_someone_waits(bus, scheduler), name="assign-on-waiting"))
         if channel is not None:
             await channel.start()
-            helpers.append(asyncio.create_task(_wake_sender_on_events(bus, wake), name="sender-wakeup"))
+            helpers.append(asyncio.create_task(_wake_sender_on_events(bus, channel.sender.wake),
+                                               name="sender-wakeup"))
         # Start-up objects (aiogram's models, templates, the matcher's tables) live for the whole run: moving them
         # out of the collector's reach keeps full collections from stalling the event loop (bench/reminders.py).
         gc.collect()

@@ -15,10 +15,10 @@ import os
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from storage.settings import Settings, SettingsError, load_settings
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from storage.importers import ImportReport
+    from storage.unit_of_work import Workplace
 
 log = logging.getLogger("homedesk")
 USAGE_ERROR = 2
@@ -91,7 +92,7 @@ def _positive_int(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler: Callable[[argparse.Namespace], Awaitable[int]] = args.handler
+        handler: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = args.handler
         return asyncio.run(handler(args))
     except UsageError as exc:
         print(f"homedesk: {exc}", file=sys.stderr)
@@ -220,18 +221,15 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
         await engine.dispose()
 
 
-def media_dir(settings: Settings) -> Path:
-    """Where generated media go: MEDIA_DIR when set, else `media/` beside the SQLite file, else ./media."""
-    configured = settings.media_dir
-    if configured:
-        return Path(configured).resolve()
-    from storage.db import is_sqlite
+def workplace(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> Workplace:
+    """Where a command's units of work come from, as for `homedesk run`; its live events stay in this process
+    (a one-shot command has no console to refresh)."""
+    from dialogs.notices import NOTICES
+    from storage.events import EventBus
+    from storage.gate import WriteGate
+    from storage.unit_of_work import Workplace
 
-    if is_sqlite(settings.database_url):
-        where = _where(settings.database_url)
-        if where != ":memory:":
-            return (Path(where).parent / "media").resolve()
-    return Path("media").resolve()
+    return Workplace(WriteGate(factory), EventBus(), settings, NOTICES)
 
 
 # --- commands -----------------------------------------------------------------------------------------------------
@@ -251,7 +249,7 @@ async def _seed(factory: async_sessionmaker[AsyncSession], settings: Settings, f
     password = os.environ.get(DEMO_PASSWORD_ENV) or None
     if password is not None and len(password) < 8:
         raise UsageError(f"{DEMO_PASSWORD_ENV}: must be at least 8 characters")
-    report = await seed_demo(factory, media_dir(settings), force=force, password=password)
+    report = await seed_demo(factory, settings.media_path, force=force, password=password)
     if report.skipped:
         print("listings exist already; demo data not seeded (use --force to seed anyway)")
         return 0
@@ -259,7 +257,7 @@ async def _seed(factory: async_sessionmaker[AsyncSession], settings: Settings, f
         print(f"{name}: {result.summary()}")
         for line, reason in result.errors:
             print(f"  {name} line {line}: {reason}", file=sys.stderr)
-    print(f"photos: {report.photos_written} drawn into {media_dir(settings) / 'listings'}")
+    print(f"photos: {report.photos_written} drawn into {settings.media_path / 'listings'}")
     print("demo accounts:")
     for email, role, secret in report.accounts:
         print(f"  {role:8} {email:28} {'' if secret else '(existed already, password unchanged)'}".rstrip())
@@ -275,7 +273,7 @@ async def cmd_seed_demo(args: argparse.Namespace) -> int:
         return await _seed(factory, settings, args.force)
 
 
-def read_password(stdin=None, prompt: Callable[[str], str] = getpass.getpass) -> str:
+def read_password(stdin: TextIO | None = None, prompt: Callable[[str], str] = getpass.getpass) -> str:
     """Prompted twice on a terminal; otherwise one line from standard input (for scripts)."""
     stdin = stdin or sys.stdin
     if stdin.isatty():
@@ -298,8 +296,8 @@ async def cmd_create_staff(args: argparse.Namespace) -> int:
         raise UsageError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     async with database(settings) as factory:
         try:
-            async with factory() as session, session.begin():
-                staff = await create_staff(session, args.email, args.name, args.role, password)
+            async with workplace(settings, factory).open() as work:
+                staff = await create_staff(work.session, args.email, args.name, args.role, password)
         except StaffAccountError as exc:
             raise UsageError(str(exc)) from None
     print(f"created {staff.role} {staff.email} (id {staff.id})")

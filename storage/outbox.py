@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import clock
+from storage.db import dialect_insert
 from storage.models import PRIORITY_BOT, Conversation, Customer, Message, OutboxMessage
 
 
@@ -72,3 +74,25 @@ async def queue_to_customer(
         await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=priority,
                       message_id=message.id, customer_id=customer.id, staff_id=staff_id)
     return message
+
+
+def outbox_row(chat_id: int, payload: dict[str, Any], priority: int, *, dedupe_key: str | None = None,
+               customer_id: int | None = None, staff_id: int | None = None) -> dict[str, Any]:
+    """One row for `enqueue_many`."""
+    now = clock.now()
+    return {"chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload, "priority": priority,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "customer_id": customer_id,
+            "staff_id": staff_id, "dedupe_key": dedupe_key, "created_at": now}
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Queue many rows at once (reminder bursts); a row whose dedupe_key is already queued is skipped.
+
+    One cached statement run as executemany: compiling a 500-row VALUES list would stall the event loop.
+    """
+    if not rows:
+        return
+    statement = dialect_insert(session)(OutboxMessage).on_conflict_do_nothing(
+        index_elements=[OutboxMessage.dedupe_key])
+    connection = await session.connection()
+    await connection.execute(statement, rows)

@@ -8,11 +8,12 @@ Secrets are `SecretStr` so they never show up in reprs or logs.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 # Telegram tokens look like "123456789:AA..." (bot id, colon, 35 url-safe characters).
 _TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
@@ -38,7 +39,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_locale: str = "en"
     log_level: str = "INFO"
-    media_dir: str | None = None  # listing photos; default: media/ beside the SQLite file, else ./media
+    media_dir: str | None = None  # photos (listings, console uploads); read it through `media_path`
     # Telegram's limits; lower them, never raise them.
     send_rate_global: float = 29.0
     send_rate_per_chat_seconds: float = 1.0
@@ -108,6 +109,19 @@ class Settings(BaseSettings):
     def bot_token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
 
+    @property
+    def media_path(self) -> Path:
+        """Where media live (absolute): MEDIA_DIR when set, else `media/` beside the SQLite file, else ./media.
+
+        Absolute, so every process of one installation (bot sender, console) finds the same files.
+        """
+        if self.media_dir:
+            return Path(self.media_dir).resolve()
+        url = make_url(self.database_url)
+        if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+            return (Path(url.database).parent / "media").resolve()
+        return Path("media").resolve()
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning validation errors into one readable line naming the setting."""
@@ -118,8 +132,3 @@ def load_settings(**overrides: object) -> Settings:
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name}: {message}") from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

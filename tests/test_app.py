@@ -119,3 +119,39 @@ async def test_sigterm_stops_run_gracefully(tmp_path, caplog):
     with pytest.raises(aiohttp.ClientError):
         await healthz(port)
     assert TOKEN.split(":")[1] not in caplog.text, "the token never appears in the log"
+
+
+async def test_one_scheduler_runs_every_tick_and_assigns_at_once_when_someone_waits(sessions, monkeypatch):
+    from types import SimpleNamespace
+
+    from homedesk import app
+    from storage.events import EventBus, conversation_changed
+    from storage.services import handoff
+    from tests.bot.conftest import eventually
+    from tests.workplace import workplace_for
+
+    ticks = []
+
+    async def assignment_tick(work):
+        ticks.append(work)
+        return 0, 0
+
+    monkeypatch.setattr(handoff, "assignment_tick", assignment_tick, raising=False)  # helper A's service
+    bus = EventBus()
+    scheduler = app._start_scheduler(workplace_for(sessions, bus, load_settings(handoff_tick_seconds=3600)))
+    watcher = asyncio.create_task(app._assign_when_someone_waits(bus, scheduler))
+    try:
+        assert {job.id for job in scheduler.get_jobs()} == {"reminder-tick", "listing-alerts", app.ASSIGNMENT_JOB}
+        await asyncio.sleep(0)  # the watcher subscribes
+        waiting = SimpleNamespace(id=1, customer_id=1, status="open", mode="waiting", assignee_id=None,
+                                  handoff_reason="asked", version=2)
+        await bus.publish(conversation_changed(waiting, queued=True))
+        await eventually(lambda: bool(ticks), timeout=10, what="the assignment tick right after the event")
+    finally:
+        watcher.cancel()
+        scheduler.shutdown(wait=False)
+    off = app._start_scheduler(workplace_for(sessions, bus, load_settings(handoff_tick_seconds=0)))
+    try:
+        assert off.get_job(app.ASSIGNMENT_JOB) is None
+    finally:
+        off.shutdown(wait=False)

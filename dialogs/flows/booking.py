@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from dialogs.cards import day_label, local_tz, title, when
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.cards import day_label, title, when
+from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import AskContact, Choice, Reply, Say
@@ -84,7 +85,7 @@ async def _ask_phone(ctx: DialogContext, listing: Listing) -> list[Reply]:
 async def _ask_day(ctx: DialogContext, listing: Listing) -> list[Reply]:
     agent = await viewings.agent_for_listing(ctx.session, listing)
     ctx.goto(NAME, "day", listing_id=listing.id)
-    days = await viewings.free_days(ctx.session, agent.id, now=ctx.now) if agent else []
+    days = await viewings.free_days(ctx.session, agent.id, now=ctx.now, settings=ctx.settings) if agent else []
     return [day_question(ctx, days, f"{NAME}:d:{listing.id}",
                          ctx.t("Viewing: {home}. Which day suits you?", home=title(ctx.lang, listing)))]
 
@@ -107,7 +108,7 @@ def day_question(ctx: DialogContext, days: list[date], prefix: str, text: str, e
 
 def time_question(ctx: DialogContext, slots: list[datetime], prefix: str, back: str, day: date,
                   lead: str = "", edit: bool = True) -> Say:
-    tz = local_tz()
+    tz = ctx.settings.tz
     buttons = [Choice(f"{slot.astimezone(tz):%H:%M}", f"{prefix}:{_minutes(slot)}") for slot in slots]
     rows = [buttons[i:i + TIMES_PER_ROW] for i in range(0, len(buttons), TIMES_PER_ROW)]
     rows.append([Choice(ctx.t("◀ Other day"), back)])
@@ -117,14 +118,14 @@ def time_question(ctx: DialogContext, slots: list[datetime], prefix: str, back: 
 
 
 def agent_booking_text(agent: Staff, viewing: Viewing, listing: Listing, customer_name: str, phone: str | None,
-                       what: str) -> str:
+                       what: str, tz: ZoneInfo) -> str:
     lang = agent.language if agent.language in ("en", "zh") else "en"
     head = {"new": N_("New viewing booked"), "moved": N_("Viewing moved"),
             "cancelled": N_("Viewing cancelled by the customer")}[what]
     return "\n".join([
         f"<b>{t(lang, head)}</b>",
         t(lang, "{home} ({ref})", home=title(lang, listing), ref=listing.ref_code),
-        t(lang, "When: {when}", when=when(lang, viewing.starts_at)),
+        t(lang, "When: {when}", when=when(lang, viewing.starts_at, tz)),
         t(lang, "Customer: {name}, phone {phone}", name=customer_name, phone=phone or "-"),
     ])
 
@@ -145,7 +146,8 @@ async def tell_agent(ctx: DialogContext, viewing: Viewing, what: str) -> None:
     listing = await ctx.session.get(Listing, viewing.listing_id)
     if agent is None or listing is None or agent.telegram_chat_id is None:
         return
-    text = agent_booking_text(agent, viewing, listing, ctx.customer.display_name, ctx.customer.phone, what)
+    text = agent_booking_text(agent, viewing, listing, ctx.customer.display_name, ctx.customer.phone, what,
+                              ctx.settings.tz)
     choices = agent_outcome_choices(agent, viewing.id) if what != "cancelled" else []
     ctx.side_messages.append((agent.telegram_chat_id, Say(text, choices=choices)))
 
@@ -214,7 +216,7 @@ class BookingFlow(Flow):
         if agent is None:
             return [Say(ctx.t("Sorry, there is no free time in the next two weeks. An agent can arrange one "
                               "with you."))]
-        slots = await viewings.free_slots(ctx.session, agent.id, now=ctx.now, on_day=day)
+        slots = await viewings.free_slots(ctx.session, agent.id, now=ctx.now, on_day=day, settings=ctx.settings)
         return [time_question(ctx, slots, f"{NAME}:t:{listing.id}", f"{NAME}:l:{listing.id}", day, lead)]
 
     async def _book(self, ctx: DialogContext, listing_id: int, starts_at: datetime) -> list[Reply] | None:
@@ -225,18 +227,18 @@ class BookingFlow(Flow):
             return await _ask_phone(ctx, listing)
         try:
             viewing = await viewings.book(ctx.session, listing_id=listing.id, customer_id=ctx.customer.id,
-                                          starts_at=starts_at, now=ctx.now)
+                                          starts_at=starts_at, now=ctx.now, settings=ctx.settings)
         except viewings.SlotTaken:
             lead = ctx.t("Sorry, someone has just taken that time.")
-            return await self._day(ctx, listing.id, starts_at.astimezone(local_tz()).date(), lead)
+            return await self._day(ctx, listing.id, starts_at.astimezone(ctx.settings.tz).date(), lead)
         except viewings.ViewingError:
             return [Say(ctx.t("Sorry, this home is no longer available."), edit=True)]
         ctx.clear()
         await tell_agent(ctx, viewing, "new")
         agent = await ctx.session.get(Staff, viewing.agent_id)
         text = ctx.t("Booked! Viewing of {home} on {when} with {agent}. I will remind you a day before and an "
-                     "hour before.", home=title(ctx.lang, listing), when=when(ctx.lang, viewing.starts_at),
-                     agent=agent.name if agent else "")
+                     "hour before.", home=title(ctx.lang, listing),
+                     when=when(ctx.lang, viewing.starts_at, ctx.settings.tz), agent=agent.name if agent else "")
         return [Say(text, choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True)]
 
     async def _owned(self, ctx: DialogContext, viewing_id: int) -> Viewing | None:
@@ -252,7 +254,7 @@ class BookingFlow(Flow):
         if viewing is None:
             return None
         slots = await viewings.free_slots(ctx.session, viewing.agent_id, now=ctx.now, on_day=day,
-                                          ignore_viewing_id=viewing.id)
+                                          ignore_viewing_id=viewing.id, settings=ctx.settings)
         slots = [s for s in slots if s != viewing.starts_at]
         return [time_question(ctx, slots, f"{NAME}:rt:{viewing.id}", f"vw:r:{viewing.id}", day, lead)]
 
@@ -261,15 +263,14 @@ class BookingFlow(Flow):
         if viewing is None:
             return None
         try:
-            await viewings.reschedule(ctx.session, viewing.id, starts_at, now=ctx.now)
+            await viewings.reschedule(ctx.session, viewing.id, starts_at, now=ctx.now, settings=ctx.settings)
         except viewings.SlotTaken:
             lead = ctx.t("Sorry, someone has just taken that time.")
-            return await self._reschedule_day(ctx, viewing.id, starts_at.astimezone(local_tz()).date(), lead)
+            return await self._reschedule_day(ctx, viewing.id, starts_at.astimezone(ctx.settings.tz).date(), lead)
         except viewings.ViewingError:
             return [Say(ctx.t("This viewing can no longer be changed."), edit=True)]
         await tell_agent(ctx, viewing, "moved")
-        return [Say(ctx.t("Done: your viewing is now on {when}.", when=when(ctx.lang, viewing.starts_at)),
+        moved_to = when(ctx.lang, viewing.starts_at, ctx.settings.tz)
+        return [Say(ctx.t("Done: your viewing is now on {when}.", when=moved_to),
                     choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True)]
 
-
-register(BookingFlow())

@@ -6,7 +6,7 @@ Customers who are not verified owners can complain too; their ticket is flagged 
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows import describe
 from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.handoff import queue_and_tell
@@ -28,7 +28,6 @@ DESCRIBE_STEP = DescribeStep(
 class ComplaintFlow(Flow):
     name = NAME
     menu_label = N_("Make a complaint")
-    menu_order = 45
     commands = ("complaint",)
     intent_words = ("complaint", "complain", "投诉", "不满意")
 
@@ -53,11 +52,10 @@ class ComplaintFlow(Flow):
             description=describe.description(ctx), unit_id=units[0].unit.id if len(units) == 1 else None,
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
             needs_verification=not units,
+            settings=ctx.settings,
         )
-        ctx.events.append(ticket_changed(ticket, created=True))
+        ctx.work.publish(ticket_changed(ticket, created=True))
         filed = Say(ctx.t("Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
                           "person will talk to you here.", number=ticket.number))
         return [filed, *await queue_and_tell(ctx, "complaint")]
 
-
-register(ComplaintFlow())

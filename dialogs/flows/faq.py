@@ -1,8 +1,8 @@
 """Answers to common questions from the editable FAQ table, fuzzy-matched in the customer's language.
 
-Registered as an engine fallback: free text that no flow and no intent claimed is compared with every FAQ
-question and its keywords (rapidfuzz); a close enough match is answered, anything else falls through to
-"I did not understand". Admins edit the entries, so the answer is shown as plain text (escaped).
+Listed as an engine fallback (dialogs.flows.REGISTRY): free text that no flow and no intent claimed is
+compared with every FAQ question and its keywords (rapidfuzz); a close enough match is answered, anything else
+falls through to "I did not understand". Admins edit the entries, so the answer is shown as plain text (escaped).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import re
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 
-from dialogs import engine
 from dialogs.flow import DialogContext
 from dialogs.i18n import esc
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
+from dialogs.standard import main_menu
 from storage.models import FaqEntry
 from storage.text import has_chinese
 
@@ -63,8 +63,6 @@ async def faq_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] | None
     if event.kind != "text" or not event.text.strip():
         return None
     if _normalise(event.text) in GREETINGS:
-        from dialogs.flows.start import main_menu  # late: start is a flow module like this one
-
         name = ctx.customer.first_name or ""
         return [main_menu(ctx, ctx.t("Hello {name}! I am the Homedesk assistant. What can I do for you?",
                                      name=name))]
@@ -72,6 +70,3 @@ async def faq_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] | None
     if entry is None:
         return None
     return [Say(esc(entry.answer), choices=[[Choice(ctx.t("Main menu"), "menu:main")]])]
-
-
-engine.FALLBACKS.append(faq_fallback)

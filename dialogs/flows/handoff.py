@@ -8,13 +8,12 @@ expected wait; outside business hours, when people are back, with the choice to 
 While waiting or with a person the engine keeps the bot silent; only this flow's buttons still work (leave a
 message, back to the assistant). What the customer is told when a person or the system acts (an agent joined,
 back to the assistant, the survey) lives in dialogs.notices. Staff linking their Telegram chat from the console
-(`/start link_<token>`) is answered here as well.
+(`/start link_<token>`, listed in dialogs.flows.REGISTRY's deep links) is answered here as well.
 """
 
 from __future__ import annotations
 
-from dialogs.engine import DEEP_LINKS
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.notices import CUSTOMER_NOTICES
@@ -23,14 +22,13 @@ from storage.events import conversation_changed
 from storage.services import handoff, staff_link
 from storage.services.handoff import QueueStatus
 from storage.services.sla import Calendar
-from storage.settings import get_settings
 
 NAME = "handoff"
 MENU_LABEL = N_("Talk to a person")
 
 
 async def business_hours(ctx: DialogContext) -> Calendar:
-    settings = get_settings()
+    settings = ctx.settings
     return await handoff.chat_calendar(ctx.session, settings.business_hours, settings.business_days, settings.tz)
 
 
@@ -56,7 +54,6 @@ def returned_to_bot(lang: str) -> Say:
 class HandoffFlow(Flow):
     name = NAME
     menu_label = MENU_LABEL
-    menu_order = 90
     commands = ("agent", "human")
     intent_words = ("agent", "human", "person", "talk to a person", "real person", "人工", "客服", "转人工")
     works_while_human = True
@@ -77,7 +74,7 @@ class HandoffFlow(Flow):
         if token == "cancel":
             if ctx.conversation.mode == "waiting" and await handoff.cancel_request(ctx.session, ctx.conversation):
                 ctx.clear()
-                ctx.events.append(conversation_changed(ctx.conversation))
+                ctx.work.publish(conversation_changed(ctx.conversation))
                 return [returned_to_bot(ctx.lang)]
             if ctx.conversation.mode == "human":
                 return [Say(ctx.t("A person is already with you in this chat."))]
@@ -91,7 +88,7 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
     await handoff.request_handoff(ctx.session, ctx.conversation, reason, now=ctx.now)
     hours = await business_hours(ctx)
     status = await handoff.queue_status(ctx.session, ctx.conversation, hours, now=ctx.now)
-    ctx.events.append(conversation_changed(ctx.conversation, queued=True))
+    ctx.work.publish(conversation_changed(ctx.conversation, queued=True))
     if status.open_now:
         return [Say(in_line_text(ctx.lang, status, hours), choices=[[_cancel_choice(ctx.lang)]])]
     return [Say(in_line_text(ctx.lang, status, hours),
@@ -106,6 +103,3 @@ async def link_staff_chat(ctx: DialogContext, token: str) -> list[Reply]:
     return [Say(ctx.t("Done: this chat is now linked to the Homedesk console account of {name}. Reminders will "
                       "arrive here.", name=staff.name))]
 
-
-register(HandoffFlow())
-DEEP_LINKS[staff_link.DEEP_LINK_PREFIX] = link_staff_chat

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from dialogs import engine
-from dialogs.cards import DEAL_NAMES, FEATURE_NAMES, PROPERTY_TYPE_NAMES, local_tz
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.cards import DEAL_NAMES, FEATURE_NAMES, PROPERTY_TYPE_NAMES
+from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import N_, esc, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
@@ -478,7 +477,7 @@ def _store(ctx: DialogContext, criteria: Criteria, **extra: Any) -> None:
 
 
 def _today(ctx: DialogContext) -> date:
-    return ctx.now.astimezone(local_tz()).date()
+    return ctx.now.astimezone(ctx.settings.tz).date()
 
 
 async def _env(ctx: DialogContext) -> Env:
@@ -601,7 +600,6 @@ async def take_sentence(ctx: DialogContext, text: str) -> list[Reply] | None:
 class NeedsFlow(Flow):
     name = NAME
     menu_label = N_("Find a home")
-    menu_order = 10
     commands = ("find", "search")
     # Phrases, not bare nouns: "my apartment has a leak" is a repair, not a search.
     intent_words = ("find a home", "find a flat", "find an apartment", "looking for a flat", "looking for an apartment",
@@ -745,7 +743,3 @@ async def sentence_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] |
 async def _understood_count(ctx: DialogContext, text: str) -> int:
     parsed = parse_need(text, await load_district_index(ctx.session), _today(ctx))
     return sum(1 for step in STEPS if step.filled(parsed)) + bool(parsed.district_candidates)
-
-
-register(NeedsFlow())
-engine.FALLBACKS.insert(0, sentence_fallback)

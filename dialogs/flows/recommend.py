@@ -10,7 +10,7 @@ relax each one that would help.
 from __future__ import annotations
 
 from dialogs.cards import card_text, details_text, photo_urls
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows.booking import dispatch
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
@@ -117,7 +117,6 @@ def relax(criteria: Criteria, constraint: str) -> Criteria:
 class RecommendFlow(Flow):
     name = NAME
     menu_label = N_("My matches")
-    menu_order = 20
     intent_words = ("matches", "recommendations", "推荐", "匹配")
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
@@ -198,5 +197,3 @@ class RecommendFlow(Flow):
         await needs_repo.save(ctx.session, ctx.customer.id, deal, criteria.to_json())
         return await show_results(ctx, deal, 0)
 
-
-register(RecommendFlow())

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows import describe
 from dialogs.flows.describe import CATEGORY, DescribeStep
-from dialogs.flows.start import main_menu
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.replies import AskContact, Choice, Reply, Say
+from dialogs.standard import main_menu
 from dialogs.tokens import Token, decode, one_of
 from storage.events import ticket_changed
 from storage.services import owners, tickets
@@ -57,7 +57,6 @@ def _cancel(ctx: DialogContext) -> Choice:
 class RepairFlow(Flow):
     name = NAME
     menu_label = N_("Report a repair")
-    menu_order = 40
     commands = ("repair",)
     intent_words = ("repair", "leak", "leaking", "broken", "fix", "报修", "维修", "漏水", "坏了")
 
@@ -121,7 +120,7 @@ class RepairFlow(Flow):
         if not event.contact_is_own or not event.phone:
             return [AskContact(text=ctx.t("Please share your own number with the button below, not someone else's "
                                           "contact."), button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
-        await owners.verify_owner(ctx.session, ctx.customer, event.phone)
+        await owners.verify_owner(ctx.session, ctx.customer, event.phone, settings=ctx.settings)
         units = await owners.owned_units(ctx.session, ctx.customer.id)
         if not units:
             ctx.clear()
@@ -143,8 +142,9 @@ class RepairFlow(Flow):
             description=describe.description(ctx), unit_id=slots.get("unit_id"),
             priority=str(slots.get("priority", "normal")), access_window=access_window,
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
+            settings=ctx.settings,
         )
-        ctx.events.append(ticket_changed(ticket, created=True))
+        ctx.work.publish(ticket_changed(ticket, created=True))
         ctx.clear()
         lines = [ctx.t("Your repair request is registered. Number: {number}.", number=ticket.number)]
         if ticket.warranty_status == "in":
@@ -161,5 +161,3 @@ class RepairFlow(Flow):
         return [Say("\n".join(lines), choices=[[Choice(ctx.t("My requests"), "tickets:start")],
                                                [Choice(ctx.t("Main menu"), "menu:main")]])]
 
-
-register(RepairFlow())

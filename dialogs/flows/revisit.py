@@ -3,10 +3,13 @@ request or a person."""
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
+from functools import partial
+
+from dialogs.flow import DialogContext, Flow
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from storage.services import revisits
+from storage.services.notices import notify_staff
 
 NAME = "revisit"
 
@@ -24,7 +27,7 @@ class RevisitFlow(Flow):
             return None
         try:
             await revisits.answer(ctx.session, int(value), "all_good" if action == "good" else "need_help",
-                                  customer_id=ctx.customer.id)
+                                  customer_id=ctx.customer.id, notify=partial(notify_staff, ctx.work))
         except revisits.RevisitError:
             return None
         if action == "good":
@@ -34,5 +37,3 @@ class RevisitFlow(Flow):
                     choices=[[Choice(ctx.t("Report a repair"), "repair:start")],
                              [Choice(ctx.t("Talk to a person"), "handoff:start")]], edit=True)]
 
-
-register(RevisitFlow())

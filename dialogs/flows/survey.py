@@ -7,12 +7,15 @@ Other flows and the reminder tick call `survey_reply(lang, survey)` after
 
 from __future__ import annotations
 
-from dialogs.flow import DialogContext, Flow, register
+from functools import partial
+
+from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from storage.models import Survey
 from storage.services import surveys
+from storage.services.notices import notify_staff
 
 NAME = "survey"
 
@@ -54,7 +57,8 @@ class SurveyFlow(Flow):
 
     async def _rate(self, ctx: DialogContext, survey_id: int, score: int) -> list[Reply] | None:
         try:
-            result = await surveys.answer(ctx.session, survey_id, score=score, customer_id=ctx.customer.id)
+            result = await surveys.answer(ctx.session, survey_id, score=score, customer_id=ctx.customer.id,
+                                          notify=partial(notify_staff, ctx.work))
         except surveys.SurveyError:
             return None
         if not result.recorded:
@@ -83,5 +87,3 @@ class SurveyFlow(Flow):
         ctx.clear()
         return [Say(ctx.t("Thank you for your feedback!"))]
 
-
-register(SurveyFlow())

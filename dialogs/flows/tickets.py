@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows.survey import survey_reply
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
@@ -56,7 +56,6 @@ class TicketButton(Token):
 class TicketsFlow(Flow):
     name = NAME
     menu_label = N_("My requests")
-    menu_order = 50
     commands = ("tickets", "requests")
     intent_words = ("my requests", "my tickets", "ticket status", "我的工单", "我的报修", "工单", "进度")
     works_while_human = True
@@ -137,20 +136,21 @@ class TicketsFlow(Flow):
                 return [Say(ctx.t("Write what you would like to add, or send photos. Press Done when finished."),
                             choices=self._done(ctx))]
             case TicketAction.ACCEPT_QUOTE:
-                await tickets.accept_quote(ctx.session, ticket, ctx.customer.id)
-                ctx.events.append(ticket_changed(ticket))
+                await tickets.accept_quote(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
+                ctx.work.publish(ticket_changed(ticket))
                 return [Say(ctx.t("Thank you, you accepted the quote for {number}. We will start the work.",
                                   number=ticket.number), edit=True)]
             case TicketAction.DECLINE_QUOTE:
-                await tickets.decline_quote(ctx.session, ticket, ctx.customer.id)
-                ctx.events.append(ticket_changed(ticket))
+                await tickets.decline_quote(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
+                ctx.work.publish(ticket_changed(ticket))
                 return [Say(ctx.t("You declined the quote; request {number} is cancelled.", number=ticket.number),
                             edit=True)]
             case TicketAction.CONFIRM_FIXED:
                 return await self._confirm(ctx, ticket)
             case TicketAction.REOPEN:
-                await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer")
-                ctx.events.append(ticket_changed(ticket))
+                await tickets.reopen(ctx.session, ticket, ctx.customer.id, "rejected by the customer",
+                                     settings=ctx.settings)
+                ctx.work.publish(ticket_changed(ticket))
                 if ctx.conversation.mode == ConversationMode.BOT:
                     ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Request {number} is reopened. What is still wrong? Write it here or send photos, "
@@ -158,8 +158,8 @@ class TicketsFlow(Flow):
         return [self._details(ctx, ticket)]  # TicketAction.SHOW
 
     async def _confirm(self, ctx: DialogContext, ticket: Ticket) -> list[Reply]:
-        await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id)
-        ctx.events.append(ticket_changed(ticket))
+        await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
+        ctx.work.publish(ticket_changed(ticket))
         done = Say(ctx.t("Great, request {number} is closed. Thank you!", number=ticket.number), edit=True)
         row = await ctx.session.scalar(
             select(Survey).where(Survey.subject_type == "ticket", Survey.subject_id == ticket.id)
@@ -181,10 +181,9 @@ class TicketsFlow(Flow):
             await tickets.add_attachment(ctx.session, ticket, telegram_file_id=event.photo_file_ids[-1],
                                          customer_id=ctx.customer.id)
         if event.text.strip():
-            await tickets.add_info(ctx.session, ticket, event.text, customer_id=ctx.customer.id)
-        ctx.events.append(ticket_changed(ticket, info=True))
+            await tickets.add_info(ctx.session, ticket, event.text, customer_id=ctx.customer.id,
+                                   settings=ctx.settings)
+        ctx.work.publish(ticket_changed(ticket, info=True))
         return [Say(ctx.t("Added to {number}. Send more, or press Done.", number=ticket.number),
                     choices=self._done(ctx))]
 
-
-register(TicketsFlow())

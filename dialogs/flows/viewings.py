@@ -8,7 +8,7 @@ vw:cy:<id> cancel · vw:o:<id>:<outcome> the agent's outcome (only the viewing's
 from __future__ import annotations
 
 from dialogs.cards import title, when
-from dialogs.flow import DialogContext, Flow, register
+from dialogs.flow import DialogContext, Flow
 from dialogs.flows.booking import day_question, dispatch, tell_agent
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
@@ -33,7 +33,6 @@ def interest_reply(lang: str, viewing_id: int) -> Say:
 class ViewingsFlow(Flow):
     name = NAME
     menu_label = N_("My viewings")
-    menu_order = 30
     commands = ("viewings",)
     intent_words = ("my viewings", "viewing", "appointment", "reschedule", "看房", "预约", "我的看房")
 
@@ -54,7 +53,7 @@ class ViewingsFlow(Flow):
             agent = await ctx.session.get(Staff, viewing.agent_id)
             home = title(ctx.lang, listing) if listing else "?"
             lines.append(ctx.t("{n}. {when} — {home} ({ref}), agent {agent}", n=n,
-                               when=when(ctx.lang, viewing.starts_at), home=home,
+                               when=when(ctx.lang, viewing.starts_at, ctx.settings.tz), home=home,
                                ref=listing.ref_code if listing else "", agent=agent.name if agent else ""))
             rows.append([Choice(ctx.t("Reschedule #{n}", n=n), f"{NAME}:r:{viewing.id}"),
                          Choice(ctx.t("Cancel #{n}", n=n), f"{NAME}:c:{viewing.id}")])
@@ -88,16 +87,16 @@ class ViewingsFlow(Flow):
         viewing, answer = await self._changeable(ctx, viewing_id)
         if viewing is None:
             return answer
-        days = await viewings.free_days(ctx.session, viewing.agent_id, now=ctx.now)
+        days = await viewings.free_days(ctx.session, viewing.agent_id, now=ctx.now, settings=ctx.settings)
         text = ctx.t("Your viewing is on {when}. Which day would suit you better?",
-                     when=when(ctx.lang, viewing.starts_at))
+                     when=when(ctx.lang, viewing.starts_at, ctx.settings.tz))
         return [day_question(ctx, days, f"book:rd:{viewing.id}", text, edit=True)]
 
     async def _ask_cancel(self, ctx: DialogContext, viewing_id: int) -> list[Reply] | None:
         viewing, answer = await self._changeable(ctx, viewing_id)
         if viewing is None:
             return answer
-        return [Say(ctx.t("Cancel the viewing on {when}?", when=when(ctx.lang, viewing.starts_at)),
+        return [Say(ctx.t("Cancel the viewing on {when}?", when=when(ctx.lang, viewing.starts_at, ctx.settings.tz)),
                     choices=[[Choice(ctx.t("Yes, cancel it"), f"{NAME}:cy:{viewing.id}"),
                               Choice(ctx.t("No, keep it"), f"{NAME}:start")]], edit=True)]
 
@@ -135,5 +134,3 @@ class ViewingsFlow(Flow):
             return [ButtonAnswer(ctx.t("You can record the outcome after the viewing."), alert=True)]
         return [ButtonAnswer(ctx.t("Recorded: {outcome}", outcome=ctx.t(OUTCOME_LABELS[outcome])))]
 
-
-register(ViewingsFlow())

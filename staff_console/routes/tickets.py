@@ -83,7 +83,7 @@ async def board(request: web.Request) -> web.StreamResponse:
     query = query.order_by(mine_first, Ticket.resolve_due_at.is_(None), Ticket.resolve_due_at, Ticket.id)
     async with db(request)() as session:
         rows = (await session.execute(query.limit(PAGE_SIZE))).tuples().all()
-        calendar = await sla.load_calendar(session)
+        calendar = await sla.load_calendar(session, request.app[SETTINGS_KEY])
         clocks = {t.id: await sla.status(session, t, now, calendar) for t, *_ in rows}
         projects = (await session.scalars(select(Project.name).order_by(Project.name))).all()
         people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
@@ -113,7 +113,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
         names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
         people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
                                         .order_by(Staff.name))).tuples().all()
-        clocks = await sla.status(session, ticket, now)
+        clocks = await sla.status(session, ticket, now, await sla.load_calendar(session, request.app[SETTINGS_KEY]))
     return aiohttp_jinja2.render_template("tickets/detail.html", request, {
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
@@ -256,7 +256,8 @@ async def schedule_periodic_revisit(request: web.Request) -> web.StreamResponse:
             raise ValueError("the day must be a date (YYYY-MM-DD)") from exc
         tag = str(form.get("tag", "")).strip()[:64] or None
         due = datetime.combine(day, time(10, 0), tzinfo=request.app[SETTINGS_KEY].tz)
-        count = await revisits.schedule_periodic(session, period=int(day.strftime("%Y%m%d")), due_at=due, tag=tag)
+        count = await revisits.schedule_periodic(session, period=int(day.strftime("%Y%m%d")), due_at=due, tag=tag,
+                                                 settings=request.app[SETTINGS_KEY])
         return f"Revisit on {day.isoformat()} scheduled for {count} customer(s)."
 
     return await _settings_change(request, "revisit_periodic", apply)
@@ -270,7 +271,7 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
         policies = (await session.scalars(select(SlaPolicy).order_by(SlaPolicy.kind, SlaPolicy.category,
                                                                      SlaPolicy.priority))).all()
         holidays = (await session.scalars(select(Holiday).order_by(Holiday.day.desc()).limit(200))).all()
-        calendar = await sla.load_calendar(session)
+        calendar = await sla.load_calendar(session, request.app[SETTINGS_KEY])
     categories = list(dict.fromkeys([*REPAIR_CATEGORIES, *warranty.DEFAULT_MONTHS]))
     rows = [(c, periods[c].months if c in periods else warranty.DEFAULT_MONTHS.get(c), c in periods)
             for c in categories]

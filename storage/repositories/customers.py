@@ -52,7 +52,8 @@ async def get_or_create(
             session.add(customer)
     except IntegrityError:  # created by a concurrent update of the same user
         existing = await by_telegram_id(session, telegram_user_id)
-        assert existing is not None
+        if existing is None:  # the conflict was about something else: do not hide it
+            raise
         return existing, False
     return customer, True
 

@@ -40,7 +40,8 @@ async def save(
                 session.add(need)
         except IntegrityError:  # created by a concurrent update of the same customer
             need = await get(session, customer_id, deal_type)
-            assert need is not None
+            if need is None:  # the conflict was about something else: do not hide it
+                raise
         else:
             return need
     need.criteria = dict(criteria)

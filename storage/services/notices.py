@@ -8,17 +8,29 @@ notification list, a live event for their open consoles, and a Telegram message 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
+from storage import clock
 from storage.events import message_new, notification_new
 from storage.models import PRIORITY_AGENT, PRIORITY_REMINDER, Conversation, Customer, Message, Staff, StaffNotification
-from storage.outbox import enqueue, queue_to_customer
-from storage.unit_of_work import Work
+from storage.outbox import enqueue_many, outbox_row, queue_to_customer
+from storage.unit_of_work import Rendered, Work
 
 TEAM_ROLES = ("agent", "admin")
+
+
+@dataclass(frozen=True)
+class StaffNotice:
+    """One notice for one staff member, already rendered in their language."""
+
+    person: Staff
+    rendered: Rendered
+    link: str | None = None
+    dedupe_key: str | None = None  # a reminder's key, so a re-run of its tick never sends it twice
 
 
 async def notify_staff(work: Work, recipients: Iterable[int], kind: str, *, link: str | None = None,
@@ -29,16 +41,22 @@ async def notify_staff(work: Work, recipients: Iterable[int], kind: str, *, link
         return []
     people = (await work.session.scalars(
         select(Staff).where(Staff.id.in_(ids), Staff.is_active.is_(True)).order_by(Staff.id))).all()
-    notes: list[StaffNotification] = []
-    for person in people:
-        rendered = work.texts.staff_notice(kind, person.language, params)
-        note = StaffNotification(staff_id=person.id, text=rendered.text, link=link)
-        work.session.add(note)
-        notes.append(note)
-        if person.telegram_chat_id:
-            await enqueue(work.session, chat_id=person.telegram_chat_id, payload=rendered.payload,
-                          priority=PRIORITY_REMINDER, staff_id=person.id)
-    await work.session.flush()
+    return await deliver_staff_notices(work, [
+        StaffNotice(person, work.texts.staff_notice(kind, person.language, params), link) for person in people])
+
+
+async def deliver_staff_notices(work: Work, notices: Sequence[StaffNotice]) -> list[StaffNotification]:
+    """Write the console notifications and queue the Telegram copies (for linked accounts) in bulk, and publish
+    `notification.new` after commit. Reminders for staff come through here too, thousands at a time."""
+    now = clock.now()
+    notes = [StaffNotification(staff_id=notice.person.id, text=notice.rendered.text, link=notice.link,
+                               created_at=now) for notice in notices]
+    work.session.add_all(notes)
+    await enqueue_many(work.session, [
+        outbox_row(notice.person.telegram_chat_id, notice.rendered.payload, PRIORITY_REMINDER,
+                   dedupe_key=notice.dedupe_key, staff_id=notice.person.id)
+        for notice in notices if notice.person.telegram_chat_id])
+    await work.session.flush()  # the notifications get their ids for the events
     work.publish(*(notification_new(note) for note in notes))
     return notes
 

@@ -12,6 +12,7 @@ from storage import clock
 from storage.models import Building, Customer, CustomerUnit, Project, Unit
 from storage.services import revisits
 from storage.services.phones import is_plausible_phone, normalise_phone
+from storage.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ async def units_by_phone(session: AsyncSession, phone: str) -> list[Unit]:
     return list((await session.scalars(select(Unit).where(Unit.owner_phone == digits).order_by(Unit.id))).all())
 
 
-async def verify_owner(session: AsyncSession, customer: Customer, phone: str) -> list[Unit]:
+async def verify_owner(session: AsyncSession, customer: Customer, phone: str, *, settings: Settings) -> list[Unit]:
     """Store the customer's own phone and link every unit owned under it. Returns the newly and already linked units."""
     digits = normalise_phone(phone)
     if not is_plausible_phone(digits):
@@ -51,7 +52,7 @@ async def verify_owner(session: AsyncSession, customer: Customer, phone: str) ->
                 session.add(CustomerUnit(customer_id=customer.id, unit_id=unit.id, verified_at=now))
         except IntegrityError:
             continue
-        await revisits.after_move_in(session, customer.id, unit.id, unit.handover_date)
+        await revisits.after_move_in(session, customer.id, unit.id, unit.handover_date, settings=settings)
     await session.flush()
     return units
 

@@ -4,13 +4,13 @@ Stable API (other packages rely on these signatures):
 
     await schedule(session, *, kind, due_at, recipient_staff_id=None, recipient_customer_id=None,
                    subject_type=None, subject_id=None, payload=None, dedupe_key=None,
-                   expires_at=None, quiet_hours=True) -> Reminder | None
+                   expires_at=None, quiet_hours=True, settings) -> Reminder | None
         Queue one reminder. `dedupe_key` makes a second call with the same key a no-op (returns None).
         A due time in the past means "as soon as possible" (a viewing booked 3 h ahead still gets its
         1 h reminder; its 24 h one is due at once). `expires_at`: the reminder is dropped instead of sent
         after that moment (e.g. the viewing's start) and is not even created when that moment has passed.
         With `quiet_hours` (the default) a due time inside the recipient's night (QUIET_HOURS in their
-        time zone: Staff.timezone, else TIMEZONE) moves to the morning.
+        time zone: Staff.timezone, else TIMEZONE) moves to the morning; `settings` give both.
     await cancel_for(session, subject_type, subject_id, kinds=None) -> int
         Cancel pending reminders whose cause is gone (viewing cancelled, ticket closed); returns how many.
     await claim_due(session, *, worker, limit=500, now=None) -> list[Reminder]
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select, update
@@ -38,7 +38,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import clock
 from storage.models import Reminder, Staff
-from storage.settings import get_settings
+from storage.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -61,9 +64,8 @@ def in_window(local: time, window: tuple[time, time]) -> bool:
     return local >= start or local < end
 
 
-def after_quiet_hours(at: datetime, tz: ZoneInfo, window: tuple[time, time] | None = None) -> datetime:
+def after_quiet_hours(at: datetime, tz: ZoneInfo, window: tuple[time, time]) -> datetime:
     """`at` itself, or the end of the quiet window it falls into (the next morning), in the same tz as `at`."""
-    window = window or parse_window(get_settings().quiet_hours)
     local = at.astimezone(tz)
     if not in_window(local.time().replace(tzinfo=None), window):
         return at
@@ -75,9 +77,8 @@ def after_quiet_hours(at: datetime, tz: ZoneInfo, window: tuple[time, time] | No
     return morning.astimezone(at.tzinfo)
 
 
-async def recipient_timezone(session: AsyncSession, staff_id: int | None) -> ZoneInfo:
+async def recipient_timezone(session: AsyncSession, staff_id: int | None, company: ZoneInfo) -> ZoneInfo:
     """The staff member's own zone, else the company's (customers have no zone of their own yet)."""
-    settings = get_settings()
     if staff_id is not None:
         zone = await session.scalar(select(Staff.timezone).where(Staff.id == staff_id))
         if zone:
@@ -85,7 +86,7 @@ async def recipient_timezone(session: AsyncSession, staff_id: int | None) -> Zon
                 return ZoneInfo(zone)
             except (ValueError, KeyError):
                 pass
-    return settings.tz
+    return company
 
 
 async def schedule(
@@ -101,6 +102,7 @@ async def schedule(
     dedupe_key: str | None = None,
     expires_at: datetime | None = None,
     quiet_hours: bool = True,
+    settings: Settings,
 ) -> Reminder | None:
     """Queue a reminder (see the module docstring). Returns None when deduplicated or already expired."""
     if (recipient_staff_id is None) == (recipient_customer_id is None):
@@ -111,7 +113,8 @@ async def schedule(
     if expires_at is not None and expires_at <= now:
         return None
     if quiet_hours:
-        due_at = after_quiet_hours(max(due_at, now), await recipient_timezone(session, recipient_staff_id))
+        zone = await recipient_timezone(session, recipient_staff_id, settings.tz)
+        due_at = after_quiet_hours(max(due_at, now), zone, parse_window(settings.quiet_hours))
     body = dict(payload or {})
     if expires_at is not None:
         body["expires_at"] = expires_at.isoformat()
@@ -139,10 +142,10 @@ async def cancel_for(
                   Reminder.status.in_(("pending", "claimed"))]
     if kinds is not None:
         conditions.append(Reminder.kind.in_(list(kinds)))
-    result = await session.execute(
+    result = cast("CursorResult[Any]", await session.execute(
         update(Reminder).where(*conditions).values(status="cancelled", cancelled_at=clock.now())
         .execution_options(synchronize_session=False)
-    )
+    ))
     return int(result.rowcount or 0)
 
 

@@ -16,7 +16,7 @@ from storage import clock
 from storage.models import Customer, Revisit, Staff
 from storage.services import reminders, surveys
 from storage.services.surveys import StaffNotifier
-from storage.settings import get_settings
+from storage.settings import Settings
 
 REASONS = ("after_repair", "after_move_in", "periodic")
 ANSWERS = ("all_good", "need_help")
@@ -29,7 +29,7 @@ class RevisitError(Exception):
 
 async def schedule_revisit(
     session: AsyncSession, *, customer_id: int, reason: str, subject_id: int | None, due_at: datetime,
-    staff_id: int | None = None,
+    staff_id: int | None = None, settings: Settings,
 ) -> Revisit | None:
     """Create the revisit and its reminder; None when this customer already has it.
 
@@ -51,14 +51,15 @@ async def schedule_revisit(
         return None
     await reminders.schedule(session, kind="revisit", due_at=due_at, recipient_customer_id=customer_id,
                              subject_type="revisit", subject_id=revisit.id, dedupe_key=f"revisit:{revisit.id}",
-                             payload={"revisit_id": revisit.id, "reason": reason})
+                             payload={"revisit_id": revisit.id, "reason": reason}, settings=settings)
     recipients = [staff_id] if staff_id else (await _leads(session, "property") if reason == "after_move_in" else [])
     name = await session.scalar(select(Customer.first_name).where(Customer.id == customer_id)) or f"#{customer_id}"
     for recipient in recipients:
         await reminders.schedule(session, kind="revisit_due", due_at=due_at, recipient_staff_id=recipient,
                                  subject_type="revisit", subject_id=revisit.id,
                                  dedupe_key=f"revisit_due:{revisit.id}:{recipient}",
-                                 payload={"customer": f"{name} ({reason.replace('_', ' ')})"})
+                                 payload={"customer": f"{name} ({reason.replace('_', ' ')})"},
+                                 settings=settings)
     return revisit
 
 
@@ -68,19 +69,20 @@ async def _leads(session: AsyncSession, team: str) -> list[int]:
     return ids or list((await session.scalars(active_leads)).all())
 
 
-async def after_move_in(session: AsyncSession, customer_id: int, unit_id: int, handover: date | None) -> Revisit | None:
+async def after_move_in(session: AsyncSession, customer_id: int, unit_id: int, handover: date | None, *,
+                        settings: Settings) -> Revisit | None:
     """30 days after handover, at 10:00 company time; not when that moment passed long ago."""
     if handover is None:
         return None
-    due = datetime.combine(handover + AFTER_MOVE_IN, time(10, 0), tzinfo=get_settings().tz)
+    due = datetime.combine(handover + AFTER_MOVE_IN, time(10, 0), tzinfo=settings.tz)
     if due < clock.now() - timedelta(days=7):
         return None
     return await schedule_revisit(session, customer_id=customer_id, reason="after_move_in", subject_id=unit_id,
-                                  due_at=due)
+                                  due_at=due, settings=settings)
 
 
 async def schedule_periodic(
-    session: AsyncSession, *, period: int, due_at: datetime, tag: str | None = None
+    session: AsyncSession, *, period: int, due_at: datetime, tag: str | None = None, settings: Settings
 ) -> int:
     """One revisit for every reachable customer (optionally with a tag) for period number `period`."""
     query = select(Customer.id, Customer.tags).where(Customer.unreachable_at.is_(None))
@@ -89,7 +91,7 @@ async def schedule_periodic(
         if tag is not None and tag not in (tags or []):
             continue
         if await schedule_revisit(session, customer_id=customer_id, reason="periodic", subject_id=period,
-                                  due_at=due_at):
+                                  due_at=due_at, settings=settings):
             created += 1
     return created
 

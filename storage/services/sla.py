@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Holiday, SlaPolicy, Ticket
-from storage.settings import get_settings
+from storage.settings import Settings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FINAL_STATUSES = ("resolved", "closed", "cancelled")
@@ -115,8 +115,8 @@ class Calendar:
         return self.is_workday(local.date()) and opens <= local < closes
 
 
-async def load_calendar(session: AsyncSession) -> Calendar:
-    settings = get_settings()
+async def load_calendar(session: AsyncSession, settings: Settings) -> Calendar:
+    """The SLA calendar: the settings' hours and days in their time zone, with the Holiday table's exceptions."""
     rows = (await session.execute(select(Holiday.day, Holiday.is_workday))).all()
     return Calendar.parse(settings.sla_business_hours, settings.sla_business_days, settings.tz,
                           {day: bool(workday) for day, workday in rows})
@@ -157,14 +157,15 @@ def _between(calendar: Calendar, policy: Policy, start: datetime, end: datetime)
     return max(0.0, (end - start).total_seconds() / 60)
 
 
-async def _context(session: AsyncSession, ticket: Ticket) -> tuple[Calendar, Policy]:
-    calendar = await load_calendar(session)
+async def _context(session: AsyncSession, ticket: Ticket, settings: Settings) -> tuple[Calendar, Policy]:
+    calendar = await load_calendar(session, settings)
     return calendar, await policy_for(session, ticket.kind, ticket.category, ticket.priority, calendar)
 
 
-async def apply_deadlines(session: AsyncSession, ticket: Ticket, start: datetime | None = None) -> None:
+async def apply_deadlines(session: AsyncSession, ticket: Ticket, start: datetime | None = None, *,
+                          settings: Settings) -> None:
     """Set both deadlines from `start` (the ticket's creation)."""
-    calendar, policy = await _context(session, ticket)
+    calendar, policy = await _context(session, ticket, settings)
     start = start or ticket.created_at or clock.now()
     ticket.first_response_due_at = _add(calendar, policy, start, policy.first_response_minutes)
     ticket.resolve_due_at = _add(calendar, policy, start, policy.resolve_minutes)
@@ -175,12 +176,13 @@ def pause(ticket: Ticket, now: datetime | None = None) -> None:
         ticket.sla_paused_at = now or clock.now()
 
 
-async def resume(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> float:
+async def resume(session: AsyncSession, ticket: Ticket, now: datetime | None = None, *,
+                 settings: Settings) -> float:
     """Push open deadlines forward by the paused time; returns the minutes added."""
     if ticket.sla_paused_at is None:
         return 0.0
     now = now or clock.now()
-    calendar, policy = await _context(session, ticket)
+    calendar, policy = await _context(session, ticket, settings)
     paused = _between(calendar, policy, ticket.sla_paused_at, now)
     if ticket.resolve_due_at is not None:
         ticket.resolve_due_at = _add(calendar, policy, ticket.resolve_due_at, paused) if paused else \
@@ -202,10 +204,9 @@ class Clock:
     done: bool
 
 
-async def status(session: AsyncSession, ticket: Ticket, now: datetime | None = None,
-                 calendar: Calendar | None = None) -> dict[str, Clock]:
+async def status(session: AsyncSession, ticket: Ticket, now: datetime | None, calendar: Calendar) -> dict[str, Clock]:
+    """The ticket's clocks; `calendar` from `load_calendar` (load it once for a whole board)."""
     now = now or clock.now()
-    calendar = calendar or await load_calendar(session)
     policy = await policy_for(session, ticket.kind, ticket.category, ticket.priority, calendar)
     at = ticket.sla_paused_at or now  # a paused clock shows the time left when it stopped
     result: dict[str, Clock] = {}
@@ -238,13 +239,13 @@ class SlaSignal:
     due_at: datetime
 
 
-async def scan(session: AsyncSession, now: datetime | None = None) -> list[SlaSignal]:
+async def scan(session: AsyncSession, now: datetime | None = None, *, settings: Settings) -> list[SlaSignal]:
     """Open, running tickets at 80 % of a deadline or past it. Breaches are recorded on the ticket here.
 
     The caller turns signals into reminders with dedupe keys, so a signal repeated on every tick is sent once.
     """
     now = now or clock.now()
-    calendar = await load_calendar(session)
+    calendar = await load_calendar(session, settings)
     tickets = (
         await session.scalars(
             select(Ticket).where(Ticket.status.not_in(("closed", "cancelled")), Ticket.sla_paused_at.is_(None))

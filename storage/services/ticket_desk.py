@@ -42,19 +42,19 @@ async def _change(work: Work, ticket_id: int, action: str,
 
 async def assign(work: Work, ticket_id: int, staff_id: int) -> Ticket:
     async with _change(work, ticket_id, "ticket_assign", {"staff_id": staff_id}) as (ticket, me):
-        await tickets.assign(work.session, ticket, staff_id, by=me)
+        await tickets.assign(work.session, ticket, staff_id, by=me, settings=work.settings)
     return ticket
 
 
 async def change_status(work: Work, ticket_id: int, to: str, *, note: str | None = None) -> Ticket:
     async with _change(work, ticket_id, "ticket_status", {"to": to, "note": note}) as (ticket, me):
-        await tickets.change_status(work.session, ticket, to, staff=me, note=note)
+        await tickets.change_status(work.session, ticket, to, staff=me, note=note, settings=work.settings)
     return ticket
 
 
 async def set_quote(work: Work, ticket_id: int, amount: str | Decimal) -> Ticket:
     async with _change(work, ticket_id, "ticket_quote", {"amount": str(amount)}) as (ticket, me):
-        await tickets.set_quote(work.session, ticket, amount, staff=me)
+        await tickets.set_quote(work.session, ticket, amount, staff=me, settings=work.settings)
     return ticket
 
 
@@ -66,7 +66,7 @@ async def set_cost(work: Work, ticket_id: int, amount: str | Decimal) -> Ticket:
 
 async def set_priority(work: Work, ticket_id: int, priority: str) -> Ticket:
     async with _change(work, ticket_id, "ticket_priority", {"priority": priority}) as (ticket, me):
-        await tickets.set_priority(work.session, ticket, priority, staff=me)
+        await tickets.set_priority(work.session, ticket, priority, staff=me, settings=work.settings)
     return ticket
 
 
@@ -74,5 +74,6 @@ async def add_note(work: Work, ticket_id: int, text: str, *, to_customer: bool =
     """An internal note, or with `to_customer` a message the customer receives."""
     details = {"text": text[:200], "to_customer": to_customer}
     async with _change(work, ticket_id, "ticket_note", details) as (ticket, me):
-        event = await tickets.add_note(work.session, ticket, text, staff=me, to_customer=to_customer)
+        event = await tickets.add_note(work.session, ticket, text, staff=me, to_customer=to_customer,
+                                       settings=work.settings)
     return event

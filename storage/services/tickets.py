@@ -11,6 +11,7 @@
     await add_note(...), add_info(...), add_attachment(...), set_cost(...)
     await suggest_assignees(session, ticket, limit=5) -> list[Suggestion]
 
+Functions that set SLA deadlines or schedule reminders take `settings` (business calendar, quiet hours).
 Every change writes a TicketEvent (who, when, from, to). Changes the customer must hear about are queued as
 reminders of kind "ticket_update" (due at once, not held for the night) that `dialogs.reminders.tick` renders in
 the customer's language; the functions never build channel messages themselves.
@@ -24,10 +25,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
+from storage.db import dialect_insert
 from storage.models import (
     Building,
     Project,
@@ -39,6 +40,7 @@ from storage.models import (
     Unit,
 )
 from storage.services import reminders, sla, surveys, warranty
+from storage.settings import Settings
 from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES
 
 PREFIXES = {"repair": "R", "complaint": "C"}
@@ -78,9 +80,7 @@ async def next_number(session: AsyncSession, kind: str, year: int) -> str:
     The row lock of the upsert serialises concurrent creators on PostgreSQL; SQLite has one writer anyway.
     """
     prefix = PREFIXES[kind]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(TicketCounter).values(prefix=prefix, year=year, last=1)
+    statement = dialect_insert(session)(TicketCounter).values(prefix=prefix, year=year, last=1)
     statement = statement.on_conflict_do_update(
         index_elements=[TicketCounter.prefix, TicketCounter.year], set_={"last": TicketCounter.last + 1}
     ).returning(TicketCounter.last)
@@ -101,11 +101,11 @@ async def _event(
     return row
 
 
-async def tell_customer(session: AsyncSession, ticket: Ticket, what: str, **data: Any) -> None:
+async def tell_customer(session: AsyncSession, ticket: Ticket, what: str, *, settings: Settings, **data: Any) -> None:
     """Queue a message for the customer about their ticket (rendered in their language by the reminder tick)."""
     await reminders.schedule(
         session, kind="ticket_update", due_at=clock.now(), recipient_customer_id=ticket.customer_id,
-        subject_type="ticket", subject_id=ticket.id, quiet_hours=False,
+        subject_type="ticket", subject_id=ticket.id, quiet_hours=False, settings=settings,
         payload={"what": what, "number": ticket.number, "status": ticket.status, **data},
     )
 
@@ -133,6 +133,7 @@ async def create_ticket(
     conversation_id: int | None = None,
     photo_file_ids: tuple[str, ...] | list[str] = (),
     needs_verification: bool = False,
+    settings: Settings,
 ) -> Ticket:
     categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
     if category not in categories:
@@ -152,18 +153,18 @@ async def create_ticket(
         ticket.warranty_status = await warranty.status(session, handover, category, now.date())
     session.add(ticket)
     await session.flush()
-    await sla.apply_deadlines(session, ticket, now)
+    await sla.apply_deadlines(session, ticket, now, settings=settings)
     for file_id in photo_file_ids:
         session.add(TicketAttachment(ticket_id=ticket.id, telegram_file_id=file_id, kind="photo",
                                      uploaded_by_customer=True, created_at=now))
     await _event(session, ticket, "created", customer_id=customer_id, to_status="new",
                  data={"photos": len(photo_file_ids), "warranty": ticket.warranty_status})
-    await _tell_team(session, ticket)
+    await _tell_team(session, ticket, settings)
     await session.flush()
     return ticket
 
 
-async def _tell_team(session: AsyncSession, ticket: Ticket) -> None:
+async def _tell_team(session: AsyncSession, ticket: Ticket, settings: Settings) -> None:
     """The responsible team's leads hear of a new ticket (at once for emergencies, else not at night)."""
     leads = (await session.scalars(select(Staff.id).where(Staff.is_active.is_(True), Staff.is_team_lead.is_(True),
                                                           Staff.team == ticket.team))).all()
@@ -172,6 +173,7 @@ async def _tell_team(session: AsyncSession, ticket: Ticket) -> None:
             session, kind="ticket_new", due_at=clock.now(), recipient_staff_id=lead_id, subject_type="ticket",
             subject_id=ticket.id, quiet_hours=ticket.priority != "emergency", dedupe_key=f"new:{ticket.id}:{lead_id}",
             payload={"number": ticket.number, "category": ticket.category, "priority": ticket.priority},
+            settings=settings,
         )
 
 
@@ -189,7 +191,7 @@ async def _pre_wait_status(session: AsyncSession, ticket: Ticket) -> str:
 
 async def change_status(
     session: AsyncSession, ticket: Ticket, to: str, *, staff: Staff | None = None, customer_id: int | None = None,
-    note: str | None = None, tell: bool = True,
+    note: str | None = None, tell: bool = True, settings: Settings,
 ) -> Ticket:
     """Move a ticket along TRANSITIONS; keeps SLA pauses, timestamps, reminders, survey and revisit in step."""
     if to == ticket.status:
@@ -201,7 +203,7 @@ async def change_status(
     now = clock.now()
     before = ticket.status
     if before == "waiting_customer":
-        await sla.resume(session, ticket, now)
+        await sla.resume(session, ticket, now, settings=settings)
     if to == "waiting_customer":
         sla.pause(ticket, now)
     if staff is not None and ticket.first_responded_at is None:
@@ -221,30 +223,31 @@ async def change_status(
     if to in ("closed", "cancelled"):
         await reminders.cancel_for(session, "ticket", ticket.id)
     if to == "closed":
-        await _after_close(session, ticket)
+        await _after_close(session, ticket, settings)
     if tell and to in CUSTOMER_VISIBLE and customer_id is None:
-        await tell_customer(session, ticket, "status", note=note or "")
+        await tell_customer(session, ticket, "status", note=note or "", settings=settings)
     await session.flush()
     return ticket
 
 
-async def _after_close(session: AsyncSession, ticket: Ticket) -> None:
+async def _after_close(session: AsyncSession, ticket: Ticket, settings: Settings) -> None:
     survey = await surveys.create_survey(session, subject_type="ticket", subject_id=ticket.id,
                                          customer_id=ticket.customer_id, staff_id=ticket.assignee_id,
                                          category=ticket.category)
     if survey is not None:
         await reminders.schedule(session, kind="survey", due_at=clock.now(), recipient_customer_id=ticket.customer_id,
                                  subject_type="survey", subject_id=survey.id, dedupe_key=f"survey:{survey.id}",
-                                 payload={"survey_id": survey.id, "number": ticket.number})
+                                 payload={"survey_id": survey.id, "number": ticket.number}, settings=settings)
     if ticket.kind == "repair":
         from storage.services import revisits  # revisits imports nothing of tickets; late to keep modules small
 
         await revisits.schedule_revisit(session, customer_id=ticket.customer_id, reason="after_repair",
                                         subject_id=ticket.id, due_at=clock.now() + REVISIT_AFTER_REPAIR,
-                                        staff_id=ticket.assignee_id)
+                                        staff_id=ticket.assignee_id, settings=settings)
 
 
-async def assign(session: AsyncSession, ticket: Ticket, staff_id: int, *, by: Staff | None = None) -> Ticket:
+async def assign(session: AsyncSession, ticket: Ticket, staff_id: int, *, by: Staff | None = None,
+                 settings: Settings) -> Ticket:
     if ticket.status in ("resolved", "closed", "cancelled"):
         raise TicketError(f"a {ticket.status} ticket cannot be assigned")
     person = await session.get(Staff, staff_id)
@@ -255,8 +258,8 @@ async def assign(session: AsyncSession, ticket: Ticket, staff_id: int, *, by: St
     await _event(session, ticket, "assigned", staff_id=by.id if by else None,
                  data={"from": previous, "to": person.id, "name": person.name})
     if ticket.status == "new":
-        await change_status(session, ticket, "assigned", staff=by, tell=False)
-        await tell_customer(session, ticket, "assigned", name=person.name)
+        await change_status(session, ticket, "assigned", staff=by, tell=False, settings=settings)
+        await tell_customer(session, ticket, "assigned", name=person.name, settings=settings)
     elif by is not None and ticket.first_responded_at is None:
         ticket.first_responded_at = clock.now()
     await reminders.schedule(
@@ -264,6 +267,7 @@ async def assign(session: AsyncSession, ticket: Ticket, staff_id: int, *, by: St
         subject_id=ticket.id, quiet_hours=ticket.priority != "emergency",
         dedupe_key=f"assigned:{ticket.id}:{person.id}:{clock.now().isoformat()}",
         payload={"number": ticket.number, "category": ticket.category, "priority": ticket.priority},
+        settings=settings,
     )
     await session.flush()
     return ticket
@@ -279,7 +283,8 @@ def parse_amount(value: str | Decimal | float) -> Decimal:
     return amount
 
 
-async def set_quote(session: AsyncSession, ticket: Ticket, amount: str | Decimal | float, *, staff: Staff) -> Ticket:
+async def set_quote(session: AsyncSession, ticket: Ticket, amount: str | Decimal | float, *, staff: Staff,
+                    settings: Settings) -> Ticket:
     """Staff quote a paid repair; the customer is asked to accept it, and the ticket waits for them."""
     if ticket.status in ("resolved", "closed", "cancelled"):
         raise TicketError("the ticket is finished")
@@ -288,13 +293,13 @@ async def set_quote(session: AsyncSession, ticket: Ticket, amount: str | Decimal
     await _event(session, ticket, "quote", staff_id=staff.id, body=str(ticket.quote_amount),
                  data={"amount": str(ticket.quote_amount)})
     if ticket.status != "waiting_customer":
-        await change_status(session, ticket, "waiting_customer", staff=staff, tell=False)
-    await tell_customer(session, ticket, "quote", amount=str(ticket.quote_amount))
+        await change_status(session, ticket, "waiting_customer", staff=staff, tell=False, settings=settings)
+    await tell_customer(session, ticket, "quote", amount=str(ticket.quote_amount), settings=settings)
     await session.flush()
     return ticket
 
 
-async def accept_quote(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:
+async def accept_quote(session: AsyncSession, ticket: Ticket, customer_id: int, *, settings: Settings) -> Ticket:
     if ticket.customer_id != customer_id or ticket.quote_amount is None:
         raise TicketError("there is no quote to accept")
     if ticket.quote_accepted_at is not None:
@@ -303,61 +308,68 @@ async def accept_quote(session: AsyncSession, ticket: Ticket, customer_id: int) 
     await _event(session, ticket, "quote", customer_id=customer_id, body="accepted",
                  data={"amount": str(ticket.quote_amount), "accepted": True})
     if ticket.status == "waiting_customer":
-        await change_status(session, ticket, await _pre_wait_status(session, ticket), customer_id=customer_id)
-    await _notify_assignee(session, ticket, "quote_accepted")
+        await change_status(session, ticket, await _pre_wait_status(session, ticket), customer_id=customer_id,
+                            settings=settings)
+    await _notify_assignee(session, ticket, "quote_accepted", settings)
     return ticket
 
 
-async def decline_quote(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:
+async def decline_quote(session: AsyncSession, ticket: Ticket, customer_id: int, *, settings: Settings) -> Ticket:
     if ticket.customer_id != customer_id or ticket.quote_amount is None or ticket.quote_accepted_at is not None:
         raise TicketError("there is no open quote")
     await _event(session, ticket, "quote", customer_id=customer_id, body="declined",
                  data={"amount": str(ticket.quote_amount), "accepted": False})
-    await change_status(session, ticket, "cancelled", customer_id=customer_id, note="quote declined")
-    await _notify_assignee(session, ticket, "quote_declined")
+    await change_status(session, ticket, "cancelled", customer_id=customer_id, note="quote declined",
+                        settings=settings)
+    await _notify_assignee(session, ticket, "quote_declined", settings)
     return ticket
 
 
-async def _notify_assignee(session: AsyncSession, ticket: Ticket, what: str) -> None:
+async def _notify_assignee(session: AsyncSession, ticket: Ticket, what: str, settings: Settings) -> None:
     if ticket.assignee_id is None:
         return
     await reminders.schedule(session, kind="ticket_staff", due_at=clock.now(), recipient_staff_id=ticket.assignee_id,
                              subject_type="ticket", subject_id=ticket.id, quiet_hours=False,
-                             payload={"what": what, "number": ticket.number})
+                             payload={"what": what, "number": ticket.number}, settings=settings)
 
 
 async def auto_close(session: AsyncSession, now: datetime | None = None,
-                     after: timedelta = AUTO_CLOSE_AFTER) -> list[Ticket]:
+                     after: timedelta = AUTO_CLOSE_AFTER, *, settings: Settings) -> list[Ticket]:
     """Close resolved tickets the customer left unanswered; the survey and the revisit follow as usual."""
     now = now or clock.now()
     stale = (await session.scalars(select(Ticket).where(Ticket.status == "resolved",
                                                         Ticket.resolved_at <= now - after))).all()
     for ticket in stale:
         await change_status(session, ticket, "closed", note="closed automatically: no answer to the resolution",
-                            tell=False)
-        await tell_customer(session, ticket, "status", note="")  # the note above is for staff, in English
+                            tell=False, settings=settings)
+        # the note above is for staff, in English
+        await tell_customer(session, ticket, "status", note="", settings=settings)
     return list(stale)
 
 
-async def confirm_resolution(session: AsyncSession, ticket: Ticket, customer_id: int) -> Ticket:
+async def confirm_resolution(session: AsyncSession, ticket: Ticket, customer_id: int, *,
+                             settings: Settings) -> Ticket:
     if ticket.customer_id != customer_id or ticket.status != "resolved":
         raise TicketError("there is no resolution to confirm")
-    await change_status(session, ticket, "closed", customer_id=customer_id, note="confirmed by the customer")
+    await change_status(session, ticket, "closed", customer_id=customer_id, note="confirmed by the customer",
+                        settings=settings)
     return ticket
 
 
-async def reopen(session: AsyncSession, ticket: Ticket, customer_id: int, reason: str = "") -> Ticket:
+async def reopen(session: AsyncSession, ticket: Ticket, customer_id: int, reason: str = "", *,
+                 settings: Settings) -> Ticket:
     """The customer rejects the resolution: back to work, the assignee is told."""
     if ticket.customer_id != customer_id or ticket.status != "resolved":
         raise TicketError("only a resolved ticket can be reopened")
-    await change_status(session, ticket, "in_progress", customer_id=customer_id, note=reason[:2000] or "reopened")
+    await change_status(session, ticket, "in_progress", customer_id=customer_id, note=reason[:2000] or "reopened",
+                        settings=settings)
     await _event(session, ticket, "reopened", customer_id=customer_id, body=reason[:2000] or None)
-    await _notify_assignee(session, ticket, "reopened")
+    await _notify_assignee(session, ticket, "reopened", settings)
     return ticket
 
 
-async def add_note(session: AsyncSession, ticket: Ticket, body: str, *, staff: Staff, to_customer: bool = False
-                   ) -> TicketEvent:
+async def add_note(session: AsyncSession, ticket: Ticket, body: str, *, staff: Staff, to_customer: bool = False,
+                   settings: Settings) -> TicketEvent:
     """An internal note, or with `to_customer` a message the customer receives (their first response, too)."""
     text = body.strip()[:4000]
     if not text:
@@ -366,15 +378,16 @@ async def add_note(session: AsyncSession, ticket: Ticket, body: str, *, staff: S
     if to_customer:
         if ticket.first_responded_at is None:
             ticket.first_responded_at = clock.now()
-        await tell_customer(session, ticket, "message", text=text, name=staff.name)
+        await tell_customer(session, ticket, "message", text=text, name=staff.name, settings=settings)
     return event
 
 
-async def add_info(session: AsyncSession, ticket: Ticket, text: str, *, customer_id: int) -> TicketEvent:
+async def add_info(session: AsyncSession, ticket: Ticket, text: str, *, customer_id: int,
+                   settings: Settings) -> TicketEvent:
     if ticket.customer_id != customer_id:
         raise TicketError("not your ticket")
     event = await _event(session, ticket, "info", customer_id=customer_id, body=text.strip()[:4000])
-    await _notify_assignee(session, ticket, "info")
+    await _notify_assignee(session, ticket, "info", settings)
     return event
 
 
@@ -397,12 +410,13 @@ async def set_cost(session: AsyncSession, ticket: Ticket, amount: str | Decimal 
     return ticket
 
 
-async def set_priority(session: AsyncSession, ticket: Ticket, priority: str, *, staff: Staff) -> Ticket:
+async def set_priority(session: AsyncSession, ticket: Ticket, priority: str, *, staff: Staff,
+                       settings: Settings) -> Ticket:
     if priority not in PRIORITIES:
         raise TicketError("unknown priority")
     before = ticket.priority
     ticket.priority = priority
-    await sla.apply_deadlines(session, ticket, ticket.created_at)
+    await sla.apply_deadlines(session, ticket, ticket.created_at, settings=settings)
     await _event(session, ticket, "priority", staff_id=staff.id, data={"from": before, "to": priority})
     return ticket
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import clock
 from storage.models import Listing, Staff, StaffTimeOff, Survey, Viewing, ViewingSlot
 from storage.services import reminders, surveys
-from storage.settings import get_settings
+from storage.settings import Settings
 
 VIEWING_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -60,11 +60,12 @@ class Change:
     previous_start: datetime | None = None
 
 
-def agent_timezone(agent: Staff) -> ZoneInfo:
+def agent_timezone(agent: Staff, company: ZoneInfo) -> ZoneInfo:
+    """The agent's own zone, else the company's (TIMEZONE)."""
     try:
-        return ZoneInfo(agent.timezone) if agent.timezone else get_settings().tz
+        return ZoneInfo(agent.timezone) if agent.timezone else company
     except (ValueError, KeyError):
-        return get_settings().tz
+        return company
 
 
 def blocks_for(starts_at: datetime, buffer_minutes: int) -> list[datetime]:
@@ -101,6 +102,7 @@ async def free_slots(
     days: int = HORIZON_DAYS,
     on_day: date | None = None,
     ignore_viewing_id: int | None = None,
+    settings: Settings,
 ) -> list[datetime]:
     """Start times (UTC) a viewing can be booked at, soonest first; `on_day` limits to one local day.
 
@@ -110,7 +112,7 @@ async def free_slots(
     if agent is None or not agent.is_active:
         return []
     now = now or clock.now()
-    tz = agent_timezone(agent)
+    tz = agent_timezone(agent, settings.tz)
     today = now.astimezone(tz).date()
     horizon_end = datetime.combine(today + timedelta(days=days), time(0), tz).astimezone(UTC)
     taken_query = select(ViewingSlot.slot_start).where(
@@ -148,14 +150,15 @@ async def free_slots(
     return sorted(set(slots))
 
 
-async def free_days(session: AsyncSession, agent_id: int, *, now: datetime | None = None) -> list[date]:
+async def free_days(session: AsyncSession, agent_id: int, *, now: datetime | None = None,
+                    settings: Settings) -> list[date]:
     """Local days in the next two weeks with at least one free slot."""
     agent = await session.get(Staff, agent_id)
     if agent is None:
         return []
-    tz = agent_timezone(agent)
+    tz = agent_timezone(agent, settings.tz)
     days: list[date] = []
-    for slot in await free_slots(session, agent_id, now=now):
+    for slot in await free_slots(session, agent_id, now=now, settings=settings):
         day = slot.astimezone(tz).date()
         if day not in days:
             days.append(day)
@@ -195,6 +198,7 @@ async def book(
     starts_at: datetime,
     agent_id: int | None = None,
     now: datetime | None = None,
+    settings: Settings,
 ) -> Viewing:
     """Book a viewing; raises SlotTaken when the time is no longer free, ViewingError when it never was."""
     now = now or clock.now()
@@ -205,8 +209,8 @@ async def book(
     if agent is None:
         raise ViewingError("no agent for this listing")
     starts_at = starts_at.astimezone(UTC)
-    if starts_at not in await free_slots(session, agent.id, now=now, on_day=starts_at.astimezone(
-            agent_timezone(agent)).date()):
+    if starts_at not in await free_slots(session, agent.id, now=now, settings=settings,
+                                         on_day=starts_at.astimezone(agent_timezone(agent, settings.tz)).date()):
         raise SlotTaken("this time is not free")
     viewing = Viewing(
         listing_id=listing.id, customer_id=customer_id, agent_id=agent.id, starts_at=starts_at,
@@ -219,21 +223,22 @@ async def book(
             await _claim(session, viewing, agent.travel_buffer_minutes)
     except IntegrityError as exc:  # pragma: no cover - the claim converts its own; this is the viewing row
         raise SlotTaken("this time was just taken") from exc
-    await _schedule_reminders(session, viewing, now)
+    await _schedule_reminders(session, viewing, now, settings)
     return viewing
 
 
 async def reschedule(
-    session: AsyncSession, viewing_id: int, new_start: datetime, *, now: datetime | None = None
+    session: AsyncSession, viewing_id: int, new_start: datetime, *, now: datetime | None = None, settings: Settings
 ) -> Change:
     """Move a booked viewing; its old time is freed only if the new one can be taken."""
     now = now or clock.now()
     viewing = await _changeable(session, viewing_id, now)
     agent = await session.get(Staff, viewing.agent_id)
-    assert agent is not None
+    if agent is None:  # the foreign key forbids it; a broken database must not book into nowhere
+        raise ViewingError("the viewing's agent is gone")
     new_start = new_start.astimezone(UTC)
-    free = await free_slots(session, agent.id, now=now, on_day=new_start.astimezone(agent_timezone(agent)).date(),
-                            ignore_viewing_id=viewing.id)
+    free = await free_slots(session, agent.id, now=now, settings=settings, ignore_viewing_id=viewing.id,
+                            on_day=new_start.astimezone(agent_timezone(agent, settings.tz)).date())
     if new_start not in free:
         raise SlotTaken("this time is not free")
     previous = viewing.starts_at
@@ -244,7 +249,7 @@ async def reschedule(
         await session.flush()
         await _claim(session, viewing, agent.travel_buffer_minutes)
     await _cancel_reminders(session, viewing)
-    await _schedule_reminders(session, viewing, now)
+    await _schedule_reminders(session, viewing, now, settings)
     return Change(viewing, previous)
 
 
@@ -328,7 +333,7 @@ INTEREST_KIND = "viewing_interest"  # "are you still interested?" next to the ra
 SURVEY_DELAY = timedelta(hours=1)
 
 
-async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: datetime) -> None:
+async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: datetime, settings: Settings) -> None:
     """24 h and 1 h before, to customer and agent; a booking inside a window gets that reminder at once.
 
     When both windows have already begun (a booking an hour ahead) only the 1 h reminder is sent, once.
@@ -353,7 +358,7 @@ async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: date
                 subject_id=viewing.id, payload=payload, expires_at=viewing.starts_at,
                 dedupe_key=f"viewing:{viewing.id}:{kind}:{who}:{stamp}",
                 quiet_hours=kind == "viewing_24h",  # the last reminder is never held back to the morning
-                **recipient,
+                settings=settings, **recipient,
             )
     survey = await _survey(session, viewing)
     after = viewing.ends_at + SURVEY_DELAY
@@ -362,6 +367,7 @@ async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: date
         await reminders.schedule(
             session, kind=kind, due_at=after, recipient_customer_id=viewing.customer_id, subject_type="viewing",
             subject_id=viewing.id, payload={**payload, **extra}, dedupe_key=f"viewing:{viewing.id}:{kind}:{stamp}",
+            settings=settings,
         )
 
 
@@ -372,7 +378,8 @@ async def _survey(session: AsyncSession, viewing: Viewing) -> Survey:
         survey = await session.scalar(
             select(Survey).where(Survey.subject_type == "viewing", Survey.subject_id == viewing.id)
         )
-    assert survey is not None
+    if survey is None:
+        raise ViewingError("the viewing's survey could not be created")
     return survey
 
 

@@ -17,6 +17,7 @@ from storage.services import tickets
 from tests.aftersales import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
+from tests.workplace import SETTINGS
 
 pytestmark = requires_chromium
 
@@ -50,9 +51,10 @@ async def _tickets(sessions, team) -> tuple[int, int]:
         unit = await factories.unit(session, handover=date(2025, 6, 1))
         person = await factories.customer(session)
         mine = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
-                                           unit_id=unit.id, description="Kitchen tap <script>x</script>")
+                                           unit_id=unit.id, description="Kitchen tap <script>x</script>",
+                                           settings=SETTINGS)
         other = await tickets.create_ticket(session, kind="complaint", category="service_attitude",
-                                            customer_id=person.id, description="Rude on the phone")
+                                            customer_id=person.id, description="Rude on the phone", settings=SETTINGS)
         return mine.id, other.id
 
 
@@ -91,8 +93,8 @@ async def test_reports_show_charts_and_export_csv(browser, console, team, sessio
     mine, _ = await _tickets(sessions, team)
     async with transaction(sessions) as session:
         ticket = await session.get(Ticket, mine)
-        await tickets.assign(session, ticket, team.service.id, by=team.admin)
-        await tickets.change_status(session, ticket, "resolved", staff=team.service)
+        await tickets.assign(session, ticket, team.service.id, by=team.admin, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "resolved", staff=team.service, settings=SETTINGS)
     context, page = await sign_in(browser, console, "admin@example.com", "/reports")
     try:
         await page.fill("input[name=from]", "2020-01-01")

@@ -13,6 +13,7 @@ from storage.models import AuditLog, Reminder, Ticket, TicketEvent
 from storage.services import tickets
 from tests.aftersales import factories
 from tests.staff_console.conftest import sign_in
+from tests.workplace import SETTINGS
 
 
 async def _ticket(sessions, *, handover: date = date(2025, 6, 1), category: str = "plumbing") -> int:
@@ -20,7 +21,7 @@ async def _ticket(sessions, *, handover: date = date(2025, 6, 1), category: str 
         unit = await factories.unit(session, handover=handover)
         person = await factories.customer(session)
         ticket = await tickets.create_ticket(session, kind="repair", category=category, customer_id=person.id,
-                                             unit_id=unit.id, description="Tap <b>drips</b>")
+                                             unit_id=unit.id, description="Tap <b>drips</b>", settings=SETTINGS)
         return ticket.id
 
 
@@ -62,8 +63,8 @@ async def test_reports_page_and_csv(client, team, sessions) -> None:
     ticket_id = await _ticket(sessions)
     async with transaction(sessions) as session:
         ticket = await session.get(Ticket, ticket_id)
-        await tickets.assign(session, ticket, team.service.id, by=team.admin)
-        await tickets.change_status(session, ticket, "resolved", staff=team.service)
+        await tickets.assign(session, ticket, team.service.id, by=team.admin, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "resolved", staff=team.service, settings=SETTINGS)
     await sign_in(client, "admin@example.com")
     page = await (await client.get("/reports?from=2020-01-01&to=2030-12-31")).text()
     assert "<svg" in page and "Tickets by category" in page and "Sam Service" in page
@@ -103,7 +104,8 @@ async def test_admin_edits_warranty_sla_and_holidays(client, team, sessions, fro
         assert (await session.get(Holiday, date(2026, 3, 7))).is_workday
     async with transaction(sessions) as session:
         person = await factories.customer(session)
-        ticket = await tickets.create_ticket(session, kind="repair", category="electrical", customer_id=person.id)
+        ticket = await tickets.create_ticket(session, kind="repair", category="electrical", customer_id=person.id,
+                                             settings=SETTINGS)
     assert ticket.resolve_due_at == datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 1080 business minutes: Tue 18:00
     await client.post("/tickets/settings/holidays/2026-03-07/delete", data={"csrf_token": token})
     async with sessions() as session:

@@ -25,6 +25,7 @@ from storage.models import (
 from storage.services import tickets
 from tests.aftersales import factories
 from tests.dialogs.helpers import FakeCustomer
+from tests.workplace import SETTINGS, workplace_for
 
 
 async def _owner(sessions, handover: date = date(2025, 6, 1)) -> int:
@@ -83,15 +84,15 @@ async def test_out_of_warranty_repair_waits_for_quote(sessions, frozen_clock) ->
     async with sessions() as session, session.begin():
         tech = await factories.staff(session)
         ticket = await session.scalar(select(Ticket))
-        await tickets.assign(session, ticket, tech.id, by=tech)
+        await tickets.assign(session, ticket, tech.id, by=tech, settings=SETTINGS)
         try:
-            await tickets.change_status(session, ticket, "in_progress", staff=tech)
+            await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
             raise AssertionError("work started without an accepted quote")
         except tickets.TicketError as exc:
             assert "quote" in str(exc)
-        await tickets.set_quote(session, ticket, "350", staff=tech)
+        await tickets.set_quote(session, ticket, "350", staff=tech, settings=SETTINGS)
         assert ticket.status == "waiting_customer" and ticket.sla_paused_at is not None
-    await tick(sessions, None)
+    await tick(workplace_for(sessions))
     replies = await customer.send(Inbound(kind="text", text="hello?"))  # refresh replies from the outbox
     quote = [r for r in customer.replies if isinstance(r, Say) and "350.00 CNY" in r.text]
     assert quote and quote[0].choices[0][0].token.startswith("tickets:qa:")
@@ -100,7 +101,7 @@ async def test_out_of_warranty_repair_waits_for_quote(sessions, frozen_clock) ->
         ticket = await session.scalar(select(Ticket))
         assert ticket.quote_accepted_at is not None and ticket.status == "assigned"
         assert ticket.quote_amount == Decimal("350.00") and ticket.sla_paused_at is None
-        await tickets.change_status(session, ticket, "in_progress", staff=tech)
+        await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
 
 
 async def test_unmatched_customer_can_complain_and_reaches_queue(sessions, frozen_clock) -> None:
@@ -175,10 +176,10 @@ async def test_status_changes_reach_customer_and_resolution_confirmed_then_surve
         tech = await factories.staff(session, name="王师傅")
         lead = await factories.staff(session, name="Lead", lead=True)
         ticket = await session.scalar(select(Ticket))
-        await tickets.assign(session, ticket, tech.id, by=lead)
-        await tickets.change_status(session, ticket, "in_progress", staff=tech)
-        await tickets.change_status(session, ticket, "resolved", staff=tech)
-    await tick(sessions, None)
+        await tickets.assign(session, ticket, tech.id, by=lead, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "resolved", staff=tech, settings=SETTINGS)
+    await tick(workplace_for(sessions))
     await customer.text("?")
     texts = [r.text for r in customer.replies if isinstance(r, Say)]
     assert any("王师傅" in t for t in texts) and any("处理中" in t for t in texts)
@@ -213,8 +214,8 @@ async def test_reopen_and_add_info(sessions, frozen_clock) -> None:
     async with sessions() as session, session.begin():
         tech = await factories.staff(session)
         ticket = await session.scalar(select(Ticket))
-        await tickets.assign(session, ticket, tech.id, by=tech)
-        await tickets.change_status(session, ticket, "resolved", staff=tech)
+        await tickets.assign(session, ticket, tech.id, by=tech, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "resolved", staff=tech, settings=SETTINGS)
         ticket_id = ticket.id
     replies = await customer.press(f"tickets:no:{ticket_id}")
     assert "reopened" in replies[0].text
@@ -241,8 +242,8 @@ async def test_revisit_need_help_opens_follow_up(sessions, frozen_clock) -> None
         row = await session.scalar(select(Customer).where(Customer.telegram_user_id == 2006))
         await factories.staff(session, lead=True)
         revisit = await revisits.schedule_revisit(session, customer_id=row.id, reason="periodic", subject_id=1,
-                                                  due_at=frozen_clock.now())
-    assert await tick(sessions, None) == 1
+                                                  due_at=frozen_clock.now(), settings=SETTINGS)
+    assert await tick(workplace_for(sessions)) == 1
     await customer.text("?")
     question = next(r for r in customer.replies if isinstance(r, Say) and r.choices
                     and r.choices[0][0].token.startswith("revisit:"))
@@ -262,8 +263,8 @@ async def test_recent_owner_gets_a_move_in_revisit_and_the_lead_a_reminder(sessi
         await factories.unit(session, handover=date(2026, 2, 20))
         lead = await factories.staff(session, name="Property lead", team="property", lead=True)
         person = await factories.customer(session)
-        units = await owners.verify_owner(session, person, "+86 138 0013 8000")
-        again = await owners.verify_owner(session, person, "13800138000")
+        units = await owners.verify_owner(session, person, "+86 138 0013 8000", settings=SETTINGS)
+        again = await owners.verify_owner(session, person, "13800138000", settings=SETTINGS)
     assert len(units) == 1 and len(again) == 1
     async with sessions() as session:
         revisits_rows = (await session.scalars(select(Revisit))).all()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from storage.models import Reminder
 from storage.services import reminders
 from tests.aftersales import factories
+from tests.workplace import SETTINGS
 
 
 async def test_schedule_dedupes_and_defers_night(any_sessions, frozen_clock) -> None:
@@ -18,9 +19,9 @@ async def test_schedule_dedupes_and_defers_night(any_sessions, frozen_clock) -> 
         # 22:30 Shanghai is inside the default quiet hours 21:00-08:00: moved to 08:00 next morning.
         night = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
         first = await reminders.schedule(session, kind="revisit", due_at=night, recipient_customer_id=person.id,
-                                         dedupe_key="k1")
+                                         dedupe_key="k1", settings=SETTINGS)
         again = await reminders.schedule(session, kind="revisit", due_at=night, recipient_customer_id=person.id,
-                                         dedupe_key="k1")
+                                         dedupe_key="k1", settings=SETTINGS)
     assert first is not None and again is None
     assert first.due_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
 
@@ -30,7 +31,8 @@ async def test_staff_time_zone_decides_the_night(sessions, frozen_clock) -> None
         tech = await factories.staff(session, timezone="Europe/London")
         # 14:30 UTC is 22:30 in Shanghai but 14:30 in London: not night for this person.
         at = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
-        row = await reminders.schedule(session, kind="ticket_assigned", due_at=at, recipient_staff_id=tech.id)
+        row = await reminders.schedule(session, kind="ticket_assigned", due_at=at, recipient_staff_id=tech.id,
+                                       settings=SETTINGS)
     assert row is not None and row.due_at == at
 
 
@@ -38,10 +40,11 @@ async def test_expired_reminders_are_not_created(sessions, frozen_clock) -> None
     async with sessions() as session, session.begin():
         person = await factories.customer(session)
         gone = await reminders.schedule(session, kind="viewing_24h", due_at=frozen_clock.now() - timedelta(hours=5),
-                                        recipient_customer_id=person.id, expires_at=frozen_clock.now())
+                                        recipient_customer_id=person.id, expires_at=frozen_clock.now(),
+                                        settings=SETTINGS)
         asap = await reminders.schedule(session, kind="viewing_24h", due_at=frozen_clock.now() - timedelta(hours=5),
                                         recipient_customer_id=person.id,
-                                        expires_at=frozen_clock.now() + timedelta(hours=3))
+                                        expires_at=frozen_clock.now() + timedelta(hours=3), settings=SETTINGS)
     assert gone is None
     assert asap is not None and asap.due_at == frozen_clock.now()
 
@@ -51,9 +54,11 @@ async def test_cancel_for_subject(any_sessions, frozen_clock) -> None:
         person = await factories.customer(session)
         for kind in ("viewing_24h", "viewing_1h"):
             await reminders.schedule(session, kind=kind, due_at=frozen_clock.now() + timedelta(hours=2),
-                                     recipient_customer_id=person.id, subject_type="viewing", subject_id=7)
+                                     recipient_customer_id=person.id, subject_type="viewing", subject_id=7,
+                                     settings=SETTINGS)
         await reminders.schedule(session, kind="viewing_1h", due_at=frozen_clock.now() + timedelta(hours=2),
-                                 recipient_customer_id=person.id, subject_type="viewing", subject_id=8)
+                                 recipient_customer_id=person.id, subject_type="viewing", subject_id=8,
+                                 settings=SETTINGS)
         assert await reminders.cancel_for(session, "viewing", 7) == 2
         assert len(await reminders.pending_for(session, "viewing", 8)) == 1
 
@@ -63,7 +68,7 @@ async def test_concurrent_claims_never_share_a_row(any_sessions, frozen_clock) -
         person = await factories.customer(session)
         for n in range(60):
             await reminders.schedule(session, kind="revisit", due_at=frozen_clock.now(),
-                                     recipient_customer_id=person.id, dedupe_key=f"c{n}")
+                                     recipient_customer_id=person.id, dedupe_key=f"c{n}", settings=SETTINGS)
 
     async def worker(name: str) -> list[int]:
         got: list[int] = []
@@ -86,7 +91,8 @@ async def test_concurrent_claims_never_share_a_row(any_sessions, frozen_clock) -
 async def test_stale_claim_is_taken_over_after_the_lease(sessions, frozen_clock) -> None:
     async with sessions() as session, session.begin():
         person = await factories.customer(session)
-        await reminders.schedule(session, kind="revisit", due_at=frozen_clock.now(), recipient_customer_id=person.id)
+        await reminders.schedule(session, kind="revisit", due_at=frozen_clock.now(), recipient_customer_id=person.id,
+                                 settings=SETTINGS)
     async with sessions() as session, session.begin():
         assert len(await reminders.claim_due(session, worker="dead")) == 1  # committed, then the worker died
     async with sessions() as session, session.begin():

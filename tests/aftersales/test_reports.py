@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from storage.models import Conversation, Handoff
 from storage.services import reports, surveys, tickets
 from tests.aftersales import factories
+from tests.workplace import SETTINGS
 
 
 def test_percentiles_use_nearest_rank() -> None:
@@ -21,12 +22,14 @@ async def test_report_for_a_period(sessions, frozen_clock) -> None:
         tech = await factories.staff(session, name="Li")
         person = await factories.customer(session)
         for hours in (1, 2, 3):
-            ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id)
+            ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                                 settings=SETTINGS)
             frozen_clock.advance(hours=hours)
-            await tickets.assign(session, ticket, tech.id, by=tech)  # first response after `hours`
-            await tickets.change_status(session, ticket, "resolved", staff=tech)
+            await tickets.assign(session, ticket, tech.id, by=tech, settings=SETTINGS)  # first response after `hours`
+            await tickets.change_status(session, ticket, "resolved", staff=tech, settings=SETTINGS)
             frozen_clock.set(start)
-        late = await tickets.create_ticket(session, kind="complaint", category="other", customer_id=person.id)
+        late = await tickets.create_ticket(session, kind="complaint", category="other", customer_id=person.id,
+                                           settings=SETTINGS)
         late.first_response_breached = True
         survey = await surveys.create_survey(session, subject_type="ticket", subject_id=late.id,
                                              customer_id=person.id, staff_id=tech.id, category="other")

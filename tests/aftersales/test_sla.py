@@ -11,6 +11,7 @@ from dialogs.reminders import tick
 from storage.models import Holiday, Reminder, SlaPolicy, StaffNotification, Ticket
 from storage.services import sla, tickets
 from tests.aftersales import factories
+from tests.workplace import SETTINGS, workplace_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -49,7 +50,7 @@ def test_business_days_parse_lists_and_ranges() -> None:
 async def _repair(session, priority: str = "normal", category: str = "plumbing") -> Ticket:
     person = await factories.customer(session)
     return await tickets.create_ticket(session, kind="repair", category=category, customer_id=person.id,
-                                       priority=priority, description="x")
+                                       priority=priority, description="x", settings=SETTINGS)
 
 
 async def test_default_deadlines_in_business_days(sessions, frozen_clock) -> None:
@@ -58,7 +59,7 @@ async def test_default_deadlines_in_business_days(sessions, frozen_clock) -> Non
         assert ticket.first_response_due_at == local(2026, 3, 2, 18)
         assert ticket.resolve_due_at == local(2026, 3, 10, 18)  # 7 business days
         complaint = await tickets.create_ticket(session, kind="complaint", category="other",
-                                                customer_id=ticket.customer_id)
+                                                customer_id=ticket.customer_id, settings=SETTINGS)
         assert complaint.resolve_due_at == local(2026, 3, 4, 18)  # 3 business days
         emergency = await _repair(session, priority="emergency")
         assert emergency.first_response_due_at == frozen_clock.now() + timedelta(hours=1)
@@ -83,12 +84,13 @@ async def test_waiting_for_the_customer_pauses_the_clock(sessions, frozen_clock)
         tech = await factories.staff(session)
         ticket = await _repair(session)
         frozen_clock.set(local(2026, 3, 2, 10).astimezone(UTC))
-        await tickets.change_status(session, ticket, "waiting_customer", staff=tech)
-        before = await sla.status(session, ticket)
+        await tickets.change_status(session, ticket, "waiting_customer", staff=tech, settings=SETTINGS)
+        calendar = await sla.load_calendar(session, SETTINGS)
+        before = await sla.status(session, ticket, None, calendar)
         frozen_clock.set(local(2026, 3, 3, 10).astimezone(UTC))
-        during = await sla.status(session, ticket)
+        during = await sla.status(session, ticket, None, calendar)
         assert during["resolution"].paused and during["resolution"].minutes_left == before["resolution"].minutes_left
-        await tickets.change_status(session, ticket, "in_progress", staff=tech)
+        await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
     # Waited Monday 10-18 and Tuesday 9-10: 540 business minutes added to the resolution deadline.
     assert ticket.resolve_due_at == local(2026, 3, 11, 18)
     assert ticket.sla_paused_at is None
@@ -103,13 +105,13 @@ async def test_scan_warns_at_80_percent_then_records_breach_once(sessions, froze
         ticket.assignee_id = tech.id  # assigned without a first response yet
         ticket_id = ticket.id
     frozen_clock.advance(minutes=50)
-    await tick(sessions, None)
+    await tick(workplace_for(sessions))
     async with sessions() as session:
         kinds = [(r.kind, r.recipient_staff_id) for r in (await session.scalars(select(Reminder))).all()]
     assert ("sla_80", tech.id) in kinds and not any(k == "sla_breach" for k, _ in kinds)
     frozen_clock.advance(minutes=15)
-    await tick(sessions, None)
-    await tick(sessions, None)  # repeated ticks do not repeat the alert
+    await tick(workplace_for(sessions))
+    await tick(workplace_for(sessions))  # repeated ticks do not repeat the alert
     async with sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
         breaches = (await session.scalars(select(Reminder).where(Reminder.kind == "sla_breach"))).all()

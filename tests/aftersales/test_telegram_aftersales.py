@@ -16,6 +16,7 @@ from storage.db import transaction
 from storage.models import Conversation, FollowUpTask, Survey, Ticket, TicketAttachment
 from storage.services import tickets
 from tests.aftersales import factories
+from tests.workplace import SETTINGS, workplace_for
 
 
 async def _home(sessions, handover: date = date(2025, 6, 1)) -> None:
@@ -71,9 +72,9 @@ async def test_out_of_warranty_repair_waits_for_the_quote(api, make_channel, ses
         async with transaction(sessions) as session:
             tech = await factories.staff(session, name="Li")
             ticket = await session.scalar(select(Ticket))
-            await tickets.assign(session, ticket, tech.id, by=tech)
-            await tickets.set_quote(session, ticket, "420.5", staff=tech)
-        await reminder_tick.tick(sessions, bus)
+            await tickets.assign(session, ticket, tech.id, by=tech, settings=SETTINGS)
+            await tickets.set_quote(session, ticket, "420.5", staff=tech, settings=SETTINGS)
+        await reminder_tick.tick(workplace_for(sessions, bus))
         await ann.wait_for("Our quote: 420.50 CNY", since_last_action=False)
         async with sessions() as session:
             assert (await session.scalar(select(Ticket))).status == "waiting_customer"
@@ -82,7 +83,7 @@ async def test_out_of_warranty_repair_waits_for_the_quote(api, make_channel, ses
     async with transaction(sessions) as session:
         ticket = await session.scalar(select(Ticket))
         assert ticket.quote_accepted_at is not None
-        await tickets.change_status(session, ticket, "in_progress", staff=tech)  # now work may start
+        await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)  # now work may start
 
 
 async def test_complaint_is_routed_and_reaches_the_queue(api, make_channel, sessions, frozen_clock) -> None:
@@ -117,15 +118,16 @@ async def test_status_updates_confirmation_survey_and_low_score(api, make_channe
             lead = await factories.staff(session, name="Lead", team="repair", lead=True)
             tech = await factories.staff(session, name="Li")
             ticket = await session.scalar(select(Ticket))
-            await tickets.assign(session, ticket, tech.id, by=lead)
-            await tickets.change_status(session, ticket, "in_progress", staff=tech)
-        await reminder_tick.tick(sessions, bus)
+            await tickets.assign(session, ticket, tech.id, by=lead, settings=SETTINGS)
+            await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
+        await reminder_tick.tick(workplace_for(sessions, bus))
         await ann.wait_for("is now with Li", since_last_action=False)
         await ann.wait_for("is now: in progress", since_last_action=False)
         async with transaction(sessions) as session:
             ticket = await session.scalar(select(Ticket))
-            await tickets.change_status(session, ticket, "resolved", staff=tech, note="Sealed the pipe")
-        await reminder_tick.tick(sessions, bus)
+            await tickets.change_status(session, ticket, "resolved", staff=tech, note="Sealed the pipe",
+                                        settings=SETTINGS)
+        await reminder_tick.tick(workplace_for(sessions, bus))
         await ann.wait_for("is resolved. Is everything fine now?", since_last_action=False)
         ann.press("Yes, it is fixed")
         survey = await ann.wait_for("How satisfied are you")

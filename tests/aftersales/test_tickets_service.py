@@ -11,6 +11,7 @@ from sqlalchemy import select
 from storage.models import Project, Ticket, TicketEvent
 from storage.services import tickets, warranty
 from tests.aftersales import factories
+from tests.workplace import SETTINGS, workplace_for
 
 
 async def test_numbers_are_unique_and_sequential_under_concurrency(any_sessions, frozen_clock) -> None:
@@ -20,7 +21,7 @@ async def test_numbers_are_unique_and_sequential_under_concurrency(any_sessions,
     async def create(n: int) -> str:
         async with any_sessions() as session, session.begin():
             ticket = await tickets.create_ticket(session, kind="repair" if n % 4 else "complaint",
-                                                 category="other", customer_id=person.id)
+                                                 category="other", customer_id=person.id, settings=SETTINGS)
             return ticket.number
 
     numbers = await asyncio.gather(*(create(n) for n in range(24)))
@@ -35,15 +36,15 @@ async def test_transitions_table_is_enforced_and_every_change_is_an_event(sessio
         tech = await factories.staff(session)
         person = await factories.customer(session)
         ticket = await tickets.create_ticket(session, kind="complaint", category="service_attitude",
-                                             customer_id=person.id)
+                                             customer_id=person.id, settings=SETTINGS)
         with pytest.raises(tickets.TicketError):
-            await tickets.change_status(session, ticket, "closed", staff=tech)
-        await tickets.assign(session, ticket, tech.id, by=tech)
-        await tickets.change_status(session, ticket, "in_progress", staff=tech)
-        await tickets.change_status(session, ticket, "resolved", staff=tech)
-        await tickets.change_status(session, ticket, "closed", staff=tech)
+            await tickets.change_status(session, ticket, "closed", staff=tech, settings=SETTINGS)
+        await tickets.assign(session, ticket, tech.id, by=tech, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "resolved", staff=tech, settings=SETTINGS)
+        await tickets.change_status(session, ticket, "closed", staff=tech, settings=SETTINGS)
         with pytest.raises(tickets.TicketError):
-            await tickets.change_status(session, ticket, "in_progress", staff=tech)
+            await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
         events = (await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                                         .order_by(TicketEvent.id))).all()
     moves = [(e.from_status, e.to_status, e.actor_staff_id) for e in events if e.kind == "status"]
@@ -70,7 +71,8 @@ async def test_warranty_periods(sessions, frozen_clock) -> None:
 async def test_complaints_route_to_the_responsible_team(sessions, frozen_clock) -> None:
     async with sessions() as session, session.begin():
         person = await factories.customer(session)
-        made = {c: await tickets.create_ticket(session, kind="complaint", category=c, customer_id=person.id)
+        made = {c: await tickets.create_ticket(session, kind="complaint", category=c, customer_id=person.id,
+                                               settings=SETTINGS)
                 for c in ("contract_sales", "property_management", "product_quality")}
     assert {c: t.team for c, t in made.items()} == {"contract_sales": "sales", "property_management": "property",
                                                    "product_quality": "repair"}
@@ -87,10 +89,11 @@ async def test_suggestions_weigh_area_skill_level_and_load(sessions, frozen_cloc
         await factories.staff(session, name="District", skills=["plumbing"], areas=["Chaoyang"])
         await factories.staff(session, name="Elsewhere", skills=["electrical"], areas=["Haidian"])
         for _ in range(3):
-            other = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id)
+            other = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                                settings=SETTINGS)
             other.assignee_id = busy.id
         ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
-                                             unit_id=unit.id)
+                                             unit_id=unit.id, settings=SETTINGS)
         ranked = await tickets.suggest_assignees(session, ticket)
     names = [s.staff.name for s in ranked]
     assert names[:4] == ["Expert", "District", "Busy", "Elsewhere"]  # three open tickets cost Busy a place
@@ -107,8 +110,9 @@ async def test_new_ticket_tells_the_team_leads(sessions, frozen_clock) -> None:
         lead = await factories.staff(session, name="Sales lead", team="sales", lead=True, language="zh")
         await factories.staff(session, name="Repair lead", team="repair", lead=True)
         person = await factories.customer(session)
-        await tickets.create_ticket(session, kind="complaint", category="contract_sales", customer_id=person.id)
-    assert await tick(sessions, None) == 1
+        await tickets.create_ticket(session, kind="complaint", category="contract_sales", customer_id=person.id,
+                                    settings=SETTINGS)
+    assert await tick(workplace_for(sessions)) == 1
     async with sessions() as session:
         note = await session.scalar(select(StaffNotification))
     assert note.staff_id == lead.id and note.text.startswith("新工单 C-2026-000001：合同/销售，优先级 普通")
@@ -120,8 +124,8 @@ async def test_quote_on_an_unassigned_ticket_returns_it_to_new_when_accepted(ses
         unit = await factories.unit(session, handover=date(2018, 1, 1))
         person = await factories.customer(session)
         ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
-                                             unit_id=unit.id)
-        await tickets.set_quote(session, ticket, "99", staff=admin)
+                                             unit_id=unit.id, settings=SETTINGS)
+        await tickets.set_quote(session, ticket, "99", staff=admin, settings=SETTINGS)
         assert ticket.status == "waiting_customer" and ticket.warranty_status == "out"
-        await tickets.accept_quote(session, ticket, person.id)
+        await tickets.accept_quote(session, ticket, person.id, settings=SETTINGS)
         assert ticket.status == "new" and ticket.quote_accepted_at is not None and ticket.sla_paused_at is None

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel import ChannelOptions, TelegramChannel
 from bot.limits import SendLimiter
-from dialogs.flows import load_all
 from storage.events import EventBus
 from storage.settings import Settings, load_settings
 from tests.botapi import BotApiServer
@@ -19,7 +18,6 @@ from tests.botapi.limits import RateLimits
 
 # The settings validator wants a real-looking token; the offline server accepts any.
 TOKEN = "123456789:AAHomedeskOfflineTestToken0123456789ab"
-load_all()
 
 
 def settings_for(api: BotApiServer, database_url: str = "sqlite+aiosqlite:///unused.db",

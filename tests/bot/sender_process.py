@@ -12,15 +12,14 @@ from bot.channel import create_bot
 from bot.limits import SendLimiter
 from bot.sender import OutboxSender
 from storage.db import create_engine, session_factory
-from storage.events import EventBus
-from storage.gate import WriteGate
+from tests.workplace import workplace_for
 
 
 async def main(args: argparse.Namespace) -> None:
     engine = create_engine(args.database_url)
     bot = create_bot(args.token, args.api_base)
     limiter = SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0)
-    sender = OutboxSender(bot, WriteGate(session_factory(engine)), EventBus(), limiter,
+    sender = OutboxSender(bot, workplace_for(session_factory(engine)), limiter,
                           lease_seconds=args.lease, max_in_flight=args.in_flight, poll_interval=0.05,
                           request_timeout=600)
     print("sender ready", flush=True)

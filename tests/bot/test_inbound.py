@@ -8,8 +8,8 @@ import random
 
 from sqlalchemy import func, select
 
-from bot.updates import store
 from storage.models import Customer, InboundUpdate, Message, OutboxMessage
+from storage.updates import store
 from tests.bot.conftest import eventually
 
 HELLO_ZH = "您好！我是 Homedesk 智能助理"

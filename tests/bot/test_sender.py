@@ -18,13 +18,13 @@ from bot.sender import OutboxSender
 from dialogs.replies import Album, AskContact, Choice, Location, Photo, Say
 from storage import clock
 from storage.events import EventBus
-from storage.gate import WriteGate
 from storage.models import PRIORITY_AGENT, PRIORITY_BROADCAST, Customer, Message, OutboxMessage
 from storage.outbox import enqueue
 from storage.repositories import conversations, customers
 from tests.bot.conftest import TOKEN, eventually, fast_limiter
 from tests.botapi import BotApiServer
 from tests.botapi.files import tiny_png
+from tests.workplace import workplace_for
 
 
 @asynccontextmanager
@@ -32,7 +32,7 @@ async def running_sender(server: BotApiServer, sessions, bus: EventBus | None = 
                          limiter: SendLimiter | None = None, **options: Any) -> AsyncIterator[OutboxSender]:
     bot = create_bot(TOKEN, server.base_url)
     options = {"poll_interval": 0.02, "backoff_base": 0.01, "backoff_cap": 0.05, **options}
-    sender = OutboxSender(bot, WriteGate(sessions), bus or EventBus(), limiter or fast_limiter(), **options)
+    sender = OutboxSender(bot, workplace_for(sessions, bus), limiter or fast_limiter(), **options)
     task = asyncio.create_task(sender.run())
     try:
         yield sender

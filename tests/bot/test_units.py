@@ -9,8 +9,8 @@ import pytest
 from bot.callbacks import pack_token, unpack_token
 from bot.limits import SendLimiter
 from bot.render import render, split_text, utf16_length
-from bot.updates import chat_key
 from dialogs.replies import Choice, Say
+from storage.updates import chat_key
 
 
 class VirtualClock:

@@ -9,12 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.engine import Identity, Outcome, process
-from dialogs.flows import load_all
+from dialogs.flow import Registry
+from dialogs.flows import REGISTRY
 from dialogs.inbound import Inbound
 from dialogs.replies import Reply, reply_from_payload
+from storage.events import Event
 from storage.models import OutboxMessage
+from storage.settings import Settings
+from storage.unit_of_work import Actor
+from tests.workplace import SETTINGS, workplace_for
 
-load_all()
 _update_ids = itertools.count(1)
 
 
@@ -26,7 +30,10 @@ class FakeCustomer:
     user_id: int = 1001
     language_code: str = "en"
     first_name: str = "Ann"
+    settings: Settings = field(default_factory=lambda: SETTINGS)
+    flows: Registry = REGISTRY
     last: Outcome | None = None
+    events: list[Event] = field(default_factory=list)  # what the last event's unit of work published
     replies: list[Reply] = field(default_factory=list)
 
     @property
@@ -35,8 +42,9 @@ class FakeCustomer:
                         language_code=self.language_code)
 
     async def send(self, event: Inbound) -> list[Reply]:
-        async with self.sessions() as session, session.begin():
-            self.last = await process(session, self.identity, event, next(_update_ids))
+        async with workplace_for(self.sessions, settings=self.settings).open(Actor.customer()) as work:
+            self.last = await process(work, self.identity, event, next(_update_ids), flows=self.flows)
+        self.events = work.events
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(OutboxMessage).where(OutboxMessage.chat_id == self.user_id).order_by(OutboxMessage.id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from dialogs.flow import FLOWS, DialogContext, Flow
+from dialogs.flow import DialogContext, Flow, Registry
+from dialogs.flows import REGISTRY
 from dialogs.inbound import Inbound
 from dialogs.replies import Say
 from storage.models import Conversation, Customer
@@ -63,23 +64,20 @@ class _Exploding(Flow):
 
 
 async def test_a_failing_flow_apologises_and_keeps_what_was_collected(sessions) -> None:
-    FLOWS["boom"] = _Exploding()
-    try:
-        customer = FakeCustomer(sessions)
-        await customer.command("start")
-        async with sessions() as session, session.begin():
-            conversation = await session.scalar(select(Conversation))
-            conversation.slots = {"budget": 8000}
-        replies = await customer.command("boom")
-        assert replies[0].text.startswith("Sorry, something went wrong")
-        async with sessions() as session:
-            conversation = await session.scalar(select(Conversation))
-            customer_row = await session.scalar(select(Customer))
-            assert conversation.slots == {"budget": 8000}
-            assert conversation.flow is None
-            assert customer_row.phone is None
-    finally:
-        FLOWS.pop("boom")
+    with_bomb = Registry((*REGISTRY.flows, _Exploding()), REGISTRY.fallbacks, REGISTRY.deep_links)
+    customer = FakeCustomer(sessions, flows=with_bomb)
+    await customer.command("start")
+    async with sessions() as session, session.begin():
+        conversation = await session.scalar(select(Conversation))
+        conversation.slots = {"budget": 8000}
+    replies = await customer.command("boom")
+    assert replies[0].text.startswith("Sorry, something went wrong")
+    async with sessions() as session:
+        conversation = await session.scalar(select(Conversation))
+        customer_row = await session.scalar(select(Customer))
+        assert conversation.slots == {"budget": 8000}
+        assert conversation.flow is None
+        assert customer_row.phone is None
 
 
 async def test_two_misunderstandings_in_a_row_count(sessions) -> None:

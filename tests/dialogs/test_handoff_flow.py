@@ -10,50 +10,43 @@ from sqlalchemy import select
 
 from storage.models import Conversation, FollowUpTask, Staff, Survey
 from storage.services import handoff
-from storage.settings import get_settings
+from storage.settings import load_settings
 from tests.dialogs.helpers import FakeCustomer
-from tests.workutil import staff_work
+from tests.workplace import staff_work
 
-
-@pytest.fixture(autouse=True)
-def office_hours(monkeypatch):
-    """Mon-Fri 09:00-18:00 Shanghai, whatever the environment says."""
-    get_settings.cache_clear()
-    monkeypatch.setenv("BUSINESS_HOURS", "09:00-18:00")
-    monkeypatch.setenv("BUSINESS_DAYS", "mon,tue,wed,thu,fri")
-    monkeypatch.setenv("TIMEZONE", "Asia/Shanghai")
-    yield
-    get_settings.cache_clear()
+# Mon-Fri 09:00-18:00 Shanghai, whatever the environment says.
+OFFICE_HOURS = load_settings(business_hours="09:00-18:00", business_days="mon,tue,wed,thu,fri",
+                             timezone="Asia/Shanghai")
 
 
 @pytest.mark.parametrize("words", ["I want to talk to a human", "agent please", "转人工", "我要找客服", "人工"])
 async def test_intent_words_put_customer_in_line(sessions, frozen_clock, words):
-    customer = FakeCustomer(sessions)
+    customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     replies = await customer.text(words)
     assert "You are in line to talk to a person: number 1" in replies[0].text
     assert "Expected wait: about 4 min" in replies[0].text
     async with sessions() as session:
         conversation = await session.scalar(select(Conversation))
         assert conversation.mode == "waiting" and conversation.handoff_reason == "asked"
-    events = [e.kind for e in customer.last.events]
+    events = [e.kind for e in customer.events]
     assert "conversation.changed" in events
 
 
 async def test_position_and_chinese_text(sessions, frozen_clock):
-    await FakeCustomer(sessions, user_id=1).press("handoff:start")
-    replies = await FakeCustomer(sessions, user_id=2, language_code="zh-hans").command("agent")
+    await FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=1).press("handoff:start")
+    replies = await FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=2, language_code="zh-hans").command("agent")
     assert "当前排第 2 位" in replies[0].text and "预计等待约 8 分钟" in replies[0].text
     assert [c.label for row in replies[0].choices for c in row] == ["返回智能助理"]
 
 
 async def test_menu_shows_talk_to_a_person(sessions, frozen_clock):
-    replies = await FakeCustomer(sessions).command("start")
+    replies = await FakeCustomer(sessions, settings=OFFICE_HOURS).command("start")
     tokens = [c.token for row in replies[0].choices for c in row]
     assert "handoff:start" in tokens
 
 
 async def test_bot_silent_while_waiting_but_queue_button_answers(sessions, frozen_clock):
-    customer = FakeCustomer(sessions)
+    customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     await customer.text("human")
     assert await customer.text("hello? are you there") == []
     assert await customer.command("start") == []
@@ -63,7 +56,7 @@ async def test_bot_silent_while_waiting_but_queue_button_answers(sessions, froze
 
 async def test_outside_business_hours_offers_to_leave_a_message(sessions, frozen_clock):
     frozen_clock.advance(hours=12)  # Monday 21:00 in Shanghai
-    customer = FakeCustomer(sessions)
+    customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     replies = await customer.text("人工")
     assert "will reply from 2026-03-03 09:00" in replies[0].text
     labels = [c.label for row in replies[0].choices for c in row]
@@ -74,7 +67,7 @@ async def test_outside_business_hours_offers_to_leave_a_message(sessions, frozen
 
 
 async def test_second_misunderstanding_offers_person_and_records_reason(sessions, frozen_clock):
-    customer = FakeCustomer(sessions)
+    customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     await customer.text("qwerty")
     replies = await customer.text("asdfgh")
     assert "handoff:start" in [c.token for row in replies[0].choices for c in row]
@@ -85,7 +78,7 @@ async def test_second_misunderstanding_offers_person_and_records_reason(sessions
 
 
 async def test_back_to_the_assistant_leaves_the_queue(sessions, frozen_clock):
-    customer = FakeCustomer(sessions)
+    customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     await customer.text("human")
     replies = await customer.press_label("Back to the assistant")
     assert replies[0].text.startswith("You are back with the assistant")
@@ -96,7 +89,7 @@ async def test_back_to_the_assistant_leaves_the_queue(sessions, frozen_clock):
 
 
 async def test_survey_after_close_then_fresh_conversation(sessions, frozen_clock):
-    customer = FakeCustomer(sessions)
+    customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     await customer.text("human")
     async with sessions() as session, session.begin():
         agent = Staff(email="a@example.com", name="Agent Ada", role="agent", password_hash="x")
@@ -120,12 +113,12 @@ async def test_survey_after_close_then_fresh_conversation(sessions, frozen_clock
 
 
 async def test_forged_survey_button_is_rejected(sessions, frozen_clock):
-    await FakeCustomer(sessions, user_id=77).command("start")
+    await FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=77).command("start")
     async with sessions() as session, session.begin():
         conversation = await session.scalar(select(Conversation))
         session.add(Survey(subject_type="conversation", subject_id=conversation.id,
                            customer_id=conversation.customer_id, sent_at=frozen_clock.now() - timedelta(hours=1)))
-    intruder = FakeCustomer(sessions, user_id=78)
+    intruder = FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=78)
     replies = await intruder.press("survey:r:1:5")
     assert replies[0].text == "This button has expired. Here is the menu."
 
@@ -138,10 +131,10 @@ async def test_staff_deep_link_links_the_chat_once(sessions, frozen_clock):
         session.add(agent)
         await session.flush()
         token = await staff_link.create_link_token(session, agent)
-    phone = FakeCustomer(sessions, user_id=555, language_code="zh-hans")
+    phone = FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=555, language_code="zh-hans")
     replies = await phone.command("start", f"link_{token}")
     assert replies[0].text == "已完成：此聊天已绑定到 Lin &lt;Agent&gt; 的 Homedesk 控制台账号，提醒将发送到这里。"
     async with sessions() as session:
         assert (await session.get(Staff, agent.id)).telegram_chat_id == 555
-    again = await FakeCustomer(sessions, user_id=556).command("start", f"link_{token}")
+    again = await FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=556).command("start", f"link_{token}")
     assert again[0].text.startswith("This link is invalid or has expired")

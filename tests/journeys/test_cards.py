@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from dialogs.cards import CAPTION_LIMIT, card_text, details_text, when
 from storage.models import Listing
@@ -44,4 +45,5 @@ def test_long_cards_fit_a_caption_without_cutting_a_tag() -> None:
 
 def test_times_are_local() -> None:
     at = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-    assert when("en", at) == "Wed 4 Mar, 10:00" and when("zh", at) == "3月4日 周三 10:00"
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert when("en", at, shanghai) == "Wed 4 Mar, 10:00" and when("zh", at, shanghai) == "3月4日 周三 10:00"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from dialogs import reminders as reminder_tick
 from storage.models import Viewing
 from tests.journeys.data import seed
+from tests.workplace import workplace_for
 
 WORDS = {
     "en": {
@@ -87,12 +88,12 @@ async def test_sentence_results_details_booking_reminder_feedback(api, make_chan
 
         # A day before: both get the reminder. Then the viewing happens and the survey comes.
         frozen_clock.set(frozen_clock.now().replace(day=3, hour=2))  # Tue 10:00 in Shanghai
-        assert await reminder_tick.tick(sessions, bus) == 2
+        assert await reminder_tick.tick(workplace_for(sessions, bus)) == 2
         await ann.wait_for(translated(lang, "Reminder: your viewing is tomorrow at {when}: {address}.")
                            .split("{")[0], since_last_action=False)
         await agent.wait_for("Viewing at", since_last_action=False)
         frozen_clock.set(frozen_clock.now().replace(day=4, hour=4))  # Wed 12:00, the viewing is over
-        await reminder_tick.tick(sessions, bus)
+        await reminder_tick.tick(workplace_for(sessions, bus))
         survey = await ann.wait_for(translated(lang, "How was your viewing? 1 = very unsatisfied, "
                                                      "5 = very satisfied."), since_last_action=False)
         assert [b["text"] for row in survey["reply_markup"]["inline_keyboard"] for b in row] == list("12345")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from storage.models import Customer, StaffTimeOff, Viewing, ViewingSlot
 from storage.services import viewings
 from tests.journeys.data import seed
+from tests.workplace import SETTINGS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -33,10 +34,10 @@ async def test_free_slots_follow_working_hours_lead_time_and_time_off(any_sessio
     async with any_sessions() as session, session.begin():
         session.add(StaffTimeOff(staff_id=ids["agent"], starts_at=local(3, 9), ends_at=local(3, 12)))
     async with any_sessions() as session:
-        monday = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 2))
-        tuesday = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 3))
-        sunday = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 8))
-        days = await viewings.free_days(session, ids["agent"])
+        monday = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 2), settings=SETTINGS)
+        tuesday = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 3), settings=SETTINGS)
+        sunday = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 8), settings=SETTINGS)
+        days = await viewings.free_days(session, ids["agent"], settings=SETTINGS)
     # Now is Monday 09:00: the first slot is an hour later, lunch is free, the last starts 17:30.
     assert monday[0] == local(2, 10) and local(2, 12) not in monday and local(2, 12, 30) not in monday
     assert monday[-1] == local(2, 17, 30) and local(2, 13) in monday
@@ -50,10 +51,10 @@ async def test_booking_blocks_the_slot_and_its_travel_buffer(any_sessions, froze
     (customer,) = await _customers(any_sessions, 1)
     async with any_sessions() as session, session.begin():
         viewing = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=customer,
-                                      starts_at=local(4, 10))
+                                      starts_at=local(4, 10), settings=SETTINGS)
         assert viewing.agent_id == ids["agent"] and viewing.ends_at - viewing.starts_at == timedelta(minutes=30)
     async with any_sessions() as session:
-        slots = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 4))
+        slots = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 4), settings=SETTINGS)
         rows = await session.scalar(select(func.count()).select_from(ViewingSlot))
     # 30 minutes of viewing + 30 of buffer = four 15-minute blocks; 09:30 would run into 10:00's block.
     assert rows == 4
@@ -65,12 +66,15 @@ async def test_a_taken_or_unworked_time_cannot_be_booked(any_sessions, frozen_cl
     ids = await seed(any_sessions)
     first, second = await _customers(any_sessions)
     async with any_sessions() as session, session.begin():
-        await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=first, starts_at=local(4, 10))
+        await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=first, starts_at=local(4, 10),
+                            settings=SETTINGS)
     async with any_sessions() as session, session.begin():
         with pytest.raises(viewings.SlotTaken):
-            await viewings.book(session, listing_id=ids["S-HD-301"], customer_id=second, starts_at=local(4, 10, 30))
+            await viewings.book(session, listing_id=ids["S-HD-301"], customer_id=second, starts_at=local(4, 10, 30),
+                                settings=SETTINGS)
         with pytest.raises(viewings.SlotTaken):
-            await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=second, starts_at=local(8, 10))
+            await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=second, starts_at=local(8, 10),
+                                settings=SETTINGS)
 
 
 async def test_concurrent_double_booking_exactly_one_wins(any_sessions, frozen_clock) -> None:
@@ -83,11 +87,12 @@ async def test_concurrent_double_booking_exactly_one_wins(any_sessions, frozen_c
             try:
                 async with session.begin():
                     # Both read the slot as free before either writes: the database must decide.
-                    assert local(5, 15) in await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 5))
+                    assert local(5, 15) in await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 5),
+                                                                     settings=SETTINGS)
                     await asyncio.sleep(0)
                     await gate.wait()
                     await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=customer_id,
-                                        starts_at=local(5, 15))
+                                        starts_at=local(5, 15), settings=SETTINGS)
                 return "won"
             except viewings.SlotTaken:
                 return "taken"
@@ -106,14 +111,14 @@ async def test_reschedule_frees_the_old_time_and_cancel_frees_everything(any_ses
     (customer,) = await _customers(any_sessions, 1)
     async with any_sessions() as session, session.begin():
         viewing = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=customer,
-                                      starts_at=local(4, 10))
+                                      starts_at=local(4, 10), settings=SETTINGS)
         viewing_id = viewing.id
     async with any_sessions() as session, session.begin():
         # Half an hour later overlaps its own blocks: allowed, because they are its own.
-        change = await viewings.reschedule(session, viewing_id, local(4, 10, 30))
+        change = await viewings.reschedule(session, viewing_id, local(4, 10, 30), settings=SETTINGS)
         assert change.previous_start == local(4, 10)
     async with any_sessions() as session:
-        slots = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 4))
+        slots = await viewings.free_slots(session, ids["agent"], on_day=date(2026, 3, 4), settings=SETTINGS)
         assert local(4, 9) in slots and local(4, 10, 30) not in slots and local(4, 11, 30) in slots
     async with any_sessions() as session, session.begin():
         change = await viewings.cancel(session, viewing_id)
@@ -129,7 +134,7 @@ async def test_outcome_only_after_the_viewing(any_sessions, frozen_clock) -> Non
     (customer,) = await _customers(any_sessions, 1)
     async with any_sessions() as session, session.begin():
         viewing = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=customer,
-                                      starts_at=local(2, 14))
+                                      starts_at=local(2, 14), settings=SETTINGS)
         with pytest.raises(viewings.ViewingError):
             await viewings.record_outcome(session, viewing.id, "offer")
     frozen_clock.set(local(2, 15))
@@ -146,8 +151,10 @@ async def test_reminders_are_scheduled_moved_and_cancelled_with_the_viewing(sess
     ids = await seed(sessions)
     first, second = await _customers(sessions)
     async with sessions() as session, session.begin():
-        soon = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=first, starts_at=local(2, 10))
-        later = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=second, starts_at=local(4, 10))
+        soon = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=first, starts_at=local(2, 10),
+                                   settings=SETTINGS)
+        later = await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=second, starts_at=local(4, 10),
+                                    settings=SETTINGS)
     async with sessions() as session:
         rows = (await session.scalars(select(Reminder).order_by(Reminder.id))).all()
     by_viewing = {v: sorted((r.kind, r.recipient_staff_id is not None) for r in rows if r.subject_id == v)
@@ -164,7 +171,7 @@ async def test_reminders_are_scheduled_moved_and_cancelled_with_the_viewing(sess
     assert survey_reminder.due_at == local(4, 11, 30)
     assert {r.due_at for r in rows if r.subject_id == later.id and r.kind == "viewing_24h"} == {local(3, 10)}
     async with sessions() as session, session.begin():
-        await viewings.reschedule(session, later.id, local(4, 15))
+        await viewings.reschedule(session, later.id, local(4, 15), settings=SETTINGS)
         await viewings.cancel(session, soon.id)
     async with sessions() as session:
         pending = (await session.scalars(select(Reminder).where(Reminder.status == "pending"))).all()

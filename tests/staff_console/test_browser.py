@@ -93,15 +93,9 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
 
 
 @pytest.fixture
-def office_always_open(monkeypatch):
-    """The customer-side flow reads business hours from the process settings."""
-    from storage.settings import get_settings
-
-    get_settings.cache_clear()
-    monkeypatch.setenv("BUSINESS_HOURS", "00:00-23:59")
-    monkeypatch.setenv("BUSINESS_DAYS", "mon,tue,wed,thu,fri,sat,sun")
-    yield
-    get_settings.cache_clear()
+def office_always_open() -> dict[str, str]:
+    """The customer-side flow reads business hours from the channel's settings."""
+    return {"business_hours": "00:00-23:59", "business_days": "mon,tue,wed,thu,fri,sat,sun"}
 
 
 async def test_telegram_round_trip_through_the_bot_and_the_console(browser, team, sessions, bus, office_always_open):
@@ -112,7 +106,7 @@ async def test_telegram_round_trip_through_the_bot_and_the_console(browser, team
     from tests.botapi import BotApiServer
 
     async with BotApiServer(token=TOKEN, limits=None) as api:
-        channel = TelegramChannel(settings_for(api), sessions, bus, ChannelOptions(
+        channel = TelegramChannel(settings_for(api, **office_always_open), sessions, bus, ChannelOptions(
             sender={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_cap": 0.05}, limiter=fast_limiter(),
             poll_timeout=1))
         await channel.start()

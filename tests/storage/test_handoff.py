@@ -25,7 +25,7 @@ from storage.repositories import conversations, inbox
 from storage.services import handoff
 from storage.services.handoff import HandoffError
 from storage.services.sla import Calendar
-from tests.workutil import staff_work, work_on
+from tests.workplace import staff_work, work_on
 
 _ids = count(1000)
 

@@ -22,7 +22,8 @@ from storage.repositories import conversations
 from storage.services import handoff, revisits, surveys
 from storage.services.notices import notify_staff
 from storage.unit_of_work import Actor, Workplace
-from tests.workutil import workplace
+from tests.workplace import SETTINGS
+from tests.workplace import workplace_for as workplace
 
 _ids = count(7000)
 ZH_CHAT, EN_CHAT = 555_001, 555_002
@@ -119,7 +120,7 @@ async def _follow_up(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staf
         survey = await surveys.create_survey(work.session, subject_type="ticket", subject_id=1, customer_id=ann,
                                              staff_id=li.id)
         revisit = await revisits.schedule_revisit(work.session, customer_id=bob, reason="periodic", subject_id=1,
-                                                  due_at=clock.now())
+                                                  due_at=clock.now(), settings=SETTINGS)
     assert survey is not None and revisit is not None
     async with place.open(Actor.customer(ann)) as work:  # a low score: the lead of the repairer's team
         result = await surveys.answer(work.session, survey.id, score=1, customer_id=ann,

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Message, OutboxMessage
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 UNFINISHED = ("pending", "sending")
 
@@ -65,12 +68,12 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
 
 async def recover_expired(session: AsyncSession, now: datetime) -> int:
     """Return rows whose sender died (lease expired while 'sending') to pending."""
-    result = await session.execute(
+    result = cast("CursorResult[Any]", await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
         .values(status="pending", lease_until=None)
         .execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount or 0
 
 

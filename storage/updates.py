@@ -1,16 +1,23 @@
-"""The inbound_updates table: store before handling, de-duplicate by update_id, claim, finish, recover."""
+"""The inbound_updates table: store before handling, de-duplicate by update_id, claim, finish, recover.
+
+A channel stores every update it receives here before handling it (see bot.pipeline), so nothing Telegram
+considers delivered is lost in a crash.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
+from storage.db import dialect_insert
 from storage.models import InboundUpdate
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 # Update fields that carry a chat, in the order Telegram documents them.
 _MESSAGE_FIELDS = ("message", "edited_message", "channel_post", "edited_channel_post", "business_message",
@@ -58,11 +65,6 @@ def _dig(value: Any, *path: str) -> Any:
     return value
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboundUpdate)
-
-
 async def store(session: AsyncSession, rows: list[dict[str, Any]]) -> set[int]:
     """Insert updates (keys: update_id, chat_id, payload, status, error); returns the ids that were new.
 
@@ -77,7 +79,7 @@ async def store(session: AsyncSession, rows: list[dict[str, Any]]) -> set[int]:
             value["processed_at"] = now
         else:
             value.setdefault("processed_at", None)
-    statement = _insert(session).on_conflict_do_nothing(index_elements=["update_id"]).returning(
+    statement = dialect_insert(session)(InboundUpdate).on_conflict_do_nothing(index_elements=["update_id"]).returning(
         InboundUpdate.update_id
     )
     result = await session.execute(statement, values)
@@ -89,12 +91,12 @@ async def claim(session: AsyncSession, update_id: int) -> bool:
 
     Being the first statement of the transaction it also serialises two workers racing for one update.
     """
-    result = await session.execute(
+    result = cast("CursorResult[Any]", await session.execute(
         update(InboundUpdate)
         .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received")
         .values(status="done", processed_at=clock.now())
         .execution_options(synchronize_session=False)
-    )
+    ))
     return bool(result.rowcount)
 
 
