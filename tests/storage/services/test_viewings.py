@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from storage.models import Customer, StaffTimeOff, Viewing, ViewingSlot
 from storage.services import viewings
-from tests.journeys.data import seed
+from tests.journey_data import seed
 from tests.workplace import SETTINGS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

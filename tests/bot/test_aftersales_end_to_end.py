@@ -15,7 +15,7 @@ from dialogs.i18n import t
 from storage.db import transaction
 from storage.models import Conversation, FollowUpTask, Survey, Ticket, TicketAttachment
 from storage.services import tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.workplace import SETTINGS, workplace_for
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.models import Reminder
 from storage.services import reminders
-from tests.aftersales import factories
+from tests import factories
 from tests.workplace import SETTINGS
 
 

@@ -8,7 +8,7 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Album, AskContact, Location, Photo
 from storage.models import Conversation, Customer, ListingFeedback, Need, OutboxMessage, Recommendation, Viewing
 from tests.dialogs.helpers import FakeCustomer
-from tests.journeys.data import seed
+from tests.journey_data import seed
 
 
 def labels(reply) -> list[str]:

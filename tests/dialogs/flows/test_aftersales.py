@@ -23,7 +23,7 @@ from storage.models import (
     TicketEvent,
 )
 from storage.services import tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.dialogs.helpers import FakeCustomer
 from tests.workplace import SETTINGS, workplace_for
 

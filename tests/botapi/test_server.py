@@ -43,7 +43,7 @@ from tests.botapi import BotApiServer, RateLimits, parse_html, tiny_png
 from tests.botapi.html_text import EntityParseError
 
 TOKEN = "123456789:TEST-botapi-token"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ManualClock:

@@ -14,7 +14,7 @@ from staff_console.app import create_app
 from storage.db import transaction
 from storage.models import Staff, Ticket
 from storage.services import tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
 from tests.workplace import SETTINGS

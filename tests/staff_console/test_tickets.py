@@ -11,7 +11,7 @@ from sqlalchemy import select
 from storage.db import transaction
 from storage.models import AuditLog, Reminder, Ticket, TicketEvent
 from storage.services import tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.staff_console.conftest import sign_in
 from tests.workplace import SETTINGS
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage.models import Conversation, Handoff
 from storage.services import reports, surveys, tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.workplace import SETTINGS
 
 

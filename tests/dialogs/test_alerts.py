@@ -9,7 +9,7 @@ from sqlalchemy import select
 from dialogs import alerts
 from storage.models import Customer, Listing, ListingPhoto, Need, OutboxMessage
 from tests.dialogs.helpers import FakeCustomer
-from tests.journeys.data import seed
+from tests.journey_data import seed
 from tests.workplace import workplace_for
 
 

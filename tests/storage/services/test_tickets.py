@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage.models import Project, Ticket, TicketEvent
 from storage.services import tickets, warranty
-from tests.aftersales import factories
+from tests import factories
 from tests.workplace import SETTINGS, workplace_for
 
 

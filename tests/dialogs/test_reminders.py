@@ -14,7 +14,7 @@ from storage.db import create_engine, session_factory
 from storage.events import EventBus
 from storage.models import OutboxMessage, Reminder, StaffNotification
 from storage.services import reminders, tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.dbutil import sqlite_url
 from tests.workplace import SETTINGS, workplace_for
 

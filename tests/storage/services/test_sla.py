@@ -10,7 +10,7 @@ from sqlalchemy import select
 from dialogs.reminders import tick
 from storage.models import Holiday, Reminder, SlaPolicy, StaffNotification, Ticket
 from storage.services import sla, tickets
-from tests.aftersales import factories
+from tests import factories
 from tests.workplace import SETTINGS, workplace_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from dialogs import reminders as reminder_tick
 from storage.models import Viewing
-from tests.journeys.data import seed
+from tests.journey_data import seed
 from tests.workplace import workplace_for
 
 WORDS = {
