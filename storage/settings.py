@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     send_rate_group_per_minute: int = 20
     # Human handoff: an assignee who has not answered within this many minutes loses the conversation to the queue.
     handoff_reassign_minutes: int = Field(default=5, ge=1)
-    handoff_tick_seconds: float = 15.0  # how often the console auto-assigns and requeues; 0 turns it off
+    handoff_tick_seconds: float = 15.0  # how often the scheduler auto-assigns and requeues; 0 turns it off
     business_hours: str = "09:00-18:00"  # when people answer, in TIMEZONE
     business_days: str = "mon,tue,wed,thu,fri,sat"
     # After-sales: SLA clocks count these days (holidays and make-up workdays from the Holiday table), in TIMEZONE.
