@@ -26,7 +26,7 @@ from dialogs.standard import apology, expired, misunderstood, unsupported
 from storage import clock
 from storage.events import message_new
 from storage.models import PRIORITY_BOT, Conversation, Customer
-from storage.outbox import enqueue, queue_to_customer
+from storage.outbox import queue_to_customer
 from storage.repositories import conversations, customers
 from storage.unit_of_work import Actor, ActorKind, Work
 
@@ -90,8 +90,6 @@ async def process(
         button_answer = ButtonAnswer()  # every press is answered, or the client spins
     to_send = [_anchor(r, event) for r in replies if not isinstance(r, ButtonAnswer)]
     await queue_replies(work, conversation, customer, to_send)
-    for chat_id, reply in ctx.side_messages:
-        await enqueue(session, chat_id=chat_id, payload=reply.to_payload(), priority=PRIORITY_BOT)
     return Outcome(replies=to_send, button_answer=button_answer, customer_id=customer.id,
                    conversation_id=conversation.id)
 
@@ -119,7 +117,6 @@ async def _route_safely(ctx: DialogContext, event: Inbound) -> list[Reply]:
         await ctx.session.refresh(ctx.customer)
         del ctx.work.events[events_before:]
         del ctx.work.after_commit[callbacks_before:]
-        ctx.side_messages.clear()
         return apology(ctx)
 
 

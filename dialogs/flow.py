@@ -9,7 +9,7 @@ label, so nothing appears in the menu before it works.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -34,8 +34,6 @@ class DialogContext:
     now: datetime
     flows: Registry  # what the engine routes with; the menu and the standard answers list these flows
     update_id: int | None = None
-    # Replies queued for someone else than this customer (an agent's Telegram chat...), as (chat_id, reply).
-    side_messages: list[tuple[int, Reply]] = field(default_factory=list)
 
     @property
     def session(self) -> AsyncSession:

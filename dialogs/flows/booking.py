@@ -11,6 +11,8 @@ book:rd:<viewing>:<yyyymmdd> / book:rt:<viewing>:<epoch minutes> for reschedulin
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,11 +27,14 @@ from dialogs.replies import AskContact, Choice, Reply, Say
 from storage.models import Listing, Staff, Viewing
 from storage.repositories import listings as listings_repo
 from storage.services import viewings
+from storage.services.notices import StaffNotice, deliver_staff_notices
 from storage.services.phones import is_plausible_phone, normalise_phone
+from storage.unit_of_work import Rendered
 
 NAME = "book"
 DAYS_PER_ROW = 3
 TIMES_PER_ROW = 4
+_TAG = re.compile(r"<[^>]+>")  # markup of a Telegram HTML message
 
 
 Handler = Callable[..., Awaitable[list[Reply] | None]]
@@ -141,15 +146,17 @@ def agent_outcome_choices(agent: Staff, viewing_id: int) -> list[list[Choice]]:
 
 
 async def tell_agent(ctx: DialogContext, viewing: Viewing, what: str) -> None:
-    """Queue a note to the agent's Telegram chat, when they linked one."""
+    """Tell the agent about the booking: in the console, and in Telegram (with the outcome buttons) when linked."""
     agent = await ctx.session.get(Staff, viewing.agent_id)
     listing = await ctx.session.get(Listing, viewing.listing_id)
-    if agent is None or listing is None or agent.telegram_chat_id is None:
+    if agent is None or listing is None or not agent.is_active:
         return
     text = agent_booking_text(agent, viewing, listing, ctx.customer.display_name, ctx.customer.phone, what,
                               ctx.settings.tz)
     choices = agent_outcome_choices(agent, viewing.id) if what != "cancelled" else []
-    ctx.side_messages.append((agent.telegram_chat_id, Say(text, choices=choices)))
+    plain = html.unescape(_TAG.sub("", text))  # the console escapes the notification text itself
+    notice = StaffNotice(agent, Rendered(Say(text, choices=choices).to_payload(), plain), link="/viewings")
+    await deliver_staff_notices(ctx.work, [notice])
 
 
 class BookingFlow(Flow):

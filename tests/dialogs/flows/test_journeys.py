@@ -6,7 +6,17 @@ from sqlalchemy import select
 
 from dialogs.inbound import Inbound
 from dialogs.replies import Album, AskContact, Location, Photo
-from storage.models import Conversation, Customer, ListingFeedback, Need, OutboxMessage, Recommendation, Viewing
+from storage.models import (
+    Conversation,
+    Customer,
+    ListingFeedback,
+    Need,
+    OutboxMessage,
+    Recommendation,
+    Staff,
+    StaffNotification,
+    Viewing,
+)
 from tests.dialogs.helpers import FakeCustomer
 from tests.journey_data import seed
 
@@ -185,6 +195,25 @@ async def test_reschedule_and_cancel_tell_the_agent(sessions, frozen_clock) -> N
                                        .order_by(OutboxMessage.id))).all()
     assert [n.payload["text"].split("\n")[0] for n in notes] == [
         "<b>New viewing booked</b>", "<b>Viewing moved</b>", "<b>Viewing cancelled by the customer</b>"]
+
+
+async def test_an_agent_without_telegram_is_told_of_bookings_in_the_console_in_their_language(
+        sessions, frozen_clock) -> None:
+    ids = await seed(sessions, agent_chat_id=None)
+    async with sessions() as session, session.begin():
+        agent = await session.get(Staff, ids["agent"])
+        agent.language = "zh"
+        session.add(Customer(telegram_user_id=2008, chat_id=2008, first_name="Gus", phone="13900000001"))
+    gus = FakeCustomer(sessions, user_id=2008)
+    replies = await gus.press(f"book:d:{ids['R-WJ-201']}:20260304")
+    replies = await gus.press(tokens(replies[0])[2])
+    assert replies[0].text.startswith("Booked!")
+    async with sessions() as session:
+        notes = (await session.scalars(select(StaffNotification).where(StaffNotification.staff_id == ids["agent"])
+                                       )).all()
+        telegram = await session.scalar(select(OutboxMessage).where(OutboxMessage.staff_id == ids["agent"]))
+    assert len(notes) == 1 and telegram is None
+    assert notes[0].text.startswith("新的看房预约") and "<b>" not in notes[0].text and "13900000001" in notes[0].text
 
 
 async def test_faq_answers_in_the_customers_language(sessions) -> None:
