@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
+from storage.db import rows_changed
 from storage.models import Customer, FollowUpTask, Staff, Survey
 from storage.unit_of_work import Work
 
@@ -107,12 +108,12 @@ async def answer(
     survey = await _load(session, survey_id, customer_id)
     now = clock.now()
     # Conditional update: a double press or two devices answering at once record one score.
-    result = await session.execute(
-        update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
+    changed = await rows_changed(
+        session, update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
         .values(score=int(score), answered_at=now).execution_options(synchronize_session=False)
     )
     await session.refresh(survey)
-    if result.rowcount != 1:
+    if changed != 1:
         return AnswerResult(survey, False, None)
     follow_up = None
     if survey.score is not None and survey.score <= LOW_SCORE:

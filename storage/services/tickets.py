@@ -80,8 +80,7 @@ async def next_number(session: AsyncSession, kind: str, year: int) -> str:
     The row lock of the upsert serialises concurrent creators on PostgreSQL; SQLite has one writer anyway.
     """
     prefix = PREFIXES[kind]
-    statement = dialect_insert(session)(TicketCounter).values(prefix=prefix, year=year, last=1)
-    statement = statement.on_conflict_do_update(
+    statement = dialect_insert(session)(TicketCounter).values(prefix=prefix, year=year, last=1).on_conflict_do_update(
         index_elements=[TicketCounter.prefix, TicketCounter.year], set_={"last": TicketCounter.last + 1}
     ).returning(TicketCounter.last)
     value = (await session.execute(statement)).scalar_one()
