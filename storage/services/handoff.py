@@ -31,12 +31,10 @@ from storage.services import auth, surveys
 from storage.services.notices import notify_staff, notify_team, tell_customer
 from storage.services.sla import Calendar
 from storage.unit_of_work import Work
-from storage.vocabulary import ConversationMode, StaffRole
+from storage.vocabulary import CHAT_ROLES, ConversationMode, StaffRole
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
-# Who may answer customers and own conversations (service staff handle tickets, not chats).
-CHAT_ROLES = (StaffRole.AGENT, StaffRole.ADMIN)
 
 
 class HandoffError(Exception):

@@ -34,6 +34,7 @@ from storage import clock
 from storage.db import rows_changed
 from storage.models import Customer, FollowUpTask, Staff, Survey
 from storage.unit_of_work import Work
+from storage.vocabulary import StaffRole
 
 SUBJECT_TYPES = ("ticket", "viewing", "conversation")
 LOW_SCORE = 2  # this score or lower asks a lead to call the customer
@@ -147,7 +148,7 @@ async def lead_for(session: AsyncSession, team: str | None) -> Staff | None:
     candidates = [
         (Staff.is_team_lead.is_(True), Staff.team == team) if team else None,
         (Staff.is_team_lead.is_(True),),
-        (Staff.role == "admin",),
+        (Staff.role == StaffRole.ADMIN,),
     ]
     for conditions in candidates:
         if conditions is None:
@@ -193,7 +194,7 @@ async def close_follow_up(work: Work, task_id: int, note: str | None = None) -> 
         raise SurveyError("no such follow-up task")
     staff_id = work.actor.staff_id
     me = await work.session.get(Staff, staff_id) if staff_id is not None else None
-    if me is None or (task.assignee_id not in (None, me.id) and me.role != "admin" and not me.is_team_lead):
+    if me is None or (task.assignee_id not in (None, me.id) and me.role != StaffRole.ADMIN and not me.is_team_lead):
         raise NotYourFollowUp("This follow-up belongs to someone else.")
     task.status, task.done_at = "done", clock.now()
     if note:
