@@ -120,10 +120,21 @@ def wants_json(request: web.Request) -> bool:
 
 
 def to_int(value: Any, default: int | None = None) -> int | None:
+    """A whole number from a URL or a form (whatever the browser sent), or `default`. Numbers a BIGINT column
+    cannot hold are refused here: the database driver would fail the whole request on them."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return default
+    return number if -(2**63) <= number < 2**63 else default
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the address (`/tickets/{ticket_id}`); an address no row can have is not found."""
+    value = to_int(request.match_info[name])
+    if value is None or value < 1:
+        raise web.HTTPNotFound()
+    return value
 
 
 async def flash(request: web.Request, text: str, kind: str = "info") -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from staff_console import telegram_files
-from staff_console.context import SETTINGS_KEY, Form, NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import SETTINGS_KEY, Form, NavItem, act, db, flash, path_id, requires, staff, to_int
 from storage import clock
 from storage.models import (
     Building,
@@ -98,7 +98,7 @@ async def board(request: web.Request) -> web.StreamResponse:
 async def detail(request: web.Request) -> web.StreamResponse:
     now = clock.now()
     async with db(request)() as session:
-        ticket = await session.get(Ticket, to_int(request.match_info["ticket_id"]))
+        ticket = await session.get(Ticket, path_id(request, "ticket_id"))
         if ticket is None:
             raise web.HTTPNotFound()
         customer = await session.get(Customer, ticket.customer_id)
@@ -205,7 +205,7 @@ async def note(request: web.Request) -> web.StreamResponse:
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A customer's photo, fetched from Telegram by file id (never a URL the browser could be pointed at)."""
     async with db(request)() as session:
-        row = await session.get(TicketAttachment, to_int(request.match_info["attachment_id"]))
+        row = await session.get(TicketAttachment, path_id(request, "attachment_id"))
         if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not row.telegram_file_id:
             raise web.HTTPNotFound()
     try:
@@ -346,7 +346,7 @@ async def save_policy(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def delete_policy(request: web.Request) -> web.StreamResponse:
     async def apply(session: AsyncSession, form: Form) -> str:
-        row = await session.get(SlaPolicy, to_int(request.match_info["policy_id"]))
+        row = await session.get(SlaPolicy, path_id(request, "policy_id"))
         if row is None:
             raise ValueError("no such policy")
         await session.delete(row)
