@@ -26,6 +26,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    MediaUnion,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -187,9 +188,12 @@ def _album(reply: Album, chat_id: int) -> list[Call]:
             calls.append(Call(SendPhoto(chat_id=chat_id, photo=photo_input(chunk[0]), caption=caption,
                                         parse_mode=HTML)))
             continue
-        media = [InputMediaPhoto(media=photo_input(p), caption=caption if i == 0 else None,
-                                 parse_mode=HTML if caption and i == 0 else None)
-                 for i, p in enumerate(chunk)]
+        # Annotated with aiogram's union: its `media` field is an invariant list of any kind of media.
+        media: list[MediaUnion] = [
+            InputMediaPhoto(media=photo_input(p), caption=caption if i == 0 else None,
+                            parse_mode=HTML if caption and i == 0 else None)
+            for i, p in enumerate(chunk)
+        ]
         calls.append(Call(SendMediaGroup(chat_id=chat_id, media=media), weight=len(chunk)))
     if reply.caption and not caption_fits:
         calls += _say(Say(text=reply.caption), chat_id)

@@ -137,6 +137,10 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class _OurLogHandler(logging.StreamHandler):
+    """The handler `configure_logging` installs, told apart from others' so a second call replaces it."""
+
+
 def configure_logging(settings: Settings) -> None:
     level = logging.getLevelName(settings.log_level.upper())
     if not isinstance(level, int):
@@ -146,13 +150,12 @@ def configure_logging(settings: Settings) -> None:
         for value in (settings.telegram_bot_token, settings.webhook_secret, settings.console_secret)
         if value is not None
     ]
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _OurLogHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "homedesk", False)]:
+    for old in [h for h in root.handlers if isinstance(h, _OurLogHandler)]:
         root.removeHandler(old)
-    handler.homedesk = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # Alembic narrates every plugin and migration step at INFO; its news matters only when debugging.

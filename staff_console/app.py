@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ async def _template_context(request: web.Request) -> dict[str, Any]:
             "tz": request.app[SETTINGS_KEY].tz, "flashes": flashes}
 
 
-def _localtime(value: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _localtime(value: datetime | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(tz).strftime(fmt)

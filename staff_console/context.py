@@ -7,9 +7,10 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.events import EventBus
@@ -27,6 +28,10 @@ STAFF_KEY = web.RequestKey("staff", Staff)  # the signed-in Staff row, loaded fr
 
 ALL_ROLES = STAFF_ROLES
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]  # what `await request.post()` gives
+# The roles a handler declared ride on the function itself, where the security middleware reads them back
+# (a function has no declared attributes, hence setattr).
+ROLES_ATTRIBUTE = "__roles__"
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,23 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
         raise ValueError(f"unknown roles {unknown}")
 
     def mark(handler: Handler) -> Handler:
-        handler.__roles__ = tuple(roles)  # type: ignore[attr-defined]
+        setattr(handler, ROLES_ATTRIBUTE, tuple(roles))
         return handler
 
     return mark
 
 
+def declared_roles(handler: object) -> tuple[str, ...] | None | Literal[False]:
+    """What `requires` or `public` put on a handler: its roles, None when public, False when it declared nothing."""
+    if not hasattr(handler, ROLES_ATTRIBUTE):
+        return False
+    roles: tuple[str, ...] | None = getattr(handler, ROLES_ATTRIBUTE)
+    return roles
+
+
 def public(handler: Handler) -> Handler:
     """Reachable without signing in (login page, health check, static files)."""
-    handler.__roles__ = None  # type: ignore[attr-defined]
+    setattr(handler, ROLES_ATTRIBUTE, None)
     return handler
 
 
@@ -107,10 +120,21 @@ def wants_json(request: web.Request) -> bool:
 
 
 def to_int(value: Any, default: int | None = None) -> int | None:
+    """A whole number from a URL or a form (whatever the browser sent), or `default`. Numbers a BIGINT column
+    cannot hold are refused here: the database driver would fail the whole request on them."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return default
+    return number if -(2**63) <= number < 2**63 else default
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the address (`/tickets/{ticket_id}`); an address no row can have is not found."""
+    value = to_int(request.match_info[name])
+    if value is None or value < 1:
+        raise web.HTTPNotFound()
+    return value
 
 
 async def flash(request: web.Request, text: str, kind: str = "info") -> None:

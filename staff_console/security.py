@@ -15,15 +15,16 @@ import binascii
 import hmac
 import logging
 import secrets
-from typing import Any
+from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
-from staff_console.context import SESSIONS_KEY, SETTINGS_KEY, STAFF_KEY, wants_json
+from staff_console.context import SESSIONS_KEY, SETTINGS_KEY, STAFF_KEY, declared_roles, wants_json
 from storage.models import Staff
 from storage.settings import Settings
 
@@ -99,10 +100,9 @@ async def submitted_csrf(request: web.Request) -> str:
     return ""
 
 
-def _roles_of(request: web.Request) -> tuple[str, ...] | None | bool:
+def _roles_of(request: web.Request) -> tuple[str, ...] | None | Literal[False]:
     """The handler's declared roles; None = public; False = undeclared (refused)."""
-    handler: Any = request.match_info.handler
-    roles = getattr(handler, "__roles__", False)
+    roles = declared_roles(request.match_info.handler)
     if roles is False and request.match_info.http_exception is None:
         route = request.match_info.route
         if getattr(route, "resource", None) is not None and type(route.resource).__name__ == "StaticResource":
@@ -118,7 +118,7 @@ def _deny_anonymous(request: web.Request) -> web.StreamResponse:
 
 
 @web.middleware
-async def security_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.match_info.http_exception is not None:  # 404/405: let aiohttp answer
         return await handler(request)
     roles = _roles_of(request)
@@ -147,7 +147,7 @@ async def security_middleware(request: web.Request, handler: Any) -> web.StreamR
 
 
 @web.middleware
-async def headers_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as exc:

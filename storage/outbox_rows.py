@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.db import rows_changed
 from storage.models import Message, OutboxMessage
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
 
 UNFINISHED = ("pending", "sending")
 
@@ -68,13 +66,12 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
 
 async def recover_expired(session: AsyncSession, now: datetime) -> int:
     """Return rows whose sender died (lease expired while 'sending') to pending."""
-    result = cast("CursorResult[Any]", await session.execute(
-        update(OutboxMessage)
+    return await rows_changed(
+        session, update(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
         .values(status="pending", lease_until=None)
         .execution_options(synchronize_session=False)
-    ))
-    return result.rowcount or 0
+    )
 
 
 async def release(session: AsyncSession, row_id: int, *, at: datetime, error: str | None,

@@ -7,17 +7,14 @@ considers delivered is lost in a crash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.db import dialect_insert
+from storage.db import dialect_insert, rows_changed
 from storage.models import InboundUpdate
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
 
 # Update fields that carry a chat, in the order Telegram documents them.
 _MESSAGE_FIELDS = ("message", "edited_message", "channel_post", "edited_channel_post", "business_message",
@@ -91,13 +88,12 @@ async def claim(session: AsyncSession, update_id: int) -> bool:
 
     Being the first statement of the transaction it also serialises two workers racing for one update.
     """
-    result = cast("CursorResult[Any]", await session.execute(
-        update(InboundUpdate)
+    return await rows_changed(
+        session, update(InboundUpdate)
         .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received")
         .values(status="done", processed_at=clock.now())
         .execution_options(synchronize_session=False)
-    ))
-    return bool(result.rowcount)
+    ) > 0
 
 
 async def mark_failed(session: AsyncSession, update_id: int, error: str) -> None:

@@ -6,7 +6,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import Form, NavItem, act, db, flash, requires, staff, to_int
 from storage.models import CannedReply
 
 NAV = [NavItem("Canned replies", "/canned", ("admin", "agent"), order=60)]
@@ -32,7 +32,7 @@ async def canned_list(request: web.Request) -> web.StreamResponse:
                                                                    "lang": language, "languages": LANGUAGES})
 
 
-def _fields(form) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+def _fields(form: Form) -> tuple[str, str, str]:
     language = str(form.get("language", "en"))
     return (language if language in LANGUAGES else "en", str(form.get("title", "")).strip()[:128],
             str(form.get("body", "")).strip()[:4000])

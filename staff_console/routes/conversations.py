@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from dialogs.replies import Photo, Reply, Say
 from staff_console import telegram_files
-from staff_console.context import act, db, flash, requires, staff, to_int, wants_json
+from staff_console.context import Form, act, db, flash, requires, staff, to_int, wants_json
 from staff_console.live import message_json
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
@@ -101,7 +101,7 @@ async def take(request: web.Request) -> web.StreamResponse:
     return await _done(request, conversation_id, "You took this conversation.")
 
 
-def _text(form: Any, field: str = "text") -> str:
+def _text(form: Form, field: str = "text") -> str:
     value = form.get(field, "")
     return value.strip()[:MAX_TEXT] if isinstance(value, str) else ""
 

@@ -7,7 +7,7 @@ import io
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from staff_console.context import NavItem, act, db, flash, requires, to_int
 from storage.models import Conversation, Customer
@@ -17,7 +17,7 @@ NAV = [NavItem("Customers", "/customers", ("admin", "agent"), order=20)]
 PAGE = 100
 
 
-def _search(query: str, tag: str):  # type: ignore[no-untyped-def]
+def _search(query: str, tag: str) -> Select[tuple[Customer]]:
     statement = select(Customer)
     if query:
         like = f"%{query.lower()}%"

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from staff_console.context import NavItem, act, db, flash, requires, to_int
+from staff_console.context import NavItem, act, db, flash, path_id, requires, to_int
 from storage.importers import CsvFormatError, import_listings
 from storage.models import District, Listing
 from storage.repositories import staff as staff_repo
@@ -99,7 +99,7 @@ async def listing_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def _listing(session: AsyncSession, request: web.Request) -> Listing:
-    listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
+    listing = await session.get(Listing, path_id(request, "listing_id"))
     if listing is None:
         raise web.HTTPNotFound(text="No such listing.")
     return listing

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -14,7 +13,7 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from staff_console import telegram_files
-from staff_console.context import SETTINGS_KEY, NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import SETTINGS_KEY, Form, NavItem, act, db, flash, path_id, requires, staff, to_int
 from storage import clock
 from storage.models import (
     Building,
@@ -99,7 +98,7 @@ async def board(request: web.Request) -> web.StreamResponse:
 async def detail(request: web.Request) -> web.StreamResponse:
     now = clock.now()
     async with db(request)() as session:
-        ticket = await session.get(Ticket, to_int(request.match_info["ticket_id"]))
+        ticket = await session.get(Ticket, path_id(request, "ticket_id"))
         if ticket is None:
             raise web.HTTPNotFound()
         customer = await session.get(Customer, ticket.customer_id)
@@ -122,7 +121,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
     })
 
 
-TicketChange = Callable[[Work, int, Any], Awaitable[str]]
+TicketChange = Callable[[Work, int, Form], Awaitable[str]]
 
 
 async def _act(request: web.Request, change: TicketChange) -> web.StreamResponse:
@@ -145,7 +144,7 @@ async def _act(request: web.Request, change: TicketChange) -> web.StreamResponse
 
 @requires("admin", "agent", "service")
 async def assign(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form) -> str:
         staff_id = to_int(form.get("staff_id"))
         if staff_id is None:
             raise TicketError("choose someone")
@@ -157,7 +156,7 @@ async def assign(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent", "service")
 async def change_status(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form) -> str:
         to = str(form.get("to", ""))
         await ticket_desk.change_status(work, ticket_id, to, note=str(form.get("note", "")).strip()[:2000] or None)
         return f"Status: {to}."
@@ -167,7 +166,7 @@ async def change_status(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent", "service")
 async def quote(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form) -> str:
         await ticket_desk.set_quote(work, ticket_id, str(form.get("amount", "")))
         return "Quote sent to the customer."
 
@@ -176,7 +175,7 @@ async def quote(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent", "service")
 async def cost(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form) -> str:
         await ticket_desk.set_cost(work, ticket_id, str(form.get("amount", "")))
         return "Cost saved."
 
@@ -185,7 +184,7 @@ async def cost(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent", "service")
 async def priority(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form) -> str:
         await ticket_desk.set_priority(work, ticket_id, str(form.get("priority", "")))
         return "Priority changed; deadlines recalculated."
 
@@ -194,7 +193,7 @@ async def priority(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent", "service")
 async def note(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form) -> str:
         public = form.get("to_customer") == "1"
         await ticket_desk.add_note(work, ticket_id, str(form.get("text", "")), to_customer=public)
         return "Message sent to the customer." if public else "Note added."
@@ -206,7 +205,7 @@ async def note(request: web.Request) -> web.StreamResponse:
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A customer's photo, fetched from Telegram by file id (never a URL the browser could be pointed at)."""
     async with db(request)() as session:
-        row = await session.get(TicketAttachment, to_int(request.match_info["attachment_id"]))
+        row = await session.get(TicketAttachment, path_id(request, "attachment_id"))
         if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not row.telegram_file_id:
             raise web.HTTPNotFound()
     try:
@@ -249,7 +248,7 @@ async def finish_follow_up(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def schedule_periodic_revisit(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form) -> str:
         try:
             day = date.fromisoformat(str(form.get("day", "")))
         except ValueError as exc:
@@ -284,7 +283,7 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
     })
 
 
-SettingsChange = Callable[[AsyncSession, Any], Awaitable[str]]
+SettingsChange = Callable[[AsyncSession, Form], Awaitable[str]]
 
 
 async def _settings_change(request: web.Request, action: str, apply: SettingsChange) -> web.StreamResponse:
@@ -302,7 +301,7 @@ async def _settings_change(request: web.Request, action: str, apply: SettingsCha
     raise web.HTTPSeeOther("/tickets/settings")
 
 
-def _int(form: Any, name: str) -> int:
+def _int(form: Form, name: str) -> int:
     value = to_int(str(form.get(name, "")).strip())
     if value is None:
         raise ValueError(f"{name.replace('_', ' ')} must be a whole number")
@@ -311,7 +310,7 @@ def _int(form: Any, name: str) -> int:
 
 @requires("admin")
 async def save_warranty(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form) -> str:
         category = str(form.get("category", ""))
         if category not in warranty.DEFAULT_MONTHS and category not in REPAIR_CATEGORIES:
             raise ValueError("unknown category")
@@ -324,7 +323,7 @@ async def save_warranty(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def save_policy(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form) -> str:
         kind = str(form.get("kind", ""))
         categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
         if not categories:
@@ -346,8 +345,8 @@ async def save_policy(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def delete_policy(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
-        row = await session.get(SlaPolicy, to_int(request.match_info["policy_id"]))
+    async def apply(session: AsyncSession, form: Form) -> str:
+        row = await session.get(SlaPolicy, path_id(request, "policy_id"))
         if row is None:
             raise ValueError("no such policy")
         await session.delete(row)
@@ -358,7 +357,7 @@ async def delete_policy(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def save_holiday(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form) -> str:
         try:
             day = date.fromisoformat(str(form.get("day", "")))
         except ValueError as exc:
@@ -372,7 +371,7 @@ async def save_holiday(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def delete_holiday(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form) -> str:
         try:
             day = date.fromisoformat(request.match_info["day"])
         except ValueError as exc:

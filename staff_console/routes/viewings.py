@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from staff_console.context import NavItem, act, db, flash, requires, settings, staff, to_int
+from staff_console.context import NavItem, act, db, flash, path_id, requires, settings, staff, to_int
 from storage.models import Customer, Listing, Viewing
 from storage.repositories import staff as staff_repo
 from storage.services import viewings as viewing_service
@@ -57,7 +57,7 @@ async def outcome(request: web.Request) -> web.StreamResponse:
     note = str(form.get("note", "")).strip()[:1000] or None
     async with act(request) as work:
         session = work.session
-        viewing = await session.get(Viewing, to_int(request.match_info["viewing_id"]))
+        viewing = await session.get(Viewing, path_id(request, "viewing_id"))
         if viewing is None:
             raise web.HTTPNotFound()
         if viewing.agent_id != me.id and me.role != "admin":

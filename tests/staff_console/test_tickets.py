@@ -145,3 +145,9 @@ async def test_lead_sees_and_finishes_a_follow_up(client, team, sessions, frozen
     async with sessions() as session:
         rows = (await session.scalars(select(Revisit))).all()
     assert [(r.reason, r.subject_id) for r in rows] == [("periodic", 20260401)]
+
+
+async def test_an_id_beyond_64_bits_in_the_address_is_not_found(client, team) -> None:
+    await sign_in(client, "service@example.com")
+    response = await client.get(f"/tickets/{2**64}", allow_redirects=False)
+    assert response.status == 404
