@@ -86,6 +86,7 @@ class OutboxSender:
         # The sender's own bookkeeping must not wake the sender (it would spin): its units of work come from a
         # copy of the workplace without the after-commit callbacks. Their status events are published as usual.
         self.workplace = replace(workplace, on_committed=[])
+        self.media_dir = workplace.settings.media_path  # the only folder photos are uploaded from
         self.limiter = limiter or SendLimiter()
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
@@ -228,7 +229,7 @@ class OutboxSender:
     async def _send(self, row: ClaimedRow) -> int | None:
         payload = dict(row.payload)
         done = int(payload.pop(PROGRESS_KEY, 0) or 0)
-        calls = render(reply_from_payload(payload), row.chat_id)
+        calls = render(reply_from_payload(payload), row.chat_id, self.media_dir)
         first_message_id: int | None = None
         last_message_id: int | None = None
         for index in range(done, len(calls)):

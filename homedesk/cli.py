@@ -318,7 +318,9 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
     async with database(settings) as factory:
         try:
-            report: ImportReport = await importer(factory, path, progress=progress)
+            # Listing photos must be links or files inside the media folder; the importer checks them there.
+            extra = {"media_dir": settings.media_path} if args.kind == "listings" else {}
+            report: ImportReport = await importer(factory, path, progress=progress, **extra)
         except CsvFormatError as exc:
             raise UsageError(f"{path}: {exc}") from None
         except OSError as exc:
