@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -81,12 +82,14 @@ class OutboxSender:
         backoff_cap: float = 60.0,
         request_timeout: int = 30,
         monotonic: Callable[[], float] = time.monotonic,
+        media_dir: Path | None = None,
     ) -> None:
         self.bot = bot
         # The sender's own bookkeeping must not wake the sender (it would spin): its units of work come from a
         # copy of the workplace without the after-commit callbacks. Their status events are published as usual.
         self.workplace = replace(workplace, on_committed=[])
-        self.media_dir = workplace.settings.media_path  # the only folder photos are uploaded from
+        # The only folder photos are uploaded from: the installation's (Settings.media_path) unless given.
+        self.media_dir = media_dir or workplace.settings.media_path
         self.limiter = limiter or SendLimiter()
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
