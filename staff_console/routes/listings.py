@@ -191,7 +191,7 @@ async def _draft(session: AsyncSession, listing: Listing | None, form: Mapping[s
         deal_type=get("deal_type"), property_type=get("property_type"), status=get("status"),
         city=get("city")[:64], district_id=district.id if district else None,
         district_name=district.name if district else get("district_name")[:64], address=get("address")[:256],
-        price=price.quantize(Decimal("0.01")), currency=(get("currency") or "CNY").upper()[:3],
+        price=price, currency=(get("currency") or "CNY").upper()[:3],
         bedrooms=bedrooms or 0, bathrooms=1 if bathrooms is None else bathrooms, area_m2=float(area),
         floor=floor, floors_total=floors_total,
         available_from=available, furnished=_tristate(get("furnished")), pets_allowed=_tristate(get("pets_allowed")),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -91,7 +90,7 @@ def _parser(lookups: _Lookups, report: ImportReport, media_dir: Path) -> Callabl
         property_type = enum_cell(row, "property_type", PROPERTY_TYPES)
         city = required(row, "city", 64)
         district = lookups.district(city, required(row, "district", 64))
-        price = required_number(row, "price").quantize(Decimal("0.01"))  # in range, so it fits 14 digits
+        price = required_number(row, "price")
         currency = (text_cell(row, "currency") or "CNY").upper()
         if len(currency) != 3 or not currency.isalpha():
             raise RowError(f"currency is {currency!r}; expected a 3-letter code such as CNY")

@@ -45,6 +45,7 @@ class NumberRule:
     maximum: Decimal
     whole: bool = False
     above_minimum: bool = False  # the minimum itself is refused (a price or an area is above 0)
+    places: int | None = None  # decimal places kept (rounded), as the column stores them
 
     def allows(self, number: Decimal | float) -> bool:
         low_ok = number > self.minimum if self.above_minimum else number >= self.minimum
@@ -60,7 +61,7 @@ class NumberRule:
 
 # Generous for real homes, and inside what the columns hold (price is Numeric(14, 2), counts are 32-bit).
 NUMBERS = {
-    "price": NumberRule(Decimal(0), Decimal("999999999999.99"), above_minimum=True),
+    "price": NumberRule(Decimal(0), Decimal("999999999999.99"), above_minimum=True, places=2),
     "area_m2": NumberRule(Decimal(0), Decimal(1_000_000), above_minimum=True),
     "bedrooms": NumberRule(Decimal(0), Decimal(99), whole=True),
     "bathrooms": NumberRule(Decimal(0), Decimal(99), whole=True),
@@ -84,6 +85,8 @@ def parse_number(text: str, name: str, rule: NumberRule) -> Decimal:
         shown = text if len(text) <= 24 else text[:20] + "…"
         raise ListingError(f"{name} is {shown!r}; expected a {'whole number' if rule.whole else 'number'}")
     number = Decimal(text.replace(",", ""))
+    if rule.allows(number) and rule.places is not None:  # rounded only once in range, where it cannot overflow
+        number = number.quantize(Decimal(1).scaleb(-rule.places))
     if not rule.allows(number) or (text.startswith("-") and rule.minimum >= 0):  # "-0" is not a count
         raise ListingError(rule.reason(name))
     return number + 0  # -0 becomes 0

@@ -150,7 +150,7 @@ async def test_csv_upload_rejects_hostile_rows_by_line_and_keeps_the_good_ones(a
 
 FORM_CASES = [
     ({"price": "1e999999"}, "price is"), ({"price": "9" * 400}, "price must be"), ({"price": "NaN"}, "price is"),
-    ({"price": "-0"}, "price must be"), ({"price": ""}, "price is required"),
+    ({"price": "-0"}, "price must be"), ({"price": "0.001"}, "price must be"), ({"price": ""}, "price is required"),
     ({"area_m2": "Infinity"}, "area is"), ({"area_m2": "-1"}, "area must be"), ({"area_m2": ""}, "area is required"),
     ({"bedrooms": str(10**30)}, "bedrooms must be"), ({"bathrooms": "1e3"}, "bathrooms is"),
     ({"floor": "-99"}, "floor must be"), ({"floors_total": "0"}, "floors must be"),
