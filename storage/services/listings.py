@@ -36,11 +36,13 @@ class ListingError(ValueError):
     """A write the rules refuse; the message is meant for the staff member who tried it."""
 
 
-# ---- numbers: what a listing's may be, and how a typed one is read -------------------------------------------
+# ---- numbers: what a listing's numbers may be, and how a typed one is read -------------------------------------------
 
 
 @dataclass(frozen=True)
 class NumberRule:
+    """What one number may be; `reason` is the sentence a refusal shows."""
+
     minimum: Decimal
     maximum: Decimal
     whole: bool = False
