@@ -7,6 +7,7 @@ sent as a new message.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
 from bot.callbacks import pack_token
 from dialogs.replies import Album, AskContact, AskLocation, Choice, Location, Photo, Reply, Say
+from storage.media import PhotoError, check_photo
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_ALBUM = 10
 HTML = ParseMode.HTML
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,23 +113,28 @@ def _request_keyboard(button: str, cancel: str, *, contact: bool) -> ReplyKeyboa
     return builder.as_markup(resize_keyboard=True, one_time_keyboard=True)
 
 
-def photo_input(photo: str) -> str | FSInputFile:
-    """A local file is uploaded; a URL or a Telegram file_id is passed as is."""
-    if photo.startswith(("http://", "https://")):
-        return photo
-    path = Path(photo)
-    if path.is_file():
-        return FSInputFile(path)
-    return photo
+def photo_input(photo: str, media_dir: Path | None) -> str | FSInputFile | None:
+    """A file inside the media folder is uploaded; a URL or a Telegram file_id is passed as is. Anything else
+    (a stored path outside the media folder, a link leading out of it, no media folder) is None: that photo is
+    not sent, and the warning does not name the path."""
+    try:
+        if media_dir is None:
+            raise PhotoError("cannot be a file: no media folder")
+        checked = check_photo(photo, media_dir, file_id=True)
+    except PhotoError as exc:
+        log.warning("a photo was left out of a message: the stored reference %s", exc)
+        return None
+    return FSInputFile(checked) if isinstance(checked, Path) else checked
 
 
-def render(reply: Reply, chat_id: int) -> list[Call]:
+def render(reply: Reply, chat_id: int, media_dir: Path | None = None) -> list[Call]:
+    """`media_dir`: where local photos may be uploaded from (Settings.media_path); without it, none are."""
     if isinstance(reply, Say):
         return _say(reply, chat_id)
     if isinstance(reply, Photo):
-        return _photo(reply, chat_id)
+        return _photo(reply, chat_id, media_dir)
     if isinstance(reply, Album):
-        return _album(reply, chat_id)
+        return _album(reply, chat_id, media_dir)
     if isinstance(reply, Location):
         return [Call(SendLocation(chat_id=chat_id, latitude=reply.latitude, longitude=reply.longitude))]
     if isinstance(reply, AskContact | AskLocation):
@@ -159,42 +167,46 @@ def _say(reply: Say, chat_id: int) -> list[Call]:
     return calls
 
 
-def _photo(reply: Photo, chat_id: int) -> list[Call]:
+def _photo(reply: Photo, chat_id: int, media_dir: Path | None) -> list[Call]:
     keyboard = inline_keyboard(reply.choices)
+    photo = photo_input(reply.photo, media_dir)
+    if photo is None:  # the card without its photo (a new message: a photo message cannot become text)
+        return _say(Say(text=reply.caption, choices=reply.choices), chat_id) if reply.caption else []
     fits = utf16_length(reply.caption) <= MAX_CAPTION
     if reply.edit_message_id and fits:
         # The media edit replaces the picture too: next/previous on a listing card shows the next listing's photo.
-        media = InputMediaPhoto(media=photo_input(reply.photo), caption=reply.caption or None, parse_mode=HTML)
+        media = InputMediaPhoto(media=photo, caption=reply.caption or None, parse_mode=HTML)
         edit = EditMessageMedia(chat_id=chat_id, message_id=reply.edit_message_id, media=media,
                                 reply_markup=keyboard)
-        new = SendPhoto(chat_id=chat_id, photo=photo_input(reply.photo), caption=reply.caption or None,
+        new = SendPhoto(chat_id=chat_id, photo=photo, caption=reply.caption or None,
                         parse_mode=HTML, reply_markup=keyboard)
         return [Call(edit, fallback=new)]
     if fits:
-        return [Call(SendPhoto(chat_id=chat_id, photo=photo_input(reply.photo), caption=reply.caption or None,
+        return [Call(SendPhoto(chat_id=chat_id, photo=photo, caption=reply.caption or None,
                                parse_mode=HTML, reply_markup=keyboard))]
     # Too long for a caption: the photo, then the text (with the buttons) as its own message.
-    calls = [Call(SendPhoto(chat_id=chat_id, photo=photo_input(reply.photo)))]
+    calls = [Call(SendPhoto(chat_id=chat_id, photo=photo))]
     return calls + _say(Say(text=reply.caption, choices=reply.choices), chat_id)
 
 
-def _album(reply: Album, chat_id: int) -> list[Call]:
+def _album(reply: Album, chat_id: int, media_dir: Path | None) -> list[Call]:
     calls: list[Call] = []
     caption_fits = utf16_length(reply.caption) <= MAX_CAPTION
-    for start in range(0, len(reply.photos), MAX_ALBUM):
-        chunk = reply.photos[start:start + MAX_ALBUM]
+    photos = [photo for photo in (photo_input(p, media_dir) for p in reply.photos) if photo is not None]
+    for start in range(0, len(photos), MAX_ALBUM):
+        chunk = photos[start:start + MAX_ALBUM]
         caption = reply.caption if start == 0 and caption_fits and reply.caption else None
         if len(chunk) == 1:  # sendMediaGroup needs at least two
-            calls.append(Call(SendPhoto(chat_id=chat_id, photo=photo_input(chunk[0]), caption=caption,
+            calls.append(Call(SendPhoto(chat_id=chat_id, photo=chunk[0], caption=caption,
                                         parse_mode=HTML)))
             continue
         # Annotated with aiogram's union: its `media` field is an invariant list of any kind of media.
         media: list[MediaUnion] = [
-            InputMediaPhoto(media=photo_input(p), caption=caption if i == 0 else None,
+            InputMediaPhoto(media=p, caption=caption if i == 0 else None,
                             parse_mode=HTML if caption and i == 0 else None)
             for i, p in enumerate(chunk)
         ]
         calls.append(Call(SendMediaGroup(chat_id=chat_id, media=media), weight=len(chunk)))
-    if reply.caption and not caption_fits:
+    if reply.caption and (not caption_fits or not photos):
         calls += _say(Say(text=reply.caption), chat_id)
     return calls

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -81,11 +82,14 @@ class OutboxSender:
         backoff_cap: float = 60.0,
         request_timeout: int = 30,
         monotonic: Callable[[], float] = time.monotonic,
+        media_dir: Path | None = None,
     ) -> None:
         self.bot = bot
         # The sender's own bookkeeping must not wake the sender (it would spin): its units of work come from a
         # copy of the workplace without the after-commit callbacks. Their status events are published as usual.
         self.workplace = replace(workplace, on_committed=[])
+        # The only folder photos are uploaded from: the installation's (Settings.media_path) unless given.
+        self.media_dir = media_dir or workplace.settings.media_path
         self.limiter = limiter or SendLimiter()
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
@@ -228,7 +232,7 @@ class OutboxSender:
     async def _send(self, row: ClaimedRow) -> int | None:
         payload = dict(row.payload)
         done = int(payload.pop(PROGRESS_KEY, 0) or 0)
-        calls = render(reply_from_payload(payload), row.chat_id)
+        calls = render(reply_from_payload(payload), row.chat_id, self.media_dir)
         first_message_id: int | None = None
         last_message_id: int | None = None
         for index in range(done, len(calls)):

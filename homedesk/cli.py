@@ -310,7 +310,6 @@ async def cmd_create_staff(args: argparse.Namespace) -> int:
 async def cmd_import(args: argparse.Namespace) -> int:
     from storage.importers import CsvFormatError, import_districts, import_listings, import_units
 
-    importer = {"listings": import_listings, "districts": import_districts, "units": import_units}[args.kind]
     path: Path = args.file
     if not await asyncio.to_thread(path.is_file):
         raise UsageError(f"FILE: {path} does not exist or is not a file")
@@ -321,7 +320,13 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
     async with database(settings) as factory:
         try:
-            report: ImportReport = await importer(factory, path, progress=progress)
+            if args.kind == "listings":  # photos must be links or files inside the media folder
+                report: ImportReport = await import_listings(factory, path, progress=progress,
+                                                             media_dir=settings.media_path)
+            elif args.kind == "districts":
+                report = await import_districts(factory, path, progress=progress)
+            else:
+                report = await import_units(factory, path, progress=progress)
         except CsvFormatError as exc:
             raise UsageError(f"{path}: {exc}") from None
         except OSError as exc:

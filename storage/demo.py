@@ -216,7 +216,7 @@ async def seed_demo(
             await _seed_texts(session)
     finally:
         report.photos_written = await drawing
-    report.imports["listings"] = await import_listings(factory, listing_csv)
+    report.imports["listings"] = await import_listings(factory, listing_csv, media_dir=media_dir)
     report.imports["units"] = await import_units(factory, build_units_csv(today))
     async with factory() as session, session.begin():
         project = await session.scalar(select(Project).where(Project.name == PROJECT))

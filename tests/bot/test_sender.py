@@ -218,7 +218,7 @@ async def test_photos_albums_locations_and_contact_requests(api, sessions, tmp_p
                 Location(31.2, 121.4),
                 AskContact("May I have your phone?", button="Share my phone", cancel="Cancel"),
                 Say("Thanks", remove_keyboard=True))
-    async with running_sender(api, sessions):
+    async with running_sender(api, sessions, media_dir=tmp_path):
         rows = await settle(sessions)
     assert {row.status for row in rows} == {"sent"}
     methods = [c.method for c in api.calls if c.method.startswith("send")]
@@ -236,7 +236,7 @@ async def test_a_photo_edit_replaces_picture_caption_and_buttons(api, sessions, 
     picture = tmp_path / "flat.png"
     picture.write_bytes(tiny_png())
     await queue(sessions, 9351, Photo(str(picture), caption="first flat", choices=[[Choice("Next", "menu:main")]]))
-    async with running_sender(api, sessions) as sender:
+    async with running_sender(api, sessions, media_dir=tmp_path) as sender:
         await settle(sessions)
         first = api.sent(9351)[0]
         first_id, first_photo = first["message_id"], first["photo"][-1]["file_id"]
