@@ -388,7 +388,6 @@ class InboundPipeline:
     def _wait_for_database(self, item: Inbound, exc: BaseException) -> Awaitable[None]:
         item.outages += 1
         self.stats.outage_waits += 1
-        self._outage_seen = True
         if item.outages == 1:
             log.warning("update %s waits for the database: %s", item.update_id, describe(exc)[:300])
         return self.after_outage(item.outages)
@@ -396,6 +395,7 @@ class InboundPipeline:
     async def after_outage(self, outages: int) -> None:
         """Wait until the database answers; after repeated outage errors on one piece of work (the database
         answers a probe, yet this keeps failing as if away, say a lock), back off a little more each time."""
+        self._outage_seen = True
         await self.health.wait_until_up()
         if outages > 1:
             await asyncio.sleep(self._retry_delay(outages - 1))
