@@ -23,12 +23,14 @@ from bot.sender import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
-# SQLSTATEs of an unavailable server: class 08 (connection exception) by prefix, and these.
+# SQLSTATEs of an unavailable server: classes 08 (connection exception) and 53 (insufficient resources: disk
+# full, out of memory, too many connections) by prefix, and these.
+TRANSIENT_SQLSTATE_CLASSES = ("08", "53")
 TRANSIENT_SQLSTATES = frozenset({
     "57P01",  # admin_shutdown (the backend was terminated)
     "57P02",  # crash_shutdown
     "57P03",  # cannot_connect_now (starting up, shutting down)
-    "53300",  # too_many_connections
+    "58030",  # io_error
     "40001",  # serialization_failure
     "40P01",  # deadlock_detected
 })
@@ -59,8 +61,8 @@ def is_transient_error(exc: BaseException) -> bool:
             return True
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return True
-        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in TRANSIENT_SQLSTATES):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str) and (state[:2] in TRANSIENT_SQLSTATE_CLASSES or state in TRANSIENT_SQLSTATES):
             return True
         if type(error).__module__.split(".")[0] in DATABASE_MODULES:
             message = str(error).lower()

@@ -388,8 +388,8 @@ class InboundPipeline:
     def _wait_for_database(self, item: Inbound, exc: BaseException) -> Awaitable[None]:
         item.outages += 1
         self.stats.outage_waits += 1
-        if item.outages == 1:
-            log.warning("update %s waits for the database: %s", item.update_id, describe(exc)[:300])
+        if item.outages == 1:  # the health watcher logs the outage itself once
+            log.info("update %s waits for the database: %s", item.update_id, describe(exc)[:300])
         return self.after_outage(item.outages)
 
     async def after_outage(self, outages: int) -> None:

@@ -92,8 +92,7 @@ async def test_a_postgres_outage_under_load_loses_nothing_and_resumes_by_itself(
 
             loop = asyncio.get_running_loop()
             async with channel_factory(sessions, bus)(
-                api, handler_concurrency=2, intake={"probe_backoff_cap": 0.25},
-                sender={"backoff_cap": 0.2},
+                api, handler_concurrency=2,  # production's probe backoff: the figure below is production's
             ) as channel:
                 for round_ in range(per_chat // 2):
                     send(round_)
