@@ -27,6 +27,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -127,8 +128,7 @@ class InboundPipeline:
         total = 0
         after: int | None = None
         while True:
-            page = await self.with_database(lambda session, after=after: updates.unfinished(
-                session, after=after, limit=RECOVERY_PAGE))
+            page = await self.with_database(partial(updates.unfinished, after=after, limit=RECOVERY_PAGE))
             for stored in page:
                 self._submit(self._inbound(stored))
             total += len(page)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -70,13 +71,20 @@ def scrub(value: Any) -> Any:
 
 
 def raw_text(raw: Any) -> str:
-    """An update as JSON text that every database stores (NUL is escaped by JSON; lone surrogates as well)."""
+    """An update as JSON text that every database stores (JSON escapes NUL; lone surrogates as well). Never
+    fails: what JSON cannot write (nesting too deep, say) is kept as a bounded repr."""
     try:
         text = json.dumps(raw, ensure_ascii=False, default=repr)
         text.encode("utf-8")
-    except (UnicodeEncodeError, ValueError, TypeError):
-        text = json.dumps(raw, ensure_ascii=True, default=repr)
-    return text
+        return text
+    except UnicodeEncodeError:
+        pass
+    except Exception:  # RecursionError, ValueError...
+        return scrub(reprlib.repr(raw))
+    try:
+        return json.dumps(raw, ensure_ascii=True, default=repr)
+    except Exception:
+        return scrub(reprlib.repr(raw))
 
 
 def storable_text(text: str, limit: int = ERROR_LIMIT) -> str:
