@@ -65,6 +65,7 @@ ROUTE_MODULES = [
     "staff_console.routes.live",
     "staff_console.routes.tickets",
     "staff_console.routes.reports",
+    "staff_console.routes.dead_letters",
 ]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
