@@ -187,7 +187,7 @@ async def _checked(request: web.Request, handler: Any) -> web.StreamResponse:
             if session.get("staff_id") is not None:
                 session.invalidate()
             return _deny_anonymous(request)
-        if roles is False or staff.role not in roles:
+        if not isinstance(roles, tuple) or staff.role not in roles:  # False: undeclared, refused
             if wants_json(request) or request.method != "GET":
                 return web.json_response({"error": "not allowed for your role"}, status=403)
             raise web.HTTPForbidden(text="Not allowed for your role.")

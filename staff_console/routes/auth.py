@@ -51,7 +51,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     ip = client_ip(request)
     try:
         async with request.app[LIMITER_KEY].turn(f"ip:{ip}", f"account:{staff_accounts.normalise_email(email)}"):
-            result = await auth.login(request.app[WORKPLACE_KEY], email, password, ip=ip)
+            result = await auth.login(request.app[WORKPLACE_KEY].gate, email, password, ip=ip)
     except LoginBusy as busy:
         return _refused(request, target, email, busy.retry_after)
     if result.ok and result.staff is not None and result.session_token is not None:

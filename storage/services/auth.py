@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.db import dialect_insert
+from storage.gate import WriteGate
 from storage.models import AuditLog, Staff
 from storage.models.people import LoginAddress
 from storage.services import staff_accounts
-from storage.unit_of_work import Workplace
 
 ACCOUNT_FAILURES_BEFORE_LOCK = 5
 ACCOUNT_LOCK = timedelta(minutes=15)
@@ -100,8 +100,8 @@ async def count_address_attempt(session: AsyncSession, ip: str, now: datetime) -
     returns (attempts in the window including this one, when the window started)."""
     window_start = LoginAddress.__table__.c.window_started_at
     stale = window_start <= now - IP_WINDOW
-    statement = dialect_insert(session)(LoginAddress).values(ip=ip, window_started_at=now, failures=1)
-    statement = statement.on_conflict_do_update(
+    insert = dialect_insert(session)(LoginAddress).values(ip=ip, window_started_at=now, failures=1)
+    statement = insert.on_conflict_do_update(
         index_elements=[LoginAddress.ip],
         set_={"failures": case((stale, 1), else_=LoginAddress.failures + 1),
               "window_started_at": case((stale, literal(now, window_start.type)), else_=window_start)},
@@ -163,15 +163,16 @@ async def _record_success(session: AsyncSession, attempt: _Attempt, new_hash: st
 
 
 async def login(
-    workplace: Workplace, email: str, password: str, *, ip: str, now: datetime | None = None
+    gate: WriteGate, email: str, password: str, *, ip: str, now: datetime | None = None
 ) -> LoginResult:
-    """Check a sign-in attempt in three short steps (see the module's docstring); on success the result carries
-    the staff row and a new console session's token."""
+    """Check a sign-in attempt in three short steps (see the module's docstring), each write through the process's
+    write gate (the Workplace's: one writer at a time on SQLite); on success the result carries the staff row and
+    a new console session's token."""
     now = now or clock.now()
     email = staff_accounts.normalise_email(email)[:254]
     ip = (ip or "unknown")[:64]
-    async with workplace.open(ip=ip) as work:
-        placed = await _take_place(work.session, email, ip, now)
+    async with gate.transaction() as session:
+        placed = await _take_place(session, email, ip, now)
     if isinstance(placed, LoginResult):
         return placed
     # Verify in a thread, holding no connection: Argon2 is deliberately slow and must not stall the event loop.
@@ -181,11 +182,11 @@ async def login(
     new_hash = None
     if valid and placed.is_active and staff_accounts.needs_rehash(stored_hash):  # in a thread too
         new_hash = await asyncio.to_thread(staff_accounts.hash_password, password)
-    async with workplace.open(ip=ip) as work:
+    async with gate.transaction() as session:
         if valid and placed.is_active:
-            return await _record_success(work.session, placed, new_hash, ip, now)
+            return await _record_success(session, placed, new_hash, ip, now)
         details: dict[str, Any] = {"email": email} if placed.staff_id is None else {}
         if placed.staff_id is not None and not placed.is_active:
             details["inactive"] = True
-        await audit(work.session, "login_failed", staff_id=placed.staff_id, details=details, ip=ip, now=now)
+        await audit(session, "login_failed", staff_id=placed.staff_id, details=details, ip=ip, now=now)
     return LoginResult("invalid")

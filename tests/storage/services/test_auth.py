@@ -1,6 +1,6 @@
 """Sign-in counters under concurrency (issue 14, item 6), on SQLite and PostgreSQL.
 
-Two console processes (two workplaces, each with its own write gate, on one database) take 30 wrong passwords
+Two console processes (each with its own write gate, on one database) take 30 wrong passwords
 at once. Every attempt is counted: none is lost to a read-modify-write race, no more than 5 reach the password
 check before the account locks, and the address counter sees all 30.
 """
@@ -14,11 +14,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from storage.db import transaction
+from storage.gate import WriteGate
 from storage.models import AuditLog, Staff
 from storage.models.people import LoginAddress, StaffSession
 from storage.services import auth, staff_accounts
 from storage.services.staff_accounts import create_staff
-from tests.workplace import workplace_for
 
 PASSWORD = "correct horse battery"
 
@@ -41,7 +41,7 @@ async def _actions(sessions) -> dict[str, int]:
 
 async def test_thirty_concurrent_wrong_passwords_are_all_counted(any_sessions, frozen_clock):
     agent = await _agent(any_sessions)
-    processes = [workplace_for(any_sessions), workplace_for(any_sessions)]
+    processes = [WriteGate(any_sessions), WriteGate(any_sessions)]  # two processes, two gates
     results = await asyncio.gather(*(
         auth.login(processes[n % 2], "agent@example.com", f"wrong-{n}", ip="203.0.113.5") for n in range(30)))
     outcomes = [result.outcome for result in results]
@@ -61,7 +61,7 @@ async def test_thirty_concurrent_wrong_passwords_are_all_counted(any_sessions, f
 
 
 async def test_thirty_concurrent_attempts_from_one_address_count_thirty(any_sessions, frozen_clock):
-    processes = [workplace_for(any_sessions), workplace_for(any_sessions)]
+    processes = [WriteGate(any_sessions), WriteGate(any_sessions)]  # two processes, two gates
     results = await asyncio.gather(*(
         auth.login(processes[n % 2], f"nobody{n}@example.com", "x", ip="203.0.113.9") for n in range(30)))
     outcomes = [result.outcome for result in results]
@@ -78,17 +78,17 @@ async def test_thirty_concurrent_attempts_from_one_address_count_thirty(any_sess
 
 async def test_the_lock_holds_from_any_address_and_a_right_password_resets(any_sessions, frozen_clock):
     agent = await _agent(any_sessions)
-    workplace = workplace_for(any_sessions)
+    gate = WriteGate(any_sessions)
     for n in range(4):
-        assert (await auth.login(workplace, "agent@example.com", "wrong", ip=f"192.0.2.{n}")).outcome == "invalid"
-    ok = await auth.login(workplace, "Agent@Example.com ", PASSWORD, ip="192.0.2.9")  # the 5th attempt is right
+        assert (await auth.login(gate, "agent@example.com", "wrong", ip=f"192.0.2.{n}")).outcome == "invalid"
+    ok = await auth.login(gate, "Agent@Example.com ", PASSWORD, ip="192.0.2.9")  # the 5th attempt is right
     assert ok.ok and ok.staff is not None and ok.staff.failed_logins == 0 and ok.session_token
     for n in range(5):
-        assert (await auth.login(workplace, "agent@example.com", "wrong", ip=f"198.51.100.{n}")).outcome == "invalid"
-    locked = await auth.login(workplace, "agent@example.com", PASSWORD, ip="2001:db8::1")
+        assert (await auth.login(gate, "agent@example.com", "wrong", ip=f"198.51.100.{n}")).outcome == "invalid"
+    locked = await auth.login(gate, "agent@example.com", PASSWORD, ip="2001:db8::1")
     assert locked.outcome == "locked" and locked.retry_after_seconds == 15 * 60
     frozen_clock.advance(minutes=15, seconds=1)
-    assert (await auth.login(workplace, "agent@example.com", PASSWORD, ip="2001:db8::1")).ok
+    assert (await auth.login(gate, "agent@example.com", PASSWORD, ip="2001:db8::1")).ok
     async with any_sessions() as session:
         stored = await session.get(Staff, agent.id)
         sessions_open = await session.scalar(select(func.count()).select_from(StaffSession))
