@@ -20,12 +20,13 @@ Every attempt leaves an audit row: login, login_failed, login_locked or login_th
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, update
+from sqlalchemy import case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
@@ -95,6 +96,20 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
+def address_key(ip: str) -> str:
+    """What the per-address throttle counts by: the IPv4 address, or the IPv6 /64 (one subscriber's network: its
+    owner can pick any of its 2^64 addresses, so each alone would give unlimited fresh counters)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 async def count_address_attempt(session: AsyncSession, ip: str, now: datetime) -> tuple[int, datetime]:
     """Count one attempt from this address in its window (a new window once the last one is over), atomically;
     returns (attempts in the window including this one, when the window started)."""
@@ -112,7 +127,8 @@ async def count_address_attempt(session: AsyncSession, ip: str, now: datetime) -
 
 async def _take_place(session: AsyncSession, email: str, ip: str, now: datetime) -> _Attempt | LoginResult:
     """Step 1: count the attempt for the address and the account; refuse it when either is over its limit."""
-    failures, window_started = await count_address_attempt(session, ip, now)  # a write first: see the docstring
+    # A write first (see the docstring).
+    failures, window_started = await count_address_attempt(session, address_key(ip), now)
     if failures > IP_FAILURES_ALLOWED:
         await audit(session, "login_throttled", details={"email": email}, ip=ip, now=now)
         return LoginResult("throttled", retry_after_seconds=_seconds_until(window_started + IP_WINDOW, now))
@@ -152,9 +168,11 @@ async def _record_success(session: AsyncSession, attempt: _Attempt, new_hash: st
         values["password_hash"] = new_hash
     await session.execute(update(Staff).where(Staff.id == attempt.staff_id).values(**values)
                           .execution_options(synchronize_session=False))
-    # A right password is not a failure: give the address its place back.
-    await session.execute(update(LoginAddress).where(LoginAddress.ip == ip, LoginAddress.failures > 0)
+    # A right password is not a failure: give the address its place back. Finished windows are swept here.
+    await session.execute(update(LoginAddress).where(LoginAddress.ip == address_key(ip), LoginAddress.failures > 0)
                           .values(failures=LoginAddress.failures - 1).execution_options(synchronize_session=False))
+    await session.execute(delete(LoginAddress).where(LoginAddress.window_started_at <= now - IP_WINDOW)
+                          .execution_options(synchronize_session=False))
     staff = await session.get(Staff, attempt.staff_id, populate_existing=True)
     assert staff is not None
     token = await staff_accounts.start_session(session, staff.id, ip=ip, now=now)

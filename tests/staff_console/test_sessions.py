@@ -125,3 +125,22 @@ async def test_a_session_from_before_the_upgrade_is_refused(make_client, team, s
         await session.execute(delete(StaffSession))
     assert not await works(agent)
     assert (await agent.get("/login", allow_redirects=False)).status == 200  # no redirect loop
+
+
+async def test_an_open_live_channel_closes_when_its_session_ends(make_client, team, monkeypatch):
+    import aiohttp
+
+    from staff_console.routes import live
+
+    monkeypatch.setattr(live, "SESSION_CHECK_SECONDS", 0.05)
+    agent = await make_client()
+    token = await sign_in(agent, "agent@example.com")
+    thief = await replay(make_client, cookie_of(agent))
+    origin = {"Origin": f"http://{thief.server.host}:{thief.server.port}"}
+    ws = await thief.ws_connect("/ws?inbox=1", headers=origin)
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    await agent.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    closing = await ws.receive(timeout=10)  # a safety net only: the channel closes at its next check
+    assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    assert ws.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION or closing.data == 1008
+    await ws.close()

@@ -122,3 +122,21 @@ async def test_sessions_end_one_by_one_or_all_at_once(any_sessions, frozen_clock
         await staff_accounts.start_session(session, agent.id)  # sweeps the expired one
         remaining = await session.scalar(select(func.count()).select_from(StaffSession))
     assert remaining == 1
+
+
+def test_addresses_are_counted_by_ipv4_address_or_ipv6_network():
+    assert auth.address_key("203.0.113.5") == "203.0.113.5"
+    assert auth.address_key("2001:db8:1:2:aaaa::1") == auth.address_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert auth.address_key("2001:db8:1:3::1") != auth.address_key("2001:db8:1:2::1")
+    assert auth.address_key("::ffff:203.0.113.5") == "203.0.113.5"
+    assert auth.address_key("unknown") == "unknown"
+
+
+async def test_rotating_ipv6_addresses_in_one_network_share_a_throttle(any_sessions, frozen_clock):
+    gate = WriteGate(any_sessions)
+    outcomes = [(await auth.login(gate, f"nobody{n}@example.com", "x", ip=f"2001:db8:0:7::{n + 1:x}")).outcome
+                for n in range(auth.IP_FAILURES_ALLOWED + 2)]
+    assert outcomes == ["invalid"] * auth.IP_FAILURES_ALLOWED + ["throttled"] * 2
+    async with any_sessions() as session:
+        audited = (await session.scalars(select(AuditLog.ip).where(AuditLog.action == "login_failed"))).all()
+    assert len(set(audited)) == auth.IP_FAILURES_ALLOWED  # the audit keeps each full address
