@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -101,18 +103,29 @@ def add_nav(app: web.Application, *items: NavItem) -> None:
 
 
 def client_ip(request: web.Request) -> str:
-    """The browser's address. X-Forwarded-For is believed only from a proxy on this host or the private network:
-    a client connecting directly cannot pick its own address and slip past the per-address login throttle."""
+    """The browser's address, for the audit and the per-address login throttle.
+
+    X-Forwarded-For is believed only when the connection comes from one of TRUSTED_PROXIES (none by default), and
+    then only as far as the proxies vouch for it: the right-most address that is not itself a trusted proxy. A
+    client connecting directly, or one writing its own X-Forwarded-For, cannot pick its address."""
     remote = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded:
-        try:
-            peer = ipaddress.ip_address(remote)
-        except ValueError:
-            peer = None
-        if peer is not None and (peer.is_loopback or peer.is_private):
-            return forwarded.split(",")[-1].strip()[:64] or remote[:64]
-    return remote[:64]
+    trusted = request.app[SETTINGS_KEY].trusted_proxy_networks
+    if not trusted or not _is_in(remote, trusted):
+        return remote[:64]
+    hops = [hop.strip() for header in request.headers.getall("X-Forwarded-For", ()) for hop in header.split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        if not _is_in(hop, trusted):
+            return hop[:64]
+    return (hops[0] if hops else remote)[:64]  # every hop is one of our proxies: the first is the client
+
+
+def _is_in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def wants_json(request: web.Request) -> bool:
@@ -146,7 +159,16 @@ async def flash(request: web.Request, text: str, kind: str = "info") -> None:
 
 
 def local_path(target: str | None, fallback: str = "/") -> str:
-    """Only redirect to our own pages (no //host or scheme tricks)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    """Only redirect to our own pages. Browsers drop control characters (tab, newline...) from a Location and
+    read a backslash as a slash, so `/%09/evil.example` (a tab once decoded) and slash-backslash-host both mean
+    `//evil.example`: another site. The target is normalised the same way first; anything that then is not a
+    plain path (`//host`, a scheme, a host) gives the fallback. What remains is percent-encoded for the header."""
+    if not target:
+        return fallback
+    cleaned = "".join(ch for ch in target if unicodedata.category(ch) != "Cc").replace("\\", "/").strip()
+    if not cleaned.startswith("/") or cleaned.startswith("//"):
+        return fallback
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return quote(cleaned, safe="/?&=%#:@!$'()*+,;~-._[]")

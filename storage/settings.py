@@ -7,7 +7,9 @@ Secrets are `SecretStr` so they never show up in reprs or logs.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +21,24 @@ from sqlalchemy.engine import make_url
 # Telegram tokens look like "123456789:AA..." (bot id, colon, 35 url-safe characters).
 _TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
 SUPPORTED_LOCALES = ("en", "zh")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=16)
+def proxy_networks(spec: str) -> tuple[IPNetwork, ...]:
+    """`10.0.0.2, 192.168.0.0/24, ::1` -> networks (a bare address is a one-address network)."""
+    networks = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(networks)
 
 
 class SettingsError(Exception):
@@ -57,6 +77,8 @@ class Settings(BaseSettings):
     waiting_alert_minutes: int = Field(default=10, ge=1)  # leads are told of customers waiting longer for a person
     console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)
     telegram_bot_username: str | None = None  # for staff deep links; asked from getMe when unset
+    # Reverse proxies whose X-Forwarded-For the console believes (IPs or CIDRs, comma-separated); empty = none.
+    trusted_proxies: str = ""
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -82,6 +104,11 @@ class Settings(BaseSettings):
         if value.startswith("postgres://") or value.startswith("postgresql://"):
             value = "postgresql+asyncpg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        return ",".join(str(network) for network in proxy_networks(value))
 
     @field_validator("timezone")
     @classmethod
@@ -109,6 +136,10 @@ class Settings(BaseSettings):
     @property
     def bot_token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return proxy_networks(self.trusted_proxies)
 
     @property
     def media_path(self) -> Path:

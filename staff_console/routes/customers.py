@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import Select, func, or_, select
 
 from staff_console.context import NavItem, act, db, flash, requires, to_int
+from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
 from storage.repositories import inbox
 
@@ -79,20 +77,14 @@ async def customer_update(request: web.Request) -> web.StreamResponse:
 
 @requires("admin")
 async def customer_export(request: web.Request) -> web.StreamResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "first_name", "last_name", "username", "language", "phone", "tags", "last_seen_at"])
+    header = ["id", "first_name", "last_name", "username", "language", "phone", "tags", "last_seen_at"]
     async with act(request) as work:
-        session = work.session
-        count = 0
-        for customer in await session.scalars(select(Customer).order_by(Customer.id)):
-            writer.writerow([customer.id, customer.first_name, customer.last_name or "", customer.username or "",
-                             customer.language, customer.phone or "", ";".join(customer.tags or []),
-                             customer.last_seen_at.isoformat() if customer.last_seen_at else ""])
-            count += 1
-        await work.audit("export", target_type="customers",
-                         details={"rows": count})
-    return web.Response(body=buffer.getvalue().encode("utf-8-sig"), content_type="text/csv",
+        rows = [[customer.id, customer.first_name, customer.last_name, customer.username, customer.language,
+                 customer.phone, ";".join(customer.tags or []),
+                 customer.last_seen_at.isoformat() if customer.last_seen_at else None]
+                for customer in await work.session.scalars(select(Customer).order_by(Customer.id))]
+        await work.audit("export", target_type="customers", details={"rows": len(rows)})
+    return web.Response(body=csv_text(header, rows).encode("utf-8-sig"), content_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 

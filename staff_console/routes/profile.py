@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp_session import get_session
 from sqlalchemy import select
 
 from staff_console.context import (
@@ -19,11 +20,12 @@ from staff_console.context import (
     settings,
     staff,
 )
+from staff_console.security import start_staff_session
 from staff_console.telegram_files import CLIENT_KEY
 from storage import clock
 from storage.models import Staff, StaffNotification
-from storage.services import staff_link
-from storage.services.staff_accounts import hash_password, verify_password
+from storage.services import staff_accounts, staff_link
+from storage.services.staff_accounts import verify_password
 
 NAV = [NavItem("Profile", "/profile", ALL_ROLES, order=90)]
 BOT_USERNAME_KEY = web.AppKey("bot_username", str)
@@ -62,6 +64,7 @@ async def profile(request: web.Request) -> web.StreamResponse:
 @requires(*ALL_ROLES)
 async def profile_update(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    new_session_token = None
     async with act(request) as work:
         session = work.session
         me = await session.get(Staff, staff(request).id)
@@ -79,8 +82,12 @@ async def profile_update(request: web.Request) -> web.StreamResponse:
             if len(new_password) < 8:
                 await flash(request, "Passwords have at least 8 characters.", "error")
                 raise web.HTTPSeeOther("/profile")
-            me.password_hash = await asyncio.to_thread(hash_password, new_password)
+            # Every session ends (a copied cookie with them); this browser goes on with a new one.
+            await staff_accounts.set_password(session, me, new_password)
+            new_session_token = await staff_accounts.start_session(session, me.id, ip=work.ip)
             await work.audit("password_change")
+    if new_session_token is not None:
+        await start_staff_session(request, me, new_session_token)
     await flash(request, "Profile saved.")
     raise web.HTTPSeeOther("/profile")
 
@@ -126,9 +133,21 @@ async def notifications_read(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/profile")
 
 
+@requires(*ALL_ROLES)
+async def sign_out_everywhere(request: web.Request) -> web.StreamResponse:
+    """End every session of mine, this browser's too (a cookie copied anywhere stops working)."""
+    async with act(request) as work:
+        ended = await staff_accounts.end_sessions(work.session, staff(request).id)
+        await work.audit("sign_out_everywhere", target_type="staff", target_id=staff(request).id,
+                         details={"sessions": ended})
+    (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/login")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/profile", profile)
     app.router.add_post("/profile", profile_update)
     app.router.add_post("/profile/telegram", telegram_link)
     app.router.add_post("/profile/telegram/unlink", telegram_unlink)
     app.router.add_post("/profile/notifications/read", notifications_read)
+    app.router.add_post("/profile/sessions/end", sign_out_everywhere)

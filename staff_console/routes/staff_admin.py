@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp_session import get_session
 
 from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
+from staff_console.security import start_staff_session
 from storage.models import Staff
 from storage.repositories import staff as staff_repo
-from storage.services.staff_accounts import StaffAccountError, create_staff, hash_password
+from storage.services import staff_accounts
+from storage.services.staff_accounts import StaffAccountError, create_staff
 from storage.vocabulary import STAFF_ROLES
 
 NAV = [NavItem("Staff", "/staff", ("admin",), order=80)]
@@ -51,6 +53,7 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
     me = staff(request)
     form = await request.post()
     target_id = to_int(request.match_info["staff_id"])
+    my_new_token = None
     async with act(request) as work:
         session = work.session
         person = await session.get(Staff, target_id) if target_id else None
@@ -72,15 +75,37 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         if new_password:
             if len(new_password) < 8:
                 raise web.HTTPBadRequest(text="Passwords have at least 8 characters.")
-            person.password_hash = await asyncio.to_thread(hash_password, new_password)
-            person.failed_logins, person.locked_until = 0, None
+            await staff_accounts.set_password(session, person, new_password)  # ends their sessions
+            if person.id == me.id:  # this browser goes on with a new session
+                my_new_token = await staff_accounts.start_session(session, me.id, ip=work.ip)
         if not person.is_active:
             person.online_until = None  # off the auto-assignment list at once
+            await staff_accounts.end_sessions(session, person.id)
         after = {"role": person.role, "is_active": person.is_active}
         await work.audit("status" if before != after else "staff_update",
                          target_type="staff", target_id=person.id,
                          details={"before": before, "after": after, "password_reset": bool(new_password)})
+    if my_new_token is not None:
+        await start_staff_session(request, me, my_new_token)
     await flash(request, "Saved.")
+    raise web.HTTPSeeOther("/staff")
+
+
+@requires("admin")
+async def staff_sign_out(request: web.Request) -> web.StreamResponse:
+    """Sign a staff member out everywhere: every session ends, every copy of their cookie stops working."""
+    target_id = to_int(request.match_info["staff_id"])
+    async with act(request) as work:
+        person = await work.session.get(Staff, target_id) if target_id else None
+        if person is None:
+            raise web.HTTPNotFound()
+        ended = await staff_accounts.end_sessions(work.session, person.id)
+        await work.audit("sign_out_everywhere", target_type="staff", target_id=person.id,
+                         details={"sessions": ended})
+    if person.id == staff(request).id:
+        (await get_session(request)).invalidate()
+        raise web.HTTPSeeOther("/login")
+    await flash(request, f"{person.name} is signed out everywhere.")
     raise web.HTTPSeeOther("/staff")
 
 
@@ -88,3 +113,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/staff", staff_list)
     app.router.add_post("/staff", staff_create)
     app.router.add_post("/staff/{staff_id:\\d+}", staff_update)
+    app.router.add_post("/staff/{staff_id:\\d+}/sign-out", staff_sign_out)

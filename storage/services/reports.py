@@ -7,8 +7,6 @@ handoffs and the needs -> viewings -> outcomes funnel. Plain queries, aggregated
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -19,6 +17,7 @@ from typing import TypedDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.csv_export import csv_text
 from storage.models import Building, Handoff, Need, Project, Staff, Survey, Ticket, Unit, Viewing
 
 
@@ -161,25 +160,24 @@ async def build(session: AsyncSession, start: datetime, end: datetime) -> Report
 
 
 def to_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "label", "value", "extra"])
+    """The whole report as one CSV (cells neutralised against formula injection: storage.csv_export)."""
+    rows: list[list[object]] = []
     for section, pairs in (("tickets by type", report.by_kind), ("tickets by category", report.by_category),
                            ("tickets by project", report.by_project), ("tickets by status", report.by_status),
                            ("handoffs by reason", report.handoffs), ("funnel", report.funnel)):
         for label, count in pairs:
-            writer.writerow([section, label, count, ""])
+            rows.append([section, label, count, ""])
     for key, hours in report.times.items():
-        writer.writerow(["times (hours)", key, "" if hours is None else round(float(hours), 2), ""])
+        rows.append(["times (hours)", key, "" if hours is None else round(float(hours), 2), ""])
     for key, measure in report.sla.items():
-        writer.writerow(["sla", key, "" if measure is None else measure, ""])
+        rows.append(["sla", key, "" if measure is None else measure, ""])
     for row in report.staff:
         median_h = row["resolution_median_h"]
-        writer.writerow(["staff", row["staff"], row["assigned"],
-                         f"resolved={row['resolved']};open={row['open']};breached={row['breached']};"
-                         f"median_h={'' if median_h is None else round(median_h, 2)}"])
+        rows.append(["staff", row["staff"], row["assigned"],
+                     f"resolved={row['resolved']};open={row['open']};breached={row['breached']};"
+                     f"median_h={'' if median_h is None else round(median_h, 2)}"])
     for label, count, average in report.satisfaction_by_staff:
-        writer.writerow(["satisfaction by staff", label, average, f"answers={count}"])
+        rows.append(["satisfaction by staff", label, average, f"answers={count}"])
     for label, count, average in report.satisfaction_by_category:
-        writer.writerow(["satisfaction by category", label, average, f"answers={count}"])
-    return out.getvalue()
+        rows.append(["satisfaction by category", label, average, f"answers={count}"])
+    return csv_text(["section", "label", "value", "extra"], rows)
