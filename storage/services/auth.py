@@ -162,7 +162,8 @@ async def _take_place(session: AsyncSession, email: str, ip: str, now: datetime)
 
 async def _record_success(session: AsyncSession, attempt: _Attempt, new_hash: str | None, ip: str,
                           now: datetime) -> LoginResult:
-    assert attempt.staff_id is not None
+    if attempt.staff_id is None:
+        raise ValueError("a successful sign-in names an account")
     values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if new_hash is not None:
         values["password_hash"] = new_hash
@@ -174,7 +175,8 @@ async def _record_success(session: AsyncSession, attempt: _Attempt, new_hash: st
     await session.execute(delete(LoginAddress).where(LoginAddress.window_started_at <= now - IP_WINDOW)
                           .execution_options(synchronize_session=False))
     staff = await session.get(Staff, attempt.staff_id, populate_existing=True)
-    assert staff is not None
+    if staff is None:  # the account was deleted between the password check and now
+        return LoginResult("invalid")
     token = await staff_accounts.start_session(session, staff.id, ip=ip, now=now)
     await audit(session, "login", staff_id=staff.id, ip=ip, now=now)
     return LoginResult("ok", staff=staff, session_token=token)
