@@ -260,6 +260,8 @@ async def test_text_caption_and_button_limits(server: BotApiServer, bot: Bot) ->
     assert len((await bot.send_message(chat_id, "<b>" + "y" * 4096 + "</b>", parse_mode="HTML")).text) == 4096
     with pytest.raises(TelegramBadRequest, match="message is too long"):
         await bot.send_message(chat_id, "x" * 4097)
+    with pytest.raises(TelegramBadRequest, match="message is too long"):  # UTF-16 code units, not characters
+        await bot.send_message(chat_id, "x" * 4095 + "\U0001f600")
     with pytest.raises(TelegramBadRequest, match="message caption is too long"):
         await bot.send_photo(chat_id, BufferedInputFile(tiny_png(), "p.png"), caption="c" * 1025)
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
