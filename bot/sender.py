@@ -124,7 +124,7 @@ class OutboxSender:
         lease_seconds: float = 10.0,
         poll_interval: float = 0.5,
         max_in_flight: int = 64,
-        max_unconfirmed: int = 8,
+        max_unconfirmed: int = 4,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
         probe_interval: float = 2.0,
