@@ -178,25 +178,38 @@ async def run(database_url: str, sessions: async_sessionmaker[AsyncSession], *, 
 
 
 @contextlib.asynccontextmanager
-async def database(url: str | None) -> AsyncIterator[tuple[str, async_sessionmaker[AsyncSession]]]:
+async def database(url: str | None) -> AsyncIterator[tuple[str, str | None, async_sessionmaker[AsyncSession]]]:
+    """(url, schema, sessions): a temporary SQLite file, or a throw-away schema in the PostgreSQL database."""
+    import uuid
+
+    from sqlalchemy import text
+
     from storage.db import create_engine, session_factory
     from storage.models import Base
 
     with tempfile.TemporaryDirectory() as folder:
         url = url or f"sqlite+aiosqlite:///{Path(folder) / 'kill.db'}"
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.run_sync(Base.metadata.create_all)
+        schema = f"kill_{uuid.uuid4().hex[:12]}" if url.startswith("postgresql") else None
+        admin = create_engine(url)
+        if schema:
+            async with admin.begin() as connection:
+                await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}}) if schema else admin
         try:
-            yield url, session_factory(engine)
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+            yield url, schema, session_factory(engine)
         finally:
             await engine.dispose()
+            if schema:
+                async with admin.begin() as connection:
+                    await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                await admin.dispose()
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with database(args.database_url) as (url, sessions):
-        report = await run(url, sessions, messages=args.messages, chats=args.chats, kills=args.kills,
+    async with database(args.database_url) as (url, schema, sessions):
+        report = await run(url, sessions, schema=schema, messages=args.messages, chats=args.chats, kills=args.kills,
                            unconfirmed=args.unconfirmed, telegram_limits=args.telegram_limits)
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(f"{backend}: {report.messages} messages, {report.kills} SIGKILLs in {report.seconds:.1f}s")
@@ -212,7 +225,7 @@ if __name__ == "__main__":
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--kills", type=int, default=2)
     parser.add_argument("--unconfirmed", type=int, default=4)
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (its tables are dropped!); default "
-                                                             "a temporary SQLite file")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (the run uses a throw-away schema); "
+                                                             "default a temporary SQLite file")
     parser.add_argument("--telegram-limits", action="store_true", help="pace sends as in production (29/s)")
     asyncio.run(main(parser.parse_args()))

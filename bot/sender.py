@@ -16,9 +16,10 @@
   sender renews while it holds the row; if the process dies, the row is pending again within one lease. The
   outcome of every request is committed as soon as it is known (outcomes that arrive while a commit runs go
   in the next one, started at once), and a request only starts while fewer than `max_unconfirmed` requests
-  are out or answered-but-not-yet-committed. So a kill makes at most `max_unconfirmed` messages go out twice
-  (those Telegram may have accepted just before it); rows merely claimed, and rows whose outcome was
-  committed, are sent exactly once. Telegram offers no idempotency key, so this window cannot be closed.
+  are out or answered-but-not-yet-committed. So a kill makes at most `max_unconfirmed` requests' messages go
+  out twice (those Telegram may have accepted just before it; an album counts its photos); rows merely
+  claimed, and rows whose outcome was committed, are sent exactly once. Telegram offers no idempotency key,
+  so this window cannot be closed (bench/kill.py measures it).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class OutboxSender:
         self.probe_timeout = probe_timeout
         self.stall_seconds = stall_seconds
         self.request_timeout = request_timeout
-        self.recover_every = max(1.0, min(10.0, lease_seconds))
+        self.recover_every = max(1.0, min(10.0, lease_seconds / 2))
         self.renew_every = lease_seconds / 3
         self.circuit = Circuit(probe_interval, monotonic=monotonic)
         self._monotonic = monotonic
@@ -463,7 +464,7 @@ class OutboxSender:
 
     async def _check_connectivity(self) -> None:
         try:
-            await self.bot(GetMe(), request_timeout=self.probe_timeout)
+            await self.bot(GetMe(), request_timeout=self.probe_timeout)  # type: ignore[arg-type]  # aiohttp takes float
         except asyncio.CancelledError:
             raise
         except TelegramEntityTooLarge:
