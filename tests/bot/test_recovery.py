@@ -137,11 +137,11 @@ async def test_after_a_hang_new_messages_go_within_a_probe_interval(sessions):
         for chat in stuck:
             await queue(sessions, chat, Say(f"{chat} before"))
         start = server.clock()
-        server.hang_for(2.5)
-        end = start + 2.5
+        server.hang_for(3.0)
+        end = start + 3.0
         async with running_sender(server, sessions, probe_interval=probe, probe_timeout=1.0, stall_seconds=0.3,
                                   request_timeout=4) as sender:
-            await asyncio.sleep(1.2)  # the hang is on; replies keep being queued
+            await asyncio.sleep(1.5)  # the hang is on; replies keep being queued
             for chat in queued_later:
                 await queue(sessions, chat, Say(f"{chat} during"))
             sender.wake()
