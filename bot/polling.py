@@ -34,7 +34,7 @@ class GetRawUpdates(TelegramMethod[list[Any]]):
 
 class Poller:
     def __init__(self, bot: Bot, pipeline: InboundPipeline, *, timeout: int = 25, limit: int = 100,
-                 backoff_cap: float = 30.0) -> None:
+                 backoff_cap: float = 2.0) -> None:
         self.bot = bot
         self.pipeline = pipeline
         self.timeout = timeout

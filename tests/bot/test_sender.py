@@ -282,3 +282,17 @@ async def test_rows_left_sending_by_a_dead_sender_are_sent_after_the_lease(api, 
     async with running_sender(api, sessions):
         await eventually(lambda: len(api.sent(9601)) == 2, what="both messages")
     assert texts(api, 9601) == ["was in flight", "after it"]
+
+
+async def test_a_lease_shorter_than_a_request_is_renewed_so_nothing_is_sent_twice(api, any_sessions):
+    """Short leases bring a dead sender's rows back quickly; a live sender renews the leases of the rows it
+    holds, so its own lease recovery (or another sender) never takes a row whose request is still out."""
+    sessions = any_sessions
+    for chat in range(1, 4):
+        await queue(sessions, 9700 + chat, *[Say(f"{chat}:{n}") for n in range(2)])
+    api.set_latency(1.5)  # every request outlives the lease
+    async with running_sender(api, sessions, lease_seconds=0.6):
+        rows = await settle(sessions)
+    assert {row.status for row in rows} == {"sent"}
+    received = Counter(m["text"] for chat in range(1, 4) for m in api.sent(9700 + chat))
+    assert len(received) == 6 and set(received.values()) == {1}, received

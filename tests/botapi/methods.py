@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from .files import StoredFile, image_size, tiny_png
-from .html_text import EntityParseError, parse_html
+from .html_text import EntityParseError, parse_html, utf16_length
 from .wire import (
     BAD_FILE,
     CHAT_ACTIONS,
@@ -77,7 +77,7 @@ class BotApiMethods:
             elif mode not in ("markdown", "markdownv2"):
                 raise ApiError(400, "Bad Request: unsupported parse_mode")
             # Markdown modes are passed through unparsed: Homedesk sends HTML.
-        if len(text) > limit:
+        if utf16_length(text) > limit:  # Telegram counts UTF-16 code units: an emoji outside the BMP is two
             raise ApiError(400, too_long)
         return text, entities or None
 

@@ -99,6 +99,7 @@ class BotApiServer(BotApiMethods, WebhookMixin):
 
         self._faults: list[Fault] = []
         self._hangs: list[frozenset[str] | None] = []
+        self._hang_windows: list[tuple[float, frozenset[str] | None]] = []  # (until, methods)
         self._latency = 0.0
 
         self._webhook: WebhookConfig | None = None
@@ -219,6 +220,7 @@ class BotApiServer(BotApiMethods, WebhookMixin):
     def clear_faults(self) -> None:
         self._faults.clear()
         self._hangs.clear()
+        self._hang_windows.clear()
         self._latency = 0.0
 
     def block_chat(self, chat_id: int) -> None:
@@ -232,6 +234,12 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         """The next n matching requests are read but never answered and have no effect."""
         targets = frozenset(m.lower() for m in methods) if methods is not None else None
         self._hangs.extend(targets for _ in range(n))
+
+    def hang_for(self, seconds: float, *, methods: Iterable[str] | None = None) -> None:
+        """Every matching request until server.clock() passes now + seconds is read but never answered and has
+        no effect, as when Telegram or the way to it hangs (default: every method except getUpdates)."""
+        targets = frozenset(m.lower() for m in methods) if methods is not None else None
+        self._hang_windows.append((self.clock() + seconds, targets))
 
     def set_latency(self, seconds: float) -> None:
         """Delay every request by this many seconds before handling it."""
@@ -265,6 +273,12 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         return None
 
     def _take_hang(self, method: str) -> bool:
+        if self._hang_windows:
+            now = self.clock()
+            self._hang_windows = [(until, targets) for until, targets in self._hang_windows if until > now]
+            for _, targets in self._hang_windows:
+                if (method != "getupdates") if targets is None else (method in targets):
+                    return True
         for index, targets in enumerate(self._hangs):
             if (method != "getupdates") if targets is None else (method in targets):
                 del self._hangs[index]

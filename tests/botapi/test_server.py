@@ -260,6 +260,8 @@ async def test_text_caption_and_button_limits(server: BotApiServer, bot: Bot) ->
     assert len((await bot.send_message(chat_id, "<b>" + "y" * 4096 + "</b>", parse_mode="HTML")).text) == 4096
     with pytest.raises(TelegramBadRequest, match="message is too long"):
         await bot.send_message(chat_id, "x" * 4097)
+    with pytest.raises(TelegramBadRequest, match="message is too long"):  # UTF-16 code units, not characters
+        await bot.send_message(chat_id, "x" * 4095 + "\U0001f600")
     with pytest.raises(TelegramBadRequest, match="message caption is too long"):
         await bot.send_photo(chat_id, BufferedInputFile(tiny_png(), "p.png"), caption="c" * 1025)
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
@@ -486,6 +488,22 @@ async def test_hung_request_is_never_answered_nor_delivered(server: BotApiServer
             assert response.status == 200
     assert [m["text"] for m in server.sent(chat_id)] == ["second try"]
     assert server.calls[0].hung and server.calls[0].status is None
+
+
+async def test_hang_for_leaves_every_request_of_the_window_unanswered(server: BotApiServer, bot: Bot,
+                                                                       clock: ManualClock) -> None:
+    chat_id = server.customer().chat_id
+    server.set_limits(None)
+    server.hang_for(30)
+    for _ in range(2):
+        with pytest.raises(TelegramNetworkError):
+            await bot.send_message(chat_id, "into the void", request_timeout=0.2)  # type: ignore[arg-type]
+    with pytest.raises(TelegramNetworkError):
+        await bot.get_me(request_timeout=0.2)  # type: ignore[arg-type]
+    clock.advance(31)
+    assert (await bot.send_message(chat_id, "after the hang")).text == "after the hang"
+    assert [m["text"] for m in server.sent(chat_id)] == ["after the hang"]
+    assert [call.hung for call in server.calls] == [True, True, True, False]
 
 
 async def test_latency_delays_answers(server: BotApiServer, bot: Bot) -> None:
