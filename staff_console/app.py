@@ -103,7 +103,7 @@ async def _template_context(request: web.Request) -> dict[str, Any]:
     flashes = session.pop("flash", []) if staff is not None or request.path == "/login" else []
     return {"me": staff, "nav": nav, "csrf": csrf_token(session), "path": request.path,
             "here": _here(request),
-            "tr": tr, "lang": tr.lang, "tz": tr.tz, "flashes": flashes, "languages": i18n.AUTONYMS,
+            "tr": tr, "lang": tr.lang, "tz": tr.tz, "flashes": flashes, "autonyms": i18n.AUTONYMS,
             "script_texts": script_texts(tr)}
 
 

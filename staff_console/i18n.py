@@ -6,8 +6,9 @@ and `{% trans %}` in templates (Jinja2's i18n extension), `_("...")` in `static/
 kept in tables. Babel's extractors find them (`babel.cfg` at the repository root); the Chinese translations live in
 `staff_console/locales/zh/*.po`. To refresh the catalogue after changing marked strings (the README says the same):
 
-    pybabel extract -F babel.cfg -o /tmp/console.pot . \
-      && pybabel update -i /tmp/console.pot -o staff_console/locales/zh/console.po -l zh --no-fuzzy-matching
+    pybabel extract -F babel.cfg --add-location file -o /tmp/console.pot . \
+      && pybabel update -i /tmp/console.pot -o staff_console/locales/zh/console.po -l zh \
+           --no-fuzzy-matching --ignore-obsolete
 
 then translate the new empty `msgstr`s. `tests/staff_console/test_catalogue.py` fails while one is missing or a
 translation's placeholders differ from its message id's.

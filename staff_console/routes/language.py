@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from staff_console.context import STAFF_KEY, act, local_path, public
-from staff_console.i18n import LANGUAGES, SESSION_LANGUAGE
+from staff_console.i18n import LANGUAGES, SESSION_LANGUAGE, translator
 from staff_console.security import signed_in_staff
 from storage.models import Staff
 
@@ -21,7 +21,8 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     language = str(form.get("language", ""))
     target = local_path(str(form.get("next", "/")))
     if language not in LANGUAGES:
-        raise web.HTTPBadRequest(text="Unknown language.")
+        _ = translator(request)
+        raise web.HTTPBadRequest(text=_("Unknown language."))
     session = await get_session(request)
     session[SESSION_LANGUAGE] = language
     me = await signed_in_staff(request, session)

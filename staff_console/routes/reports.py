@@ -24,7 +24,8 @@ def bar_chart(tr: Translator, title: str, pairs: Sequence[tuple[str, float]], un
     """A horizontal bar chart as inline SVG; labels are escaped, values scaled to the largest and written in the
     staff member's locale."""
     if not pairs:
-        return Markup(f'<p class="muted">{html.escape(tr(N_("%(chart)s: no data"), chart=title))}</p>')
+        empty = tr(N_("%(chart)s: no data"), chart=title)
+        return Markup('<p class="muted">') + empty + Markup("</p>")
     largest = max(float(v) for _, v in pairs) or 1.0
     height = len(pairs) * (BAR_HEIGHT + GAP) + 28
     parts = [f'<svg class="chart" role="img" aria-label="{html.escape(title, quote=True)}" '

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import NavItem, act, db, flash, requires, settings, staff, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
 from staff_console.security import start_staff_session
@@ -37,7 +37,8 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     try:
         async with act(request) as work:
             created = await create_staff(work.session, email, name, role, password,
-                                         team=str(form.get("team", "")).strip()[:64] or None)
+                                         team=str(form.get("team", "")).strip()[:64] or None,
+                                         language=settings(request).default_locale)
             await work.audit("staff_create", target_type="staff",
                              target_id=created.id, details={"email": created.email, "role": role})
     except StaffAccountError as exc:

@@ -277,10 +277,16 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
     categories = list(dict.fromkeys([*REPAIR_CATEGORIES, *warranty.DEFAULT_MONTHS]))
     rows = [(c, periods[c].months if c in periods else warranty.DEFAULT_MONTHS.get(c), c in periods)
             for c in categories]
-    defaults = [(kind, priority, sla.default_policy(kind, priority, calendar.day_minutes))
-                for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal"))]
+    _ = translator(request)
+    defaults = []
+    for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal")):
+        policy = sla.default_policy(kind, priority, calendar.day_minutes)
+        text = _("%(kind)s/%(priority)s: respond %(respond)s, resolve %(resolve)s",
+                 kind=word(_, "ticket_kind", kind), priority=word(_, "priority", priority),
+                 respond=policy.first_response_minutes, resolve=policy.resolve_minutes)
+        defaults.append(text if policy.business_hours else text + " " + _("(around the clock)"))
     return aiohttp_jinja2.render_template("tickets/settings.html", request, {
-        "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": defaults,
+        "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": _("; ").join(defaults),
         "repair_categories": REPAIR_CATEGORIES, "complaint_categories": COMPLAINT_CATEGORIES,
         "priorities": PRIORITIES, "day_minutes": calendar.day_minutes,
     })

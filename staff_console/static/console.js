@@ -107,7 +107,7 @@
     tr.appendChild(el("td", { class: "waited" }, waited(row.waiting_since)));
     tr.appendChild(el("td", {}, word("language", row.language)));
     tr.appendChild(el("td", {}, word("channel", row.channel)));
-    tr.appendChild(el("td", { class: "last" }, row.last_text));
+    tr.appendChild(el("td", { class: "last", translate: "no" }, row.last_text));
     const action = el("td");
     if (row.status === "open" && (row.mode === "waiting" || row.mode === "bot")) {
       const form = el("form", { method: "post", action: "/conversations/" + row.conversation_id + "/take", class: "inline" });
@@ -166,7 +166,7 @@
       (m.staff_name || word("sender", m.sender)) + " · " + clock.format(new Date(m.created_at)) + " ");
     if (m.direction === "out" && m.delivery_status) meta.appendChild(el("span", { class: "delivery delivery-" + m.delivery_status }, word("delivery", m.delivery_status)));
     li.appendChild(meta);
-    li.appendChild(el("div", { class: "text" }, m.text));
+    li.appendChild(el("div", { class: "text", translate: "no" }, m.text));
     for (let i = 0; i < (m.photos || 0); i++) {
       li.appendChild(el("img", { class: "photo", alt: _("Photo from the customer"), loading: "lazy",
         src: "/conversations/" + conversationId + "/photos/" + m.id + "/" + i }));

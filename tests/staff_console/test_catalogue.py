@@ -94,6 +94,21 @@ def test_translations_keep_their_placeholders() -> None:
     assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
 
 
+def test_no_message_is_marked_inside_an_f_string() -> None:
+    """Babel's Python extractor does not look inside f-strings: a `_("...")` there would never reach the
+    catalogue (and so never be translated), without the tests above noticing."""
+    hidden = []
+    for path in sorted((ROOT / "staff_console").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name | ast.Attribute) and (
+                            getattr(inner.func, "id", None) or getattr(inner.func, "attr", None)) in (
+                            "_", "N_", "gettext", "ngettext"):
+                        hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert not hidden
+
+
 def test_the_catalogue_holds_nothing_stale() -> None:
     """Every translation is for a text the console still shows (run the update in babel.cfg after removing one)."""
     stale = [msgid for msgid in chinese() if msgid not in EXTRACTED]
