@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from staff_console.context import SESSIONS_KEY, SETTINGS_KEY, STAFF_KEY, declared_roles, wants_json
+from staff_console.i18n import N_, for_staff, translator
 from storage.models import Staff
 from storage.services import staff_accounts
 from storage.settings import Settings
@@ -141,7 +142,8 @@ def _roles_of(request: web.Request) -> tuple[str, ...] | None | Literal[False]:
 
 def _deny_anonymous(request: web.Request) -> web.StreamResponse:
     if wants_json(request) or request.method != "GET" or request.path == "/ws":
-        return web.json_response({"error": "sign in first"}, status=401)
+        _ = translator(request)
+        return web.json_response({"error": _("sign in first")}, status=401)
     target = request.path_qs if request.path != "/" else "/"
     raise web.HTTPFound(f"/login?next={quote(target, safe='')}")
 
@@ -153,8 +155,14 @@ def is_transient_database_error(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+BUSY = N_("The console is busy. Try again in a few seconds.")
+
+
 def busy_response(request: web.Request, retry_after: int = BUSY_RETRY_AFTER, *, status: int = 503,
-                  text: str = "The console is busy. Try again in a few seconds.") -> web.Response:
+                  text: str = BUSY) -> web.Response:
+    """Try again later, in the visitor's language (`text` is a message id). The staff row may be out of reach
+    (the database is busy), so this answers in the language the session or the browser asks for."""
+    text = translator(request)(text)
     if wants_json(request) or request.method != "GET":
         response = web.json_response({"error": text}, status=status)
     else:
@@ -188,15 +196,18 @@ async def _checked(request: web.Request, handler: Any) -> web.StreamResponse:
                 session.invalidate()
             return _deny_anonymous(request)
         if not isinstance(roles, tuple) or staff.role not in roles:  # False: undeclared, refused
+            _ = for_staff(staff, request.app[SETTINGS_KEY])
             if wants_json(request) or request.method != "GET":
-                return web.json_response({"error": "not allowed for your role"}, status=403)
-            raise web.HTTPForbidden(text="Not allowed for your role.")
+                return web.json_response({"error": _("not allowed for your role")}, status=403)
+            raise web.HTTPForbidden(text=_("Not allowed for your role."))
         request[STAFF_KEY] = staff
     if request.method in UNSAFE_METHODS:
         expected = session.get("csrf")
         given = await submitted_csrf(request)
         if not expected or not given or not hmac.compare_digest(str(expected), given):
-            return web.json_response({"error": "missing or invalid CSRF token"}, status=403)
+            _ = translator(request)
+            return web.json_response({"error": _("The form has expired. Reload the page and try again.")},
+                                     status=403)
     return await handler(request)
 
 

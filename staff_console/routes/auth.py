@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from staff_console.context import ALL_ROLES, WORKPLACE_KEY, act, client_ip, local_path, public, requires, staff
+from staff_console.i18n import translator
 from staff_console.security import (
     LoginBusy,
     LoginLimiter,
@@ -34,9 +35,11 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 def _refused(request: web.Request, target: str, email: str, retry_after: int) -> web.StreamResponse:
+    _ = translator(request)
     minutes = max(1, round(retry_after / 60))
-    error = (f"Too many attempts. Try again in {minutes} minutes." if retry_after >= 60
-             else "Too many attempts. Try again in a few seconds.")
+    error = (_.ngettext("Too many attempts. Try again in %(num)s minute.",
+                        "Too many attempts. Try again in %(num)s minutes.", minutes) if retry_after >= 60
+             else _("Too many attempts. Try again in a few seconds."))
     response = aiohttp_jinja2.render_template("login.html", request, {"next": target, "error": error,
                                                                       "email": email}, status=429)
     response.headers["Retry-After"] = str(max(1, retry_after))
@@ -59,8 +62,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(target)
     if result.outcome in ("locked", "throttled"):
         return _refused(request, target, email, result.retry_after_seconds)
-    return aiohttp_jinja2.render_template("login.html", request, {"next": target, "error": "Wrong email or password.",
-                                                                  "email": email}, status=401)
+    _ = translator(request)
+    return aiohttp_jinja2.render_template("login.html", request, {
+        "next": target, "error": _("Wrong email or password."), "email": email}, status=401)
 
 
 @requires(*ALL_ROLES)

@@ -6,13 +6,19 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import Select, func, or_, select
 
+from staff_console import cards
 from staff_console.context import NavItem, act, db, flash, requires, to_int
+from staff_console.i18n import N_, translator
+from staff_console.words import word
 from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
 from storage.repositories import inbox
 
-NAV = [NavItem("Customers", "/customers", ("admin", "agent"), order=20)]
+NAV = [NavItem(N_("Customers"), "/customers", ("admin", "agent"), order=20)]
 PAGE = 100
+# The export's header in English; Chinese-speaking staff get it in Chinese.
+EXPORT_COLUMNS = (N_("id"), N_("first_name"), N_("last_name"), N_("username"), N_("language"), N_("phone"),
+                  N_("tags"), N_("last_seen_at"))
 
 
 def _search(query: str, tag: str) -> Select[tuple[Customer]]:
@@ -52,10 +58,12 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         card = await inbox.lead_card(session, customer_id) if customer_id else None
         if card is None:
-            raise web.HTTPNotFound(text="No such customer.")
+            raise web.HTTPNotFound(text=translator(request).gettext("No such customer."))
         history = (await session.scalars(select(Conversation).where(Conversation.customer_id == customer_id)
                                          .order_by(Conversation.id.desc()).limit(50))).all()
-    return aiohttp_jinja2.render_template("customer.html", request, {"card": card, "history": history})
+        districts = await cards.district_names(session, translator(request))
+    return aiohttp_jinja2.render_template("customer.html", request, {"card": card, "history": history,
+                                                                     cards.DISTRICTS_KEY: districts})
 
 
 @requires("admin", "agent")
@@ -71,16 +79,18 @@ async def customer_update(request: web.Request) -> web.StreamResponse:
         customer.notes = str(form.get("notes", ""))[:4000] or None
         await work.audit("customer_update", target_type="customer",
                          target_id=customer.id, details={"tags": customer.tags})
-    await flash(request, "Saved.")
+    _ = translator(request)
+    await flash(request, _("Saved."))
     raise web.HTTPSeeOther(f"/customers/{customer_id}")
 
 
 @requires("admin")
 async def customer_export(request: web.Request) -> web.StreamResponse:
-    header = ["id", "first_name", "last_name", "username", "language", "phone", "tags", "last_seen_at"]
+    _ = translator(request)
+    header = [_(column) for column in EXPORT_COLUMNS]
     async with act(request) as work:
-        rows = [[customer.id, customer.first_name, customer.last_name, customer.username, customer.language,
-                 customer.phone, ";".join(customer.tags or []),
+        rows = [[customer.id, customer.first_name, customer.last_name, customer.username,
+                 word(_, "language", customer.language), customer.phone, ";".join(customer.tags or []),
                  customer.last_seen_at.isoformat() if customer.last_seen_at else None]
                 for customer in await work.session.scalars(select(Customer).order_by(Customer.id))]
         await work.audit("export", target_type="customers", details={"rows": len(rows)})

@@ -7,10 +7,11 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from staff_console.context import NavItem, db, requires, to_int
+from staff_console.i18n import N_
 from storage import updates
 from storage.updates import fits_int64
 
-NAV = [NavItem("Dead letters", "/dead-letters", ("admin",), order=85)]
+NAV = [NavItem(N_("Dead letters"), "/dead-letters", ("admin",), order=85)]
 PAGE = 50
 
 

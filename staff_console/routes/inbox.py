@@ -6,10 +6,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from staff_console.context import NavItem, db, requires, staff
+from staff_console.i18n import N_
 from storage.repositories import inbox
 
-NAV = [NavItem("Inbox", "/inbox", ("admin", "agent"), order=10)]
-VIEW_TITLES = {"waiting": "Waiting", "mine": "Mine", "open": "All open", "closed": "Closed"}
+NAV = [NavItem(N_("Inbox"), "/inbox", ("admin", "agent"), order=10)]
 
 
 def _view(request: web.Request) -> str:
@@ -25,7 +25,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
         rows = await inbox.list_view(session, view, staff_id=me.id, search=request.query.get("q") or None)
         counts = await inbox.counts(session, me.id)
     return aiohttp_jinja2.render_template("inbox.html", request, {
-        "view": view, "views": VIEW_TITLES, "rows": rows, "counts": counts, "q": request.query.get("q", ""),
+        "view": view, "views": inbox.VIEWS, "rows": rows, "counts": counts, "q": request.query.get("q", ""),
     })
 
 

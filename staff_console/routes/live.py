@@ -12,6 +12,7 @@ from aiohttp_session import get_session
 from sqlalchemy.exc import SQLAlchemyError
 
 from staff_console.context import ALL_ROLES, act, db, requires, staff, to_int
+from staff_console.i18n import translator
 from staff_console.live import HUB_KEY, Client
 from staff_console.security import same_origin, session_token
 from storage.repositories import staff as staff_repo
@@ -25,7 +26,8 @@ SESSION_CHECK_SECONDS = 30.0  # an open channel notices within this long that it
 @requires(*ALL_ROLES)
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):  # a page on another site must not ride on the agent's cookie
-        return web.json_response({"error": "cross-origin WebSocket refused"}, status=403)
+        _ = translator(request)
+        return web.json_response({"error": _("cross-origin WebSocket refused")}, status=403)
     me = staff(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024)
     await ws.prepare(request)

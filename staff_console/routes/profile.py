@@ -20,6 +20,7 @@ from staff_console.context import (
     settings,
     staff,
 )
+from staff_console.i18n import LANGUAGES, N_, TIME_ZONES, for_staff, known_zone, translator
 from staff_console.security import start_staff_session
 from staff_console.telegram_files import CLIENT_KEY
 from storage import clock
@@ -27,7 +28,7 @@ from storage.models import Staff, StaffNotification
 from storage.services import staff_accounts, staff_link
 from storage.services.staff_accounts import verify_password
 
-NAV = [NavItem("Profile", "/profile", ALL_ROLES, order=90)]
+NAV = [NavItem(N_("Profile"), "/profile", ALL_ROLES, order=90)]
 BOT_USERNAME_KEY = web.AppKey("bot_username", str)
 
 
@@ -58,7 +59,11 @@ async def profile(request: web.Request) -> web.StreamResponse:
         notes = (await session.scalars(select(StaffNotification).where(StaffNotification.staff_id == me.id)
                                        .order_by(StaffNotification.id.desc()).limit(30))).all()
     return aiohttp_jinja2.render_template("profile.html", request, {"notes": notes, "link": None,
-                                                                    "tz_name": settings(request).timezone})
+                                                                    **_zones(request)})
+
+
+def _zones(request: web.Request) -> dict[str, object]:
+    return {"company_zone": settings(request).timezone, "time_zones": TIME_ZONES}
 
 
 @requires(*ALL_ROLES)
@@ -72,15 +77,19 @@ async def profile_update(request: web.Request) -> web.StreamResponse:
             raise web.HTTPForbidden()
         me.name = str(form.get("name", me.name)).strip()[:128] or me.name
         language = str(form.get("language", me.language))
-        me.language = language if language in ("en", "zh") else me.language
+        me.language = language if language in LANGUAGES else me.language
+        if "timezone" in form:
+            chosen = str(form.get("timezone", "")).strip()[:64]
+            me.timezone = chosen if chosen and known_zone(chosen) else None
+        _ = translator(request)  # nothing is saved when the password change is refused: the language stays
         new_password = str(form.get("new_password", ""))
         if new_password:
             current = str(form.get("current_password", ""))
             if not await asyncio.to_thread(verify_password, me.password_hash, current):
-                await flash(request, "The current password is wrong; nothing changed.", "error")
+                await flash(request, _("The current password is wrong; nothing changed."), "error")
                 raise web.HTTPSeeOther("/profile")
             if len(new_password) < 8:
-                await flash(request, "Passwords have at least 8 characters.", "error")
+                await flash(request, _("Passwords have at least 8 characters."), "error")
                 raise web.HTTPSeeOther("/profile")
             # Every session ends (a copied cookie with them); this browser goes on with a new one.
             await staff_accounts.set_password(session, me, new_password)
@@ -88,7 +97,8 @@ async def profile_update(request: web.Request) -> web.StreamResponse:
             await work.audit("password_change")
     if new_session_token is not None:
         await start_staff_session(request, me, new_session_token)
-    await flash(request, "Profile saved.")
+    _ = for_staff(me, settings(request))  # saved: the answer is in the language just chosen
+    await flash(request, _("Profile saved."))
     raise web.HTTPSeeOther("/profile")
 
 
@@ -108,7 +118,7 @@ async def telegram_link(request: web.Request) -> web.StreamResponse:
                                        .order_by(StaffNotification.id.desc()).limit(30))).all()
     return aiohttp_jinja2.render_template("profile.html", request, {
         "notes": notes, "link": link, "start_command": f"/start {staff_link.DEEP_LINK_PREFIX}{token}",
-        "tz_name": settings(request).timezone})
+        **_zones(request)})
 
 
 @requires(*ALL_ROLES)
@@ -120,7 +130,8 @@ async def telegram_unlink(request: web.Request) -> web.StreamResponse:
             raise web.HTTPForbidden()
         await staff_link.unlink(session, me)
         await work.audit("telegram_unlinked")
-    await flash(request, "Telegram unlinked.")
+    _ = translator(request)
+    await flash(request, _("Telegram unlinked."))
     raise web.HTTPSeeOther("/profile")
 
 

@@ -8,7 +8,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import NavItem, act, db, flash, requires, settings, staff, to_int
+from staff_console.errors import error_text
+from staff_console.i18n import N_, translator
 from staff_console.security import start_staff_session
 from storage.models import Staff
 from storage.repositories import staff as staff_repo
@@ -16,7 +18,7 @@ from storage.services import staff_accounts
 from storage.services.staff_accounts import StaffAccountError, create_staff
 from storage.vocabulary import STAFF_ROLES
 
-NAV = [NavItem("Staff", "/staff", ("admin",), order=80)]
+NAV = [NavItem(N_("Staff"), "/staff", ("admin",), order=80)]
 
 
 @requires("admin")
@@ -35,11 +37,12 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     try:
         async with act(request) as work:
             created = await create_staff(work.session, email, name, role, password,
-                                         team=str(form.get("team", "")).strip()[:64] or None)
+                                         team=str(form.get("team", "")).strip()[:64] or None,
+                                         language=settings(request).default_locale)
             await work.audit("staff_create", target_type="staff",
                              target_id=created.id, details={"email": created.email, "role": role})
     except StaffAccountError as exc:
-        await flash(request, str(exc), "error")
+        await flash(request, error_text(translator(request), exc), "error")
         raise web.HTTPSeeOther("/staff") from None
     async with db(request)() as session:
         people = await staff_repo.list_staff(session)
@@ -51,6 +54,7 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def staff_update(request: web.Request) -> web.StreamResponse:
     me = staff(request)
+    _ = translator(request)
     form = await request.post()
     target_id = to_int(request.match_info["staff_id"])
     my_new_token = None
@@ -70,11 +74,11 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         person.max_concurrent = max(1, min(limit, 50))
         person.is_active = form.get("is_active") == "on"
         if person.id == me.id and (not person.is_active or person.role != "admin"):
-            raise web.HTTPBadRequest(text="You cannot deactivate yourself or drop your own admin role.")
+            raise web.HTTPBadRequest(text=_("You cannot deactivate yourself or drop your own admin role."))
         new_password = str(form.get("password", ""))
         if new_password:
             if len(new_password) < 8:
-                raise web.HTTPBadRequest(text="Passwords have at least 8 characters.")
+                raise web.HTTPBadRequest(text=_("Passwords have at least 8 characters."))
             await staff_accounts.set_password(session, person, new_password)  # ends their sessions
             if person.id == me.id:  # this browser goes on with a new session
                 my_new_token = await staff_accounts.start_session(session, me.id, ip=work.ip)
@@ -87,7 +91,7 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
                          details={"before": before, "after": after, "password_reset": bool(new_password)})
     if my_new_token is not None:
         await start_staff_session(request, me, my_new_token)
-    await flash(request, "Saved.")
+    await flash(request, _("Saved."))
     raise web.HTTPSeeOther("/staff")
 
 
@@ -105,7 +109,8 @@ async def staff_sign_out(request: web.Request) -> web.StreamResponse:
     if person.id == staff(request).id:
         (await get_session(request)).invalidate()
         raise web.HTTPSeeOther("/login")
-    await flash(request, f"{person.name} is signed out everywhere.")
+    _ = translator(request)
+    await flash(request, _("%(name)s is signed out everywhere.", name=person.name))
     raise web.HTTPSeeOther("/staff")
 
 

@@ -18,7 +18,7 @@ from storage.repositories import conversations, customers
 from storage.services import handoff
 from tests.staff_console.conftest import PASSWORD, console_settings, csrf_of, sign_in
 
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("POST", "/language")}
 
 
 def all_routes() -> list[tuple[str, str, tuple[str, ...]]]:
