@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 from typing import Any
 
@@ -135,6 +136,10 @@ class BotApiMethods:
             state.reply_keyboard = other_markup
         elif other_markup.get("remove_keyboard"):
             state.reply_keyboard = None
+        else:
+            return
+        # Called just before the message is delivered: it takes the next id.
+        state.keyboard_log.append((state.next_message_id, state.reply_keyboard))
 
     def _reply_to(self, state: ChatState, params: dict) -> dict | None:
         reply_parameters = json_param(params, "reply_parameters", "Bad Request: can't parse reply parameters")
@@ -179,6 +184,7 @@ class BotApiMethods:
         state.messages[message["message_id"]] = message
         state.bot_messages.append(message)
         state.activity.append(("sent", message))
+        state.history.append(("sent", copy.deepcopy(message)))
         self._all_sent.append(message)
         self.receipts.append((state.id, message["message_id"], self.clock()))
         state.notify()
@@ -201,6 +207,7 @@ class BotApiMethods:
     def _record_edit(self, state: ChatState, message: dict) -> dict:
         message["edit_date"] = int(self.clock())
         state.activity.append(("edited", message))
+        state.history.append(("edited", copy.deepcopy(message)))
         state.notify()
         return message
 

@@ -123,6 +123,10 @@ class ChatState:
     messages: dict[int, dict] = field(default_factory=dict)  # both directions, by message_id
     bot_messages: list[dict] = field(default_factory=list)
     activity: list[tuple[str, dict]] = field(default_factory=list)  # ("sent" | "edited", message)
+    # The same events with a copy of the message as it read at that moment (later edits leave it alone), and
+    # the reply keyboard each message set or removed: what a transcript shows.
+    history: list[tuple[str, dict]] = field(default_factory=list)
+    keyboard_log: list[tuple[int, dict | None]] = field(default_factory=list)  # (message_id, keyboard or None)
     deleted: set[int] = field(default_factory=set)
     reply_keyboard: dict | None = None
     callback_answers: list[dict] = field(default_factory=list)
