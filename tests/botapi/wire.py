@@ -41,6 +41,10 @@ TEXT_BUTTON_IN_INLINE_KEYBOARD = (
 )
 TOO_LONG = "Bad Request: message is too long"
 BAD_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
+BAD_MARKUP = "Bad Request: can't parse reply keyboard markup JSON object"
+INLINE_KEYBOARD_EXPECTED = "Bad Request: inline keyboard expected"
+# The kinds of reply_markup: exactly one per request.
+MARKUP_KINDS = ("inline_keyboard", "keyboard", "remove_keyboard", "force_reply")
 STALE_QUERY = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
