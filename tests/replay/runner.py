@@ -25,6 +25,8 @@ from tests.botapi import BotApiServer, Customer
 from tests.replay.language import language_problems
 from tests.replay.script import LANGUAGES, Script, Step
 
+# Bot API methods the outbox sender makes; anything else (answering a button) is the dispatcher's.
+OUTBOX_METHODS = ("send", "edit", "delete")
 SETTLE_TIMEOUT = 15.0  # a safety net only: settling is detected, not waited for
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)$")
 UNITS = {"second": "seconds", "minute": "minutes", "hour": "hours", "day": "days", "week": "weeks"}
@@ -98,6 +100,7 @@ class Replay:
         self._call_index = 0
         self._keyboard_index = 0
         self._update_ids: list[int] = []
+        self._failed_after = 0  # outbox rows up to this id that failed were reported already
         self.language = script.language  # what the automatic check expects; `bot now speaks zh` changes it
         self.known_defect_seen: list[str] = []
         # Bot messages whose language is checked when the next step acts (after any `bot now speaks` line).
@@ -295,6 +298,15 @@ class Replay:
                 OutboxMessage.status.in_(("pending", "sending"))))
             if pending:
                 return f"{pending} outbox message(s) not sent"
+            failed = (await session.execute(select(OutboxMessage.id, OutboxMessage.method, OutboxMessage.error)
+                                            .where(OutboxMessage.status == "failed",
+                                                   OutboxMessage.id > self._failed_after)
+                                            .order_by(OutboxMessage.id))).all()
+            if failed:
+                self._failed_after = failed[-1][0]
+                self._observe()
+                self.fail("the bot could not deliver: "
+                          + "; ".join(f"{method} ({error})" for _, method, error in failed))
         if api.open_callbacks(chat_id):
             return "a button press is not answered (the button still spins)"
         return None
@@ -329,7 +341,10 @@ class Replay:
                 self.transcript.append(f"    (flood control: {call.method} got 429)")
                 continue
             self.transcript.append(f"    !! {call.method} rejected: {call.status} {call.description}")
-            self.fail(f"Telegram would refuse the bot's {call.method}: {call.description}")
+            if not call.method.startswith(OUTBOX_METHODS):
+                self.fail(f"Telegram would refuse the bot's {call.method}: {call.description}")
+            # A refused send or edit is a failure once the sender gives up on it (its outbox row fails, see
+            # _busy); an edit it replaces by a new message (the edited message is gone or of another kind) is not.
         self._call_index = len(calls)
 
     def _describe(self, seen: Seen) -> list[str]:
