@@ -20,13 +20,15 @@ from storage.text import CHINESE_CHARACTER
 # Latin tokens that are not English words: they may stand in Chinese text.
 BRAND = ("Homedesk", "Telegram")
 UNITS = ("m²", "m2", "㎡", "CNY", "RMB", "USD", "km", "m", "kg", "h", "min")
+# Chinese characters count as word characters for \b, so ASCII edges are spelled out: "看R-WJ-201公寓".
+_A, _Z = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 _NOT_WORDS = [
     r"https?://\S+",
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
     r"/[a-z_]+",  # /start, /language
-    r"\b[A-Z]{1,4}(?:-[A-Z0-9]+)+\b",  # R-WJ-201, R-2026-000001, C-2026-000001, S-HD-301
-    r"\b[A-Z]\d+\b",  # A1, B12: flat and building numbers
-    r"\b\d+[A-Za-z]?\b",  # 1201, 3B
+    _A + r"[A-Z]{1,4}(?:-[A-Z0-9]+)+" + _Z,  # R-WJ-201, R-2026-000001, C-2026-000001, S-HD-301
+    _A + r"[A-Z]\d+" + _Z,  # A1, B12: flat and building numbers
+    _A + r"\d+[A-Z]?" + _Z,  # 1201, 3B (not 8k: Chinese counts in 万)
     r"#\d+",
 ]
 _NOT_WORDS_RE = re.compile("|".join(f"(?:{p})" for p in _NOT_WORDS))
