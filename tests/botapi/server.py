@@ -295,15 +295,18 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         *,
         last_name: str | None = None,
         username: str | None = None,
+        phone: str = "+8613800138000",
     ) -> Customer:
-        """A customer with a private chat with the bot (returns the existing one for a known id)."""
+        """A customer with a private chat with the bot (returns the existing one for a known id).
+        `phone` is what sharing their own contact sends."""
         if user_id is not None and user_id in self._customers:
             return self._customers[user_id]
         if user_id is None:
             user_id = next(self._user_ids)
             while user_id in self._chats:
                 user_id = next(self._user_ids)
-        return Customer(self, user_id, first_name, language_code, last_name=last_name, username=username)
+        return Customer(self, user_id, first_name, language_code, last_name=last_name, username=username,
+                        phone=phone)
 
     def register_customer(self, customer: Customer) -> ChatState:
         self._customers[customer.user_id] = customer
@@ -343,6 +346,10 @@ class BotApiServer(BotApiMethods, WebhookMixin):
 
     def all_sent(self) -> list[dict]:
         return list(self._all_sent)
+
+    def open_callbacks(self, chat_id: int) -> list[dict]:
+        """Button presses in chat_id the bot has not answered yet (the customer's button still spins)."""
+        return [query for query in self._open_callbacks.values() if query["chat_id"] == chat_id]
 
     def is_deleted(self, chat_id: int, message_id: int) -> bool:
         state = self._chats.get(chat_id)
