@@ -344,6 +344,10 @@ class BotApiServer(BotApiMethods, WebhookMixin):
     def all_sent(self) -> list[dict]:
         return list(self._all_sent)
 
+    def open_callbacks(self, chat_id: int) -> list[dict]:
+        """Button presses in chat_id the bot has not answered yet (the customer's button still spins)."""
+        return [query for query in self._open_callbacks.values() if query["chat_id"] == chat_id]
+
     def is_deleted(self, chat_id: int, message_id: int) -> bool:
         state = self._chats.get(chat_id)
         return bool(state and message_id in state.deleted)
