@@ -272,9 +272,11 @@ def _kept_message(event: Inbound) -> Inbound:
 
 
 def _anchor(reply: Reply, event: Inbound) -> Reply:
-    """Point an edit at the message whose button was pressed; without one, an edit becomes a new message."""
+    """Point an edit at the message whose button was pressed; without one, or when that message is of the other
+    kind (a text cannot become a photo card, nor a photo a text), an edit becomes a new message."""
     if isinstance(reply, Say | Photo) and reply.edit:
-        if event.kind == "choice" and event.choice_message_id:
+        kind = "photo" if isinstance(reply, Photo) else "text"
+        if event.kind == "choice" and event.choice_message_id and event.choice_message_kind in (None, kind):
             return replace(reply, edit_message_id=event.choice_message_id)
         return replace(reply, edit=False)
     return reply

@@ -20,9 +20,10 @@ _ANY = re.compile(CHINESE_CHARACTER)
 _ONLY = re.compile(f"{CHINESE_CHARACTER}+")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # How much it takes to be sure. Fewer Chinese characters are a name (望京, 三里屯) or a greeting anyone may type;
-# fewer English words are a name (Wangjing), a code (2br) or a word everybody uses (ok, hi).
+# fewer English words are a name (Sunny Garden), a code (2br), an address or a short remark a Chinese speaker may
+# well write in English ("nice flat really").
 CHINESE_CHARACTERS_TO_BE_SURE = 4
-ENGLISH_WORDS_TO_BE_SURE = 3
+ENGLISH_WORDS_TO_BE_SURE = 5
 
 
 def has_chinese(text: str) -> bool:

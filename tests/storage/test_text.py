@@ -21,5 +21,6 @@ def test_the_written_language_is_told_only_when_it_is_clear() -> None:
     assert written_language("想在朝阳租一居室 预算六千以内") == "zh"
     assert written_language("我想租Wangjing的两居室") == "zh"
     assert written_language("2-bedroom to rent near Wangjing under 8k") == "en"
-    for unclear in ("望京", "三里屯", "你好", "Wangjing", "ok", "8000", "2br 8k", "hello there", "", "R-WJ-201"):
+    for unclear in ("望京", "三里屯", "你好", "Wangjing", "ok", "8000", "2br 8k", "hello there", "", "R-WJ-201",
+                    "Nice flat <b>really</b>", "Building 3, Sunny Garden"):
         assert written_language(unclear) is None, unclear
