@@ -79,7 +79,10 @@ def raise_if_cancelled() -> None:
 
 
 PROGRESS_KEY = "_sent_calls"  # how many calls of a multi-call reply already went out
-EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid",
+             # The message is there but of another kind: a card (photo) cannot become text, nor text a card.
+             "there is no text in the message to edit", "there is no media in the message to edit",
+             "there is no caption in the message to edit")
 NOT_MODIFIED = "message is not modified"
 # Telegram answered, but cannot serve: the circuit opens, as for no answer at all.
 ANSWERED_BUT_FAILING = (TelegramServerError, TelegramUnauthorizedError, TelegramConflictError, ClientDecodeError)
@@ -395,7 +398,7 @@ class OutboxSender:
             if NOT_MODIFIED in text:
                 return getattr(call.method, "message_id", None)
             if call.fallback is not None and any(marker in text for marker in EDIT_GONE):
-                log.info("message to edit is gone; sending it as a new message")
+                log.info("message to edit is gone or of another kind; sending it as a new message")
                 result = await self._request(call.fallback, 0)
             else:
                 raise

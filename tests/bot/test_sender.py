@@ -251,6 +251,28 @@ async def test_a_photo_edit_replaces_picture_caption_and_buttons(api, sessions, 
     assert message["reply_markup"]["inline_keyboard"][0][0]["text"] == "Back"
 
 
+async def test_an_edit_that_does_not_fit_the_message_is_sent_as_a_new_one(api, sessions, tmp_path):
+    """A card cannot become text, nor a text message a card (Telegram: "there is no text/media in the message to
+    edit"): the customer gets the content as a new message instead of nothing."""
+    picture = tmp_path / "flat.png"
+    picture.write_bytes(tiny_png())
+    await queue(sessions, 9361, Photo(str(picture), caption="a card", choices=[[Choice("Why not", "menu:main")]]),
+                Say("What is wrong with it?", choices=[[Choice("Back", "menu:main")]]))
+    async with running_sender(api, sessions, media_dir=tmp_path) as sender:
+        await settle(sessions)
+        card_id, question_id = (m["message_id"] for m in api.sent(9361))
+        await queue(sessions, 9361, Photo(str(picture), caption="the card again", edit_message_id=question_id,
+                                          choices=[[Choice("Next", "menu:main")]]),
+                    Say("text instead of the card", edit_message_id=card_id))
+        sender.wake()
+        rows = await settle(sessions)
+    assert [row.status for row in rows] == ["sent"] * 4
+    sent = api.sent(9361)
+    assert [m.get("caption") or m.get("text") for m in sent] == [
+        "a card", "What is wrong with it?", "the card again", "text instead of the card"]
+    assert "photo" in sent[2] and sent[2]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Next"
+
+
 async def test_two_senders_never_send_a_row_twice_and_keep_each_chat_in_order(api, any_sessions):
     sessions = any_sessions
     for chat in range(1, 11):

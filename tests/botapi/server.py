@@ -295,15 +295,18 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         *,
         last_name: str | None = None,
         username: str | None = None,
+        phone: str = "+8613800138000",
     ) -> Customer:
-        """A customer with a private chat with the bot (returns the existing one for a known id)."""
+        """A customer with a private chat with the bot (returns the existing one for a known id).
+        `phone` is what sharing their own contact sends."""
         if user_id is not None and user_id in self._customers:
             return self._customers[user_id]
         if user_id is None:
             user_id = next(self._user_ids)
             while user_id in self._chats:
                 user_id = next(self._user_ids)
-        return Customer(self, user_id, first_name, language_code, last_name=last_name, username=username)
+        return Customer(self, user_id, first_name, language_code, last_name=last_name, username=username,
+                        phone=phone)
 
     def register_customer(self, customer: Customer) -> ChatState:
         self._customers[customer.user_id] = customer

@@ -23,8 +23,10 @@ from storage.events import EventBus
 from storage.models import InboundUpdate, OutboxMessage
 from tests.botapi import BotApiServer, Customer
 from tests.replay.language import language_problems
-from tests.replay.script import Script, Step
+from tests.replay.script import LANGUAGES, Script, Step
 
+# Bot API methods the outbox sender makes; anything else (answering a button) is the dispatcher's.
+OUTBOX_METHODS = ("send", "edit", "delete")
 SETTLE_TIMEOUT = 15.0  # a safety net only: settling is detected, not waited for
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)$")
 UNITS = {"second": "seconds", "minute": "minutes", "hour": "hours", "day": "days", "week": "weeks"}
@@ -98,13 +100,19 @@ class Replay:
         self._call_index = 0
         self._keyboard_index = 0
         self._update_ids: list[int] = []
-        self.known_defect_seen: list[str] = []  # language problems recorded under a `known defect:` header
+        self._failed_after = 0  # outbox rows up to this id that failed were reported already
+        self.language = script.language  # what the automatic check expects; `bot now speaks zh` changes it
+        self.known_defect_seen: list[str] = []
+        # Bot messages whose language is checked when the next step acts (after any `bot now speaks` line).
+        self.unchecked: list[Seen] = []  # language problems recorded under a `known defect:` header
 
     # -- running -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
         for step in self.script.steps:
             self.step = step
+            if step.kind in ("action", "hook"):
+                self._check_languages()
             if step.kind == "action":
                 await self._act(step)
             elif step.kind == "hook":
@@ -113,6 +121,7 @@ class Replay:
                 self._expect(step)
             else:
                 self._check(step)
+        self._check_languages()
 
     def fail(self, reason: str) -> None:
         script = self.script
@@ -131,10 +140,23 @@ class Replay:
         if verb == "waits":
             await self._wait(args)
             return
-        try:
-            update = self._perform(customer, verb, args)
-        except (LookupError, ValueError) as error:
-            self.fail(f"the customer cannot do that: {error}")
+        optional = args[-2:] == ["if", "offered"]
+        if optional:
+            args = args[:-2]
+        update = None
+        problems = []
+        for attempt in _alternatives(args) if verb in ("presses", "taps") else [args]:
+            try:
+                update = self._perform(customer, verb, attempt)
+                break
+            except (LookupError, ValueError) as error:
+                problems.append(str(error))
+        if update is None:
+            if optional:
+                self.transcript.append("    (not offered: skipped)")
+                return  # the bot's last answer still counts as the reply to the last action
+            self.fail(f"the customer cannot do that: {'; '.join(problems)}")
+            return
         self._begin_action()
         self._update_ids = [update["update_id"]]
         await self.settle()
@@ -276,6 +298,15 @@ class Replay:
                 OutboxMessage.status.in_(("pending", "sending"))))
             if pending:
                 return f"{pending} outbox message(s) not sent"
+            failed = (await session.execute(select(OutboxMessage.id, OutboxMessage.method, OutboxMessage.error)
+                                            .where(OutboxMessage.status == "failed",
+                                                   OutboxMessage.id > self._failed_after)
+                                            .order_by(OutboxMessage.id))).all()
+            if failed:
+                self._failed_after = failed[-1][0]
+                self._observe()
+                self.fail("the bot could not deliver: "
+                          + "; ".join(f"{method} ({error})" for _, method, error in failed))
         if api.open_callbacks(chat_id):
             return "a button press is not answered (the button still spins)"
         return None
@@ -294,7 +325,7 @@ class Replay:
             self.seen.append(seen)
             self.since_action.append(seen)
             self.transcript.extend(self._describe(seen))
-            self._language(seen)
+            self.unchecked.append(seen)
         self._history_index = len(state.history)
         for answer in state.callback_answers[self._answer_index:]:
             text = answer.get("text")
@@ -310,12 +341,16 @@ class Replay:
                 self.transcript.append(f"    (flood control: {call.method} got 429)")
                 continue
             self.transcript.append(f"    !! {call.method} rejected: {call.status} {call.description}")
-            self.fail(f"Telegram would refuse the bot's {call.method}: {call.description}")
+            if not call.method.startswith(OUTBOX_METHODS):
+                self.fail(f"Telegram would refuse the bot's {call.method}: {call.description}")
+            # A refused send or edit is a failure once the sender gives up on it (its outbox row fails, see
+            # _busy); an edit it replaces by a new message (the edited message is gone or of another kind) is not.
         self._call_index = len(calls)
 
     def _describe(self, seen: Seen) -> list[str]:
         what = "edits" if seen.kind == "edited" else "says"
-        photo = " [photo]" if "photo" in seen.message else ""
+        kinds = [kind for kind in ("photo", "location", "document", "media_group_id") if kind in seen.message]
+        photo = "".join(f" [{'album' if kind == 'media_group_id' else kind}]" for kind in kinds)
         text = seen.text.replace("\n", "\n       ")
         lines = [f"#{seen.number} bot {what} (message {seen.message_id}){photo}: {text}"]
         buttons = seen.buttons()
@@ -326,20 +361,24 @@ class Replay:
             lines.append("    keyboard: " + (" | ".join(f"[{label}]" for label in labels) if labels else "removed"))
         return lines
 
+    def _check_languages(self) -> None:
+        pending, self.unchecked = self.unchecked, []
+        if self.script.check_every_reply:
+            for seen in pending:
+                self._language(seen)
+
     def _language(self, seen: Seen) -> None:
-        if not self.script.check_every_reply:
-            return
         self._language_of(seen.text, f"message #{seen.number}")
         for label in [*seen.buttons(), *(keyboard_labels(seen.keyboard) if seen.keyboard_changed else [])]:
             self._language_of(label, f"button [{label}] of message #{seen.number}")
 
     def _language_of(self, text: str, what: str) -> None:
-        problems = language_problems(text, self.script.language, self.script.names)
+        problems = language_problems(text, self.language, self.script.names)
         if problems and self.script.known_defect:
             self.known_defect_seen.append(f"{what}: {'; '.join(problems)}")
             self.transcript.append(f"    !! (known defect) {what}: {'; '.join(problems)}")
         elif problems:
-            self.fail(f"{what} is not plain {self.script.language}: {'; '.join(problems)}")
+            self.fail(f"{what} is not plain {self.language}: {'; '.join(problems)}")
 
     # -- expectations --------------------------------------------------------------------------------
 
@@ -362,6 +401,10 @@ class Replay:
                 self.fail(f"the button answer was {answers[-1].get('text') if answers else None!r}")
         elif verb == "chat":
             self._expect_chat(args)
+        elif verb == "now":
+            if len(args) != 2 or args[0] != "speaks" or args[1] not in LANGUAGES:
+                self.fail("bot now speaks en|zh")
+            self.language = args[1]
 
     def _expect_message(self, verb: str, args: list[str]) -> None:
         if args == ["nothing"]:
@@ -378,17 +421,18 @@ class Replay:
             if args[:2] != ["a", "photo"]:
                 self.fail('bot sends a photo "text" | bot sends N messages | bot says "text"')
             photo, args = True, args[2:]
-        if len(args) != 1:
-            self.fail('bot says "text"')
-        needle = args[0]
+        needles = [attempt[0] for attempt in _alternatives(args) if len(attempt) == 1]
+        if not needles or len(needles) != len(_alternatives(args)):
+            self.fail('bot says "text" [or "other text"]')
+        needle = " or ".join(repr(n) for n in needles)
         for index in range(self.cursor, len(self.since_action)):
             seen = self.since_action[index]
-            if needle in seen.text and (not photo or "photo" in seen.message):
+            if any(n in seen.text for n in needles) and (not photo or "photo" in seen.message):
                 self.cursor = index + 1
                 self.reply = seen
                 return
         arrived = [f"#{s.number}" for s in self.since_action[self.cursor:]]
-        self.fail(f"no {'photo' if photo else 'message'} containing {needle!r} since the last action"
+        self.fail(f"no {'photo' if photo else 'message'} containing {needle} since the last action"
                   f" (unmatched: {', '.join(arrived) or 'none'})")
 
     def _expect_chat(self, args: list[str]) -> None:
@@ -414,7 +458,7 @@ class Replay:
                 if buttons != args[1:]:
                     self.fail(f"buttons are {buttons}, not exactly {args[1:]}")
             else:
-                missing = [label for label in args if label not in buttons]
+                missing = [" or ".join(group) for group in _groups(args) if not set(group) & set(buttons)]
                 if missing:
                     self.fail(f"no button {missing} in #{reply.number}; it offers {buttons}")
         elif verb == "has" and args[:2] == ["no", "button"] and len(args) == 3:
@@ -454,6 +498,30 @@ class Replay:
                 self.fail(f"#{reply.number} does not say {args[0]!r}")
         else:
             self.fail(f"unknown check: {step.source.strip()}")
+
+
+def _groups(args: list[str]) -> list[list[str]]:
+    """'"A", "B" or "C"' -> [["A"], ["B", "C"]]: each group is satisfied by any of its labels."""
+    groups: list[list[str]] = []
+    joined = False
+    for word in args:
+        if word == "or":
+            joined = True
+        elif joined and groups:
+            groups[-1].append(word)
+            joined = False
+        else:
+            groups.append([word])
+    return groups
+
+
+def _alternatives(args: list[str]) -> list[list[str]]:
+    """'"A" or "B" anywhere' -> [["A", "anywhere"], ["B", "anywhere"]]: the same step with either label."""
+    labels, index = [args[0]] if args else [], 1
+    while index + 1 < len(args) and args[index] == "or":
+        labels.append(args[index + 1])
+        index += 2
+    return [[label, *args[index:]] for label in labels]
 
 
 def _exactly(args: list[str], count: int, usage: str) -> list[str]:

@@ -27,6 +27,9 @@ until the bot has handled it and sent everything it queued):
     customer sends photo ["caption"] | sticker | voice | document
     customer waits 2 hours | 30 minutes | 1 day         the clock moves; the scheduled ticks run, as in `run`
     customer presses data "r|need:budget:1"             a forged/stale callback
+    customer presses "Back" or "Cancel my request"      either label (a wording that is changing)
+    customer presses "Sunny Garden 3-1201" if offered   skipped when no such button is shown (a step the bot may
+                                                        leave out); the bot's last answer stays "the reply"
 
 World steps (named hooks, see hooks.py; quoted strings and numbers are their arguments): ``given listings``,
 ``given a home``, ``staff takes the chat``, ``staff replies "..."``, ``time is "2026-03-02 22:30"``, ...
@@ -43,10 +46,13 @@ Expectations about what the bot sent since the customer's last action:
       is new | is an edit | edits message 7         how it arrived
       shows keyboard "📱 Share my phone number"     a reply keyboard came with it (and is still shown)
       says "10:00"                                  another substring of the same reply
+    bot says "Back to the assistant" or "Cancelled"  either text
     bot says nothing                                no message at all since the last action
     bot removes the keyboard                        no reply keyboard is shown any more
     bot keeps the keyboard                          a reply keyboard is still shown
     bot answers the button "Recorded"               the callback answer's text contains it
+    bot now speaks zh                               from here on the automatic check expects Chinese (the
+                                                    customer switched; it applies to what arrives next)
     bot sends 2 messages                            exactly that many new messages since the last action
     chat shows "R-2026-000001"                      some message still in the chat (as it reads now) has it
     chat no longer shows "R-2026-000001"            none does
@@ -175,7 +181,7 @@ def _header(script: Script, key: str, value: str, number: int) -> None:
 
 
 ACTIONS = {"says", "presses", "taps", "shares", "sends", "waits"}
-EXPECTS = {"says", "sends", "removes", "keeps", "answers", "chat"}
+EXPECTS = {"says", "sends", "removes", "keeps", "answers", "chat", "now"}
 CHECKS = {"offers", "has", "is", "edits", "shows", "says"}
 
 
