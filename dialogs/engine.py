@@ -27,7 +27,7 @@ from dialogs.flows.handoff import busy
 from dialogs.i18n import normalise_language
 from dialogs.inbound import Inbound
 from dialogs.replies import AskContact, AskLocation, ButtonAnswer, Photo, Reply, Say, from_receipt
-from dialogs.standard import apology, expired, misunderstood, unsupported
+from dialogs.standard import apology, expired, main_menu, misunderstood, unsupported
 from dialogs.tokens import read_button_data
 from storage import clock
 from storage.events import message_new
@@ -188,8 +188,8 @@ async def _while_human(ctx: DialogContext, event: Inbound) -> list[Reply]:
                 if event.args.startswith(prefix):
                     return await handler(ctx, event.args[len(prefix):])
         flow = next((f for f in ctx.flows.flows if event.text in f.commands), None)
-        if flow is None:
-            return []
+        if flow is None:  # a command no flow knows is no message for the person: the menu answers it
+            return [main_menu(ctx)]
         if flow.answers_while_human(None):
             return await flow.on_command(ctx, event)
         return await busy(ctx, flow)
@@ -239,24 +239,26 @@ def _settle_reply_keyboard(ctx: DialogContext, replies: list[Reply], *, left: bo
     """A reply keyboard (share my phone number / cancel) never outlives its question.
 
     Telegram removes one only with a message that has no inline buttons and is not an edit. So once a keyboard
-    was shown (remembered on the customer), the first such message removes it; when the customer left the
-    question (`left`: the flow or step changed) and nothing in the answer can carry the removal, a short message
-    of its own does. A flow asking for the removal on a reply with buttons gets the same treatment.
+    was shown (remembered on the customer) and the answer does not ask again, the first such message removes it;
+    when the customer left the question (`left`: the flow or step changed) and nothing in the answer can carry
+    the removal, a short message of its own does. A flow asking for the removal on a reply with buttons gets the
+    same treatment.
     """
+    asks = any(isinstance(reply, AskContact | AskLocation) for reply in replies)
     showing = ctx.customer.reply_keyboard
     out: list[Reply] = []
     for reply in replies:
+        plain = isinstance(reply, Say) and not reply.choices and not reply.edit
         if isinstance(reply, AskContact | AskLocation):
             showing = True
-        elif isinstance(reply, Say) and not reply.choices and not reply.edit:
-            if showing or reply.remove_keyboard:
-                reply = replace(reply, remove_keyboard=True)
-                showing = False
-        elif isinstance(reply, Say) and reply.remove_keyboard:  # buttons or an edit cannot carry it
+        elif isinstance(reply, Say) and reply.remove_keyboard and not plain:  # buttons or an edit cannot carry it
             reply = replace(reply, remove_keyboard=False)
             showing, left = True, True
+        elif isinstance(reply, Say) and plain and (reply.remove_keyboard or (showing and not asks)):
+            reply = replace(reply, remove_keyboard=True)
+            showing = False
         out.append(reply)
-    if showing and left and out and not any(isinstance(r, AskContact | AskLocation) for r in out):
+    if showing and left and out and not asks:
         out.insert(0, Say(ctx.t("OK."), remove_keyboard=True))
         showing = False
     ctx.customer.reply_keyboard = showing
