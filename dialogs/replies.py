@@ -53,9 +53,11 @@ class Reply:
         for name, value in body.items():
             if type(value) is list:
                 body[name] = [_plain(item) for item in value]
-        if body.get("receipt") and body.get("choices"):
+        if body.get("receipt"):
             body["choices"] = [[{**choice, "token": receipt_token(choice["token"])} for choice in row]
-                               for row in body["choices"]]
+                               for row in body.get("choices") or []]
+        else:
+            body.pop("receipt", None)  # most replies are no receipt: their stored form stays as it was
         body["kind"] = self.kind
         return body
 
