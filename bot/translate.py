@@ -58,9 +58,13 @@ def message_event(message: Message) -> Inbound:
 
 
 def choice_event(query: CallbackQuery, token: str | None) -> Inbound:
-    message_id = query.message.message_id if query.message is not None else None
+    message = query.message
+    message_id = message.message_id if message is not None else None
+    kind = None
+    if isinstance(message, Message):  # not an InaccessibleMessage
+        kind = "photo" if message.photo else "text" if message.text is not None else None
     return Inbound(kind="choice", choice=token or UNKNOWN_CHOICE, choice_message_id=message_id,
-                   language_code=query.from_user.language_code)
+                   choice_message_kind=kind, language_code=query.from_user.language_code)
 
 
 def _language(message: Message) -> str | None:

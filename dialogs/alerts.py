@@ -1,11 +1,19 @@
 """New-listing and price-drop alerts to customers whose active need the listing matches.
 
 `await tick(workplace)` runs every minute (homedesk's scheduler) and scans the last LOOKBACK in one unit of
-work (`scan(work, since)`). A scan looks at active listings created, or whose price
-dropped, since `since`, ranks them against every active need of customers who did not opt out, and tells each
-customer about a matching listing at most once (a Recommendation row with channel 'alert', unique per
-customer and listing) and at most DAILY_LIMIT times a local day. Customers a person is talking to are left
-alone (the bot is silent then), and so are customers who blocked the bot. Every alert has a button to stop them.
+work (`scan(work, since)`); the look-back only makes a restart or a missed run lose nothing. What fits a customer:
+- news since they saved the search (`Need.saved_at`): a home listed, or a price dropped, after that moment; what
+  was on the market before is what their matches already showed them;
+- exactly what their matches would show (dialogs.flows.recommend.recommended: the same ranking and hard filters,
+  among the cards they can page through), in a district they named, told with the card's own reasons and its
+  ⚠️ lines (over the budget cap, say), never a home they have seen: shown as a card or an alert, saved, turned
+  down or booked to view;
+- at a good moment: not while a person owns the conversation (the bot is silent then), and not while the customer
+  is in the middle of a flow (booking, an intake...) and active in the last FLOW_PAUSE; the alert waits for the
+  next tick.
+Each customer is told about a listing at most once (a Recommendation row with channel 'alert') and at most
+DAILY_LIMIT times a local day; customers who opted out or blocked the bot are left alone. Every alert has a button
+to stop them.
 """
 
 from __future__ import annotations
@@ -15,19 +23,19 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.cards import card_text, photo_urls
+from dialogs.cards import Names, card_text, chinese_names, photo_urls
 from dialogs.engine import queue_replies
-from dialogs.flows.recommend import Details, StopAlerts
+from dialogs.flows.recommend import Details, StopAlerts, recommended
 from dialogs.flows.search_tokens import recommend_button
 from dialogs.flows.viewing_tokens import OpenListing, booking_button
 from dialogs.i18n import t
 from dialogs.replies import Photo, Reply, Say
 from matching.criteria import Criteria
 from matching.districts import load_district_index
-from matching.rank import find_matches
+from matching.rank import Match
 from matching.reasons import format_price
 from storage import clock
-from storage.models import PRIORITY_BROADCAST, Listing
+from storage.models import PRIORITY_BROADCAST, Conversation, Listing, Need
 from storage.repositories import conversations
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
@@ -35,10 +43,11 @@ from storage.unit_of_work import Work, Workplace
 from storage.vocabulary import ConversationMode
 
 DAILY_LIMIT = 3
-RANK_DEPTH = 200  # how deep in a need's ranking a changed listing may sit and still count as a match
 # tick() looks this far back on every run: alerts are once per listing anyway, so overlapping windows are
-# harmless and a restart or a missed run loses nothing.
+# harmless and a restart or a missed run loses nothing. Each need only hears of what came after it was saved.
 LOOKBACK = timedelta(hours=24)
+# A customer who answered a flow's question this recently is in the middle of it: an alert would interrupt.
+FLOW_PAUSE = timedelta(minutes=30)
 
 
 async def changed_listings(session: AsyncSession, since: datetime) -> list[Listing]:
@@ -52,15 +61,40 @@ async def changed_listings(session: AsyncSession, since: datetime) -> list[Listi
     return list(rows.all())
 
 
-def alert_replies(lang: str, listing: Listing, reasons: list[str], names_zh: dict[str, str],
-                  since: datetime) -> list[Reply]:
-    if listing.created_at > since or listing.previous_price is None:
+def is_new_to(listing: Listing, need: Need) -> bool:
+    """Listed after the need was saved (a new home), as opposed to a price that dropped since."""
+    return listing.created_at > need.saved_at
+
+
+def news_for(listing: Listing, need: Need) -> bool:
+    """Listed, or its price dropped, after the customer saved this need."""
+    if listing.deal_type != need.deal_type:
+        return False
+    dropped = listing.previous_price is not None and listing.previous_price > listing.price
+    return is_new_to(listing, need) or (dropped and listing.updated_at > need.saved_at)
+
+
+def in_the_middle_of_a_flow(conversation: Conversation, now: datetime) -> bool:
+    last = conversation.last_customer_message_at
+    return conversation.flow is not None and last is not None and now - last < FLOW_PAUSE
+
+
+def fits(match: Match, criteria: Criteria) -> bool:
+    """An alert is about a home in a district the customer named (when they named any)."""
+    return not criteria.districts or match.district in criteria.districts
+
+
+def alert_replies(lang: str, listing: Listing, match: Match, names_zh: Names, *, new: bool) -> list[Reply]:
+    """The alert: the card the customer's matches would show (its reasons and ⚠️ lines), under a heading."""
+    if new or listing.previous_price is None:
         heading = t(lang, "🔔 A new home matches your search:")
     else:
         heading = t(lang, "🔔 Price drop: {old} → {new}", old=format_price(float(listing.previous_price),
                                                                           listing.deal_type, lang),
                     new=format_price(float(listing.price), listing.deal_type, lang))
-    text = card_text(lang, listing, reasons=reasons, names_zh=names_zh, heading=heading)
+    zh = lang == "zh"
+    text = card_text(lang, listing, reasons=match.reasons_zh if zh else match.reasons,
+                     misses=match.misses_zh if zh else match.misses, names_zh=names_zh, heading=heading)
     rows = [
         [recommend_button(t(lang, "Details"), Details(listing.id)),
          booking_button(t(lang, "Book a viewing"), OpenListing(listing.id))],
@@ -81,31 +115,31 @@ async def scan(work: Work, since: datetime, *, now: datetime | None = None) -> i
     if not changed:
         return 0
     index = await load_district_index(session)
-    names_zh = {name: index.name_zh(name) for name in index.names}
+    names_zh = chinese_names(index)
     for need, customer in await needs_repo.active_with_customers(session):
+        candidates = [listing for listing in changed if news_for(listing, need)]
+        if not candidates:
+            continue
         quota = DAILY_LIMIT - await listings_repo.count_shown_since(session, customer.id, "alert", day_start)
         if quota <= 0:
             continue
-        told = await listings_repo.shown_ids(session, customer.id, "alert")
-        candidates = [listing for listing in changed if listing.deal_type == need.deal_type and listing.id not in told]
+        conversation = await conversations.current(session, customer)
+        if conversation.mode != ConversationMode.BOT or in_the_middle_of_a_flow(conversation, now):
+            continue  # told at the next tick after they are free
+        seen = await listings_repo.seen_ids(session, customer.id)
+        candidates = [listing for listing in candidates if listing.id not in seen]
         if not candidates:
             continue
-        conversation = await conversations.current(session, customer)
-        if conversation.mode != ConversationMode.BOT:
-            continue
-        matches = {m.listing_id: m for m in await find_matches(
-            session, Criteria.from_json(need.criteria), top=RANK_DEPTH, customer_id=customer.id, index=index)}
-        rejected = await listings_repo.rejected_ids(session, customer.id)
+        criteria = Criteria.from_json(need.criteria)
+        matches = {m.listing_id: m for m in await recommended(session, customer.id, criteria, index)}
         for listing in candidates:
             match = matches.get(listing.id)
-            if quota <= 0 or match is None or listing.id in rejected:
+            if quota <= 0 or match is None or not fits(match, criteria):
                 continue
             if not await listings_repo.record_shown(session, customer.id, listing.id, match.score, "alert"):
                 continue  # told before: once per listing
-            reasons = match.reasons_zh if customer.language == "zh" else match.reasons
-            await queue_replies(work, conversation, customer,
-                                alert_replies(customer.language, listing, reasons, names_zh, since),
-                                priority=PRIORITY_BROADCAST)
+            replies = alert_replies(customer.language, listing, match, names_zh, new=is_new_to(listing, need))
+            await queue_replies(work, conversation, customer, replies, priority=PRIORITY_BROADCAST)
             quota -= 1
             sent += 1
     return sent

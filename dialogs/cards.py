@@ -2,17 +2,28 @@
 
 Every customer- or admin-supplied value goes through `esc` or a `t(...)` parameter, so listing descriptions
 with '<' or '&' are shown literally.
+
+Names follow the reader's language where the data has them: a district is named in Chinese to a Chinese reader
+(`names_zh`, from `district_names(session)`), so a home is "望京公寓" on the card, in the booking question, the
+confirmation, my viewings and the reminders alike. Whoever names a home passes the names; nothing falls back to
+the English name silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from dialogs.i18n import N_, esc, t
+from matching.districts import DistrictIndex, load_district_index
 from matching.reasons import format_price
 from storage.models import Listing
+
+# A district's English name -> its Chinese name (districts without one are left out).
+Names = Mapping[str, str]
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit; longer cards are cut at a line boundary
 
@@ -57,9 +68,21 @@ def price(lang: str, listing: Listing) -> str:
     return format_price(float(listing.price), listing.deal_type, lang)
 
 
-def district(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> str:
-    name = listing.district_name or listing.city
-    return (names_zh or {}).get(name, name) if lang == "zh" else name
+def chinese_names(index: DistrictIndex) -> dict[str, str]:
+    return {name: index.name_zh(name) for name in index.names}
+
+
+async def district_names(session: AsyncSession) -> dict[str, str]:
+    """The Chinese name of every district (the index is cached per process)."""
+    return chinese_names(await load_district_index(session))
+
+
+def district_name(lang: str, name: str, names_zh: Names) -> str:
+    return (names_zh.get(name) or name) if lang == "zh" else name
+
+
+def district(lang: str, listing: Listing, names_zh: Names) -> str:
+    return district_name(lang, listing.district_name or listing.city, names_zh)
 
 
 def rooms(lang: str, listing: Listing) -> str:
@@ -68,12 +91,12 @@ def rooms(lang: str, listing: Listing) -> str:
     return t(lang, "{n} bedrooms", n=listing.bedrooms) if listing.bedrooms != 1 else t(lang, "1 bedroom")
 
 
-def title(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> str:
+def title(lang: str, listing: Listing, names_zh: Names) -> str:
     kind = t(lang, PROPERTY_TYPE_NAMES.get(listing.property_type, N_("Apartment")))
     return t(lang, "{kind} in {district}", kind=kind, district=district(lang, listing, names_zh))
 
 
-def facts(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> list[str]:
+def facts(lang: str, listing: Listing, names_zh: Names) -> list[str]:
     """Price, area, rooms, district, floor, available from: one short line each."""
     lines = [
         f"💰 {esc(price(lang, listing))}",
@@ -97,18 +120,18 @@ def card_text(
     reasons: Sequence[str] = (),
     misses: Sequence[str] = (),
     position: tuple[int, int] | None = None,
-    names_zh: dict[str, str] | None = None,
+    names_zh: Names | None = None,
     heading: str | None = None,
 ) -> str:
     """The caption of a result card (HTML); `reasons`/`misses` are plain text from matching."""
     lines = []
     if heading:
         lines.append(heading)
-    top = f"<b>{esc(title(lang, listing, names_zh))}</b> · {esc(listing.ref_code)}"
+    top = f"<b>{esc(title(lang, listing, names_zh or {}))}</b> · {esc(listing.ref_code)}"
     if position is not None:
         top += f"  ({position[0]}/{position[1]})"
     lines.append(top)
-    lines += facts(lang, listing, names_zh)
+    lines += facts(lang, listing, names_zh or {})
     if reasons:
         lines.append("")
         lines.append(t(lang, "Why it fits:"))
@@ -119,9 +142,9 @@ def card_text(
     return fit(lines, CAPTION_LIMIT)
 
 
-def details_text(lang: str, listing: Listing, names_zh: dict[str, str] | None = None) -> str:
-    lines = [f"<b>{esc(title(lang, listing, names_zh))}</b> · {esc(listing.ref_code)}"]
-    lines += facts(lang, listing, names_zh)
+def details_text(lang: str, listing: Listing, names_zh: Names | None = None) -> str:
+    lines = [f"<b>{esc(title(lang, listing, names_zh or {}))}</b> · {esc(listing.ref_code)}"]
+    lines += facts(lang, listing, names_zh or {})
     if listing.address:
         lines.append("🏠 " + esc(listing.address))
     features = [t(lang, FEATURE_NAMES[f]) for f in listing.features or [] if f in FEATURE_NAMES]

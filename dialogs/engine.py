@@ -2,11 +2,15 @@
 
 Order of business for every event:
 1. find or create the customer and their open conversation, and record what they sent;
-2. if a person owns the conversation (mode waiting or human) the bot stays silent (decision 6);
+2. if a person owns the conversation (mode waiting or human) the bot stays silent when the customer chats
+   (decision 6); self-service (their own requests, viewings, the menu, /start, /help, /language, leaving the
+   queue) still answers, and starting any other flow offers the way out of the queue;
 3. otherwise route: commands, then buttons by their flow prefix, then the current flow's step, then
    intents in free text, then the fallbacks, then a polite "I did not understand" (twice in a row offers a
    person);
-4. a flow that raises is rolled back to where it was before this event; the customer gets an apology
+4. a press on a receipt's button (a ticket number, a booking, a quote) is answered with new messages, never by
+   editing the receipt away;
+5. a flow that raises is rolled back to where it was before this event; the customer gets an apology
    and the menu, and everything collected before is kept.
 The flows, fallbacks and deep links come from one ordered table, `dialogs.flows.REGISTRY`.
 """
@@ -19,16 +23,18 @@ from dataclasses import dataclass, replace
 from dialogs import intents
 from dialogs.flow import DialogContext, Registry
 from dialogs.flows import REGISTRY
+from dialogs.flows.handoff import busy
 from dialogs.i18n import normalise_language
 from dialogs.inbound import Inbound
-from dialogs.replies import ButtonAnswer, Photo, Reply, Say
-from dialogs.standard import apology, expired, misunderstood, unsupported
+from dialogs.replies import AskContact, AskLocation, ButtonAnswer, Photo, Reply, Say, from_receipt
+from dialogs.standard import apology, expired, main_menu, misunderstood, unsupported
 from dialogs.tokens import read_button_data
 from storage import clock
 from storage.events import message_new
 from storage.models import PRIORITY_BOT, Conversation, Customer
 from storage.outbox import queue_to_customer
 from storage.repositories import conversations, customers
+from storage.text import written_language
 from storage.unit_of_work import Actor, ActorKind, Work
 from storage.vocabulary import ConversationMode
 
@@ -63,6 +69,7 @@ async def process(
 ) -> Outcome:
     """Handle one event inside the caller's unit of work; its events are published when the caller commits."""
     session = work.session
+    event = _kept_message(event)
     language = normalise_language(identity.language_code)
     customer, _ = await customers.get_or_create(
         session,
@@ -73,8 +80,7 @@ async def process(
         username=identity.username,
         language=language,
     )
-    if identity.language_code and not customer.language_chosen:
-        customer.language = language
+    _follow_language(customer, identity, event)
     if work.actor.kind is ActorKind.CUSTOMER:
         work.actor = Actor.customer(customer.id)  # the channel knew a chat; the audit names the customer
     conversation = await conversations.current(session, customer)
@@ -86,14 +92,34 @@ async def process(
     )
     work.publish(message_new(inbound, customer_id=customer.id, mode=conversation.mode))
 
+    where = (conversation.flow, conversation.step)
     replies = await _route_safely(ctx, event)
     button_answer = next((r for r in replies if isinstance(r, ButtonAnswer)), None)
     if event.kind == "choice" and button_answer is None:
         button_answer = ButtonAnswer()  # every press is answered, or the client spins
     to_send = [_anchor(r, event) for r in replies if not isinstance(r, ButtonAnswer)]
+    to_send = _settle_reply_keyboard(ctx, to_send, left=(conversation.flow, conversation.step) != where)
     await queue_replies(work, conversation, customer, to_send)
     return Outcome(replies=to_send, button_answer=button_answer, customer_id=customer.id,
                    conversation_id=conversation.id)
+
+
+def _follow_language(customer: Customer, identity: Identity, event: Inbound) -> None:
+    """Answer in the language the customer uses: chosen with /language, else written, else their app's.
+
+    Telegram has no Simplified-Chinese interface, so many Chinese speakers' apps report English; text that is
+    clearly written in one language (storage.text.written_language: never a single name or word) sets it and is
+    remembered, and the app's language no longer overrides it. An explicit choice overrides both.
+    """
+    if customer.language_chosen:
+        return
+    written = written_language(event.text) if event.kind == "text" else None
+    app = normalise_language(identity.language_code) if identity.language_code else None
+    if written is not None:
+        customer.language = written
+        customer.language_from_text = written != app
+    elif app is not None and not customer.language_from_text:
+        customer.language = app
 
 
 async def queue_replies(work: Work, conversation: Conversation, customer: Customer, replies: list[Reply],
@@ -152,14 +178,31 @@ async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
 
 
 async def _while_human(ctx: DialogContext, event: Inbound) -> list[Reply]:
-    """Silence: a person owns the conversation. Only buttons of flows marked works_while_human still act."""
-    if event.kind == "choice" and event.choice:
-        name, rest = read_button_data(event.choice)
-        flow = ctx.flows.get(name)
-        if flow is not None and flow.works_while_human:
-            replies = await flow.on_choice(ctx, rest, event)
-            return replies or []
-    return []
+    """A person owns the conversation: what the customer writes goes to them and the bot stays silent, but
+    self-service still answers. Buttons and commands of flows that work while a person owns the conversation act
+    (their own requests, viewings and matches, the menu, /start, /help, /language, the queue's controls); the
+    start of any other flow is answered with the way out of the queue (dialogs.flows.handoff.busy)."""
+    if event.kind == "command":
+        if event.text == "start" and event.args:
+            for prefix, handler in ctx.flows.deep_links.items():
+                if event.args.startswith(prefix):
+                    return await handler(ctx, event.args[len(prefix):])
+        flow = next((f for f in ctx.flows.flows if event.text in f.commands), None)
+        if flow is None:  # a command no flow knows is no message for the person: the menu answers it
+            return [main_menu(ctx)]
+        if flow.answers_while_human(None):
+            return await flow.on_command(ctx, event)
+        return await busy(ctx, flow)
+    if event.kind != "choice" or not event.choice:
+        return []  # chatting: it reaches the person
+    name, rest = read_button_data(event.choice)
+    flow = ctx.flows.get(name)
+    if flow is None:
+        return expired(ctx)
+    if not flow.answers_while_human(None if rest == "start" else rest):
+        return await busy(ctx, flow)
+    replies = await flow.start(ctx, event) if rest == "start" else await flow.on_choice(ctx, rest, event)
+    return expired(ctx) if replies is None else replies
 
 
 async def _command(ctx: DialogContext, event: Inbound) -> list[Reply]:
@@ -192,10 +235,50 @@ async def _misunderstood(ctx: DialogContext) -> list[Reply]:
     return misunderstood(ctx, offer_person=offer_person)
 
 
+def _settle_reply_keyboard(ctx: DialogContext, replies: list[Reply], *, left: bool) -> list[Reply]:
+    """A reply keyboard (share my phone number / cancel) never outlives its question.
+
+    Telegram removes one only with a message that has no inline buttons and is not an edit. So once a keyboard
+    was shown (remembered on the customer) and the answer does not ask again, the first such message removes it;
+    when the customer left the question (`left`: the flow or step changed) and nothing in the answer can carry
+    the removal, a short message of its own does. A flow asking for the removal on a reply with buttons gets the
+    same treatment.
+    """
+    asks = any(isinstance(reply, AskContact | AskLocation) for reply in replies)
+    showing = ctx.customer.reply_keyboard
+    out: list[Reply] = []
+    for reply in replies:
+        plain = isinstance(reply, Say) and not reply.choices and not reply.edit
+        if isinstance(reply, AskContact | AskLocation):
+            showing = True
+        elif isinstance(reply, Say) and reply.remove_keyboard and not plain:  # buttons or an edit cannot carry it
+            reply = replace(reply, remove_keyboard=False)
+            showing, left = True, True
+        elif isinstance(reply, Say) and plain and (reply.remove_keyboard or (showing and not asks)):
+            reply = replace(reply, remove_keyboard=True)
+            showing = False
+        out.append(reply)
+    if showing and left and out and not asks:
+        out.insert(0, Say(ctx.t("OK."), remove_keyboard=True))
+        showing = False
+    ctx.customer.reply_keyboard = showing
+    return out
+
+
+def _kept_message(event: Inbound) -> Inbound:
+    """A button of a receipt (dialogs.replies.RECEIPT_MARK): answered with new messages, the receipt stays."""
+    if event.kind != "choice" or not event.choice:
+        return event
+    token, receipt = from_receipt(event.choice)
+    return replace(event, choice=token, choice_message_id=None) if receipt else event
+
+
 def _anchor(reply: Reply, event: Inbound) -> Reply:
-    """Point an edit at the message whose button was pressed; without one, an edit becomes a new message."""
+    """Point an edit at the message whose button was pressed; without one, or when that message is of the other
+    kind (a text cannot become a photo card, nor a photo a text), an edit becomes a new message."""
     if isinstance(reply, Say | Photo) and reply.edit:
-        if event.kind == "choice" and event.choice_message_id:
+        kind = "photo" if isinstance(reply, Photo) else "text"
+        if event.kind == "choice" and event.choice_message_id and event.choice_message_kind in (None, kind):
             return replace(reply, edit_message_id=event.choice_message_id)
         return replace(reply, edit=False)
     return reply

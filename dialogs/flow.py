@@ -83,7 +83,10 @@ class Flow:
     commands: ClassVar[Sequence[str]] = ()
     # Words that start this flow from free text, any language; matched by dialogs.intents.
     intent_words: ClassVar[Sequence[str]] = ()
-    # Buttons of this flow still work while a person owns the conversation (handoff controls, surveys).
+    # Self-service that still answers while a person owns the conversation (the customer's own requests,
+    # viewings and matches, the menu and language, handoff controls, surveys): the flow's buttons, its start and
+    # its commands. Other flows are answered with the way out of the queue (dialogs.flows.handoff); free text
+    # always goes to the person.
     works_while_human: ClassVar[bool] = False
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
@@ -99,6 +102,15 @@ class Flow:
 
     async def on_command(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         return await self.start(ctx, event)
+
+    def answers_while_human(self, token: str | None) -> bool:
+        """Whether this button (its token without the flow's name; None for the flow's start or a command)
+        answers while a person owns the conversation. Override to let some buttons of a flow through."""
+        return self.works_while_human
+
+    def menu_notice(self, ctx: DialogContext) -> tuple[str, list[list[Choice]]] | None:
+        """A line and buttons this flow puts on top of the main menu in the customer's current state."""
+        return None
 
     def available(self, ctx: DialogContext) -> bool:
         """Whether the menu shows this flow for this customer."""

@@ -62,5 +62,11 @@ def t(lang: str, message: str, /, **params: object) -> str:
     return text.format(**{key: html.escape(str(value), quote=False) for key, value in params.items()})
 
 
+def tn(lang: str, count: int, one: str, many: str, /, **params: object) -> str:
+    """`one` for a count of one, else `many` (mark both with N_); `{count}` is filled in. English has the two
+    forms; Chinese has one, so the catalogue gives both message ids the same translation."""
+    return t(lang, one if count == 1 else many, count=count, **params)
+
+
 def esc(value: object) -> str:
     return html.escape(str(value), quote=False)

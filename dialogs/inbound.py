@@ -15,6 +15,9 @@ class Inbound:
     args: str = ""  # command arguments (deep-link payload of /start)
     choice: str | None = None  # token of a pressed button
     choice_message_id: int | None = None  # the message the pressed button belongs to
+    # What that message is, "text" or "photo", when the channel knows: a text can only be edited into a text and
+    # a photo into a photo, so an edit of the other kind is sent as a new message (dialogs.engine).
+    choice_message_kind: str | None = None
     photo_file_ids: tuple[str, ...] = ()
     latitude: float | None = None
     longitude: float | None = None

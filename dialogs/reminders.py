@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogs.cards import Names, district_name, district_names, when
 from dialogs.i18n import t
 from dialogs.names import CATEGORY_NAMES, DEADLINE_NAMES, PRIORITY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Say
@@ -58,10 +59,19 @@ BATCH = 200  # per transaction; small enough that loading and rendering one batc
 YIELD_EVERY = 50
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
-def _when(value: str | None, tz: ZoneInfo) -> str:
+def _when(lang: str, value: str | None, tz: ZoneInfo) -> str:
+    """A stored ISO time the way every message writes times: 'Wed 4 Mar, 10:00' / '3月4日 周三 10:00'."""
     if not value:
         return ""
-    return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return when(lang, datetime.fromisoformat(value), tz)
+
+
+def _address(lang: str, payload: dict[str, Any], names_zh: Names) -> str:
+    """The street and the district in the reader's language (older reminders carry the joined English only)."""
+    if "district" not in payload:
+        return str(payload.get("address", ""))
+    district = district_name(lang, str(payload.get("district") or ""), names_zh)
+    return ", ".join(part for part in (str(payload.get("street") or ""), district) if part)
 
 
 # ---- what customers receive --------------------------------------------------------------------------------------
@@ -73,32 +83,35 @@ def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | Non
         # Without the ticket (a reminder whose subject is gone) the words still inform; buttons could not act.
         return [[ticket_button(label, action, ticket_id) for label, action in pairs]] if ticket_id else []
 
+    # Every one of these carries the request's number: a receipt, never edited away by its buttons.
     number, what = str(payload.get("number", "")), payload.get("what")
     if what == "assigned":
         return Say(t(lang, "Your request {number} is now with {name}. We will keep you posted here.",
-                     number=number, name=payload.get("name", "")))
+                     number=number, name=payload.get("name", "")), receipt=True)
     if what == "quote":
         return Say(
             t(lang, "Your request {number} is outside the warranty period, so the repair is paid. Our quote: "
                     "{amount} CNY. Work starts once you accept.", number=number, amount=payload.get("amount", "")),
             choices=buttons((t(lang, "Accept the quote"), TicketAction.ACCEPT_QUOTE),
                             (t(lang, "Decline"), TicketAction.DECLINE_QUOTE)),
+            receipt=True,
         )
     if what == "message":
         return Say(t(lang, "About your request {number}, {name} writes: {text}", number=number,
-                     name=payload.get("name", ""), text=payload.get("text", "")))
+                     name=payload.get("name", ""), text=payload.get("text", "")), receipt=True)
     status = str(payload.get("status", ""))
     if status == "resolved":
         return Say(
             t(lang, "Your request {number} is resolved. Is everything fine now?", number=number),
             choices=buttons((t(lang, "Yes, it is fixed"), TicketAction.CONFIRM_FIXED),
                             (t(lang, "No, reopen it"), TicketAction.REOPEN)),
+            receipt=True,
         )
     text = t(lang, "Your request {number} is now: {status}.", number=number,
              status=t(lang, STATUS_NAMES.get(status, status)))
     if payload.get("note"):
         text += "\n" + t(lang, "Note: {note}", note=payload["note"])
-    return Say(text)
+    return Say(text, receipt=True)
 
 
 def revisit_reply(lang: str, revisit: Revisit) -> Say:
@@ -113,19 +126,20 @@ def revisit_reply(lang: str, revisit: Revisit) -> Say:
     return Say(text, choices=answer_choices(lang, revisit.id))
 
 
-def viewing_reply(lang: str, kind: str, payload: dict[str, Any], tz: ZoneInfo, staff: bool) -> Say:
-    when, address = _when(payload.get("starts_at"), tz), payload.get("address", "")
+def viewing_reply(lang: str, kind: str, payload: dict[str, Any], tz: ZoneInfo, staff: bool,
+                  names_zh: Names) -> Say:
+    at, address = _when(lang, payload.get("starts_at"), tz), _address(lang, payload, names_zh)
     if staff:
-        return Say(t(lang, "Viewing at {when}: {address} ({listing}).", when=when, address=address,
+        return Say(t(lang, "Viewing at {when}: {address} ({listing}).", when=at, address=address,
                      listing=payload.get("listing", "")))
     if kind == "viewing_1h":
-        return Say(t(lang, "Your viewing starts in about an hour, at {when}: {address}.", when=when, address=address))
-    return Say(t(lang, "Reminder: your viewing is tomorrow at {when}: {address}.", when=when, address=address))
+        return Say(t(lang, "Your viewing starts in about an hour, at {when}: {address}.", when=at, address=address))
+    return Say(t(lang, "Reminder: your viewing is tomorrow at {when}: {address}.", when=at, address=address))
 
 
 # ---- what staff receive ------------------------------------------------------------------------------------------
 
-def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo) -> str:
+def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo, names_zh: Names) -> str:
     payload, kind = reminder.payload or {}, reminder.kind
     number = str(payload.get("number", ""))
     if kind == "ticket_assigned":
@@ -138,7 +152,7 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo) -> str:
                  priority=t(lang, PRIORITY_NAMES.get(str(payload.get("priority")), str(payload.get("priority")))))
     if kind in ("sla_80", "sla_breach"):
         which = t(lang, DEADLINE_NAMES.get(str(payload.get("which")), str(payload.get("which"))))
-        due = _when(payload.get("due_at"), tz)
+        due = _when(lang, payload.get("due_at"), tz)
         if kind == "sla_80":
             return t(lang, "Ticket {number}: 80% of the {which} time is used, due {due}.", number=number,
                      which=which, due=due)
@@ -160,7 +174,7 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo) -> str:
     if kind == "revisit_due":
         return t(lang, "A revisit is due: {customer}.", customer=payload.get("customer", ""))
     if kind in ("viewing_24h", "viewing_1h"):
-        return viewing_reply(lang, kind, payload, tz, staff=True).text
+        return viewing_reply(lang, kind, payload, tz, True, names_zh).text
     return str(payload.get("text") or kind)
 
 
@@ -263,6 +277,7 @@ async def _deliver(work: Work, claimed: list[Reminder], now: datetime) -> int:
                  } if customer_ids else {}
     staff = {s.id: s for s in (await session.scalars(select(Staff).where(Staff.id.in_(staff_ids))))} \
         if staff_ids else {}
+    names_zh = await district_names(session)
     outbox_rows: list[dict[str, Any]] = []
     staff_notices: list[StaffNotice] = []
     sent: list[Reminder] = []
@@ -282,7 +297,7 @@ async def _deliver(work: Work, claimed: list[Reminder], now: datetime) -> int:
                 await reminders.defer(session, reminder, morning)
                 continue
         if isinstance(person, Customer):
-            reply = await _customer_reply(session, reminder, person, tz)
+            reply = await _customer_reply(session, reminder, person, tz, names_zh)
             if reply is None:
                 await reminders.drop(session, reminder, now)
                 continue
@@ -291,7 +306,7 @@ async def _deliver(work: Work, claimed: list[Reminder], now: datetime) -> int:
                 outbox_rows.append(outbox_row(person.chat_id, reply.to_payload(), priority,
                                               dedupe_key=f"reminder:{reminder.id}", customer_id=person.id))
         else:
-            text = staff_text(person.language, reminder, tz)
+            text = staff_text(person.language, reminder, tz, names_zh)
             staff_notices.append(StaffNotice(person, Rendered(Say(text).to_payload(), text), staff_link(reminder),
                                              dedupe_key=f"reminder:{reminder.id}"))
         sent.append(reminder)
@@ -311,7 +326,8 @@ def _zone(person: Customer | Staff, default: ZoneInfo) -> ZoneInfo:
     return default
 
 
-async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: Customer, tz: ZoneInfo) -> Say | None:
+async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: Customer, tz: ZoneInfo,
+                          names_zh: Names) -> Say | None:
     lang, payload = customer.language, reminder.payload or {}
     if reminder.kind == "ticket_update":
         return ticket_update_reply(lang, payload, reminder.subject_id)
@@ -332,7 +348,7 @@ async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: C
         await revisits.mark_sent(session, revisit.id)
         return revisit_reply(lang, revisit)
     if reminder.kind in ("viewing_24h", "viewing_1h"):
-        return viewing_reply(lang, reminder.kind, payload, tz, staff=False)
+        return viewing_reply(lang, reminder.kind, payload, tz, False, names_zh)
     if reminder.kind == "viewing_interest":
         from dialogs.flows.viewings import interest_reply  # the journeys' flow owns that question
 

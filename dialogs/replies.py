@@ -11,6 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 MAX_TOKEN_BYTES = 48  # the channel adds a short prefix; Telegram allows 64 bytes of callback data
+# In front of the tokens of a receipt's buttons (ticket numbers, booking confirmations, quotes, survey thanks):
+# what such a press answers comes as new messages, so the receipt is never edited away (dialogs.engine).
+RECEIPT_MARK = "~"
+
+
+def receipt_token(token: str) -> str:
+    return token if token.startswith(RECEIPT_MARK) else RECEIPT_MARK + token
+
+
+def from_receipt(token: str) -> tuple[str, bool]:
+    """(the flow's token, whether the button belongs to a receipt)."""
+    if token.startswith(RECEIPT_MARK):
+        return token[len(RECEIPT_MARK):], True
+    return token, False
 
 
 @dataclass(frozen=True)
@@ -19,7 +33,9 @@ class Choice:
     token: str
 
     def __post_init__(self) -> None:
-        if len(self.token.encode()) > MAX_TOKEN_BYTES:
+        # A flow's token leaves room for the receipt mark.
+        limit = MAX_TOKEN_BYTES - (0 if self.token.startswith(RECEIPT_MARK) else len(RECEIPT_MARK))
+        if len(self.token.encode()) > limit:
             raise ValueError(f"button token too long: {self.token!r}")
 
 
@@ -37,6 +53,11 @@ class Reply:
         for name, value in body.items():
             if type(value) is list:
                 body[name] = [_plain(item) for item in value]
+        if body.get("receipt"):
+            body["choices"] = [[{**choice, "token": receipt_token(choice["token"])} for choice in row]
+                               for row in body.get("choices") or []]
+        else:
+            body.pop("receipt", None)  # most replies are no receipt: their stored form stays as it was
         body["kind"] = self.kind
         return body
 
@@ -51,6 +72,7 @@ class Say(Reply):
     edit: bool = False
     edit_message_id: int | None = None  # filled in by the engine from the pressed button
     remove_keyboard: bool = False  # removes a reply keyboard (after asking for contact/location)
+    receipt: bool = False  # carries something to keep (a ticket number, a booking): its buttons never edit it
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,7 @@ class Photo(Reply):
     choices: list[list[Choice]] = field(default_factory=list)
     edit: bool = False
     edit_message_id: int | None = None
+    receipt: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,14 @@ def menu_choices(ctx: DialogContext) -> list[list[Choice]]:
 
 
 def main_menu(ctx: DialogContext, text: str | None = None, edit: bool = False) -> Say:
-    return Say(text=text or ctx.t("Main menu"), choices=menu_choices(ctx), edit=edit)
+    """The menu, with what the customer's state adds on top (in line for a person: how to leave the queue)."""
+    lines, rows = [text or ctx.t("Main menu")], []
+    for flow in ctx.flows.flows:
+        notice = flow.menu_notice(ctx)
+        if notice is not None:
+            lines.append(notice[0])
+            rows += notice[1]
+    return Say(text="\n\n".join(lines), choices=[*rows, *menu_choices(ctx)], edit=edit)
 
 
 def help_text(ctx: DialogContext) -> str:
@@ -80,6 +87,8 @@ def unsupported(ctx: DialogContext) -> list[Reply]:
 def misunderstood(ctx: DialogContext, offer_person: bool) -> list[Reply]:
     handoff = ctx.flows.get(HANDOFF_FLOW)
     if offer_person and handoff is not None and handoff.menu_label:
-        choices = [[Choice(ctx.t(handoff.menu_label), f"{HANDOFF_FLOW}:start")], *menu_choices(ctx)]
-        return [Say(ctx.t("Sorry, I did not understand that. Please use the menu below."), choices=choices)]
+        # The person first; the menu without its own "talk to a person" button, so it is not offered twice.
+        person = Choice(ctx.t(handoff.menu_label), f"{HANDOFF_FLOW}:start")
+        rest = [row for row in ([c for c in row if c.token != person.token] for row in menu_choices(ctx)) if row]
+        return [Say(ctx.t("Sorry, I did not understand that. Please use the menu below."), choices=[[person], *rest])]
     return [main_menu(ctx, ctx.t("Sorry, I did not understand that. Please use the menu below."))]

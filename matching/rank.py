@@ -23,6 +23,7 @@ from matching.score import (
     filter_masks,
     hard_mask,
     location_mask,
+    rank_keys,
     scores,
     top_indices,
 )
@@ -157,7 +158,7 @@ async def find_matches(
     for _attempt in range(_ATTEMPTS):
         cols, distance = _filtered(await _candidates(session, plan, source), plan)
         score = scores(cols, plan, distance)
-        best = top_indices(score, cols.ids, top + _SPARE)
+        best = top_indices(rank_keys(cols, plan, score), cols.ids, top + _SPARE)
         matches, stale = await _fresh_matches(session, plan, index, cols.ids[best], score[best], top)
         if stale:
             snapshot = await snapshot_for(session)
@@ -183,7 +184,7 @@ async def _fresh_matches(
     cached_scores = dict(zip(ids, best_scores.tolist(), strict=True))
     stale = set(ids) - set(fresh.ids.tolist())
     matches: list[Match] = []
-    for i in np.lexsort((-fresh.ids, -fresh_scores)):
+    for i in np.lexsort((-fresh.ids, -rank_keys(fresh, plan, fresh_scores))):
         listing_id = int(fresh.ids[i])
         if not ok[i] or cached_scores.get(listing_id) != int(fresh_scores[i]):
             stale.add(listing_id)

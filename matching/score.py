@@ -397,6 +397,19 @@ def scores(cols: Columns, plan: Plan, distance: np.ndarray | None = None) -> np.
     return np.clip(np.rint(total), 0, 100).astype(np.int64)
 
 
+# Ranking sorts by the score, but a listing over the stated budget cap goes after every listing within it: the
+# tolerance lets it be shown (with its ⚠️ line), never ahead of a home the customer can afford.
+OVER_BUDGET_DROP = 101  # more than any score
+
+
+def rank_keys(cols: Columns, plan: Plan, score: np.ndarray) -> np.ndarray:
+    """What ranking sorts by (best first): the score, minus OVER_BUDGET_DROP over the budget cap."""
+    cap = plan.criteria.budget_max
+    if not cap:
+        return score
+    return score - OVER_BUDGET_DROP * (cols.price > cap).astype(np.int64)
+
+
 def top_indices(score: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best, by score then newest id (stable across backends)."""
     if len(score) == 0 or k <= 0:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from dialogs.cards import day_label, title, when
+from dialogs.cards import Names, day_label, district_names, title, when
 from dialogs.flow import DialogContext, Flow
 from dialogs.flows.viewing_tokens import (
     BOOK,
@@ -70,8 +70,9 @@ async def _ask_day(ctx: DialogContext, listing: Listing) -> list[Reply]:
     agent = await viewings.agent_for_listing(ctx.session, listing)
     ctx.goto(NAME, "day", listing_id=listing.id)
     days = await viewings.free_days(ctx.session, agent.id, now=ctx.now, settings=ctx.settings) if agent else []
+    home = title(ctx.lang, listing, await district_names(ctx.session))
     return [day_question(ctx, days, lambda day: PickDay(listing.id, day),
-                         ctx.t("Viewing: {home}. Which day suits you?", home=title(ctx.lang, listing)))]
+                         ctx.t("Viewing: {home} ({ref}). Which day suits you?", home=home, ref=listing.ref_code))]
 
 
 BOOKING_STEPS: tuple[BookingStep, ...] = (
@@ -105,13 +106,13 @@ def time_question(ctx: DialogContext, slots: list[datetime], pick: Callable[[dat
 
 
 def agent_booking_text(agent: Staff, viewing: Viewing, listing: Listing, customer_name: str, phone: str | None,
-                       what: str, tz: ZoneInfo) -> str:
+                       what: str, tz: ZoneInfo, names_zh: Names) -> str:
     lang = agent.language if agent.language in ("en", "zh") else "en"
     head = {"new": N_("New viewing booked"), "moved": N_("Viewing moved"),
             "cancelled": N_("Viewing cancelled by the customer")}[what]
     return "\n".join([
         f"<b>{t(lang, head)}</b>",
-        t(lang, "{home} ({ref})", home=title(lang, listing), ref=listing.ref_code),
+        t(lang, "{home} ({ref})", home=title(lang, listing, names_zh), ref=listing.ref_code),
         t(lang, "When: {when}", when=when(lang, viewing.starts_at, tz)),
         t(lang, "Customer: {name}, phone {phone}", name=customer_name, phone=phone or "-"),
     ])
@@ -135,7 +136,7 @@ async def tell_agent(ctx: DialogContext, viewing: Viewing, what: str) -> None:
     if agent is None or listing is None or not agent.is_active:
         return
     text = agent_booking_text(agent, viewing, listing, ctx.customer.display_name, ctx.customer.phone, what,
-                              ctx.settings.tz)
+                              ctx.settings.tz, await district_names(ctx.session))
     choices = agent_outcome_choices(agent, viewing.id) if what != "cancelled" else []
     plain = html.unescape(_TAG.sub("", text))  # the console escapes the notification text itself
     notice = StaffNotice(agent, Rendered(Say(text, choices=choices).to_payload(), plain), link="/viewings")
@@ -144,6 +145,10 @@ async def tell_agent(ctx: DialogContext, viewing: Viewing, what: str) -> None:
 
 class BookingFlow(Flow):
     name = NAME
+
+    def answers_while_human(self, token: str | None) -> bool:
+        # Moving or dropping an existing viewing is the customer's own data; booking a new one is a new flow.
+        return token is not None and decode(token, RescheduleDay, RescheduleTime, CancelBooking) is not None
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         return [Say(ctx.t("Open a home from your matches and press “Book a viewing”."),
@@ -233,10 +238,11 @@ class BookingFlow(Flow):
         ctx.clear()
         await tell_agent(ctx, viewing, "new")
         agent = await ctx.session.get(Staff, viewing.agent_id)
-        text = ctx.t("Booked! Viewing of {home} on {when} with {agent}. I will remind you a day before and an "
-                     "hour before.", home=title(ctx.lang, listing),
-                     when=when(ctx.lang, viewing.starts_at, ctx.settings.tz), agent=agent.name if agent else "")
-        return [Say(text, choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True)]
+        text = ctx.t("Booked! Viewing of {home} ({ref}) on {when} with {agent}. I will remind you a day before and "
+                     "an hour before.", home=title(ctx.lang, listing, await district_names(ctx.session)),
+                     ref=listing.ref_code, when=when(ctx.lang, viewing.starts_at, ctx.settings.tz),
+                     agent=agent.name if agent else "")
+        return [Say(text, choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True, receipt=True)]
 
     async def _owned(self, ctx: DialogContext, viewing_id: int) -> Viewing | None:
         viewing = await ctx.session.get(Viewing, viewing_id)
@@ -270,5 +276,5 @@ class BookingFlow(Flow):
         await tell_agent(ctx, viewing, "moved")
         moved_to = when(ctx.lang, viewing.starts_at, ctx.settings.tz)
         return [Say(ctx.t("Done: your viewing is now on {when}.", when=moved_to),
-                    choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True)]
+                    choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True, receipt=True)]
 

@@ -12,7 +12,7 @@ from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.handoff import queue_and_tell
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
-from dialogs.replies import Choice, Reply, Say
+from dialogs.replies import Reply, Say
 from storage.events import ticket_changed
 from storage.services import owners, tickets
 from storage.vocabulary import COMPLAINT_CATEGORIES, TicketKind
@@ -21,7 +21,8 @@ NAME = "complaint"
 DESCRIBE_STEP = DescribeStep(
     NAME, COMPLAINT_CATEGORIES,
     question=N_("Please tell us what happened. Names, dates and places help us act quickly."),
-    with_photos=N_("Got {count} photo(s). Send more, or press Send complaint."),
+    with_one_photo=N_("Got 1 photo. Send more, or press Send complaint."),
+    with_photos=N_("Got {count} photos. Send more, or press Send complaint."),
     without_photos=N_("You may add photos, or press Send complaint."), done=N_("Send complaint"))
 
 
@@ -34,7 +35,7 @@ class ComplaintFlow(Flow):
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         ctx.goto(NAME, CATEGORY, photos=[])
         return [Say(ctx.t("I am sorry something went wrong. What is your complaint about?"),
-                    choices=[*DESCRIBE_STEP.category_rows(ctx), [Choice(ctx.t("Cancel"), "menu:main")]])]
+                    choices=[*DESCRIBE_STEP.category_rows(ctx), [describe.cancel_choice(ctx)]])]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         if DESCRIBE_STEP.finished(ctx, token):
@@ -56,6 +57,6 @@ class ComplaintFlow(Flow):
         )
         ctx.work.publish(ticket_changed(ticket, created=True))
         filed = Say(ctx.t("Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
-                          "person will talk to you here.", number=ticket.number))
+                          "person will talk to you here.", number=ticket.number), receipt=True)
         return [filed, *await queue_and_tell(ctx, "complaint")]
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dialogs.flow import DialogContext
+from dialogs.i18n import tn
 from dialogs.inbound import Inbound
 from dialogs.names import CATEGORY_NAMES
 from dialogs.replies import Choice, Reply, Say
@@ -41,6 +42,7 @@ class DescribeStep:
     flow: str
     categories: Sequence[str]
     question: str  # asked once the category is chosen
+    with_one_photo: str  # one photo so far
     with_photos: str  # "{count}" photos so far
     without_photos: str
     done: str
@@ -53,7 +55,7 @@ class DescribeStep:
         if picked is None or picked.category not in self.categories or self._step(ctx) != CATEGORY:
             return None
         ctx.goto(self.flow, DESCRIBE, category=picked.category)
-        return [Say(ctx.t(self.question), edit=True)]
+        return [Say(ctx.t(self.question), choices=[[cancel_choice(ctx)]], edit=True)]
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         step = self._step(ctx)
@@ -70,8 +72,9 @@ class DescribeStep:
 
     def prompt(self, ctx: DialogContext) -> Say:
         count = len(photos(ctx))
-        text = ctx.t(self.with_photos, count=count) if count else ctx.t(self.without_photos)
-        return Say(text, choices=[[Choice(ctx.t(self.done), button_data(self.flow, PhotosDone()))]])
+        text = tn(ctx.lang, count, self.with_one_photo, self.with_photos) if count else ctx.t(self.without_photos)
+        return Say(text, choices=[[Choice(ctx.t(self.done), button_data(self.flow, PhotosDone()))],
+                                  [cancel_choice(ctx)]])
 
     def finished(self, ctx: DialogContext, token: str) -> bool:
         """The Done button of these steps, pressed while they are still open (not a stale one)."""
@@ -79,6 +82,11 @@ class DescribeStep:
 
     def _step(self, ctx: DialogContext) -> str | None:
         return ctx.conversation.step if ctx.conversation.flow == self.flow else None
+
+
+def cancel_choice(ctx: DialogContext) -> Choice:
+    """Every question of repair and complaint can be left: back to the main menu, nothing filed."""
+    return Choice(ctx.t("Cancel"), "menu:main")
 
 
 def description(ctx: DialogContext) -> str:

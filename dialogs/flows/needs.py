@@ -5,6 +5,8 @@ how to read a typed answer. Typed text is first read by the matching parser (so 
 steps at once); a step's own reader handles bare answers such as "8000" or "2". The customer is asked only for
 what is still missing: after a one-sentence need only the core steps, step by step every step. A summary with
 edit buttons ends the intake; saving it stores the Need (one per customer and deal type) and shows matches.
+A one-sentence need that is complete from the start skips that gate: it is saved and the matches are shown at
+once, under the summary with a button to edit the search.
 
 Conversation slots: criteria (matching.Criteria JSON), skipped (step names answered with "any"),
 mode ("sentence" | "steps"), editing (return to the summary after one answer), source (the customer's words).
@@ -650,7 +652,21 @@ async def take_sentence(ctx: DialogContext, text: str) -> list[Reply] | None:
     _begin(ctx, mode="sentence", source=text[:1000])
     criteria = Criteria()
     touched = _merge(criteria, parsed)
+    if criteria.deal_type and not criteria.district_candidates and _next_step(ctx, criteria) is None:
+        return await _save_and_show(ctx, criteria, env)
     return await _continue(ctx, criteria, lead=_understood_text(env, criteria, _understood(touched, criteria)))
+
+
+async def _save_and_show(ctx: DialogContext, criteria: Criteria, env: Env) -> list[Reply]:
+    """A complete one-sentence need: saved, summed up with a button to change it, and its matches at once."""
+    deal = str(criteria.deal_type)
+    criteria.warnings = []
+    await needs_repo.save(ctx.session, ctx.customer.id, deal, criteria.to_json(), ctx.slots.get("source") or None)
+    ctx.clear()
+    text = summary_text(env, criteria) + "\n\n" + ctx.t("Saved. I will also tell you when a new home matching this "
+                                                         "appears.")
+    summary = Say(text, choices=[[needs_button(ctx.t("Edit my search"), OpenNeed(deal))]])
+    return [summary, *await show_results(ctx, deal, 0)]
 
 
 class NeedsFlow(Flow):

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from dialogs.cards import card_text, details_text, photo_urls
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.cards import card_text, chinese_names, details_text, photo_urls
 from dialogs.flow import DialogContext, Flow
 from dialogs.flows.search_tokens import (
     MATCHES_SHOWN,
@@ -102,16 +104,17 @@ class AlertsOn(Token):
     prefix = "alerts_on"
 
 
-async def matches_for(ctx: DialogContext, criteria: Criteria, index: DistrictIndex) -> list[Match]:
-    """The best matches, without the listings this customer turned down."""
-    rejected = await listings_repo.rejected_ids(ctx.session, ctx.customer.id)
-    found = await find_matches(ctx.session, criteria, top=TOP + len(rejected), customer_id=ctx.customer.id,
-                               index=index)
+async def recommended(session: AsyncSession, customer_id: int, criteria: Criteria,
+                      index: DistrictIndex) -> list[Match]:
+    """The customer's matches, best first, without the listings they turned down: what the cards page through,
+    and what new-listing alerts (dialogs.alerts) choose from, so both rank and filter alike."""
+    rejected = await listings_repo.rejected_ids(session, customer_id)
+    found = await find_matches(session, criteria, top=TOP + len(rejected), customer_id=customer_id, index=index)
     return [m for m in found if m.listing_id not in rejected][:TOP]
 
 
-def _names_zh(index: DistrictIndex) -> dict[str, str]:
-    return {name: index.name_zh(name) for name in index.names}
+async def matches_for(ctx: DialogContext, criteria: Criteria, index: DistrictIndex) -> list[Match]:
+    return await recommended(ctx.session, ctx.customer.id, criteria, index)
 
 
 async def show_results(ctx: DialogContext, deal: str, position: int, *, edit: bool = False) -> list[Reply]:
@@ -134,7 +137,7 @@ async def show_results(ctx: DialogContext, deal: str, position: int, *, edit: bo
     zh = ctx.lang == "zh"
     text = card_text(ctx.lang, listing, reasons=match.reasons_zh if zh else match.reasons,
                      misses=match.misses_zh if zh else match.misses, position=(position + 1, len(matches)),
-                     names_zh=_names_zh(index))
+                     names_zh=chinese_names(index))
     saved = await listings_repo.is_saved(ctx.session, ctx.customer.id, listing.id)
     nav = []
     if position > 0:
@@ -187,6 +190,7 @@ class RecommendFlow(Flow):
     name = NAME
     menu_label = N_("My matches")
     intent_words = ("matches", "recommendations", "推荐", "匹配")
+    works_while_human = True  # browsing their own matches takes buttons only
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         saved = await needs_repo.for_customer(ctx.session, ctx.customer.id, active_only=True)
@@ -241,7 +245,7 @@ class RecommendFlow(Flow):
             replies.append(Location(listing.lat, listing.lon))
         book = booking_button(ctx.t("Book a viewing"), OpenListing(listing.id))
         rows = [[book]] if listing.status == "active" else []
-        replies.append(Say(details_text(ctx.lang, listing, _names_zh(index)), choices=rows))
+        replies.append(Say(details_text(ctx.lang, listing, chinese_names(index)), choices=rows))
         return replies
 
     async def _save(self, ctx: DialogContext, deal: str, position: int, listing_id: int) -> list[Reply] | None:

@@ -29,7 +29,8 @@ CALL_FIRST = N_("Call me first to arrange")
 DESCRIBE_STEP = DescribeStep(
     NAME, REPAIR_CATEGORIES,
     question=N_("Please describe the problem in a few words: what, where in the home, since when."),
-    with_photos=N_("Got {count} photo(s). Send more, or press Done."),
+    with_one_photo=N_("Got 1 photo. Send more, or press Done."),
+    with_photos=N_("Got {count} photos. Send more, or press Done."),
     without_photos=N_("Photos help our technician. Send one or several, or press Done."), done=N_("Done"))
 
 
@@ -52,7 +53,7 @@ class PickAccess(Token):
 
 
 def _cancel(ctx: DialogContext) -> Choice:
-    return Choice(ctx.t("Cancel"), "menu:main")
+    return describe.cancel_choice(ctx)
 
 
 class RepairFlow(Flow):
@@ -72,12 +73,17 @@ class RepairFlow(Flow):
                            button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
 
     def _unit_question(self, ctx: DialogContext, units: list[owners.OwnedUnit]) -> Say:
+        """Which home, when there is a choice; an owner of one home goes straight to what needs repairing."""
+        if len(units) == 1:
+            ctx.goto(NAME, CATEGORY, unit_id=units[0].unit.id)
+            return self._category_question(ctx, edit=False)
+        ctx.goto(NAME, "unit")
         rows = [[self.button(u.label, PickUnit(u.unit.id))] for u in units[:20]]
         return Say(ctx.t("Which home is it about?"), choices=[*rows, [_cancel(ctx)]])
 
-    def _category_question(self, ctx: DialogContext) -> Say:
+    def _category_question(self, ctx: DialogContext, edit: bool = True) -> Say:
         return Say(ctx.t("What needs repairing?"), choices=[*DESCRIBE_STEP.category_rows(ctx), [_cancel(ctx)]],
-                   edit=True)
+                   edit=edit)
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         if DESCRIBE_STEP.finished(ctx, token):
@@ -85,6 +91,7 @@ class RepairFlow(Flow):
             return [Say(ctx.t("How urgent is it?"), choices=[
                 [self.button(ctx.t(EMERGENCY_HINT), PickUrgency("emergency"))],
                 [self.button(ctx.t("Not an emergency"), PickUrgency("normal"))],
+                [_cancel(ctx)],
             ])]
         step = ctx.conversation.step if ctx.conversation.flow == NAME else None
         match decode(token, PickUnit, PickUrgency, PickAccess):
@@ -98,7 +105,8 @@ class RepairFlow(Flow):
                 return [Say(ctx.t("When may our technician enter your home? Write it (for example \"weekdays after "
                                   "18:00\") or choose:"),
                             choices=[[self.button(ctx.t(ANY_TIME), PickAccess("any"))],
-                                     [self.button(ctx.t(CALL_FIRST), PickAccess("call"))]], edit=True)]
+                                     [self.button(ctx.t(CALL_FIRST), PickAccess("call"))],
+                                     [_cancel(ctx)]], edit=True)]
             case PickAccess(window) if step == "access":
                 return await self._file(ctx, ctx.t(ANY_TIME if window == "any" else CALL_FIRST))
         return await DESCRIBE_STEP.on_choice(ctx, token)
@@ -125,13 +133,13 @@ class RepairFlow(Flow):
         units = await owners.owned_units(ctx.session, ctx.customer.id)
         if not units:
             ctx.clear()
+            # Two messages: a reply keyboard goes away only with a message that has no inline buttons.
             return [Say(ctx.t("I could not find a home registered under this number, so I cannot file a repair "
-                              "yet. You can still make a complaint (our staff will verify you) or talk to a person."),
-                        remove_keyboard=True,
+                              "yet."), remove_keyboard=True),
+                    Say(ctx.t("You can still make a complaint (our staff will verify you) or talk to a person."),
                         choices=[[Choice(ctx.t("Make a complaint"), "complaint:start")],
                                  [Choice(ctx.t("Talk to a person"), "handoff:start")],
                                  [Choice(ctx.t("Main menu"), "menu:main")]])]
-        ctx.goto(NAME, "unit")
         names = ", ".join(u.label for u in units)
         return [Say(ctx.t("Thank you, I found your home: {homes}.", homes=names), remove_keyboard=True),
                 self._unit_question(ctx, units)]
@@ -160,5 +168,5 @@ class RepairFlow(Flow):
                                "(gas, fire), also call the emergency services."))
         lines.append(ctx.t("You can follow it under \"My requests\"."))
         return [Say("\n".join(lines), choices=[[Choice(ctx.t("My requests"), "tickets:start")],
-                                               [Choice(ctx.t("Main menu"), "menu:main")]])]
+                                               [Choice(ctx.t("Main menu"), "menu:main")]], receipt=True)]
 

@@ -23,6 +23,7 @@ class MenuFlow(Flow):
     name = MENU_FLOW
     commands = ("start", "help", "language", "menu", "cancel")
     intent_words = ("menu", "菜单", "主菜单")
+    works_while_human = True
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         ctx.clear()

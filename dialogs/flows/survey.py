@@ -53,8 +53,9 @@ def survey_question(lang: str, *, subject_type: str, subject_id: int, survey_id:
         text = t(lang, "How was your viewing? 1 = very unsatisfied, 5 = very satisfied.")
     else:
         text = t(lang, "How satisfied are you with the help you got? 1 = very unsatisfied, 5 = very satisfied.")
+    # A closed request's number is kept in the chat: rating it answers with a new message.
     return Say(text, choices=[[Choice(str(score), button_data(NAME, Rate(survey_id, score)))
-                               for score in range(LOWEST, HIGHEST + 1)]])
+                               for score in range(LOWEST, HIGHEST + 1)]], receipt=subject_type == "ticket")
 
 
 class SurveyFlow(Flow):
@@ -71,7 +72,7 @@ class SurveyFlow(Flow):
             case SkipComment():
                 if ctx.conversation.flow == NAME:
                     ctx.clear()
-                return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
+                return [Say(ctx.t("Thank you for your feedback!"), edit=True, receipt=True)]
         return None
 
     async def _rate(self, ctx: DialogContext, survey_id: int, score: int) -> list[Reply] | None:
@@ -83,7 +84,7 @@ class SurveyFlow(Flow):
         if not result.recorded:
             return [Say(ctx.t("You have already answered this survey. Thank you!"), edit=True)]
         if ctx.conversation.mode != ConversationMode.BOT:
-            return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
+            return [Say(ctx.t("Thank you for your feedback!"), edit=True, receipt=True)]
         ctx.goto(NAME, "comment", survey_id=survey_id)
         if result.follow_up is not None:
             text = ctx.t("We are sorry we let you down. A team lead will contact you. "
@@ -91,7 +92,7 @@ class SurveyFlow(Flow):
         else:
             text = ctx.t("Thank you! You rated us {score} of 5. Anything you would like to add? "
                          "Write it here, or skip.", score=score)
-        return [Say(text, choices=[[self.button(ctx.t("Skip"), SkipComment(survey_id))]], edit=True)]
+        return [Say(text, choices=[[self.button(ctx.t("Skip"), SkipComment(survey_id))]], edit=True, receipt=True)]
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         if ctx.conversation.step != "comment" or event.kind != "text" or not event.text.strip():
@@ -104,5 +105,5 @@ class SurveyFlow(Flow):
         except surveys.SurveyError:
             return None
         ctx.clear()
-        return [Say(ctx.t("Thank you for your feedback!"))]
+        return [Say(ctx.t("Thank you for your feedback!"), receipt=True)]
 

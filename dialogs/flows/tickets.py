@@ -105,7 +105,7 @@ class TicketsFlow(Flow):
         if ticket.status not in FINISHED_TICKET_STATUSES:
             rows.append([self._about(ticket, TicketAction.ADD, ctx.t("Add information or photos"))])
         rows.append([self.button(ctx.t("Back to my requests"), BackToList())])
-        return Say("\n".join(lines), choices=rows, edit=True)
+        return Say("\n".join(lines), choices=rows, edit=True, receipt=True)
 
     def _done(self, ctx: DialogContext) -> list[list[Choice]]:
         return [[self.button(ctx.t("Done"), DoneAdding())]]
@@ -141,12 +141,12 @@ class TicketsFlow(Flow):
                 await tickets.accept_quote(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
                 ctx.work.publish(ticket_changed(ticket))
                 return [Say(ctx.t("Thank you, you accepted the quote for {number}. We will start the work.",
-                                  number=ticket.number), edit=True)]
+                                  number=ticket.number), edit=True, receipt=True)]
             case TicketAction.DECLINE_QUOTE:
                 await tickets.decline_quote(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
                 ctx.work.publish(ticket_changed(ticket))
                 return [Say(ctx.t("You declined the quote; request {number} is cancelled.", number=ticket.number),
-                            edit=True)]
+                            edit=True, receipt=True)]
             case TicketAction.CONFIRM_FIXED:
                 return await self._confirm(ctx, ticket)
             case TicketAction.REOPEN:
@@ -156,13 +156,15 @@ class TicketsFlow(Flow):
                 if ctx.conversation.mode == ConversationMode.BOT:
                     ctx.goto(NAME, "add", ticket_id=ticket.id)
                 return [Say(ctx.t("Request {number} is reopened. What is still wrong? Write it here or send photos, "
-                                  "then press Done.", number=ticket.number), choices=self._done(ctx), edit=True)]
+                                  "then press Done.", number=ticket.number), choices=self._done(ctx), edit=True,
+                            receipt=True)]
         return [self._details(ctx, ticket)]  # TicketAction.SHOW
 
     async def _confirm(self, ctx: DialogContext, ticket: Ticket) -> list[Reply]:
         await tickets.confirm_resolution(ctx.session, ticket, ctx.customer.id, settings=ctx.settings)
         ctx.work.publish(ticket_changed(ticket))
-        done = Say(ctx.t("Great, request {number} is closed. Thank you!", number=ticket.number), edit=True)
+        done = Say(ctx.t("Great, request {number} is closed. Thank you!", number=ticket.number), edit=True,
+                   receipt=True)
         row = await ctx.session.scalar(
             select(Survey).where(Survey.subject_type == "ticket", Survey.subject_id == ticket.id)
         )
@@ -187,5 +189,5 @@ class TicketsFlow(Flow):
                                    settings=ctx.settings)
         ctx.work.publish(ticket_changed(ticket, info=True))
         return [Say(ctx.t("Added to {number}. Send more, or press Done.", number=ticket.number),
-                    choices=self._done(ctx))]
+                    choices=self._done(ctx), receipt=True)]
 

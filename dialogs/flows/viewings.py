@@ -6,7 +6,7 @@ The buttons are listed in dialogs.flows.viewing_tokens, next to those of the boo
 
 from __future__ import annotations
 
-from dialogs.cards import title, when
+from dialogs.cards import district_names, title, when
 from dialogs.flow import DialogContext, Flow
 from dialogs.flows.booking import day_question, tell_agent
 from dialogs.flows.viewing_tokens import (
@@ -48,6 +48,7 @@ class ViewingsFlow(Flow):
     menu_label = N_("My viewings")
     commands = ("viewings",)
     intent_words = ("my viewings", "viewing", "appointment", "reschedule", "看房", "预约", "我的看房")
+    works_while_human = True  # their own viewings; rescheduling picks times in the booking flow (buttons only)
 
     async def start(self, ctx: DialogContext, event: Inbound) -> list[Reply]:
         return await self._list(ctx, edit=event.kind == "choice")
@@ -61,10 +62,11 @@ class ViewingsFlow(Flow):
         lines = [lead] if lead else []
         lines.append(ctx.t("Your upcoming viewings:"))
         rows = []
+        names_zh = await district_names(ctx.session)
         for n, viewing in enumerate(upcoming, start=1):
             listing = await ctx.session.get(Listing, viewing.listing_id)
             agent = await ctx.session.get(Staff, viewing.agent_id)
-            home = title(ctx.lang, listing) if listing else "?"
+            home = title(ctx.lang, listing, names_zh) if listing else "?"
             lines.append(ctx.t("{n}. {when} — {home} ({ref}), agent {agent}", n=n,
                                when=when(ctx.lang, viewing.starts_at, ctx.settings.tz), home=home,
                                ref=listing.ref_code if listing else "", agent=agent.name if agent else ""))

@@ -93,6 +93,8 @@ class Need(Timestamps, Base):
     criteria: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # matching.Criteria.to_json()
     source_text: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
+    # When the customer last saved it: new-listing alerts are about homes that came after (dialogs.alerts).
+    saved_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
 
 
 class ListingFeedback(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JSONType, Timestamps
@@ -23,6 +23,12 @@ class Customer(Timestamps, Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     # True once the customer chose a language explicitly; Telegram's language no longer overrides it.
     language_chosen: Mapped[bool] = mapped_column(default=False)
+    # True once the language was taken from what the customer writes (storage.text.written_language): their
+    # app's language no longer overrides it, an explicit choice still does.
+    language_from_text: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A reply keyboard (share my phone number / cancel) is showing in the chat; the dialog engine removes it
+    # with the next message that can carry the removal.
+    reply_keyboard: Mapped[bool] = mapped_column(default=False, server_default=false())
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     phone_verified_at: Mapped[datetime | None]
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.models import Listing, ListingFeedback, Recommendation, SavedListing
+from storage.models import Listing, ListingFeedback, Recommendation, SavedListing, Viewing
 
 FEEDBACK_REASONS = ("too_far", "too_expensive", "too_small", "layout", "other")
 
@@ -113,6 +113,16 @@ async def shown_ids(session: AsyncSession, customer_id: int, channel: str) -> se
         select(Recommendation.listing_id).where(Recommendation.customer_id == customer_id,
                                                 Recommendation.channel == channel)
     )
+    return set(rows.all())
+
+
+async def seen_ids(session: AsyncSession, customer_id: int) -> set[int]:
+    """Every listing the customer has seen: shown as a card or an alert, saved, turned down or booked to view."""
+    shown = select(Recommendation.listing_id).where(Recommendation.customer_id == customer_id)
+    saved_ = select(SavedListing.listing_id).where(SavedListing.customer_id == customer_id)
+    rejected = select(ListingFeedback.listing_id).where(ListingFeedback.customer_id == customer_id)
+    viewed = select(Viewing.listing_id).where(Viewing.customer_id == customer_id)
+    rows = await session.scalars(union(shown, saved_, rejected, viewed))
     return set(rows.all())
 
 

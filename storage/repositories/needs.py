@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import clock
 from storage.models import Customer, Need
 
 
@@ -30,7 +31,7 @@ async def for_customer(session: AsyncSession, customer_id: int, *, active_only: 
 async def save(
     session: AsyncSession, customer_id: int, deal_type: str, criteria: dict[str, Any], source_text: str | None = None
 ) -> Need:
-    """Create or replace the customer's need for this deal type, and make it active."""
+    """Create or replace the customer's need for this deal type, make it active and note when (`saved_at`)."""
     need = await get(session, customer_id, deal_type)
     if need is None:
         need = Need(customer_id=customer_id, deal_type=deal_type, criteria=dict(criteria), source_text=source_text,
@@ -46,6 +47,7 @@ async def save(
             return need
     need.criteria = dict(criteria)
     need.active = True
+    need.saved_at = clock.now()
     if source_text is not None:
         need.source_text = source_text
     await session.flush()

@@ -346,6 +346,8 @@ async def _schedule_reminders(session: AsyncSession, viewing: Viewing, now: date
     payload = {
         "viewing_id": viewing.id, "starts_at": viewing.starts_at.isoformat(),
         "address": ", ".join(p for p in (listing.address, listing.district_name) if p) if listing else "",
+        # The parts too, so the reminder names the district in its reader's language (dialogs.reminders).
+        "street": listing.address if listing else "", "district": listing.district_name if listing else "",
         "listing": listing.ref_code if listing else "", "agent": agent.name if agent else "",
     }
     for kind, before in (("viewing_24h", timedelta(hours=24)), ("viewing_1h", timedelta(hours=1))):

@@ -101,8 +101,7 @@ async def test_a_stored_server_path_is_never_uploaded_and_the_card_goes_without_
         async with channel(api, sessions, bus, media):
             ann = api.customer(first_name="Ann", language_code="en")
             ann.send_text("2-bedroom to rent near Wangjing under 8k from March")
-            await ann.wait_for("Here is what you are looking for")
-            ann.press("✅ Show matches")
+            await ann.wait_for("Here is what you are looking for")  # a complete sentence: matches at once
             card = await ann.wait_for("R-WJ-201")
             assert "photo" not in card and card["reply_markup"]["inline_keyboard"]  # the card, without its photo
             ann.press("Details")

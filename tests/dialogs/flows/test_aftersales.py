@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dialogs.inbound import Inbound
 from dialogs.reminders import tick
-from dialogs.replies import AskContact, Say
+from dialogs.replies import AskContact, Say, from_receipt
 from storage.models import (
     Conversation,
     Customer,
@@ -47,9 +47,12 @@ async def _file_leak(customer: FakeCustomer, unit_id: int, emergency: bool = Tru
     assert isinstance(replies[0], AskContact)
     replies = await customer.send(_contact("+86 138-0013-8000"))
     assert "Sunny Garden 3-1201" in replies[0].text and replies[0].remove_keyboard
-    await customer.press(f"repair:unit:{unit_id}")
+    assert "repair:cat:plumbing" in [c.token for row in replies[-1].choices for c in row]  # one home: not asked
+    # which (issue 16)
     await customer.press("repair:cat:waterproofing")
-    await customer.text("Water drips from the bathroom ceiling")
+    # The customer writes in their own language (the bot answers in the language they write, issue 16).
+    await customer.text("浴室天花板一直在滴水" if customer.language_code.startswith("zh")
+                        else "Water drips from the bathroom ceiling")
     await customer.send(_photo("p1"))
     replies = await customer.send(_photo("p2"))
     assert "2" in replies[0].text
@@ -95,7 +98,8 @@ async def test_out_of_warranty_repair_waits_for_quote(sessions, frozen_clock) ->
     await tick(workplace_for(sessions))
     replies = await customer.send(Inbound(kind="text", text="hello?"))  # refresh replies from the outbox
     quote = [r for r in customer.replies if isinstance(r, Say) and "350.00 CNY" in r.text]
-    assert quote and quote[0].choices[0][0].token.startswith("tickets:qa:")
+    # A quote is a receipt: its buttons carry the receipt mark, so accepting never edits the quote away (issue 16).
+    assert quote and from_receipt(quote[0].choices[0][0].token) == (f"tickets:qa:{ticket.id}", True)
     await customer.press(quote[0].choices[0][0].token)
     async with sessions() as session, session.begin():
         ticket = await session.scalar(select(Ticket))
@@ -184,7 +188,7 @@ async def test_status_changes_reach_customer_and_resolution_confirmed_then_surve
     texts = [r.text for r in customer.replies if isinstance(r, Say)]
     assert any("王师傅" in t for t in texts) and any("处理中" in t for t in texts)
     resolved = next(r for r in customer.replies if isinstance(r, Say) and r.choices
-                    and r.choices[0][0].token.startswith("tickets:ok:"))
+                    and from_receipt(r.choices[0][0].token)[0].startswith("tickets:ok:"))
     replies = await customer.press(resolved.choices[0][0].token)
     assert "已关闭" in replies[0].text
     survey_question = replies[1]

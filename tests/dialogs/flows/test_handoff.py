@@ -23,8 +23,11 @@ OFFICE_HOURS = load_settings(business_hours="09:00-18:00", business_days="mon,tu
 async def test_intent_words_put_customer_in_line(sessions, frozen_clock, words):
     customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     replies = await customer.text(words)
-    assert "You are in line to talk to a person: number 1" in replies[0].text
-    assert "Expected wait: about 4 min" in replies[0].text
+    if words == "我要找客服":  # clearly Chinese from an English app: answered in Chinese (issue 16)
+        assert "您已进入人工客服队列：当前排第 1 位" in replies[0].text and "预计等待约 4 分钟" in replies[0].text
+    else:
+        assert "You are in line to talk to a person: number 1" in replies[0].text
+        assert "Expected wait: about 4 min" in replies[0].text
     async with sessions() as session:
         conversation = await session.scalar(select(Conversation))
         assert conversation.mode == "waiting" and conversation.handoff_reason == "asked"
@@ -36,7 +39,8 @@ async def test_position_and_chinese_text(sessions, frozen_clock):
     await FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=1).press("handoff:start")
     replies = await FakeCustomer(sessions, settings=OFFICE_HOURS, user_id=2, language_code="zh-hans").command("agent")
     assert "当前排第 2 位" in replies[0].text and "预计等待约 8 分钟" in replies[0].text
-    assert [c.label for row in replies[0].choices for c in row] == ["返回智能助理"]
+    # What a waiting customer can still do, and the way out of the queue (issue 16).
+    assert [c.label for row in replies[0].choices for c in row] == ["我的工单", "主菜单", "取消人工请求"]
 
 
 async def test_menu_shows_talk_to_a_person(sessions, frozen_clock):
@@ -49,7 +53,8 @@ async def test_bot_silent_while_waiting_but_queue_button_answers(sessions, froze
     customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     await customer.text("human")
     assert await customer.text("hello? are you there") == []
-    assert await customer.command("start") == []
+    menu = await customer.command("start")  # self-service still answers (issue 16), with the way out of the queue
+    assert "handoff:cancel" in [c.token for row in menu[0].choices for c in row]
     again = await customer.press("handoff:start")
     assert "number 1" in again[0].text
 
@@ -58,9 +63,9 @@ async def test_outside_business_hours_offers_to_leave_a_message(sessions, frozen
     frozen_clock.advance(hours=12)  # Monday 21:00 in Shanghai
     customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     replies = await customer.text("人工")
-    assert "will reply from 2026-03-03 09:00" in replies[0].text
+    assert "will reply from Tue 3 Mar, 09:00" in replies[0].text  # times read alike everywhere (issue 16)
     labels = [c.label for row in replies[0].choices for c in row]
-    assert labels == ["Leave a message", "Back to the assistant"]
+    assert labels == ["Leave a message", "My requests", "Main menu", "Cancel my request for a person"]
     prompt = await customer.press_label("Leave a message")
     assert "write your message" in prompt[0].text
     assert await customer.text("Please call me about the flat on Monday") == []
@@ -80,7 +85,7 @@ async def test_second_misunderstanding_offers_person_and_records_reason(sessions
 async def test_back_to_the_assistant_leaves_the_queue(sessions, frozen_clock):
     customer = FakeCustomer(sessions, settings=OFFICE_HOURS)
     await customer.text("human")
-    replies = await customer.press_label("Back to the assistant")
+    replies = await customer.press_label("Cancel my request for a person")
     assert replies[0].text.startswith("You are back with the assistant")
     async with sessions() as session:
         assert (await session.scalar(select(Conversation))).mode == "bot"

@@ -37,9 +37,9 @@ async def test_one_sentence_need_to_booking_in_english(sessions, frozen_clock) -
     ids = await seed(sessions)
     ann = FakeCustomer(sessions, user_id=2001, language_code="en")
     replies = await ann.text("2-bedroom to rent near Wangjing under 8k from March")
-    # Everything core was understood: straight to the summary.
-    assert "Here is what you are looking for" in replies[-1].text and "Districts: Wangjing" in replies[-1].text
-    replies = await ann.press("need:save")
+    # Everything core was understood: saved, the summary with an Edit button and the matches at once (issue 16).
+    assert "Here is what you are looking for" in replies[0].text and "Districts: Wangjing" in replies[0].text
+    assert tokens(replies[0]) == ["need:open:rent"]
     card = replies[-1]
     assert isinstance(card, Photo) and "R-WJ-201" in card.caption and "Why it fits" in card.caption
     assert f"book:l:{ids['R-WJ-201']}" in tokens(card)
@@ -78,8 +78,7 @@ async def test_chinese_sentence_for_a_purchase(sessions, frozen_clock) -> None:
     li = FakeCustomer(sessions, user_id=2002, language_code="zh-hans", first_name="李")
     replies = await li.text("想在海淀买三居室 预算800万")
     assert replies[0].text.startswith("您的找房需求") and "区域：海淀" in replies[0].text
-    replies = await li.press("need:save")
-    card = replies[-1]
+    card = replies[-1]  # complete: the matches at once (issue 16)
     assert isinstance(card, Photo) and "S-HD-301" in card.caption and "海淀" in card.caption
     assert "预约看房" in labels(card)
     assert ids
@@ -140,8 +139,7 @@ async def test_ambiguous_district_gets_did_you_mean_buttons(sessions, frozen_clo
 async def test_no_match_names_the_blocker_and_relaxes_it(sessions, frozen_clock) -> None:
     ids = await seed(sessions)
     dan = FakeCustomer(sessions, user_id=2005)
-    await dan.text("2-bedroom to rent in Wangjing under 3000")
-    replies = await dan.press("need:save")
+    replies = await dan.text("2-bedroom to rent in Wangjing under 3000")  # complete: answered at once (issue 16)
     verdict = replies[-1]
     assert "No home matches" in verdict.text and "budget" in verdict.text
     relax = [t for t in tokens(verdict) if t.startswith("rec:rx:rent:budget")]
@@ -154,8 +152,7 @@ async def test_no_match_names_the_blocker_and_relaxes_it(sessions, frozen_clock)
 async def test_not_for_me_and_save(sessions, frozen_clock) -> None:
     ids = await seed(sessions)
     eve = FakeCustomer(sessions, user_id=2006)
-    await eve.text("2-bedroom to rent in Wangjing under 10k")
-    replies = await eve.press("need:save")
+    replies = await eve.text("2-bedroom to rent in Wangjing under 10k")  # complete: matches at once (issue 16)
     first = replies[-1]
     assert "(1/2)" in first.caption
     listing_id = int([t for t in tokens(first) if t.startswith("rec:d:")][0].split(":")[-1])
