@@ -1,7 +1,8 @@
 """The outbox: every outgoing message is a row written in the transaction that caused it.
 
-Rows hold a channel-neutral reply (`dialogs.replies.Reply.to_payload()`); the channel's sender renders and
-delivers them, keeping Telegram's limits. Nothing is sent from inside a business transaction.
+Rows hold a channel-neutral reply (`dialogs.replies.Reply.to_payload()`) and the channel that delivers it: the
+Telegram sender renders and delivers 'telegram' rows within Telegram's limits (by chat id), the web chat 'web'
+rows (by customer id: the rows are the visitor's mailbox). Nothing is sent from inside a business transaction.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from storage.models import PRIORITY_BOT, Conversation, Customer, Message, Outbox
 async def enqueue(
     session: AsyncSession,
     *,
-    chat_id: int,
+    chat_id: int | None,
     payload: dict[str, Any],
     priority: int = PRIORITY_BOT,
+    channel: str = "telegram",
     message_id: int | None = None,
     customer_id: int | None = None,
     staff_id: int | None = None,
@@ -30,6 +32,7 @@ async def enqueue(
 ) -> OutboxMessage | None:
     """Queue one reply. With a dedupe_key, a second call with the same key queues nothing and returns None."""
     row = OutboxMessage(
+        channel=channel,
         chat_id=chat_id,
         method=str(payload.get("kind", "say")),
         payload=payload,
@@ -71,16 +74,18 @@ async def queue_to_customer(
     session.add(message)
     await session.flush()
     if customer.unreachable_at is None:
-        await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=priority,
+        await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=priority, channel=customer.channel,
                       message_id=message.id, customer_id=customer.id, staff_id=staff_id)
     return message
 
 
-def outbox_row(chat_id: int, payload: dict[str, Any], priority: int, *, dedupe_key: str | None = None,
-               customer_id: int | None = None, staff_id: int | None = None) -> dict[str, Any]:
+def outbox_row(chat_id: int | None, payload: dict[str, Any], priority: int, *, dedupe_key: str | None = None,
+               customer_id: int | None = None, staff_id: int | None = None, channel: str = "telegram"
+               ) -> dict[str, Any]:
     """One row for `enqueue_many`."""
     now = clock.now()
-    return {"chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload, "priority": priority,
+    return {"channel": channel, "chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload,
+            "priority": priority,
             "status": "pending", "attempts": 0, "next_attempt_at": now, "customer_id": customer_id,
             "staff_id": staff_id, "dedupe_key": dedupe_key, "created_at": now}
 
