@@ -126,6 +126,15 @@ async def deliver_web(session: AsyncSession, *, now: datetime, limit: int,
     return taken
 
 
+async def web_pending(session: AsyncSession, now: datetime) -> bool:
+    """Whether any web row is due (a read, so an idle web chat costs no write transaction)."""
+    return await session.scalar(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.channel == "web", OutboxMessage.next_attempt_at <= now)
+        .limit(1)
+    ) is not None
+
+
 async def recover_expired(session: AsyncSession, now: datetime) -> int:
     """Return rows whose sender died (lease expired while 'sending') to pending."""
     result = cast("CursorResult[Any]", await session.execute(

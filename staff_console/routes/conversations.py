@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -21,7 +19,7 @@ from sqlalchemy import select
 
 from dialogs.replies import Photo, Reply, Say
 from staff_console import telegram_files
-from staff_console.context import act, db, flash, requires, staff, to_int, wants_json
+from staff_console.context import act, db, flash, requires, settings, staff, to_int, wants_json
 from staff_console.live import message_json
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
@@ -32,8 +30,6 @@ from storage.services.handoff import HandoffError
 
 MAX_TEXT = 4000
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
-# Absolute, so the bot's sender (same machine) finds the file; MEDIA_DIR as for the rest of homedesk.
-MEDIA_DIR = Path(os.environ.get("MEDIA_DIR") or "media").resolve() / "console"
 
 
 def _conversation_id(request: web.Request) -> int:
@@ -141,8 +137,10 @@ async def send_photo(request: web.Request) -> web.StreamResponse:
         content_type = upload.content_type or mimetypes.guess_type(upload.filename)[0] or ""
         if content_type not in PHOTO_TYPES:
             return await _done(request, conversation_id, "Send a JPEG, PNG, WebP or GIF image.", status=400)
-        MEDIA_DIR.mkdir(parents=True, exist_ok=True)
-        target = MEDIA_DIR / f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type]}"
+        # Absolute and under MEDIA_DIR (Settings.media_path), so the Telegram sender and the web chat find it.
+        folder = settings(request).media_path / "console"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type]}"
         target.write_bytes(upload.file.read())
         photo = str(target)
     elif url.startswith("https://"):

@@ -36,7 +36,8 @@ class Customer(Timestamps, Base):
 
     @property
     def display_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or f"#{self.id}")
+        fallback = f"Web visitor #{self.id}" if self.channel == "web" else f"#{self.id}"
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or fallback)
 
 
 class Staff(Timestamps, Base):
