@@ -375,11 +375,14 @@ class WebChatChannel:
             rows = await web_mailbox.missed(session, customer_id, last_seen)
             return [self.renderer.message(r.id, r.payload, r.sender, r.staff_name) for r in rows]
         delivered, sent = await web_mailbox.recent(session, customer_id)
+        # Both sides in the order they happened: history message ids order them (one sequence for what the visitor
+        # sent and what they were sent); rows without one (reminders) fall in by time.
+        never = 2**63
         timeline: list[tuple[Any, int, dict[str, Any]]] = []
-        timeline += [(r.created_at, 1, self.renderer.message(r.id, r.payload, r.sender, r.staff_name))
-                     for r in delivered]
-        timeline += [(m.created_at, 0, self.renderer.mine(m.id, m.kind, m.text, m.payload)) for m in sent]
-        timeline.sort(key=lambda entry: (entry[0], entry[1], entry[2]["id"]))
+        timeline += [(r.created_at, r.message_id or never, self.renderer.message(r.id, r.payload, r.sender,
+                                                                                 r.staff_name)) for r in delivered]
+        timeline += [(m.created_at, m.id, self.renderer.mine(m.id, m.kind, m.text, m.payload)) for m in sent]
+        timeline.sort(key=lambda entry: (entry[0], entry[1]))
         return [entry[2] for entry in timeline]
 
     def _error(self, connection: Connection, code: str, ref: str | None = None) -> None:

@@ -22,6 +22,7 @@ class Delivered:
     sender: str  # bot | agent | system
     staff_name: str | None
     created_at: datetime
+    message_id: int | None  # its history message (ordered with what the visitor sent); None for reminders
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class Sent:
 
 def _delivered_query(customer_id: int) -> Any:
     return (
-        select(OutboxMessage.id, OutboxMessage.payload, Message.sender, Staff.name, OutboxMessage.created_at)
+        select(OutboxMessage.id, OutboxMessage.payload, Message.sender, Staff.name, OutboxMessage.created_at,
+               OutboxMessage.message_id)
         .outerjoin(Message, Message.id == OutboxMessage.message_id)
         .outerjoin(Staff, Staff.id == Message.staff_id)
         .where(OutboxMessage.customer_id == customer_id, OutboxMessage.channel == "web",
@@ -46,8 +48,8 @@ def _delivered_query(customer_id: int) -> Any:
 
 
 def _delivered(rows: Any) -> list[Delivered]:
-    return [Delivered(row_id, payload, sender or "bot", name, created_at)
-            for row_id, payload, sender, name, created_at in rows]
+    return [Delivered(row_id, payload, sender or "bot", name, created_at, message_id)
+            for row_id, payload, sender, name, created_at, message_id in rows]
 
 
 async def missed(session: AsyncSession, customer_id: int, after_id: int, limit: int = 500) -> list[Delivered]:

@@ -26,7 +26,8 @@ ALLOWED = "http://allowed.example"
 
 
 def chat_settings(tmp_path: Any, **overrides: object) -> Settings:
-    return console_settings(media_dir=str(tmp_path / "media"), webchat_origins=ALLOWED, **overrides)
+    values: dict[str, object] = {"media_dir": str(tmp_path / "media"), "webchat_origins": ALLOWED, **overrides}
+    return console_settings(**values)
 
 
 @dataclass

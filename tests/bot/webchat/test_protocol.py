@@ -347,3 +347,32 @@ async def test_two_instances_deliver_through_the_redis_bus(make_chat, sessions) 
     finally:
         for bus in buses:
             await bus.close()
+
+
+async def test_notes_stay_with_staff_a_transfer_changes_who_answers_and_replies_wait_for_the_visitor(
+        chat, sessions) -> None:
+    async with transaction(sessions) as session:
+        alan = await factories.staff(session, name="Alan Agent", role="agent", team=None)
+        bea = await factories.staff(session, name="Bea Agent", role="agent", team=None)
+    ann = chat.visitor()
+    await ann.connect()
+    menu = (await ann.until_ack(await ann.send({"type": "start"})))[-1]
+    await ann.press(menu["id"], buttons(menu)["Talk to a person"])
+    async with sessions() as session:
+        conversation_id = (await conversations.current(session, await customer_of(sessions, ann))).id
+    async with chat.workplace.open(Actor.staff(alan.id)) as work:
+        await handoff.take_over(work, conversation_id)
+    await ann.next("message")  # Alan joined
+    async with chat.workplace.open(Actor.staff(alan.id)) as work:
+        await handoff.add_note(work, conversation_id, "VIP, owns two flats")
+        await handoff.transfer(work, conversation_id, bea.id, "she speaks Cantonese")
+    assert [f for f in await quiet(ann) if f["type"] == "message"] == []  # notes and transfers are for staff
+    await ann.close()
+
+    async with chat.workplace.open(Actor.staff(bea.id)) as work:
+        await handoff.agent_reply(work, conversation_id, Say("Bea here, taking over.").to_payload(), text="Bea")
+    await delivered(sessions, 4)
+    back = await ann.connect()
+    waiting = [item for item in back["items"] if item["type"] == "message"]
+    assert [(m["name"], m["reply"]["html"]) for m in waiting] == [("Bea Agent", "Bea here, taking over.")]
+    assert "VIP" not in json.dumps(back)
