@@ -17,6 +17,18 @@ from storage import clock
 from storage.db import dialect_insert
 from storage.models import PRIORITY_BOT, Conversation, Customer, Message, OutboxMessage
 
+QUEUED_KEY = "outbox_channels"  # session.info: the channels this transaction queued rows for
+
+
+def queued_channels(session: AsyncSession) -> set[str]:
+    """The channels this session's transaction queued outbox rows for (a channel may deliver them before commit
+    returns: `storage.unit_of_work.Workplace.before_commit`)."""
+    return session.info.get(QUEUED_KEY, set())
+
+
+def _queued(session: AsyncSession, channel: str) -> None:
+    session.info.setdefault(QUEUED_KEY, set()).add(channel)
+
 
 async def enqueue(
     session: AsyncSession,
@@ -42,6 +54,7 @@ async def enqueue(
         staff_id=staff_id,
         dedupe_key=dedupe_key,
     )
+    _queued(session, channel)
     if dedupe_key is None:
         session.add(row)
         await session.flush()
@@ -97,6 +110,8 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     """
     if not rows:
         return
+    for channel in {row["channel"] for row in rows}:
+        _queued(session, channel)
     statement = dialect_insert(session)(OutboxMessage).on_conflict_do_nothing(
         index_elements=[OutboxMessage.dedupe_key])
     connection = await session.connection()

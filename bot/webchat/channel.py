@@ -25,6 +25,7 @@ import logging
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,9 +44,11 @@ from dialogs.i18n import normalise_language
 from dialogs.inbound import Inbound
 from storage.events import EventBus
 from storage.media import EXTENSIONS, IMAGE_TYPES, WEB_UPLOADS, image_kind, web_file_id, web_upload_path
+from storage.outbox import queued_channels
+from storage.outbox_rows import WebRow
 from storage.repositories import customers, web_mailbox
 from storage.settings import Settings
-from storage.unit_of_work import Actor, Workplace
+from storage.unit_of_work import Actor, Work, Workplace
 from storage.vocabulary import Channel
 
 log = logging.getLogger(__name__)
@@ -117,7 +120,7 @@ class WebChatChannel:
         self.media_root = settings.media_path
         self.renderer = WebRenderer(self.media_root, self.keys)
         self.hub = Hub(self.renderer)
-        self.delivery = WebDelivery(workplace, poll_interval=poll_interval)
+        self.delivery = WebDelivery(workplace, poll_interval=poll_interval, taker=self._take)
         self.limits = RateLimits(settings.webchat_visitor_per_minute, settings.webchat_ip_per_minute)
         self.max_upload = int(settings.webchat_max_upload_mb * 1024 * 1024)
         self.origins = settings.webchat_origin_list
@@ -153,10 +156,37 @@ class WebChatChannel:
         stack = contextlib.AsyncExitStack()
         subscription = await stack.enter_async_context(bus.subscribe())
         self._subscription = stack
-        self._tasks.append(asyncio.create_task(self.hub.run(subscription, self._wake_on), name="webchat-hub"))
+        # Only a bus between processes brings events of rows queued elsewhere; this process's own commits wake the
+        # delivery directly (Workplace.on_committed).
+        between_processes = type(bus) is not EventBus
+        self._tasks.append(asyncio.create_task(self.hub.run(subscription, self._wake_on if between_processes else None),
+                                               name="webchat-hub"))
         if deliver:
             self._tasks.append(asyncio.create_task(self.delivery.run(), name="webchat-delivery"))
             self.workplace.on_committed.append(self.delivery.wake)
+            self.workplace.before_commit.append(self._take_queued)
+
+    async def _take(self, work: Work) -> int:
+        """Take the due web rows in this unit of work; once it commits, this process's sockets get them at once
+        (the bus brings them to the other instances' sockets; each socket takes a message once)."""
+        taken = await delivery.take(work)
+        if taken:
+            work.after_commit.append(partial(self._push_local, taken))
+        return len(taken)
+
+    async def _take_queued(self, work: Work) -> None:
+        """Workplace.before_commit: a unit of work that queued web rows delivers them itself."""
+        if Channel.WEB in queued_channels(work.session):
+            await self._take(work)
+
+    def _push_local(self, taken: list[tuple[WebRow, str | None]]) -> None:
+        for row, staff_name in taken:
+            targets = self.hub.of_customer(row.customer_id)
+            if not targets:
+                continue
+            raw = encode(self.renderer.message(row.id, row.payload, row.sender, staff_name))
+            for connection in list(targets):
+                connection.push_message(row.id, raw)
 
     def _wake_on(self, event: Any) -> None:
         # Rows queued by another process (a console on another machine) come with its events.
@@ -166,6 +196,8 @@ class WebChatChannel:
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.workplace.on_committed.remove(self.delivery.wake)
+        with contextlib.suppress(ValueError):
+            self.workplace.before_commit.remove(self._take_queued)
         await self.hub.close_all()
         for task in self._tasks:
             task.cancel()
@@ -458,16 +490,10 @@ class WebChatChannel:
         async with self._lock(connection.visitor_id):
             async with self.workplace.open(Actor.customer()) as work:
                 with contextlib.suppress(ValueError):
-                    work.after_commit.remove(self.delivery.wake)  # delivered below, in this unit of work
+                    work.after_commit.remove(self.delivery.wake)  # its rows are taken as it commits
                 outcome = await process(work, identity, event)
                 self.hub.attach(connection, outcome.customer_id)
-                taken = await delivery.take(work, customer_id=outcome.customer_id)
-        # Committed: this process's sockets of the visitor get the replies now (the bus brings them to the other
-        # instances' sockets; each socket takes a message once).
-        for row, staff_name in taken:
-            raw = encode(self.renderer.message(row.id, row.payload, row.sender, staff_name))
-            for other in list(self.hub.of_customer(outcome.customer_id)):
-                other.push_message(row.id, raw)
+        # Committed: the replies are already on their way to the visitor's sockets (Workplace.before_commit).
         connection.push({"type": "ack", "ref": ref})
         answer = outcome.button_answer
         if answer is not None and answer.text:

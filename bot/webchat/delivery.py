@@ -1,16 +1,18 @@
 """Web rows out of the outbox: taken once (storage.outbox_rows.deliver_web), published as `webchat.message` events
 after commit, pushed by every instance's hub to the sockets it holds.
 
-Rows the dialog engine queues while handling a visitor's own message are taken in that same unit of work
-(`take`), so a bot reply costs no second transaction. Everything else (agent replies and notices from the console,
-reminders, surveys, rows queued by another process) is taken by the loop here, woken by every committed unit of
-work of this process and by live events from other processes, and polling as a safety net.
+Rows queued by a unit of work of this process (the dialog engine answering a visitor, an agent's reply from the
+console, a reminder tick) are taken at the end of that same unit of work (`Workplace.before_commit`), so they go
+out the moment it commits, with no second transaction. Rows queued elsewhere (another process, a CLI command) are
+taken by the loop here, woken by every committed unit of work of this process and by live events from other
+processes, and polling as a safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -43,11 +45,17 @@ async def take(work: Work, *, customer_id: int | None = None, limit: int = BATCH
     return [(row, names.get(row.staff_id or 0)) for row in rows]
 
 
+async def _take_all(work: Work) -> int:
+    return len(await take(work))
+
+
 class WebDelivery:
-    def __init__(self, workplace: Workplace, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, workplace: Workplace, *, poll_interval: float = 1.0,
+                 taker: Callable[[Work], Awaitable[int]] | None = None) -> None:
         # Its own units of work must not wake it again (they would spin): a copy without the callbacks.
         self.workplace = replace(workplace, on_committed=[])
         self.poll_interval = poll_interval
+        self._taker = taker or _take_all
         self._wakeup = asyncio.Event()
         self.delivered = 0
 
@@ -60,9 +68,9 @@ class WebDelivery:
             if not await outbox_rows.web_pending(session, clock.now()):
                 return 0
         async with self.workplace.open() as work:
-            rows = await take(work)
-        self.delivered += len(rows)
-        return len(rows)
+            count = await self._taker(work)
+        self.delivered += count
+        return count
 
     async def run(self) -> None:
         while True:

@@ -322,8 +322,12 @@ async def test_two_instances_deliver_through_the_redis_bus(make_chat, sessions) 
         front = await make_chat()
         await front.channel.stop()  # move it to its own Redis bus
         front.workplace.bus = buses[0]
-        await front.channel.start(buses[0], deliver=False)
+        await front.channel.start(buses[0])
         back = workplace_for(sessions, buses[1], front.settings)
+        from bot.webchat import WebChatChannel
+
+        back_channel = WebChatChannel(front.settings, back)  # the other instance (no socket of Ann's there)
+        await back_channel.start(buses[1])
         async with transaction(sessions) as session:
             agent = await factories.staff(session, name="Bea Back", role="agent", team=None)
         ann = front.visitor()
@@ -334,16 +338,16 @@ async def test_two_instances_deliver_through_the_redis_bus(make_chat, sessions) 
         async with sessions() as session:
             conversation = await conversations.current(session, customer)
 
-        from bot.webchat.delivery import WebDelivery
-
-        other = WebDelivery(back)  # the other instance's delivery loop, woken by its own commit
         async with back.open(Actor.staff(agent.id)) as work:
             await handoff.take_over(work, conversation.id)
             await handoff.agent_reply(work, conversation.id, Say("from the other instance").to_payload(), text="x")
-        assert await other.round() == 2
+            taken_here = []
+            work.after_commit.append(lambda: taken_here.append(len(back_channel.hub.connections)))
+        assert taken_here == [0]  # the other instance holds no socket: only the Redis bus can bring it to Ann
         joined = await ann.next("message")
         answer = await ann.next("message")
         assert "Bea Back" in joined["reply"]["html"] and answer["reply"]["html"] == "from the other instance"
+        await back_channel.stop()
     finally:
         for bus in buses:
             await bus.close()
