@@ -22,6 +22,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable
@@ -58,6 +59,7 @@ HELLO_SECONDS = 15.0
 HEARTBEAT_SECONDS = 25.0
 TRANSPORT_LIMIT = 1024 * 1024  # frames above this close the socket; above protocol.MAX_FRAME get an error frame
 MARK = "__webchat_route__"
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 VISITOR_HEADER = "X-Visitor-Token"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -244,11 +246,11 @@ class WebChatChannel:
                 .replace("{{title}}", _html(strings["title"]))
                 .replace("{{version}}", self._version)
                 .replace("{{config}}", _html(json.dumps(config, ensure_ascii=False))))
-        host = request.host
+        host = request.host if _HOST.match(request.host) else ""  # never let a Host header write the policy
+        sockets = f" ws://{host} wss://{host}" if host else ""
         ancestors = " ".join(["'self'", *self.origins])
         csp = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-               f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors {ancestors}; base-uri 'none'; "
-               "form-action 'none'")
+               f"connect-src 'self'{sockets}; frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'")
         response = web.Response(text=body, content_type="text/html", charset="utf-8",
                                 headers={"Cache-Control": "no-store"})
         return self._headers(response, csp)

@@ -18,7 +18,7 @@ Server -> browser:
       first: message frames, and {"type": "mine", ...} for what the visitor sent themselves (a fresh page only)
   {"type": "message", "id": <id>, "edit": <id of the message it replaces>|null, "from": "bot"|"agent"|"system",
    "name": "<agent>"|null, "reply": {...}}           a reply, rendered by bot.webchat.render
-  {"type": "ack", "ref": ..., "id": <message id>}   the visitor's message was handled
+  {"type": "ack", "ref": ...}                        the frame was handled (its replies came before)
   {"type": "notice", "text": "..."}                  a button's short answer
   {"type": "error", "code": "...", "text": "...", "ref": ...}   the frame was refused; the connection stays
   {"type": "pong"}

@@ -19,10 +19,12 @@ from storage.models import PRIORITY_AGENT, Customer, Message, OutboxMessage
 from storage.outbox import queue_to_customer
 from storage.repositories import conversations
 from storage.services import handoff
+from storage.services.staff_accounts import create_staff
 from storage.unit_of_work import Actor
 from tests import factories
 from tests.bot.webchat.conftest import ALLOWED, buttons
 from tests.dbutil import REDIS_URL
+from tests.staff_console.conftest import PASSWORD, sign_in
 from tests.workplace import workplace_for
 
 
@@ -234,6 +236,16 @@ async def test_uploads_are_images_only_and_only_their_visitor_reads_them(chat, s
     async with sessions() as session:
         message = await session.scalar(select(Message).where(Message.kind == "photo"))
     assert message.payload["photo_file_ids"] == [f"web:{ann.welcome['visitor']}/{name}"]
+
+    # Staff see it in the console (signed in), nobody else does.
+    staff_photo = f"/conversations/{message.conversation_id}/photos/{message.id}/0"
+    anonymous = await chat.client.get(staff_photo, allow_redirects=False)
+    assert anonymous.status in (302, 401)
+    async with transaction(sessions) as session:
+        await create_staff(session, "agent@example.com", "Alan Agent", "agent", PASSWORD)
+    await sign_in(chat.client, "agent@example.com")
+    shown = await chat.client.get(staff_photo)
+    assert shown.status == 200 and shown.content_type == "image/png" and await shown.read() == png()
 
 
 async def test_the_rate_limit_answers_clearly_and_keeps_the_connection(make_chat) -> None:
