@@ -87,8 +87,9 @@ async def queue_to_customer(
     session.add(message)
     await session.flush()
     if customer.unreachable_at is None:
-        await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=priority, channel=customer.channel,
-                      message_id=message.id, customer_id=customer.id, staff_id=staff_id)
+        telegram = customer.channel == "telegram"
+        await enqueue(session, chat_id=customer.chat_id if telegram else None, payload=payload, priority=priority,
+                      channel=customer.channel, message_id=message.id, customer_id=customer.id, staff_id=staff_id)
     return message
 
 

@@ -62,6 +62,8 @@ async def get_or_create(
     now = clock.now()
     if customer is not None:
         customer.last_seen_at = now
+        if customer.channel != channel:  # a merged customer: replies go where they last wrote from
+            customer.channel = str(channel)
         if not web:
             customer.chat_id = chat_id
         if customer.unreachable_at is not None:  # they wrote to us, so they unblocked the bot
