@@ -127,12 +127,12 @@ class Hub:
         customer_id, row_id = data.get("customer_id"), data.get("outbox_id")
         if not isinstance(customer_id, int) or not isinstance(row_id, int):
             return
-        targets = self._by_customer.get(customer_id)
+        targets = [c for c in self._by_customer.get(customer_id, ()) if row_id not in c.sent]
         if not targets:
-            return  # the visitor is away (or on another instance): the row waits in their mailbox
+            return  # away, on another instance (the row waits in their mailbox), or already pushed by its commit
         raw = encode(self.renderer.message(row_id, data.get("payload") or {}, str(data.get("sender") or "bot"),
                                            data.get("staff_name")))
-        for connection in list(targets):
+        for connection in targets:
             connection.push_message(row_id, raw)
 
     async def run(self, subscription: asyncio.Queue[Event], on_other: Any = None) -> None:
