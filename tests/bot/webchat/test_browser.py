@@ -268,9 +268,11 @@ async def test_an_allowed_site_embeds_the_chat_and_the_visitor_is_kept_across_re
         frame = page.frame_locator("#homedesk-chat-frame")
         await frame.locator("#messages li.bot .choices button").first.wait_for()
         assert "您好" in await frame.locator("#messages").inner_text()
+        answered = await frame.locator("#messages li.bot").count()
         await frame.locator("#text").fill("我想找人工客服")
         await frame.locator("#text").press("Enter")
         await frame.locator("#messages li.mine").wait_for()
+        await frame.locator("#messages li.bot").nth(answered).wait_for()  # the bot answered: it was handled
         await page.reload()
         await page.click("#homedesk-chat-bubble")
         await frame.locator("#messages li.mine").wait_for()  # the same visitor: the transcript is back
