@@ -64,6 +64,7 @@ class ChannelOptions:
     max_pending_updates: int = 2000
     poll_timeout: int = 25
     sender: dict[str, Any] = field(default_factory=dict)  # keyword arguments for OutboxSender
+    intake: dict[str, Any] = field(default_factory=dict)  # keyword arguments for InboundPipeline
     limiter: SendLimiter | None = None
     run_sender: bool = True
     set_commands: bool = True
@@ -96,7 +97,8 @@ class TelegramChannel:
         self.dispatcher = build_dispatcher(self.workplace)
         self.pipeline = InboundPipeline(self.bot, self.dispatcher, self.workplace.gate,
                                         concurrency=self.options.handler_concurrency,
-                                        max_pending=self.options.max_pending_updates)
+                                        max_pending=self.options.max_pending_updates,
+                                        **self.options.intake)
         self.poller = Poller(self.bot, self.pipeline, timeout=self.options.poll_timeout)
         self._tasks: list[asyncio.Task[None]] = []
         self._webhook_path: str | None = None

@@ -21,7 +21,7 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Say
 from storage.models import PRIORITY_BOT
 from storage.outbox import enqueue
-from storage.repositories.customers import mark_unreachable
+from storage.repositories.customers import mark_reachable, mark_unreachable
 from storage.unit_of_work import Work
 
 PRIVATE = F.chat.type == ChatType.PRIVATE
@@ -106,13 +106,17 @@ def groups_router() -> Router:
 
 
 def membership_router() -> Router:
-    """A customer who blocks the bot is marked unreachable at once, before a send hits a 403."""
+    """A customer who blocks the bot is marked unreachable at once, before a send hits a 403; one who unblocks
+    it is reachable again at once, so their reminders and alerts resume before they write."""
     router = Router(name="membership")
 
     @router.my_chat_member(F.chat.type == ChatType.PRIVATE)
     async def on_membership(event: ChatMemberUpdated, work: Work) -> None:
-        if event.new_chat_member.status == ChatMemberStatus.KICKED:
+        status = event.new_chat_member.status
+        if status == ChatMemberStatus.KICKED:
             await mark_unreachable(work.session, event.chat.id)
+        elif status == ChatMemberStatus.MEMBER:
+            await mark_reachable(work.session, event.chat.id)
 
     return router
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -125,3 +127,131 @@ class SendLimiter:
         now = self._monotonic()
         for chat_id in [c for c, at in self._next_chat.items() if at < now]:
             del self._next_chat[chat_id]
+
+
+class Circuit:
+    """Telegram's health as one sender sees it, so an outage costs one request at a time, not one per message,
+    and delivery resumes as soon as Telegram answers again.
+
+    closed: requests go as the limits allow. A failure (5xx, network error, timeout, or a request left
+    unanswered for too long) opens it. open: requests wait in `admit`; one of them at a time goes as the
+    probe, the first soon after the failure and the next ones after a backoff that doubles up to
+    `probe_interval` (with jitter). When the failure got no answer at all (`silent`: connection refused,
+    timeout, hang), rows do not probe: the sender checks connectivity with getMe first (`wants_connectivity`),
+    a side-effect-free request, and rows probe once Telegram answers that. Any answer to a row (sent, 4xx,
+    429) closes the circuit; `answered` then says whether it ended a real outage (something failed while it
+    was open), the sender's cue to make every row that is backing off due at once.
+    Clock and jitter are injectable so tests never wait on wall time.
+    """
+
+    def __init__(self, probe_interval: float = 2.0, *, first_probe: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] | None = None) -> None:
+        self.probe_interval = probe_interval
+        self.first_probe = first_probe if first_probe is not None else probe_interval / 8
+        self._monotonic = monotonic
+        self._jitter = jitter or (lambda: random.uniform(0.5, 1.0))  # noqa: S311
+        self.open = False
+        self.silent = False  # the last failure had no answer: check connectivity before rows probe
+        self.outage = False  # something failed while open: more than one unlucky request
+        self.probe = 0  # the row probe out now (0: none)
+        self.probes = 0  # probes sent since the circuit opened
+        self.next_probe_at = 0.0
+        self.waiting = 0  # rows waiting in admit
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
+
+    # -- what the sender reports --------------------------------------------------------------------------
+
+    def failed(self, *, silent: bool, probe: int = 0) -> None:
+        """A request failed without a usable answer (5xx) or without any answer (silent). `probe`: the id
+        `admit` gave it, when it was the probe."""
+        if not self.open:
+            self.open, self.outage, self.probes = True, False, 0
+            self.next_probe_at = self._monotonic() + self._delay()
+        else:
+            self.outage = True
+        self.silent = silent
+        self.release(probe)
+
+    def answered(self) -> bool:
+        """Telegram answered a row (2xx, 4xx or 429): close. True when this ended an outage."""
+        if not self.open:
+            return False
+        ended_outage = self.outage
+        self.open = self.silent = self.outage = False
+        self.probe = 0
+        self._notify()
+        return ended_outage
+
+    def unreachable(self) -> None:
+        """The connectivity check got no answer either: a real outage (it does not reopen a closed circuit)."""
+        if self.open:
+            self.outage = True
+
+    def reachable(self) -> None:
+        """Telegram answered the connectivity check: rows may probe now."""
+        if self.open and self.silent:
+            self.silent = False
+            self.next_probe_at = self._monotonic()
+            self._notify()
+
+    def stalled(self) -> None:
+        """A request has gone unanswered for too long and nothing else was answered meanwhile: a silent
+        failure; a row probe hanging like that no longer holds the probe."""
+        self.failed(silent=True, probe=self.probe)
+
+    def release(self, probe: int) -> None:
+        """The probe with this id is over without telling anything (or was reported): another may go."""
+        if probe and probe == self.probe:
+            self.probe = 0
+        self._notify()
+
+    # -- what the sender asks ---------------------------------------------------------------------------
+
+    def due(self) -> bool:
+        return self.open and self._monotonic() >= self.next_probe_at
+
+    def wants_row_probe(self) -> bool:
+        """Open, not silent, no probe out, probe due, and no row waiting to be the probe: claim one."""
+        return self.open and not self.silent and not self.probe and self.waiting == 0 and self.due()
+
+    def wants_connectivity(self) -> bool:
+        return self.open and self.silent and self.due()
+
+    def probe_started(self) -> None:
+        """A probe (row or getMe) is out: the next one waits a backoff, doubling up to probe_interval."""
+        self.probes += 1
+        self.next_probe_at = self._monotonic() + self._delay()
+
+    def seconds_to_probe(self) -> float:
+        return max(0.0, self.next_probe_at - self._monotonic()) if self.open else float("inf")
+
+    async def admit(self) -> int:
+        """Wait until a request may go: 0 while closed, else the id of the probe it goes as (report its
+        outcome with that id, or `release` it)."""
+        self.waiting += 1
+        try:
+            while self.open:
+                if not self.silent and not self.probe and self.due():
+                    self.probe = next(self._ids)
+                    self.probe_started()
+                    return self.probe
+                changed = self._changed
+                timeout = None if self.silent or self.probe else self.seconds_to_probe()
+                try:
+                    await asyncio.wait_for(changed.wait(), timeout)
+                except TimeoutError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():  # a cancellation that raced the timeout
+                        raise asyncio.CancelledError from None
+            return 0
+        finally:
+            self.waiting -= 1
+
+    def _delay(self) -> float:
+        return min(self.probe_interval, self.first_probe * 2 ** min(self.probes, 30)) * self._jitter()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()

@@ -2,6 +2,10 @@
 
 Each chat with work has one worker task draining its own queue; a semaphore bounds how many updates are
 handled at once, and `max_pending` bounds memory (the poller waits for room before fetching more).
+
+The handler either finishes an item (returns None) or returns what to wait for before trying it again (the
+database is away, a retry's backoff): the item keeps the head of its chat's queue, so the chat's later items
+wait behind it, while its slot is free for other chats during the wait.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 Item = TypeVar("Item")
+# None: the item is finished; otherwise what to await (outside the slot) before the item is tried again.
+Outcome = Awaitable[None] | None
 
 
 class ChatSerializer(Generic[Item]):
-    def __init__(self, handle: Callable[[Item], Awaitable[None]], *, concurrency: int = 16,
+    def __init__(self, handle: Callable[[Item], Awaitable[Outcome]], *, concurrency: int = 16,
                  max_pending: int = 2000) -> None:
         self._handle = handle
         self._slots = asyncio.Semaphore(concurrency)
@@ -55,11 +61,16 @@ class ChatSerializer(Generic[Item]):
         try:
             while queue:
                 item = queue[0]
-                async with self._slots:
-                    try:
-                        await self._handle(item)
-                    except Exception:  # the handler logs and records failures; never stall the chat
-                        log.exception("unhandled error while handling an update of chat %s", key)
+                while True:
+                    async with self._slots:
+                        try:
+                            retry = await self._handle(item)
+                        except Exception:  # the handler logs and records failures; never stall the chat
+                            log.exception("unhandled error while handling an update of chat %s", key)
+                            retry = None
+                    if retry is None:
+                        break
+                    await retry  # the item keeps its place at the head of the chat's queue
                 queue.popleft()
                 self._pending -= 1
                 if self._pending < self._max_pending:

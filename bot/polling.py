@@ -1,4 +1,5 @@
-"""Long polling with getUpdates; every batch is stored before the offset moves past it."""
+"""Long polling with getUpdates; every batch is stored (or its poison updates dead-lettered) before the offset
+moves past it."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class GetRawUpdates(TelegramMethod[list[Any]]):
 
 class Poller:
     def __init__(self, bot: Bot, pipeline: InboundPipeline, *, timeout: int = 25, limit: int = 100,
-                 backoff_cap: float = 30.0) -> None:
+                 backoff_cap: float = 2.0) -> None:
         self.bot = bot
         self.pipeline = pipeline
         self.timeout = timeout
@@ -72,15 +73,16 @@ class Poller:
                 self.offset = max(ids) + 1
 
     async def _store(self, batch: list[Any]) -> None:
-        """Retry storing until it works: moving the offset past unstored updates would lose them."""
-        attempt = 0
+        """Store the batch before the offset moves past it (that would lose it). accept() dead-letters what the
+        database refuses, so it only fails while the database is away: then try again once it answers."""
+        outages = 0
         while True:
             try:
                 await self.pipeline.accept(batch)
                 return
-            except Exception:
+            except Exception as exc:
                 raise_if_cancelled()
-                attempt += 1
-                delay = min(self.backoff_cap, 0.2 * 2**attempt)
-                log.exception("could not store %d updates; retrying in %.1fs", len(batch), delay)
-                await asyncio.sleep(delay)
+                outages += 1
+                log.warning("could not store %d update(s) (%s); retrying when the database answers", len(batch),
+                            exc, exc_info=outages == 1)
+                await self.pipeline.after_outage(outages)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from aiogram import Bot
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from bot.pipeline import InboundPipeline
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 
 
-def bypass_console_middlewares(path: str) -> Any:
+def bypass_console_middlewares(path: str) -> Middleware:
     """An outermost middleware that hands the webhook route straight to its handler.
 
     The console's middlewares (staff sign-in, CSRF) protect people's browsers; Telegram is authenticated by
@@ -29,7 +29,7 @@ def bypass_console_middlewares(path: str) -> Any:
     """
 
     @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == path and request.method == "POST" and request.match_info.http_exception is None:
             return await request.match_info.handler(request)
         return await handler(request)

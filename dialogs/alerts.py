@@ -17,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.cards import card_text, photo_urls
 from dialogs.engine import queue_replies
+from dialogs.flows.recommend import Details, StopAlerts
+from dialogs.flows.search_tokens import recommend_button
+from dialogs.flows.viewing_tokens import OpenListing, booking_button
 from dialogs.i18n import t
-from dialogs.replies import Choice, Photo, Reply, Say
+from dialogs.replies import Photo, Reply, Say
 from matching.criteria import Criteria
 from matching.districts import load_district_index
 from matching.rank import find_matches
@@ -29,6 +32,7 @@ from storage.repositories import conversations
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
 from storage.unit_of_work import Work, Workplace
+from storage.vocabulary import ConversationMode
 
 DAILY_LIMIT = 3
 RANK_DEPTH = 200  # how deep in a need's ranking a changed listing may sit and still count as a match
@@ -58,8 +62,9 @@ def alert_replies(lang: str, listing: Listing, reasons: list[str], names_zh: dic
                     new=format_price(float(listing.price), listing.deal_type, lang))
     text = card_text(lang, listing, reasons=reasons, names_zh=names_zh, heading=heading)
     rows = [
-        [Choice(t(lang, "Details"), f"rec:d:{listing.id}"), Choice(t(lang, "Book a viewing"), f"book:l:{listing.id}")],
-        [Choice(t(lang, "Stop these alerts"), "rec:stop")],
+        [recommend_button(t(lang, "Details"), Details(listing.id)),
+         booking_button(t(lang, "Book a viewing"), OpenListing(listing.id))],
+        [recommend_button(t(lang, "Stop these alerts"), StopAlerts())],
     ]
     photos = photo_urls(listing)
     return [Photo(photos[0], caption=text, choices=rows)] if photos else [Say(text, choices=rows)]
@@ -86,7 +91,7 @@ async def scan(work: Work, since: datetime, *, now: datetime | None = None) -> i
         if not candidates:
             continue
         conversation = await conversations.current(session, customer)
-        if conversation.mode != "bot":
+        if conversation.mode != ConversationMode.BOT:
             continue
         matches = {m.listing_id: m for m in await find_matches(
             session, Criteria.from_json(need.criteria), top=RANK_DEPTH, customer_id=customer.id, index=index)}

@@ -23,12 +23,14 @@ from dialogs.i18n import normalise_language
 from dialogs.inbound import Inbound
 from dialogs.replies import ButtonAnswer, Photo, Reply, Say
 from dialogs.standard import apology, expired, misunderstood, unsupported
+from dialogs.tokens import read_button_data
 from storage import clock
 from storage.events import message_new
 from storage.models import PRIORITY_BOT, Conversation, Customer
 from storage.outbox import queue_to_customer
 from storage.repositories import conversations, customers
 from storage.unit_of_work import Actor, ActorKind, Work
+from storage.vocabulary import ConversationMode
 
 log = logging.getLogger(__name__)
 MISUNDERSTANDINGS_BEFORE_OFFERING_A_PERSON = 2
@@ -126,7 +128,7 @@ async def _route_safely(ctx: DialogContext, event: Inbound) -> list[Reply]:
 
 async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
     conversation = ctx.conversation
-    if conversation.mode != "bot":
+    if conversation.mode != ConversationMode.BOT:
         return await _while_human(ctx, event)
     if event.kind == "command":
         return await _command(ctx, event)
@@ -156,7 +158,7 @@ async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
 async def _while_human(ctx: DialogContext, event: Inbound) -> list[Reply]:
     """Silence: a person owns the conversation. Only buttons of flows marked works_while_human still act."""
     if event.kind == "choice" and event.choice:
-        name, _, rest = event.choice.partition(":")
+        name, rest = read_button_data(event.choice)
         flow = ctx.flows.get(name)
         if flow is not None and flow.works_while_human:
             replies = await flow.on_choice(ctx, rest, event)
@@ -177,7 +179,7 @@ async def _command(ctx: DialogContext, event: Inbound) -> list[Reply]:
 
 
 async def _choice(ctx: DialogContext, event: Inbound) -> list[Reply]:
-    prefix, _, rest = (event.choice or "").partition(":")
+    prefix, rest = read_button_data(event.choice or "")
     flow = ctx.flows.get(prefix)
     if flow is None:
         return expired(ctx)

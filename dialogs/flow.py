@@ -1,7 +1,8 @@
 """The pieces every flow is made of: the context it runs in, the Flow base class and the registry type.
 
 A flow is a named conversation (needs intake, booking, repair ticket...). Its buttons carry tokens
-`"<flow name>:<rest>"` so the engine routes a press to the flow that drew the button. The flows the engine
+`"<flow name>:<rest>"` so the engine routes a press to the flow that drew the button; the rest is a typed
+`dialogs.tokens.Token`. The flows the engine
 knows are listed, in menu order, in one table (`dialogs.flows.REGISTRY`); the main menu lists those with a menu
 label, so nothing appears in the menu before it works.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.i18n import t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply
+from dialogs.tokens import Token, button_data
 from storage.models import Conversation, Customer
 from storage.settings import Settings
 from storage.unit_of_work import Work
@@ -102,8 +104,9 @@ class Flow:
         """Whether the menu shows this flow for this customer."""
         return True
 
-    def choice(self, label: str, rest: str) -> Choice:
-        return Choice(label=label, token=f"{self.name}:{rest}")
+    def button(self, label: str, token: Token) -> Choice:
+        """A button of this flow: a press comes back to `on_choice` as the token's text."""
+        return Choice(label=label, token=button_data(self.name, token))
 
 
 # `/start <prefix><payload>` deep links handled outside flows (e.g. staff linking their Telegram account).

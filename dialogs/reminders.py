@@ -52,6 +52,7 @@ from storage.services import reminders, revisits, sla, tickets
 from storage.services.notices import StaffNotice, deliver_staff_notices
 from storage.services.reminders import after_quiet_hours, parse_window
 from storage.unit_of_work import Rendered, Work, Workplace
+from storage.vocabulary import ConversationMode, StaffRole
 
 BATCH = 200  # per transaction; small enough that loading and rendering one batch never stalls the loop
 YIELD_EVERY = 50
@@ -66,6 +67,12 @@ def _when(value: str | None, tz: ZoneInfo) -> str:
 # ---- what customers receive --------------------------------------------------------------------------------------
 
 def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | None) -> Say:
+    from dialogs.flows.tickets import TicketAction, ticket_button  # the tickets flow answers these buttons
+
+    def buttons(*pairs: tuple[str, TicketAction]) -> list[list[Choice]]:
+        # Without the ticket (a reminder whose subject is gone) the words still inform; buttons could not act.
+        return [[ticket_button(label, action, ticket_id) for label, action in pairs]] if ticket_id else []
+
     number, what = str(payload.get("number", "")), payload.get("what")
     if what == "assigned":
         return Say(t(lang, "Your request {number} is now with {name}. We will keep you posted here.",
@@ -74,8 +81,8 @@ def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | Non
         return Say(
             t(lang, "Your request {number} is outside the warranty period, so the repair is paid. Our quote: "
                     "{amount} CNY. Work starts once you accept.", number=number, amount=payload.get("amount", "")),
-            choices=[[Choice(t(lang, "Accept the quote"), f"tickets:qa:{ticket_id}"),
-                      Choice(t(lang, "Decline"), f"tickets:qd:{ticket_id}")]],
+            choices=buttons((t(lang, "Accept the quote"), TicketAction.ACCEPT_QUOTE),
+                            (t(lang, "Decline"), TicketAction.DECLINE_QUOTE)),
         )
     if what == "message":
         return Say(t(lang, "About your request {number}, {name} writes: {text}", number=number,
@@ -84,8 +91,8 @@ def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | Non
     if status == "resolved":
         return Say(
             t(lang, "Your request {number} is resolved. Is everything fine now?", number=number),
-            choices=[[Choice(t(lang, "Yes, it is fixed"), f"tickets:ok:{ticket_id}"),
-                      Choice(t(lang, "No, reopen it"), f"tickets:no:{ticket_id}")]],
+            choices=buttons((t(lang, "Yes, it is fixed"), TicketAction.CONFIRM_FIXED),
+                            (t(lang, "No, reopen it"), TicketAction.REOPEN)),
         )
     text = t(lang, "Your request {number} is now: {status}.", number=number,
              status=t(lang, STATUS_NAMES.get(status, status)))
@@ -101,8 +108,9 @@ def revisit_reply(lang: str, revisit: Revisit) -> Say:
         text = t(lang, "You moved in about a month ago. How is everything in your new home?")
     else:
         text = t(lang, "We are checking in: is everything fine with your home?")
-    return Say(text, choices=[[Choice(t(lang, "All good"), f"revisit:good:{revisit.id}"),
-                               Choice(t(lang, "I need help"), f"revisit:help:{revisit.id}")]])
+    from dialogs.flows.revisit import answer_choices  # the revisit flow owns its buttons
+
+    return Say(text, choices=answer_choices(lang, revisit.id))
 
 
 def viewing_reply(lang: str, kind: str, payload: dict[str, Any], tz: ZoneInfo, staff: bool) -> Say:
@@ -225,13 +233,13 @@ async def schedule_waiting_reminders(work: Work, now: datetime | None = None) ->
     now = now or clock.now()
     waiting = (await session.execute(
         select(Conversation.id, Conversation.waiting_since).where(
-            Conversation.status == "open", Conversation.mode == "waiting",
+            Conversation.status == "open", Conversation.mode == ConversationMode.WAITING,
             Conversation.waiting_since <= now - timedelta(minutes=minutes))
     )).all()
     if not waiting:
         return 0
     people = list((await session.scalars(select(Staff.id).where(
-        Staff.is_active.is_(True), (Staff.is_team_lead.is_(True)) | (Staff.role == "admin")))).all())
+        Staff.is_active.is_(True), (Staff.is_team_lead.is_(True)) | (Staff.role == StaffRole.ADMIN)))).all())
     count = 0
     for conversation_id, since in waiting:
         for staff_id in people:

@@ -1,19 +1,49 @@
 """The engine's standard answers: the main menu, help, and what it says when a button expired, a flow failed,
-a message cannot be read or was not understood. Flows use the menu too (a "back to the menu" answer)."""
+a message cannot be read or was not understood. Flows use the menu too (a "back to the menu" answer). The menu's
+own buttons are answered by the menu flow (dialogs.flows.start), which decodes the tokens drawn here."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
 
 from dialogs.flow import DialogContext
 from dialogs.i18n import LANGUAGES, N_
 from dialogs.replies import Choice, Reply, Say
+from dialogs.tokens import Token, button_data, one_of
 
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}
 HANDOFF_FLOW = "handoff"  # offered first after repeated misunderstandings
+MENU_FLOW = "menu"
+
+
+class MenuAction(StrEnum):
+    MAIN = "main"
+    HELP = "help"
+    LANGUAGE = "language"
+
+
+@dataclass(frozen=True)
+class MenuButton(Token):
+    prefix = ""
+    action: MenuAction
+
+
+@dataclass(frozen=True)
+class PickLanguage(Token):
+    prefix = "lang"
+    code: Annotated[str, one_of(LANGUAGES)]
+
+
+def _menu_button(label: str, token: Token) -> Choice:
+    return Choice(label, button_data(MENU_FLOW, token))
 
 
 def menu_choices(ctx: DialogContext) -> list[list[Choice]]:
     rows = [[Choice(ctx.t(flow.menu_label or ""), f"{flow.name}:start")] for flow in ctx.flows.in_menu(ctx)]
-    rows.append([Choice(ctx.t(N_("Language")), "menu:language"), Choice(ctx.t(N_("Help")), "menu:help")])
+    rows.append([_menu_button(ctx.t(N_("Language")), MenuButton(MenuAction.LANGUAGE)),
+                 _menu_button(ctx.t(N_("Help")), MenuButton(MenuAction.HELP))])
     return rows
 
 
@@ -30,7 +60,7 @@ def help_text(ctx: DialogContext) -> str:
 
 
 def language_choices() -> list[list[Choice]]:
-    return [[Choice(LANGUAGE_NAMES[code], f"menu:lang:{code}") for code in LANGUAGES]]
+    return [[_menu_button(LANGUAGE_NAMES[code], PickLanguage(code)) for code in LANGUAGES]]
 
 
 def expired(ctx: DialogContext) -> list[Reply]:

@@ -137,6 +137,10 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class _OurLogHandler(logging.StreamHandler):
+    """The handler `configure_logging` installs, told apart from others' so a second call replaces it."""
+
+
 def configure_logging(settings: Settings) -> None:
     level = logging.getLevelName(settings.log_level.upper())
     if not isinstance(level, int):
@@ -146,13 +150,12 @@ def configure_logging(settings: Settings) -> None:
         for value in (settings.telegram_bot_token, settings.webhook_secret, settings.console_secret)
         if value is not None
     ]
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _OurLogHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "homedesk", False)]:
+    for old in [h for h in root.handlers if isinstance(h, _OurLogHandler)]:
         root.removeHandler(old)
-    handler.homedesk = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # Alembic narrates every plugin and migration step at INFO; its news matters only when debugging.
@@ -307,7 +310,6 @@ async def cmd_create_staff(args: argparse.Namespace) -> int:
 async def cmd_import(args: argparse.Namespace) -> int:
     from storage.importers import CsvFormatError, import_districts, import_listings, import_units
 
-    importer = {"listings": import_listings, "districts": import_districts, "units": import_units}[args.kind]
     path: Path = args.file
     if not await asyncio.to_thread(path.is_file):
         raise UsageError(f"FILE: {path} does not exist or is not a file")
@@ -318,7 +320,13 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
     async with database(settings) as factory:
         try:
-            report: ImportReport = await importer(factory, path, progress=progress)
+            if args.kind == "listings":  # photos must be links or files inside the media folder
+                report: ImportReport = await import_listings(factory, path, progress=progress,
+                                                             media_dir=settings.media_path)
+            elif args.kind == "districts":
+                report = await import_districts(factory, path, progress=progress)
+            else:
+                report = await import_units(factory, path, progress=progress)
         except CsvFormatError as exc:
             raise UsageError(f"{path}: {exc}") from None
         except OSError as exc:

@@ -13,7 +13,7 @@ from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.models import District, Listing
 
@@ -41,7 +41,7 @@ def on_districts_committed(callback: Callable[[], None]) -> None:
     _district_callbacks.add(callback)
 
 
-def _after_flush(session: Session, _context: Any) -> None:
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, Listing):
             # The identity key, not obj.id: reading an expired attribute here would query the database.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from matching.criteria import Criteria
 from matching.districts import load_district_index
@@ -15,7 +16,7 @@ from storage import clock
 
 
 async def run_match(
-    session_factory: Any,
+    session_factory: async_sessionmaker[AsyncSession],
     text: str,
     deal: str | None,
     top: int,

@@ -11,20 +11,26 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 from aiohttp_session import setup as setup_sessions
+from babel.messages.extract import extract
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dialogs.notices import NOTICES
-from staff_console import live, telegram_files
+from staff_console import cards, errors, i18n, live, telegram_files
 from staff_console.context import (
     BUS_KEY,
     NAV_KEY,
@@ -33,8 +39,10 @@ from staff_console.context import (
     STAFF_KEY,
     WORKPLACE_KEY,
     add_nav,
+    local_path,
     public,
 )
+from staff_console.i18n import Translator, translator
 from staff_console.security import (
     ConsoleCookieStorage,
     csrf_token,
@@ -43,6 +51,7 @@ from staff_console.security import (
     session_key,
 )
 from staff_console.text import display_text
+from staff_console.words import table, word
 from storage.events import EventBus
 from storage.gate import WriteGate
 from storage.settings import Settings
@@ -65,6 +74,8 @@ ROUTE_MODULES = [
     "staff_console.routes.live",
     "staff_console.routes.tickets",
     "staff_console.routes.reports",
+    "staff_console.routes.dead_letters",
+    "staff_console.routes.language",
 ]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -87,16 +98,129 @@ async def healthz(request: web.Request) -> web.Response:
 async def _template_context(request: web.Request) -> dict[str, Any]:
     staff = request.get(STAFF_KEY)
     session = await get_session(request)
+    tr = translator(request)
     nav = [item for item in request.app[NAV_KEY] if staff is not None and staff.role in item.roles]
     flashes = session.pop("flash", []) if staff is not None or request.path == "/login" else []
     return {"me": staff, "nav": nav, "csrf": csrf_token(session), "path": request.path,
-            "tz": request.app[SETTINGS_KEY].tz, "flashes": flashes}
+            "here": _here(request),
+            "tr": tr, "lang": tr.lang, "tz": tr.tz, "flashes": flashes, "autonyms": i18n.AUTONYMS,
+            "script_texts": script_texts(tr)}
 
 
-def _localtime(value: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(tz).strftime(fmt)
+def _here(request: web.Request) -> str:
+    """Where the language switch comes back to: this page (its `next` made safe, as sign-in makes it safe)."""
+    if request.method != "GET":
+        return "/"
+    query = [(key, local_path(value) if key == "next" else value) for key, value in request.query.items()]
+    return request.path + ("?" + urlencode(query) if query else "")
+
+
+# What console.js says, found in it with Babel's JavaScript extractor (the same one that fills the catalogue),
+# and the stored codes its live rows name; each page carries them in its language.
+SCRIPT = HERE / "static" / "console.js"
+SCRIPT_WORDS = ("conversation_mode", "conversation_status", "handoff_reason", "language", "channel", "delivery",
+                "sender")
+
+
+@cache
+def script_messages() -> tuple[str, ...]:
+    with SCRIPT.open("rb") as handle:
+        found = [message for _, message, _, _ in extract("javascript", handle, keywords={"_": None})]
+    return tuple(dict.fromkeys(m if isinstance(m, str) else m[0] for m in found if m))
+
+
+def script_texts(tr: Translator) -> dict[str, Any]:
+    return {"lang": tr.html_lang, "timeZone": getattr(tr.tz, "key", "UTC"),
+            "messages": {m: tr.gettext(m) for m in script_messages()} if tr.lang != i18n.SOURCE_LANGUAGE else {},
+            "words": {kind: table(tr, kind) for kind in SCRIPT_WORDS}}
+
+
+def _tr(context: Context) -> Translator:
+    value = context.get("tr")
+    if isinstance(value, Translator):
+        return value
+    return Translator(i18n.SOURCE_LANGUAGE, context.get("tz") or UTC)
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return _tr(context).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return _tr(context).raw_ngettext(singular, plural, count)
+
+
+@pass_context
+def _localtime(context: Context, value: datetime | None, tz: tzinfo | None = None, style: str = "medium") -> str:
+    """A moment in the staff member's time zone and locale (`tz` is accepted for older templates; the staff
+    member's own zone wins)."""
+    return _tr(context).datetime(value, style)
+
+
+@pass_context
+def _date(context: Context, value: date | datetime | None, skeleton: str = "yMMMd") -> str:
+    return _tr(context).date(value, skeleton)
+
+
+@pass_context
+def _time(context: Context, value: datetime | None, seconds: bool = False) -> str:
+    return _tr(context).time(value, seconds)
+
+
+@pass_context
+def _money(context: Context, amount: Decimal | float | None, currency: str | None = "CNY") -> str:
+    return _tr(context).money(amount, currency)
+
+
+@pass_context
+def _number(context: Context, value: float | int | Decimal | None, digits: int = 1) -> str:
+    return _tr(context).number(value, digits)
+
+
+@pass_context
+def _percent(context: Context, value: float | int | None) -> str:
+    return _tr(context).percent(value)
+
+
+@pass_context
+def _minutes(context: Context, value: float | int | None) -> str:
+    return _tr(context).minutes(value)
+
+
+@pass_context
+def _word(context: Context, value: object, kind: str) -> str:
+    return word(_tr(context), kind, value)
+
+
+@pass_context
+def _district(context: Context, name: str | None) -> str:
+    """A district's name as staff read it (the routes that show districts put the names in the context)."""
+    return context.get(cards.DISTRICTS_KEY, {}).get(name, name) if name else ""
+
+
+@pass_context
+def _service_message(context: Context, text: str) -> str:
+    return errors.service_message(_tr(context), str(text))
+
+
+@pass_context
+def _need_lines(context: Context, criteria: dict[str, Any]) -> list[str]:
+    return cards.need_lines(_tr(context), criteria or {}, context.get(cards.DISTRICTS_KEY, {}))
+
+
+def _setup_i18n(env: jinja2.Environment) -> None:
+    """Jinja2's i18n extension with "new style" gettext (`{{ _("Hello %(name)s", name=x) }}` escapes x), its
+    translations taken from each page's staff member (`tr` in the context), and the locale-aware filters."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update({"localtime": _localtime, "datetime": _localtime, "date": _date, "time": _time,
+                        "money": _money, "number": _number, "percent": _percent, "minutes": _minutes,
+                        "word": _word, "district": _district,
+                        "service_message": _service_message})
+    env.globals["need_lines"] = _need_lines
 
 
 def create_app(
@@ -121,7 +245,7 @@ def create_app(
         context_processors=[_template_context],
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["localtime"] = _localtime
+    _setup_i18n(env)
     env.filters["shown"] = lambda message: display_text(message.text, message.sender, message.direction)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)

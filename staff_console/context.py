@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
-import ipaddress
+import unicodedata
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.addresses import client_address
 from storage.events import EventBus
 from storage.models import Staff
 from storage.settings import Settings
@@ -27,6 +30,10 @@ STAFF_KEY = web.RequestKey("staff", Staff)  # the signed-in Staff row, loaded fr
 
 ALL_ROLES = STAFF_ROLES
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]  # what `await request.post()` gives
+# The roles a handler declared ride on the function itself, where the security middleware reads them back
+# (a function has no declared attributes, hence setattr).
+ROLES_ATTRIBUTE = "__roles__"
 
 
 @dataclass(frozen=True)
@@ -70,15 +77,23 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
         raise ValueError(f"unknown roles {unknown}")
 
     def mark(handler: Handler) -> Handler:
-        handler.__roles__ = tuple(roles)  # type: ignore[attr-defined]
+        setattr(handler, ROLES_ATTRIBUTE, tuple(roles))
         return handler
 
     return mark
 
 
+def declared_roles(handler: object) -> tuple[str, ...] | None | Literal[False]:
+    """What `requires` or `public` put on a handler: its roles, None when public, False when it declared nothing."""
+    if not hasattr(handler, ROLES_ATTRIBUTE):
+        return False
+    roles: tuple[str, ...] | None = getattr(handler, ROLES_ATTRIBUTE)
+    return roles
+
+
 def public(handler: Handler) -> Handler:
     """Reachable without signing in (login page, health check, static files)."""
-    handler.__roles__ = None  # type: ignore[attr-defined]
+    setattr(handler, ROLES_ATTRIBUTE, None)
     return handler
 
 
@@ -88,18 +103,14 @@ def add_nav(app: web.Application, *items: NavItem) -> None:
 
 
 def client_ip(request: web.Request) -> str:
-    """The browser's address. X-Forwarded-For is believed only from a proxy on this host or the private network:
-    a client connecting directly cannot pick its own address and slip past the per-address login throttle."""
-    remote = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded:
-        try:
-            peer = ipaddress.ip_address(remote)
-        except ValueError:
-            peer = None
-        if peer is not None and (peer.is_loopback or peer.is_private):
-            return forwarded.split(",")[-1].strip()[:64] or remote[:64]
-    return remote[:64]
+    """The browser's address, for the audit and the per-address login throttle.
+
+    X-Forwarded-For is believed only when the connection comes from one of TRUSTED_PROXIES (none by default), and
+    then only as far as the proxies vouch for it: the right-most address that is not itself a trusted proxy. A
+    client connecting directly, or one writing its own X-Forwarded-For, cannot pick its address (the rule is
+    storage.addresses.client_address, shared with the web chat)."""
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                          request.app[SETTINGS_KEY].trusted_proxy_networks)
 
 
 def wants_json(request: web.Request) -> bool:
@@ -107,10 +118,21 @@ def wants_json(request: web.Request) -> bool:
 
 
 def to_int(value: Any, default: int | None = None) -> int | None:
+    """A whole number from a URL or a form (whatever the browser sent), or `default`. Numbers a BIGINT column
+    cannot hold are refused here: the database driver would fail the whole request on them."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return default
+    return number if -(2**63) <= number < 2**63 else default
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the address (`/tickets/{ticket_id}`); an address no row can have is not found."""
+    value = to_int(request.match_info[name])
+    if value is None or value < 1:
+        raise web.HTTPNotFound()
+    return value
 
 
 async def flash(request: web.Request, text: str, kind: str = "info") -> None:
@@ -122,7 +144,16 @@ async def flash(request: web.Request, text: str, kind: str = "info") -> None:
 
 
 def local_path(target: str | None, fallback: str = "/") -> str:
-    """Only redirect to our own pages (no //host or scheme tricks)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    """Only redirect to our own pages. Browsers drop control characters (tab, newline...) from a Location and
+    read a backslash as a slash, so `/%09/evil.example` (a tab once decoded) and slash-backslash-host both mean
+    `//evil.example`: another site. The target is normalised the same way first; anything that then is not a
+    plain path (`//host`, a scheme, a host) gives the fallback. What remains is percent-encoded for the header."""
+    if not target:
+        return fallback
+    cleaned = "".join(ch for ch in target if unicodedata.category(ch) != "Cc").replace("\\", "/").strip()
+    if not cleaned.startswith("/") or cleaned.startswith("//"):
+        return fallback
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return quote(cleaned, safe="/?&=%#:@!$'()*+,;~-._[]")

@@ -142,7 +142,8 @@ class Hub:
             self._send({"type": "conversation", "row": rows[conversation_id].to_json(), **_extra(data)},
                        conversation_id=conversation_id, inbox_too=True)
         elif event.kind == "message.new" and isinstance(conversation_id, int):
-            message = messages.get(data.get("message_id"))  # type: ignore[arg-type]
+            message_id = data.get("message_id")
+            message = messages.get(message_id) if isinstance(message_id, int) else None
             if message is not None:
                 self._send({"type": "message", "message": message}, conversation_id=conversation_id)
             if conversation_id in rows:

@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 
 
 class DatabaseUrlError(ValueError):
@@ -65,6 +66,15 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
 def dialect_insert(session: AsyncSession) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
     """The session's dialect's INSERT construct: both have ON CONFLICT DO NOTHING / DO UPDATE, the generic one not."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed: what a conditional update decides on."""
+    result = await session.execute(statement)
+    # The session types every result as a plain Result; a statement without RETURNING gives a CursorResult.
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(statement).__name__} returned {type(result).__name__}, not a row count")
+    return result.rowcount
 
 
 async def check_connection(engine: AsyncEngine) -> None:

@@ -14,7 +14,7 @@ import random
 import secrets
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -106,7 +106,8 @@ WARRANTY_MONTHS: dict[str, tuple[int | None, str]] = {
 
 _DAY = 24 * 60
 # (kind, category, priority, first response minutes, resolve minutes, counted in business hours)
-SLA_POLICIES = (
+# (kind, category, priority, first response minutes, resolve minutes, business hours); None = any.
+SLA_POLICIES: tuple[tuple[str, str | None, str | None, int, int, bool], ...] = (
     ("repair", None, "emergency", 60, _DAY, False),
     ("repair", None, "normal", _DAY, 7 * _DAY, True),
     ("repair", None, None, _DAY, 7 * _DAY, True),
@@ -215,7 +216,7 @@ async def seed_demo(
             await _seed_texts(session)
     finally:
         report.photos_written = await drawing
-    report.imports["listings"] = await import_listings(factory, listing_csv)
+    report.imports["listings"] = await import_listings(factory, listing_csv, media_dir=media_dir)
     report.imports["units"] = await import_units(factory, build_units_csv(today))
     async with factory() as session, session.begin():
         project = await session.scalar(select(Project).where(Project.name == PROJECT))
@@ -251,9 +252,9 @@ async def _seed_rules(session: AsyncSession) -> None:
         if category not in known:
             session.add(WarrantyPeriod(category=category, months=months, note=note))
     if not await session.scalar(select(func.count()).select_from(SlaPolicy)):
-        for kind, category, priority, first, resolve, business in SLA_POLICIES:
+        for kind, any_category, priority, first, resolve, business in SLA_POLICIES:
             session.add(SlaPolicy(
-                kind=kind, category=category, priority=priority, first_response_minutes=first,
+                kind=kind, category=any_category, priority=priority, first_response_minutes=first,
                 resolve_minutes=resolve, business_hours=business,
             ))
     days = set(await session.scalars(select(Holiday.day)))
@@ -279,7 +280,7 @@ def _read_data_csv(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _to_csv(columns: Sequence[str], rows: Iterable[dict[str, object]]) -> bytes:
+def _to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns))
     writer.writeheader()

@@ -13,7 +13,10 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for the constructors' signatures only: the bus itself knows no tables
+    from storage.models import Conversation, Message, StaffNotification, Ticket
 
 log = logging.getLogger(__name__)
 CHANNEL = "homedesk:events"
@@ -35,7 +38,7 @@ class Event:
 
 # One constructor per event kind: the only places an Event is built, so every publisher sends the same shape.
 
-def message_new(message: Any, *, customer_id: int | None = None, mode: str | None = None) -> Event:
+def message_new(message: Message, *, customer_id: int | None = None, mode: str | None = None) -> Event:
     """A message was added to a conversation's history (customer, bot, agent, system or a private note)."""
     data: dict[str, Any] = {"conversation_id": message.conversation_id, "message_id": message.id,
                             "direction": message.direction}
@@ -68,7 +71,7 @@ def web_message(row: Any, *, staff_name: str | None = None) -> Event:
                                      "sender": row.sender, "staff_name": staff_name})
 
 
-def conversation_changed(conversation: Any, **extra: Any) -> Event:
+def conversation_changed(conversation: Conversation, **extra: Any) -> Event:
     """A conversation's owner, mode or status changed (queued, taken, transferred, returned, closed)."""
     return Event("conversation.changed", {
         "conversation_id": conversation.id, "customer_id": conversation.customer_id,
@@ -77,12 +80,12 @@ def conversation_changed(conversation: Any, **extra: Any) -> Event:
     })
 
 
-def ticket_changed(ticket: Any, **extra: Any) -> Event:
+def ticket_changed(ticket: Ticket, **extra: Any) -> Event:
     return Event("ticket.changed", {"ticket_id": ticket.id, "number": ticket.number, "status": ticket.status,
                                     "assignee_id": ticket.assignee_id, **extra})
 
 
-def notification_new(note: Any) -> Event:
+def notification_new(note: StaffNotification) -> Event:
     """A staff notification row was written (after flush, so it has an id)."""
     return Event("notification.new", {"staff_id": note.staff_id, "notification_id": note.id, "text": note.text,
                                       "link": note.link})

@@ -1,15 +1,103 @@
-"""Media files under `Settings.media_path`: what an image is (by its bytes, never its name) and where web chat
-uploads live.
+"""Media: which photo references may be sent to customers (an http(s) link, or a file inside the media folder),
+what an image is, and where web chat uploads live.
 
-A web visitor's upload is stored as `<media>/webchat/<visitor id>/<random name>` and referred to everywhere (the
-inbound message's `photo_file_ids`, ticket attachments) by its file id `web:<visitor id>/<random name>`. The web
-chat serves it only to that visitor, the console only to staff; both resolve the id here.
+One check, used in three places: the listing import, the console's listing form, and the bot when it turns a
+stored reference into an upload. The last is defence in depth: a row stored before the check existed, or a link
+inside the media folder changed since, still cannot send a server file to Telegram.
+
+A local reference is resolved first (relative ones against the media folder, never the working directory), then
+checked: the resolved file must be a regular file inside the resolved media folder, so neither `..` nor a
+symbolic link leads out of it. Reasons never include the reference or anything read from a file, so they are
+safe to log.
+
+What an image is, by its bytes and never its name (`image_kind`), and where the web chat keeps what visitors upload:
+`<media>/webchat/<visitor id>/<random name>`, referred to everywhere (the inbound message's `photo_file_ids`,
+ticket attachments) by its file id `web:<visitor id>/<random name>`. The web chat serves an upload only to that
+visitor, the console only to staff; both resolve the id here.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
+
+MAX_PHOTO_REFERENCE = 512  # ListingPhoto.url
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_FILE_ID = re.compile(r"[A-Za-z0-9_-]+")  # Telegram file ids are URL-safe base64
+_LINKS = ("http", "https")
+
+
+class PhotoError(ValueError):
+    """A reference that must not be sent; the message says why (without the reference itself)."""
+
+
+def check_photo(value: str, media_dir: Path, *, file_id: bool = False) -> str | Path:
+    """A link as given, or the resolved path of a regular file inside `media_dir`; PhotoError otherwise.
+
+    With `file_id`, a Telegram file id (what the bot's photo cache holds) is also passed on as given, when no file
+    inside the media folder has that name.
+    """
+    value = value.strip()
+    if not value:
+        raise PhotoError("is empty")
+    if len(value) > MAX_PHOTO_REFERENCE:
+        raise PhotoError(f"is longer than {MAX_PHOTO_REFERENCE} characters")
+    if _CONTROL.search(value):
+        raise PhotoError("contains control characters")
+    if _SCHEME.match(value):
+        return _link(value)
+    try:
+        return _media_file(value, media_dir)
+    except PhotoError:
+        if file_id and _FILE_ID.fullmatch(value):
+            return value
+        raise
+
+
+def resolve_photo(value: str, media_dir: Path, *, file_id: bool = False) -> str | Path | None:
+    """`check_photo`, with None for a reference that must not be sent."""
+    try:
+        return check_photo(value, media_dir, file_id=file_id)
+    except PhotoError:
+        return None
+
+
+def _link(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise PhotoError("is not a valid link") from None
+    if parts.scheme.lower() not in _LINKS:
+        raise PhotoError("is neither an http(s) link nor a file in the media folder")
+    if not parts.hostname or any(char.isspace() for char in value):
+        raise PhotoError("is not a valid link")
+    return value
+
+
+def _media_file(value: str, media_dir: Path) -> Path:
+    path = Path(value)
+    if ".." in path.parts:
+        raise PhotoError("must not contain '..'")
+    candidate = path if path.is_absolute() else media_dir / path
+    # Absolute media_dir as configured, and with its own links resolved: a path may name it either way.
+    written, media = Path(os.path.abspath(media_dir)), media_dir.resolve()
+    # Outside the folder as written: refused before the file system is asked, so the answer says nothing
+    # about which server files exist.
+    lexical = Path(os.path.abspath(candidate))
+    if not (lexical.is_relative_to(written) or lexical.is_relative_to(media)):
+        raise PhotoError("is outside the media folder")
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        raise PhotoError("is not a file in the media folder") from None
+    if not resolved.is_relative_to(media):
+        raise PhotoError("leads outside the media folder")
+    if not resolved.is_file():
+        raise PhotoError("is not a file in the media folder")
+    return resolved
 
 WEB_FILE_PREFIX = "web:"
 WEB_UPLOADS = "webchat"  # folder under the media path

@@ -4,6 +4,8 @@ pending --claim--> sending --sent--> sent
                       |------retry--> pending (next_attempt_at later)
                       |------fail---> failed
 sending with an expired lease --recover--> pending
+The sender renews the leases of the rows it holds, so a lease can be short: a row whose sender died is
+pending again within one lease.
 
 Each channel claims its own rows: the Telegram sender `claim`s 'telegram' rows; the web chat takes 'web' rows
 with `deliver_web`, straight from pending to sent (it publishes them to the visitor's sockets after commit, and
@@ -12,20 +14,20 @@ the rows stay as the visitor's mailbox, read again when a visitor comes back).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.db import rows_changed
 from storage.models import Message, OutboxMessage
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
-
 UNFINISHED = ("pending", "sending")
+RATE_LIMITED = "429:"  # how the error of a row waiting out Telegram's retry_after starts
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,14 @@ class ClaimedRow:
 
 
 async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int,
-                channel: str = "telegram") -> list[ClaimedRow]:
+                waiting_too: bool = False, channel: str = "telegram") -> list[ClaimedRow]:
     """Atomically take up to `limit` due rows, at most one per chat: the chat's oldest unfinished row.
 
     Only the head of each chat is claimable, so row N+1 of a chat never goes before row N is sent or failed,
     and a chat never has two rows in flight. PostgreSQL skips rows another sender holds (SKIP LOCKED);
     SQLite runs the single UPDATE ... RETURNING under its database write lock.
+    `waiting_too`: rows backing off after a failed attempt count as due as well (the sender's probe while
+    Telegram is failing); rows waiting out a 429 never do.
     """
     candidate = aliased(OutboxMessage, name="candidate")
     older = aliased(OutboxMessage, name="older")
@@ -53,7 +57,7 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     )
     heads = (
         select(candidate.id)
-        .where(candidate.status == "pending", candidate.next_attempt_at <= now, candidate.channel == channel,
+        .where(candidate.status == "pending", _due(candidate, now, waiting_too), candidate.channel == channel,
                ~earlier_unfinished)
         .order_by(candidate.priority, candidate.id)
         .limit(limit)
@@ -135,15 +139,44 @@ async def web_pending(session: AsyncSession, now: datetime) -> bool:
     ) is not None
 
 
-async def recover_expired(session: AsyncSession, now: datetime) -> int:
-    """Return rows whose sender died (lease expired while 'sending') to pending."""
-    result = cast("CursorResult[Any]", await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
-        .values(status="pending", lease_until=None)
+def _due(row: Any, now: datetime, waiting_too: bool) -> ColumnElement[bool]:
+    due = row.next_attempt_at <= now
+    if not waiting_too:
+        return due
+    return or_(due, and_(row.error.is_not(None), ~row.error.startswith(RATE_LIMITED)))
+
+
+async def recover_expired(session: AsyncSession, now: datetime, keep: Collection[int] = ()) -> int:
+    """Return rows whose sender died (lease expired while 'sending') to pending; `keep`: rows the caller
+    itself still holds (their lease ran out while the database was away), which it will finish."""
+    condition = and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+    if keep:
+        condition = and_(condition, OutboxMessage.id.not_in(list(keep)))
+    return await rows_changed(
+        session, update(OutboxMessage).where(condition).values(status="pending", lease_until=None)
         .execution_options(synchronize_session=False)
-    ))
-    return result.rowcount or 0
+    )
+
+
+async def renew(session: AsyncSession, row_ids: Collection[int], *, until: datetime) -> None:
+    """Extend the leases of rows the caller is still delivering (it is alive; they are not to be recovered)."""
+    if row_ids:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sending")
+            .values(lease_until=until).execution_options(synchronize_session=False)
+        )
+
+
+async def release_waiting(session: AsyncSession, now: datetime) -> int:
+    """Telegram answers again after an outage: every row backing off after a failed attempt is due now (rows
+    waiting out a 429 keep waiting). Returns how many."""
+    return await rows_changed(
+        session, update(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > now,
+               OutboxMessage.error.is_not(None), ~OutboxMessage.error.startswith(RATE_LIMITED))
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def release(session: AsyncSession, row_id: int, *, at: datetime, error: str | None,

@@ -7,8 +7,11 @@ Secrets are `SecretStr` so they never show up in reprs or logs.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -19,6 +22,24 @@ from sqlalchemy.engine import make_url
 _TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
 SUPPORTED_LOCALES = ("en", "zh")
 _ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$|^https?://\[[0-9a-f:.]+\](:\d{1,5})?$")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=16)
+def proxy_networks(spec: str) -> tuple[IPNetwork, ...]:
+    """`10.0.0.2, 192.168.0.0/24, ::1` -> networks (a bare address is a one-address network)."""
+    networks = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(networks)
 
 
 class SettingsError(Exception):
@@ -63,6 +84,8 @@ class Settings(BaseSettings):
     webchat_visitor_per_minute: int = Field(default=30, ge=1)  # messages and uploads one visitor may send
     webchat_ip_per_minute: int = Field(default=300, ge=1)  # the same from one address (many visitors behind NAT)
     webchat_max_upload_mb: float = Field(default=10.0, gt=0, le=50)  # one photo
+    # Reverse proxies whose X-Forwarded-For the console believes (IPs or CIDRs, comma-separated); empty = none.
+    trusted_proxies: str = ""
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -88,6 +111,11 @@ class Settings(BaseSettings):
         if value.startswith("postgres://") or value.startswith("postgresql://"):
             value = "postgresql+asyncpg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        return ",".join(str(network) for network in proxy_networks(value))
 
     @field_validator("timezone")
     @classmethod
@@ -130,6 +158,10 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
 
     @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return proxy_networks(self.trusted_proxies)
+
+    @property
     def media_path(self) -> Path:
         """Where media live (absolute): MEDIA_DIR when set, else `media/` beside the SQLite file, else ./media.
 
@@ -143,10 +175,11 @@ class Settings(BaseSettings):
         return Path("media").resolve()
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build settings, turning validation errors into one readable line naming the setting."""
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one readable line naming the setting (pydantic checks each
+    override's type, so any value may come in)."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

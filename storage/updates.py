@@ -1,4 +1,5 @@
-"""The inbound_updates table: store before handling, de-duplicate by update_id, claim, finish, recover.
+"""The inbound_updates table: store before handling, de-duplicate by update_id, claim, finish, recover; and
+the dead letters of intake (updates that could not be stored or handled after a few tries).
 
 A channel stores every update it receives here before handling it (see bot.pipeline), so nothing Telegram
 considers delivered is lost in a crash.
@@ -6,18 +7,18 @@ considers delivered is lost in a crash.
 
 from __future__ import annotations
 
+import json
+import re
+import reprlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.db import dialect_insert
-from storage.models import InboundUpdate
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
+from storage.db import dialect_insert, rows_changed
+from storage.models import DeadLetter, InboundUpdate
 
 # Update fields that carry a chat, in the order Telegram documents them.
 _MESSAGE_FIELDS = ("message", "edited_message", "channel_post", "edited_channel_post", "business_message",
@@ -26,11 +27,65 @@ _USER_FIELDS = ("inline_query", "chosen_inline_result", "shipping_query", "pre_c
                 "my_chat_member", "chat_member", "chat_join_request")
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+ERROR_LIMIT = 2000
+# What no text column takes everywhere: PostgreSQL refuses U+0000 in text and JSONB, and a lone surrogate
+# (valid in JSON's \u escapes, not in UTF-8) cannot even be encoded for the driver.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
 @dataclass(frozen=True)
 class StoredUpdate:
     update_id: int
     chat_key: int  # updates with the same key are handled strictly in order
     payload: dict[str, Any]
+    attempts: int = 0  # failed handling attempts so far
+
+
+def fits_int64(value: Any) -> bool:
+    return isinstance(value, int) and INT64_MIN <= value <= INT64_MAX
+
+
+def scrub(value: Any) -> Any:
+    """The value with U+0000 and lone surrogates replaced by U+FFFD in every string (keys too).
+
+    One UTF-16 unit for one, so Telegram's entity offsets still point at the same characters; the update stays
+    handleable and storable on every database. Returns the same object when nothing needed replacing.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(REPLACEMENT, value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        items = [(scrub(key), scrub(item)) for key, item in value.items()]
+        if all(new_key is key and new_item is item
+               for (new_key, new_item), (key, item) in zip(items, value.items(), strict=True)):
+            return value
+        return dict(items)
+    if isinstance(value, list):
+        scrubbed = [scrub(item) for item in value]
+        return value if all(a is b for a, b in zip(scrubbed, value, strict=True)) else scrubbed
+    return value
+
+
+def raw_text(raw: Any) -> str:
+    """An update as JSON text that every database stores (JSON escapes NUL; lone surrogates as well). Never
+    fails: what JSON cannot write (nesting too deep, say) is kept as a bounded repr."""
+    try:
+        text = json.dumps(raw, ensure_ascii=False, default=repr)
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    except Exception:  # RecursionError, ValueError...
+        return scrub(reprlib.repr(raw))
+    try:
+        return json.dumps(raw, ensure_ascii=True, default=repr)
+    except Exception:
+        return scrub(reprlib.repr(raw))
+
+
+def storable_text(text: str, limit: int = ERROR_LIMIT) -> str:
+    return scrub(text[:limit])
 
 
 def chat_key(raw: dict[str, Any]) -> int:
@@ -91,30 +146,84 @@ async def claim(session: AsyncSession, update_id: int) -> bool:
 
     Being the first statement of the transaction it also serialises two workers racing for one update.
     """
-    result = cast("CursorResult[Any]", await session.execute(
-        update(InboundUpdate)
+    return await rows_changed(
+        session, update(InboundUpdate)
         .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received")
         .values(status="done", processed_at=clock.now())
         .execution_options(synchronize_session=False)
-    ))
-    return bool(result.rowcount)
+    ) > 0
+
+
+async def still_received(session: AsyncSession, update_ids: list[int]) -> set[int]:
+    """Which of these stored updates are still waiting to be handled."""
+    if not update_ids:
+        return set()
+    rows = await session.scalars(select(InboundUpdate.update_id).where(
+        InboundUpdate.update_id.in_(update_ids), InboundUpdate.status == "received"))
+    return set(rows)
+
+
+async def record_attempt(session: AsyncSession, update_id: int, error: str) -> None:
+    """One more failed handling attempt of a received update (its own transaction: handling rolled back)."""
+    await session.execute(
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received")
+        .values(attempts=InboundUpdate.attempts + 1, error=storable_text(error))
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def mark_failed(session: AsyncSession, update_id: int, error: str) -> None:
     await session.execute(
         update(InboundUpdate)
         .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received")
-        .values(status="failed", error=error[:2000], processed_at=clock.now())
+        .values(status="failed", error=storable_text(error), processed_at=clock.now())
         .execution_options(synchronize_session=False)
     )
 
 
-async def unfinished(session: AsyncSession, limit: int = 10_000) -> list[StoredUpdate]:
-    """Stored but never handled (the process died between storing and handling), oldest first."""
-    rows = await session.execute(
-        select(InboundUpdate.update_id, InboundUpdate.payload)
+async def dead_letter(session: AsyncSession, *, raw: Any, error: str, stage: str, attempts: int = 1,
+                      update_id: int | None = None, chat_id: int | None = None) -> None:
+    """Keep an update intake gave up on, for staff to see; a stored one is marked failed as well.
+
+    Ids beyond 64 bits are left out of the integer columns (they stay in `raw`). One dead letter per
+    update_id: a redelivered poison update does not add another.
+    """
+    update_id = update_id if fits_int64(update_id) else None
+    error = storable_text(error)
+    if update_id is not None:
+        await mark_failed(session, update_id, error)
+    await session.execute(
+        dialect_insert(session)(DeadLetter).on_conflict_do_nothing(index_elements=["update_id"]),
+        [{"update_id": update_id, "chat_id": chat_id if fits_int64(chat_id) else None, "stage": stage,
+          "raw": raw if isinstance(raw, str) else raw_text(raw), "error": error, "attempts": attempts,
+          "created_at": clock.now()}],
+    )
+
+
+async def dead_letters(session: AsyncSession, *, limit: int = 100, before: int | None = None) -> list[DeadLetter]:
+    """Newest first; `before` pages on by id."""
+    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(DeadLetter.id < before)
+    return list(await session.scalars(query))
+
+
+async def count_dead_letters(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+
+
+async def unfinished(session: AsyncSession, *, after: int | None = None, limit: int = 1000) -> list[StoredUpdate]:
+    """Stored but never handled (the process died, or the database went away, before handling), oldest first;
+    page on with `after` = the last update_id of the previous page."""
+    query = (
+        select(InboundUpdate.update_id, InboundUpdate.payload, InboundUpdate.attempts)
         .where(InboundUpdate.status == "received")
         .order_by(InboundUpdate.update_id)
         .limit(limit)
     )
-    return [StoredUpdate(update_id, chat_key(payload), payload) for update_id, payload in rows]
+    if after is not None:
+        query = query.where(InboundUpdate.update_id > after)
+    rows = await session.execute(query)
+    return [StoredUpdate(update_id, chat_key(payload), payload, attempts or 0)
+            for update_id, payload, attempts in rows]

@@ -63,6 +63,8 @@ PRIORITIES = ("emergency", "normal", "low")
 CONVERSATION_MODES: tuple[ConversationMode, ...] = tuple(ConversationMode)
 STAFF_ROLES: tuple[StaffRole, ...] = tuple(StaffRole)
 CHANNELS: tuple[Channel, ...] = tuple(Channel)
+# Who answers customers in chat and owns conversations (service staff work on tickets instead).
+CHAT_ROLES = (StaffRole.AGENT, StaffRole.ADMIN)
 
 DEAL_TYPES = ("sale", "rent")
 PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import re
@@ -43,6 +42,7 @@ from bot.webchat.visitors import VisitorKeys
 from dialogs.engine import Identity, process
 from dialogs.i18n import normalise_language
 from dialogs.inbound import Inbound
+from storage.addresses import client_address
 from storage.events import EventBus
 from storage.media import EXTENSIONS, IMAGE_TYPES, WEB_UPLOADS, image_kind, web_file_id, web_upload_path
 from storage.outbox import queued_channels
@@ -84,16 +84,10 @@ def bypass_console_middlewares() -> Any:
     return middleware
 
 
-def client_address(request: web.Request) -> str:
-    """The browser's address; X-Forwarded-For only from a proxy on this host or the private network."""
-    remote = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded:
-        with contextlib.suppress(ValueError):
-            peer = ipaddress.ip_address(remote)
-            if peer.is_loopback or peer.is_private:
-                return forwarded.split(",")[-1].strip()[:64] or remote[:64]
-    return remote[:64]
+def visitor_address(request: web.Request, settings: Settings) -> str:
+    """The browser's address, by the console's rule (X-Forwarded-For only through TRUSTED_PROXIES)."""
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                          settings.trusted_proxy_networks)
 
 
 def accepted_language(header: str, fallback: str) -> str:
@@ -284,7 +278,7 @@ class WebChatChannel:
         if visitor_id is None:
             return web.json_response({"error": "bad_token"}, status=401)
         lang = request.query.get("lang") if request.query.get("lang") in ("en", "zh") else "en"
-        if not await self.limits.allow(visitor_id, client_address(request)):
+        if not await self.limits.allow(visitor_id, visitor_address(request, self.settings)):
             return web.json_response({"error": "rate_limited", "text": error_text(lang, "rate_limited")},
                                      status=429)
         if request.content_length is not None and request.content_length > self.max_upload:
@@ -299,7 +293,8 @@ class WebChatChannel:
             return web.json_response({"error": "upload_type"}, status=415)
         name = secrets.token_urlsafe(18) + EXTENSIONS[kind]
         path = web_upload_path(self.media_root, web_file_id(visitor_id, name))
-        assert path is not None
+        if path is None:  # cannot happen: the visitor id was checked and the name made here
+            return web.json_response({"error": "upload_failed"}, status=500)
         await asyncio.to_thread(_write, path, bytes(data))
         return web.json_response({"upload": name})
 
@@ -339,7 +334,7 @@ class WebChatChannel:
             first = await self._first_frame(ws)
             if first is None:
                 return ws
-            connection = Connection(ws=ws, visitor_id="", address=client_address(request), lang="en")
+            connection = Connection(ws=ws, visitor_id="", address=visitor_address(request, self.settings), lang="en")
             writer = asyncio.create_task(connection.write(), name="webchat-writer")
             await self._hello(connection, first)
             async for message in ws:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.webchat.visitors import VisitorKeys
-from storage.media import WEB_UPLOADS, web_upload_path
+from storage.media import WEB_FILE_PREFIX, WEB_UPLOADS, resolve_photo, web_upload_path
 
 MEDIA_ROUTE = "/chat/media/"
 
@@ -27,7 +27,11 @@ class WebRenderer:
 
     def _local_uncached(self, photo: str) -> str | None:
         """The path under the media folder (relative, '/'-separated) of a local file; None when it is not one."""
-        path = web_upload_path(self.media_root, photo) if photo.startswith("web:") else Path(photo)
+        if photo.startswith(WEB_FILE_PREFIX):
+            path = web_upload_path(self.media_root, photo)
+        else:  # relative references against the media folder; nothing outside it (storage.media)
+            found = resolve_photo(photo, self.media_root)
+            path = found if isinstance(found, Path) else None
         if path is None:
             return None
         try:

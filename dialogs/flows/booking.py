@@ -5,8 +5,7 @@ why; then a day of the next two weeks with free time; then a free time that day.
 through storage.services.viewings, where the database guarantees nobody else has it; if someone was faster,
 the customer is told and sees the times still free. Rescheduling reuses the day and time steps.
 
-Tokens: book:l:<listing> start · book:d:<listing>:<yyyymmdd> day · book:t:<listing>:<epoch minutes> time ·
-book:rd:<viewing>:<yyyymmdd> / book:rt:<viewing>:<epoch minutes> for rescheduling · book:x cancel.
+The buttons are listed in dialogs.flows.viewing_tokens, next to those of my viewings.
 """
 
 from __future__ import annotations
@@ -15,15 +14,29 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dialogs.cards import day_label, title, when
 from dialogs.flow import DialogContext, Flow
+from dialogs.flows.viewing_tokens import (
+    BOOK,
+    AgentOutcome,
+    CancelBooking,
+    OpenListing,
+    PickDay,
+    PickTime,
+    RescheduleDay,
+    RescheduleTime,
+    ViewingAction,
+    ViewingButton,
+    booking_button,
+    viewings_button,
+)
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import AskContact, Choice, Reply, Say
+from dialogs.tokens import Token, decode
 from storage.models import Listing, Staff, Viewing
 from storage.repositories import listings as listings_repo
 from storage.services import viewings
@@ -31,44 +44,10 @@ from storage.services.notices import StaffNotice, deliver_staff_notices
 from storage.services.phones import is_plausible_phone, normalise_phone
 from storage.unit_of_work import Rendered
 
-NAME = "book"
+NAME = BOOK
 DAYS_PER_ROW = 3
 TIMES_PER_ROW = 4
 _TAG = re.compile(r"<[^>]+>")  # markup of a Telegram HTML message
-
-
-Handler = Callable[..., Awaitable[list[Reply] | None]]
-
-
-async def dispatch(ctx: DialogContext, token: str,
-                   actions: dict[str, tuple[Handler, tuple[Callable[[str], Any], ...]]]) -> list[Reply] | None:
-    """Route a button token "<action>:<arg>:<arg>..." to its handler, converting each argument.
-
-    A token with an unknown action, the wrong number of arguments or an argument that does not convert
-    (a stale or forged button) gives None, which the engine answers with "this button has expired".
-    """
-    action, *raw = token.split(":")
-    entry = actions.get(action)
-    if entry is None or len(raw) != len(entry[1]):
-        return None
-    handler, converters = entry
-    try:
-        args = [convert(value) for convert, value in zip(converters, raw, strict=True)]
-    except (ValueError, OverflowError, OSError):  # OSError: a timestamp beyond the platform's range
-        return None
-    return await handler(ctx, *args)
-
-
-def _minutes(at: datetime) -> int:
-    return int(at.timestamp() // 60)
-
-
-def _from_minutes(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value) * 60, tz=UTC)
-
-
-def _day(value: str) -> date:
-    return datetime.strptime(value, "%Y%m%d").date()
 
 
 @dataclass(frozen=True)
@@ -91,7 +70,7 @@ async def _ask_day(ctx: DialogContext, listing: Listing) -> list[Reply]:
     agent = await viewings.agent_for_listing(ctx.session, listing)
     ctx.goto(NAME, "day", listing_id=listing.id)
     days = await viewings.free_days(ctx.session, agent.id, now=ctx.now, settings=ctx.settings) if agent else []
-    return [day_question(ctx, days, f"{NAME}:d:{listing.id}",
+    return [day_question(ctx, days, lambda day: PickDay(listing.id, day),
                          ctx.t("Viewing: {home}. Which day suits you?", home=title(ctx.lang, listing)))]
 
 
@@ -101,22 +80,25 @@ BOOKING_STEPS: tuple[BookingStep, ...] = (
 )
 
 
-def day_question(ctx: DialogContext, days: list[date], prefix: str, text: str, edit: bool = False) -> Say:
+def day_question(ctx: DialogContext, days: list[date], pick: Callable[[date], Token], text: str,
+                 edit: bool = False) -> Say:
+    """A button per day, each pressing `pick(day)` in this flow; and Cancel."""
     if not days:
         return Say(ctx.t("Sorry, there is no free time in the next two weeks. An agent can arrange one with you."),
                    choices=[[Choice(ctx.t("Talk to a person"), "handoff:start")]], edit=edit)
-    buttons = [Choice(day_label(ctx.lang, day), f"{prefix}:{day:%Y%m%d}") for day in days]
+    buttons = [booking_button(day_label(ctx.lang, day), pick(day)) for day in days]
     rows = [buttons[i:i + DAYS_PER_ROW] for i in range(0, len(buttons), DAYS_PER_ROW)]
-    rows.append([Choice(ctx.t("Cancel"), f"{NAME}:x")])
+    rows.append([booking_button(ctx.t("Cancel"), CancelBooking())])
     return Say(text, choices=rows, edit=edit)
 
 
-def time_question(ctx: DialogContext, slots: list[datetime], prefix: str, back: str, day: date,
-                  lead: str = "", edit: bool = True) -> Say:
+def time_question(ctx: DialogContext, slots: list[datetime], pick: Callable[[datetime], Token], back: Choice,
+                  day: date, lead: str = "", edit: bool = True) -> Say:
+    """A button per free time, each pressing `pick(time)` in this flow; and `back` to the days."""
     tz = ctx.settings.tz
-    buttons = [Choice(f"{slot.astimezone(tz):%H:%M}", f"{prefix}:{_minutes(slot)}") for slot in slots]
+    buttons = [booking_button(f"{slot.astimezone(tz):%H:%M}", pick(slot)) for slot in slots]
     rows = [buttons[i:i + TIMES_PER_ROW] for i in range(0, len(buttons), TIMES_PER_ROW)]
-    rows.append([Choice(ctx.t("◀ Other day"), back)])
+    rows.append([back])
     text = ctx.t("Free times on {day}:", day=day_label(ctx.lang, day)) if slots else \
         ctx.t("That day is fully booked now. Please pick another day.")
     return Say((lead + "\n" if lead else "") + text, choices=rows, edit=edit)
@@ -139,9 +121,10 @@ def agent_outcome_choices(agent: Staff, viewing_id: int) -> list[list[Choice]]:
     """Buttons the agent presses after the viewing (handled by the viewings flow)."""
     lang = agent.language if agent.language in ("en", "zh") else "en"
     return [
-        [Choice(t(lang, "Done"), f"vw:o:{viewing_id}:done"), Choice(t(lang, "No-show"), f"vw:o:{viewing_id}:no_show")],
-        [Choice(t(lang, "Interested"), f"vw:o:{viewing_id}:interested"),
-         Choice(t(lang, "Made an offer"), f"vw:o:{viewing_id}:offer")],
+        [viewings_button(t(lang, "Done"), AgentOutcome(viewing_id, "done")),
+         viewings_button(t(lang, "No-show"), AgentOutcome(viewing_id, "no_show"))],
+        [viewings_button(t(lang, "Interested"), AgentOutcome(viewing_id, "interested")),
+         viewings_button(t(lang, "Made an offer"), AgentOutcome(viewing_id, "offer"))],
     ]
 
 
@@ -173,14 +156,20 @@ class BookingFlow(Flow):
         return []  # pragma: no cover - the day step is always needed
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        return await dispatch(ctx, token, {
-            "l": (self._open, (int,)),
-            "d": (self._day, (int, _day)),
-            "t": (self._book, (int, _from_minutes)),
-            "rd": (self._reschedule_day, (int, _day)),
-            "rt": (self._reschedule, (int, _from_minutes)),
-            "x": (self._cancel, ()),
-        })
+        match decode(token, OpenListing, PickDay, PickTime, RescheduleDay, RescheduleTime, CancelBooking):
+            case OpenListing(listing_id):
+                return await self._open(ctx, listing_id)
+            case PickDay(listing_id, day):
+                return await self._day(ctx, listing_id, day)
+            case PickTime(listing_id, starts_at):
+                return await self._book(ctx, listing_id, starts_at)
+            case RescheduleDay(viewing_id, day):
+                return await self._reschedule_day(ctx, viewing_id, day)
+            case RescheduleTime(viewing_id, starts_at):
+                return await self._reschedule(ctx, viewing_id, starts_at)
+            case CancelBooking():
+                return await self._cancel(ctx)
+        return None
 
     async def _open(self, ctx: DialogContext, listing_id: int) -> list[Reply]:
         listing = await listings_repo.get(ctx.session, listing_id)
@@ -225,7 +214,8 @@ class BookingFlow(Flow):
             return [Say(ctx.t("Sorry, there is no free time in the next two weeks. An agent can arrange one "
                               "with you."))]
         slots = await viewings.free_slots(ctx.session, agent.id, now=ctx.now, on_day=day, settings=ctx.settings)
-        return [time_question(ctx, slots, f"{NAME}:t:{listing.id}", f"{NAME}:l:{listing.id}", day, lead)]
+        back = booking_button(ctx.t("◀ Other day"), OpenListing(listing.id))
+        return [time_question(ctx, slots, lambda slot: PickTime(listing.id, slot), back, day, lead)]
 
     async def _book(self, ctx: DialogContext, listing_id: int, starts_at: datetime) -> list[Reply] | None:
         listing = await listings_repo.get(ctx.session, listing_id)
@@ -264,7 +254,8 @@ class BookingFlow(Flow):
         slots = await viewings.free_slots(ctx.session, viewing.agent_id, now=ctx.now, on_day=day,
                                           ignore_viewing_id=viewing.id, settings=ctx.settings)
         slots = [s for s in slots if s != viewing.starts_at]
-        return [time_question(ctx, slots, f"{NAME}:rt:{viewing.id}", f"vw:r:{viewing.id}", day, lead)]
+        back = viewings_button(ctx.t("◀ Other day"), ViewingButton(ViewingAction.RESCHEDULE, viewing.id))
+        return [time_question(ctx, slots, lambda slot: RescheduleTime(viewing.id, slot), back, day, lead)]
 
     async def _reschedule(self, ctx: DialogContext, viewing_id: int, starts_at: datetime) -> list[Reply] | None:
         viewing = await self._owned(ctx, viewing_id)

@@ -16,7 +16,7 @@ from dialogs.flow import DialogContext
 from dialogs.inbound import Inbound
 from dialogs.names import CATEGORY_NAMES
 from dialogs.replies import Choice, Reply, Say
-from dialogs.tokens import Token
+from dialogs.tokens import Token, button_data
 
 CATEGORY, DESCRIBE, PHOTOS = "category", "describe", "photos"
 MAX_PHOTOS = 10
@@ -46,7 +46,7 @@ class DescribeStep:
     done: str
 
     def category_rows(self, ctx: DialogContext) -> list[list[Choice]]:
-        return [[Choice(ctx.t(CATEGORY_NAMES[c]), f"{self.flow}:{PickCategory(c).encode()}")] for c in self.categories]
+        return [[Choice(ctx.t(CATEGORY_NAMES[c]), button_data(self.flow, PickCategory(c)))] for c in self.categories]
 
     async def on_choice(self, ctx: DialogContext, token: str) -> list[Reply] | None:
         picked = PickCategory.decode(token)
@@ -71,7 +71,7 @@ class DescribeStep:
     def prompt(self, ctx: DialogContext) -> Say:
         count = len(photos(ctx))
         text = ctx.t(self.with_photos, count=count) if count else ctx.t(self.without_photos)
-        return Say(text, choices=[[Choice(ctx.t(self.done), f"{self.flow}:{PhotosDone().encode()}")]])
+        return Say(text, choices=[[Choice(ctx.t(self.done), button_data(self.flow, PhotosDone()))]])
 
     def finished(self, ctx: DialogContext, token: str) -> bool:
         """The Done button of these steps, pressed while they are still open (not a stale one)."""

@@ -13,18 +13,39 @@ back to the assistant, the survey) lives in dialogs.notices. Staff linking their
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.notices import CUSTOMER_NOTICES
 from dialogs.replies import Choice, Reply, Say
+from dialogs.tokens import Token, button_data
 from storage.events import conversation_changed
 from storage.services import handoff, staff_link
 from storage.services.handoff import QueueStatus
 from storage.services.sla import Calendar
+from storage.vocabulary import ConversationMode
 
 NAME = "handoff"
 MENU_LABEL = N_("Talk to a person")
+
+
+class HandoffAction(StrEnum):
+    START = "start"  # the engine routes "handoff:start" here only while a person owns the conversation
+    LEAVE_MESSAGE = "leave"
+    BACK_TO_ASSISTANT = "cancel"
+
+
+@dataclass(frozen=True)
+class HandoffButton(Token):
+    prefix = ""
+    action: HandoffAction
+
+
+def _button(label: str, action: HandoffAction) -> Choice:
+    return Choice(label, button_data(NAME, HandoffButton(action)))
 
 
 async def business_hours(ctx: DialogContext) -> Calendar:
@@ -44,7 +65,7 @@ def in_line_text(lang: str, status: QueueStatus, hours: Calendar) -> str:
 
 
 def _cancel_choice(lang: str) -> Choice:
-    return Choice(t(lang, "Back to the assistant"), f"{NAME}:cancel")
+    return _button(t(lang, "Back to the assistant"), HandoffAction.BACK_TO_ASSISTANT)
 
 
 def returned_to_bot(lang: str) -> Say:
@@ -62,23 +83,25 @@ class HandoffFlow(Flow):
         return await queue_and_tell(ctx, "misunderstood" if ctx.conversation.misunderstandings >= 2 else "asked")
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        if token == "start":  # pressed again while already in line or with a person (the engine routes it here)
-            if ctx.conversation.mode == "waiting":
-                return await queue_and_tell(ctx, ctx.conversation.handoff_reason or "asked")
-            return [Say(ctx.t("A person is already with you in this chat."))]
-        if token == "leave":
-            if ctx.conversation.mode != "waiting":
-                return []
-            return [Say(ctx.t("Please write your message here, with any photos. A person will read it as soon as "
-                              "the team is back."))]
-        if token == "cancel":
-            if ctx.conversation.mode == "waiting" and await handoff.cancel_request(ctx.session, ctx.conversation):
-                ctx.clear()
-                ctx.work.publish(conversation_changed(ctx.conversation))
-                return [returned_to_bot(ctx.lang)]
-            if ctx.conversation.mode == "human":
+        pressed = HandoffButton.decode(token)
+        mode = ctx.conversation.mode
+        match pressed.action if pressed is not None else None:
+            case HandoffAction.START:  # pressed again while already in line or with a person
+                if mode == ConversationMode.WAITING:
+                    return await queue_and_tell(ctx, ctx.conversation.handoff_reason or "asked")
                 return [Say(ctx.t("A person is already with you in this chat."))]
-            return None
+            case HandoffAction.LEAVE_MESSAGE:
+                if mode != ConversationMode.WAITING:
+                    return []
+                return [Say(ctx.t("Please write your message here, with any photos. A person will read it as soon "
+                                  "as the team is back."))]
+            case HandoffAction.BACK_TO_ASSISTANT:
+                if mode == ConversationMode.WAITING and await handoff.cancel_request(ctx.session, ctx.conversation):
+                    ctx.clear()
+                    ctx.work.publish(conversation_changed(ctx.conversation))
+                    return [returned_to_bot(ctx.lang)]
+                if mode == ConversationMode.HUMAN:
+                    return [Say(ctx.t("A person is already with you in this chat."))]
         return None
 
 
@@ -92,7 +115,7 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
     if status.open_now:
         return [Say(in_line_text(ctx.lang, status, hours), choices=[[_cancel_choice(ctx.lang)]])]
     return [Say(in_line_text(ctx.lang, status, hours),
-                choices=[[Choice(ctx.t("Leave a message"), f"{NAME}:leave")], [_cancel_choice(ctx.lang)]])]
+                choices=[[_button(ctx.t("Leave a message"), HandoffAction.LEAVE_MESSAGE)], [_cancel_choice(ctx.lang)]])]
 
 
 async def link_staff_chat(ctx: DialogContext, token: str) -> list[Reply]:

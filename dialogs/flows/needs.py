@@ -8,6 +8,9 @@ edit buttons ends the intake; saving it stores the Need (one per customer and de
 
 Conversation slots: criteria (matching.Criteria JSON), skipped (step names answered with "any"),
 mode ("sentence" | "steps"), editing (return to the summary after one answer), source (the customer's words).
+
+Buttons: need:<step>:<value> answers a step (each step reads its own values), need:edit:<step>, need:save,
+need:fresh, need:open:<deal> (a saved search), need:dym:<district id> / need:dym:none (did you mean).
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from dialogs.cards import DEAL_NAMES, FEATURE_NAMES, PROPERTY_TYPE_NAMES
 from dialogs.flow import DialogContext, Flow
+from dialogs.flows.recommend import show_results
+from dialogs.flows.search_tokens import NEEDS, OpenNeed, ShowMatch, needs_button, recommend_button
 from dialogs.i18n import N_, esc, t
 from dialogs.inbound import Inbound
-from dialogs.replies import Choice, Reply, Say
+from dialogs.replies import Reply, Say
+from dialogs.tokens import Token, decode, one_of, parse_int
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
 from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
@@ -31,7 +37,7 @@ from storage.models import Need
 from storage.repositories import needs as needs_repo
 from storage.text import is_chinese
 
-NAME = "need"
+NAME = NEEDS
 MAX_DISTRICT_BUTTONS = 24
 
 # (min, max) presets per deal type; None = open end.
@@ -48,6 +54,8 @@ MOVE_IN: list[tuple[str, int]] = [
     (N_("As soon as possible"), 14), (N_("Within a month"), 30), (N_("Within 3 months"), 90),
 ]
 MUST_HAVES = ("parking", "pets", "furnished", "elevator", "near_metro", "balcony", "school", "south_facing")
+MAX_MOVE_IN_DAYS = 366
+MAX_AMOUNT = 10**12  # above any budget (CNY) or size (m²) a range button carries
 # A bare typed answer: one number (digits or Chinese numerals), a multiplier, a currency or area unit.
 _NUMBER = re.compile(
     rf"^\s*[¥$]?\s*([\d.,]+|[{CN_NUMERAL_CHARS}]+)\s*(k|w|万|千|m)?\s*(?:元|块|rmb|cny|m2|m²|平米|平|sqm)?\s*$")
@@ -194,11 +202,16 @@ def _range(lang: str, low: float | None, high: float | None, fmt: Callable[[floa
 def _pair(value: str) -> tuple[float | None, float | None] | None:
     """'5000-8000', '-5000', '120-' -> (low, high); None when malformed or empty."""
     low, sep, high = value.partition("-")
-    try:
-        pair = (float(low) if low else None, float(high) if high else None)
-    except ValueError:
+    pair = (_whole(low), _whole(high))
+    if not sep or pair == (None, None) or (low and pair[0] is None) or (high and pair[1] is None):
         return None
-    return pair if sep and pair != (None, None) else None
+    return pair
+
+
+def _whole(text: str) -> float | None:
+    # Buttons carry whole numbers only: float() would take "nan" and "1e999", which no database stores.
+    value = parse_int(text, 0, MAX_AMOUNT)
+    return None if value is None else float(value)
 
 
 def _range_options(env: Env, presets: list[tuple[int | None, int | None]], fmt: Callable[[float], str],
@@ -262,7 +275,8 @@ def _district_options(env: Env, c: Criteria) -> Options:
 
 
 def _pick_district(env: Env, c: Criteria, value: str) -> bool:
-    name = env.index.by_id.get(int(value)) if value.isdigit() else None
+    district_id = parse_int(value)
+    name = env.index.by_id.get(district_id) if district_id is not None else None
     if name is None:
         return False
     c.districts = [d for d in c.districts if d != name] if name in c.districts else [*c.districts, name]
@@ -367,9 +381,10 @@ def _clear_area(c: Criteria) -> None:
 # move-in ---------------------------------------------------------------------------------------------------
 
 def _pick_move(env: Env, c: Criteria, value: str) -> bool:
-    if not value.isdigit() or int(value) > 366:
+    days = parse_int(value, 0, MAX_MOVE_IN_DAYS)
+    if days is None:
         return False
-    c.move_in_by = env.today + timedelta(days=int(value))
+    c.move_in_by = env.today + timedelta(days=days)
     return True
 
 
@@ -465,6 +480,47 @@ STEPS: tuple[Step, ...] = (
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
+# ---- buttons -------------------------------------------------------------------------------------------
+
+StepName = Annotated[str, one_of(STEP_BY_NAME)]
+
+
+@dataclass(frozen=True)
+class Answer(Token):
+    """A step's button: "any" (skip), "done" (multi-select steps) or a value the step reads itself."""
+
+    prefix = ""
+    step: StepName
+    value: str
+
+
+@dataclass(frozen=True)
+class EditStep(Token):
+    prefix = "edit"
+    step: StepName
+
+
+@dataclass(frozen=True)
+class SaveNeed(Token):
+    prefix = "save"
+
+
+@dataclass(frozen=True)
+class StartOver(Token):
+    prefix = "fresh"
+
+
+@dataclass(frozen=True)
+class DidYouMean(Token):
+    prefix = "dym"
+    district_id: int
+
+
+@dataclass(frozen=True)
+class NoneOfThese(Token):
+    prefix = "dym:none"
+
+
 # ---- state helpers -------------------------------------------------------------------------------------
 
 
@@ -526,20 +582,20 @@ def _understood_text(env: Env, criteria: Criteria, touched: list[str]) -> str:
 def _ask(ctx: DialogContext, step: Step, criteria: Criteria, env: Env, *, lead: str = "",
          edit: bool = False) -> Say:
     ctx.goto(NAME, step.name)
-    rows = [[Choice(label, f"{NAME}:{step.name}:{value}") for label, value in row]
+    rows = [[needs_button(label, Answer(step.name, value)) for label, value in row]
             for row in step.options(env, criteria)]
     if step.skippable:
-        rows.append([Choice(ctx.t("Any / skip"), f"{NAME}:{step.name}:any")])
+        rows.append([needs_button(ctx.t("Any / skip"), Answer(step.name, "any"))])
     text = (lead + "\n\n" if lead else "") + ctx.t(step.prompt)
     return Say(text, choices=rows, edit=edit)
 
 
 def _summary(ctx: DialogContext, criteria: Criteria, env: Env, *, edit: bool = False) -> Say:
     ctx.goto(NAME, "summary")
-    edits = [Choice(ctx.t("Edit: {what}", what=ctx.t(s.label)), f"{NAME}:edit:{s.name}") for s in STEPS]
-    rows = [[Choice(ctx.t("✅ Show matches"), f"{NAME}:save")]]
+    edits = [needs_button(ctx.t("Edit: {what}", what=ctx.t(s.label)), EditStep(s.name)) for s in STEPS]
+    rows = [[needs_button(ctx.t("✅ Show matches"), SaveNeed())]]
     rows += [edits[i:i + 2] for i in range(0, len(edits), 2)]
-    rows.append([Choice(ctx.t("Start over"), f"{NAME}:fresh")])
+    rows.append([needs_button(ctx.t("Start over"), StartOver())])
     return Say(summary_text(env, criteria), choices=rows, edit=edit)
 
 
@@ -548,9 +604,9 @@ def _did_you_mean(ctx: DialogContext, criteria: Criteria, env: Env) -> Say | Non
         return None
     typed, candidates = next(iter(criteria.district_candidates.items()))
     ctx.goto(NAME, "dist")
-    rows = [[Choice(_district_name(ctx.lang, env.index, name), f"{NAME}:dym:{env.index.id_by_name[name]}")]
+    rows = [[needs_button(_district_name(ctx.lang, env.index, name), DidYouMean(env.index.id_by_name[name]))]
             for name in candidates[:4] if env.index.id_by_name.get(name) is not None]
-    rows.append([Choice(ctx.t("None of these"), f"{NAME}:dym:none")])
+    rows.append([needs_button(ctx.t("None of these"), NoneOfThese())])
     return Say(ctx.t("I am not sure which district you mean by “{typed}”. Did you mean:", typed=typed), choices=rows)
 
 
@@ -636,35 +692,40 @@ class NeedsFlow(Flow):
             lines.append(f"• <b>{values['deal']}</b>{state}: {values['dist']}, {values['budget']}, "
                          f"{_line(ctx.lang, STEP_BY_NAME['rooms'].label, values['rooms'])}")
             label = ctx.t(DEAL_NAMES.get(need.deal_type, need.deal_type))
-            rows.append([Choice(ctx.t("See matches: {deal}", deal=label), f"rec:s:{need.deal_type}:0"),
-                         Choice(ctx.t("Edit: {what}", what=label), f"{NAME}:open:{need.deal_type}")])
-        rows.append([Choice(ctx.t("New search"), f"{NAME}:fresh")])
+            rows.append([recommend_button(ctx.t("See matches: {deal}", deal=label), ShowMatch(need.deal_type, 0)),
+                         needs_button(ctx.t("Edit: {what}", what=label), OpenNeed(need.deal_type))])
+        rows.append([needs_button(ctx.t("New search"), StartOver())])
         return Say("\n".join(lines), choices=rows)
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        action, _, value = token.partition(":")
-        if action == "fresh":
-            _begin(ctx)
-            return [_ask(ctx, STEPS[0], Criteria(), await _env(ctx), edit=True)]
-        if action == "open":
-            need = await needs_repo.get(ctx.session, ctx.customer.id, value)
-            if need is None:
-                return None
-            criteria = Criteria.from_json(need.criteria)
-            _begin(ctx, criteria, source=need.source_text or "")
-            return [_summary(ctx, criteria, await _env(ctx), edit=True)]
-        if ctx.conversation.flow != NAME or "criteria" not in ctx.slots:
-            return None  # a button of an intake that is over
+        pressed = decode(token, StartOver, OpenNeed, SaveNeed, EditStep, DidYouMean, NoneOfThese, Answer)
+        match pressed:
+            case StartOver():
+                _begin(ctx)
+                return [_ask(ctx, STEPS[0], Criteria(), await _env(ctx), edit=True)]
+            case OpenNeed(deal):
+                need = await needs_repo.get(ctx.session, ctx.customer.id, deal)
+                if need is None:
+                    return None
+                criteria = Criteria.from_json(need.criteria)
+                _begin(ctx, criteria, source=need.source_text or "")
+                return [_summary(ctx, criteria, await _env(ctx), edit=True)]
+        if pressed is None or ctx.conversation.flow != NAME or "criteria" not in ctx.slots:
+            return None  # a stale or forged button, or one of an intake that is over
         criteria = _criteria(ctx)
-        if action == "save":
-            return await self._save(ctx, criteria)
-        if action == "edit" and value in STEP_BY_NAME:
-            ctx.set_slots(editing=True)
-            return [_ask(ctx, STEP_BY_NAME[value], criteria, await _env(ctx), edit=True)]
-        if action == "dym":
-            return await self._did_you_mean_answer(ctx, criteria, value)
-        step = STEP_BY_NAME.get(action)
-        return await self._button(ctx, step, criteria, value) if step is not None else None
+        match pressed:
+            case SaveNeed():
+                return await self._save(ctx, criteria)
+            case EditStep(step):
+                ctx.set_slots(editing=True)
+                return [_ask(ctx, STEP_BY_NAME[step], criteria, await _env(ctx), edit=True)]
+            case DidYouMean(district_id):
+                return await self._did_you_mean_answer(ctx, criteria, district_id)
+            case NoneOfThese():
+                return await self._did_you_mean_answer(ctx, criteria, None)
+            case Answer(step, value):
+                return await self._button(ctx, STEP_BY_NAME[step], criteria, value)
+        return None
 
     async def _button(self, ctx: DialogContext, step: Step, criteria: Criteria, value: str) -> list[Reply] | None:
         """Any step's button: skip, Done (multi-select steps), or a value the step itself interprets."""
@@ -683,17 +744,19 @@ class NeedsFlow(Flow):
             return [_ask(ctx, step, criteria, env, edit=True)]
         return await _continue(ctx, criteria, edit=True)
 
-    async def _did_you_mean_answer(self, ctx: DialogContext, criteria: Criteria, value: str) -> list[Reply] | None:
+    async def _did_you_mean_answer(self, ctx: DialogContext, criteria: Criteria,
+                                   district_id: int | None) -> list[Reply] | None:
+        """The customer picked one of the districts offered, or None of these (`district_id` None)."""
         env = await _env(ctx)
-        if value != "none":
-            name = env.index.by_id.get(int(value)) if value.isdigit() else None
+        if district_id is not None:
+            name = env.index.by_id.get(district_id)
             if name is None:
                 return None
             if name not in criteria.districts:
                 criteria.districts.append(name)
         if criteria.district_candidates:
             criteria.district_candidates.pop(next(iter(criteria.district_candidates)))
-        if value == "none" and not criteria.districts and not criteria.district_candidates:
+        if district_id is None and not criteria.districts and not criteria.district_candidates:
             _store(ctx, criteria)
             return [_ask(ctx, STEP_BY_NAME["dist"], criteria, env, edit=True)]
         return await _continue(ctx, criteria, edit=True)
@@ -724,8 +787,6 @@ class NeedsFlow(Flow):
         criteria.warnings = []
         await needs_repo.save(ctx.session, ctx.customer.id, criteria.deal_type, criteria.to_json(),
                               ctx.slots.get("source") or None)
-        from dialogs.flows.recommend import show_results  # recommend imports this module for summaries
-
         ctx.clear()
         lead = ctx.t("Saved. I will also tell you when a new home matching this appears.")
         return [Say(lead, edit=True), *await show_results(ctx, criteria.deal_type, 0)]

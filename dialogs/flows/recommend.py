@@ -4,17 +4,32 @@ Buttons carry everything they need (deal type and position, or the listing id), 
 recomputed from the saved need on every press, so a card's buttons keep working after a restart or a detour
 through another flow. Next/previous edit the same message. "Not for me" asks why; the reason is stored and the
 matching engine lowers similar listings. No results: the blocking constraints are named, with a button to
-relax each one that would help.
+relax each one that would help. The buttons this flow shares with the needs intake are in
+dialogs.flows.search_tokens.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
 from dialogs.cards import card_text, details_text, photo_urls
 from dialogs.flow import DialogContext, Flow
-from dialogs.flows.booking import dispatch
+from dialogs.flows.search_tokens import (
+    MATCHES_SHOWN,
+    RECOMMEND,
+    Deal,
+    OpenNeed,
+    Position,
+    ShowMatch,
+    needs_button,
+    recommend_button,
+)
+from dialogs.flows.viewing_tokens import OpenListing, booking_button
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.replies import Album, ButtonAnswer, Choice, Location, Photo, Reply, Say
+from dialogs.tokens import Token, decode, one_of
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
 from matching.rank import Match, explain_no_results, find_matches
@@ -22,8 +37,8 @@ from matching.reasons import FEEDBACK_NAMES
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
 
-NAME = "rec"
-TOP = 10
+NAME = RECOMMEND
+TOP = MATCHES_SHOWN
 FEEDBACK_LABELS = {
     "too_far": N_("Too far"),
     "too_expensive": N_("Too expensive"),
@@ -31,7 +46,60 @@ FEEDBACK_LABELS = {
     "layout": N_("Layout"),
     "other": N_("Other reason"),
 }
-assert set(FEEDBACK_LABELS) == set(FEEDBACK_NAMES)
+if set(FEEDBACK_LABELS) != set(FEEDBACK_NAMES):  # the matching engine learns from exactly these reasons
+    raise RuntimeError("FEEDBACK_LABELS and matching.reasons.FEEDBACK_NAMES name different reasons")
+
+
+@dataclass(frozen=True)
+class Details(Token):
+    prefix = "d"
+    listing_id: int
+
+
+@dataclass(frozen=True)
+class ToggleSaved(Token):
+    prefix = "sv"
+    deal: Deal
+    position: Position
+    listing_id: int
+
+
+@dataclass(frozen=True)
+class NotForMe(Token):
+    """Asks why; the answer is a `Reject` for the same card."""
+
+    prefix = "no"
+    deal: Deal
+    position: Position
+    listing_id: int
+
+
+@dataclass(frozen=True)
+class Reject(Token):
+    prefix = "nr"
+    deal: Deal
+    position: Position
+    listing_id: int
+    reason: Annotated[str, one_of(FEEDBACK_LABELS)]
+
+
+@dataclass(frozen=True)
+class Relax(Token):
+    """Search again without one of the constraints `explain_no_results` named."""
+
+    prefix = "rx"
+    deal: Deal
+    constraint: str
+
+
+@dataclass(frozen=True)
+class StopAlerts(Token):
+    prefix = "stop"
+
+
+@dataclass(frozen=True)
+class AlertsOn(Token):
+    prefix = "alerts_on"
 
 
 async def matches_for(ctx: DialogContext, criteria: Criteria, index: DistrictIndex) -> list[Match]:
@@ -70,14 +138,15 @@ async def show_results(ctx: DialogContext, deal: str, position: int, *, edit: bo
     saved = await listings_repo.is_saved(ctx.session, ctx.customer.id, listing.id)
     nav = []
     if position > 0:
-        nav.append(Choice(ctx.t("◀ Previous"), f"{NAME}:s:{deal}:{position - 1}"))
+        nav.append(recommend_button(ctx.t("◀ Previous"), ShowMatch(deal, position - 1)))
     if position + 1 < len(matches):
-        nav.append(Choice(ctx.t("Next ▶"), f"{NAME}:s:{deal}:{position + 1}"))
+        nav.append(recommend_button(ctx.t("Next ▶"), ShowMatch(deal, position + 1)))
     rows = [nav] if nav else []
     rows += [
-        [Choice(ctx.t("Details"), f"{NAME}:d:{listing.id}"), Choice(ctx.t("Book a viewing"), f"book:l:{listing.id}")],
-        [Choice(ctx.t("★ Saved") if saved else ctx.t("☆ Save"), f"{NAME}:sv:{deal}:{position}:{listing.id}"),
-         Choice(ctx.t("Not for me"), f"{NAME}:no:{deal}:{position}:{listing.id}")],
+        [recommend_button(ctx.t("Details"), Details(listing.id)),
+         booking_button(ctx.t("Book a viewing"), OpenListing(listing.id))],
+        [recommend_button(ctx.t("★ Saved") if saved else ctx.t("☆ Save"), ToggleSaved(deal, position, listing.id)),
+         recommend_button(ctx.t("Not for me"), NotForMe(deal, position, listing.id))],
     ]
     photos = photo_urls(listing)
     if photos:
@@ -94,9 +163,9 @@ async def _no_results(ctx: DialogContext, criteria: Criteria, index: DistrictInd
         blocker = helpful[0]
         lines.append(ctx.t("What stands in the way most: {what}.",
                            what=blocker.message_zh if zh else blocker.message_en))
-    rows = [[Choice((r.message_zh if zh else r.message_en)[:60], f"{NAME}:rx:{deal}:{r.constraint}")]
+    rows = [[recommend_button((r.message_zh if zh else r.message_en)[:60], Relax(deal, r.constraint))]
             for r in helpful[:3]]
-    rows.append([Choice(ctx.t("Change my search"), f"need:open:{deal}")])
+    rows.append([needs_button(ctx.t("Change my search"), OpenNeed(deal))])
     lines.append(ctx.t("I will tell you as soon as a matching home comes in."))
     return [Say("\n".join(lines), choices=rows)]
 
@@ -126,29 +195,34 @@ class RecommendFlow(Flow):
                         choices=[[Choice(ctx.t("Find a home"), "need:start")]])]
         if len(saved) == 1:
             return await show_results(ctx, saved[0].deal_type, 0)
-        rows = [[Choice(ctx.t("Rent") if n.deal_type == "rent" else ctx.t("Buy"), f"{NAME}:s:{n.deal_type}:0")]
+        rows = [[self.button(ctx.t("Rent") if n.deal_type == "rent" else ctx.t("Buy"), ShowMatch(n.deal_type, 0))]
                 for n in saved]
         return [Say(ctx.t("Which search?"), choices=rows)]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        return await dispatch(ctx, token, {
-            "s": (self._show, (str, int)),
-            "d": (self._details, (int,)),
-            "sv": (self._save, (str, int, int)),
-            "no": (self._ask_reason, (str, int, int)),
-            "nr": (self._reject, (str, int, int, str)),
-            "rx": (self._relax, (str, str)),
-            "stop": (self._alerts, ()),
-            "alerts_on": (self._alerts_on, ()),
-        })
-
-    async def _show(self, ctx: DialogContext, deal: str, position: int) -> list[Reply] | None:
-        return await show_results(ctx, deal, position, edit=True) if deal in ("rent", "sale") else None
+        match decode(token, ShowMatch, Details, ToggleSaved, NotForMe, Reject, Relax, StopAlerts, AlertsOn):
+            case ShowMatch(deal, position):
+                return await show_results(ctx, deal, position, edit=True)
+            case Details(listing_id):
+                return await self._details(ctx, listing_id)
+            case ToggleSaved(deal, position, listing_id):
+                return await self._save(ctx, deal, position, listing_id)
+            case NotForMe(deal, position, listing_id):
+                return await self._ask_reason(ctx, deal, position, listing_id)
+            case Reject(deal, position, listing_id, reason):
+                return await self._reject(ctx, deal, position, listing_id, reason)
+            case Relax(deal, constraint):
+                return await self._relax(ctx, deal, constraint)
+            case StopAlerts():
+                return await self._alerts(ctx)
+            case AlertsOn():
+                return await self._alerts_on(ctx)
+        return None
 
     async def _alerts(self, ctx: DialogContext) -> list[Reply]:
         ctx.customer.notify_new_listings = False
         return [Say(ctx.t("Done: no more new-listing alerts. You can still search any time."),
-                    choices=[[Choice(ctx.t("Turn alerts back on"), f"{NAME}:alerts_on")]])]
+                    choices=[[self.button(ctx.t("Turn alerts back on"), AlertsOn())]])]
 
     async def _alerts_on(self, ctx: DialogContext) -> list[Reply]:
         ctx.customer.notify_new_listings = True
@@ -165,7 +239,8 @@ class RecommendFlow(Flow):
             replies.append(Album(photos[:10], caption=listing.ref_code))
         if listing.lat is not None and listing.lon is not None:
             replies.append(Location(listing.lat, listing.lon))
-        rows = [[Choice(ctx.t("Book a viewing"), f"book:l:{listing.id}")]] if listing.status == "active" else []
+        book = booking_button(ctx.t("Book a viewing"), OpenListing(listing.id))
+        rows = [[book]] if listing.status == "active" else []
         replies.append(Say(details_text(ctx.lang, listing, _names_zh(index)), choices=rows))
         return replies
 
@@ -177,14 +252,14 @@ class RecommendFlow(Flow):
         return [notice, *await show_results(ctx, deal, position, edit=True)]
 
     async def _ask_reason(self, ctx: DialogContext, deal: str, position: int, listing_id: int) -> list[Reply]:
-        buttons = [Choice(ctx.t(label), f"{NAME}:nr:{deal}:{position}:{listing_id}:{code}")
+        buttons = [self.button(ctx.t(label), Reject(deal, position, listing_id, code))
                    for code, label in FEEDBACK_LABELS.items()]
-        rows = [buttons[:3], buttons[3:], [Choice(ctx.t("◀ Back"), f"{NAME}:s:{deal}:{position}")]]
+        rows = [buttons[:3], buttons[3:], [self.button(ctx.t("◀ Back"), ShowMatch(deal, position))]]
         return [Say(ctx.t("What is wrong with it? I will show fewer homes like it."), choices=rows)]
 
     async def _reject(self, ctx: DialogContext, deal: str, position: int, listing_id: int,
                       reason: str) -> list[Reply] | None:
-        if reason not in FEEDBACK_LABELS or await listings_repo.get(ctx.session, listing_id) is None:
+        if await listings_repo.get(ctx.session, listing_id) is None:
             return None
         await listings_repo.reject(ctx.session, ctx.customer.id, listing_id, reason)
         return [ButtonAnswer(ctx.t("Thanks, noted.")), *await show_results(ctx, deal, position, edit=True)]

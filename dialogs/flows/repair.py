@@ -10,6 +10,7 @@ homes registered under it are offered, and the ticket is filed as "owner not yet
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from dialogs.flow import DialogContext, Flow
 from dialogs.flows import describe
@@ -44,13 +45,13 @@ class PickUnit(Token):
 @dataclass(frozen=True)
 class PickUrgency(Token):
     prefix = "urg"
-    priority: str = one_of(("emergency", "normal"))
+    priority: Annotated[str, one_of(("emergency", "normal"))]
 
 
 @dataclass(frozen=True)
 class PickAccess(Token):
     prefix = "acc"
-    window: str = one_of(("any", "call"))
+    window: Annotated[str, one_of(("any", "call"))]
 
 
 def _cancel(ctx: DialogContext) -> Choice:
@@ -74,7 +75,7 @@ class RepairFlow(Flow):
                            button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
 
     def _unit_question(self, ctx: DialogContext, units: list[owners.OwnedUnit]) -> Say:
-        rows = [[self.choice(u.label, PickUnit(u.unit.id).encode())] for u in units[:20]]
+        rows = [[self.button(u.label, PickUnit(u.unit.id))] for u in units[:20]]
         return Say(ctx.t("Which home is it about?"), choices=[*rows, [_cancel(ctx)]])
 
     def _category_question(self, ctx: DialogContext) -> Say:
@@ -85,8 +86,8 @@ class RepairFlow(Flow):
         if DESCRIBE_STEP.finished(ctx, token):
             ctx.goto(NAME, "urgency")
             return [Say(ctx.t("How urgent is it?"), choices=[
-                [self.choice(ctx.t(EMERGENCY_HINT), PickUrgency("emergency").encode())],
-                [self.choice(ctx.t("Not an emergency"), PickUrgency("normal").encode())],
+                [self.button(ctx.t(EMERGENCY_HINT), PickUrgency("emergency"))],
+                [self.button(ctx.t("Not an emergency"), PickUrgency("normal"))],
             ])]
         step = ctx.conversation.step if ctx.conversation.flow == NAME else None
         match decode(token, PickUnit, PickUrgency, PickAccess):
@@ -100,8 +101,8 @@ class RepairFlow(Flow):
                 ctx.goto(NAME, "access", priority=priority)
                 return [Say(ctx.t("When may our technician enter your home? Write it (for example \"weekdays after "
                                   "18:00\") or choose:"),
-                            choices=[[self.choice(ctx.t(ANY_TIME), PickAccess("any").encode())],
-                                     [self.choice(ctx.t(CALL_FIRST), PickAccess("call").encode())]], edit=True)]
+                            choices=[[self.button(ctx.t(ANY_TIME), PickAccess("any"))],
+                                     [self.button(ctx.t(CALL_FIRST), PickAccess("call"))]], edit=True)]
             case PickAccess(window) if step == "access":
                 return await self._file(ctx, ctx.t(ANY_TIME if window == "any" else CALL_FIRST))
         return await DESCRIBE_STEP.on_choice(ctx, token)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from dialogs.flow import DialogContext, Flow
-from dialogs.i18n import LANGUAGES, t
+from dialogs.i18n import t
 from dialogs.inbound import Inbound
 from dialogs.replies import Reply, Say
-from dialogs.standard import help_text, language_choices, main_menu, menu_choices
+from dialogs.standard import (
+    MENU_FLOW,
+    MenuAction,
+    MenuButton,
+    PickLanguage,
+    help_text,
+    language_choices,
+    main_menu,
+    menu_choices,
+)
+from dialogs.tokens import decode
 
 
 class MenuFlow(Flow):
-    name = "menu"
+    name = MENU_FLOW
     commands = ("start", "help", "language", "menu", "cancel")
     intent_words = ("menu", "菜单", "主菜单")
 
@@ -33,16 +43,17 @@ class MenuFlow(Flow):
         return [main_menu(ctx)]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        if token == "main":
-            ctx.clear()
-            return [main_menu(ctx, edit=True)]
-        if token == "help":
-            return [Say(help_text(ctx), choices=menu_choices(ctx))]
-        if token == "language":
-            return [Say(ctx.t("Choose your language:"), choices=language_choices(), edit=True)]
-        if token.startswith("lang:") and token[5:] in LANGUAGES:
-            ctx.customer.language = token[5:]
-            ctx.customer.language_chosen = True
-            done = t("zh", "语言已设置为简体中文。") if token[5:] == "zh" else t("en", "Language set to English.")
-            return [main_menu(ctx, done, edit=True)]
+        match decode(token, MenuButton, PickLanguage):
+            case MenuButton(MenuAction.MAIN):
+                ctx.clear()
+                return [main_menu(ctx, edit=True)]
+            case MenuButton(MenuAction.HELP):
+                return [Say(help_text(ctx), choices=menu_choices(ctx))]
+            case MenuButton(MenuAction.LANGUAGE):
+                return [Say(ctx.t("Choose your language:"), choices=language_choices(), edit=True)]
+            case PickLanguage(code):
+                ctx.customer.language = code
+                ctx.customer.language_chosen = True
+                done = t("zh", "语言已设置为简体中文。") if code == "zh" else t("en", "Language set to English.")
+                return [main_menu(ctx, done, edit=True)]
         return None

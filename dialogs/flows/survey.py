@@ -7,17 +7,35 @@ Other flows and the reminder tick call `survey_reply(lang, survey)` after
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import Annotated
 
 from dialogs.flow import DialogContext, Flow
 from dialogs.i18n import t
 from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
+from dialogs.tokens import Token, button_data, decode, number
 from storage.models import Survey
 from storage.services import surveys
 from storage.services.notices import notify_staff
+from storage.vocabulary import ConversationMode
 
 NAME = "survey"
+LOWEST, HIGHEST = 1, 5
+
+
+@dataclass(frozen=True)
+class Rate(Token):
+    prefix = "r"
+    survey_id: int
+    score: Annotated[int, number(LOWEST, HIGHEST)]
+
+
+@dataclass(frozen=True)
+class SkipComment(Token):
+    prefix = "skip"
+    survey_id: int
 
 
 def survey_reply(lang: str, survey: Survey, subject: str = "") -> Say:
@@ -35,7 +53,8 @@ def survey_question(lang: str, *, subject_type: str, subject_id: int, survey_id:
         text = t(lang, "How was your viewing? 1 = very unsatisfied, 5 = very satisfied.")
     else:
         text = t(lang, "How satisfied are you with the help you got? 1 = very unsatisfied, 5 = very satisfied.")
-    return Say(text, choices=[[Choice(str(score), f"{NAME}:r:{survey_id}:{score}") for score in range(1, 6)]])
+    return Say(text, choices=[[Choice(str(score), button_data(NAME, Rate(survey_id, score)))
+                               for score in range(LOWEST, HIGHEST + 1)]])
 
 
 class SurveyFlow(Flow):
@@ -46,13 +65,13 @@ class SurveyFlow(Flow):
         return []
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        parts = token.split(":")
-        if len(parts) == 3 and parts[0] == "r" and parts[1].isdigit() and parts[2].isdigit():
-            return await self._rate(ctx, int(parts[1]), int(parts[2]))
-        if len(parts) == 2 and parts[0] == "skip":
-            if ctx.conversation.flow == NAME:
-                ctx.clear()
-            return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
+        match decode(token, Rate, SkipComment):
+            case Rate(survey_id, score):
+                return await self._rate(ctx, survey_id, score)
+            case SkipComment():
+                if ctx.conversation.flow == NAME:
+                    ctx.clear()
+                return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
         return None
 
     async def _rate(self, ctx: DialogContext, survey_id: int, score: int) -> list[Reply] | None:
@@ -63,7 +82,7 @@ class SurveyFlow(Flow):
             return None
         if not result.recorded:
             return [Say(ctx.t("You have already answered this survey. Thank you!"), edit=True)]
-        if ctx.conversation.mode != "bot":
+        if ctx.conversation.mode != ConversationMode.BOT:
             return [Say(ctx.t("Thank you for your feedback!"), edit=True)]
         ctx.goto(NAME, "comment", survey_id=survey_id)
         if result.follow_up is not None:
@@ -72,7 +91,7 @@ class SurveyFlow(Flow):
         else:
             text = ctx.t("Thank you! You rated us {score} of 5. Anything you would like to add? "
                          "Write it here, or skip.", score=score)
-        return [Say(text, choices=[[Choice(ctx.t("Skip"), f"{NAME}:skip:{survey_id}")]], edit=True)]
+        return [Say(text, choices=[[self.button(ctx.t("Skip"), SkipComment(survey_id))]], edit=True)]
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         if ctx.conversation.step != "comment" or event.kind != "text" or not event.text.strip():

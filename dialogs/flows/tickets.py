@@ -15,7 +15,7 @@ from dialogs.i18n import N_
 from dialogs.inbound import Inbound
 from dialogs.names import CATEGORY_NAMES, STATUS_NAMES
 from dialogs.replies import Choice, Reply, Say
-from dialogs.tokens import Token, decode
+from dialogs.tokens import Token, button_data, decode
 from storage.events import ticket_changed
 from storage.models import Survey, Ticket
 from storage.services import reminders, tickets
@@ -53,6 +53,11 @@ class TicketButton(Token):
     ticket_id: int
 
 
+def ticket_button(label: str, action: TicketAction, ticket_id: int) -> Choice:
+    """A button about a ticket drawn outside this flow (the reminder tick's quote and resolution messages)."""
+    return Choice(label, button_data(NAME, TicketButton(action, ticket_id)))
+
+
 class TicketsFlow(Flow):
     name = NAME
     menu_label = N_("My requests")
@@ -72,11 +77,8 @@ class TicketsFlow(Flow):
                    for t in rows]
         return [Say(ctx.t("Your requests:"), choices=[*buttons, [Choice(ctx.t("Main menu"), "menu:main")]])]
 
-    def _button(self, label: str, token: Token) -> Choice:
-        return self.choice(label, token.encode())
-
     def _about(self, ticket: Ticket, action: TicketAction, label: str) -> Choice:
-        return self._button(label, TicketButton(action, ticket.id))
+        return self.button(label, TicketButton(action, ticket.id))
 
     async def _mine(self, ctx: DialogContext, ticket_id: int) -> Ticket | None:
         ticket = await ctx.session.get(Ticket, ticket_id)
@@ -102,11 +104,11 @@ class TicketsFlow(Flow):
                          self._about(ticket, TicketAction.DECLINE_QUOTE, ctx.t("Decline"))])
         if ticket.status not in FINISHED_TICKET_STATUSES:
             rows.append([self._about(ticket, TicketAction.ADD, ctx.t("Add information or photos"))])
-        rows.append([self._button(ctx.t("Back to my requests"), BackToList())])
+        rows.append([self.button(ctx.t("Back to my requests"), BackToList())])
         return Say("\n".join(lines), choices=rows, edit=True)
 
     def _done(self, ctx: DialogContext) -> list[list[Choice]]:
-        return [[self._button(ctx.t("Done"), DoneAdding())]]
+        return [[self.button(ctx.t("Done"), DoneAdding())]]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         match decode(token, BackToList, DoneAdding, TicketButton):

@@ -1,33 +1,46 @@
-"""My viewings: list, reschedule and cancel (the agent is told); the agent's outcome buttons after a viewing.
+"""My viewings: list, reschedule and cancel (the agent is told); the agent's outcome buttons after a viewing
+(only the viewing's agent, from their linked chat); whether the customer is still interested after it.
 
-Tokens: vw:start list · vw:r:<id> reschedule (pick a day) · vw:c:<id> ask to confirm cancelling ·
-vw:cy:<id> cancel · vw:o:<id>:<outcome> the agent's outcome (only the viewing's agent, from their linked chat)
-· vw:i:<id>:<y|n> the customer says whether they are still interested after the viewing.
+The buttons are listed in dialogs.flows.viewing_tokens, next to those of the booking flow.
 """
 
 from __future__ import annotations
 
 from dialogs.cards import title, when
 from dialogs.flow import DialogContext, Flow
-from dialogs.flows.booking import day_question, dispatch, tell_agent
+from dialogs.flows.booking import day_question, tell_agent
+from dialogs.flows.viewing_tokens import (
+    AGENT_OUTCOMES,
+    VIEWINGS,
+    AgentOutcome,
+    Interest,
+    RescheduleDay,
+    StillInterested,
+    ViewingAction,
+    ViewingButton,
+    viewings_button,
+)
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import ButtonAnswer, Choice, Reply, Say
+from dialogs.tokens import decode
 from storage.models import Listing, Staff, Viewing
 from storage.services import viewings
 
-NAME = "vw"
+NAME = VIEWINGS
 OUTCOME_LABELS = {
     "done": N_("Done"), "no_show": N_("No-show"), "interested": N_("Interested"), "offer": N_("Made an offer"),
     "not_interested": N_("Not interested"),
 }
+if set(OUTCOME_LABELS) != set(AGENT_OUTCOMES):  # every outcome an agent's button can carry needs its words
+    raise RuntimeError("OUTCOME_LABELS and viewing_tokens.AGENT_OUTCOMES name different outcomes")
 
 
 def interest_reply(lang: str, viewing_id: int) -> Say:
     """Sent after the viewing, next to the rating survey (reminder kind 'viewing_interest'): still interested?"""
     return Say(t(lang, "Are you interested in this home after the viewing?"),
-               choices=[[Choice(t(lang, "Yes, I am interested"), f"{NAME}:i:{viewing_id}:y"),
-                         Choice(t(lang, "No"), f"{NAME}:i:{viewing_id}:n")]])
+               choices=[[viewings_button(t(lang, "Yes, I am interested"), StillInterested(viewing_id, Interest.YES)),
+                         viewings_button(t(lang, "No"), StillInterested(viewing_id, Interest.NO))]])
 
 
 class ViewingsFlow(Flow):
@@ -55,8 +68,9 @@ class ViewingsFlow(Flow):
             lines.append(ctx.t("{n}. {when} — {home} ({ref}), agent {agent}", n=n,
                                when=when(ctx.lang, viewing.starts_at, ctx.settings.tz), home=home,
                                ref=listing.ref_code if listing else "", agent=agent.name if agent else ""))
-            rows.append([Choice(ctx.t("Reschedule #{n}", n=n), f"{NAME}:r:{viewing.id}"),
-                         Choice(ctx.t("Cancel #{n}", n=n), f"{NAME}:c:{viewing.id}")])
+            reschedule = ViewingButton(ViewingAction.RESCHEDULE, viewing.id)
+            rows.append([self.button(ctx.t("Reschedule #{n}", n=n), reschedule),
+                         self.button(ctx.t("Cancel #{n}", n=n), ViewingButton(ViewingAction.ASK_CANCEL, viewing.id))])
         return [Say("\n".join(lines), choices=rows, edit=edit)]
 
     async def _own(self, ctx: DialogContext, viewing_id: int) -> Viewing | None:
@@ -66,13 +80,18 @@ class ViewingsFlow(Flow):
         return viewing
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        return await dispatch(ctx, token, {
-            "r": (self._reschedule, (int,)),
-            "c": (self._ask_cancel, (int,)),
-            "cy": (self._cancel, (int,)),
-            "o": (self._outcome, (int, str)),
-            "i": (self._interest, (int, str)),
-        })
+        match decode(token, ViewingButton, AgentOutcome, StillInterested):
+            case ViewingButton(ViewingAction.RESCHEDULE, viewing_id):
+                return await self._reschedule(ctx, viewing_id)
+            case ViewingButton(ViewingAction.ASK_CANCEL, viewing_id):
+                return await self._ask_cancel(ctx, viewing_id)
+            case ViewingButton(ViewingAction.CANCEL, viewing_id):
+                return await self._cancel(ctx, viewing_id)
+            case AgentOutcome(viewing_id, outcome):
+                return await self._outcome(ctx, viewing_id, outcome)
+            case StillInterested(viewing_id, answer):
+                return await self._interest(ctx, viewing_id, answer)
+        return None
 
     async def _changeable(self, ctx: DialogContext, viewing_id: int) -> tuple[Viewing | None, list[Reply] | None]:
         """(viewing, None) when this customer may still change it; else (None, what to answer)."""
@@ -90,14 +109,14 @@ class ViewingsFlow(Flow):
         days = await viewings.free_days(ctx.session, viewing.agent_id, now=ctx.now, settings=ctx.settings)
         text = ctx.t("Your viewing is on {when}. Which day would suit you better?",
                      when=when(ctx.lang, viewing.starts_at, ctx.settings.tz))
-        return [day_question(ctx, days, f"book:rd:{viewing.id}", text, edit=True)]
+        return [day_question(ctx, days, lambda day: RescheduleDay(viewing.id, day), text, edit=True)]
 
     async def _ask_cancel(self, ctx: DialogContext, viewing_id: int) -> list[Reply] | None:
         viewing, answer = await self._changeable(ctx, viewing_id)
         if viewing is None:
             return answer
         return [Say(ctx.t("Cancel the viewing on {when}?", when=when(ctx.lang, viewing.starts_at, ctx.settings.tz)),
-                    choices=[[Choice(ctx.t("Yes, cancel it"), f"{NAME}:cy:{viewing.id}"),
+                    choices=[[self.button(ctx.t("Yes, cancel it"), ViewingButton(ViewingAction.CANCEL, viewing.id)),
                               Choice(ctx.t("No, keep it"), f"{NAME}:start")]], edit=True)]
 
     async def _cancel(self, ctx: DialogContext, viewing_id: int) -> list[Reply] | None:
@@ -111,19 +130,19 @@ class ViewingsFlow(Flow):
         await tell_agent(ctx, viewing, "cancelled")
         return await self._list(ctx, edit=True, lead=ctx.t("Your viewing is cancelled. The agent has been told."))
 
-    async def _interest(self, ctx: DialogContext, viewing_id: int, answer: str) -> list[Reply] | None:
+    async def _interest(self, ctx: DialogContext, viewing_id: int, answer: Interest) -> list[Reply] | None:
         viewing = await self._own(ctx, viewing_id)
-        if viewing is None or answer not in ("y", "n"):
+        if viewing is None:
             return None
-        viewing.customer_interested = answer == "y"
-        text = ctx.t("Thank you! Your agent will get in touch.") if answer == "y" else \
+        viewing.customer_interested = answer is Interest.YES
+        text = ctx.t("Thank you! Your agent will get in touch.") if answer is Interest.YES else \
             ctx.t("Thank you for telling us. I will keep looking for you.")
         return [Say(text, edit=True)]
 
     async def _outcome(self, ctx: DialogContext, viewing_id: int, outcome: str) -> list[Reply] | None:
         """The agent's button: only the viewing's own agent, pressing from the chat they linked."""
         viewing = await ctx.session.get(Viewing, viewing_id)
-        if viewing is None or outcome not in OUTCOME_LABELS:
+        if viewing is None:
             return None
         agent = await ctx.session.get(Staff, viewing.agent_id)
         if agent is None or agent.telegram_chat_id is None or agent.telegram_chat_id != ctx.customer.chat_id:

@@ -6,10 +6,11 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
-from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import Form, NavItem, act, db, flash, requires, staff, to_int
+from staff_console.i18n import N_, translator
 from storage.models import CannedReply
 
-NAV = [NavItem("Canned replies", "/canned", ("admin", "agent"), order=60)]
+NAV = [NavItem(N_("Canned replies"), "/canned", ("admin", "agent"), order=60)]
 LANGUAGES = ("en", "zh")
 
 
@@ -32,7 +33,7 @@ async def canned_list(request: web.Request) -> web.StreamResponse:
                                                                    "lang": language, "languages": LANGUAGES})
 
 
-def _fields(form) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+def _fields(form: Form) -> tuple[str, str, str]:
     language = str(form.get("language", "en"))
     return (language if language in LANGUAGES else "en", str(form.get("title", "")).strip()[:128],
             str(form.get("body", "")).strip()[:4000])
@@ -41,12 +42,13 @@ def _fields(form) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
 @requires("admin")
 async def canned_create(request: web.Request) -> web.StreamResponse:
     language, title, body = _fields(await request.post())
+    _ = translator(request)
     if not title or not body:
-        await flash(request, "A canned reply needs a title and a text.", "error")
+        await flash(request, _("A canned reply needs a title and a text."), "error")
         raise web.HTTPSeeOther("/canned")
     async with act(request) as work:
         work.session.add(CannedReply(language=language, title=title, body=body, created_by=staff(request).id))
-    await flash(request, "Canned reply added.")
+    await flash(request, _("Canned reply added."))
     raise web.HTTPSeeOther("/canned")
 
 
@@ -54,6 +56,7 @@ async def canned_create(request: web.Request) -> web.StreamResponse:
 async def canned_update(request: web.Request) -> web.StreamResponse:
     reply_id = to_int(request.match_info["reply_id"])
     form = await request.post()
+    _ = translator(request)
     async with act(request) as work:
         session = work.session
         reply = await session.get(CannedReply, reply_id) if reply_id else None
@@ -61,10 +64,10 @@ async def canned_update(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound()
         if form.get("delete"):
             await session.delete(reply)
-            message = "Deleted."
+            message = _("Deleted.")
         else:
             reply.language, reply.title, reply.body = _fields(form)
-            message = "Saved."
+            message = _("Saved.")
     await flash(request, message)
     raise web.HTTPSeeOther("/canned")
 

@@ -18,8 +18,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from dialogs.replies import Photo, Reply, Say
-from staff_console import telegram_files
-from staff_console.context import act, db, flash, requires, settings, staff, to_int, wants_json
+from staff_console import cards, telegram_files
+from staff_console.context import Form, act, db, flash, requires, settings, staff, to_int, wants_json
+from staff_console.errors import error_text
+from staff_console.i18n import translator
 from staff_console.live import message_json
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
@@ -55,7 +57,7 @@ async def view(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         row = await inbox.one(session, conversation_id)
         if row is None:
-            raise web.HTTPNotFound(text="No such conversation.")
+            raise web.HTTPNotFound(text=translator(request).gettext("No such conversation."))
         messages = await conversation_repo.history(session, conversation_id, limit=300)
         names = {s.id: s.name for s in await staff_repo.list_staff(session)}
         card = await inbox.lead_card(session, row.customer_id)
@@ -64,10 +66,11 @@ async def view(request: web.Request) -> web.StreamResponse:
         earlier = (await session.scalars(
             select(Conversation).where(Conversation.customer_id == row.customer_id, Conversation.id != conversation_id)
             .order_by(Conversation.id.desc()).limit(10))).all()
+        districts = await cards.district_names(session, translator(request))
     can_write = row.status == "open" and row.mode == "human" and (row.assignee_id == me.id or me.role == "admin")
     return aiohttp_jinja2.render_template("conversation.html", request, {
         "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
-        "can_write": can_write, "earlier": earlier,
+        "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts,
     })
 
 
@@ -89,15 +92,16 @@ async def messages_api(request: web.Request) -> web.StreamResponse:
 @requires("admin", "agent")
 async def take(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
+    _ = translator(request)
     try:
         async with act(request) as work:
             await handoff.take_over(work, conversation_id)
     except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=409)
-    return await _done(request, conversation_id, "You took this conversation.")
+        return await _done(request, conversation_id, error_text(_, exc), status=409)
+    return await _done(request, conversation_id, _("You took this conversation."))
 
 
-def _text(form: Any, field: str = "text") -> str:
+def _text(form: Form, field: str = "text") -> str:
     value = form.get(field, "")
     return value.strip()[:MAX_TEXT] if isinstance(value, str) else ""
 
@@ -106,8 +110,9 @@ def _text(form: Any, field: str = "text") -> str:
 async def reply(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
     text = _text(await request.post())
+    _ = translator(request)
     if not text:
-        return await _done(request, conversation_id, "Write something first.", status=400)
+        return await _done(request, conversation_id, _("Write something first."), status=400)
     # Telegram gets HTML: what the agent typed is text, never markup.
     sent = await _send_as_agent(request, conversation_id, Say(text=html.escape(text, quote=False)), text=text)
     if isinstance(sent, web.StreamResponse):
@@ -123,21 +128,22 @@ async def _send_as_agent(
         async with act(request) as work:
             return await handoff.agent_reply(work, conversation_id, reply.to_payload(), text=text, kind=kind)
     except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=403)
+        return await _done(request, conversation_id, error_text(translator(request), exc), status=403)
 
 
 @requires("admin", "agent")
 async def send_photo(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
     form = await request.post()
+    _ = translator(request)
     caption = _text(form, "caption")[:1000]
     upload = form.get("photo")
     url = _text(form, "url")
     if isinstance(upload, web.FileField) and upload.filename:
         content_type = upload.content_type or mimetypes.guess_type(upload.filename)[0] or ""
         if content_type not in PHOTO_TYPES:
-            return await _done(request, conversation_id, "Send a JPEG, PNG, WebP or GIF image.", status=400)
-        # Absolute and under MEDIA_DIR (Settings.media_path), so the Telegram sender and the web chat find it.
+            return await _done(request, conversation_id, _("Send a JPEG, PNG, WebP or GIF image."), status=400)
+        # Inside the installation's media folder (absolute), the one the bot's sender uploads from.
         folder = settings(request).media_path / "console"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type]}"
@@ -146,26 +152,27 @@ async def send_photo(request: web.Request) -> web.StreamResponse:
     elif url.startswith("https://"):
         photo = url
     else:
-        return await _done(request, conversation_id, "Choose an image file or give an https:// link.", status=400)
+        return await _done(request, conversation_id, _("Choose an image file or give an https:// link."), status=400)
     reply = Photo(photo=photo, caption=html.escape(caption, quote=False))
     sent = await _send_as_agent(request, conversation_id, reply, text=caption or "[photo]", kind="photo")
     if isinstance(sent, web.StreamResponse):
         return sent
-    return await _done(request, conversation_id, "Photo queued.")
+    return await _done(request, conversation_id, _("Photo queued."))
 
 
 @requires("admin", "agent")
 async def note(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
     text = _text(await request.post())
+    _ = translator(request)
     if not text:
-        return await _done(request, conversation_id, "Write the note first.", status=400)
+        return await _done(request, conversation_id, _("Write the note first."), status=400)
     try:
         async with act(request) as work:
             await handoff.add_note(work, conversation_id, text)
     except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=404)
-    return await _done(request, conversation_id, "Note saved (not sent to the customer).")
+        return await _done(request, conversation_id, error_text(_, exc), status=404)
+    return await _done(request, conversation_id, _("Note saved (not sent to the customer)."))
 
 
 @requires("admin", "agent")
@@ -174,36 +181,39 @@ async def transfer(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     target_id = to_int(form.get("to_staff_id"))
     note_text = _text(form, "note")[:500]
+    _ = translator(request)
     if target_id is None:
-        return await _done(request, conversation_id, "Choose who takes over.", status=400)
+        return await _done(request, conversation_id, _("Choose who takes over."), status=400)
     try:
         async with act(request) as work:
             await handoff.transfer(work, conversation_id, target_id, note_text)
     except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=403)
-    return await _done(request, conversation_id, "Transferred.")
+        return await _done(request, conversation_id, error_text(_, exc), status=403)
+    return await _done(request, conversation_id, _("Transferred."))
 
 
 @requires("admin", "agent")
 async def return_to_bot(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
+    _ = translator(request)
     try:
         async with act(request) as work:
             await handoff.return_to_bot(work, conversation_id)
     except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=403)
-    return await _done(request, conversation_id, "The assistant answers this customer again.")
+        return await _done(request, conversation_id, error_text(_, exc), status=403)
+    return await _done(request, conversation_id, _("The assistant answers this customer again."))
 
 
 @requires("admin", "agent")
 async def close(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
+    _ = translator(request)
     try:
         async with act(request) as work:
             await handoff.close(work, conversation_id)
     except HandoffError as exc:
-        return await _done(request, conversation_id, str(exc), status=403)
-    return await _done(request, conversation_id, "Closed; the satisfaction survey is on its way.")
+        return await _done(request, conversation_id, error_text(_, exc), status=403)
+    return await _done(request, conversation_id, _("Closed; the satisfaction survey is on its way."))
 
 
 @requires("admin", "agent")
@@ -221,7 +231,8 @@ async def customer_photo(request: web.Request) -> web.StreamResponse:
     try:
         data, content_type = await telegram_files.fetch(request.app, str(file_ids[index]))
     except telegram_files.FileUnavailable as exc:
-        raise web.HTTPBadGateway(text=f"Photo unavailable: {exc}") from None
+        _ = translator(request)
+        raise web.HTTPBadGateway(text=_("Photo unavailable: %(reason)s", reason=exc)) from None
     return web.Response(body=data, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 

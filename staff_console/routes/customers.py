@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
+from staff_console import cards
 from staff_console.context import NavItem, act, db, flash, requires, to_int
+from staff_console.errors import error_text
+from staff_console.i18n import N_, translator
+from staff_console.words import word
+from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
 from storage.repositories import inbox
 from storage.services.customer_merge import MergeError, merge_web_visitor
 
-NAV = [NavItem("Customers", "/customers", ("admin", "agent"), order=20)]
+NAV = [NavItem(N_("Customers"), "/customers", ("admin", "agent"), order=20)]
 PAGE = 100
+# The export's header in English; Chinese-speaking staff get it in Chinese.
+EXPORT_COLUMNS = (N_("id"), N_("first_name"), N_("last_name"), N_("username"), N_("language"), N_("phone"),
+                  N_("tags"), N_("last_seen_at"))
 
 
-def _search(query: str, tag: str):  # type: ignore[no-untyped-def]
+def _search(query: str, tag: str) -> Select[tuple[Customer]]:
     statement = select(Customer)
     if query:
         like = f"%{query.lower()}%"
@@ -55,10 +60,12 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         card = await inbox.lead_card(session, customer_id) if customer_id else None
         if card is None:
-            raise web.HTTPNotFound(text="No such customer.")
+            raise web.HTTPNotFound(text=translator(request).gettext("No such customer."))
         history = (await session.scalars(select(Conversation).where(Conversation.customer_id == customer_id)
                                          .order_by(Conversation.id.desc()).limit(50))).all()
-    return aiohttp_jinja2.render_template("customer.html", request, {"card": card, "history": history})
+        districts = await cards.district_names(session, translator(request))
+    return aiohttp_jinja2.render_template("customer.html", request, {"card": card, "history": history,
+                                                                     cards.DISTRICTS_KEY: districts})
 
 
 @requires("admin", "agent")
@@ -74,7 +81,8 @@ async def customer_update(request: web.Request) -> web.StreamResponse:
         customer.notes = str(form.get("notes", ""))[:4000] or None
         await work.audit("customer_update", target_type="customer",
                          target_id=customer.id, details={"tags": customer.tags})
-    await flash(request, "Saved.")
+    _ = translator(request)
+    await flash(request, _("Saved."))
     raise web.HTTPSeeOther(f"/customers/{customer_id}")
 
 
@@ -83,35 +91,32 @@ async def customer_merge(request: web.Request) -> web.StreamResponse:
     """A web chat visitor is the same person as another customer (their Telegram one): one history from now on."""
     customer_id = to_int(request.match_info["customer_id"]) or 0
     into = to_int((await request.post()).get("into"))
+    _ = translator(request)
     if into is None:
-        await flash(request, "Give the number of the customer to merge into.", "error")
+        await flash(request, _("Give the number of the customer to merge into."), "error")
         raise web.HTTPSeeOther(f"/customers/{customer_id}")
     try:
         async with act(request) as work:
             await merge_web_visitor(work, customer_id, into)
     except MergeError as exc:
-        await flash(request, f"Not merged: {exc}.", "error")
+        await flash(request, _("Not merged: %(reason)s.", reason=error_text(_, exc)), "error")
         raise web.HTTPSeeOther(f"/customers/{customer_id}") from None
-    await flash(request, f"Merged: web visitor #{customer_id} and their history are now part of this customer.")
+    await flash(request, _("Merged: web visitor #%(number)s and their history are now part of this customer.",
+                           number=customer_id))
     raise web.HTTPSeeOther(f"/customers/{into}")
 
 
 @requires("admin")
 async def customer_export(request: web.Request) -> web.StreamResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "first_name", "last_name", "username", "language", "phone", "tags", "last_seen_at"])
+    _ = translator(request)
+    header = [_(column) for column in EXPORT_COLUMNS]
     async with act(request) as work:
-        session = work.session
-        count = 0
-        for customer in await session.scalars(select(Customer).order_by(Customer.id)):
-            writer.writerow([customer.id, customer.first_name, customer.last_name or "", customer.username or "",
-                             customer.language, customer.phone or "", ";".join(customer.tags or []),
-                             customer.last_seen_at.isoformat() if customer.last_seen_at else ""])
-            count += 1
-        await work.audit("export", target_type="customers",
-                         details={"rows": count})
-    return web.Response(body=buffer.getvalue().encode("utf-8-sig"), content_type="text/csv",
+        rows = [[customer.id, customer.first_name, customer.last_name, customer.username,
+                 word(_, "language", customer.language), customer.phone, ";".join(customer.tags or []),
+                 customer.last_seen_at.isoformat() if customer.last_seen_at else None]
+                for customer in await work.session.scalars(select(Customer).order_by(Customer.id))]
+        await work.audit("export", target_type="customers", details={"rows": len(rows)})
+    return web.Response(body=csv_text(header, rows).encode("utf-8-sig"), content_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 

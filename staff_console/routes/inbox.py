@@ -6,11 +6,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from staff_console.context import ALL_ROLES, NavItem, db, requires, staff
+from staff_console.i18n import N_
 from storage.repositories import inbox
 
 # "Try the bot" opens the customer web chat (served by the same web server): staff talk to the bot as customers do.
-NAV = [NavItem("Inbox", "/inbox", ("admin", "agent"), order=10), NavItem("Try the bot", "/chat", ALL_ROLES, order=95)]
-VIEW_TITLES = {"waiting": "Waiting", "mine": "Mine", "open": "All open", "closed": "Closed"}
+NAV = [NavItem(N_("Inbox"), "/inbox", ("admin", "agent"), order=10),
+       NavItem(N_("Try the bot"), "/chat", ALL_ROLES, order=95)]
 
 
 def _view(request: web.Request) -> str:
@@ -26,7 +27,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
         rows = await inbox.list_view(session, view, staff_id=me.id, search=request.query.get("q") or None)
         counts = await inbox.counts(session, me.id)
     return aiohttp_jinja2.render_template("inbox.html", request, {
-        "view": view, "views": VIEW_TITLES, "rows": rows, "counts": counts, "q": request.query.get("q", ""),
+        "view": view, "views": inbox.VIEWS, "rows": rows, "counts": counts, "q": request.query.get("q", ""),
     })
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,16 +18,22 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from staff_console.context import NavItem, act, db, flash, requires, to_int
+from staff_console import cards
+from staff_console.context import NavItem, act, db, flash, path_id, requires, settings, to_int
+from staff_console.errors import error_text
+from staff_console.i18n import N_, Translator, translator
+from staff_console.words import word
 from storage.importers import CsvFormatError, import_listings
-from storage.models import District, Listing
+from storage.media import PhotoError, check_photo
+from storage.models import District, Listing, Staff
 from storage.repositories import staff as staff_repo
 from storage.services import listings
-from storage.services.listings import ListingDraft, ListingError
+from storage.services.listings import NUMBERS, ListingDraft, ListingError, NumberRule, parse_number
 from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
 
-NAV = [NavItem("Listings", "/listings", ("admin", "agent"), order=30)]
+NAV = [NavItem(N_("Listings"), "/listings", ("admin", "agent"), order=30)]
 PAGE = 50
+_ID = NumberRule(Decimal(1), Decimal(2**63 - 1), whole=True)  # a row id: the database's 64 bits
 
 
 class FormError(ValueError):
@@ -41,7 +48,7 @@ def _filters(query: Mapping[str, str]) -> dict[str, str]:
 @requires("admin", "agent")
 async def listing_list(request: web.Request) -> web.StreamResponse:
     f = _filters(request.query)
-    page = max(1, to_int(request.query.get("page"), 1) or 1)
+    page = min(max(1, to_int(request.query.get("page"), 1) or 1), 1_000_000)
     statement = select(Listing)
     if f["q"]:
         like = f"%{f['q'].lower()}%"
@@ -53,20 +60,26 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
             statement = statement.where(getattr(Listing, key) == f[key])
     if f["district"]:
         statement = statement.where(func.lower(Listing.district_name) == f["district"].lower())
+    # Filters are read like the form's numbers; one out of range or not a number is dropped, never a 500.
     for key, op in (("min_price", "__ge__"), ("max_price", "__le__")):
         try:
             if f[key]:
-                statement = statement.where(getattr(Listing.price, op)(Decimal(f[key])))
-        except InvalidOperation:
+                statement = statement.where(getattr(Listing.price, op)(parse_number(f[key], key, NUMBERS["price"])))
+        except ListingError:
             f[key] = ""
-    if f["bedrooms"].isdigit():
-        statement = statement.where(Listing.bedrooms >= int(f["bedrooms"]))
+    try:
+        if f["bedrooms"]:
+            bedrooms = parse_number(f["bedrooms"], "bedrooms", NUMBERS["bedrooms"])
+            statement = statement.where(Listing.bedrooms >= int(bedrooms))
+    except ListingError:
+        f["bedrooms"] = ""
     async with db(request)() as session:
         total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         listings = (await session.scalars(statement.order_by(Listing.updated_at.desc(), Listing.id.desc())
                                           .offset((page - 1) * PAGE).limit(PAGE))).all()
         districts = (await session.scalars(select(District.name).order_by(District.name))).all()
-    return aiohttp_jinja2.render_template("listings.html", request, {
+        district_names = await cards.district_names(session, translator(request))
+    return aiohttp_jinja2.render_template("listings.html", request, {cards.DISTRICTS_KEY: district_names,
         "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "districts": districts, "query_base": urlencode({k: v for k, v in f.items() if v}),
@@ -99,107 +112,135 @@ async def listing_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def _listing(session: AsyncSession, request: web.Request) -> Listing:
-    listing = await session.get(Listing, to_int(request.match_info["listing_id"]))
+    listing = await session.get(Listing, path_id(request, "listing_id"))
     if listing is None:
-        raise web.HTTPNotFound(text="No such listing.")
+        raise web.HTTPNotFound(text=translator(request).gettext("No such listing."))
     return listing
 
 
-def _optional_int(value: str, name: str) -> int | None:
+def _number(_: Translator, value: str, name: str, rule: NumberRule = _ID) -> Decimal | None:
+    """The import's number reading (one parser, one set of ranges): empty is None, anything else in range."""
     if not value:
         return None
     try:
-        return int(value)
-    except ValueError:
-        raise FormError(f"{name} must be a whole number") from None
+        return parse_number(value, name, rule)
+    except ListingError as exc:
+        raise FormError(error_text(_, exc)) from None
+
+
+def _optional_int(_: Translator, value: str, name: str, rule: NumberRule = _ID) -> int | None:
+    number = _number(_, value, name, rule)
+    return None if number is None else int(number)
 
 
 def _tristate(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-async def _draft(session: AsyncSession, listing: Listing | None, form: Mapping[str, object]) -> ListingDraft:
+def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path) -> list[str]:
+    """One per line: links, or files already stored for this listing (imports, the demo) that are still inside
+    the media folder, checked as the import and the bot check them."""
+    urls = [line.strip() for line in text.splitlines() if line.strip()][:30]
+    known = {photo.url for photo in listing.photos} if listing is not None else set()
+    for url in urls:
+        try:
+            check_photo(url, media_dir)
+        except PhotoError as exc:
+            shown = url if len(url) <= 60 else url[:56] + "…"
+            raise FormError(_("photo %(photo)s %(reason)s", photo=repr(shown), reason=error_text(_, exc))) from None
+        if not url.startswith(("https://", "http://")) and url not in known:
+            raise FormError(_("photos are links starting with https://, one per line"))
+    return urls
+
+
+async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, form: Mapping[str, object],
+                 media_dir: Path) -> ListingDraft:
     """The form as a listing draft; FormError names the first field that is wrong. Reads, never writes."""
 
     def get(key: str) -> str:
         return str(form.get(key, "")).strip()
 
     if get("deal_type") not in DEAL_TYPES:
-        raise FormError("choose sale or rent")
+        raise FormError(_("choose sale or rent"))
     if get("property_type") not in PROPERTY_TYPES:
-        raise FormError("choose a property type")
+        raise FormError(_("choose a property type"))
     if get("status") not in LISTING_STATUSES:
-        raise FormError("choose a status")
+        raise FormError(_("choose a status"))
+    price = _number(_, get("price"), "price", NUMBERS["price"])
+    if price is None:
+        raise FormError(_("price is required"))
+    area = _number(_, get("area_m2"), "area", NUMBERS["area_m2"])
+    if area is None:
+        raise FormError(_("area is required"))
+    bedrooms = _optional_int(_, get("bedrooms"), "bedrooms", NUMBERS["bedrooms"])
+    bathrooms = _optional_int(_, get("bathrooms"), "bathrooms", NUMBERS["bathrooms"])
+    floor = _optional_int(_, get("floor"), "floor", NUMBERS["floor"])
+    floors_total = _optional_int(_, get("floors_total"), "floors", NUMBERS["floors_total"])
+    if floor is not None and floors_total is not None and floor > floors_total:
+        raise FormError(_("floor %(floor)s is above the %(floors)s floors of the building", floor=floor,
+                          floors=floors_total))
     try:
-        price = Decimal(get("price"))
-        if not price.is_finite() or price <= 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        raise FormError("price must be a positive number") from None
-    try:
-        area = float(get("area_m2") or 0)
         available = date.fromisoformat(get("available_from")) if get("available_from") else None
     except ValueError:
-        raise FormError("area must be a number and the date YYYY-MM-DD") from None
+        raise FormError(_("the date must be YYYY-MM-DD")) from None
     if not get("city"):
-        raise FormError("city is required")
+        raise FormError(_("city is required"))
     district = None
-    district_id = _optional_int(get("district_id"), "district")
+    district_id = _optional_int(_, get("district_id"), "district")
     if district_id:
         district = await session.get(District, district_id)
-    urls = [line.strip() for line in get("photos").splitlines() if line.strip()][:30]
-    known = {photo.url for photo in listing.photos} if listing is not None else set()
-    for url in urls:
-        # new photos are links; files already stored for this listing (imports, the demo) may stay as they are
-        if not url.startswith(("https://", "http://")) and url not in known:
-            raise FormError("photos are links starting with https://, one per line")
+    agent_id = _optional_int(_, get("agent_id"), "agent")
+    if agent_id is not None and await session.get(Staff, agent_id) is None:
+        raise FormError(_("choose an agent from the list"))
     return ListingDraft(
         deal_type=get("deal_type"), property_type=get("property_type"), status=get("status"),
         city=get("city")[:64], district_id=district.id if district else None,
         district_name=district.name if district else get("district_name")[:64], address=get("address")[:256],
         price=price, currency=(get("currency") or "CNY").upper()[:3],
-        bedrooms=_optional_int(get("bedrooms"), "bedrooms") or 0,
-        bathrooms=_optional_int(get("bathrooms"), "bathrooms") or 1, area_m2=area,
-        floor=_optional_int(get("floor"), "floor"), floors_total=_optional_int(get("floors_total"), "floors"),
+        bedrooms=bedrooms or 0, bathrooms=1 if bathrooms is None else bathrooms, area_m2=float(area),
+        floor=floor, floors_total=floors_total,
         available_from=available, furnished=_tristate(get("furnished")), pets_allowed=_tristate(get("pets_allowed")),
         features=[part.strip() for part in get("features").split(";") if part.strip()][:30],
-        description=get("description")[:4000], agent_id=_optional_int(get("agent_id"), "agent"),
+        description=get("description")[:4000], agent_id=agent_id,
         # The form does not show coordinates: an edit keeps the ones an import gave.
         lat=listing.lat if listing is not None else None, lon=listing.lon if listing is not None else None,
-        photos=urls,
+        photos=_photos(_, get("photos"), listing, media_dir),
     )
 
 
 @requires("admin", "agent")
 async def listing_save(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    _ = translator(request)
     is_new = request.match_info.get("listing_id") is None
     # A refused form writes nothing: the draft is read before anything is written.
     async with act(request) as work:
         listing = None if is_new else await _listing(work.session, request)
         try:
-            draft = await _draft(work.session, listing, form)
+            draft = await _draft(_, work.session, listing, form, settings(request).media_path)
             if listing is None:
                 listing = await listings.create(work, str(form.get("ref_code", "")), draft)
             else:
                 await listings.edit(work, listing, draft)
         except (FormError, ListingError) as exc:
-            context = await _form_context(work.session, None if is_new else listing, str(exc), dict(form))
+            shown = str(exc) if isinstance(exc, FormError) else error_text(_, exc)
+            context = await _form_context(work.session, None if is_new else listing, shown, dict(form))
             return aiohttp_jinja2.render_template("listing_form.html", request, context, status=400)
         saved_id = listing.id
-    await flash(request, "Listing saved.")
+    await flash(request, _("Listing saved."))
     raise web.HTTPSeeOther(f"/listings/{saved_id}")
 
 
 @requires("admin", "agent")
 async def listing_status(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    _ = translator(request)
     new_status = str(form.get("status", ""))
     if new_status not in LISTING_STATUSES:
-        raise web.HTTPBadRequest(text="Unknown status.")
+        raise web.HTTPBadRequest(text=_("Unknown status."))
     async with act(request) as work:
         await listings.set_status(work, await _listing(work.session, request), new_status)
-    await flash(request, f"Status set to {new_status}.")
+    await flash(request, _("Status set to %(status)s.", status=word(_, "listing_status", new_status)))
     raise web.HTTPSeeOther("/listings")
 
 
@@ -211,16 +252,19 @@ async def import_page(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def import_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    _ = translator(request)
     upload = form.get("file")
     if upload is None or not hasattr(upload, "file"):
         return aiohttp_jinja2.render_template("listing_import.html", request,
-                                              {"report": None, "error": "Choose a CSV file."}, status=400)
+                                              {"report": None, "error": _("Choose a CSV file.")}, status=400)
     data = await asyncio.to_thread(upload.file.read)
     try:
-        report = await import_listings(db(request), data)
+        report = await import_listings(db(request), data, media_dir=settings(request).media_path)
     except CsvFormatError as exc:
         return aiohttp_jinja2.render_template("listing_import.html", request,
-                                              {"report": None, "error": f"Nothing imported: {exc}"}, status=400)
+                                              {"report": None, "error": _("Nothing imported: %(reason)s",
+                                                                             reason=error_text(_, exc))},
+                                              status=400)
     async with act(request) as work:
         await work.audit("listing_import", target_type="listings",
                          details={"summary": report.summary(), "file": getattr(upload, "filename", "")})

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp_session import get_session
 
-from staff_console.context import NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import NavItem, act, db, flash, requires, settings, staff, to_int
+from staff_console.errors import error_text
+from staff_console.i18n import N_, translator
+from staff_console.security import start_staff_session
 from storage.models import Staff
 from storage.repositories import staff as staff_repo
-from storage.services.staff_accounts import StaffAccountError, create_staff, hash_password
+from storage.services import staff_accounts
+from storage.services.staff_accounts import StaffAccountError, create_staff
 from storage.vocabulary import STAFF_ROLES
 
-NAV = [NavItem("Staff", "/staff", ("admin",), order=80)]
+NAV = [NavItem(N_("Staff"), "/staff", ("admin",), order=80)]
 
 
 @requires("admin")
@@ -33,11 +37,12 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     try:
         async with act(request) as work:
             created = await create_staff(work.session, email, name, role, password,
-                                         team=str(form.get("team", "")).strip()[:64] or None)
+                                         team=str(form.get("team", "")).strip()[:64] or None,
+                                         language=settings(request).default_locale)
             await work.audit("staff_create", target_type="staff",
                              target_id=created.id, details={"email": created.email, "role": role})
     except StaffAccountError as exc:
-        await flash(request, str(exc), "error")
+        await flash(request, error_text(translator(request), exc), "error")
         raise web.HTTPSeeOther("/staff") from None
     async with db(request)() as session:
         people = await staff_repo.list_staff(session)
@@ -49,8 +54,10 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def staff_update(request: web.Request) -> web.StreamResponse:
     me = staff(request)
+    _ = translator(request)
     form = await request.post()
     target_id = to_int(request.match_info["staff_id"])
+    my_new_token = None
     async with act(request) as work:
         session = work.session
         person = await session.get(Staff, target_id) if target_id else None
@@ -67,20 +74,43 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         person.max_concurrent = max(1, min(limit, 50))
         person.is_active = form.get("is_active") == "on"
         if person.id == me.id and (not person.is_active or person.role != "admin"):
-            raise web.HTTPBadRequest(text="You cannot deactivate yourself or drop your own admin role.")
+            raise web.HTTPBadRequest(text=_("You cannot deactivate yourself or drop your own admin role."))
         new_password = str(form.get("password", ""))
         if new_password:
             if len(new_password) < 8:
-                raise web.HTTPBadRequest(text="Passwords have at least 8 characters.")
-            person.password_hash = await asyncio.to_thread(hash_password, new_password)
-            person.failed_logins, person.locked_until = 0, None
+                raise web.HTTPBadRequest(text=_("Passwords have at least 8 characters."))
+            await staff_accounts.set_password(session, person, new_password)  # ends their sessions
+            if person.id == me.id:  # this browser goes on with a new session
+                my_new_token = await staff_accounts.start_session(session, me.id, ip=work.ip)
         if not person.is_active:
             person.online_until = None  # off the auto-assignment list at once
+            await staff_accounts.end_sessions(session, person.id)
         after = {"role": person.role, "is_active": person.is_active}
         await work.audit("status" if before != after else "staff_update",
                          target_type="staff", target_id=person.id,
                          details={"before": before, "after": after, "password_reset": bool(new_password)})
-    await flash(request, "Saved.")
+    if my_new_token is not None:
+        await start_staff_session(request, me, my_new_token)
+    await flash(request, _("Saved."))
+    raise web.HTTPSeeOther("/staff")
+
+
+@requires("admin")
+async def staff_sign_out(request: web.Request) -> web.StreamResponse:
+    """Sign a staff member out everywhere: every session ends, every copy of their cookie stops working."""
+    target_id = to_int(request.match_info["staff_id"])
+    async with act(request) as work:
+        person = await work.session.get(Staff, target_id) if target_id else None
+        if person is None:
+            raise web.HTTPNotFound()
+        ended = await staff_accounts.end_sessions(work.session, person.id)
+        await work.audit("sign_out_everywhere", target_type="staff", target_id=person.id,
+                         details={"sessions": ended})
+    if person.id == staff(request).id:
+        (await get_session(request)).invalidate()
+        raise web.HTTPSeeOther("/login")
+    _ = translator(request)
+    await flash(request, _("%(name)s is signed out everywhere.", name=person.name))
     raise web.HTTPSeeOther("/staff")
 
 
@@ -88,3 +118,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/staff", staff_list)
     app.router.add_post("/staff", staff_create)
     app.router.add_post("/staff/{staff_id:\\d+}", staff_update)
+    app.router.add_post("/staff/{staff_id:\\d+}/sign-out", staff_sign_out)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -14,7 +13,10 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from staff_console import telegram_files
-from staff_console.context import SETTINGS_KEY, NavItem, act, db, flash, requires, staff, to_int
+from staff_console.context import SETTINGS_KEY, Form, NavItem, act, db, flash, path_id, requires, staff, to_int
+from staff_console.errors import error_text
+from staff_console.i18n import N_, Translator, translator
+from staff_console.words import word
 from storage import clock
 from storage.models import (
     Building,
@@ -35,11 +37,8 @@ from storage.services.tickets import TicketError
 from storage.unit_of_work import Work
 from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_STATUSES
 
-NAV = [NavItem("Tickets", "/tickets", ("admin", "agent", "service"), order=30)]
+NAV = [NavItem(N_("Tickets"), "/tickets", ("admin", "agent", "service"), order=30)]
 PAGE_SIZE = 100
-EVENT_LABELS = {"created": "created", "status": "status", "assigned": "assigned", "note": "note", "quote": "quote",
-                "attachment": "attachment", "info": "customer info", "reopened": "reopened", "cost": "cost",
-                "priority": "priority"}
 
 
 def _filters(request: web.Request) -> dict[str, str]:
@@ -91,7 +90,7 @@ async def board(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/board.html", request, {
         "rows": rows, "clocks": clocks, "filters": filters, "statuses": TICKET_STATUSES,
         "categories": REPAIR_CATEGORIES + tuple(c for c in COMPLAINT_CATEGORIES if c != "other"),
-        "projects": projects, "people": people, "fmt": sla.format_minutes,
+        "projects": projects, "people": people,
     })
 
 
@@ -99,7 +98,7 @@ async def board(request: web.Request) -> web.StreamResponse:
 async def detail(request: web.Request) -> web.StreamResponse:
     now = clock.now()
     async with db(request)() as session:
-        ticket = await session.get(Ticket, to_int(request.match_info["ticket_id"]))
+        ticket = await session.get(Ticket, path_id(request, "ticket_id"))
         if ticket is None:
             raise web.HTTPNotFound()
         customer = await session.get(Customer, ticket.customer_id)
@@ -117,27 +116,28 @@ async def detail(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/detail.html", request, {
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
-        "clocks": clocks, "fmt": sla.format_minutes, "transitions": tickets.TRANSITIONS.get(ticket.status, ()),
-        "priorities": PRIORITIES, "labels": EVENT_LABELS,
+        "clocks": clocks, "transitions": tickets.TRANSITIONS.get(ticket.status, ()), "priorities": PRIORITIES,
     })
 
 
-TicketChange = Callable[[Work, int, Any], Awaitable[str]]
+# One change: the work, the ticket, the form and the staff member's translator; returns what to tell them.
+TicketChange = Callable[[Work, int, Form, Translator], Awaitable[str]]
 
 
 async def _act(request: web.Request, change: TicketChange) -> web.StreamResponse:
     """One staff change to the ticket in its own unit of work, then back to the ticket with what happened."""
     form = await request.post()
+    _ = translator(request)
     ticket_id = to_int(request.match_info["ticket_id"])
     if ticket_id is None:
         raise web.HTTPNotFound()
     try:
         async with act(request) as work:
-            message = await change(work, ticket_id, form)
+            message = await change(work, ticket_id, form, _)
     except ticket_desk.NoSuchTicket as exc:
         raise web.HTTPNotFound() from exc
     except TicketError as exc:
-        await flash(request, str(exc), "error")
+        await flash(request, error_text(_, exc), "error")
     else:
         await flash(request, message)
     raise web.HTTPSeeOther(f"/tickets/{ticket_id}")
@@ -145,59 +145,59 @@ async def _act(request: web.Request, change: TicketChange) -> web.StreamResponse
 
 @requires("admin", "agent", "service")
 async def assign(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
         staff_id = to_int(form.get("staff_id"))
         if staff_id is None:
-            raise TicketError("choose someone")
+            raise TicketError(_("choose someone"))
         await ticket_desk.assign(work, ticket_id, staff_id)
-        return "Assigned."
+        return _("Assigned.")
 
     return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def change_status(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
         to = str(form.get("to", ""))
         await ticket_desk.change_status(work, ticket_id, to, note=str(form.get("note", "")).strip()[:2000] or None)
-        return f"Status: {to}."
+        return _("Status: %(status)s.", status=word(_, "ticket_status", to))
 
     return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def quote(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
         await ticket_desk.set_quote(work, ticket_id, str(form.get("amount", "")))
-        return "Quote sent to the customer."
+        return _("Quote sent to the customer.")
 
     return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def cost(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
         await ticket_desk.set_cost(work, ticket_id, str(form.get("amount", "")))
-        return "Cost saved."
+        return _("Cost saved.")
 
     return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def priority(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
         await ticket_desk.set_priority(work, ticket_id, str(form.get("priority", "")))
-        return "Priority changed; deadlines recalculated."
+        return _("Priority changed; deadlines recalculated.")
 
     return await _act(request, change)
 
 
 @requires("admin", "agent", "service")
 async def note(request: web.Request) -> web.StreamResponse:
-    async def change(work: Work, ticket_id: int, form: Any) -> str:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
         public = form.get("to_customer") == "1"
         await ticket_desk.add_note(work, ticket_id, str(form.get("text", "")), to_customer=public)
-        return "Message sent to the customer." if public else "Note added."
+        return _("Message sent to the customer.") if public else _("Note added.")
 
     return await _act(request, change)
 
@@ -206,7 +206,7 @@ async def note(request: web.Request) -> web.StreamResponse:
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A customer's photo, fetched from Telegram by file id (never a URL the browser could be pointed at)."""
     async with db(request)() as session:
-        row = await session.get(TicketAttachment, to_int(request.match_info["attachment_id"]))
+        row = await session.get(TicketAttachment, path_id(request, "attachment_id"))
         if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not row.telegram_file_id:
             raise web.HTTPNotFound()
     try:
@@ -234,31 +234,33 @@ async def follow_ups(request: web.Request) -> web.StreamResponse:
 @requires("admin", "agent", "service")
 async def finish_follow_up(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    _ = translator(request)
     task_id = to_int(request.match_info["task_id"])
     note = str(form.get("note", "")).strip()[:2000] or None
     try:
         async with act(request) as work:
             await surveys.close_follow_up(work, task_id or 0, note)
     except surveys.NotYourFollowUp as exc:
-        raise web.HTTPForbidden(text=str(exc)) from exc
+        raise web.HTTPForbidden(text=error_text(_, exc)) from exc
     except surveys.SurveyError as exc:
         raise web.HTTPNotFound() from exc
-    await flash(request, "Follow-up done.")
+    await flash(request, _("Follow-up done."))
     raise web.HTTPSeeOther("/tickets/follow-ups")
 
 
 @requires("admin")
 async def schedule_periodic_revisit(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         try:
             day = date.fromisoformat(str(form.get("day", "")))
         except ValueError as exc:
-            raise ValueError("the day must be a date (YYYY-MM-DD)") from exc
+            raise ValueError(_("the day must be a date (YYYY-MM-DD)")) from exc
         tag = str(form.get("tag", "")).strip()[:64] or None
         due = datetime.combine(day, time(10, 0), tzinfo=request.app[SETTINGS_KEY].tz)
         count = await revisits.schedule_periodic(session, period=int(day.strftime("%Y%m%d")), due_at=due, tag=tag,
                                                  settings=request.app[SETTINGS_KEY])
-        return f"Revisit on {day.isoformat()} scheduled for {count} customer(s)."
+        return _.ngettext("Revisit on %(day)s scheduled for %(num)s customer.",
+                          "Revisit on %(day)s scheduled for %(num)s customers.", count, day=_.date(day))
 
     return await _settings_change(request, "revisit_periodic", apply)
 
@@ -275,112 +277,126 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
     categories = list(dict.fromkeys([*REPAIR_CATEGORIES, *warranty.DEFAULT_MONTHS]))
     rows = [(c, periods[c].months if c in periods else warranty.DEFAULT_MONTHS.get(c), c in periods)
             for c in categories]
-    defaults = [(kind, priority, sla.default_policy(kind, priority, calendar.day_minutes))
-                for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal"))]
+    _ = translator(request)
+    defaults = []
+    for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal")):
+        policy = sla.default_policy(kind, priority, calendar.day_minutes)
+        text = _("%(kind)s/%(priority)s: respond %(respond)s, resolve %(resolve)s",
+                 kind=word(_, "ticket_kind", kind), priority=word(_, "priority", priority),
+                 respond=policy.first_response_minutes, resolve=policy.resolve_minutes)
+        defaults.append(text if policy.business_hours else text + " " + _("(around the clock)"))
     return aiohttp_jinja2.render_template("tickets/settings.html", request, {
-        "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": defaults,
+        "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": _("; ").join(defaults),
         "repair_categories": REPAIR_CATEGORIES, "complaint_categories": COMPLAINT_CATEGORIES,
         "priorities": PRIORITIES, "day_minutes": calendar.day_minutes,
     })
 
 
-SettingsChange = Callable[[AsyncSession, Any], Awaitable[str]]
+SettingsChange = Callable[[AsyncSession, Form, Translator], Awaitable[str]]
 
 
 async def _settings_change(request: web.Request, action: str, apply: SettingsChange) -> web.StreamResponse:
     """One admin change to the service settings, audited, then back to the settings page with what happened."""
     form = await request.post()
+    _ = translator(request)
     try:
         async with act(request) as work:
-            message = await apply(work.session, form)
+            message = await apply(work.session, form, _)
             await work.audit(action, target_type="service_settings",
                              details={k: str(v)[:100] for k, v in form.items() if k != "csrf_token"})
     except ValueError as exc:
-        await flash(request, str(exc), "error")
+        await flash(request, error_text(_, exc), "error")
     else:
         await flash(request, message)
     raise web.HTTPSeeOther("/tickets/settings")
 
 
-def _int(form: Any, name: str) -> int:
+# The settings form's number fields, as a refusal names them.
+FIELD_NAMES = {"months": N_("months"), "first_response_minutes": N_("first response minutes"),
+               "resolve_minutes": N_("resolve minutes")}
+
+
+def _int(_: Translator, form: Form, name: str) -> int:
     value = to_int(str(form.get(name, "")).strip())
     if value is None:
-        raise ValueError(f"{name.replace('_', ' ')} must be a whole number")
+        raise ValueError(_("%(field)s must be a whole number", field=_(FIELD_NAMES.get(name, name))))
     return value
 
 
 @requires("admin")
 async def save_warranty(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         category = str(form.get("category", ""))
         if category not in warranty.DEFAULT_MONTHS and category not in REPAIR_CATEGORIES:
-            raise ValueError("unknown category")
+            raise ValueError(_("unknown category"))
         raw = str(form.get("months", "")).strip()
-        await warranty.set_period(session, category, None if raw in ("", "life") else _int(form, "months"))
-        return f"Warranty period for {category} saved."
+        await warranty.set_period(session, category, None if raw in ("", "life") else _int(_, form, "months"))
+        return _("Warranty period for %(category)s saved.", category=word(_, "category", category))
 
     return await _settings_change(request, "warranty_period", apply)
 
 
 @requires("admin")
 async def save_policy(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         kind = str(form.get("kind", ""))
         categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
         if not categories:
-            raise ValueError("unknown ticket type")
+            raise ValueError(_("unknown ticket type"))
         category = str(form.get("category", "")) or None
         priority = str(form.get("priority", "")) or None
         if category is not None and category not in categories:
-            raise ValueError("unknown category for this type")
+            raise ValueError(_("unknown category for this type"))
         if priority is not None and priority not in PRIORITIES:
-            raise ValueError("unknown priority")
+            raise ValueError(_("unknown priority"))
         await sla.upsert_policy(session, kind=kind, category=category, priority=priority,
-                                first_response_minutes=_int(form, "first_response_minutes"),
-                                resolve_minutes=_int(form, "resolve_minutes"),
+                                first_response_minutes=_int(_, form, "first_response_minutes"),
+                                resolve_minutes=_int(_, form, "resolve_minutes"),
                                 business_hours=form.get("business_hours") == "1")
-        return "SLA policy saved. New tickets use it."
+        return _("Deadline policy saved. New tickets use it.")
 
     return await _settings_change(request, "sla_policy", apply)
 
 
 @requires("admin")
 async def delete_policy(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
-        row = await session.get(SlaPolicy, to_int(request.match_info["policy_id"]))
+    async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
+        row = await session.get(SlaPolicy, path_id(request, "policy_id"))
         if row is None:
-            raise ValueError("no such policy")
+            raise ValueError(_("no such policy"))
         await session.delete(row)
-        return "SLA policy removed."
+        return _("Deadline policy removed.")
 
     return await _settings_change(request, "sla_policy_delete", apply)
 
 
 @requires("admin")
 async def save_holiday(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         try:
             day = date.fromisoformat(str(form.get("day", "")))
         except ValueError as exc:
-            raise ValueError("the day must be a date (YYYY-MM-DD)") from exc
+            raise ValueError(_("the day must be a date (YYYY-MM-DD)")) from exc
         workday = form.get("is_workday") == "1"
         await sla.set_holiday(session, day, str(form.get("name", "")).strip(), workday)
-        return f"{day.isoformat()} saved as a {'make-up working day' if workday else 'day off'}."
+        if workday:
+            return _("%(day)s saved as a make-up working day.", day=_.date(day))
+        return _("%(day)s saved as a day off.", day=_.date(day))
 
     return await _settings_change(request, "holiday", apply)
 
 
 @requires("admin")
 async def delete_holiday(request: web.Request) -> web.StreamResponse:
-    async def apply(session: AsyncSession, form: Any) -> str:
+    async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         try:
             day = date.fromisoformat(request.match_info["day"])
         except ValueError as exc:
-            raise ValueError("bad date") from exc
+            raise ValueError(_("the day must be a date (YYYY-MM-DD)")) from exc
         row = await session.get(Holiday, day)
         if row is not None:
             await session.delete(row)
-        return f"{day.isoformat()} removed from the calendar."
+        return _("%(day)s removed from the calendar.", day=_.date(day))
 
     return await _settings_change(request, "holiday_delete", apply)
 

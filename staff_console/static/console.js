@@ -3,6 +3,25 @@
 "use strict";
 
 (function () {
+  // The page's language: what this script says (marked _("...") for Babel's JavaScript extractor, translated by
+  // the server into the page) and the words for the codes live rows carry (modes, reasons, languages...).
+  const texts = (() => {
+    try { return JSON.parse(document.getElementById("console-i18n").textContent); } catch (e) { return {}; }
+  })();
+  const messages = texts.messages || {};
+  function _(message, params) {
+    const text = messages[message] || message;
+    return text.replace(/%\((\w+)\)s|%%/g, (whole, name) => (name ? String((params || {})[name] ?? "") : "%"));
+  }
+  function word(kind, value) {
+    if (value === null || value === undefined || value === "") return "";
+    return ((texts.words || {})[kind] || {})[value] || String(value);
+  }
+  const clock = new Intl.DateTimeFormat(texts.lang || undefined, {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    timeZone: texts.timeZone || undefined,
+  });
+
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
   const me = Number(document.querySelector('meta[name="staff-id"]')?.content || 0);
   const page = document.body.dataset.page;
@@ -28,9 +47,9 @@
     if (!iso) return "";
     const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
     const minutes = Math.floor(seconds / 60);
-    if (minutes >= 60) return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
-    if (minutes >= 1) return minutes + " min " + (seconds % 60) + " s";
-    return seconds + " s";
+    if (minutes >= 60) return _("%(hours)s h %(minutes)s min", { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+    if (minutes >= 1) return _("%(minutes)s min %(seconds)s s", { minutes: minutes, seconds: seconds % 60 });
+    return _("%(seconds)s s", { seconds: seconds });
   }
 
   // ---- live connection -------------------------------------------------------------------------------
@@ -79,23 +98,23 @@
     who.appendChild(el("a", { href: "/conversations/" + row.conversation_id }, row.customer_name));
     if (row.username) who.appendChild(el("span", { class: "muted" }, " @" + row.username));
     tr.appendChild(who);
-    tr.appendChild(el("td", {}, row.reason || ""));
+    tr.appendChild(el("td", {}, word("handoff_reason", row.reason)));
     const state = el("td");
-    state.appendChild(el("span", { class: "mode mode-" + row.mode }, row.mode));
+    state.appendChild(el("span", { class: "mode mode-" + row.mode }, word("conversation_mode", row.mode)));
     if (row.assignee_name) state.appendChild(document.createTextNode(" · " + row.assignee_name));
-    if (row.status === "closed") state.appendChild(document.createTextNode(" · closed"));
+    if (row.status === "closed") state.appendChild(document.createTextNode(" · " + word("conversation_status", row.status)));
     tr.appendChild(state);
     tr.appendChild(el("td", { class: "waited" }, waited(row.waiting_since)));
-    tr.appendChild(el("td", {}, row.language));
+    tr.appendChild(el("td", {}, word("language", row.language)));
     const channel = el("td");
-    channel.appendChild(el("span", { class: "channel channel-" + row.channel }, row.channel));
+    channel.appendChild(el("span", { class: "channel channel-" + row.channel }, word("channel", row.channel)));
     tr.appendChild(channel);
-    tr.appendChild(el("td", { class: "last" }, row.last_text));
+    tr.appendChild(el("td", { class: "last", translate: "no" }, row.last_text));
     const action = el("td");
     if (row.status === "open" && (row.mode === "waiting" || row.mode === "bot")) {
       const form = el("form", { method: "post", action: "/conversations/" + row.conversation_id + "/take", class: "inline" });
       form.appendChild(el("input", { type: "hidden", name: "csrf_token", value: csrf() }));
-      form.appendChild(el("button", { class: "take" }, "Take"));
+      form.appendChild(el("button", { class: "take" }, _("Take")));
       action.appendChild(form);
     }
     tr.appendChild(action);
@@ -122,11 +141,11 @@
         if (existing) existing.replaceWith(fresh);
         else if (view === "waiting") body.appendChild(fresh);
         else body.insertBefore(fresh, body.firstChild);
-        if (!existing && view === "waiting") toast("New customer waiting: " + row.customer_name, "/conversations/" + row.conversation_id);
+        if (!existing && view === "waiting") toast(_("New customer waiting: %(name)s", { name: row.customer_name }), "/conversations/" + row.conversation_id);
       } else if (existing) {
         existing.remove();
       }
-      if (data.requeued && row.mode === "waiting") toast(row.customer_name + " is back in the queue (no answer).", "/conversations/" + row.conversation_id);
+      if (data.requeued && row.mode === "waiting") toast(_("%(name)s is back in the queue (no answer).", { name: row.customer_name }), "/conversations/" + row.conversation_id);
       refreshEmpty();
     });
     connect("inbox=1", async () => {
@@ -145,13 +164,13 @@
     const classes = ["msg", m.direction, m.sender];
     if (m.private_note) classes.push("note");
     const li = el("li", { class: classes.join(" "), "data-message-id": m.id });
-    const meta = el("div", { class: "meta" }, (m.private_note ? "Private note · " : "") + (m.staff_name || m.sender) +
-      " · " + new Date(m.created_at).toLocaleString([], { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) + " ");
-    if (m.direction === "out" && m.delivery_status) meta.appendChild(el("span", { class: "delivery delivery-" + m.delivery_status }, m.delivery_status));
+    const meta = el("div", { class: "meta" }, (m.private_note ? _("Private note") + " · " : "") +
+      (m.staff_name || word("sender", m.sender)) + " · " + clock.format(new Date(m.created_at)) + " ");
+    if (m.direction === "out" && m.delivery_status) meta.appendChild(el("span", { class: "delivery delivery-" + m.delivery_status }, word("delivery", m.delivery_status)));
     li.appendChild(meta);
-    li.appendChild(el("div", { class: "text" }, m.text));
+    li.appendChild(el("div", { class: "text", translate: "no" }, m.text));
     for (let i = 0; i < (m.photos || 0); i++) {
-      li.appendChild(el("img", { class: "photo", alt: "Photo from the customer", loading: "lazy",
+      li.appendChild(el("img", { class: "photo", alt: _("Photo from the customer"), loading: "lazy",
         src: "/conversations/" + conversationId + "/photos/" + m.id + "/" + i }));
     }
     return li;
@@ -171,7 +190,7 @@
       } else if (data.type === "status") {
         const item = list.querySelector('[data-message-id="' + data.message_id + '"]');
         const badge = item && item.querySelector(".delivery");
-        if (badge) { badge.textContent = data.status; badge.className = "delivery delivery-" + data.status; }
+        if (badge) { badge.textContent = word("delivery", data.status); badge.className = "delivery delivery-" + data.status; }
       } else if (data.type === "conversation" && data.row.conversation_id === id) {
         const row = data.row;
         const changed = row.mode !== root.dataset.mode || row.status !== root.dataset.status ||
@@ -179,9 +198,9 @@
         if (changed) {
           const state = document.getElementById("conversation-state");
           state.textContent = "";
-          state.appendChild(el("span", { class: "mode mode-" + row.mode }, row.mode));
-          state.appendChild(document.createTextNode((row.status === "closed" ? " · closed" : "") +
-            (row.assignee_name ? " · with " + row.assignee_name : "")));
+          state.appendChild(el("span", { class: "mode mode-" + row.mode }, word("conversation_mode", row.mode)));
+          state.appendChild(document.createTextNode((row.status === "closed" ? " · " + word("conversation_status", row.status) : "") +
+            (row.assignee_name ? " · " + _("with %(name)s", { name: row.assignee_name }) : "")));
           document.getElementById("changed-notice").classList.remove("hidden");
         }
       }
@@ -207,7 +226,7 @@
         const body = new URLSearchParams({ text: text.value, csrf_token: csrf() });
         const response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
         const result = await response.json().catch(() => ({}));
-        if (!response.ok) { toast(result.message || result.error || "Not sent."); return; }
+        if (!response.ok) { toast(result.message || result.error || _("Not sent.")); return; }
         text.value = "";
         if (result.message && !list.querySelector('[data-message-id="' + result.message.id + '"]')) {
           list.appendChild(messageItem(result.message, id));

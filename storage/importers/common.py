@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.services.listings import NUMBERS, ListingError, parse_number
 
 BATCH_SIZE = 500
 LIST_SEPARATOR = ";"
@@ -196,50 +197,28 @@ def bool_cell(row: Row, column: str) -> bool | None:
     raise RowError(f"{column} is {value!r}; expected yes/no, true/false, 1/0 or 是/否")
 
 
-def int_cell(row: Row, column: str, minimum: int | None = None, default: int | None = None) -> int | None:
+def number_cell(row: Row, column: str) -> Decimal | None:
+    """A listing number read by the one parser the console's form uses too (`storage.services.listings`), with
+    that column's range: a huge, non-finite or malformed value is this row's rejection, never an error later."""
     value = row.get(column)
     if not value:
-        return default
+        return None
     try:
-        number = int(value)
-    except ValueError:
-        raise RowError(f"{column} is {value!r}; expected a whole number") from None
-    if minimum is not None and number < minimum:
-        raise RowError(f"{column} must be at least {minimum}")
-    return number
+        return parse_number(value, column, NUMBERS[column])
+    except ListingError as exc:
+        raise RowError(str(exc)) from None
 
 
-def positive_decimal_cell(row: Row, column: str) -> Decimal:
-    value = row.get(column).replace(",", "").replace("_", "")
-    if not value:
+def required_number(row: Row, column: str) -> Decimal:
+    number = number_cell(row, column)
+    if number is None:
         raise RowError(f"{column} is required")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise RowError(f"{column} is {value!r}; expected a number") from None
-    if not number.is_finite() or number <= 0:
-        raise RowError(f"{column} must be a positive number")
-    return number.quantize(Decimal("0.01"))
-
-
-def positive_float_cell(row: Row, column: str) -> float:
-    value = row.get(column)
-    if not value:
-        raise RowError(f"{column} is required")
-    number = _float(column, value)
-    if number <= 0:
-        raise RowError(f"{column} must be a positive number")
     return number
 
 
-def _float(column: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise RowError(f"{column} is {value!r}; expected a number") from None
-    if not math.isfinite(number):
-        raise RowError(f"{column} must be a finite number")
-    return number
+def int_cell(row: Row, column: str, default: int | None = None) -> int | None:
+    number = number_cell(row, column)
+    return default if number is None else int(number)
 
 
 def date_cell(row: Row, column: str) -> date | None:
@@ -254,17 +233,11 @@ def date_cell(row: Row, column: str) -> date | None:
 
 def coordinates(row: Row) -> tuple[float | None, float | None]:
     """lat and lon, both or neither, inside their ranges."""
-    raw_lat, raw_lon = row.get("lat"), row.get("lon")
-    if not raw_lat and not raw_lon:
+    if not row.get("lat") and not row.get("lon"):
         return None, None
-    if not raw_lat or not raw_lon:
+    if not row.get("lat") or not row.get("lon"):
         raise RowError("lat and lon go together: give both or neither")
-    lat, lon = _float("lat", raw_lat), _float("lon", raw_lon)
-    if not -90 <= lat <= 90:
-        raise RowError(f"lat {lat} is outside -90..90")
-    if not -180 <= lon <= 180:
-        raise RowError(f"lon {lon} is outside -180..180")
-    return lat, lon
+    return float(required_number(row, "lat")), float(required_number(row, "lon"))
 
 
 def list_cell(row: Row, column: str) -> list[str]:

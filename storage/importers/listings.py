@@ -1,10 +1,14 @@
 """Listings (`ref_code,deal_type,...,lat,lon`), keyed by ref_code; written through `storage.services.listings`
-(which records a price drop on re-import and keeps the cached photos that stay)."""
+(which records a price drop on re-import and keeps the cached photos that stay).
+
+Photos are http(s) links or files inside the media folder (`storage.media`); anything else rejects the row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,14 +27,14 @@ from storage.importers.common import (
     int_cell,
     last_wins,
     list_cell,
-    positive_decimal_cell,
-    positive_float_cell,
     read_rows,
     required,
+    required_number,
     run_batches,
     text_cell,
     validate_rows,
 )
+from storage.media import PhotoError, check_photo
 from storage.models import District, Listing, Staff
 from storage.services import listings
 from storage.services.listings import ListingDraft
@@ -68,22 +72,33 @@ class _Lookups:
         return district
 
 
-def _parser(lookups: _Lookups, report: ImportReport) -> Callable[[Row], ListingRow]:
+def _photos(row: Row, media_dir: Path) -> list[str]:
+    photos = list_cell(row, "photos")
+    for photo in photos:
+        try:
+            check_photo(photo, media_dir)
+        except PhotoError as exc:
+            shown = photo if len(photo) <= 60 else photo[:56] + "…"
+            raise RowError(f"photo {shown!r} {exc}") from None
+    return photos
+
+
+def _parser(lookups: _Lookups, report: ImportReport, media_dir: Path) -> Callable[[Row], ListingRow]:
     def parse(row: Row) -> ListingRow:
         ref_code = required(row, "ref_code", 32)
         deal_type = enum_cell(row, "deal_type", DEAL_TYPES)
         property_type = enum_cell(row, "property_type", PROPERTY_TYPES)
         city = required(row, "city", 64)
         district = lookups.district(city, required(row, "district", 64))
-        price = positive_decimal_cell(row, "price")
+        price = required_number(row, "price")
         currency = (text_cell(row, "currency") or "CNY").upper()
         if len(currency) != 3 or not currency.isalpha():
             raise RowError(f"currency is {currency!r}; expected a 3-letter code such as CNY")
-        bedrooms = int_cell(row, "bedrooms", minimum=0, default=0)
-        bathrooms = int_cell(row, "bathrooms", minimum=0, default=0 if property_type == "parking" else 1)
-        area = positive_float_cell(row, "area_m2")
+        bedrooms = int_cell(row, "bedrooms", default=0)
+        bathrooms = int_cell(row, "bathrooms", default=0 if property_type == "parking" else 1)
+        area = float(required_number(row, "area_m2"))
         floor = int_cell(row, "floor")
-        floors_total = int_cell(row, "floors_total", minimum=1)
+        floors_total = int_cell(row, "floors_total")
         if floor is not None and floors_total is not None and floor > floors_total:
             raise RowError(f"floor {floor} is above floors_total {floors_total}")
         lat, lon = coordinates(row)
@@ -91,7 +106,7 @@ def _parser(lookups: _Lookups, report: ImportReport) -> Callable[[Row], ListingR
         furnished, pets_allowed = bool_cell(row, "furnished"), bool_cell(row, "pets_allowed")
         status = enum_cell(row, "status", LISTING_STATUSES, default="active")
         features = [feature.lower() for feature in list_cell(row, "features")]
-        description, photos = text_cell(row, "description"), list_cell(row, "photos")
+        description, photos = text_cell(row, "description"), _photos(row, media_dir)
         # Last, so a row rejected for another reason does not also warn about its agent.
         agent_id = None
         if email := text_cell(row, "agent_email"):
@@ -114,7 +129,10 @@ async def import_listings(
     source: CsvSource,
     progress: ProgressCallback | None = None,
     batch_size: int = BATCH_SIZE,
+    *,
+    media_dir: Path,
 ) -> ImportReport:
+    """`media_dir`: the installation's media folder (Settings.media_path), where local photos must be."""
     report = ImportReport()
     rows = read_rows(source, LISTING_COLUMNS, _REQUIRED, report)
     async with factory() as session:
@@ -122,7 +140,8 @@ async def import_listings(
             list(await session.scalars(select(District))),
             list((await session.execute(select(Staff.id, Staff.email))).tuples()),
         )
-    good = last_wins(validate_rows(rows, _parser(lookups, report), report), lambda parsed: parsed.ref_code, report)
+    parsed_rows = validate_rows(rows, _parser(lookups, report, media_dir), report)
+    good = last_wins(parsed_rows, lambda parsed: parsed.ref_code, report)
 
     async def handle(session: AsyncSession, batch: Sequence[tuple[Row, ListingRow]]) -> None:
         refs = [parsed.ref_code for _, parsed in batch]

@@ -1,4 +1,5 @@
-"""Conversations (state of the dialog and who owns it), every message in and out, handoffs, inbound updates."""
+"""Conversations (state of the dialog and who owns it), every message in and out, handoffs, inbound updates
+and the dead letters of intake."""
 
 from __future__ import annotations
 
@@ -82,5 +83,27 @@ class InboundUpdate(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(10), default="received")  # received | done | failed
     error: Mapped[str | None] = mapped_column(Text)
+    # Failed handling attempts (not counting a database outage): bounded, then the update is dead-lettered.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
     processed_at: Mapped[datetime | None]
+
+
+class DeadLetter(Base):
+    """An update that could not be stored or handled after a few tries; intake went on without it.
+
+    `raw` is the update's JSON as text (whatever the database could not take in a JSON column or an integer
+    column is kept here); `stage` says where it stopped: invalid (not an update Telegram documents), store
+    (the database refused it) or handle (a flow kept failing on it).
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # None beyond 64 bits or missing
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    stage: Mapped[str] = mapped_column(String(8))  # invalid | store | handle
+    raw: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now(), index=True)

@@ -77,3 +77,29 @@ class StaffTimeOff(Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class StaffSession(Base):
+    """One signed-in browser. The console's cookie carries a random token; this row holds its SHA-256, so ending
+    the row ends every copy of that cookie at once (sign-out, password change, deactivation, sign out everywhere).
+    Rows end `SESSION_LIFETIME` after sign-in (storage.services.staff_accounts) and are swept at each sign-in."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the cookie's token
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginAddress(Base):
+    """Failed sign-in attempts from one browser address in its current window (the per-address throttle).
+
+    Counted with one atomic upsert per attempt, so concurrent attempts and several console processes all count."""
+
+    __tablename__ = "login_addresses"
+
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(index=True)
+    failures: Mapped[int] = mapped_column(default=0)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Conversation, Customer, Message
+from storage.vocabulary import ConversationMode
 
 
 async def current(session: AsyncSession, customer: Customer) -> Conversation:
@@ -20,7 +21,7 @@ async def current(session: AsyncSession, customer: Customer) -> Conversation:
         .limit(1)
     )
     if conversation is None:
-        conversation = Conversation(customer_id=customer.id, status="open", mode="bot", slots={})
+        conversation = Conversation(customer_id=customer.id, status="open", mode=ConversationMode.BOT, slots={})
         session.add(conversation)
         await session.flush()
     return conversation

@@ -107,7 +107,16 @@ async def set_language(session: AsyncSession, customer: Customer, language: str)
 
 
 async def mark_unreachable(session: AsyncSession, chat_id: int) -> None:
-    """Telegram said 403: the customer blocked the bot. We stop trying until they write again."""
+    """Telegram said 403 (or my_chat_member "kicked"): the customer blocked the bot. Nothing is queued for them
+    until they unblock it (`mark_reachable`) or write again."""
     for customer in await session.scalars(select(Customer).where(Customer.chat_id == chat_id)):
         if customer.unreachable_at is None:
             customer.unreachable_at = clock.now()
+
+
+async def mark_reachable(session: AsyncSession, chat_id: int) -> None:
+    """Telegram said the customer unblocked the bot (my_chat_member "member"): their reminders and alerts
+    are queued again, without waiting for them to write."""
+    for customer in await session.scalars(select(Customer).where(Customer.chat_id == chat_id)):
+        if customer.unreachable_at is not None:
+            customer.unreachable_at = None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Conversation, Customer, Message, Staff
+from storage.vocabulary import ConversationMode
 
 VIEWS = ("waiting", "mine", "open", "closed")
 
@@ -56,7 +57,7 @@ def _query(view: str, staff_id: int | None) -> Select[Any]:
         .outerjoin(assignee, assignee.id == Conversation.assignee_id)
     )
     if view == "waiting":
-        return query.where(Conversation.status == "open", Conversation.mode == "waiting").order_by(
+        return query.where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING).order_by(
             Conversation.waiting_since, Conversation.id
         )
     if view == "mine":
@@ -83,7 +84,7 @@ def _row(conversation: Conversation, customer: Customer, assignee_name: str | No
         reason=conversation.handoff_reason,
         assignee_id=conversation.assignee_id,
         assignee_name=assignee_name,
-        waiting_since=conversation.waiting_since if conversation.mode == "waiting" else None,
+        waiting_since=conversation.waiting_since if conversation.mode == ConversationMode.WAITING else None,
         last_message_at=max(
             (t for t in (conversation.last_customer_message_at, conversation.last_agent_message_at) if t),
             default=None,
@@ -134,8 +135,9 @@ async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
 
 async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
     open_ = Conversation.status == "open"
+    waiting = Conversation.mode == ConversationMode.WAITING
     rows = {
-        "waiting": select(func.count()).select_from(Conversation).where(open_, Conversation.mode == "waiting"),
+        "waiting": select(func.count()).select_from(Conversation).where(open_, waiting),
         "mine": select(func.count()).select_from(Conversation).where(open_, Conversation.assignee_id == staff_id),
         "open": select(func.count()).select_from(Conversation).where(open_),
     }

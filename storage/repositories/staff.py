@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Staff
+from storage.vocabulary import CHAT_ROLES
 
 PRESENCE_WINDOW = timedelta(seconds=90)  # a console that stops beating for this long counts as offline
 
@@ -33,7 +34,7 @@ async def agents(session: AsyncSession) -> Sequence[Staff]:
     """Who can own conversations: active agents and admins."""
     return (
         await session.scalars(
-            select(Staff).where(Staff.is_active.is_(True), Staff.role.in_(("agent", "admin"))).order_by(Staff.name)
+            select(Staff).where(Staff.is_active.is_(True), Staff.role.in_(CHAT_ROLES)).order_by(Staff.name)
         )
     ).all()
 

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
+from storage.db import rows_changed
 from storage.events import conversation_changed, message_new
 from storage.models import PRIORITY_AGENT, Conversation, Customer, Handoff, Holiday, Message, Staff, Survey
 from storage.outbox import queue_to_customer
@@ -30,6 +31,7 @@ from storage.services import auth, surveys
 from storage.services.notices import notify_staff, notify_team, tell_customer
 from storage.services.sla import Calendar
 from storage.unit_of_work import Work
+from storage.vocabulary import CHAT_ROLES, ConversationMode, StaffRole
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
@@ -88,18 +90,18 @@ async def request_handoff(
     if conversation.status != "open":
         raise HandoffError("the conversation is closed")
     now = now or clock.now()
-    if conversation.mode in ("waiting", "human"):
+    if conversation.mode in (ConversationMode.WAITING, ConversationMode.HUMAN):
         existing = await _open_handoff(session, conversation.id)
         if existing is not None:
             return existing
-        if conversation.mode == "human":  # a person has it already; only the missing record is added
+        if conversation.mode == ConversationMode.HUMAN:  # a person has it already; only the missing record is added
             handoff = Handoff(conversation_id=conversation.id, reason=reason, requested_at=now,
                               taken_at=conversation.assigned_at, taken_by=conversation.assignee_id)
             session.add(handoff)
             await session.flush()
             return handoff
-    conversation.waiting_since = conversation.waiting_since if conversation.mode == "waiting" else now
-    conversation.mode = "waiting"
+    conversation.waiting_since = conversation.waiting_since if conversation.mode == ConversationMode.WAITING else now
+    conversation.mode = ConversationMode.WAITING
     conversation.handoff_reason = reason
     conversation.assignee_id = None
     conversation.assigned_at = None
@@ -113,13 +115,15 @@ async def request_handoff(
 async def cancel_request(session: AsyncSession, conversation: Conversation, *, now: datetime | None = None) -> bool:
     """The customer changed their mind while waiting: back to the bot. False when a person already took it."""
     now = now or clock.now()
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id, Conversation.mode == "waiting", Conversation.status == "open")
-        .values(mode="bot", waiting_since=None, handoff_reason=None, version=Conversation.version + 1)
+    changed = await rows_changed(
+        session, update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.mode == ConversationMode.WAITING,
+               Conversation.status == "open")
+        .values(mode=ConversationMode.BOT, waiting_since=None, handoff_reason=None,
+                version=Conversation.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed != 1:
         return False
     await _end_open_handoff(session, conversation.id, "cancelled", now)
     await session.refresh(conversation)
@@ -128,9 +132,9 @@ async def cancel_request(session: AsyncSession, conversation: Conversation, *, n
 
 async def queue_position(session: AsyncSession, conversation: Conversation) -> tuple[int, int]:
     """(position, total waiting). Earlier waiting_since goes first; ties by id."""
-    waiting = and_(Conversation.status == "open", Conversation.mode == "waiting")
+    waiting = and_(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
     total = await session.scalar(select(func.count()).select_from(Conversation).where(waiting)) or 0
-    if conversation.mode != "waiting" or conversation.waiting_since is None:
+    if conversation.mode != ConversationMode.WAITING or conversation.waiting_since is None:
         return 0, total
     ahead = await session.scalar(
         select(func.count())
@@ -146,9 +150,9 @@ async def queue_position(session: AsyncSession, conversation: Conversation) -> t
     return (ahead or 0) + 1, total
 
 
-def _online(now: datetime):  # type: ignore[no-untyped-def]
+def _online(now: datetime) -> ColumnElement[bool]:
     return and_(
-        Staff.is_active.is_(True), Staff.role.in_(("agent", "admin")), Staff.online_until.is_not(None),
+        Staff.is_active.is_(True), Staff.role.in_(CHAT_ROLES), Staff.online_until.is_not(None),
         Staff.online_until > now,
     )
 
@@ -177,7 +181,7 @@ async def queue_status(
     position, total = await queue_position(session, conversation)
     if not hours.is_open(now):
         return QueueStatus(position, total, None, False, hours.add(now, 0))
-    online_agents = select(func.count()).select_from(Staff).where(_online(now), Staff.role == "agent")
+    online_agents = select(func.count()).select_from(Staff).where(_online(now), Staff.role == StaffRole.AGENT)
     online = await session.scalar(online_agents) or 0
     per_customer = await average_take_minutes(session, now)
     expected = math.ceil(per_customer * max(position, 1) / max(online, 1))
@@ -193,22 +197,22 @@ async def take(
     From the queue (mode waiting), or with `takeover=True` straight from the bot (mode bot, the live list).
     Raises HandoffError for the losers.
     """
-    if not staff.is_active or staff.role not in ("agent", "admin"):
+    if not staff.is_active or staff.role not in CHAT_ROLES:
         raise HandoffError("only active agents can take conversations")
     now = now or clock.now()
-    modes = ("waiting", "bot") if takeover else ("waiting",)
+    modes = (ConversationMode.WAITING, ConversationMode.BOT) if takeover else (ConversationMode.WAITING,)
     before = await session.scalar(select(Conversation.mode).where(Conversation.id == conversation_id))
-    result = await session.execute(
-        update(Conversation)
+    changed = await rows_changed(
+        session, update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.status == "open", Conversation.mode.in_(modes))
-        .values(mode="human", assignee_id=staff.id, assigned_at=now, version=Conversation.version + 1)
+        .values(mode=ConversationMode.HUMAN, assignee_id=staff.id, assigned_at=now, version=Conversation.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed != 1:
         raise HandoffError("someone else already took this conversation, or it is no longer waiting")
     conversation = await _reload(session, conversation_id)
     handoff = await _open_handoff(session, conversation_id)
-    if handoff is None or before == "bot":
+    if handoff is None or before == ConversationMode.BOT:
         handoff = Handoff(conversation_id=conversation_id, reason="agent_takeover", requested_at=now)
         session.add(handoff)
         conversation.handoff_reason = "agent_takeover"
@@ -222,7 +226,8 @@ async def active_load(session: AsyncSession) -> dict[int, int]:
     """Open human conversations per assignee."""
     rows = await session.execute(
         select(Conversation.assignee_id, func.count())
-        .where(Conversation.status == "open", Conversation.mode == "human", Conversation.assignee_id.is_not(None))
+        .where(Conversation.status == "open", Conversation.mode == ConversationMode.HUMAN,
+               Conversation.assignee_id.is_not(None))
         .group_by(Conversation.assignee_id)
     )
     return {staff_id: count for staff_id, count in rows.all()}
@@ -236,7 +241,7 @@ async def auto_assign(session: AsyncSession, *, now: datetime | None = None) -> 
     who just lost this very conversation for not answering.
     """
     now = now or clock.now()
-    agents = list((await session.scalars(select(Staff).where(_online(now), Staff.role == "agent"))).all())
+    agents = list((await session.scalars(select(Staff).where(_online(now), Staff.role == StaffRole.AGENT))).all())
     if not agents:
         return []
     load = await active_load(session)
@@ -248,7 +253,7 @@ async def auto_assign(session: AsyncSession, *, now: datetime | None = None) -> 
     waiting = (
         await session.scalars(
             select(Conversation)
-            .where(Conversation.status == "open", Conversation.mode == "waiting")
+            .where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
             .order_by(Conversation.waiting_since, Conversation.id)
         )
     ).all()
@@ -297,7 +302,7 @@ async def requeue_silent(work: Work, *, minutes: int, now: datetime | None = Non
         await session.scalars(
             select(Conversation).where(
                 Conversation.status == "open",
-                Conversation.mode == "human",
+                Conversation.mode == ConversationMode.HUMAN,
                 Conversation.assigned_at.is_not(None),
                 Conversation.assigned_at <= cutoff,
                 or_(
@@ -312,16 +317,16 @@ async def requeue_silent(work: Work, *, minutes: int, now: datetime | None = Non
         silent_id = conversation.assignee_id
         if silent_id is None:  # the query asked for assigned conversations; a concurrent change cleared it
             continue
-        result = await session.execute(
-            update(Conversation)
+        changed = await rows_changed(
+            session, update(Conversation)
             .where(
                 Conversation.id == conversation.id,
-                Conversation.mode == "human",
+                Conversation.mode == ConversationMode.HUMAN,
                 Conversation.assignee_id == silent_id,
                 Conversation.assigned_at == conversation.assigned_at,
             )
             .values(
-                mode="waiting",
+                mode=ConversationMode.WAITING,
                 assignee_id=None,
                 assigned_at=None,
                 # keep their place: the wait started when they first asked, not now
@@ -330,7 +335,7 @@ async def requeue_silent(work: Work, *, minutes: int, now: datetime | None = Non
             )
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if changed != 1:
             continue
         ended = await _end_open_handoff(session, conversation.id, "requeued", now)
         reloaded = await _reload(session, conversation.id)
@@ -383,9 +388,9 @@ async def acting_staff(work: Work) -> Staff:
 
 
 def _check_owner(conversation: Conversation, staff: Staff) -> None:
-    if conversation.status != "open" or conversation.mode != "human":
+    if conversation.status != "open" or conversation.mode != ConversationMode.HUMAN:
         raise HandoffError("the conversation is not with a person")
-    if conversation.assignee_id != staff.id and staff.role != "admin":
+    if conversation.assignee_id != staff.id and staff.role != StaffRole.ADMIN:
         raise HandoffError("only the assignee (or an admin) can do this")
 
 
@@ -440,19 +445,19 @@ async def transfer(
     conversation = await _reload(session, conversation_id)
     _check_owner(conversation, by)
     target = await session.get(Staff, to_staff_id)
-    if target is None or not target.is_active or target.role not in ("agent", "admin"):
+    if target is None or not target.is_active or target.role not in CHAT_ROLES:
         raise HandoffError("transfer to an active agent")
     if target.id == conversation.assignee_id:
         raise HandoffError("the conversation already belongs to this agent")
     previous = conversation.assignee_id
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.mode == "human",
+    changed = await rows_changed(
+        session, update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.mode == ConversationMode.HUMAN,
                Conversation.assignee_id == previous, Conversation.version == conversation.version)
         .values(assignee_id=target.id, assigned_at=now, version=Conversation.version + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed != 1:
         raise HandoffError("the conversation changed meanwhile; reload and try again")
     await _end_open_handoff(session, conversation_id, "transferred", now)
     session.add(Handoff(conversation_id=conversation_id, reason="transfer", requested_at=now, taken_at=now,
@@ -479,9 +484,10 @@ async def return_to_bot(work: Work, conversation_id: int, *, now: datetime | Non
     by = await acting_staff(work)
     now = now or clock.now()
     conversation = await _reload(work.session, conversation_id)
-    if not (conversation.mode == "waiting" and by.role == "admin"):  # an admin may release a waiting customer
+    # An admin may release a waiting customer; otherwise only the owner returns the conversation.
+    if not (conversation.mode == ConversationMode.WAITING and by.role == StaffRole.ADMIN):
         _check_owner(conversation, by)
-    conversation.mode = "bot"
+    conversation.mode = ConversationMode.BOT
     conversation.assignee_id = None
     conversation.assigned_at = None
     conversation.waiting_since = None
@@ -495,7 +501,8 @@ async def return_to_bot(work: Work, conversation_id: int, *, now: datetime | Non
     await work.session.flush()
     work.publish(conversation_changed(conversation))
     await tell_customer(work, conversation, "returned_to_bot")
-    await work.audit("status", target_type="conversation", target_id=conversation_id, details={"to": "bot"})
+    await work.audit("status", target_type="conversation", target_id=conversation_id,
+                     details={"to": ConversationMode.BOT})
     return conversation
 
 
@@ -513,7 +520,7 @@ async def close(
     _check_owner(conversation, by)
     agent_id = conversation.assignee_id
     conversation.status = "closed"
-    conversation.mode = "bot"
+    conversation.mode = ConversationMode.BOT
     conversation.closed_at = now
     conversation.flow = None
     conversation.step = None

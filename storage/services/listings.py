@@ -6,19 +6,25 @@ Two rules live here and nowhere else:
   keeps it, and a new listing has none.
 - The photo cache. Telegram's file id of an uploaded photo is kept while the photo's URL stays in the listing
   (in any position) and forgotten with the URL, so a replaced photo is never sent from a stale cache.
+
+It also owns what a listing's numbers may be (`NUMBERS`) and the one reading of a number a person typed
+(`parse_number`), used by the CSV import and the console's form alike.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.media import MAX_PHOTO_REFERENCE, PhotoError, check_photo
 from storage.models import Listing, ListingPhoto
 from storage.unit_of_work import Work
 from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
@@ -28,6 +34,64 @@ MAX_REF_CODE = 32
 
 class ListingError(ValueError):
     """A write the rules refuse; the message is meant for the staff member who tried it."""
+
+
+# ---- numbers: what a listing's numbers may be, and how a typed one is read -------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberRule:
+    """What one number may be; `reason` is the sentence a refusal shows."""
+
+    minimum: Decimal
+    maximum: Decimal
+    whole: bool = False
+    above_minimum: bool = False  # the minimum itself is refused (a price or an area is above 0)
+    places: int | None = None  # decimal places kept (rounded), as the column stores them
+
+    def allows(self, number: Decimal | float) -> bool:
+        low_ok = number > self.minimum if self.above_minimum else number >= self.minimum
+        return low_ok and number <= self.maximum
+
+    def reason(self, name: str) -> str:
+        if self.whole:
+            return f"{name} must be a whole number from {self.minimum} to {self.maximum}"
+        if self.above_minimum and self.minimum == 0:
+            return f"{name} must be a positive number up to {self.maximum}"
+        return f"{name} must be between {self.minimum} and {self.maximum}"
+
+
+# Generous for real homes, and inside what the columns hold (price is Numeric(14, 2), counts are 32-bit).
+NUMBERS = {
+    "price": NumberRule(Decimal(0), Decimal("999999999999.99"), above_minimum=True, places=2),
+    "area_m2": NumberRule(Decimal(0), Decimal(1_000_000), above_minimum=True),
+    "bedrooms": NumberRule(Decimal(0), Decimal(99), whole=True),
+    "bathrooms": NumberRule(Decimal(0), Decimal(99), whole=True),
+    "floor": NumberRule(Decimal(-9), Decimal(300), whole=True),
+    "floors_total": NumberRule(Decimal(1), Decimal(300), whole=True),
+    "lat": NumberRule(Decimal(-90), Decimal(90)),
+    "lon": NumberRule(Decimal(-180), Decimal(180)),
+}
+# Plain decimal notation only: no exponent, NaN or infinity; ASCII digits; thousands separated by "," or not at all.
+_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?", re.ASCII)
+_WHOLE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)", re.ASCII)
+
+
+def parse_number(text: str, name: str, rule: NumberRule) -> Decimal:
+    """A number someone typed (a CSV cell, a form field), checked against its rule; ListingError names `name`.
+
+    Exact (Decimal), so a huge or long value is refused by its range instead of failing arithmetic later.
+    """
+    text = text.strip()
+    if not (_WHOLE if rule.whole else _NUMBER).fullmatch(text):
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise ListingError(f"{name} is {shown!r}; expected a {'whole number' if rule.whole else 'number'}")
+    number = Decimal(text.replace(",", ""))
+    if rule.allows(number) and rule.places is not None:  # rounded only once in range, where it cannot overflow
+        number = number.quantize(Decimal(1).scaleb(-rule.places))
+    if not rule.allows(number) or (text.startswith("-") and rule.minimum >= 0):  # "-0" is not a count
+        raise ListingError(rule.reason(name))
+    return number + 0  # -0 becomes 0
 
 
 @dataclass
@@ -63,14 +127,31 @@ class ListingDraft:
         return {name: list(value) if isinstance(value, list) else value
                 for name, value in ((name, getattr(self, name)) for name in _COLUMNS)}
 
-    def check(self) -> None:
-        """The invariants every caller's own validation must already have ensured."""
+    def check(self, media_dir: Path | None = None) -> None:
+        """The invariants every caller's own validation must already have ensured: nothing out of range reaches
+        the database. With `media_dir`, every photo is checked as the bot will check it before sending."""
         for name, allowed in (("deal_type", DEAL_TYPES), ("property_type", PROPERTY_TYPES),
                               ("status", LISTING_STATUSES)):
             if getattr(self, name) not in allowed:
                 raise ListingError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        if not self.price.is_finite() or self.price <= 0:
-            raise ListingError("price must be a positive number")
+        if not self.price.is_finite():
+            raise ListingError(NUMBERS["price"].reason("price"))
+        for name, rule in NUMBERS.items():
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, Decimal | int | float) and rule.allows(value)):
+                raise ListingError(rule.reason(name))
+        for photo in self.photos:
+            if len(photo) > MAX_PHOTO_REFERENCE:
+                raise ListingError(f"a photo is longer than {MAX_PHOTO_REFERENCE} characters")
+            if media_dir is not None:
+                try:
+                    check_photo(photo, media_dir)
+                except PhotoError as exc:
+                    raise ListingError(f"photo {_shown(photo)} {exc}") from None
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:56] + "…")
 
 
 _COLUMNS = tuple(f.name for f in fields(ListingDraft) if f.name != "photos")
@@ -83,7 +164,7 @@ async def create(work: Work, ref_code: str, draft: ListingDraft) -> Listing:
     ref_code = ref_code.strip()
     if not ref_code or len(ref_code) > MAX_REF_CODE or await _ref_code_taken(work.session, ref_code):
         raise ListingError(f"the reference code is empty, longer than {MAX_REF_CODE} characters or already used")
-    draft.check()
+    draft.check(work.settings.media_path)
     listing = Listing(ref_code=ref_code, **draft.columns(),
                       photos=[ListingPhoto(position=i, url=url) for i, url in enumerate(draft.photos)])
     work.session.add(listing)
@@ -94,7 +175,7 @@ async def create(work: Work, ref_code: str, draft: ListingDraft) -> Listing:
 
 async def edit(work: Work, listing: Listing, draft: ListingDraft) -> bool:
     """Apply the draft; True when anything changed. A status change is audited like `set_status`."""
-    draft.check()
+    draft.check(work.settings.media_path)
     old_status = listing.status
     changed = update(listing, draft)
     await work.session.flush()
@@ -124,6 +205,7 @@ async def _ref_code_taken(session: AsyncSession, ref_code: str) -> bool:
 
 def update(listing: Listing, draft: ListingDraft) -> bool:
     """Write the draft onto an existing listing with the price and photo rules; True when anything changed."""
+    draft.check()
     changed = _set_price(listing, draft.price)
     for name, value in draft.columns().items():
         if name != "price" and getattr(listing, name) != value:

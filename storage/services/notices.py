@@ -19,8 +19,9 @@ from storage.events import message_new, notification_new
 from storage.models import PRIORITY_AGENT, PRIORITY_REMINDER, Conversation, Customer, Message, Staff, StaffNotification
 from storage.outbox import enqueue_many, outbox_row, queue_to_customer
 from storage.unit_of_work import Rendered, Work
+from storage.vocabulary import CHAT_ROLES
 
-TEAM_ROLES = ("agent", "admin")
+TEAM_ROLES: tuple[str, ...] = CHAT_ROLES
 
 
 @dataclass(frozen=True)

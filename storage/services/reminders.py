@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select, update
@@ -37,11 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import clock
+from storage.db import rows_changed
 from storage.models import Reminder, Staff
 from storage.settings import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -142,11 +140,10 @@ async def cancel_for(
                   Reminder.status.in_(("pending", "claimed"))]
     if kinds is not None:
         conditions.append(Reminder.kind.in_(list(kinds)))
-    result = cast("CursorResult[Any]", await session.execute(
-        update(Reminder).where(*conditions).values(status="cancelled", cancelled_at=clock.now())
+    return await rows_changed(
+        session, update(Reminder).where(*conditions).values(status="cancelled", cancelled_at=clock.now())
         .execution_options(synchronize_session=False)
-    ))
-    return int(result.rowcount or 0)
+    )
 
 
 async def claim_due(

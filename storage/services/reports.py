@@ -7,17 +7,17 @@ handoffs and the needs -> viewings -> outcomes funnel. Plain queries, aggregated
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.csv_export import csv_text
 from storage.models import Building, Handoff, Need, Project, Staff, Survey, Ticket, Unit, Viewing
 
 
@@ -34,6 +34,17 @@ def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+class StaffWorkload(TypedDict):
+    """One staff member's line of the report (a dict, as the console's template and the CSV read it)."""
+
+    staff: str
+    assigned: int
+    resolved: int
+    open: int
+    breached: int
+    resolution_median_h: float | None
+
+
 @dataclass
 class Report:
     start: datetime
@@ -44,7 +55,7 @@ class Report:
     by_status: list[tuple[str, int]] = field(default_factory=list)
     times: dict[str, float | None] = field(default_factory=dict)  # hours
     sla: dict[str, float | int | None] = field(default_factory=dict)
-    staff: list[dict[str, object]] = field(default_factory=list)
+    staff: list[StaffWorkload] = field(default_factory=list)
     satisfaction_by_staff: list[tuple[str, int, float]] = field(default_factory=list)
     satisfaction_by_category: list[tuple[str, int, float]] = field(default_factory=list)
     handoffs: list[tuple[str, int]] = field(default_factory=list)
@@ -92,25 +103,26 @@ async def build(session: AsyncSession, start: datetime, end: datetime) -> Report
     }
 
     names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
-    per_staff: dict[int, dict[str, object]] = {}
+    per_staff: dict[int, StaffWorkload] = {}
     durations: dict[int, list[float]] = defaultdict(list)
     for t in tickets:
         if t.assignee_id is None:
             continue
-        row = per_staff.setdefault(t.assignee_id, {"staff": names.get(t.assignee_id, f"#{t.assignee_id}"),
-                                                   "assigned": 0, "resolved": 0, "open": 0, "breached": 0})
-        row["assigned"] = int(row["assigned"]) + 1  # type: ignore[call-overload]
+        row = per_staff.setdefault(t.assignee_id, StaffWorkload(
+            staff=names.get(t.assignee_id, f"#{t.assignee_id}"), assigned=0, resolved=0, open=0, breached=0,
+            resolution_median_h=None))
+        row["assigned"] += 1
         if t.status in ("resolved", "closed"):
-            row["resolved"] = int(row["resolved"]) + 1  # type: ignore[call-overload]
+            row["resolved"] += 1
         elif t.status != "cancelled":
-            row["open"] = int(row["open"]) + 1  # type: ignore[call-overload]
+            row["open"] += 1
         if t.first_response_breached or t.resolution_breached:
-            row["breached"] = int(row["breached"]) + 1  # type: ignore[call-overload]
+            row["breached"] += 1
         if (h := _hours(t.created_at, t.resolved_at)) is not None:
             durations[t.assignee_id].append(h)
     for staff_id, row in per_staff.items():
         row["resolution_median_h"] = median(durations[staff_id])
-    report.staff = sorted(per_staff.values(), key=lambda r: (-int(r["assigned"]), str(r["staff"])))  # type: ignore
+    report.staff = sorted(per_staff.values(), key=lambda r: (-r["assigned"], r["staff"]))
 
     surveys = (await session.execute(
         select(Survey.staff_id, Survey.category, Survey.score)
@@ -118,8 +130,10 @@ async def build(session: AsyncSession, start: datetime, end: datetime) -> Report
     )).tuples().all()
     by_staff: dict[str, list[int]] = defaultdict(list)
     by_category: dict[str, list[int]] = defaultdict(list)
-    for staff_id, category, score in surveys:
-        by_staff[names.get(staff_id, "(bot / nobody)") if staff_id else "(bot / nobody)"].append(score)
+    for rater_id, category, score in surveys:
+        if score is None:  # the query asks only for answered surveys
+            continue
+        by_staff[names.get(rater_id, "(bot / nobody)") if rater_id else "(bot / nobody)"].append(score)
         by_category[category or "(none)"].append(score)
     report.satisfaction_by_staff = sorted(((k, len(v), round(sum(v) / len(v), 2)) for k, v in by_staff.items()),
                                           key=lambda r: (-r[1], r[0]))
@@ -146,25 +160,24 @@ async def build(session: AsyncSession, start: datetime, end: datetime) -> Report
 
 
 def to_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "label", "value", "extra"])
+    """The whole report as one CSV (cells neutralised against formula injection: storage.csv_export)."""
+    rows: list[list[object]] = []
     for section, pairs in (("tickets by type", report.by_kind), ("tickets by category", report.by_category),
                            ("tickets by project", report.by_project), ("tickets by status", report.by_status),
                            ("handoffs by reason", report.handoffs), ("funnel", report.funnel)):
-        for label, value in pairs:
-            writer.writerow([section, label, value, ""])
-    for key, value in report.times.items():
-        writer.writerow(["times (hours)", key, "" if value is None else round(float(value), 2), ""])
-    for key, value in report.sla.items():
-        writer.writerow(["sla", key, "" if value is None else value, ""])
+        for label, count in pairs:
+            rows.append([section, label, count, ""])
+    for key, hours in report.times.items():
+        rows.append(["times (hours)", key, "" if hours is None else round(float(hours), 2), ""])
+    for key, measure in report.sla.items():
+        rows.append(["sla", key, "" if measure is None else measure, ""])
     for row in report.staff:
-        median_h = row.get("resolution_median_h")
-        writer.writerow(["staff", row["staff"], row["assigned"],
-                         f"resolved={row['resolved']};open={row['open']};breached={row['breached']};"
-                         f"median_h={'' if median_h is None else round(float(median_h), 2)}"])  # type: ignore[arg-type]
+        median_h = row["resolution_median_h"]
+        rows.append(["staff", row["staff"], row["assigned"],
+                     f"resolved={row['resolved']};open={row['open']};breached={row['breached']};"
+                     f"median_h={'' if median_h is None else round(median_h, 2)}"])
     for label, count, average in report.satisfaction_by_staff:
-        writer.writerow(["satisfaction by staff", label, average, f"answers={count}"])
+        rows.append(["satisfaction by staff", label, average, f"answers={count}"])
     for label, count, average in report.satisfaction_by_category:
-        writer.writerow(["satisfaction by category", label, average, f"answers={count}"])
-    return out.getvalue()
+        rows.append(["satisfaction by category", label, average, f"answers={count}"])
+    return csv_text(["section", "label", "value", "extra"], rows)

@@ -31,8 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
+from storage.db import rows_changed
 from storage.models import Customer, FollowUpTask, Staff, Survey
 from storage.unit_of_work import Work
+from storage.vocabulary import StaffRole
 
 SUBJECT_TYPES = ("ticket", "viewing", "conversation")
 LOW_SCORE = 2  # this score or lower asks a lead to call the customer
@@ -107,12 +109,12 @@ async def answer(
     survey = await _load(session, survey_id, customer_id)
     now = clock.now()
     # Conditional update: a double press or two devices answering at once record one score.
-    result = await session.execute(
-        update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
+    changed = await rows_changed(
+        session, update(Survey).where(Survey.id == survey.id, Survey.score.is_(None))
         .values(score=int(score), answered_at=now).execution_options(synchronize_session=False)
     )
     await session.refresh(survey)
-    if result.rowcount != 1:
+    if changed != 1:
         return AnswerResult(survey, False, None)
     follow_up = None
     if survey.score is not None and survey.score <= LOW_SCORE:
@@ -146,7 +148,7 @@ async def lead_for(session: AsyncSession, team: str | None) -> Staff | None:
     candidates = [
         (Staff.is_team_lead.is_(True), Staff.team == team) if team else None,
         (Staff.is_team_lead.is_(True),),
-        (Staff.role == "admin",),
+        (Staff.role == StaffRole.ADMIN,),
     ]
     for conditions in candidates:
         if conditions is None:
@@ -192,7 +194,7 @@ async def close_follow_up(work: Work, task_id: int, note: str | None = None) -> 
         raise SurveyError("no such follow-up task")
     staff_id = work.actor.staff_id
     me = await work.session.get(Staff, staff_id) if staff_id is not None else None
-    if me is None or (task.assignee_id not in (None, me.id) and me.role != "admin" and not me.is_team_lead):
+    if me is None or (task.assignee_id not in (None, me.id) and me.role != StaffRole.ADMIN and not me.is_team_lead):
         raise NotYourFollowUp("This follow-up belongs to someone else.")
     task.status, task.done_at = "done", clock.now()
     if note:

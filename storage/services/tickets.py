@@ -41,7 +41,7 @@ from storage.models import (
 )
 from storage.services import reminders, sla, surveys, warranty
 from storage.settings import Settings
-from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES
+from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, StaffRole
 
 PREFIXES = {"repair": "R", "complaint": "C"}
 OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting_customer")
@@ -80,8 +80,7 @@ async def next_number(session: AsyncSession, kind: str, year: int) -> str:
     The row lock of the upsert serialises concurrent creators on PostgreSQL; SQLite has one writer anyway.
     """
     prefix = PREFIXES[kind]
-    statement = dialect_insert(session)(TicketCounter).values(prefix=prefix, year=year, last=1)
-    statement = statement.on_conflict_do_update(
+    statement = dialect_insert(session)(TicketCounter).values(prefix=prefix, year=year, last=1).on_conflict_do_update(
         index_elements=[TicketCounter.prefix, TicketCounter.year], set_={"last": TicketCounter.last + 1}
     ).returning(TicketCounter.last)
     value = (await session.execute(statement)).scalar_one()
@@ -459,7 +458,8 @@ async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 
         district = await session.scalar(select(Project.district_name).where(Project.name == project))
     team = ticket.team or ("repair" if ticket.kind == "repair" else "complaints")
     people = (await session.scalars(
-        select(Staff).where(Staff.is_active.is_(True), Staff.role.in_(("service", "admin", "agent")))
+        select(Staff).where(Staff.is_active.is_(True),
+                            Staff.role.in_((StaffRole.SERVICE, StaffRole.ADMIN, StaffRole.AGENT)))
     )).all()
     load = await open_load(session)
     ranked: list[Suggestion] = []
@@ -482,7 +482,7 @@ async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 
         current = load.get(person.id, 0)
         score -= current * 5
         reasons.append(f"level {person.level}, {current} open")
-        if person.role != "service" and person.team != team:
+        if person.role != StaffRole.SERVICE and person.team != team:
             score -= 30  # agents and admins only when nobody else fits
         ranked.append(Suggestion(person, score, reasons, current))
     ranked.sort(key=lambda s: (-s.score, s.load, s.staff.id))

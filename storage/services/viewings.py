@@ -27,6 +27,7 @@ from storage import clock
 from storage.models import Listing, Staff, StaffTimeOff, Survey, Viewing, ViewingSlot
 from storage.services import reminders, surveys
 from storage.settings import Settings
+from storage.vocabulary import StaffRole
 
 VIEWING_MINUTES = 30
 BLOCK_MINUTES = 15
@@ -173,7 +174,7 @@ async def agent_for_listing(session: AsyncSession, listing: Listing) -> Staff | 
             return agent
     agents = (
         await session.scalars(
-            select(Staff).where(Staff.is_active.is_(True), Staff.role == "agent").order_by(Staff.id)
+            select(Staff).where(Staff.is_active.is_(True), Staff.role == StaffRole.AGENT).order_by(Staff.id)
         )
     ).all()
     return agents[0] if agents else None

@@ -31,3 +31,15 @@ def test_one_chinese_character_pattern() -> None:
 
 def test_staff_notifications_are_written_by_one_service() -> None:
     assert _where(r"StaffNotification\(") == ["storage.models.delivery", "storage.services.notices"]
+
+
+def test_flows_read_button_data_only_through_the_token_codec() -> None:
+    # Splitting "<flow>:<action>:<id>" by hand let '²' reach int() and ids beyond 64 bits reach the database.
+    hand_split = re.compile(r"""(partition|split)\(["']:["']\)""")
+    readers = sorted(name for name, path in modules().items()
+                     if name.startswith("dialogs") and hand_split.search(path.read_text(encoding="utf-8")))
+    assert readers == []  # dialogs.tokens splits on its own separator constant
+
+
+def test_no_invariant_is_an_assert_that_python_O_removes() -> None:
+    assert _where(r"(?m)^\s*assert\b") == []

@@ -218,7 +218,7 @@ async def test_photos_albums_locations_and_contact_requests(api, sessions, tmp_p
                 Location(31.2, 121.4),
                 AskContact("May I have your phone?", button="Share my phone", cancel="Cancel"),
                 Say("Thanks", remove_keyboard=True))
-    async with running_sender(api, sessions):
+    async with running_sender(api, sessions, media_dir=tmp_path):
         rows = await settle(sessions)
     assert {row.status for row in rows} == {"sent"}
     methods = [c.method for c in api.calls if c.method.startswith("send")]
@@ -236,7 +236,7 @@ async def test_a_photo_edit_replaces_picture_caption_and_buttons(api, sessions, 
     picture = tmp_path / "flat.png"
     picture.write_bytes(tiny_png())
     await queue(sessions, 9351, Photo(str(picture), caption="first flat", choices=[[Choice("Next", "menu:main")]]))
-    async with running_sender(api, sessions) as sender:
+    async with running_sender(api, sessions, media_dir=tmp_path) as sender:
         await settle(sessions)
         first = api.sent(9351)[0]
         first_id, first_photo = first["message_id"], first["photo"][-1]["file_id"]
@@ -249,6 +249,28 @@ async def test_a_photo_edit_replaces_picture_caption_and_buttons(api, sessions, 
     assert message["caption"] == "second flat"
     assert message["photo"][-1]["file_id"] != first_photo
     assert message["reply_markup"]["inline_keyboard"][0][0]["text"] == "Back"
+
+
+async def test_an_edit_that_does_not_fit_the_message_is_sent_as_a_new_one(api, sessions, tmp_path):
+    """A card cannot become text, nor a text message a card (Telegram: "there is no text/media in the message to
+    edit"): the customer gets the content as a new message instead of nothing."""
+    picture = tmp_path / "flat.png"
+    picture.write_bytes(tiny_png())
+    await queue(sessions, 9361, Photo(str(picture), caption="a card", choices=[[Choice("Why not", "menu:main")]]),
+                Say("What is wrong with it?", choices=[[Choice("Back", "menu:main")]]))
+    async with running_sender(api, sessions, media_dir=tmp_path) as sender:
+        await settle(sessions)
+        card_id, question_id = (m["message_id"] for m in api.sent(9361))
+        await queue(sessions, 9361, Photo(str(picture), caption="the card again", edit_message_id=question_id,
+                                          choices=[[Choice("Next", "menu:main")]]),
+                    Say("text instead of the card", edit_message_id=card_id))
+        sender.wake()
+        rows = await settle(sessions)
+    assert [row.status for row in rows] == ["sent"] * 4
+    sent = api.sent(9361)
+    assert [m.get("caption") or m.get("text") for m in sent] == [
+        "a card", "What is wrong with it?", "the card again", "text instead of the card"]
+    assert "photo" in sent[2] and sent[2]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Next"
 
 
 async def test_two_senders_never_send_a_row_twice_and_keep_each_chat_in_order(api, any_sessions):
@@ -282,3 +304,17 @@ async def test_rows_left_sending_by_a_dead_sender_are_sent_after_the_lease(api, 
     async with running_sender(api, sessions):
         await eventually(lambda: len(api.sent(9601)) == 2, what="both messages")
     assert texts(api, 9601) == ["was in flight", "after it"]
+
+
+async def test_a_lease_shorter_than_a_request_is_renewed_so_nothing_is_sent_twice(api, any_sessions):
+    """Short leases bring a dead sender's rows back quickly; a live sender renews the leases of the rows it
+    holds, so its own lease recovery (or another sender) never takes a row whose request is still out."""
+    sessions = any_sessions
+    for chat in range(1, 4):
+        await queue(sessions, 9700 + chat, *[Say(f"{chat}:{n}") for n in range(2)])
+    api.set_latency(1.5)  # every request outlives the lease
+    async with running_sender(api, sessions, lease_seconds=0.6):
+        rows = await settle(sessions)
+    assert {row.status for row in rows} == {"sent"}
+    received = Counter(m["text"] for chat in range(1, 4) for m in api.sent(9700 + chat))
+    assert len(received) == 6 and set(received.values()) == {1}, received

@@ -8,7 +8,7 @@ POST bodies and answers are JSON:
 - ``POST /_control/press_data``    {chat_id, data, message_id?}                 -> {update_id}
 - ``POST /_control/push_batch``    {items: [{chat_id, text} | {chat_id, command, args?}]} -> {update_ids}
 - ``POST /_control/push_raw``      any JSON value, queued as an update as is
-- ``POST /_control/fault``         {kind: fail_next|fail_for|block_chat|unblock_chat|hang_next|set_latency|
+- ``POST /_control/fault``         {kind: fail_next|fail_for|block_chat|unblock_chat|hang_next|hang_for|set_latency|
                                    clear, ...keyword arguments of that server method}
 - ``POST /_control/limits``        {enabled: false} or RateLimits fields
 - ``GET  /_control/stats?since=N`` counts plus receipts[N:] as [chat_id, message_id, accepted_at]
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .customer import Customer
     from .server import BotApiServer
 
-_FAULTS = ("fail_next", "fail_for", "block_chat", "unblock_chat", "hang_next", "set_latency")
+_FAULTS = ("fail_next", "fail_for", "block_chat", "unblock_chat", "hang_next", "hang_for", "set_latency")
 
 
 def add_control_routes(app: web.Application, server: BotApiServer) -> None:

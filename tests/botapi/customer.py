@@ -154,6 +154,30 @@ class Customer:
         labels = [b if isinstance(b, str) else b.get("text") for row in keyboard["keyboard"] for b in row]
         raise LookupError(f"no reply keyboard button {label!r}; shown: {labels}")
 
+    def block_bot(self) -> dict:
+        """Block the bot, as in Telegram: sends to this chat answer 403 from now on, and the bot gets a
+        my_chat_member update (member -> kicked). Returns the update."""
+        self.server.block_chat(self.chat_id)
+        return self._membership("member", "kicked")
+
+    def unblock_bot(self) -> dict:
+        """Unblock the bot (Telegram's "Restart"/unblock without writing): sends work again and the bot gets a
+        my_chat_member update (kicked -> member). Returns the update."""
+        self.server.unblock_chat(self.chat_id)
+        return self._membership("kicked", "member")
+
+    def _membership(self, old: str, new: str) -> dict:
+        def member(status: str) -> dict[str, Any]:
+            entry: dict[str, Any] = {"user": self.server.bot_user, "status": status}
+            if status == "kicked":
+                entry["until_date"] = 0
+            return entry
+
+        self._mark = len(self._state.activity)
+        return self.server.push_update({"my_chat_member": {
+            "chat": self._state.chat, "from": self.user, "date": int(self.server.clock()),
+            "old_chat_member": member(old), "new_chat_member": member(new)}}, self.chat_id)
+
     def press(self, label: str, search_last: int = 1) -> dict:
         """Press the inline button with exactly this label in the latest bot message that has an inline
         keyboard (or in the latest ``search_last`` such messages, newest first)."""

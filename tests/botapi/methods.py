@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 from typing import Any
 
 from .files import StoredFile, image_size, tiny_png
-from .html_text import EntityParseError, parse_html
+from .html_text import EntityParseError, parse_html, utf16_length
 from .wire import (
     BAD_FILE,
+    BAD_MARKUP,
     CHAT_ACTIONS,
     COMMAND_NAME,
+    INLINE_KEYBOARD_EXPECTED,
+    MARKUP_KINDS,
     MAX_CALLBACK_ANSWER_LENGTH,
     MAX_CALLBACK_DATA_BYTES,
     MAX_CAPTION_LENGTH,
@@ -77,17 +81,26 @@ class BotApiMethods:
             elif mode not in ("markdown", "markdownv2"):
                 raise ApiError(400, "Bad Request: unsupported parse_mode")
             # Markdown modes are passed through unparsed: Homedesk sends HTML.
-        if len(text) > limit:
+        if utf16_length(text) > limit:  # Telegram counts UTF-16 code units: an emoji outside the BMP is two
             raise ApiError(400, too_long)
         return text, entities or None
 
-    def _reply_markup(self, params: dict) -> tuple[dict | None, dict | None]:
-        """Validate reply_markup; return (inline keyboard to echo in the Message, other markup)."""
+    def _reply_markup(self, params: dict, *, inline_only: bool = False) -> tuple[dict | None, dict | None]:
+        """Validate reply_markup; return (inline keyboard to echo in the Message, other markup).
+
+        One markup is one kind: an inline keyboard, or a change of the reply keyboard (a keyboard, its removal,
+        a forced reply), never two at once. Edits take only an inline keyboard (inline_only): a reply keyboard
+        can neither be attached nor removed by editing a message, as in Telegram."""
         markup = json_param(params, "reply_markup", "Bad Request: can't parse reply keyboard markup JSON object")
         if markup is None:
             return None, None
         if not isinstance(markup, dict):
             raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        kinds = [kind for kind in MARKUP_KINDS if kind in markup]
+        if len(kinds) > 1:
+            raise ApiError(400, f"{BAD_MARKUP}: it has both {kinds[0]} and {kinds[1]}")
+        if inline_only and kinds != ["inline_keyboard"]:
+            raise ApiError(400, INLINE_KEYBOARD_EXPECTED)
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
@@ -108,7 +121,7 @@ class BotApiMethods:
             return None, markup
         if "remove_keyboard" in markup or "force_reply" in markup:
             return None, markup
-        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        raise ApiError(400, BAD_MARKUP)
 
     @staticmethod
     def _check_inline_button(button: Any) -> None:
@@ -135,6 +148,10 @@ class BotApiMethods:
             state.reply_keyboard = other_markup
         elif other_markup.get("remove_keyboard"):
             state.reply_keyboard = None
+        else:
+            return
+        # Called just before the message is delivered: it takes the next id.
+        state.keyboard_log.append((state.next_message_id, state.reply_keyboard))
 
     def _reply_to(self, state: ChatState, params: dict) -> dict | None:
         reply_parameters = json_param(params, "reply_parameters", "Bad Request: can't parse reply parameters")
@@ -179,6 +196,7 @@ class BotApiMethods:
         state.messages[message["message_id"]] = message
         state.bot_messages.append(message)
         state.activity.append(("sent", message))
+        state.history.append(("sent", copy.deepcopy(message)))
         self._all_sent.append(message)
         self.receipts.append((state.id, message["message_id"], self.clock()))
         state.notify()
@@ -201,6 +219,7 @@ class BotApiMethods:
     def _record_edit(self, state: ChatState, message: dict) -> dict:
         message["edit_date"] = int(self.clock())
         state.activity.append(("edited", message))
+        state.history.append(("edited", copy.deepcopy(message)))
         state.notify()
         return message
 
@@ -445,7 +464,7 @@ class BotApiMethods:
         text, entities = self._formatted(params, "text", "entities", MAX_TEXT_LENGTH, TOO_LONG)
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        inline, _ = self._reply_markup(params)
+        inline, _ = self._reply_markup(params, inline_only=True)
         # Telegram drops the inline keyboard when an edit does not repeat it.
         if text == message["text"] and entities == message.get("entities") and inline == message.get("reply_markup"):
             raise ApiError(400, NOT_MODIFIED)
@@ -459,7 +478,7 @@ class BotApiMethods:
         if "text" in message:
             raise ApiError(400, "Bad Request: there is no caption in the message to edit")
         content = self._caption(params)
-        inline, _ = self._reply_markup(params)
+        inline, _ = self._reply_markup(params, inline_only=True)
         if (
             content.get("caption") == message.get("caption")
             and content.get("caption_entities") == message.get("caption_entities")
@@ -480,7 +499,7 @@ class BotApiMethods:
             raise ApiError(400, "Bad Request: can't parse InputMedia JSON object")
         content = self._caption(media)
         photo = self._photo_from(media.get("media"), "", files)
-        inline, _ = self._reply_markup(params)
+        inline, _ = self._reply_markup(params, inline_only=True)
         unchanged = (
             message.get("photo") == photo
             and content.get("caption") == message.get("caption")
@@ -496,9 +515,7 @@ class BotApiMethods:
 
     async def _edit_message_reply_markup(self, params: dict, files: dict) -> dict:
         state, message = self._editable_message(params, "Bad Request: message to edit not found")
-        inline, other = self._reply_markup(params)
-        if other is not None:
-            raise ApiError(400, "Bad Request: inline keyboard expected")
+        inline, _ = self._reply_markup(params, inline_only=True)
         if inline == message.get("reply_markup"):
             raise ApiError(400, NOT_MODIFIED)
         set_or_drop(message, "reply_markup", inline)

@@ -99,6 +99,7 @@ class BotApiServer(BotApiMethods, WebhookMixin):
 
         self._faults: list[Fault] = []
         self._hangs: list[frozenset[str] | None] = []
+        self._hang_windows: list[tuple[float, frozenset[str] | None]] = []  # (until, methods)
         self._latency = 0.0
 
         self._webhook: WebhookConfig | None = None
@@ -219,6 +220,7 @@ class BotApiServer(BotApiMethods, WebhookMixin):
     def clear_faults(self) -> None:
         self._faults.clear()
         self._hangs.clear()
+        self._hang_windows.clear()
         self._latency = 0.0
 
     def block_chat(self, chat_id: int) -> None:
@@ -232,6 +234,12 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         """The next n matching requests are read but never answered and have no effect."""
         targets = frozenset(m.lower() for m in methods) if methods is not None else None
         self._hangs.extend(targets for _ in range(n))
+
+    def hang_for(self, seconds: float, *, methods: Iterable[str] | None = None) -> None:
+        """Every matching request until server.clock() passes now + seconds is read but never answered and has
+        no effect, as when Telegram or the way to it hangs (default: every method except getUpdates)."""
+        targets = frozenset(m.lower() for m in methods) if methods is not None else None
+        self._hang_windows.append((self.clock() + seconds, targets))
 
     def set_latency(self, seconds: float) -> None:
         """Delay every request by this many seconds before handling it."""
@@ -265,6 +273,12 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         return None
 
     def _take_hang(self, method: str) -> bool:
+        if self._hang_windows:
+            now = self.clock()
+            self._hang_windows = [(until, targets) for until, targets in self._hang_windows if until > now]
+            for _, targets in self._hang_windows:
+                if (method != "getupdates") if targets is None else (method in targets):
+                    return True
         for index, targets in enumerate(self._hangs):
             if (method != "getupdates") if targets is None else (method in targets):
                 del self._hangs[index]
@@ -281,15 +295,18 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         *,
         last_name: str | None = None,
         username: str | None = None,
+        phone: str = "+8613800138000",
     ) -> Customer:
-        """A customer with a private chat with the bot (returns the existing one for a known id)."""
+        """A customer with a private chat with the bot (returns the existing one for a known id).
+        `phone` is what sharing their own contact sends."""
         if user_id is not None and user_id in self._customers:
             return self._customers[user_id]
         if user_id is None:
             user_id = next(self._user_ids)
             while user_id in self._chats:
                 user_id = next(self._user_ids)
-        return Customer(self, user_id, first_name, language_code, last_name=last_name, username=username)
+        return Customer(self, user_id, first_name, language_code, last_name=last_name, username=username,
+                        phone=phone)
 
     def register_customer(self, customer: Customer) -> ChatState:
         self._customers[customer.user_id] = customer
@@ -329,6 +346,10 @@ class BotApiServer(BotApiMethods, WebhookMixin):
 
     def all_sent(self) -> list[dict]:
         return list(self._all_sent)
+
+    def open_callbacks(self, chat_id: int) -> list[dict]:
+        """Button presses in chat_id the bot has not answered yet (the customer's button still spins)."""
+        return [query for query in self._open_callbacks.values() if query["chat_id"] == chat_id]
 
     def is_deleted(self, chat_id: int, message_id: int) -> bool:
         state = self._chats.get(chat_id)

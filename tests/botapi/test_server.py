@@ -260,6 +260,8 @@ async def test_text_caption_and_button_limits(server: BotApiServer, bot: Bot) ->
     assert len((await bot.send_message(chat_id, "<b>" + "y" * 4096 + "</b>", parse_mode="HTML")).text) == 4096
     with pytest.raises(TelegramBadRequest, match="message is too long"):
         await bot.send_message(chat_id, "x" * 4097)
+    with pytest.raises(TelegramBadRequest, match="message is too long"):  # UTF-16 code units, not characters
+        await bot.send_message(chat_id, "x" * 4095 + "\U0001f600")
     with pytest.raises(TelegramBadRequest, match="message caption is too long"):
         await bot.send_photo(chat_id, BufferedInputFile(tiny_png(), "p.png"), caption="c" * 1025)
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
@@ -347,6 +349,101 @@ async def test_edits_follow_telegram_rules(server: BotApiServer, bot: Bot) -> No
     assert alice.messages() == [] and server.is_deleted(alice.chat_id, sent.message_id)
     with pytest.raises(TelegramBadRequest, match="message to delete not found"):
         await bot.delete_message(alice.chat_id, sent.message_id)
+
+
+async def call_raw(server: BotApiServer, method: str, **params: object) -> tuple[int, dict]:
+    """A request aiogram's typed methods would not even build (a reply keyboard on an edit, a mixed markup)."""
+    async with aiohttp.ClientSession() as http, http.post(f"{server.base_url}/bot{TOKEN}/{method}",
+                                                          json=params) as response:
+        return response.status, await response.json()
+
+
+async def test_an_edit_must_fit_the_message(server: BotApiServer, bot: Bot) -> None:
+    alice = server.customer()
+    card = await bot.send_photo(alice.chat_id, BufferedInputFile(tiny_png(), "card.png"), caption="Card",
+                                reply_markup=inline([("Next", "n")]))
+    note = await bot.send_message(alice.chat_id, "Plain text")
+
+    with pytest.raises(TelegramBadRequest, match="there is no text in the message to edit"):
+        await bot.edit_message_text(text="Card as text", chat_id=alice.chat_id, message_id=card.message_id)
+    with pytest.raises(TelegramBadRequest, match="there is no caption in the message to edit"):
+        await bot.edit_message_caption(caption="x", chat_id=alice.chat_id, message_id=note.message_id)
+    with pytest.raises(TelegramBadRequest, match="there is no media in the message to edit"):
+        await bot.edit_message_media(media=InputMediaPhoto(media=BufferedInputFile(tiny_png(), "p.png")),
+                                     chat_id=alice.chat_id, message_id=note.message_id)
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):  # same caption and buttons
+        await bot.edit_message_caption(caption="Card", chat_id=alice.chat_id, message_id=card.message_id,
+                                       reply_markup=inline([("Next", "n")]))
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):  # same text, no buttons before or after
+        await bot.edit_message_text(text="Plain text", chat_id=alice.chat_id, message_id=note.message_id)
+    # What failed changed nothing.
+    assert [m.get("caption") or m.get("text") for m in alice.messages()] == ["Card", "Plain text"]
+    assert alice.buttons() == ["Next"]
+
+
+async def test_edits_take_only_inline_keyboards(server: BotApiServer, bot: Bot) -> None:
+    alice = server.customer()
+    note = await bot.send_message(alice.chat_id, "Share your phone", reply_markup=inline([("A", "a")]))
+    keyboard = {"keyboard": [[{"text": "Share", "request_contact": True}]], "resize_keyboard": True}
+    for method, params in (
+        ("editMessageText", {"text": "Changed"}),
+        ("editMessageReplyMarkup", {}),
+    ):
+        for markup in (keyboard, {"remove_keyboard": True}, {"force_reply": True}):
+            status, body = await call_raw(server, method, chat_id=alice.chat_id, message_id=note.message_id,
+                                          reply_markup=markup, **params)
+            assert (status, body["description"]) == (400, "Bad Request: inline keyboard expected"), (method, markup)
+    assert alice.texts() == ["Share your phone"] and alice.buttons() == ["A"] and alice.reply_keyboard() is None
+    # Sending is where a reply keyboard is shown or removed.
+    status, _ = await call_raw(server, "sendMessage", chat_id=alice.chat_id, text="Tap below", reply_markup=keyboard)
+    assert status == 200 and alice.reply_keyboard() is not None
+    status, _ = await call_raw(server, "sendMessage", chat_id=alice.chat_id, text="Thanks",
+                               reply_markup={"remove_keyboard": True})
+    assert status == 200 and alice.reply_keyboard() is None
+
+
+async def test_a_message_carries_inline_buttons_or_a_keyboard_change_not_both(server: BotApiServer) -> None:
+    alice = server.customer()
+    buttons = [[{"text": "Menu", "callback_data": "menu"}]]
+    for other in ({"remove_keyboard": True}, {"keyboard": [[{"text": "Share"}]]}, {"force_reply": True}):
+        for method, params in (("sendMessage", {"text": "Not found"}),
+                               ("sendPhoto", {"photo": "https://img.test/1.jpg", "caption": "Card"})):
+            status, body = await call_raw(server, method, chat_id=alice.chat_id,
+                                          reply_markup={"inline_keyboard": buttons, **other}, **params)
+            assert status == 400 and body["description"].startswith(
+                "Bad Request: can't parse reply keyboard markup JSON object"), (method, other)
+    assert alice.messages() == []
+    status, body = await call_raw(server, "sendMessage", chat_id=alice.chat_id, text="x", reply_markup={"x": 1})
+    assert status == 400
+
+
+async def test_a_button_press_is_answered_once(server: BotApiServer, bot: Bot) -> None:
+    alice = server.customer()
+    await bot.send_message(alice.chat_id, "Choose", reply_markup=inline([("A", "a")]))
+    query_id = alice.press("A")["callback_query"]["id"]
+    assert server.open_callbacks(alice.chat_id) == [{"chat_id": alice.chat_id, "data": "a", "message_id": 1}]
+    assert await bot.answer_callback_query(query_id) is True
+    assert server.open_callbacks(alice.chat_id) == []
+    for text in (None, "Again"):
+        with pytest.raises(TelegramBadRequest, match="query is too old and response timeout expired"):
+            await bot.answer_callback_query(query_id, text=text)
+    with pytest.raises(TelegramBadRequest, match="query ID is invalid"):
+        await bot.answer_callback_query("4000000000000000999")
+    assert [a["callback_query_id"] for a in alice.callback_answers()] == [query_id]
+
+
+async def test_transcript_records_copies_and_keyboard_changes(server: BotApiServer, bot: Bot) -> None:
+    alice = server.customer()
+    first = await bot.send_message(alice.chat_id, "One", reply_markup=inline([("A", "a")]))
+    await bot.send_message(alice.chat_id, "Share", reply_markup=ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text="Share", request_contact=True)]]))
+    await bot.edit_message_text(text="One, edited", chat_id=alice.chat_id, message_id=first.message_id)
+    await bot.send_message(alice.chat_id, "Thanks", reply_markup=ReplyKeyboardRemove())
+    state = server.chat_state(alice.chat_id)
+    assert [(kind, m["text"]) for kind, m in state.history] == [
+        ("sent", "One"), ("sent", "Share"), ("edited", "One, edited"), ("sent", "Thanks")]
+    assert state.history[0][1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "A"  # as it was then
+    assert [(message_id, bool(keyboard)) for message_id, keyboard in state.keyboard_log] == [(2, True), (3, False)]
 
 
 async def test_wait_for_sees_new_and_edited_messages(server: BotApiServer, bot: Bot) -> None:
@@ -486,6 +583,22 @@ async def test_hung_request_is_never_answered_nor_delivered(server: BotApiServer
             assert response.status == 200
     assert [m["text"] for m in server.sent(chat_id)] == ["second try"]
     assert server.calls[0].hung and server.calls[0].status is None
+
+
+async def test_hang_for_leaves_every_request_of_the_window_unanswered(server: BotApiServer, bot: Bot,
+                                                                       clock: ManualClock) -> None:
+    chat_id = server.customer().chat_id
+    server.set_limits(None)
+    server.hang_for(30)
+    for _ in range(2):
+        with pytest.raises(TelegramNetworkError):
+            await bot.send_message(chat_id, "into the void", request_timeout=0.2)  # type: ignore[arg-type]
+    with pytest.raises(TelegramNetworkError):
+        await bot.get_me(request_timeout=0.2)  # type: ignore[arg-type]
+    clock.advance(31)
+    assert (await bot.send_message(chat_id, "after the hang")).text == "after the hang"
+    assert [m["text"] for m in server.sent(chat_id)] == ["after the hang"]
+    assert [call.hung for call in server.calls] == [True, True, True, False]
 
 
 async def test_latency_delays_answers(server: BotApiServer, bot: Bot) -> None:

@@ -41,6 +41,10 @@ TEXT_BUTTON_IN_INLINE_KEYBOARD = (
 )
 TOO_LONG = "Bad Request: message is too long"
 BAD_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
+BAD_MARKUP = "Bad Request: can't parse reply keyboard markup JSON object"
+INLINE_KEYBOARD_EXPECTED = "Bad Request: inline keyboard expected"
+# The kinds of reply_markup: exactly one per request.
+MARKUP_KINDS = ("inline_keyboard", "keyboard", "remove_keyboard", "force_reply")
 STALE_QUERY = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
@@ -123,6 +127,10 @@ class ChatState:
     messages: dict[int, dict] = field(default_factory=dict)  # both directions, by message_id
     bot_messages: list[dict] = field(default_factory=list)
     activity: list[tuple[str, dict]] = field(default_factory=list)  # ("sent" | "edited", message)
+    # The same events with a copy of the message as it read at that moment (later edits leave it alone), and
+    # the reply keyboard each message set or removed: what a transcript shows.
+    history: list[tuple[str, dict]] = field(default_factory=list)
+    keyboard_log: list[tuple[int, dict | None]] = field(default_factory=list)  # (message_id, keyboard or None)
     deleted: set[int] = field(default_factory=set)
     reply_keyboard: dict | None = None
     callback_answers: list[dict] = field(default_factory=list)

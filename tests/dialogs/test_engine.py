@@ -38,6 +38,16 @@ async def test_forged_and_unknown_buttons_expire(sessions) -> None:
         assert customer.last and customer.last.button_answer is not None
 
 
+async def test_forged_numbers_in_buttons_expire_instead_of_failing(sessions) -> None:
+    """Unicode digits and ids beyond 64 bits once reached int() or the database; now the codec refuses them."""
+    customer = FakeCustomer(sessions)
+    for token in ("survey:r:²:1", f"survey:r:{2**64}:5", "revisit:good:²", f"revisit:help:{2**64}", "vw:r:１",
+                  f"vw:c:{2**64}", f"rec:d:{2**64}", "book:d:1:20260230", "handoff:later", "menu:lang:",
+                  f"need:dym:{2**64}"):
+        replies = await customer.press(token)
+        assert replies[0].text == "This button has expired. Here is the menu.", token
+
+
 async def test_unsupported_message_gets_a_polite_line(sessions) -> None:
     replies = await FakeCustomer(sessions).send(Inbound(kind="unsupported", unsupported_type="sticker"))
     assert "Stickers, voice" in replies[0].text

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import select
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
+from staff_console.app import create_app
 from storage.db import transaction
-from storage.models import Listing
-from tests.staff_console.conftest import sign_in
+from storage.models import District, Listing
+from storage.services.staff_accounts import create_staff
+from tests.staff_console.conftest import PASSWORD, console_settings, sign_in
 from tests.staff_console.test_admin_pages import LISTING_FORM
 
 
@@ -61,3 +70,131 @@ async def test_an_edit_keeps_cached_photos_that_stay_and_the_imported_coordinate
         assert [(p.url, p.telegram_file_id) for p in listing.photos] == [
             ("https://example.com/2.jpg", "cached-2"), ("https://example.com/3.jpg", None)]
         assert (listing.lat, listing.lon) == (39.9, 116.4)
+
+
+# --- hostile input: numbers and photos (issue 14) ------------------------------------------------------------------
+
+CSV_HEADER = ("ref_code,deal_type,property_type,city,district,address,price,currency,bedrooms,bathrooms,area_m2,"
+              "floor,floors_total,available_from,furnished,pets_allowed,features,photos,agent_email,status,"
+              "description,lat,lon\n")
+
+
+def csv_row(ref: str, **changes: str) -> str:
+    values = {"ref_code": ref, "deal_type": "sale", "property_type": "apartment", "city": "Beijing",
+              "district": "Chaoyang", "address": "Road 1", "price": "3500000", "currency": "CNY", "bedrooms": "3",
+              "bathrooms": "2", "area_m2": "120", "floor": "8", "floors_total": "20", "available_from": "",
+              "furnished": "yes", "pets_allowed": "no", "features": "lift", "photos": "", "agent_email": "",
+              "status": "active", "description": "Nice", "lat": "", "lon": ""}
+    values.update(changes)
+    return ",".join(f'"{value}"' for value in values.values()) + "\n"
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    folder = tmp_path / "media"
+    (folder / "listings").mkdir(parents=True)
+    (folder / "listings" / "a.png").write_bytes(b"png")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for customers")
+    (folder / "listings" / "link.png").symlink_to(secret)
+    return folder
+
+
+@pytest.fixture
+async def any_client(any_sessions, bus, media) -> AsyncIterator[TestClient]:
+    """The console on every database backend, with its media folder."""
+    async with transaction(any_sessions) as session:
+        session.add(District(city="Beijing", name="Chaoyang", name_zh="朝阳", aliases=[], neighbours=[]))
+        for role in ("admin", "agent"):
+            await create_staff(session, f"{role}@example.com", role.title(), role, PASSWORD)
+    app = create_app(settings=console_settings(media_dir=str(media)), sessions=any_sessions, bus=bus)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def _upload(client: TestClient, token: str, text: str) -> tuple[int, str]:
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("file", text.encode(), filename="listings.csv", content_type="text/csv")
+    response = await client.post("/listings/import", data=form)
+    return response.status, await response.text()
+
+
+HOSTILE_ROWS = [
+    ("price", "1e999999"), ("price", "9" * 400), ("price", "NaN"), ("price", "Infinity"), ("price", "-0"),
+    ("area_m2", "-85"), ("area_m2", "1e400"), ("bedrooms", str(10**30)), ("bathrooms", "-1"),
+    ("floor", str(2**63)), ("floors_total", "0"), ("lat", "500"), ("lon", "-Infinity"),
+    ("photos", "/etc/hostname"), ("photos", "../../../../etc/passwd"), ("photos", "listings/link.png"),
+    ("photos", "file:///etc/passwd"),
+]
+
+
+async def test_csv_upload_rejects_hostile_rows_by_line_and_keeps_the_good_ones(any_client, any_sessions, media):
+    token = await sign_in(any_client, "admin@example.com")
+    rows = [csv_row("GOOD-1", photos="listings/a.png;https://img.example/1.jpg")]
+    rows += [csv_row(f"BAD-{n}", **{column: value, **({"lon": "116.4"} if column == "lat" else {}),
+                                   **({"lat": "39.9"} if column == "lon" else {})})
+             for n, (column, value) in enumerate(HOSTILE_ROWS)]
+    rows.append(csv_row("GOOD-2", price="1,250,000", photos=str(media / "listings" / "a.png")))
+    status, page = await _upload(any_client, token, CSV_HEADER + "".join(rows))
+
+    assert status == 200 and "2 inserted" in page and f"{len(HOSTILE_ROWS)} rejected" in page
+    reasons = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td></tr>", page)
+    assert [int(line) for line, _ in reasons] == list(range(3, 3 + len(HOSTILE_ROWS)))
+    for (_, reason), (column, _) in zip(reasons, HOSTILE_ROWS, strict=True):
+        assert reason.startswith("photo " if column == "photos" else f"{column} "), reason
+    assert "not for customers" not in page
+    async with any_sessions() as session:
+        assert set(await session.scalars(select(Listing.ref_code))) == {"GOOD-1", "GOOD-2"}
+
+
+FORM_CASES = [
+    ({"price": "1e999999"}, "price is"), ({"price": "9" * 400}, "price must be"), ({"price": "NaN"}, "price is"),
+    ({"price": "-0"}, "price must be"), ({"price": "0.001"}, "price must be"), ({"price": ""}, "price is required"),
+    ({"area_m2": "Infinity"}, "area is"), ({"area_m2": "-1"}, "area must be"), ({"area_m2": ""}, "area is required"),
+    ({"bedrooms": str(10**30)}, "bedrooms must be"), ({"bathrooms": "1e3"}, "bathrooms is"),
+    ({"floor": "-99"}, "floor must be"), ({"floors_total": "0"}, "floors must be"),
+    ({"floor": "20", "floors_total": "10"}, "floor 20 is above"),
+    ({"district_id": str(10**30)}, "district must be"), ({"agent_id": str(2**63)}, "agent must be"),
+    ({"agent_id": "987654"}, "choose an agent"),
+    ({"photos": "/etc/hostname"}, "is outside the media folder"),
+    ({"photos": "../../../../etc/passwd"}, "must not contain"),
+    ({"photos": "listings/link.png"}, "leads outside the media folder"),
+    ({"photos": "listings/a.png"}, "photos are links"),  # new photos typed in the form are links
+]
+
+
+async def test_the_listing_form_refuses_hostile_numbers_and_photos(any_client, any_sessions, media):
+    token = await sign_in(any_client, "agent@example.com")
+    for changes, message in FORM_CASES:
+        response = await any_client.post("/listings/new", data={**LISTING_FORM, "ref_code": "BJ-X", **changes,
+                                                                  "csrf_token": token}, allow_redirects=False)
+        assert response.status == 400, changes
+        assert message in html.unescape(await response.text()), changes
+    async with any_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Listing)) == 0
+
+    # An imported media photo stays on edit; the same listing cannot be given a server file.
+    admin = await sign_in(any_client, "admin@example.com")
+    status, _ = await _upload(any_client, admin, CSV_HEADER + csv_row("IMP-1", photos="listings/a.png"))
+    assert status == 200
+    async with any_sessions() as session:
+        listing_id = await session.scalar(select(Listing.id).where(Listing.ref_code == "IMP-1"))
+    kept = await any_client.post(f"/listings/{listing_id}", data={**LISTING_FORM, "photos": "listings/a.png",
+                                                                  "csrf_token": admin}, allow_redirects=False)
+    assert kept.status == 303
+    for bad in ("/etc/hostname", "listings/a.png\n../../../../etc/passwd", str(10**30)):
+        refused = await any_client.post(f"/listings/{listing_id}", data={**LISTING_FORM, "photos": bad,
+                                                                         "csrf_token": admin})
+        assert refused.status == 400, bad
+    async with any_sessions() as session:
+        listing = await session.get(Listing, listing_id)
+        assert [photo.url for photo in listing.photos] == ["listings/a.png"]
+
+
+async def test_listing_pages_never_fail_on_huge_numbers(any_client):
+    await sign_in(any_client, "agent@example.com")
+    for query in ("min_price=1e999999&max_price=NaN", f"bedrooms={'9' * 400}", f"page={10**30}",
+                  "min_price=-Infinity&bedrooms=²"):
+        assert (await any_client.get(f"/listings?{query}")).status == 200, query
+    assert (await any_client.get(f"/listings/{10**30}")).status == 404

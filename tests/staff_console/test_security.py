@@ -18,7 +18,7 @@ from storage.repositories import conversations, customers
 from storage.services import handoff
 from tests.staff_console.conftest import PASSWORD, console_settings, csrf_of, sign_in
 
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("POST", "/language")}
 
 
 def all_routes() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -207,19 +207,51 @@ def test_lock_lengths_double():
     assert _lock_length(5) == timedelta(minutes=15) and _lock_length(10) == timedelta(minutes=30)
 
 
-def test_forwarded_for_is_believed_only_from_a_local_proxy():
+def _request_from(peer: str, forwarded: str | None, trusted: str = ""):  # type: ignore[no-untyped-def]
     from unittest import mock
 
     from aiohttp.test_utils import make_mocked_request
 
+    from staff_console.context import SETTINGS_KEY
+
+    app = web.Application()
+    app[SETTINGS_KEY] = console_settings(trusted_proxies=trusted)
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (peer, 5555) if name == "peername" else default)
+    headers = {"X-Forwarded-For": forwarded} if forwarded is not None else {}
+    return make_mocked_request("GET", "/login", headers=headers, transport=transport, app=app)
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "trusted", "seen"), [
+    # No TRUSTED_PROXIES (the default): nobody's header is believed, not even from this host or the LAN.
+    ("8.8.4.4", "203.0.113.5", "", "8.8.4.4"),
+    ("127.0.0.1", "203.0.113.5", "", "127.0.0.1"),
+    ("10.0.0.2", "203.0.113.9", "", "10.0.0.2"),
+    # A peer that is not one of the proxies: its header is ignored.
+    ("10.0.0.3", "203.0.113.9", "10.0.0.2", "10.0.0.3"),
+    # Our proxy: the right-most address it vouches for; whatever the client wrote further left is ignored.
+    ("127.0.0.1", "1.1.1.1, 203.0.113.5", "127.0.0.1", "203.0.113.5"),
+    ("10.0.0.2", "203.0.113.9", "10.0.0.0/8", "203.0.113.9"),
+    # Two of our proxies in a row (CDN -> nginx): skip both, take the client.
+    ("10.0.0.2", "6.6.6.6, 203.0.113.9, 10.0.0.7", "10.0.0.0/8", "203.0.113.9"),
+    ("::1", "2001:db8::5", "::1", "2001:db8::5"),
+    # A proxy that sent no header: the peer itself.
+    ("127.0.0.1", None, "127.0.0.1", "127.0.0.1"),
+])
+def test_forwarded_for_is_believed_only_from_trusted_proxies(peer, forwarded, trusted, seen):
     from staff_console.context import client_ip
 
-    def request(peer: str, forwarded: str):  # type: ignore[no-untyped-def]
-        transport = mock.Mock()
-        transport.get_extra_info.side_effect = lambda name, default=None: (
-            (peer, 5555) if name == "peername" else default)
-        return make_mocked_request("GET", "/login", headers={"X-Forwarded-For": forwarded}, transport=transport)
+    assert client_ip(_request_from(peer, forwarded, trusted)) == seen
 
-    assert client_ip(request("8.8.4.4", "203.0.113.5")) == "8.8.4.4"  # a direct client: the header is ignored
-    assert client_ip(request("127.0.0.1", "1.1.1.1, 203.0.113.5")) == "203.0.113.5"  # our proxy's own entry
-    assert client_ip(request("10.0.0.2", "203.0.113.9")) == "203.0.113.9"
+
+async def test_rotating_forwarded_for_gives_no_extra_attempts(client, team, frozen_clock):
+    """An untrusted client writing a new X-Forwarded-For each time is still one address to the throttle."""
+    statuses = []
+    for n in range(25):
+        token = await csrf_of(client)
+        response = await client.post("/login", data={"email": f"nobody{n}@example.com", "password": "x",
+                                                     "csrf_token": token},
+                                     headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        statuses.append(response.status)
+    assert statuses == [401] * 20 + [429] * 5

@@ -75,7 +75,7 @@ async def test_service_staff_work_a_ticket_on_a_phone_screen(browser, console, t
         assert await page.inner_text("#assignee") == "Sam Service"
         assert await page.inner_text("#ticket-status") == "assigned"
         await page.click("#status-form button[value=in_progress]")
-        await page.wait_for_selector("#ticket-status:has-text('in_progress')")
+        await page.wait_for_selector("#ticket-status:has-text('in progress')")  # the word, not the stored code
         await page.fill("#note-form textarea", "Parts ordered")
         await page.click("#note-form button")
         await page.wait_for_selector("#history li:has-text('Parts ordered')")
@@ -109,6 +109,6 @@ async def test_reports_show_charts_and_export_csv(browser, console, team, sessio
             await page.click("#csv")
         download = await download_info.value
         body = open(await download.path(), encoding="utf-8").read()  # noqa: ASYNC230 - a small local file
-        assert "tickets by category,plumbing,1" in body and download.suggested_filename.endswith(".csv")
+        assert "tickets by category,Plumbing,1" in body and download.suggested_filename.endswith(".csv")
     finally:
         await context.close()

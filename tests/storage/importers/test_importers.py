@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -32,6 +33,16 @@ def listing_line(ref: str, price: str = "12000", **changes: str) -> str:
     }
     values.update(changes)
     return ",".join(values.values()) + "\n"
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    """The media folder, with the photos the rows below name (relative paths are relative to it)."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        (folder / name).write_bytes(b"png")
+    return folder
 
 
 async def count(factory, model) -> int:
@@ -66,12 +77,12 @@ async def test_district_bad_rows_have_line_numbers(any_sessions) -> None:
     assert report.inserted == 1
     assert report.errors == [
         (2, "city is required"),
-        (3, "lat 95.0 is outside -90..90"),
+        (3, "lat must be between -90 and 90"),
         (4, "lat and lon go together: give both or neither"),
     ]
 
 
-async def test_listings_good_and_bad_rows(any_sessions) -> None:
+async def test_listings_good_and_bad_rows(any_sessions, media) -> None:
     await import_districts(any_sessions, DISTRICTS.encode())
     async with any_sessions() as session, session.begin():
         await create_staff(session, "agent@example.com", "Agent", "agent", "long enough")
@@ -89,18 +100,18 @@ async def test_listings_good_and_bad_rows(any_sessions) -> None:
         listing_line("L11", property_type="castle"),
         listing_line("L12", area_m2="0"),
     ])
-    report = await import_listings(any_sessions, text.encode())
+    report = await import_listings(any_sessions, text.encode(), media_dir=media)
     assert report.inserted == 3
     assert report.errors == [
         (4, "deal_type is 'lease'; expected one of sale, rent"),
-        (5, "price must be a positive number"),
+        (5, "price must be a positive number up to 999999999999.99"),
         (6, "district 'Atlantis' is not a known district of Beijing (import districts first)"),
         (7, "available_from is '01/04/2026'; expected a date as YYYY-MM-DD"),
         (8, "furnished is 'maybe'; expected yes/no, true/false, 1/0 or 是/否"),
-        (9, "lat 120.0 is outside -90..90"),
+        (9, "lat must be between -90 and 90"),
         (10, "floor 20 is above floors_total 18"),
         (12, "property_type is 'castle'; expected one of apartment, house, villa, office, shop, parking"),
-        (13, "area_m2 must be a positive number"),
+        (13, "area_m2 must be a positive number up to 1000000"),
     ]
     assert report.warnings == [(11, "agent_email ghost@example.com is not a staff member; listing has no agent")]
     async with any_sessions() as session:
@@ -114,15 +125,16 @@ async def test_listings_good_and_bad_rows(any_sessions) -> None:
     assert listings["L10"].agent_id is None
 
 
-async def test_listing_rerun_updates_and_records_price_drop(any_sessions) -> None:
+async def test_listing_rerun_updates_and_records_price_drop(any_sessions, media) -> None:
     await import_districts(any_sessions, DISTRICTS.encode())
-    await import_listings(any_sessions, (LISTING_HEADER + listing_line("L1") + listing_line("L2")).encode())
+    first = LISTING_HEADER + listing_line("L1") + listing_line("L2")
+    await import_listings(any_sessions, first.encode(), media_dir=media)
     async with any_sessions() as session, session.begin():
         listing = await session.scalar(select(Listing).where(Listing.ref_code == "L1"))
         listing.photos[0].telegram_file_id = "cached-file-id"
 
     rerun = LISTING_HEADER + listing_line("L1", price="11000", photos="a.png;c.png") + listing_line("L2")
-    report = await import_listings(any_sessions, rerun.encode())
+    report = await import_listings(any_sessions, rerun.encode(), media_dir=media)
     assert (report.inserted, report.updated, report.unchanged, report.errors) == (0, 1, 1, [])
     assert await count(any_sessions, Listing) == 2
     async with any_sessions() as session:
@@ -130,47 +142,49 @@ async def test_listing_rerun_updates_and_records_price_drop(any_sessions) -> Non
     assert (listing.price, listing.previous_price) == (Decimal("11000.00"), Decimal("12000.00"))
     assert [(p.url, p.telegram_file_id) for p in listing.photos] == [("a.png", "cached-file-id"), ("c.png", None)]
 
-    await import_listings(any_sessions, (LISTING_HEADER + listing_line("L1", price="13000")).encode())
+    await import_listings(any_sessions, (LISTING_HEADER + listing_line("L1", price="13000")).encode(), media_dir=media)
     async with any_sessions() as session:
         listing = await session.scalar(select(Listing).where(Listing.ref_code == "L1"))
     assert (listing.price, listing.previous_price) == (Decimal("13000.00"), None)
 
 
-async def test_listing_price_rise_after_a_drop_clears_the_previous_price(any_sessions) -> None:
+async def test_listing_price_rise_after_a_drop_clears_the_previous_price(any_sessions, media) -> None:
     await import_districts(any_sessions, DISTRICTS.encode())
     for price, expected in (("12000", None), ("11000", "12000.00"), ("11000", "12000.00"), ("11500", None)):
-        await import_listings(any_sessions, (LISTING_HEADER + listing_line("L1", price=price)).encode())
+        text = LISTING_HEADER + listing_line("L1", price=price)
+        await import_listings(any_sessions, text.encode(), media_dir=media)
         async with any_sessions() as session:
             listing = await session.scalar(select(Listing).where(Listing.ref_code == "L1"))
         assert listing.price == Decimal(price)
         assert listing.previous_price == (Decimal(expected) if expected else None), f"after price {price}"
 
 
-async def test_repeated_key_in_one_file_last_row_wins(any_sessions) -> None:
+async def test_repeated_key_in_one_file_last_row_wins(any_sessions, media) -> None:
     await import_districts(any_sessions, DISTRICTS.encode())
     text = LISTING_HEADER + listing_line("L1", price="9000") + listing_line("L1", price="9500")
-    report = await import_listings(any_sessions, text.encode())
+    report = await import_listings(any_sessions, text.encode(), media_dir=media)
     assert report.inserted == 1
     assert report.warnings == [(3, "L1 repeats line 2; this row wins")]
     async with any_sessions() as session:
         assert await session.scalar(select(Listing.price)) == Decimal("9500.00")
 
 
-async def test_progress_is_reported_per_batch(any_sessions) -> None:
+async def test_progress_is_reported_per_batch(any_sessions, media) -> None:
     await import_districts(any_sessions, DISTRICTS.encode())
     text = LISTING_HEADER + "".join(listing_line(f"P{i}") for i in range(25))
     calls: list[tuple[int, int]] = []
     report = await import_listings(
-        any_sessions, text.encode(), progress=lambda done, total: calls.append((done, total)), batch_size=10
+        any_sessions, text.encode(), progress=lambda done, total: calls.append((done, total)), batch_size=10,
+        media_dir=media,
     )
     assert report.inserted == 25
     assert calls == [(10, 25), (20, 25), (25, 25)]
     assert await count(any_sessions, Listing) == 25
 
 
-async def test_header_is_checked(any_sessions) -> None:
+async def test_header_is_checked(any_sessions, media) -> None:
     with pytest.raises(CsvFormatError, match="missing column"):
-        await import_listings(any_sessions, b"ref_code,price\nX,1\n")
+        await import_listings(any_sessions, b"ref_code,price\nX,1\n", media_dir=media)
     with pytest.raises(CsvFormatError, match="empty"):
         await import_units(any_sessions, b"")
     with pytest.raises(CsvFormatError, match="not UTF-8"):

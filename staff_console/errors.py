@@ -1,0 +1,187 @@
+"""Refusals (and the few other sentences) from the services, in the staff member's language.
+
+Services (storage/, below the dialogs) explain a refusal in an English sentence (`HandoffError("the conversation
+is closed")`, `TicketError(f"cannot go from {status} to {to}")`, an import's rejected row...). The console shows
+that sentence to staff, so each one has a message id here, written as the service writes it with its values as
+`%(name)s`; `service_message(tr, text)` finds the one that matches and translates it, values included (a ticket
+status becomes its word, a nested reason is translated too). A sentence no id matches is shown as it is.
+
+tests/staff_console/test_catalogue.py reads the services' sources and fails when a refusal they can raise has no
+message id here, so a new sentence in a service cannot reach Chinese-speaking staff in English.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from staff_console.i18n import N_, SOURCE_LANGUAGE, Translator
+from staff_console.words import word
+
+# Every refusal the console can show, as the services word it (storage/services, storage/importers, storage/media).
+MESSAGES: tuple[str, ...] = (
+    # conversations (storage/services/handoff.py)
+    N_("no such conversation"),
+    N_("the conversation is closed"),
+    N_("only active agents can take conversations"),
+    N_("someone else already took this conversation, or it is no longer waiting"),
+    N_("only a staff member can do this"),
+    N_("the conversation is not with a person"),
+    N_("only the assignee (or an admin) can do this"),
+    N_("the customer is gone"),
+    N_("transfer to an active agent"),
+    N_("the conversation already belongs to this agent"),
+    N_("the conversation changed meanwhile; reload and try again"),
+    # tickets (storage/services/tickets.py, ticket_desk.py)
+    N_("no such ticket"),
+    N_("only an active staff member can change tickets"),
+    N_("unknown %(kind)s category %(category)s"),
+    N_("unknown priority %(priority)s"),
+    N_("unknown priority"),
+    N_("the ticket is already %(ticket_status)s"),
+    N_("cannot go from %(from_status)s to %(to_status)s"),
+    N_("out of warranty: the customer must accept a quote before work starts"),
+    N_("a %(ticket_status)s ticket cannot be assigned"),
+    N_("no such active staff member"),
+    N_("the amount must be a number"),
+    N_("the amount is out of range"),
+    N_("the ticket is finished"),
+    N_("there is no quote to accept"),
+    N_("there is no open quote"),
+    N_("there is no resolution to confirm"),
+    N_("only a resolved ticket can be reopened"),
+    N_("the note is empty"),
+    N_("not your ticket"),
+    # why someone is suggested for a ticket (tickets.suggest_assignees)
+    N_("covers %(area)s"),
+    N_("skill: %(category)s"),
+    N_("team %(team)s"),
+    N_("level %(level)s, %(open)s open"),
+    # merging a web chat visitor (storage/services/customer_merge.py)
+    N_("a customer cannot be merged into itself"),
+    N_("no such customer"),
+    N_("only a web chat visitor can be merged into another customer"),
+    N_("that customer already has a web chat visitor"),
+    # surveys and follow-ups (storage/services/surveys.py, revisits.py)
+    N_("no such survey"),
+    N_("the score must be between 1 and 5"),
+    N_("no such follow-up task"),
+    N_("This follow-up belongs to someone else."),
+    N_("unknown answer"),
+    N_("no such revisit"),
+    # viewings (storage/services/viewings.py)
+    N_("listing not available"),
+    N_("no agent for this listing"),
+    N_("this time is not free"),
+    N_("this time was just taken"),
+    N_("the viewing's agent is gone"),
+    N_("unknown outcome %(outcome)s"),
+    N_("viewing not found or cancelled"),
+    N_("the viewing has not happened yet"),
+    N_("viewing not found or no longer booked"),
+    N_("the viewing has already started"),
+    N_("the viewing's survey could not be created"),
+    # staff accounts (storage/services/staff_accounts.py)
+    N_("password must be at least %(length)s characters"),
+    N_("%(email)s is not an email address"),
+    N_("unknown role %(role)s; use one of %(roles)s"),
+    N_("name must not be empty"),
+    N_("a staff member with email %(email)s already exists"),
+    # service settings (storage/services/warranty.py, sla.py)
+    N_("months must be between 0 and 1200"),
+    N_("minutes must be positive"),
+    N_("the business calendar has no working days"),
+    N_("business hours must close after they open"),
+    N_("business hours %(hours)s must look like 09:00-18:00"),
+    N_("unknown day %(day)s; use mon,tue,... or mon-fri"),
+    # listings and their numbers (storage/services/listings.py)
+    N_("%(field)s is %(value)s; expected a whole number"),
+    N_("%(field)s is %(value)s; expected a number"),
+    N_("%(field)s must be a whole number from %(minimum)s to %(maximum)s"),
+    N_("%(field)s must be a positive number up to %(maximum)s"),
+    N_("%(field)s must be between %(minimum)s and %(maximum)s"),
+    N_("the reference code is empty, longer than %(length)s characters or already used"),
+    N_("unknown status %(status)s"),
+    N_("%(field)s %(value)s is not one of %(allowed)s"),
+    N_("a photo is longer than %(length)s characters"),
+    N_("photo %(photo)s %(reason)s"),
+    # photos (storage/media.py): the end of "photo '...' <reason>"
+    N_("is empty"),
+    N_("is longer than %(length)s characters"),
+    N_("contains control characters"),
+    N_("is neither an http(s) link nor a file in the media folder"),
+    N_("is not a valid link"),
+    N_("must not contain '..'"),
+    N_("is outside the media folder"),
+    N_("leads outside the media folder"),
+    N_("is not a file in the media folder"),
+    # CSV imports (storage/importers): the file, then its rows
+    N_("not UTF-8 text (byte %(byte)s)"),
+    N_("the file is empty; a header row is required"),
+    N_("line %(line)s: %(reason)s"),
+    N_("header is missing column(s) %(missing)s; expected %(columns)s"),
+    N_("ignored unknown column(s) %(columns)s"),
+    N_("%(cells)s cells but the header has %(columns)s columns"),
+    N_("%(key)s repeats line %(line)s; this row wins"),
+    N_("%(column)s is required"),
+    N_("%(column)s is longer than %(length)s characters"),
+    N_("%(column)s is %(value)s; expected one of %(allowed)s"),
+    N_("%(column)s is %(value)s; expected yes/no, true/false, 1/0 or 是/否"),
+    N_("%(column)s is %(value)s; expected a date as YYYY-MM-DD"),
+    N_("lat and lon go together: give both or neither"),
+    N_("neighbour %(name)s is not a known district of %(city)s"),
+    N_("district %(name)s is not a known district of %(city)s (import districts first)"),
+    N_("currency is %(currency)s; expected a 3-letter code such as CNY"),
+    N_("floor %(floor)s is above floors_total %(floors)s"),
+    N_("agent_email %(email)s is not a staff member; listing has no agent"),
+    N_("owner_phone %(phone)s is not a phone number (7 to 15 digits)"),
+)
+
+# Values that are stored codes, shown as words; values that are themselves a sentence, translated.
+_WORD_PARAMS = {"ticket_status": "ticket_status", "from_status": "ticket_status", "to_status": "ticket_status",
+                "kind": "ticket_kind", "field": "field", "category": "category"}
+_NESTED_PARAMS = ("reason",)
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@cache
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each message id as a pattern over the English sentence; the most specific (most fixed text) first."""
+    compiled = []
+    for message in MESSAGES:
+        parts = _PARAMETER.split(message)
+        regex = "".join(re.escape(part.replace("%%", "%")) if index % 2 == 0 else f"(?P<{part}>.+?)"
+                        for index, part in enumerate(parts))
+        fixed = sum(len(part) for part in parts[::2])
+        compiled.append((fixed, re.compile(regex, re.DOTALL), message))
+    compiled.sort(key=lambda item: -item[0])
+    return tuple((pattern, message) for _, pattern, message in compiled)
+
+
+def match(text: str) -> tuple[str, dict[str, str]] | None:
+    """The message id an English sentence was written from, and its values."""
+    for pattern, message in _patterns():
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return message, found.groupdict()
+    return None
+
+
+def service_message(tr: Translator, text: str) -> str:
+    """A service's refusal in the staff member's language (as it is when no message id matches, or in English)."""
+    if tr.lang == SOURCE_LANGUAGE:
+        return text
+    found = match(text)
+    if found is None:
+        return text
+    message, values = found
+    for name, value in values.items():
+        if name in _WORD_PARAMS:
+            values[name] = word(tr, _WORD_PARAMS[name], value)
+        elif name in _NESTED_PARAMS:
+            values[name] = service_message(tr, value)
+    return tr(message, **values)
+
+
+def error_text(tr: Translator, exc: BaseException) -> str:
+    return service_message(tr, str(exc))
