@@ -99,7 +99,10 @@ def settings_for(url: str, media: str) -> object:
 
     return load_settings(database_url=url, console_secret=SECRET, handoff_tick_seconds=0, media_dir=media,
                          telegram_bot_token="", webchat_visitor_per_minute=10_000, webchat_ip_per_minute=1_000_000,
-                         business_hours="00:00-23:59", business_days="mon,tue,wed,thu,fri,sat,sun")
+                         business_hours="00:00-23:59", business_days="mon,tue,wed,thu,fri,sat,sun",
+                         # the agents sign in "through a proxy" from addresses of their own: the sign-in throttle
+                         # counts per address, and 20 agents on 127.0.0.1 would be one very busy address
+                         trusted_proxies="127.0.0.1")
 
 
 @contextlib.asynccontextmanager
@@ -267,17 +270,28 @@ class Visitor:
 
 
 class Agent:
-    def __init__(self, base: str, email: str) -> None:
+    def __init__(self, base: str, email: str, index: int) -> None:
         self.base, self.email = base, email
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        address = f"10.11.{index // 250}.{index % 250 + 1}"
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          headers={"X-Forwarded-For": address})
         self.csrf = ""
 
     async def sign_in(self) -> None:
-        async with self.http.get(f"{self.base}/login") as response:
-            token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
-        async with self.http.post(f"{self.base}/login", data={"email": self.email, "password": PASSWORD,
-                                                               "csrf_token": token, "next": "/profile"}) as response:
-            self.csrf = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+        for _ in range(20):
+            async with self.http.get(f"{self.base}/login") as response:
+                token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+            form = {"email": self.email, "password": PASSWORD, "csrf_token": token, "next": "/profile"}
+            async with self.http.post(f"{self.base}/login", data=form) as response:
+                if response.status == 429:  # paced: the console's sign-in throttle
+                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                    continue
+                found = CSRF_RE.search(await response.text())
+                if found is None or response.status != 200:
+                    raise RuntimeError(f"{self.email} could not sign in: {response.status}")
+                self.csrf = found.group(1)
+                return
+        raise RuntimeError(f"{self.email} could not sign in")
 
     async def post(self, path: str, **data: str) -> None:
         async with self.http.post(f"{self.base}{path}", data=data,
@@ -325,7 +339,7 @@ async def chat_load(base: str, sessions, emails: list[str], args: argparse.Names
         visitors = [Visitor(http, base) for _ in range(args.visitors)]
         for start in range(0, len(visitors), 20):  # setup, not measured: each visitor gets the greeting
             await asyncio.gather(*(v.connect() for v in visitors[start:start + 20]))
-        agents = [Agent(base, email) for email in emails]
+        agents = [Agent(base, email, index) for index, email in enumerate(emails)]
         await asyncio.gather(*(a.sign_in() for a in agents))
         with_person = visitors[:len(agents)]
         for visitor, agent in zip(with_person, agents, strict=True):  # ask for a person; the agent takes it
