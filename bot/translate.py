@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery, Message, User
 
 from dialogs.engine import Identity
 from dialogs.inbound import Inbound
+from storage.vocabulary import Channel
 
 # A choice no flow owns: the engine answers it with "this button has expired".
 UNKNOWN_CHOICE = "?"
@@ -14,8 +15,9 @@ UNKNOWN_CHOICE = "?"
 
 def identity_of(user: User, chat_id: int) -> Identity:
     return Identity(
-        user_id=user.id,
-        chat_id=chat_id,
+        channel=Channel.TELEGRAM,
+        external_id=str(user.id),
+        address=chat_id,
         first_name=user.first_name or "",
         last_name=user.last_name,
         username=user.username,

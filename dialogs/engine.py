@@ -44,10 +44,13 @@ MISUNDERSTANDINGS_BEFORE_OFFERING_A_PERSON = 2
 
 @dataclass(frozen=True)
 class Identity:
-    """Who sent the event, as the channel knows them."""
+    """Who sent the event, as the channel knows them: the channel's name (storage.vocabulary.Channel) and its id
+    for the person; `address` is where that channel delivers replies when it is not the person's id (a chat), None
+    when the channel delivers by customer."""
 
-    user_id: int
-    chat_id: int
+    channel: str
+    external_id: str
+    address: int | None = None
     first_name: str = ""
     last_name: str | None = None
     username: str | None = None
@@ -73,8 +76,9 @@ async def process(
     language = normalise_language(identity.language_code)
     customer, _ = await customers.get_or_create(
         session,
-        telegram_user_id=identity.user_id,
-        chat_id=identity.chat_id,
+        channel=identity.channel,
+        external_id=identity.external_id,
+        address=identity.address,
         first_name=identity.first_name,
         last_name=identity.last_name,
         username=identity.username,
@@ -82,7 +86,7 @@ async def process(
     )
     _follow_language(customer, identity, event)
     if work.actor.kind is ActorKind.CUSTOMER:
-        work.actor = Actor.customer(customer.id)  # the channel knew a chat; the audit names the customer
+        work.actor = Actor.customer(customer.id)  # the channel knew an identity; the audit names the customer
     conversation = await conversations.current(session, customer)
     ctx = DialogContext(work=work, customer=customer, conversation=conversation, now=clock.now(), flows=flows,
                         update_id=update_id)

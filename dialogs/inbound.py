@@ -22,7 +22,10 @@ class Inbound:
     latitude: float | None = None
     longitude: float | None = None
     phone: str | None = None
-    contact_is_own: bool = False
+    contact_is_own: bool = False  # the channel says the number is the sender's own
+    # The customer typed the number (a channel without a verified share-contact element): theirs by their word,
+    # not proven, so it never verifies an owner.
+    contact_typed: bool = False
     unsupported_type: str | None = None  # sticker, voice, video, document, ...
     language_code: str | None = None  # the channel's idea of the customer's language
     extra: dict[str, object] = field(default_factory=dict)

@@ -303,7 +303,8 @@ async def _deliver(work: Work, claimed: list[Reminder], now: datetime) -> int:
                 continue
             if person.unreachable_at is None:
                 priority = PRIORITY_BOT if reminder.kind == "ticket_update" else PRIORITY_REMINDER
-                outbox_rows.append(outbox_row(person.chat_id, reply.to_payload(), priority,
+                chat = person.chat_id if person.channel == "telegram" else None
+                outbox_rows.append(outbox_row(chat, reply.to_payload(), priority, channel=person.channel,
                                               dedupe_key=f"reminder:{reminder.id}", customer_id=person.id))
         else:
             text = staff_text(person.language, reminder, tz, names_zh)

@@ -3,7 +3,8 @@
 - the event bus (in-process, or Redis with REDIS_URL);
 - one Workplace (storage.unit_of_work): the write gate, the bus, the settings and the texts every entry point
   opens its units of work from; each committed unit wakes the Telegram sender;
-- the web server (staff_console.app on CONSOLE_HOST:CONSOLE_PORT, /healthz included);
+- the web server (staff_console.app on CONSOLE_HOST:CONSOLE_PORT, /healthz included), with the customer web
+  chat (bot.webchat: /chat, /widget.js and its socket) mounted on it, always on: anyone can try the bot;
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
 - every periodic job, in one scheduler (APScheduler 3, in-memory job store): the reminder tick every few
@@ -96,7 +97,7 @@ async def _wake_sender_on_events(bus: EventBus, wake: Callable[[], None]) -> Non
     async with bus.subscribe() as events:
         while True:
             event = await events.get()
-            if event.kind != "message.status":  # the sender's own reports
+            if event.kind not in ("message.status", "webchat.message"):  # delivery reports, web rows
                 wake()
 
 
@@ -104,6 +105,19 @@ def _create_console(settings: Settings, workplace: Workplace) -> web.Application
     from staff_console.app import create_app
 
     return create_app(settings=settings, sessions=workplace.gate.sessions, bus=workplace.bus, workplace=workplace)
+
+
+def _bound_port(site: web.TCPSite, configured: int) -> int:
+    """The port the server listens on (CONSOLE_PORT=0 picks a free one)."""
+    server = getattr(site, "_server", None)
+    for sock in getattr(server, "sockets", None) or ():
+        return int(sock.getsockname()[1])
+    return configured
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host  # noqa: S104
+    return f"http://{shown}:{port}"
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
@@ -140,17 +154,26 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None,
     else:
         log.warning("Telegram channel off: TELEGRAM_BOT_TOKEN is not set")
 
+    from bot.webchat import WebChatChannel
+
+    webchat = WebChatChannel(settings, workplace)
     web_app = _create_console(settings, workplace)
+    webchat.mount(web_app)
     if channel is not None and channel.webhook_mode:
         channel.mount_webhook(web_app)
     runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
     scheduler: AsyncIOScheduler | None = None
     helpers: list[asyncio.Task[None]] = []
+    webchat_started = False
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.console_host, settings.console_port)
         await site.start()
-        log.info("web server on http://%s:%s", settings.console_host, settings.console_port)
+        base = _base_url(settings.console_host, _bound_port(site, settings.console_port))
+        log.info("web server on %s", base)
+        print(f"console: {base}/\nchat:    {base}/chat   (open it and talk to the bot)", flush=True)
+        await webchat.start()
+        webchat_started = True
         scheduler = _start_scheduler(workplace)
         if scheduler.get_job(ASSIGNMENT_JOB) is not None:
             helpers.append(asyncio.create_task(_assign_when_someone_waits(bus, scheduler), name="assign-on-waiting"))
@@ -170,6 +193,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None,
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
+        if webchat_started:
+            await webchat.stop()
         if channel is not None:
             await channel.stop()
         await runner.cleanup()

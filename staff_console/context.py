@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import unicodedata
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -15,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.addresses import client_address
 from storage.events import EventBus
 from storage.models import Staff
 from storage.settings import Settings
@@ -107,25 +107,10 @@ def client_ip(request: web.Request) -> str:
 
     X-Forwarded-For is believed only when the connection comes from one of TRUSTED_PROXIES (none by default), and
     then only as far as the proxies vouch for it: the right-most address that is not itself a trusted proxy. A
-    client connecting directly, or one writing its own X-Forwarded-For, cannot pick its address."""
-    remote = request.remote or "unknown"
-    trusted = request.app[SETTINGS_KEY].trusted_proxy_networks
-    if not trusted or not _is_in(remote, trusted):
-        return remote[:64]
-    hops = [hop.strip() for header in request.headers.getall("X-Forwarded-For", ()) for hop in header.split(",")]
-    hops = [hop for hop in hops if hop]
-    for hop in reversed(hops):
-        if not _is_in(hop, trusted):
-            return hop[:64]
-    return (hops[0] if hops else remote)[:64]  # every hop is one of our proxies: the first is the client
-
-
-def _is_in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+    client connecting directly, or one writing its own X-Forwarded-For, cannot pick its address (the rule is
+    storage.addresses.client_address, shared with the web chat)."""
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                          request.app[SETTINGS_KEY].trusted_proxy_networks)
 
 
 def wants_json(request: web.Request) -> bool:

@@ -57,6 +57,11 @@ MESSAGES: tuple[str, ...] = (
     N_("skill: %(category)s"),
     N_("team %(team)s"),
     N_("level %(level)s, %(open)s open"),
+    # merging a web chat visitor (storage/services/customer_merge.py)
+    N_("a customer cannot be merged into itself"),
+    N_("no such customer"),
+    N_("only a web chat visitor can be merged into another customer"),
+    N_("that customer already has a web chat visitor"),
     # surveys and follow-ups (storage/services/surveys.py, revisits.py)
     N_("no such survey"),
     N_("the score must be between 1 and 5"),

@@ -1,10 +1,12 @@
-"""Customer photos for the console, fetched through the Bot API (getFile, then the file download).
+"""Customer photos for the console, fetched through the Bot API (getFile, then the file download), or read from
+MEDIA_DIR for photos a web chat visitor uploaded (file ids `web:...`, storage.media).
 
 The bot token stays on the server: browsers ask `/conversations/{id}/photos/{message}/{n}` and get the bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from staff_console.context import SETTINGS_KEY
+from storage.media import WEB_FILE_PREFIX, read_web_upload
 
 CLIENT_KEY = web.AppKey("telegram_http", aiohttp.ClientSession)
 CACHE_KEY = web.AppKey("telegram_file_cache", OrderedDict)
@@ -50,6 +53,11 @@ async def fetch(app: web.Application, file_id: str) -> tuple[bytes, str]:
         cache.move_to_end(file_id)
         return cache[file_id]
     settings = app[SETTINGS_KEY]
+    if file_id.startswith(WEB_FILE_PREFIX):  # a web chat upload: on our own disk
+        stored = await asyncio.to_thread(read_web_upload, settings.media_path, file_id, MAX_FILE_BYTES)
+        if stored is None:
+            raise FileUnavailable("web upload missing")
+        return stored
     token = settings.bot_token
     if not token:
         raise FileUnavailable("TELEGRAM_BOT_TOKEN is not set")

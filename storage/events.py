@@ -24,7 +24,7 @@ CHANNEL = "homedesk:events"
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # message.new, message.status, conversation.changed, ticket.changed, notification.new
+    kind: str  # message.new, message.status, conversation.changed, ticket.changed, notification.new, webchat.message
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -52,7 +52,7 @@ def message_new(message: Message, *, customer_id: int | None = None, mode: str |
 
 
 def message_status(*, outbox_id: int, message_id: int | None, conversation_id: int | None,
-                   customer_id: int | None, chat_id: int, status: str, telegram_message_id: int | None,
+                   customer_id: int | None, chat_id: int | None, status: str, telegram_message_id: int | None,
                    error: str | None = None) -> Event:
     """The sender's report on one outbox row (sent, failed...)."""
     data: dict[str, Any] = {"outbox_id": outbox_id, "message_id": message_id, "conversation_id": conversation_id,
@@ -61,6 +61,14 @@ def message_status(*, outbox_id: int, message_id: int | None, conversation_id: i
     if error:
         data["error"] = error[:300]
     return Event("message.status", data)
+
+
+def web_message(row: Any, *, staff_name: str | None = None) -> Event:
+    """A web chat row left the outbox for its visitor (`storage.outbox_rows.WebRow`): every instance pushes it to
+    the sockets it holds for that customer. Carries the reply itself, so no instance reads it again."""
+    return Event("webchat.message", {"customer_id": row.customer_id, "outbox_id": row.id, "payload": row.payload,
+                                     "message_id": row.message_id, "conversation_id": row.conversation_id,
+                                     "sender": row.sender, "staff_name": staff_name})
 
 
 def conversation_changed(conversation: Conversation, **extra: Any) -> Event:

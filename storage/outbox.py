@@ -1,7 +1,8 @@
 """The outbox: every outgoing message is a row written in the transaction that caused it.
 
-Rows hold a channel-neutral reply (`dialogs.replies.Reply.to_payload()`); the channel's sender renders and
-delivers them, keeping Telegram's limits. Nothing is sent from inside a business transaction.
+Rows hold a channel-neutral reply (`dialogs.replies.Reply.to_payload()`) and the channel that delivers it: the
+Telegram sender renders and delivers 'telegram' rows within Telegram's limits (by chat id), the web chat 'web'
+rows (by customer id: the rows are the visitor's mailbox). Nothing is sent from inside a business transaction.
 """
 
 from __future__ import annotations
@@ -16,13 +17,26 @@ from storage import clock
 from storage.db import dialect_insert
 from storage.models import PRIORITY_BOT, Conversation, Customer, Message, OutboxMessage
 
+QUEUED_KEY = "outbox_channels"  # session.info: the channels this transaction queued rows for
+
+
+def queued_channels(session: AsyncSession) -> set[str]:
+    """The channels this session's transaction queued outbox rows for (a channel may deliver them before commit
+    returns: `storage.unit_of_work.Workplace.before_commit`)."""
+    return session.info.get(QUEUED_KEY, set())
+
+
+def _queued(session: AsyncSession, channel: str) -> None:
+    session.info.setdefault(QUEUED_KEY, set()).add(channel)
+
 
 async def enqueue(
     session: AsyncSession,
     *,
-    chat_id: int,
+    chat_id: int | None,
     payload: dict[str, Any],
     priority: int = PRIORITY_BOT,
+    channel: str = "telegram",
     message_id: int | None = None,
     customer_id: int | None = None,
     staff_id: int | None = None,
@@ -30,6 +44,7 @@ async def enqueue(
 ) -> OutboxMessage | None:
     """Queue one reply. With a dedupe_key, a second call with the same key queues nothing and returns None."""
     row = OutboxMessage(
+        channel=channel,
         chat_id=chat_id,
         method=str(payload.get("kind", "say")),
         payload=payload,
@@ -39,6 +54,7 @@ async def enqueue(
         staff_id=staff_id,
         dedupe_key=dedupe_key,
     )
+    _queued(session, channel)
     if dedupe_key is None:
         session.add(row)
         await session.flush()
@@ -71,16 +87,19 @@ async def queue_to_customer(
     session.add(message)
     await session.flush()
     if customer.unreachable_at is None:
-        await enqueue(session, chat_id=customer.chat_id, payload=payload, priority=priority,
-                      message_id=message.id, customer_id=customer.id, staff_id=staff_id)
+        telegram = customer.channel == "telegram"
+        await enqueue(session, chat_id=customer.chat_id if telegram else None, payload=payload, priority=priority,
+                      channel=customer.channel, message_id=message.id, customer_id=customer.id, staff_id=staff_id)
     return message
 
 
-def outbox_row(chat_id: int, payload: dict[str, Any], priority: int, *, dedupe_key: str | None = None,
-               customer_id: int | None = None, staff_id: int | None = None) -> dict[str, Any]:
+def outbox_row(chat_id: int | None, payload: dict[str, Any], priority: int, *, dedupe_key: str | None = None,
+               customer_id: int | None = None, staff_id: int | None = None, channel: str = "telegram"
+               ) -> dict[str, Any]:
     """One row for `enqueue_many`."""
     now = clock.now()
-    return {"chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload, "priority": priority,
+    return {"channel": channel, "chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload,
+            "priority": priority,
             "status": "pending", "attempts": 0, "next_attempt_at": now, "customer_id": customer_id,
             "staff_id": staff_id, "dedupe_key": dedupe_key, "created_at": now}
 
@@ -92,6 +111,8 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     """
     if not rows:
         return
+    for channel in {row["channel"] for row in rows}:
+        _queued(session, channel)
     statement = dialect_insert(session)(OutboxMessage).on_conflict_do_nothing(
         index_elements=[OutboxMessage.dedupe_key])
     connection = await session.connection()

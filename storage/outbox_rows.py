@@ -6,6 +6,10 @@ pending --claim--> sending --sent--> sent
 sending with an expired lease --recover--> pending
 The sender renews the leases of the rows it holds, so a lease can be short: a row whose sender died is
 pending again within one lease.
+
+Each channel claims its own rows: the Telegram sender `claim`s 'telegram' rows; the web chat takes 'web' rows
+with `deliver_web`, straight from pending to sent (it publishes them to the visitor's sockets after commit, and
+the rows stay as the visitor's mailbox, read again when a visitor comes back).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class ClaimedRow:
 
 
 async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int,
-                waiting_too: bool = False) -> list[ClaimedRow]:
+                waiting_too: bool = False, channel: str = "telegram") -> list[ClaimedRow]:
     """Atomically take up to `limit` due rows, at most one per chat: the chat's oldest unfinished row.
 
     Only the head of each chat is claimable, so row N+1 of a chat never goes before row N is sent or failed,
@@ -53,7 +57,8 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     )
     heads = (
         select(candidate.id)
-        .where(candidate.status == "pending", _due(candidate, now, waiting_too), ~earlier_unfinished)
+        .where(candidate.status == "pending", _due(candidate, now, waiting_too), candidate.channel == channel,
+               ~earlier_unfinished)
         .order_by(candidate.priority, candidate.id)
         .limit(limit)
     )
@@ -69,6 +74,69 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     )
     rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
     return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id) for r in rows]
+
+
+@dataclass(frozen=True)
+class WebRow:
+    """A web chat row taken for delivery, with what the page shows about its author."""
+
+    id: int
+    customer_id: int
+    payload: dict[str, Any]
+    message_id: int | None
+    conversation_id: int | None
+    sender: str  # bot | agent | system (rows without a history message, e.g. reminders: bot)
+    staff_id: int | None
+
+
+async def deliver_web(session: AsyncSession, *, now: datetime, limit: int,
+                      customer_id: int | None = None) -> list[WebRow]:
+    """Take up to `limit` due web rows (of one customer, or of everyone), oldest first: pending -> sent, and their
+    history messages are marked sent. Several instances never take the same row (SKIP LOCKED on PostgreSQL, the
+    write lock on SQLite)."""
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.channel == "web", OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if customer_id is not None:
+        due = due.where(OutboxMessage.customer_id == customer_id)
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.status == "pending")
+        .values(status="sent", sent_at=now, lease_until=None, error=None)
+        .returning(OutboxMessage.id, OutboxMessage.customer_id, OutboxMessage.payload, OutboxMessage.message_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = sorted(result.all(), key=lambda r: r.id)
+    if not rows:
+        return []
+    authors: dict[int, tuple[int, str, int | None]] = {}
+    message_ids = [r.message_id for r in rows if r.message_id is not None]
+    if message_ids:
+        found = await session.execute(
+            update(Message).where(Message.id.in_(message_ids)).values(delivery_status="sent")
+            .returning(Message.id, Message.conversation_id, Message.sender, Message.staff_id)
+            .execution_options(synchronize_session=False)
+        )
+        authors = {m.id: (m.conversation_id, m.sender, m.staff_id) for m in found.all()}
+    taken = []
+    for r in rows:
+        conversation_id, sender, staff_id = authors.get(r.message_id or 0, (None, "bot", None))
+        taken.append(WebRow(r.id, r.customer_id, r.payload, r.message_id, conversation_id, sender, staff_id))
+    return taken
+
+
+async def web_pending(session: AsyncSession, now: datetime) -> bool:
+    """Whether any web row is due (a read, so an idle web chat costs no write transaction)."""
+    return await session.scalar(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.channel == "web", OutboxMessage.next_attempt_at <= now)
+        .limit(1)
+    ) is not None
 
 
 def _due(row: Any, now: datetime, waiting_too: bool) -> ColumnElement[bool]:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 # Telegram tokens look like "123456789:AA..." (bot id, colon, 35 url-safe characters).
 _TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")
 SUPPORTED_LOCALES = ("en", "zh")
+_ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$|^https?://\[[0-9a-f:.]+\](:\d{1,5})?$")
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     waiting_alert_minutes: int = Field(default=10, ge=1)  # leads are told of customers waiting longer for a person
     console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)
     telegram_bot_username: str | None = None  # for staff deep links; asked from getMe when unset
+    # The web chat: sites allowed to embed /widget.js (comma-separated origins, e.g. https://www.example.com);
+    # the chat's own site is always allowed. Read it through `webchat_origin_list`.
+    webchat_origins: str = ""
+    webchat_visitor_per_minute: int = Field(default=30, ge=1)  # messages and uploads one visitor may send
+    webchat_ip_per_minute: int = Field(default=300, ge=1)  # the same from one address (many visitors behind NAT)
+    webchat_max_upload_mb: float = Field(default=10.0, gt=0, le=50)  # one photo
     # Reverse proxies whose X-Forwarded-For the console believes (IPs or CIDRs, comma-separated); empty = none.
     trusted_proxies: str = ""
 
@@ -128,6 +135,19 @@ class Settings(BaseSettings):
         if value.startswith("en"):
             return "en"
         raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+
+    @field_validator("webchat_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        origins = [part.strip().rstrip("/").lower() for part in value.split(",") if part.strip()]
+        for origin in origins:
+            if not _ORIGIN_RE.match(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://www.example.com (scheme, host, port)")
+        return ",".join(origins)
+
+    @property
+    def webchat_origin_list(self) -> tuple[str, ...]:
+        return tuple(part for part in self.webchat_origins.split(",") if part)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -130,6 +130,9 @@ class Workplace:
     texts: Texts
     # Called after every committed unit of work (the Telegram sender's wake-up, when this process has one).
     on_committed: list[Callable[[], None]] = field(default_factory=list)
+    # Run at the end of every unit of work, inside its transaction, just before it commits (the web chat takes the
+    # rows the work queued for its visitors, so they go out the moment it commits, with no second transaction).
+    before_commit: list[Callable[[Work], Awaitable[None]]] = field(default_factory=list)
 
     @contextlib.asynccontextmanager
     async def open(self, actor: Actor | None = None, *, ip: str | None = None) -> AsyncIterator[Work]:
@@ -138,4 +141,6 @@ class Workplace:
             work = Work(session=session, settings=self.settings, texts=self.texts, actor=actor or Actor.system(),
                         ip=ip, after_commit=list(self.on_committed))
             yield work
+            for hook in self.before_commit:
+                await hook(work)
         await publish_committed(work, self.bus)

@@ -34,6 +34,13 @@ class ConversationMode(StrEnum):
     HUMAN = "human"
 
 
+class Channel(StrEnum):
+    """Where a customer talks to us: Telegram, or the web chat on the company's site (and /chat)."""
+
+    TELEGRAM = "telegram"
+    WEB = "web"
+
+
 class StaffRole(StrEnum):
     ADMIN = "admin"
     AGENT = "agent"
@@ -55,6 +62,7 @@ PRIORITIES = ("emergency", "normal", "low")
 
 CONVERSATION_MODES: tuple[ConversationMode, ...] = tuple(ConversationMode)
 STAFF_ROLES: tuple[StaffRole, ...] = tuple(StaffRole)
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
 # Who answers customers in chat and owns conversations (service staff work on tickets instead).
 CHAT_ROLES = (StaffRole.AGENT, StaffRole.ADMIN)
 

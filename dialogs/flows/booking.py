@@ -205,7 +205,8 @@ class BookingFlow(Flow):
         else:
             return None
         ctx.customer.phone = normalise_phone(phone)
-        ctx.customer.phone_verified_at = ctx.now if event.kind == "contact" else None
+        # Only a contact the channel vouches for verifies the number; a typed one is the customer's word.
+        ctx.customer.phone_verified_at = ctx.now if event.kind == "contact" and not event.contact_typed else None
         thanks = Say(ctx.t("Thank you, saved."), remove_keyboard=True)
         return [thanks, *await _ask_day(ctx, listing)]
 

@@ -184,7 +184,8 @@ async def queue_and_tell(ctx: DialogContext, reason: str) -> list[Reply]:
 
 async def link_staff_chat(ctx: DialogContext, token: str) -> list[Reply]:
     """`/start link_<token>` from a staff member's profile page: reminders for them now come to this chat."""
-    staff = await staff_link.consume_link_token(ctx.session, token, ctx.customer.chat_id, now=ctx.now)
+    chat = ctx.customer.chat_id  # only a channel with chats can carry reminders (a web visitor has none)
+    staff = await staff_link.consume_link_token(ctx.session, token, chat, now=ctx.now) if chat is not None else None
     if staff is None:
         return [Say(ctx.t("This link is invalid or has expired. Make a new one on your profile page in the console."))]
     return [Say(ctx.t("Done: this chat is now linked to the Homedesk console account of {name}. Reminders will "

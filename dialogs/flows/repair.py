@@ -3,6 +3,8 @@
 The ticket number is given at once. Warranty (storage.services.warranty) decides free or paid; a paid repair
 waits for the customer to accept the quote staff send later (dialogs.flows.tickets handles the buttons).
 Customers whose phone matches no unit are offered a complaint (flagged for staff to verify) or a person.
+A number the customer typed (a channel without a verified share-contact element) is not proof of ownership: the
+homes registered under it are offered, and the ticket is filed as "owner not yet verified" for staff to confirm.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dialogs.standard import main_menu
 from dialogs.tokens import Token, decode, one_of
 from storage.events import ticket_changed
 from storage.services import owners, tickets
+from storage.services.phones import normalise_phone
 from storage.vocabulary import REPAIR_CATEGORIES, TicketKind
 
 NAME = "repair"
@@ -96,7 +99,8 @@ class RepairFlow(Flow):
         step = ctx.conversation.step if ctx.conversation.flow == NAME else None
         match decode(token, PickUnit, PickUrgency, PickAccess):
             case PickUnit(unit_id) if step == "unit":
-                if not await owners.owns(ctx.session, ctx.customer.id, unit_id):
+                unverified = unit_id in (ctx.slots.get("unverified_units") or [])
+                if not unverified and not await owners.owns(ctx.session, ctx.customer.id, unit_id):
                     return None
                 ctx.goto(NAME, CATEGORY, unit_id=unit_id)
                 return [self._category_question(ctx)]
@@ -129,20 +133,38 @@ class RepairFlow(Flow):
         if not event.contact_is_own or not event.phone:
             return [AskContact(text=ctx.t("Please share your own number with the button below, not someone else's "
                                           "contact."), button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
+        if event.contact_typed:
+            return await self._unverified(ctx, event.phone)
         await owners.verify_owner(ctx.session, ctx.customer, event.phone, settings=ctx.settings)
         units = await owners.owned_units(ctx.session, ctx.customer.id)
         if not units:
-            ctx.clear()
-            # Two messages: a reply keyboard goes away only with a message that has no inline buttons.
-            return [Say(ctx.t("I could not find a home registered under this number, so I cannot file a repair "
-                              "yet."), remove_keyboard=True),
-                    Say(ctx.t("You can still make a complaint (our staff will verify you) or talk to a person."),
-                        choices=[[Choice(ctx.t("Make a complaint"), "complaint:start")],
-                                 [Choice(ctx.t("Talk to a person"), "handoff:start")],
-                                 [Choice(ctx.t("Main menu"), "menu:main")]])]
+            return self._no_home(ctx)
         names = ", ".join(u.label for u in units)
         return [Say(ctx.t("Thank you, I found your home: {homes}.", homes=names), remove_keyboard=True),
                 self._unit_question(ctx, units)]
+
+    async def _unverified(self, ctx: DialogContext, phone: str) -> list[Reply]:
+        """A typed number: the homes under it are offered, but the customer is not verified as their owner."""
+        units = await owners.units_under_phone(ctx.session, phone)
+        if not units:
+            return self._no_home(ctx)
+        ctx.customer.phone = normalise_phone(phone)  # their word, kept for staff; phone_verified_at stays empty
+        ctx.goto(NAME, "unit", unverified=True, unverified_units=[u.unit.id for u in units])
+        names = ", ".join(u.label for u in units)
+        return [Say(ctx.t("This number is registered for {homes}. A typed number does not prove you own the home, "
+                          "so your request will be filed as \"owner not yet verified\" and our staff will confirm "
+                          "it with you before the repair is scheduled.", homes=names), remove_keyboard=True),
+                self._unit_question(ctx, units)]
+
+    def _no_home(self, ctx: DialogContext) -> list[Reply]:
+        ctx.clear()
+        # Two messages: a reply keyboard goes away only with a message that has no inline buttons.
+        return [Say(ctx.t("I could not find a home registered under this number, so I cannot file a repair "
+                          "yet."), remove_keyboard=True),
+                Say(ctx.t("You can still make a complaint (our staff will verify you) or talk to a person."),
+                    choices=[[Choice(ctx.t("Make a complaint"), "complaint:start")],
+                             [Choice(ctx.t("Talk to a person"), "handoff:start")],
+                             [Choice(ctx.t("Main menu"), "menu:main")]])]
 
     async def _file(self, ctx: DialogContext, access_window: str) -> list[Reply]:
         slots = ctx.slots
@@ -151,11 +173,14 @@ class RepairFlow(Flow):
             description=describe.description(ctx), unit_id=slots.get("unit_id"),
             priority=str(slots.get("priority", "normal")), access_window=access_window,
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
-            settings=ctx.settings,
+            needs_verification=bool(slots.get("unverified")), settings=ctx.settings,
         )
         ctx.work.publish(ticket_changed(ticket, created=True))
         ctx.clear()
         lines = [ctx.t("Your repair request is registered. Number: {number}.", number=ticket.number)]
+        if ticket.needs_verification:
+            lines.append(ctx.t("It is filed as \"owner not yet verified\": our staff will confirm that you own the "
+                               "home before the repair is scheduled."))
         if ticket.warranty_status == "in":
             lines.append(ctx.t("Your home is within the warranty period for this, so the repair is free."))
         elif ticket.warranty_status == "out":

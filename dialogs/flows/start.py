@@ -37,6 +37,8 @@ class MenuFlow(Flow):
         ctx.clear()
         if event.text == "start":
             name = ctx.customer.first_name or ""
+            if not name:  # a web visitor has not told us their name
+                return [main_menu(ctx, ctx.t("Hello! I am the Homedesk assistant. What can I do for you?"))]
             return [main_menu(ctx, ctx.t("Hello {name}! I am the Homedesk assistant. What can I do for you?",
                                          name=name))]
         return [main_menu(ctx)]

@@ -147,7 +147,7 @@ class ViewingsFlow(Flow):
         if viewing is None:
             return None
         agent = await ctx.session.get(Staff, viewing.agent_id)
-        if agent is None or agent.telegram_chat_id != ctx.customer.chat_id:
+        if agent is None or agent.telegram_chat_id is None or agent.telegram_chat_id != ctx.customer.chat_id:
             return None
         try:
             await viewings.record_outcome(ctx.session, viewing.id, outcome, now=ctx.now)

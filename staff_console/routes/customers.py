@@ -8,11 +8,13 @@ from sqlalchemy import Select, func, or_, select
 
 from staff_console import cards
 from staff_console.context import NavItem, act, db, flash, requires, to_int
+from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
 from staff_console.words import word
 from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
 from storage.repositories import inbox
+from storage.services.customer_merge import MergeError, merge_web_visitor
 
 NAV = [NavItem(N_("Customers"), "/customers", ("admin", "agent"), order=20)]
 PAGE = 100
@@ -84,6 +86,26 @@ async def customer_update(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/customers/{customer_id}")
 
 
+@requires("admin", "agent")
+async def customer_merge(request: web.Request) -> web.StreamResponse:
+    """A web chat visitor is the same person as another customer (their Telegram one): one history from now on."""
+    customer_id = to_int(request.match_info["customer_id"]) or 0
+    into = to_int((await request.post()).get("into"))
+    _ = translator(request)
+    if into is None:
+        await flash(request, _("Give the number of the customer to merge into."), "error")
+        raise web.HTTPSeeOther(f"/customers/{customer_id}")
+    try:
+        async with act(request) as work:
+            await merge_web_visitor(work, customer_id, into)
+    except MergeError as exc:
+        await flash(request, _("Not merged: %(reason)s.", reason=error_text(_, exc)), "error")
+        raise web.HTTPSeeOther(f"/customers/{customer_id}") from None
+    await flash(request, _("Merged: web visitor #%(number)s and their history are now part of this customer.",
+                           number=customer_id))
+    raise web.HTTPSeeOther(f"/customers/{into}")
+
+
 @requires("admin")
 async def customer_export(request: web.Request) -> web.StreamResponse:
     _ = translator(request)
@@ -103,3 +125,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/customers/export.csv", customer_export)
     app.router.add_get("/customers/{customer_id:\\d+}", customer_page)
     app.router.add_post("/customers/{customer_id:\\d+}", customer_update)
+    app.router.add_post("/customers/{customer_id:\\d+}/merge", customer_merge)

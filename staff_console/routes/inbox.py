@@ -5,11 +5,13 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from staff_console.context import NavItem, db, requires, staff
+from staff_console.context import ALL_ROLES, NavItem, db, requires, staff
 from staff_console.i18n import N_
 from storage.repositories import inbox
 
-NAV = [NavItem(N_("Inbox"), "/inbox", ("admin", "agent"), order=10)]
+# "Try the bot" opens the customer web chat (served by the same web server): staff talk to the bot as customers do.
+NAV = [NavItem(N_("Inbox"), "/inbox", ("admin", "agent"), order=10),
+       NavItem(N_("Try the bot"), "/chat", ALL_ROLES, order=95)]
 
 
 def _view(request: web.Request) -> str:

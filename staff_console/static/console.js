@@ -106,7 +106,9 @@
     tr.appendChild(state);
     tr.appendChild(el("td", { class: "waited" }, waited(row.waiting_since)));
     tr.appendChild(el("td", {}, word("language", row.language)));
-    tr.appendChild(el("td", {}, word("channel", row.channel)));
+    const channel = el("td");
+    channel.appendChild(el("span", { class: "channel channel-" + row.channel }, word("channel", row.channel)));
+    tr.appendChild(channel);
     tr.appendChild(el("td", { class: "last", translate: "no" }, row.last_text));
     const action = el("td");
     if (row.status === "open" && (row.mode === "waiting" || row.mode === "bot")) {

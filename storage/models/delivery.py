@@ -1,4 +1,4 @@
-"""The outbox (every outgoing Telegram call), reminders and in-console notifications."""
+"""The outbox (every outgoing message, for Telegram or the web chat), reminders and in-console notifications."""
 
 from __future__ import annotations
 
@@ -23,10 +23,13 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at", "id"),
         Index("ix_outbox_chat", "chat_id", "status", "id"),
+        Index("ix_outbox_customer", "customer_id", "id"),  # a web visitor's mailbox (what they missed)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Which channel delivers the row: the Telegram sender claims only 'telegram' rows, the web chat only 'web'.
+    channel: Mapped[str] = mapped_column(String(8), default="telegram")
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # Telegram's chat; None for web rows (by customer_id)
     method: Mapped[str] = mapped_column(String(32))  # sendMessage, sendPhoto, editMessageText, ...
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     priority: Mapped[int] = mapped_column(default=PRIORITY_BOT)

@@ -1,4 +1,4 @@
-"""Customers (Telegram identities) and staff (console users)."""
+"""Customers (a Telegram user or a web chat visitor) and staff (console users)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ class Customer(Timestamps, Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # Where the customer talks to us (storage.vocabulary.Channel); each channel has its own identity column.
+    channel: Mapped[str] = mapped_column(String(8), default="telegram")
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # Telegram's chat; None on the web
+    web_visitor_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the signed visitor identity
     first_name: Mapped[str] = mapped_column(String(128), default="")
     last_name: Mapped[str | None] = mapped_column(String(128))
     username: Mapped[str | None] = mapped_column(String(64))
@@ -39,7 +42,8 @@ class Customer(Timestamps, Base):
 
     @property
     def display_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or f"#{self.id}")
+        fallback = f"Web visitor #{self.id}" if self.channel == "web" else f"#{self.id}"
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or fallback)
 
 
 class Staff(Timestamps, Base):

@@ -1,4 +1,4 @@
-"""Customers by Telegram identity."""
+"""Customers by their channel identity: a Telegram user (user id, chat id) or a web chat visitor (visitor id)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,64 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Customer
+from storage.vocabulary import Channel
 
 
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.telegram_user_id == telegram_user_id))
 
 
+async def by_web_visitor(session: AsyncSession, visitor_id: str) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.web_visitor_id == visitor_id))
+
+
+async def _by_identity(session: AsyncSession, channel: str, key: int | str) -> Customer | None:
+    if channel == Channel.WEB:
+        return await by_web_visitor(session, str(key))
+    return await by_telegram_id(session, int(key))
+
+
 async def get_or_create(
     session: AsyncSession,
     *,
-    telegram_user_id: int,
-    chat_id: int,
+    channel: str = Channel.TELEGRAM,
+    external_id: int | str | None = None,
+    address: int | None = None,
+    telegram_user_id: int | None = None,
+    chat_id: int | None = None,
     first_name: str = "",
     last_name: str | None = None,
     username: str | None = None,
     language: str = "en",
 ) -> tuple[Customer, bool]:
-    """The customer for this Telegram user, created on first contact. Returns (customer, created)."""
-    customer = await by_telegram_id(session, telegram_user_id)
+    """The customer for this channel identity, created on first contact. Returns (customer, created).
+
+    Telegram: `external_id` (or `telegram_user_id`) is the user id, `address` (or `chat_id`) the chat replies go
+    to. Web: `external_id` is the visitor id of the signed visitor token; replies go by customer id.
+    """
+    if channel not in (Channel.TELEGRAM, Channel.WEB):
+        raise ValueError(f"unknown channel {channel!r}")
+    web = channel == Channel.WEB
+    key: int | str
+    if web:
+        if not external_id:
+            raise ValueError("a web visitor needs a visitor id")
+        key = str(external_id)[:64]
+        chat_id = None
+    else:
+        user_id = telegram_user_id if telegram_user_id is not None else external_id
+        if user_id is None:
+            raise ValueError("a Telegram customer needs a user id")
+        key = int(user_id)
+        chat_id = chat_id if chat_id is not None else address if address is not None else key
+    customer = await _by_identity(session, channel, key)
     now = clock.now()
     if customer is not None:
         customer.last_seen_at = now
-        customer.chat_id = chat_id
+        if customer.channel != channel:  # a merged customer: replies go where they last wrote from
+            customer.channel = str(channel)
+        if not web:
+            customer.chat_id = chat_id
         if customer.unreachable_at is not None:  # they wrote to us, so they unblocked the bot
             customer.unreachable_at = None
         if first_name and customer.first_name != first_name[:128]:
@@ -38,8 +74,10 @@ async def get_or_create(
             customer.username = username[:64]
         return customer, False
     customer = Customer(
-        telegram_user_id=telegram_user_id,
+        channel=str(channel),
+        telegram_user_id=None if web else key,
         chat_id=chat_id,
+        web_visitor_id=key if web else None,
         first_name=(first_name or "")[:128],
         last_name=last_name[:128] if last_name else None,
         username=username[:64] if username else None,
@@ -51,7 +89,7 @@ async def get_or_create(
         async with session.begin_nested():
             session.add(customer)
     except IntegrityError:  # created by a concurrent update of the same user
-        existing = await by_telegram_id(session, telegram_user_id)
+        existing = await _by_identity(session, channel, key)
         if existing is None:  # the conflict was about something else: do not hide it
             raise
         return existing, False
@@ -60,6 +98,12 @@ async def get_or_create(
 
 async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
+
+
+async def set_language(session: AsyncSession, customer: Customer, language: str) -> None:
+    """The customer chose a language themselves (the bot's menu, the web chat's switch): it sticks."""
+    customer.language = language
+    customer.language_chosen = True
 
 
 async def mark_unreachable(session: AsyncSession, chat_id: int) -> None:

@@ -78,7 +78,7 @@ def _row(conversation: Conversation, customer: Customer, assignee_name: str | No
         customer_name=customer.display_name,
         username=customer.username,
         language=customer.language,
-        channel="telegram",
+        channel=customer.channel,
         mode=conversation.mode,
         status=conversation.status,
         reason=conversation.handoff_reason,

@@ -1,4 +1,8 @@
-"""Owner verification: a phone the customer shared (Telegram's contact button) matched against imported unit owners."""
+"""Owner verification: a phone the customer shared (Telegram's contact button) matched against imported unit owners.
+
+A number the customer only typed (the web chat's phone field) proves nothing: `units_under_phone` finds the homes
+registered under it without linking them, and tickets filed for them wait for staff to verify the owner.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +68,21 @@ async def owned_units(session: AsyncSession, customer_id: int) -> list[OwnedUnit
         .join(Building, Building.id == Unit.building_id)
         .join(Project, Project.id == Building.project_id)
         .where(CustomerUnit.customer_id == customer_id)
+        .order_by(Project.name, Building.name, Unit.unit_no)
+    )
+    return [OwnedUnit(unit, project, building) for unit, project, building in rows.all()]
+
+
+async def units_under_phone(session: AsyncSession, phone: str) -> list[OwnedUnit]:
+    """The homes registered under this number, not linked to anyone (an unverified, typed number)."""
+    digits = normalise_phone(phone)
+    if not is_plausible_phone(digits):
+        return []
+    rows = await session.execute(
+        select(Unit, Project.name, Building.name)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Project, Project.id == Building.project_id)
+        .where(Unit.owner_phone == digits)
         .order_by(Project.name, Building.name, Unit.unit_no)
     )
     return [OwnedUnit(unit, project, building) for unit, project, building in rows.all()]

@@ -14,7 +14,7 @@ from dialogs.flows import REGISTRY
 from dialogs.inbound import Inbound
 from dialogs.replies import Reply, reply_from_payload
 from storage.events import Event
-from storage.models import OutboxMessage
+from storage.models import Customer, OutboxMessage
 from storage.settings import Settings
 from storage.unit_of_work import Actor
 from tests.workplace import SETTINGS, workplace_for
@@ -28,6 +28,7 @@ class FakeCustomer:
 
     sessions: async_sessionmaker[AsyncSession]
     user_id: int = 1001
+    channel: str = "telegram"  # "web": a web chat visitor (visitor id f"visitor-{user_id}", no chat)
     language_code: str = "en"
     first_name: str = "Ann"
     settings: Settings = field(default_factory=lambda: SETTINGS)
@@ -38,17 +39,22 @@ class FakeCustomer:
 
     @property
     def identity(self) -> Identity:
-        return Identity(user_id=self.user_id, chat_id=self.user_id, first_name=self.first_name,
-                        language_code=self.language_code)
+        if self.channel == "web":
+            return Identity(channel="web", external_id=f"visitor-{self.user_id}", first_name=self.first_name,
+                            language_code=self.language_code)
+        return Identity(channel="telegram", external_id=str(self.user_id), address=self.user_id,
+                        first_name=self.first_name, language_code=self.language_code)
 
     async def send(self, event: Inbound) -> list[Reply]:
         async with workplace_for(self.sessions, settings=self.settings).open(Actor.customer()) as work:
             self.last = await process(work, self.identity, event, next(_update_ids), flows=self.flows)
         self.events = work.events
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.chat_id == self.user_id).order_by(OutboxMessage.id)
-            )
+            mine = OutboxMessage.chat_id == self.user_id
+            if self.channel == "web":
+                mine = OutboxMessage.customer_id == select(Customer.id).where(
+                    Customer.web_visitor_id == f"visitor-{self.user_id}").scalar_subquery()
+            rows = await session.scalars(select(OutboxMessage).where(mine).order_by(OutboxMessage.id))
             everything = [reply_from_payload(row.payload) for row in rows]
         new = everything[len(self.replies):]
         self.replies = everything

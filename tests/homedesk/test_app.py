@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -17,6 +18,7 @@ from homedesk.app import run
 from storage.settings import load_settings
 from tests.bot.conftest import TOKEN
 from tests.botapi import BotApiServer
+from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.dbutil import fresh_engine, sqlite_url
 
 
@@ -80,6 +82,34 @@ async def test_run_without_a_token_starts_and_says_the_channel_is_off(tmp_path, 
             body = await wait_for_health(port)
     assert body == {"status": "ok", "db": True}
     assert "Telegram channel off: TELEGRAM_BOT_TOKEN is not set" in caplog.text
+
+
+@requires_chromium
+async def test_without_a_token_the_printed_chat_url_talks_to_the_bot_in_a_browser(tmp_path, capsys, browser):
+    port = free_port()
+    async with fresh_engine("sqlite", tmp_path):
+        settings = load_settings(telegram_bot_token="", database_url=sqlite_url(tmp_path), console_port=port,
+                                 media_dir=str(tmp_path / "media"))
+        async with running(settings):
+            await wait_for_health(port)
+            printed = capsys.readouterr().out
+            console_url = re.search(r"console: (\S+)", printed).group(1)
+            chat_url = re.search(r"chat: +(\S+)", printed).group(1)
+            assert (console_url, chat_url) == (f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/chat")
+            assert "open it and talk to the bot" in printed
+            context = await browser.new_context(locale="en-GB")
+            page = await context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            try:
+                await page.goto(chat_url)
+                await page.wait_for_selector("#messages li.bot .choices button")
+                assert "Hello! I am the Homedesk assistant" in await page.inner_text("#messages")
+                await page.fill("#text", "/help")
+                await page.press("#text", "Enter")
+                await page.wait_for_function(
+                    "() => document.querySelector('#messages').innerText.includes('Here is what I can do')")
+            finally:
+                await context.close()
 
 
 async def test_webhook_mode_takes_updates_on_the_web_server(tmp_path):
