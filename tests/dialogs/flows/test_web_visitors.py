@@ -27,8 +27,7 @@ def tokens(reply) -> list[str]:
 async def test_a_visitor_books_a_viewing_with_a_typed_phone(sessions, frozen_clock) -> None:
     ids = await seed(sessions)
     visitor = FakeCustomer(sessions, user_id=3001, channel="web")
-    replies = await visitor.text("2-bedroom to rent near Wangjing under 8k from March")
-    replies = await visitor.press("need:save")
+    replies = await visitor.text("2-bedroom to rent near Wangjing under 8k from March")  # complete: cards at once
     assert isinstance(replies[-1], Photo) and "R-WJ-201" in replies[-1].caption
     replies = await visitor.press(f"book:l:{ids['R-WJ-201']}")
     assert isinstance(replies[0], AskContact)
@@ -54,8 +53,7 @@ async def test_an_owner_typing_their_phone_files_an_unverified_repair(sessions, 
     assert isinstance(replies[0], AskContact)
     replies = await visitor.send(typed("138 0013 8000"))
     assert "owner not yet verified" in replies[0].text and "Sunny Garden 3-1201" in replies[0].text
-    assert f"repair:unit:{unit.id}" in tokens(replies[1])
-    await visitor.press(f"repair:unit:{unit.id}")
+    assert "repair:cat:plumbing" in tokens(replies[1])  # one home: straight to what needs repairing
     await visitor.press("repair:cat:plumbing")
     await visitor.text("The kitchen tap drips")
     await visitor.press("repair:photos:done")
