@@ -8,7 +8,8 @@ delivered is always in the database first.
 One bad update never stops intake:
 - U+0000 and lone surrogates (which PostgreSQL or the driver refuse) become U+FFFD before anything is stored,
   so such an update is stored and handled like any other;
-- an update that is malformed, carries ids beyond 64 bits, or that the database refuses after a few tries
+- an update that is malformed, carries any number beyond 64 bits (ids: Telegram's never are), or that the
+  database refuses after a few tries
   goes to the dead letters (raw JSON as text, the error) and accept() returns: the offset moves past it;
 - an update whose handling keeps failing is tried `max_attempts` times (the count is stored), then
   dead-lettered, and its chat goes on.
@@ -206,6 +207,10 @@ class InboundPipeline:
         if not fits_int64(key):
             log.warning("update %s: its chat id is beyond 64 bits; it goes to the dead letters", update_id)
             return _Entry(raw, update_id, dead=("store", f"chat or user id beyond 64 bits: {key}"))
+        where = updates.beyond_64_bits(clean)
+        if where is not None:  # a sender's or a message's id, say: it would only overflow a column later
+            log.warning("update %s: %.200s is beyond 64 bits; it goes to the dead letters", update_id, where)
+            return _Entry(raw, update_id, key or None, dead=("store", f"a number beyond 64 bits at {where[:200]}"))
         error = self._validation_error(clean)
         if error:
             log.warning("malformed update %s stored as failed: %s", update_id, error)

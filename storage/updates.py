@@ -47,6 +47,27 @@ def fits_int64(value: Any) -> bool:
     return isinstance(value, int) and INT64_MIN <= value <= INT64_MAX
 
 
+def beyond_64_bits(value: Any, where: str = "update") -> str | None:
+    """Where the first integer no 64-bit column takes sits in a JSON value (`update.message.from.id`), or None.
+
+    Telegram's numbers all fit (its ids have at most 52 significant bits), so such an update was not sent by
+    Telegram; and any of them (a sender's id, a message id) may end up in an integer column.
+    """
+    if isinstance(value, int):
+        return None if fits_int64(value) else where
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = beyond_64_bits(item, f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]")
+        if found is not None:
+            return found
+    return None
+
+
 def scrub(value: Any) -> Any:
     """The value with U+0000 and lone surrogates replaced by U+FFFD in every string (keys too).
 

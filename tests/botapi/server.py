@@ -72,6 +72,8 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         self.answered_callbacks: list[dict] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.too_many_requests = 0
+        # 400 answers per method: what Telegram would refuse (HTML it cannot parse, text too long, ...).
+        self.bad_requests: Counter[str] = Counter()
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.receipts: list[tuple[int, int, float]] = []  # (chat_id, message_id, accepted at)
         self.update_log: dict[int, list] = {}  # update_id -> [chat_id, pushed_at, delivered_at | None]
@@ -369,6 +371,7 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         return {
             "sent_messages": len(self._all_sent),
             "too_many_requests": self.too_many_requests,
+            "bad_requests": dict(self.bad_requests),
             "updates_pushed": len(self.update_log),
             "updates_delivered": self.updates_delivered,
             "pending_updates": self._pending_count(),
@@ -447,6 +450,11 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         self._open_callbacks[query_id] = {"chat_id": chat_id, "data": data, "message_id": message["message_id"]}
         return self.push_update({"callback_query": query}, chat_id)
 
+    def open_callback_query(self, query_id: str, chat_id: int | None, data: Any = None,
+                            message_id: int | None = None) -> None:
+        """Accept answerCallbackQuery for a press a test hands to the bot itself (not through getUpdates)."""
+        self._open_callbacks[query_id] = {"chat_id": chat_id, "data": data, "message_id": message_id}
+
     # -- HTTP layer ---------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
@@ -493,6 +501,8 @@ class BotApiServer(BotApiMethods, WebhookMixin):
         except ApiError as error:
             if error.error_code == 429:
                 self.too_many_requests += 1
+            elif error.error_code == 400:
+                self.bad_requests[name] += 1
             call.status, call.description = error.error_code, error.description
             return error.error_code, error.body()
         call.status = 200
