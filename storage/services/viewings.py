@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,12 +172,23 @@ async def agent_for_listing(session: AsyncSession, listing: Listing) -> Staff | 
         agent = await session.get(Staff, listing.agent_id)
         if agent is not None and agent.is_active:
             return agent
-    agents = (
+    # Fewest upcoming booked viewings first (the least loaded agent); the lowest id breaks ties so the
+    # choice is stable.
+    upcoming = (
+        select(Viewing.agent_id, func.count().label("booked"))
+        .where(Viewing.status == "booked", Viewing.starts_at >= clock.now())
+        .group_by(Viewing.agent_id)
+        .subquery()
+    )
+    return (
         await session.scalars(
-            select(Staff).where(Staff.is_active.is_(True), Staff.role == StaffRole.AGENT).order_by(Staff.id)
+            select(Staff)
+            .outerjoin(upcoming, upcoming.c.agent_id == Staff.id)
+            .where(Staff.is_active.is_(True), Staff.role == StaffRole.AGENT)
+            .order_by(func.coalesce(upcoming.c.booked, 0), Staff.id)
+            .limit(1)
         )
-    ).all()
-    return agents[0] if agents else None
+    ).first()
 
 
 async def _claim(session: AsyncSession, viewing: Viewing, buffer_minutes: int) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Customer, StaffTimeOff, Viewing, ViewingSlot
+from storage.models import Customer, Listing, StaffTimeOff, Viewing, ViewingSlot
 from storage.services import viewings
 from tests.journey_data import seed
 from tests.workplace import SETTINGS
@@ -181,3 +181,24 @@ async def test_reminders_are_scheduled_moved_and_cancelled_with_the_viewing(sess
         from storage.models import Survey
 
         assert [s.subject_id for s in (await session.scalars(select(Survey))).all()] == [later.id]
+
+
+async def test_a_listing_without_an_agent_goes_to_the_least_booked_agent(any_sessions, frozen_clock) -> None:
+    ids = await seed(any_sessions)
+    first, second = await _customers(any_sessions)
+    async with any_sessions() as session, session.begin():
+        # Two upcoming bookings for the first agent, none for the second (lower id first would pick the first).
+        await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=first, starts_at=local(4, 10),
+                            agent_id=ids["agent"], settings=SETTINGS)
+        await viewings.book(session, listing_id=ids["R-WJ-201"], customer_id=second, starts_at=local(4, 14),
+                            agent_id=ids["agent"], settings=SETTINGS)
+        listing = await session.get(Listing, ids["S-HD-301"])
+        assert listing is not None
+        listing.agent_id = None
+        chosen = await viewings.agent_for_listing(session, listing)
+        assert chosen is not None and chosen.id == ids["agent2"]
+        # A cancelled booking no longer counts: with equal loads the lower id wins again.
+        for viewing in (await session.scalars(select(Viewing).where(Viewing.agent_id == ids["agent"]))).all():
+            await viewings.cancel(session, viewing.id, by="agent")
+        chosen = await viewings.agent_for_listing(session, listing)
+        assert chosen is not None and chosen.id == ids["agent"]
