@@ -36,6 +36,7 @@ class Client:
     role: str
     conversation_id: int | None = None
     inbox: bool = False
+    tickets: bool = False  # the tickets board: told when any ticket changes, to refresh its list
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
 
     def push(self, raw: str) -> None:
@@ -159,6 +160,12 @@ class Hub:
                 for client in list(self.clients):
                     if client.conversation_id is not None:
                         client.push(raw)
+        elif event.kind == "ticket.changed":
+            raw = json.dumps({"type": "ticket", "ticket_id": data.get("ticket_id"), "status": data.get("status")},
+                             default=str)
+            for client in list(self.clients):
+                if client.tickets:
+                    client.push(raw)
         elif event.kind == "notification.new" and isinstance(data.get("staff_id"), int):
             self._send({"type": "notification", "text": data.get("text", ""), "link": data.get("link")},
                        staff_id=data["staff_id"])

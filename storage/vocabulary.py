@@ -49,6 +49,10 @@ class StaffRole(StrEnum):
 
 TICKET_KINDS: tuple[TicketKind, ...] = tuple(TicketKind)
 TICKET_STATUSES: tuple[TicketStatus, ...] = tuple(TicketStatus)
+# A ticket someone still has to work on (a resolved one waits only for the customer's confirmation).
+OPEN_TICKET_STATUSES = (
+    TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CUSTOMER,
+)
 # A ticket the customer can no longer add to.
 FINISHED_TICKET_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 REPAIR_CATEGORIES = (

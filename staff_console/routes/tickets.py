@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from staff_console import telegram_files
@@ -19,7 +20,6 @@ from staff_console.i18n import N_, Translator, translator
 from staff_console.words import word
 from storage import clock
 from storage.models import (
-    Building,
     Customer,
     FollowUpTask,
     Holiday,
@@ -32,18 +32,23 @@ from storage.models import (
     Unit,
     WarrantyPeriod,
 )
+from storage.repositories import ticket_board
+from storage.repositories.ticket_board import BoardFilters
 from storage.services import revisits, sla, surveys, ticket_desk, tickets, warranty
 from storage.services.tickets import TicketError
 from storage.unit_of_work import Work
-from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_STATUSES
+from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_KINDS, TICKET_STATUSES
 
 NAV = [NavItem(N_("Tickets"), "/tickets", ("admin", "agent", "service"), order=30)]
-PAGE_SIZE = 100
 
 
-def _filters(request: web.Request) -> dict[str, str]:
-    keys = ("status", "kind", "category", "project", "assignee", "overdue")
-    return {key: request.query.get(key, "").strip()[:64] for key in keys}
+def _filters(request: web.Request) -> BoardFilters:
+    def value(key: str) -> str:
+        return request.query.get(key, "").strip()[:64]
+
+    return BoardFilters(status=value("status"), kind=value("kind"), category=value("category"),
+                        project=value("project"), assignee=value("assignee"), overdue=bool(value("overdue")),
+                        search=value("q"))
 
 
 @requires("admin", "agent", "service")
@@ -51,47 +56,25 @@ async def board(request: web.Request) -> web.StreamResponse:
     me = staff(request)
     filters = _filters(request)
     now = clock.now()
-    query = (select(Ticket, Customer, Project.name, Staff.name)
-             .join(Customer, Customer.id == Ticket.customer_id)
-             .outerjoin(Unit, Unit.id == Ticket.unit_id).outerjoin(Building, Building.id == Unit.building_id)
-             .outerjoin(Project, Project.id == Building.project_id)
-             .outerjoin(Staff, Staff.id == Ticket.assignee_id))
-    if filters["status"] == "open" or not filters["status"]:
-        query = query.where(Ticket.status.in_(tickets.OPEN_STATUSES + ("resolved",)))
-    elif filters["status"] in TICKET_STATUSES:
-        query = query.where(Ticket.status == filters["status"])
-    if filters["kind"] in ("repair", "complaint"):
-        query = query.where(Ticket.kind == filters["kind"])
-    if filters["category"]:
-        query = query.where(Ticket.category == filters["category"])
-    if filters["project"]:
-        query = query.where(Project.name == filters["project"])
-    if filters["assignee"] == "me":
-        query = query.where(Ticket.assignee_id == me.id)
-    elif filters["assignee"] == "none":
-        query = query.where(Ticket.assignee_id.is_(None))
-    elif (assignee := to_int(filters["assignee"])) is not None:
-        query = query.where(Ticket.assignee_id == assignee)
-    overdue = and_(Ticket.status.in_(tickets.OPEN_STATUSES), or_(
-        and_(Ticket.resolve_due_at.is_not(None), Ticket.resolve_due_at < now),
-        and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now)))
-    if filters["overdue"]:
-        query = query.where(overdue)
-    # Service staff see their own tickets first; then the most urgent deadline.
-    mine_first = case((Ticket.assignee_id == me.id, 0), else_=1)
-    query = query.order_by(mine_first, Ticket.resolve_due_at.is_(None), Ticket.resolve_due_at, Ticket.id)
+    page_number = min(max(1, to_int(request.query.get("page"), 1) or 1), ticket_board.MAX_PAGE)
     async with db(request)() as session:
-        rows = (await session.execute(query.limit(PAGE_SIZE))).tuples().all()
+        found = await ticket_board.board(session, filters, me_id=me.id, now=now, page=page_number)
         calendar = await sla.load_calendar(session, request.app[SETTINGS_KEY])
-        clocks = {t.id: await sla.status(session, t, now, calendar) for t, *_ in rows}
+        clocks = {t.id: await sla.status(session, t, now, calendar) for t, *_ in found.rows}
         projects = (await session.scalars(select(Project.name).order_by(Project.name))).all()
         people = (await session.execute(select(Staff.id, Staff.name).where(Staff.is_active.is_(True))
                                         .order_by(Staff.name))).tuples().all()
-    return aiohttp_jinja2.render_template("tickets/board.html", request, {
-        "rows": rows, "clocks": clocks, "filters": filters, "statuses": TICKET_STATUSES,
-        "categories": REPAIR_CATEGORIES + tuple(c for c in COMPLAINT_CATEGORIES if c != "other"),
+    # The pager's links keep the filters (and drop the page number, which each link sets).
+    query_base = urlencode([(k, v) for k, v in request.query.items() if k != "page" and v])
+    context = {
+        "rows": found.rows, "total": found.total, "page": found.page, "pages": found.pages,
+        "query_base": query_base, "clocks": clocks, "filters": filters, "statuses": TICKET_STATUSES,
+        "kinds": TICKET_KINDS, "categories": REPAIR_CATEGORIES + tuple(c for c in COMPLAINT_CATEGORIES if c != "other"),
         "projects": projects, "people": people,
-    })
+    }
+    # The live board asks for its list again when a ticket changes: the same filters, only the list.
+    template = "tickets/_board_list.html" if request.query.get("fragment") == "list" else "tickets/board.html"
+    return aiohttp_jinja2.render_template(template, request, context)
 
 
 @requires("admin", "agent", "service")

@@ -256,9 +256,37 @@
     }
   }
 
+  // ---- tickets board -------------------------------------------------------------------------------
+  // When any ticket changes, ask the server for the list again with the same filters and page: the server
+  // decides what matches, so the live list is exactly what a reload would show.
+  function startTickets() {
+    const list = document.getElementById("tickets");
+    if (!list) return connect("");
+    let pending = null;
+    async function refresh() {
+      pending = null;
+      const url = new URL(location.href);
+      url.searchParams.set("fragment", "list");
+      try {
+        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (!response.ok) return;
+        const holder = document.createElement("div");
+        holder.innerHTML = await response.text();
+        const fresh = holder.querySelector("#tickets");
+        const current = document.getElementById("tickets");
+        if (fresh && current) current.replaceWith(fresh);
+      } catch (e) { /* offline for a moment: the next change or a reconnect refreshes again */ }
+    }
+    // A burst of changes (a bulk assignment) refreshes once.
+    function soon() { if (!pending) pending = setTimeout(refresh, 250); }
+    handlers.push((data) => { if (data.type === "ticket") soon(); });
+    connect("tickets=1", soon);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     if (page === "inbox") startInbox();
     else if (page === "conversation") startConversation();
+    else if (page === "tickets") startTickets();
     else if (me) connect("");
   });
 })();

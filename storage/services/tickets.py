@@ -41,10 +41,10 @@ from storage.models import (
 )
 from storage.services import reminders, sla, surveys, warranty
 from storage.settings import Settings
-from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, StaffRole
+from storage.vocabulary import COMPLAINT_CATEGORIES, OPEN_TICKET_STATUSES, PRIORITIES, REPAIR_CATEGORIES, StaffRole
 
 PREFIXES = {"repair": "R", "complaint": "C"}
-OPEN_STATUSES = ("new", "assigned", "in_progress", "waiting_customer")
+OPEN_STATUSES = OPEN_TICKET_STATUSES
 # Who may move a ticket where. Reopening (resolved -> in_progress) is the customer's rejection of a resolution.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("assigned", "in_progress", "waiting_customer", "cancelled"),

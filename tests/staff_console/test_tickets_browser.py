@@ -112,3 +112,47 @@ async def test_reports_show_charts_and_export_csv(browser, console, team, sessio
         assert "tickets by category,Plumbing,1" in body and download.suggested_filename.endswith(".csv")
     finally:
         await context.close()
+
+
+async def test_the_board_searches_pages_and_refreshes_live(browser, console, team, sessions, bus) -> None:
+    from storage import events
+    from storage.repositories import ticket_board
+
+    mine, other = await _tickets(sessions, team)
+    async with transaction(sessions) as session:
+        walk_in = await factories.customer(session)
+        walk_in.first_name, walk_in.phone = "Zhou", "+8613900001111"
+        for n in range(ticket_board.PAGE_SIZE):  # one page and a bit more, so the board has a second page
+            await tickets.create_ticket(session, kind="repair", category="electrical", customer_id=walk_in.id,
+                                        description=f"socket {n}", settings=SETTINGS)
+    context, page = await sign_in(browser, console, "service@example.com", "/tickets")
+    try:
+        await page.wait_for_selector("#tickets nav.pager")
+        assert await page.locator("#tickets article.ticket-card").count() == ticket_board.PAGE_SIZE
+        assert "52" in await page.inner_text("#tickets-total")
+        await page.click("#tickets nav.pager a[rel=next]")
+        await page.wait_for_url("**/tickets?page=2")
+        assert await page.locator("#tickets article.ticket-card").count() == 2
+        # Search by phone finds only the walk-in's tickets; by number, exactly one ticket.
+        await page.goto(f"{console}/tickets")
+        await page.fill("#ticket-filters input[name=q]", "13900001111")
+        await page.click("#ticket-filters button")
+        await page.wait_for_url("**/tickets?q=13900001111**")
+        assert await page.locator(f'article[data-ticket="{mine}"]').count() == 0
+        async with sessions() as session:
+            number = (await session.get(Ticket, other)).number
+        await page.fill("#ticket-filters input[name=q]", number)
+        await page.click("#ticket-filters button")
+        await page.wait_for_selector(f'article[data-ticket="{other}"]')
+        assert await page.locator("#tickets article.ticket-card").count() == 1
+        # Another person resolves it: the open board drops it without a reload, keeping the search.
+        await page.wait_for_selector("#live-state.on")
+        async with transaction(sessions) as session:
+            ticket = await session.get(Ticket, other)
+            await tickets.change_status(session, ticket, "cancelled", staff=team.admin, settings=SETTINGS)
+        await bus.publish(events.ticket_changed(ticket))
+        await page.wait_for_selector(f'article[data-ticket="{other}"]', state="detached")
+        assert await page.input_value("#ticket-filters input[name=q]") == number
+        assert "0" in await page.inner_text("#tickets-total")
+    finally:
+        await context.close()
