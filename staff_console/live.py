@@ -24,6 +24,7 @@ from staff_console.text import display_text
 from storage.events import Event
 from storage.models import Message, Staff
 from storage.repositories import inbox
+from storage.vocabulary import CHAT_ROLES
 
 log = logging.getLogger(__name__)
 CLIENT_QUEUE = 500
@@ -110,7 +111,8 @@ class Hub:
         Under load the batches grow by themselves, so the database work per event shrinks exactly when it matters.
         """
         conversations_watched = {c.conversation_id for c in self.clients if c.conversation_id is not None}
-        inbox_watched = any(c.inbox for c in self.clients)
+        # Every page an agent or admin has open shows counters and is told of new work ("attention").
+        inbox_watched = any(c.inbox or c.role in CHAT_ROLES for c in self.clients)
         message_ids: set[int] = set()
         row_ids: set[int] = set()
         for event in events:
@@ -140,15 +142,23 @@ class Hub:
         data = event.data
         conversation_id = data.get("conversation_id")
         if event.kind == "conversation.changed" and isinstance(conversation_id, int) and conversation_id in rows:
-            self._send({"type": "conversation", "row": rows[conversation_id].to_json(), **_extra(data)},
+            row = rows[conversation_id].to_json()
+            self._send({"type": "conversation", "row": row, **_extra(data)},
                        conversation_id=conversation_id, inbox_too=True)
+            # A customer just joined (or went back to) the queue and nobody has them: everyone who answers chats
+            # hears of it once. Any other change only moves the counters.
+            queued = (data.get("queued") or data.get("requeued")) and row["mode"] == "waiting"
+            self._attend("waiting" if queued and row["assignee_id"] is None else "changed", row)
         elif event.kind == "message.new" and isinstance(conversation_id, int):
             message_id = data.get("message_id")
             message = messages.get(message_id) if isinstance(message_id, int) else None
             if message is not None:
                 self._send({"type": "message", "message": message}, conversation_id=conversation_id)
             if conversation_id in rows:
-                self._send({"type": "conversation", "row": rows[conversation_id].to_json()}, inbox_too=True)
+                row = rows[conversation_id].to_json()
+                self._send({"type": "conversation", "row": row}, inbox_too=True)
+                if data.get("direction") == "in" and not data.get("private"):
+                    self._attend("message", row)
         elif event.kind == "message.status":
             payload = {"type": "status", "message_id": data.get("message_id"),
                        "status": data.get("status") or data.get("delivery_status"),
@@ -169,6 +179,14 @@ class Hub:
         elif event.kind == "notification.new" and isinstance(data.get("staff_id"), int):
             self._send({"type": "notification", "text": data.get("text", ""), "link": data.get("link")},
                        staff_id=data["staff_id"])
+
+    def _attend(self, kind: str, row: dict[str, Any]) -> None:
+        """Tell every page of agents and admins: its counters refresh, and it decides whether to alert (a new
+        waiting customer for everyone; a customer's message only for the conversation's assignee)."""
+        raw = json.dumps({"type": "attention", "kind": kind, "row": row}, default=str)
+        for client in list(self.clients):
+            if client.role in CHAT_ROLES:
+                client.push(raw)
 
     async def run(self, subscription: asyncio.Queue[Event]) -> None:
         while True:

@@ -69,6 +69,7 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "quote_answer": {"accepted": N_("accepted by the customer"), "declined": N_("declined by the customer")},
     "dead_letter_stage": {"store": N_("storing"), "handle": N_("handling")},
     "inbox_view": {"waiting": N_("Waiting"), "mine": N_("Mine"), "open": N_("All open"), "closed": N_("Closed")},
+    "inbox_sort": {"activity": N_("Latest activity"), "waiting": N_("Longest waiting")},
     "feature": {
         "parking": N_("parking"), "elevator": N_("elevator"), "near_metro": N_("near the metro"),
         "balcony": N_("balcony"), "garden": N_("garden"), "gym": N_("gym"), "pool": N_("pool"),

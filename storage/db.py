@@ -80,3 +80,13 @@ async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
 async def check_connection(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """A lower-case LIKE pattern that finds `text` anywhere, literally: its % and _ are not wildcards. Use it
+    with `func.lower(column).like(pattern, escape=LIKE_ESCAPE)`."""
+    escaped = text.lower().replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%")
+    return "%" + escaped.replace("_", LIKE_ESCAPE + "_") + "%"

@@ -11,6 +11,7 @@ speaker whose Telegram app reports English is answered in Chinese.
 
 from __future__ import annotations
 
+import html
 import re
 
 # A regular-expression class, for patterns that need to embed it.
@@ -51,3 +52,18 @@ def written_language(text: str) -> str | None:
     if chinese == 0 and latin >= ENGLISH_WORDS_TO_BE_SURE:
         return "en"
     return None
+
+
+_TAG = re.compile(r"<[^>]{0,200}>")
+
+
+def plain_text(text: str, sender: str, direction: str) -> str:
+    """A stored message as plain text for staff to read.
+
+    Customer and agent messages are stored as typed (plain text). The bot's own messages are Telegram HTML
+    (values already escaped), so they are turned back into plain text; a page then escapes whatever it shows, so
+    nothing a customer wrote, and no tag the bot used, ever shows as markup in the console.
+    """
+    if direction == "out" and sender in ("bot", "system"):
+        return html.unescape(_TAG.sub("", text))
+    return text

@@ -67,6 +67,9 @@ async def view(request: web.Request) -> web.StreamResponse:
             select(Conversation).where(Conversation.customer_id == row.customer_id, Conversation.id != conversation_id)
             .order_by(Conversation.id.desc()).limit(10))).all()
         districts = await cards.district_names(session, translator(request))
+    if row.unread:  # opening the conversation reads it: its unread count drops in every console
+        async with act(request) as work:
+            await handoff.mark_seen(work, conversation_id)
     can_write = row.status == "open" and row.mode == "human" and (row.assignee_id == me.id or me.role == "admin")
     return aiohttp_jinja2.render_template("conversation.html", request, {
         "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
@@ -87,6 +90,16 @@ async def messages_api(request: web.Request) -> web.StreamResponse:
     if row is None:
         raise web.HTTPNotFound()
     return web.json_response({"conversation": row.to_json(), "messages": [message_json(m, n) for m, n in rows]})
+
+
+@requires("admin", "agent")
+async def seen(request: web.Request) -> web.StreamResponse:
+    """The open conversation page saw messages arrive (the tab is visible): they are read up to this one."""
+    conversation_id = _conversation_id(request)
+    form = await request.post()
+    async with act(request) as work:
+        await handoff.mark_seen(work, conversation_id, to_int(str(form.get("message_id", ""))))
+    return web.json_response({"ok": True})
 
 
 @requires("admin", "agent")
@@ -240,6 +253,7 @@ def setup(app: web.Application) -> None:
     base = "/conversations/{conversation_id}"
     app.router.add_get(base, view)
     app.router.add_get("/api" + base + "/messages", messages_api)
+    app.router.add_post("/api" + base + "/seen", seen)
     app.router.add_post(base + "/take", take)
     app.router.add_post(base + "/reply", reply)
     app.router.add_post(base + "/photo", send_photo)

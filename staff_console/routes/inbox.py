@@ -5,9 +5,13 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from staff_console.context import ALL_ROLES, NavItem, db, requires, staff
-from staff_console.i18n import N_
+from staff_console.context import ALL_ROLES, NavItem, act, db, local_path, requires, staff, to_int, wants_json
+from staff_console.i18n import LANGUAGES, N_
 from storage.repositories import inbox
+from storage.repositories import staff as staff_repo
+from storage.repositories.inbox import InboxFilters
+from storage.services import handoff
+from storage.vocabulary import CHANNELS
 
 # "Try the bot" opens the customer web chat (served by the same web server): staff talk to the bot as customers do.
 NAV = [NavItem(N_("Inbox"), "/inbox", ("admin", "agent"), order=10),
@@ -19,15 +23,33 @@ def _view(request: web.Request) -> str:
     return view if view in inbox.VIEWS else "waiting"
 
 
+def _filters(request: web.Request) -> InboxFilters:
+    """The list's filters from the address; a value that is not one of the choices is ignored, never an error."""
+    query = request.query
+    minutes = to_int(query.get("waiting"))
+    sort = query.get("sort", "")
+    return InboxFilters(
+        search=query.get("q", "").strip()[:100],
+        channel=query.get("channel", "") if query.get("channel") in CHANNELS else "",
+        language=query.get("language", "") if query.get("language") in LANGUAGES else "",
+        team=query.get("team", "").strip()[:64],
+        waiting_minutes=minutes if minutes is not None and 0 <= minutes <= inbox.MAX_WAITING_MINUTES else None,
+        sort=sort if sort in inbox.SORTS else "activity",
+    )
+
+
 @requires("admin", "agent")
 async def inbox_page(request: web.Request) -> web.StreamResponse:
     view = _view(request)
     me = staff(request)
+    filters = _filters(request)
     async with db(request)() as session:
-        rows = await inbox.list_view(session, view, staff_id=me.id, search=request.query.get("q") or None)
+        rows = await inbox.list_view(session, view, staff_id=me.id, filters=filters)
         counts = await inbox.counts(session, me.id)
+        teams = await staff_repo.teams(session)
     return aiohttp_jinja2.render_template("inbox.html", request, {
-        "view": view, "views": inbox.VIEWS, "rows": rows, "counts": counts, "q": request.query.get("q", ""),
+        "view": view, "views": inbox.VIEWS, "rows": rows, "counts": counts, "q": filters.search,
+        "filters": filters, "channels": CHANNELS, "languages": LANGUAGES, "teams": teams, "sorts": inbox.SORTS,
     })
 
 
@@ -35,10 +57,31 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
 async def inbox_api(request: web.Request) -> web.StreamResponse:
     view = _view(request)
     async with db(request)() as session:
-        rows = await inbox.list_view(session, view, staff_id=staff(request).id)
+        rows = await inbox.list_view(session, view, staff_id=staff(request).id, filters=_filters(request))
     return web.json_response({"view": view, "rows": [row.to_json() for row in rows]})
+
+
+@requires("admin", "agent")
+async def counts_api(request: web.Request) -> web.StreamResponse:
+    """The tab counters and my unread count, which every console page shows (the title counter too)."""
+    async with db(request)() as session:
+        return web.json_response(await inbox.counts(session, staff(request).id))
+
+
+@requires("admin", "agent")
+async def availability(request: web.Request) -> web.StreamResponse:
+    """The Available / Away switch in the header."""
+    form = await request.post()
+    available = str(form.get("available", "")) == "1"
+    async with act(request) as work:
+        assigned = await handoff.set_availability(work, available)
+    if wants_json(request):
+        return web.json_response({"available": available, "assigned": assigned})
+    raise web.HTTPSeeOther(local_path(str(form.get("next", "/inbox")), "/inbox"))
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/inbox", inbox_page)
     app.router.add_get("/api/inbox", inbox_api)
+    app.router.add_get("/api/inbox/counts", counts_api)
+    app.router.add_post("/availability", availability)

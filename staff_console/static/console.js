@@ -65,7 +65,7 @@
       socket.onopen = () => {
         delay = 500;
         state && state.classList.add("on");
-        if (opened && onReconnect) onReconnect();
+        if (opened) { countsSoon(); if (onReconnect) onReconnect(); }
         opened = true;
       };
       socket.onmessage = (event) => {
@@ -83,6 +83,94 @@
     open();
   }
 
+  // ---- attention: counters, the tab title, sound and desktop notifications, on every page --------------
+  // The server tells every page of agents and admins when something changes ("attention"); the page asks for
+  // the counters again (one request for a burst) and alerts for a new waiting customer, or for a customer's
+  // message in one of my conversations, unless I am looking at that conversation right now.
+  const baseTitle = document.title;
+  const store = {
+    get(key) { try { return localStorage.getItem(key); } catch (e) { return null; } },
+    set(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } },
+  };
+  let countsPending = null;
+  function showCounts(counts) {
+    for (const view of ["waiting", "mine", "open"]) {
+      const badge = document.getElementById("count-" + view);
+      if (badge && counts[view] !== undefined) badge.textContent = String(counts[view]);
+    }
+    const attention = (counts.waiting || 0) + (counts.unread || 0);
+    document.title = attention ? "(" + attention + ") " + baseTitle : baseTitle;
+    const nav = document.getElementById("nav-attention");
+    if (nav) { nav.textContent = String(attention); nav.classList.toggle("hidden", !attention); }
+  }
+  async function refreshCounts() {
+    countsPending = null;
+    try {
+      const response = await fetch("/api/inbox/counts", { headers: { Accept: "application/json" } });
+      if (response.ok) showCounts(await response.json());
+    } catch (e) { /* the next change asks again */ }
+  }
+  function countsSoon() { if (!countsPending) countsPending = setTimeout(refreshCounts, 150); }
+
+  function beep() {
+    if (store.get("homedesk.sound") !== "on") return;
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+    } catch (e) { /* no audio here */ }
+  }
+  function alertStaff(text, link) {
+    toast(text, link);
+    beep();
+    if ("Notification" in window && Notification.permission === "granted" && document.visibilityState !== "visible") {
+      try {
+        const note = new Notification(text, { tag: link || text });
+        note.onclick = () => { window.focus(); if (link) location.href = link; };
+      } catch (e) { /* notifications need a service worker on some phones */ }
+    }
+  }
+  function looking(conversationId) {
+    return page === "conversation" && document.visibilityState === "visible" &&
+      Number(document.getElementById("conversation")?.dataset.conversation) === conversationId;
+  }
+  function startAttention() {
+    if (!document.getElementById("availability")) return;  // service staff do not answer chats
+    handlers.push((data) => {
+      if (data.type !== "attention") return;
+      countsSoon();
+      const row = data.row || {};
+      const link = "/conversations/" + row.conversation_id;
+      if (data.kind === "waiting") {
+        alertStaff(_("New customer waiting: %(name)s", { name: row.customer_name }), link);
+      } else if (data.kind === "message" && row.assignee_id === me && !looking(row.conversation_id)) {
+        alertStaff(_("New message from %(name)s", { name: row.customer_name }), link);
+      }
+    });
+    const sound = document.getElementById("sound-toggle");
+    if (sound) {
+      const show = () => sound.setAttribute("aria-pressed", String(store.get("homedesk.sound") === "on"));
+      sound.hidden = false;
+      show();
+      sound.addEventListener("click", () => { store.set("homedesk.sound", store.get("homedesk.sound") === "on" ? "off" : "on"); show(); beep(); });
+    }
+    const permission = document.getElementById("notify-permission");
+    if (permission && "Notification" in window && Notification.permission === "default") {
+      permission.hidden = false;
+      permission.addEventListener("click", async () => {
+        try { await Notification.requestPermission(); } catch (e) { /* refused */ }
+        permission.hidden = Notification.permission !== "default";
+      });
+    }
+    refreshCounts();
+  }
+
   // ---- inbox ------------------------------------------------------------------------------------------
   function belongs(view, row) {
     if (view === "waiting") return row.status === "open" && row.mode === "waiting";
@@ -97,6 +185,8 @@
     const who = el("td");
     who.appendChild(el("a", { href: "/conversations/" + row.conversation_id }, row.customer_name));
     if (row.username) who.appendChild(el("span", { class: "muted" }, " @" + row.username));
+    who.appendChild(document.createTextNode(" "));
+    who.appendChild(el("span", { class: "badge unread" + (row.unread ? "" : " hidden"), title: _("Unread messages") }, String(row.unread || 0)));
     tr.appendChild(who);
     tr.appendChild(el("td", {}, word("handoff_reason", row.reason)));
     const state = el("td");
@@ -126,6 +216,13 @@
     const body = table.querySelector("tbody");
     const view = table.dataset.view;
     const empty = document.getElementById("inbox-empty");
+    const byWaiting = view === "waiting" || table.dataset.sort === "waiting";
+    // A live row joins the list only if it passes the filters the server applied (channel, language); the
+    // others (search, team, waiting time) are checked when the list is reloaded.
+    const params = new URLSearchParams(location.search);
+    const matchesFilters = (row) => (!params.get("channel") || row.channel === params.get("channel")) &&
+      (!params.get("language") || row.language === params.get("language")) &&
+      !params.get("q") && !params.get("team") && !params.get("waiting");
     const refreshEmpty = () => empty.classList.toggle("hidden", body.children.length > 0);
     const tick = () => body.querySelectorAll("tr").forEach((tr) => {
       tr.querySelector(".waited").textContent = waited(tr.dataset.waitingSince);
@@ -136,12 +233,15 @@
       if (data.type !== "conversation") return;
       const row = data.row;
       const existing = body.querySelector('tr[data-conversation="' + row.conversation_id + '"]');
-      if (belongs(view, row)) {
+      if (belongs(view, row) && matchesFilters(row)) {
         const fresh = inboxRow(row);
-        if (existing) existing.replaceWith(fresh);
-        else if (view === "waiting") body.appendChild(fresh);
-        else body.insertBefore(fresh, body.firstChild);
-        if (!existing && view === "waiting") toast(_("New customer waiting: %(name)s", { name: row.customer_name }), "/conversations/" + row.conversation_id);
+        // Longest waiting first keeps the queue's order; latest activity puts a changed row on top.
+        if (existing && (byWaiting || !row.last_message_at || existing === body.firstElementChild)) existing.replaceWith(fresh);
+        else {
+          if (existing) existing.remove();
+          if (byWaiting) body.appendChild(fresh);
+          else body.insertBefore(fresh, body.firstChild);
+        }
       } else if (existing) {
         existing.remove();
       }
@@ -149,7 +249,9 @@
       refreshEmpty();
     });
     connect("inbox=1", async () => {
-      const response = await fetch("/api/inbox?view=" + encodeURIComponent(view), { headers: { Accept: "application/json" } });
+      const query = new URLSearchParams(location.search);
+      query.set("view", view);
+      const response = await fetch("/api/inbox?" + query.toString(), { headers: { Accept: "application/json" } });
       if (!response.ok) return;
       const data = await response.json();
       body.textContent = "";
@@ -182,11 +284,23 @@
     const list = document.getElementById("messages");
     const scroll = () => { list.scrollTop = list.scrollHeight; };
     scroll();
+    // Messages that arrive while the tab is visible are read; the rest when the agent comes back to the tab.
+    let unseen = false;
+    function seen() {
+      if (document.visibilityState !== "visible") { unseen = true; return; }
+      unseen = false;
+      const ids = Array.from(list.querySelectorAll("[data-message-id]"), (item) => Number(item.dataset.messageId));
+      if (!ids.length) return;
+      const body = new URLSearchParams({ message_id: String(Math.max(...ids)), csrf_token: csrf() });
+      fetch("/api/conversations/" + id + "/seen", { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } }).catch(() => {});
+    }
+    document.addEventListener("visibilitychange", () => { if (unseen) seen(); });
     handlers.push((data) => {
       if (data.type === "message" && data.message.conversation_id === id) {
         if (list.querySelector('[data-message-id="' + data.message.id + '"]')) return;
         list.appendChild(messageItem(data.message, id));
         scroll();
+        if (data.message.direction === "in") seen();
       } else if (data.type === "status") {
         const item = list.querySelector('[data-message-id="' + data.message_id + '"]');
         const badge = item && item.querySelector(".delivery");
@@ -284,6 +398,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    startAttention();
     if (page === "inbox") startInbox();
     else if (page === "conversation") startConversation();
     else if (page === "tickets") startTickets();

@@ -34,6 +34,9 @@ class Conversation(Timestamps, Base):
     last_customer_message_at: Mapped[datetime | None]
     last_agent_message_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The newest message a staff member has seen on the conversation page: the customer's messages after it are
+    # "unread" in the inbox (one marker per conversation, as the assignee and a supervisor read the same thread).
+    staff_seen_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # Bumped by every state change so two writers can detect a lost update.
     version: Mapped[int] = mapped_column(default=0)
 

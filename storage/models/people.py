@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, false
+from sqlalchemy import BigInteger, ForeignKey, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, JSONType, Timestamps
@@ -70,6 +70,8 @@ class Staff(Timestamps, Base):
     telegram_link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     telegram_link_expires_at: Mapped[datetime | None]
     online_until: Mapped[datetime | None]  # console heartbeat; offline agents are skipped by auto-assignment
+    # The agent's own Available / Away switch: an open console tab alone does not make an agent assignable.
+    available: Mapped[bool] = mapped_column(default=True, server_default=true())
     last_login_at: Mapped[datetime | None]
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import clock
+from storage.db import LIKE_ESCAPE, like_pattern
 from storage.models import Conversation, Customer, Message, Staff
+from storage.text import plain_text
 from storage.vocabulary import ConversationMode
 
 VIEWS = ("waiting", "mine", "open", "closed")
+SORTS = ("activity", "waiting")  # latest activity first, or longest waiting first
+MAX_WAITING_MINUTES = 60 * 24 * 365
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,8 @@ class InboxRow:
     assignee_name: str | None
     waiting_since: datetime | None
     last_message_at: datetime | None
-    last_text: str
+    last_text: str  # the customer's last words (or, before they said anything, the last thing said, as plain text)
+    unread: int  # the customer's messages no staff member has seen yet
     version: int
 
     def to_json(self) -> dict[str, Any]:
@@ -42,36 +48,96 @@ class InboxRow:
         return data
 
 
-def _query(view: str, staff_id: int | None) -> Select[Any]:
+@dataclass(frozen=True)
+class InboxFilters:
+    """What an agent narrows the list by; empty means everything."""
+
+    search: str = ""  # customer name, username or phone, or words in any message of the conversation
+    channel: str = ""
+    language: str = ""
+    team: str = ""  # the assignee's team
+    waiting_minutes: int | None = None  # waiting longer than this
+    sort: str = "activity"
+
+
+def _columns() -> tuple[Any, ...]:
+    """The row's computed columns: the customer's last words, the last message (a fallback), and the unread count."""
+    visible = (Message.conversation_id == Conversation.id, Message.private_note.is_(False))
+    customer_said = select(Message.text).where(*visible, Message.direction == "in").order_by(
+        Message.id.desc()).limit(1).scalar_subquery()
+    last = aliased(Message)
+    last_said = select(last.direction + ":" + last.sender + ":" + last.text).where(
+        last.conversation_id == Conversation.id, last.private_note.is_(False)).order_by(
+        last.id.desc()).limit(1).scalar_subquery()
+    unread = select(func.count(Message.id)).where(
+        *visible, Message.direction == "in",
+        Message.id > func.coalesce(Conversation.staff_seen_message_id, 0)).scalar_subquery()
+    return customer_said, last_said, unread
+
+
+def _base() -> Select[Any]:
     assignee = aliased(Staff)
-    last_message = (
-        select(Message.text)
-        .where(Message.conversation_id == Conversation.id, Message.private_note.is_(False))
-        .order_by(Message.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        select(Conversation, Customer, assignee.name, last_message)
+    return (
+        select(Conversation, Customer, assignee.name, *_columns())
         .join(Customer, Customer.id == Conversation.customer_id)
         .outerjoin(assignee, assignee.id == Conversation.assignee_id)
     )
+
+
+def _in_view(query: Select[Any], view: str, staff_id: int | None) -> Select[Any]:
     if view == "waiting":
-        return query.where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING).order_by(
-            Conversation.waiting_since, Conversation.id
-        )
+        return query.where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
     if view == "mine":
-        return query.where(Conversation.status == "open", Conversation.assignee_id == staff_id).order_by(
-            Conversation.updated_at.desc()
-        )
+        return query.where(Conversation.status == "open", Conversation.assignee_id == staff_id)
     if view == "open":
-        return query.where(Conversation.status == "open").order_by(Conversation.updated_at.desc(), Conversation.id)
+        return query.where(Conversation.status == "open")
     if view == "closed":
-        return query.where(Conversation.status == "closed").order_by(Conversation.closed_at.desc())
+        return query.where(Conversation.status == "closed")
     raise ValueError(f"unknown inbox view {view!r}")
 
 
-def _row(conversation: Conversation, customer: Customer, assignee_name: str | None, last_text: str | None) -> InboxRow:
+def _filtered(query: Select[Any], filters: InboxFilters, now: datetime) -> Select[Any]:
+    if filters.search.strip():
+        like = like_pattern(filters.search.strip())
+        said = select(Message.id).where(Message.conversation_id == Conversation.id,
+                                        func.lower(Message.text).like(like, escape=LIKE_ESCAPE)).exists()
+        query = query.where(or_(
+            func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, "")).like(
+                like, escape=LIKE_ESCAPE),
+            func.lower(func.coalesce(Customer.username, "")).like(like, escape=LIKE_ESCAPE),
+            func.coalesce(Customer.phone, "").like(like, escape=LIKE_ESCAPE),
+            said,
+        ))
+    if filters.channel:
+        query = query.where(Customer.channel == filters.channel)
+    if filters.language:
+        query = query.where(Customer.language == filters.language)
+    if filters.team:
+        query = query.where(Conversation.assignee_id.in_(select(Staff.id).where(Staff.team == filters.team)))
+    if filters.waiting_minutes is not None:
+        query = query.where(Conversation.mode == ConversationMode.WAITING,
+                            Conversation.waiting_since <= now - timedelta(minutes=filters.waiting_minutes))
+    return query
+
+
+def _ordered(query: Select[Any], view: str, sort: str) -> Select[Any]:
+    if view == "closed":
+        return query.order_by(Conversation.closed_at.desc(), Conversation.id.desc())
+    if sort == "waiting" or view == "waiting":
+        return query.order_by(Conversation.waiting_since.is_(None), Conversation.waiting_since, Conversation.id)
+    activity = func.coalesce(Conversation.last_customer_message_at, Conversation.updated_at)
+    return query.order_by(activity.desc(), Conversation.id.desc())
+
+
+def _query(view: str, staff_id: int | None) -> Select[Any]:
+    return _ordered(_in_view(_base(), view, staff_id), view, "activity")
+
+
+def _row(conversation: Conversation, customer: Customer, assignee_name: str | None, customer_said: str | None,
+         last_said: str | None, unread: int | None) -> InboxRow:
+    if customer_said is None and last_said:
+        direction, sender, text = last_said.split(":", 2)
+        customer_said = plain_text(text, sender, direction)
     return InboxRow(
         conversation_id=conversation.id,
         customer_id=customer.id,
@@ -89,19 +155,18 @@ def _row(conversation: Conversation, customer: Customer, assignee_name: str | No
             (t for t in (conversation.last_customer_message_at, conversation.last_agent_message_at) if t),
             default=None,
         ),
-        last_text=(last_text or "")[:200],
+        last_text=" ".join((customer_said or "").split())[:200],
+        unread=unread or 0,
         version=conversation.version,
     )
 
 
 async def list_view(
-    session: AsyncSession, view: str, *, staff_id: int | None = None, search: str | None = None, limit: int = 200
+    session: AsyncSession, view: str, *, staff_id: int | None = None, search: str | None = None,
+    filters: InboxFilters | None = None, limit: int = 200,
 ) -> list[InboxRow]:
-    query = _query(view, staff_id)
-    if search:
-        like = f"%{search.strip().lower()}%"
-        query = query.where(or_(func.lower(Customer.first_name).like(like), func.lower(Customer.username).like(like),
-                                func.lower(func.coalesce(Customer.last_name, "")).like(like)))
+    filters = filters or InboxFilters(search=search or "")
+    query = _ordered(_filtered(_in_view(_base(), view, staff_id), filters, clock.now()), view, filters.sort)
     rows = (await session.execute(query.limit(limit))).all()
     return [_row(*row) for row in rows]
 
@@ -110,22 +175,7 @@ async def many(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[i
     """Inbox rows for these conversations in one query (live updates batch their look-ups)."""
     if not conversation_ids:
         return {}
-    assignee = aliased(Staff)
-    last_message = (
-        select(Message.text)
-        .where(Message.conversation_id == Conversation.id, Message.private_note.is_(False))
-        .order_by(Message.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = (
-        await session.execute(
-            select(Conversation, Customer, assignee.name, last_message)
-            .join(Customer, Customer.id == Conversation.customer_id)
-            .outerjoin(assignee, assignee.id == Conversation.assignee_id)
-            .where(Conversation.id.in_(set(conversation_ids)))
-        )
-    ).all()
+    rows = (await session.execute(_base().where(Conversation.id.in_(set(conversation_ids))))).all()
     return {row[0].id: _row(*row) for row in rows}
 
 
@@ -134,14 +184,34 @@ async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
 
 
 async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
+    """The tab counters, plus "unread": the customer messages nobody has seen in my open conversations."""
     open_ = Conversation.status == "open"
+    mine = Conversation.assignee_id == staff_id
     waiting = Conversation.mode == ConversationMode.WAITING
-    rows = {
-        "waiting": select(func.count()).select_from(Conversation).where(open_, waiting),
-        "mine": select(func.count()).select_from(Conversation).where(open_, Conversation.assignee_id == staff_id),
-        "open": select(func.count()).select_from(Conversation).where(open_),
-    }
-    return {view: (await session.scalar(query)) or 0 for view, query in rows.items()}
+    unread = select(func.count(Message.id)).join(Conversation, Conversation.id == Message.conversation_id).where(
+        open_, mine, Message.direction == "in", Message.private_note.is_(False),
+        Message.id > func.coalesce(Conversation.staff_seen_message_id, 0))
+    row = (await session.execute(select(
+        select(func.count()).select_from(Conversation).where(open_, waiting).scalar_subquery(),
+        select(func.count()).select_from(Conversation).where(open_, mine).scalar_subquery(),
+        select(func.count()).select_from(Conversation).where(open_).scalar_subquery(),
+        unread.scalar_subquery(),
+    ))).one()
+    return {"waiting": row[0] or 0, "mine": row[1] or 0, "open": row[2] or 0, "unread": row[3] or 0}
+
+
+async def mark_seen(session: AsyncSession, conversation_id: int, up_to_message_id: int | None = None) -> int | None:
+    """Staff have seen the conversation up to this message (default: everything in it). The marker only moves
+    forward, so a page that reports late never makes seen messages unread again. Returns the marker."""
+    newest = await session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation_id))
+    if newest is None:
+        return None
+    target = min(up_to_message_id, newest) if up_to_message_id is not None else newest
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation_id, or_(
+            Conversation.staff_seen_message_id.is_(None), Conversation.staff_seen_message_id < target))
+        .values(staff_seen_message_id=target).execution_options(synchronize_session=False))
+    return target
 
 
 @dataclass

@@ -56,3 +56,10 @@ async def set_offline(session: AsyncSession, staff_id: int) -> None:
 
 def is_online(staff: Staff, now: datetime | None = None) -> bool:
     return staff.online_until is not None and staff.online_until > (now or clock.now())
+
+
+async def teams(session: AsyncSession) -> list[str]:
+    """The teams (departments) active staff belong to, by name."""
+    rows = await session.scalars(select(Staff.team).where(Staff.is_active.is_(True), Staff.team.is_not(None))
+                                 .distinct().order_by(Staff.team))
+    return [team for team in rows.all() if team]

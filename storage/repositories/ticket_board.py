@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import LIKE_ESCAPE, like_pattern
 from storage.models import Building, Customer, Project, Staff, Ticket, Unit
 from storage.vocabulary import OPEN_TICKET_STATUSES as OPEN_STATUSES
 from storage.vocabulary import TICKET_STATUSES, TicketKind
@@ -33,12 +34,6 @@ class BoardPage:
     total: int
     page: int
     pages: int
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern that matches `text` literally (its % and _ are not wildcards)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
@@ -67,13 +62,13 @@ def _where(query: Select, filters: BoardFilters, me_id: int, now: datetime) -> S
     if filters.overdue:
         query = query.where(_overdue(now))
     if search := filters.search.strip():
-        like = _like(search)
+        like = like_pattern(search)
         name = func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, ""))
         query = query.where(or_(
-            func.lower(Ticket.number).like(like, escape="\\"),
-            name.like(like, escape="\\"),
-            func.lower(func.coalesce(Customer.username, "")).like(like, escape="\\"),
-            func.coalesce(Customer.phone, "").like(like, escape="\\"),
+            func.lower(Ticket.number).like(like, escape=LIKE_ESCAPE),
+            name.like(like, escape=LIKE_ESCAPE),
+            func.lower(func.coalesce(Customer.username, "")).like(like, escape=LIKE_ESCAPE),
+            func.coalesce(Customer.phone, "").like(like, escape=LIKE_ESCAPE),
         ))
     return query
 

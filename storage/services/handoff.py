@@ -27,6 +27,8 @@ from storage.db import rows_changed
 from storage.events import conversation_changed, message_new
 from storage.models import PRIORITY_AGENT, Conversation, Customer, Handoff, Holiday, Message, Staff, Survey
 from storage.outbox import queue_to_customer
+from storage.repositories import inbox
+from storage.repositories.staff import PRESENCE_WINDOW
 from storage.services import auth, surveys
 from storage.services.notices import notify_staff, notify_team, tell_customer
 from storage.services.sla import Calendar
@@ -152,8 +154,8 @@ async def queue_position(session: AsyncSession, conversation: Conversation) -> t
 
 def _online(now: datetime) -> ColumnElement[bool]:
     return and_(
-        Staff.is_active.is_(True), Staff.role.in_(CHAT_ROLES), Staff.online_until.is_not(None),
-        Staff.online_until > now,
+        Staff.is_active.is_(True), Staff.role.in_(CHAT_ROLES), Staff.available.is_(True),
+        Staff.online_until.is_not(None), Staff.online_until > now,
     )
 
 
@@ -358,6 +360,11 @@ async def assignment_tick(work: Work) -> tuple[int, int]:
     then give the queue to online agents; each customer hears who joined, each agent is told. Returns
     (requeued, assigned) counts. Safe to run in several processes at once (see `auto_assign`)."""
     requeued = await requeue_silent(work, minutes=work.settings.handoff_reassign_minutes)
+    return len(requeued), await assign_waiting(work)
+
+
+async def assign_waiting(work: Work) -> int:
+    """Give the queue to available online agents now; each customer hears who joined, each agent is told."""
     assigned = await auto_assign(work.session)
     for conversation, agent in assigned:
         work.publish(conversation_changed(conversation))
@@ -366,7 +373,35 @@ async def assignment_tick(work: Work) -> tuple[int, int]:
                          target_id=conversation.id, ip=work.ip)
         await notify_staff(work, [agent.id], "assigned", link=_link(conversation),
                            customer=await _customer_name(work.session, conversation))
-    return len(requeued), len(assigned)
+    return len(assigned)
+
+
+async def set_availability(work: Work, available: bool) -> int:
+    """The acting agent switches to Available or Away. Away agents get no new conversations (their own stay
+    theirs); switching to Available hands them waiting customers at once rather than at the next tick.
+    Returns how many conversations were assigned."""
+    me = await acting_staff(work)
+    if me.available == available:
+        return 0
+    me.available = available
+    await work.audit("available" if available else "away", target_type="staff", target_id=me.id)
+    if not available:
+        return 0
+    if me.online_until is None or me.online_until <= clock.now():  # switching in the console: the console is open
+        me.online_until = clock.now() + PRESENCE_WINDOW
+    await work.session.flush()
+    return await assign_waiting(work)
+
+
+async def mark_seen(work: Work, conversation_id: int, up_to_message_id: int | None = None) -> None:
+    """Staff read the conversation (up to a message): its unread count drops in every console."""
+    before = await work.session.scalar(
+        select(Conversation.staff_seen_message_id).where(Conversation.id == conversation_id))
+    after = await inbox.mark_seen(work.session, conversation_id, up_to_message_id)
+    if after is not None and (before is None or after > before):
+        conversation = await work.session.get(Conversation, conversation_id, populate_existing=True)
+        if conversation is not None:
+            work.publish(conversation_changed(conversation, seen=True))
 
 
 def _link(conversation: Conversation) -> str:

@@ -52,7 +52,7 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
         row = f'#inbox tr[data-conversation="{conversation.id}"]'
         for page in (alan, bea):  # appears without reloading
             await page.wait_for_selector(row)
-            assert await page.inner_text(f"{row} td:first-child") == "Carol <b>Chen</b>"
+            assert await page.inner_text(f"{row} td:first-child a") == "Carol <b>Chen</b>"
 
         await alan.click(f"{row} button.take")
         await alan.wait_for_url(f"{console}/conversations/{conversation.id}")

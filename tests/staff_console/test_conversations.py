@@ -150,6 +150,13 @@ async def test_live_updates_reach_the_conversation_page(client, team, sessions, 
     live = await ws.receive_json(timeout=5)
     assert live["type"] == "message" and live["message"]["id"] == message.id
     assert live["message"]["text"] == "<script>x</script> is it still free?"  # the page inserts it as text
+    # Every page of the assignee hears of the customer's message (the page decides whether to alert), with the
+    # row's customer words and unread count for the counters.
+    attention = await ws.receive_json(timeout=5)
+    assert attention["type"] == "attention" and attention["kind"] == "message"
+    # Unread: the request for a person and this message (the agent took the chat without opening its page).
+    assert attention["row"]["assignee_id"] == team.agent.id and attention["row"]["unread"] == 2
+    assert attention["row"]["last_text"] == "<script>x</script> is it still free?"
     await bus.publish(message_status(outbox_id=1, message_id=77, conversation_id=conversation.id,
                                      customer_id=conversation.customer_id, chat_id=1, status="sent",
                                      telegram_message_id=1))

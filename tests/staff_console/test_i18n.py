@@ -49,7 +49,7 @@ async def test_a_staff_member_reads_the_console_in_their_profile_language(client
 
 async def test_the_header_switch_saves_the_language_to_the_profile(client, team, sessions):
     token = await sign_in(client, "agent@example.com")
-    assert ">Inbox<" in await (await client.get("/inbox?view=open")).text()
+    assert ">Inbox <span" in await (await client.get("/inbox?view=open")).text()  # the nav link and its badge
     response = await client.post("/language", data={"language": "zh", "next": "/inbox?view=open",
                                                     "csrf_token": token}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/inbox?view=open"

@@ -279,7 +279,7 @@ async def test_inbox_views(sessions, frozen_clock):
         assert sorted(views["open"]) == sorted([waiting.id, mine.id]) and views["closed"] == []
         row = await inbox.one(session, waiting.id)
         assert row.customer_name == "Wanda" and row.reason == "asked" and row.channel == "telegram"
-        assert await inbox.counts(session, agent.id) == {"waiting": 1, "mine": 1, "open": 2}
+        assert await inbox.counts(session, agent.id) == {"waiting": 1, "mine": 1, "open": 2, "unread": 0}
 
 
 async def test_chat_calendar_closes_on_holidays(sessions, frozen_clock):
@@ -307,3 +307,83 @@ async def test_asking_again_while_with_a_person_keeps_the_person(sessions, froze
         again = await handoff.request_handoff(session, conversation, "complaint", now=frozen_clock.now())
         assert conversation.mode == "human" and conversation.assignee_id == agent.id
         assert again.taken_by == agent.id
+
+
+async def test_away_agents_get_nothing_and_available_takes_the_queue_at_once(any_sessions, frozen_clock):
+    now = frozen_clock.now()
+    async with transaction(any_sessions) as session:
+        agent = await make_agent(session, "Li Na", now=now)
+        agent.available = False
+        first = await waiting_conversation(session, now, "Wu")
+        second = await waiting_conversation(session, now, "Xu")
+        assert await handoff.auto_assign(session, now=now) == []  # online, but Away
+    async with transaction(any_sessions) as session:
+        work = staff_work(session, agent.id)
+        assigned = await handoff.set_availability(work, True)  # no tick needed: the queue is hers at once
+        assert assigned == 2
+        assert await handoff.set_availability(work, True) == 0  # already available: nothing happens twice
+        kinds = [event.kind for event in work.events]
+    assert kinds.count("conversation.changed") == 2
+    async with any_sessions() as session:
+        owners = (await session.scalars(select(Conversation.assignee_id).where(
+            Conversation.id.in_([first.id, second.id])))).all()
+        assert owners == [agent.id, agent.id]
+        assert (await session.get(Staff, agent.id)).available is True
+
+
+async def test_unread_counts_follow_what_staff_have_seen(any_sessions, frozen_clock):
+    now = frozen_clock.now()
+    async with transaction(any_sessions) as session:
+        agent = await make_agent(session, now=now)
+        conversation = await waiting_conversation(session, now, "Wei")
+        await handoff.take(session, conversation.id, agent, now=now)
+        for text in ("hello", "is the flat free?"):
+            await conversations.record(session, conversation, direction="in", sender="customer", text=text)
+        await conversations.record(session, conversation, direction="out", sender="bot",
+                                        text="<b>Li Na</b> is here now")
+    async with any_sessions() as session:
+        row = await inbox.one(session, conversation.id)
+        # The customer's last words, not the system's "is here now"; the bot's line never counts as unread.
+        assert row.unread == 2 and row.last_text == "is the flat free?"
+        assert (await inbox.counts(session, agent.id))["unread"] == 2
+    async with transaction(any_sessions) as session:
+        first = await session.scalar(select(func.min(Message.id)).where(Message.conversation_id == conversation.id,
+                                                                        Message.direction == "in"))
+        work = staff_work(session, agent.id)
+        await handoff.mark_seen(work, conversation.id, first)
+        assert [event.kind for event in work.events] == ["conversation.changed"]
+    async with transaction(any_sessions) as session:
+        assert (await inbox.one(session, conversation.id)).unread == 1
+        work = staff_work(session, agent.id)
+        await handoff.mark_seen(work, conversation.id)
+        await handoff.mark_seen(work, conversation.id, first)  # a late report never makes messages unread again
+        assert len(work.events) == 1
+    async with any_sessions() as session:
+        assert (await inbox.one(session, conversation.id)).unread == 0
+        assert (await inbox.counts(session, agent.id))["unread"] == 0
+
+
+async def test_inbox_filters_search_message_text_and_sort(any_sessions, frozen_clock):
+    from storage.repositories.inbox import InboxFilters
+
+    async with transaction(any_sessions) as session:
+        old = await waiting_conversation(session, frozen_clock.now(), "Old")
+        frozen_clock.advance(minutes=30)
+        new = await waiting_conversation(session, frozen_clock.now(), "New")
+        new_customer = await session.get(Customer, new.customer_id)
+        new_customer.language = "zh"
+        await conversations.record(session, old, direction="in", sender="customer", text="丰台 50%_off?")
+        frozen_clock.advance(minutes=1)
+        await conversations.record(session, new, direction="in", sender="customer", text="hi")
+    async with any_sessions() as session:
+        def ids(rows):
+            return [row.conversation_id for row in rows]
+
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(search="丰台"))) == [old.id]
+        # % and _ are searched for literally, not as wildcards
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(search="50%_"))) == [old.id]
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(search="5_%"))) == []
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(language="zh"))) == [new.id]
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(waiting_minutes=20))) == [old.id]
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(sort="waiting"))) == [old.id, new.id]
+        assert ids(await inbox.list_view(session, "open", filters=InboxFilters(sort="activity"))) == [new.id, old.id]
