@@ -46,7 +46,28 @@ def _staff_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _agent_joined(lang: str, params: Mapping[str, Any]) -> Say:
-    return Say(t(lang, "{name} from our team is here now and will answer you in this chat.", name=params["agent"]))
+    name = params.get("agent")  # empty when the company keeps staff names private
+    if params.get("after_hours"):  # they were told when the team is back; someone came anyway, and says so
+        if not name:
+            return Say(t(lang, "A colleague from our team is here now, even though it is outside our usual hours, "
+                               "and will answer you in this chat."))
+        return Say(t(lang, "{name} from our team is here now, even though it is outside our usual hours, and "
+                           "will answer you in this chat.", name=name))
+    if not name:
+        return Say(t(lang, "A colleague from our team is here now and will answer you in this chat."))
+    return Say(t(lang, "{name} from our team is here now and will answer you in this chat.", name=name))
+
+
+def _transferred(lang: str, params: Mapping[str, Any]) -> Say:
+    if not params.get("agent"):  # the company keeps staff names private
+        return Say(t(lang, "Your conversation has been passed to a colleague, who will answer you here."))
+    return Say(t(lang, "Your conversation has been passed to {name}, who will answer you here.",
+                 name=params["agent"]))
+
+
+def _requeued(lang: str, params: Mapping[str, Any]) -> Say:
+    return Say(t(lang, "Sorry for the wait: the next available colleague will answer you here. You keep your "
+                       "place in line."))
 
 
 def _returned_to_bot(lang: str, params: Mapping[str, Any]) -> Say:
@@ -63,6 +84,8 @@ def _survey(lang: str, params: Mapping[str, Any]) -> Say:
 
 CUSTOMER_NOTICES: dict[str, Callable[[str, Mapping[str, Any]], Say]] = {
     "agent_joined": _agent_joined,
+    "transferred": _transferred,
+    "requeued": _requeued,
     "returned_to_bot": _returned_to_bot,
     "survey": _survey,
 }

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Human handoff: an assignee who has not answered within this many minutes loses the conversation to the queue.
     handoff_reassign_minutes: int = Field(default=5, ge=1)
     handoff_tick_seconds: float = 15.0  # how often the scheduler auto-assigns and requeues; 0 turns it off
+    # Whether customers are told staff members' names (who joined, who a transfer went to); off, they hear "a
+    # colleague" instead, as companies that keep staff names private prefer.
+    staff_names_to_customers: bool = True
     business_hours: str = "09:00-18:00"  # when people answer, in TIMEZONE
     business_days: str = "mon,tue,wed,thu,fri,sat"
     # After-sales: SLA clocks count these days (holidays and make-up workdays from the Holiday table), in TIMEZONE.

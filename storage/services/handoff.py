@@ -349,6 +349,8 @@ async def requeue_silent(work: Work, *, minutes: int, now: datetime | None = Non
         # The row is about the agent who went silent, whoever runs the tick.
         await auth.audit(session, "requeue", staff_id=silent_id, target_type="conversation",
                          target_id=conversation.id, details={"minutes": minutes}, ip=work.ip)
+        # The customer hears it too: they are not left talking to someone who left.
+        await tell_customer(work, reloaded, "requeued")
         work.publish(conversation_changed(reloaded, requeued=True))
         requeued.append((reloaded, silent_id))
     await session.flush()
@@ -366,9 +368,11 @@ async def assignment_tick(work: Work) -> tuple[int, int]:
 async def assign_waiting(work: Work) -> int:
     """Give the queue to available online agents now; each customer hears who joined, each agent is told."""
     assigned = await auto_assign(work.session)
+    after_hours = await _after_hours(work) if assigned else False
     for conversation, agent in assigned:
         work.publish(conversation_changed(conversation))
-        await tell_customer(work, conversation, "agent_joined", agent=agent.name)
+        await tell_customer(work, conversation, "agent_joined", agent=_shown_name(work, agent),
+                            after_hours=after_hours)
         await auth.audit(work.session, "auto_assign", staff_id=agent.id, target_type="conversation",
                          target_id=conversation.id, ip=work.ip)
         await notify_staff(work, [agent.id], "assigned", link=_link(conversation),
@@ -404,6 +408,19 @@ async def mark_seen(work: Work, conversation_id: int, up_to_message_id: int | No
             work.publish(conversation_changed(conversation, seen=True))
 
 
+def _shown_name(work: Work, staff: Staff) -> str:
+    """The staff member's name as customers see it: empty when the company keeps names private."""
+    return staff.name if work.settings.staff_names_to_customers else ""
+
+
+async def _after_hours(work: Work) -> bool:
+    """Outside the chat hours the customer was told when the team is back (the handoff flow says so); a person
+    who joins anyway says they came outside those hours, so the two messages never contradict each other."""
+    settings = work.settings
+    calendar = await chat_calendar(work.session, settings.business_hours, settings.business_days, settings.tz)
+    return not calendar.is_open(clock.now())
+
+
 def _link(conversation: Conversation) -> str:
     return f"/conversations/{conversation.id}"
 
@@ -435,7 +452,8 @@ async def take_over(work: Work, conversation_id: int) -> Conversation:
     agent = await acting_staff(work)
     conversation = await take(work.session, conversation_id, agent, takeover=True)
     work.publish(conversation_changed(conversation))
-    await tell_customer(work, conversation, "agent_joined", agent=agent.name)
+    await tell_customer(work, conversation, "agent_joined", agent=_shown_name(work, agent),
+                        after_hours=await _after_hours(work))
     await work.audit("takeover", target_type="conversation", target_id=conversation_id)
     return conversation
 
@@ -508,6 +526,7 @@ async def transfer(
     await notify_staff(work, [target.id], "transferred_with_note" if note else "transferred",
                        link=_link(conversation), by=by.name, customer=await _customer_name(session, conversation),
                        note=note)
+    await tell_customer(work, conversation, "transferred", agent=_shown_name(work, target))
     await work.audit("transfer", target_type="conversation", target_id=conversation_id,
                      details={"to": target.id, "note": note})
     work.publish(conversation_changed(conversation, transferred_to=target.id), message_new(record))

@@ -209,7 +209,10 @@ async def test_transfer_needs_owner_and_notifies_target(sessions, frozen_clock):
         note = await session.scalar(select(Message).where(Message.conversation_id == conversation.id,
                                                           Message.private_note.is_(True)))
         assert "speaks Cantonese" in note.text
-        assert await session.scalar(select(OutboxMessage.id)) is None  # notes never go to the customer
+        # The private note never reaches the customer; the customer is told who has them now, and nothing more.
+        outbox = (await session.scalars(select(OutboxMessage))).all()
+        assert [row.payload["text"] for row in outbox] == [
+            "Your conversation has been passed to Other, who will answer you here."]
         notified = await session.scalar(select(StaffNotification).where(StaffNotification.staff_id == other.id))
         assert "speaks Cantonese" in notified.text
         with pytest.raises(HandoffError):  # the old owner no longer writes here
@@ -387,3 +390,31 @@ async def test_inbox_filters_search_message_text_and_sort(any_sessions, frozen_c
         assert ids(await inbox.list_view(session, "open", filters=InboxFilters(waiting_minutes=20))) == [old.id]
         assert ids(await inbox.list_view(session, "open", filters=InboxFilters(sort="waiting"))) == [old.id, new.id]
         assert ids(await inbox.list_view(session, "open", filters=InboxFilters(sort="activity"))) == [new.id, old.id]
+
+
+async def test_the_customer_hears_one_story_after_hours_on_transfer_and_on_requeue(sessions, frozen_clock):
+    """Outside hours a person who joins anyway says so; a requeued customer is told; names can stay private."""
+    from tests.workplace import SETTINGS
+
+    frozen_clock.set(frozen_clock.now().replace(hour=14))  # 22:00 in Shanghai: outside 09:00-18:00
+    now = frozen_clock.now()
+    async with transaction(sessions) as session:
+        agent = await make_agent(session, "Li Na", now=now)
+        late = await waiting_conversation(session, now, "Late")
+        await handoff.take_over(staff_work(session, agent.id), late.id)
+        private = work_on(session, staff_work(session, agent.id).actor,
+                          settings=SETTINGS.model_copy(update={"staff_names_to_customers": False}))
+        other = await make_agent(session, "Zhao", now=now)
+        await handoff.transfer(private, late.id, other.id)
+        frozen_clock.advance(minutes=SETTINGS.handoff_reassign_minutes + 1)
+        requeued = await handoff.requeue_silent(work_on(session), minutes=SETTINGS.handoff_reassign_minutes)
+        assert [c.id for c, _ in requeued] == [late.id]
+        said = [row.payload["text"] for row in (await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.customer_id == late.customer_id)
+            .order_by(OutboxMessage.id))).all()]
+    assert said == [
+        "Li Na from our team is here now, even though it is outside our usual hours, and will answer you in this "
+        "chat.",
+        "Your conversation has been passed to a colleague, who will answer you here.",
+        "Sorry for the wait: the next available colleague will answer you here. You keep your place in line.",
+    ]
