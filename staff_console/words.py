@@ -41,6 +41,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "requeued": N_("back in the queue"),
     },
     "role": {"admin": N_("admin"), "agent": N_("agent"), "service": N_("service")},
+    "weekday": {"mon": N_("Monday"), "tue": N_("Tuesday"), "wed": N_("Wednesday"), "thu": N_("Thursday"),
+                "fri": N_("Friday"), "sat": N_("Saturday"), "sun": N_("Sunday")},
     "language": {"en": N_("English"), "zh": N_("Chinese")},
     "channel": {"telegram": N_("Telegram"), "web": N_("web chat"), "webchat": N_("web chat")},
     "deal_type": {"sale": N_("sale"), "rent": N_("rent")},

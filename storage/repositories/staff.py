@@ -56,3 +56,4 @@ async def set_offline(session: AsyncSession, staff_id: int) -> None:
 
 def is_online(staff: Staff, now: datetime | None = None) -> bool:
     return staff.online_until is not None and staff.online_until > (now or clock.now())
+
