@@ -30,6 +30,8 @@ from storage.services.tickets import OPEN_STATUSES
 from storage.vocabulary import COMPLAINT_CATEGORIES, REPAIR_CATEGORIES
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+                     strict=True))  # as refusals name a day (the console shows its word)
 SKILLS: tuple[str, ...] = tuple(dict.fromkeys((*REPAIR_CATEGORIES, *COMPLAINT_CATEGORIES)))
 LEVELS = range(1, 6)  # 1 junior .. 5 senior; emergencies prefer seniors
 MAX_AREAS = 30
@@ -52,8 +54,9 @@ def _clock_time(hours: str, minutes: str) -> time | None:
     return time(h, m)
 
 
-def parse_day(day: str, text: str) -> list[list[str]]:
+def parse_day(code: str, text: str) -> list[list[str]]:
     """One weekday's ranges ("09:00-12:00, 13:00-18:00"), sorted; empty text is a day off."""
+    day = DAY_NAMES[code]
     ranges: list[tuple[time, time]] = []
     for part in (p for p in _LIST_SEPARATORS.split(text or "") if p.strip()):
         match = _RANGE.match(part)
