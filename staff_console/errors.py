@@ -57,6 +57,7 @@ MESSAGES: tuple[str, ...] = (
     N_("skill: %(category)s"),
     N_("team %(team)s"),
     N_("level %(level)s, %(open)s open"),
+    N_("on time off now"),
     # merging a web chat visitor (storage/services/customer_merge.py)
     N_("a customer cannot be merged into itself"),
     N_("no such customer"),
