@@ -153,6 +153,8 @@ MESSAGES: tuple[str, ...] = (
     N_("the area %(name)s is longer than %(length)s characters"),
     N_("unknown skill %(skill)s; use ticket categories: %(skills)s"),
     N_("the level is a whole number from %(low)s to %(high)s"),
+    N_("email %(email)s is not an email address"),
+    N_("no project or district is called %(names)s yet"),
 )
 
 # Values that are stored codes, shown as words; values that are themselves a sentence, translated.

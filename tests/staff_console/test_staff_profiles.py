@@ -176,3 +176,33 @@ async def test_work_history_counts_recent_tickets_and_average_survey(client, tea
     assert figures["handled"] == "4" and figures["open"] == "1" and figures["resolved"] == "3"
     assert figures["average"].startswith("4.5 / 5 (2 answered)")
     assert sorted(row[0] for row in _cells(page, "recent-tickets")) == ["R-0", "R-1", "R-2", "R-3"]
+
+
+async def test_a_leads_edit_reorders_the_tickets_assignment_suggestions(client, team, sessions, frozen_clock):
+    from storage.services import tickets
+    from tests import factories
+
+    async with transaction(sessions) as session:
+        lead = Staff(email="lead@example.com", name="Lei Lead", role="service", is_team_lead=True, team="complaints",
+                     password_hash=(await session.get(Staff, team.service.id)).password_hash)
+        session.add(lead)
+        unit = await factories.unit(session)  # in Sunny Garden
+        person = await factories.customer(session)
+        first = await factories.staff(session, name="Pipe Pan", skills=["plumbing"], areas=["Sunny Garden"], level=2)
+        second = await factories.staff(session, name="Wire Wu", skills=["electrical"], areas=["Haidian"], level=2)
+        ticket = await tickets.create_ticket(session, kind="repair", category="electrical", customer_id=person.id,
+                                             unit_id=unit.id, settings=console_settings())
+
+    def suggested(html: str) -> list[str]:
+        return re.findall(r'<option value="\d+">★ ([^—<]+?) —', html)
+
+    token = await sign_in(client, "lead@example.com")
+    before = suggested(await (await client.get(f"/tickets/{ticket.id}")).text())
+    assert before.index("Pipe Pan") < before.index("Wire Wu")  # Pipe Pan covers the project
+    saved = await client.post(f"/staff/{second.id}/technician", data=[
+        ("areas", "Sunny Garden"), ("skills", "electrical"), ("level", "3"), ("csrf_token", token)],
+        allow_redirects=False)
+    assert saved.status == 303
+    after = suggested(await (await client.get(f"/tickets/{ticket.id}")).text())
+    assert after[0] == "Wire Wu" and after.index("Wire Wu") < after.index("Pipe Pan")
+    assert first.id != second.id
