@@ -72,7 +72,8 @@ async def _render(request: web.Request, person_id: int, *, status: int = 200, er
     response = aiohttp_jinja2.render_template("staff_profile.html", request, {
         "person": person, "hours": hours, "away": away, "history": history, "known_areas": areas,
         "unknown_areas": unknown, "skills": staff_profiles.SKILLS, "levels": list(staff_profiles.LEVELS),
-        "weekdays": staff_profiles.WEEKDAYS, "day_names": staff_profiles.DAY_NAMES, "takes_viewings": takes, "free_slots": free, "clashes": clashes,
+        "weekdays": staff_profiles.WEEKDAYS, "day_names": staff_profiles.DAY_NAMES,
+        "takes_viewings": takes, "free_slots": free, "clashes": clashes,
         "may_edit_hours": me.role == StaffRole.ADMIN, "may_edit_technician": _may_edit_technician(me, person),
         "error": error, "form": form or {}, "which": which, "open_statuses": tickets.OPEN_STATUSES,
     })

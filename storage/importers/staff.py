@@ -105,8 +105,8 @@ async def import_staff(
             if person is None:
                 password = secrets.token_urlsafe(12)
                 hashed = await asyncio.to_thread(staff_accounts.hash_password, password)
-                await staff_accounts.create_staff(session, parsed.email, parsed.name, parsed.role or "service", password,
-                                                  password_hash=hashed,
+                await staff_accounts.create_staff(session, parsed.email, parsed.name, parsed.role or "service",
+                                                  password, password_hash=hashed,
                                                   **{"language": default_language, **parsed.fields})
                 passwords.append((parsed.email, password))
                 report.inserted += 1

@@ -74,7 +74,8 @@ def test_import_staff_reports_rows_creates_and_updates(cli_env, capsys):
     assert set(passwords) == {"li@example.com", "wang@example.com"}
     db = cli_env / "homedesk.db"
     [(role, language, areas, skills, level, password_hash)] = rows(
-        db, "SELECT role, language, service_areas, skills, level, password_hash FROM staff WHERE email='li@example.com'")
+        db, "SELECT role, language, service_areas, skills, level, password_hash FROM staff "
+            "WHERE email='li@example.com'")
     assert role == "service" and language == "zh" and level == 4
     assert json.loads(areas) == ["Sunny Garden", "朝阳"] and json.loads(skills) == ["plumbing", "electrical"]
     assert verify_password(password_hash, passwords["li@example.com"])
