@@ -26,6 +26,12 @@ def _cells(html: str, table_id: str) -> list[list[str]]:
             for row in rows]
 
 
+def _flagged(staff_page: str) -> dict[str, bool]:
+    """Each row of the staff list: is the person flagged as having no working hours?"""
+    rows = re.findall(r'<input name="name" value="([^"]+)".*?<span>(.*?)</span>', staff_page, re.S)
+    return {name: 'class="no-hours"' in cell for name, cell in rows}
+
+
 def _value(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert found, name
@@ -34,6 +40,8 @@ def _value(html: str, name: str) -> str:
 
 async def test_admin_sets_an_agents_hours_and_time_off_and_slots_follow(client, team, sessions, frozen_clock):
     token = await sign_in(client, "admin@example.com")
+    listing = await (await client.get("/staff")).text()
+    assert _flagged(listing) == {"Alan Agent": True, "Bea Agent": True, "Ada Admin": False, "Sam Service": False}
     page = await (await client.get(f"/staff/{team.agent.id}")).text()
     assert 'id="viewing-status" class="flash error"' in page  # a new agent has no hours: nobody can book them
     saved = await client.post(f"/staff/{team.agent.id}/hours", data={**WEEK, "csrf_token": token},
@@ -48,6 +56,8 @@ async def test_admin_sets_an_agents_hours_and_time_off_and_slots_follow(client, 
     page = await (await client.get(f"/staff/{team.agent.id}")).text()
     assert _value(page, "mon") == "09:00-12:00, 13:00-18:00" and _value(page, "wed") == ""
     assert 'id="viewing-status" class="muted"' in page
+    listing = await (await client.get("/staff")).text()
+    assert _flagged(listing) == {"Alan Agent": False, "Bea Agent": True, "Ada Admin": False, "Sam Service": False}
 
     away = await client.post(f"/staff/{team.agent.id}/time-off",
                              data={"first_day": "2026-03-03", "last_day": "2026-03-06", "reason": "Annual leave",
