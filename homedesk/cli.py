@@ -1,4 +1,4 @@
-"""The `homedesk` command: run, migrate, seed-demo, create-staff, import-*, match.
+"""The `homedesk` command: run, migrate, seed-demo, create-staff, import-* (import-staff too), match.
 
 Mistakes in use or configuration end with exit code 2 and one line on standard error, naming the
 setting or the argument at fault; never a traceback.
@@ -63,9 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("email")
     staff.add_argument("--name", required=True)
     staff.add_argument("--role", required=True, choices=ROLES)
+    staff.add_argument("--team", help="e.g. sales, repair, complaints")
+    staff.add_argument("--areas", help='projects or districts a technician covers, separated by ";"')
+    staff.add_argument("--skills", help='ticket categories, separated by ";" (plumbing;electrical...)')
+    staff.add_argument("--level", help="1 (junior) to 5 (senior); emergencies prefer seniors")
+    staff.add_argument("--hours", help='working hours, e.g. "mon-fri 09:00-12:00, 13:00-18:00; sat 10:00-16:00"')
+    staff.add_argument("--language", choices=("en", "zh"), help="the console's language (default DEFAULT_LOCALE)")
     staff.set_defaults(handler=cmd_create_staff)
 
-    for kind in ("listings", "districts", "units"):
+    for kind in ("listings", "districts", "units", "staff"):
         command = commands.add_parser(f"import-{kind}", help=f"import {kind} from a CSV file (see README)")
         command.add_argument("file", type=Path, metavar="FILE")
         command.set_defaults(handler=cmd_import, kind=kind)
@@ -290,25 +296,53 @@ def read_password(stdin: TextIO | None = None, prompt: Callable[[str], str] = ge
     return line.rstrip("\r\n")
 
 
+def staff_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """create-staff's optional flags, checked by the rules the console uses (storage.services.staff_profiles)."""
+    from storage.services import staff_profiles
+    from storage.services.staff_accounts import StaffAccountError
+
+    fields: dict[str, Any] = {}
+    try:
+        if args.team:
+            fields["team"] = args.team.strip()[:64] or None
+        if args.areas is not None:
+            fields["service_areas"] = staff_profiles.check_areas(args.areas)
+        if args.skills is not None:
+            fields["skills"] = staff_profiles.check_skills(args.skills)
+        if args.level is not None:
+            fields["level"] = staff_profiles.check_level(args.level)
+        if args.hours is not None:
+            fields["working_hours"] = staff_profiles.parse_hours_option(args.hours)
+    except StaffAccountError as exc:
+        raise UsageError(str(exc)) from None
+    return fields
+
+
 async def cmd_create_staff(args: argparse.Namespace) -> int:
+    from storage.services import staff_profiles
     from storage.services.staff_accounts import MIN_PASSWORD_LENGTH, StaffAccountError, create_staff
 
     settings = settings_and_logging()
+    fields = staff_fields(args)
     password = read_password()
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     async with database(settings) as factory:
         try:
             async with workplace(settings, factory).open() as work:
-                staff = await create_staff(work.session, args.email, args.name, args.role, password)
+                staff = await create_staff(work.session, args.email, args.name, args.role, password,
+                                           language=args.language or settings.default_locale, **fields)
+                unknown = await staff_profiles.unknown_areas(work.session, staff.service_areas or [])
         except StaffAccountError as exc:
             raise UsageError(str(exc)) from None
+    for name in unknown:
+        print(f"warning: no project or district is called {name} yet", file=sys.stderr)
     print(f"created {staff.role} {staff.email} (id {staff.id})")
     return 0
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
-    from storage.importers import CsvFormatError, import_districts, import_listings, import_units
+    from storage.importers import CsvFormatError, import_districts, import_listings, import_staff, import_units
 
     path: Path = args.file
     if not await asyncio.to_thread(path.is_file):
@@ -325,6 +359,12 @@ async def cmd_import(args: argparse.Namespace) -> int:
                                                              media_dir=settings.media_path)
             elif args.kind == "districts":
                 report = await import_districts(factory, path, progress=progress)
+            elif args.kind == "staff":  # new staff get a first password to pass on, printed once
+                imported = await import_staff(factory, path, progress=progress,
+                                              default_language=settings.default_locale)
+                report = imported.report
+                for email, first_password in imported.passwords:
+                    print(f"created {email}: first password {first_password}")
             else:
                 report = await import_units(factory, path, progress=progress)
         except CsvFormatError as exc:

@@ -70,6 +70,7 @@ ROUTE_MODULES = [
     "staff_console.routes.viewings",
     "staff_console.routes.canned",
     "staff_console.routes.staff_admin",
+    "staff_console.routes.staff_profiles",
     "staff_console.routes.profile",
     "staff_console.routes.live",
     "staff_console.routes.tickets",

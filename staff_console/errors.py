@@ -57,6 +57,7 @@ MESSAGES: tuple[str, ...] = (
     N_("skill: %(category)s"),
     N_("team %(team)s"),
     N_("level %(level)s, %(open)s open"),
+    N_("on time off now"),
     # merging a web chat visitor (storage/services/customer_merge.py)
     N_("a customer cannot be merged into itself"),
     N_("no such customer"),
@@ -135,12 +136,31 @@ MESSAGES: tuple[str, ...] = (
     N_("floor %(floor)s is above floors_total %(floors)s"),
     N_("agent_email %(email)s is not a staff member; listing has no agent"),
     N_("owner_phone %(phone)s is not a phone number (7 to 15 digits)"),
+    # working hours, time off, technicians' areas/skills/level (storage/services/staff_profiles.py, import-staff)
+    N_("%(day)s: %(range)s is not a time range like 09:00-18:00"),
+    N_("%(day)s: %(range)s ends before it starts"),
+    N_("%(day)s: the time ranges overlap"),
+    N_("hours: %(part)s does not start with weekdays like mon-fri"),
+    N_("%(what)s is not a date like 2026-03-01"),
+    N_("the first day"),
+    N_("the last day"),
+    N_("the time off ends before it starts"),
+    N_("time off is at most %(days)s days at a time"),
+    N_("the time off is already over"),
+    N_("the reason is longer than 200 characters"),
+    N_("no such time off"),
+    N_("at most %(count)s service areas"),
+    N_("the area %(name)s is longer than %(length)s characters"),
+    N_("unknown skill %(skill)s; use ticket categories: %(skills)s"),
+    N_("the level is a whole number from %(low)s to %(high)s"),
+    N_("email %(email)s is not an email address"),
+    N_("no project or district is called %(names)s yet"),
 )
 
 # Values that are stored codes, shown as words; values that are themselves a sentence, translated.
 _WORD_PARAMS = {"ticket_status": "ticket_status", "from_status": "ticket_status", "to_status": "ticket_status",
-                "kind": "ticket_kind", "field": "field", "category": "category"}
-_NESTED_PARAMS = ("reason",)
+                "kind": "ticket_kind", "field": "field", "category": "category", "day": "weekday"}
+_NESTED_PARAMS = ("reason", "what")
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 
 

@@ -41,6 +41,9 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "requeued": N_("back in the queue"),
     },
     "role": {"admin": N_("admin"), "agent": N_("agent"), "service": N_("service")},
+    # Keyed by the English name (storage.services.staff_profiles.DAY_NAMES), as the services' refusals say it.
+    "weekday": {"Monday": N_("Monday"), "Tuesday": N_("Tuesday"), "Wednesday": N_("Wednesday"),
+                "Thursday": N_("Thursday"), "Friday": N_("Friday"), "Saturday": N_("Saturday"), "Sunday": N_("Sunday")},
     "language": {"en": N_("English"), "zh": N_("Chinese")},
     "channel": {"telegram": N_("Telegram"), "web": N_("web chat"), "webchat": N_("web chat")},
     "deal_type": {"sale": N_("sale"), "rent": N_("rent")},

@@ -67,9 +67,12 @@ async def _ask_phone(ctx: DialogContext, listing: Listing) -> list[Reply]:
 
 
 async def _ask_day(ctx: DialogContext, listing: Listing) -> list[Reply]:
-    agent = await viewings.agent_for_listing(ctx.session, listing)
+    agent = await viewings.agent_for_listing(ctx.session, listing, now=ctx.now, settings=ctx.settings)
+    if agent is None:
+        ctx.clear()
+        return [nobody_takes_viewings(ctx)]
     ctx.goto(NAME, "day", listing_id=listing.id)
-    days = await viewings.free_days(ctx.session, agent.id, now=ctx.now, settings=ctx.settings) if agent else []
+    days = await viewings.free_days(ctx.session, agent.id, now=ctx.now, settings=ctx.settings)
     home = title(ctx.lang, listing, await district_names(ctx.session))
     return [day_question(ctx, days, lambda day: PickDay(listing.id, day),
                          ctx.t("Viewing: {home} ({ref}). Which day suits you?", home=home, ref=listing.ref_code))]
@@ -79,6 +82,13 @@ BOOKING_STEPS: tuple[BookingStep, ...] = (
     BookingStep("phone", lambda ctx: not ctx.customer.phone, _ask_phone),
     BookingStep("day", lambda ctx: True, _ask_day),
 )
+
+
+def nobody_takes_viewings(ctx: DialogContext, edit: bool = False) -> Say:
+    """No agent works in the next two weeks (no working hours, or all away): say so, and offer a person."""
+    return Say(ctx.t("Sorry, none of our agents can take viewings in the next two weeks, so I cannot book one "
+                     "here. A person from our team can note your request and call you back."),
+               choices=[[Choice(ctx.t("Talk to a person"), "handoff:start")]], edit=edit)
 
 
 def day_question(ctx: DialogContext, days: list[date], pick: Callable[[date], Token], text: str,
@@ -180,6 +190,8 @@ class BookingFlow(Flow):
         listing = await listings_repo.get(ctx.session, listing_id)
         if listing is None or listing.status != "active":
             return [Say(ctx.t("Sorry, this home is no longer available."))]
+        if await viewings.agent_for_listing(ctx.session, listing, now=ctx.now, settings=ctx.settings) is None:
+            return [nobody_takes_viewings(ctx)]  # before asking for a phone number that could not be used
         return await self._next(ctx, listing)
 
     async def _cancel(self, ctx: DialogContext) -> list[Reply]:
@@ -214,10 +226,9 @@ class BookingFlow(Flow):
         listing = await listings_repo.get(ctx.session, listing_id)
         if listing is None:
             return None
-        agent = await viewings.agent_for_listing(ctx.session, listing)
+        agent = await viewings.agent_for_listing(ctx.session, listing, now=ctx.now, settings=ctx.settings)
         if agent is None:
-            return [Say(ctx.t("Sorry, there is no free time in the next two weeks. An agent can arrange one "
-                              "with you."))]
+            return [nobody_takes_viewings(ctx, edit=True)]
         slots = await viewings.free_slots(ctx.session, agent.id, now=ctx.now, on_day=day, settings=ctx.settings)
         back = booking_button(ctx.t("◀ Other day"), OpenListing(listing.id))
         return [time_question(ctx, slots, lambda slot: PickTime(listing.id, slot), back, day, lead)]

@@ -48,7 +48,8 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
         people = await staff_repo.list_staff(session)
     shown = None if form.get("password") else password
     return aiohttp_jinja2.render_template("staff.html", request, {
-        "people": people, "roles": STAFF_ROLES, "created": {"email": created.email, "password": shown}})
+        "people": people, "roles": STAFF_ROLES,
+        "created": {"id": created.id, "email": created.email, "password": shown}})
 
 
 @requires("admin")

@@ -58,6 +58,10 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def is_email(email: str) -> bool:
+    return bool(_EMAIL_RE.match(normalise_email(email)))
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffAccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")

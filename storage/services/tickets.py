@@ -33,6 +33,7 @@ from storage.models import (
     Building,
     Project,
     Staff,
+    StaffTimeOff,
     Ticket,
     TicketAttachment,
     TicketCounter,
@@ -450,8 +451,10 @@ class Suggestion:
     load: int
 
 
-async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 5) -> list[Suggestion]:
-    """Service staff ranked by service area, skill, level (emergencies want seniors) and current load."""
+async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 5,
+                            now: datetime | None = None) -> list[Suggestion]:
+    """Service staff ranked by service area, skill, level (emergencies want seniors) and current load; whoever
+    is on time off now goes last (the areas, skills, level and time off are kept by storage.services.staff_profiles)."""
     project = await unit_project(session, ticket.unit_id)
     district = None
     if project:
@@ -462,9 +465,16 @@ async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 
                             Staff.role.in_((StaffRole.SERVICE, StaffRole.ADMIN, StaffRole.AGENT)))
     )).all()
     load = await open_load(session)
+    now = now or clock.now()
+    away = set((await session.scalars(
+        select(StaffTimeOff.staff_id).where(StaffTimeOff.starts_at <= now, StaffTimeOff.ends_at > now)
+    )).all())
     ranked: list[Suggestion] = []
     for person in people:
         score, reasons = 0.0, []
+        if person.id in away:
+            score -= 200
+            reasons.append("on time off now")
         areas = {a.lower() for a in person.service_areas or []}
         if project and project.lower() in areas:
             score += 40

@@ -103,11 +103,13 @@ async def free_slots(
     days: int = HORIZON_DAYS,
     on_day: date | None = None,
     ignore_viewing_id: int | None = None,
+    ignore_bookings: bool = False,
     settings: Settings,
 ) -> list[datetime]:
     """Start times (UTC) a viewing can be booked at, soonest first; `on_day` limits to one local day.
 
-    `ignore_viewing_id` treats that viewing's own blocks as free (when it is being rescheduled).
+    `ignore_viewing_id` treats that viewing's own blocks as free (when it is being rescheduled);
+    `ignore_bookings` treats every booking as free (the times the agent works and is not away).
     """
     agent = await session.get(Staff, agent_id)
     if agent is None or not agent.is_active:
@@ -122,7 +124,7 @@ async def free_slots(
     )
     if ignore_viewing_id is not None:
         taken_query = taken_query.where(ViewingSlot.viewing_id != ignore_viewing_id)
-    taken = {_floor_block(at) for at in (await session.scalars(taken_query)).all()}
+    taken = set() if ignore_bookings else {_floor_block(at) for at in (await session.scalars(taken_query)).all()}
     time_off = (
         await session.execute(
             select(StaffTimeOff.starts_at, StaffTimeOff.ends_at).where(
@@ -166,29 +168,45 @@ async def free_days(session: AsyncSession, agent_id: int, *, now: datetime | Non
     return days
 
 
-async def agent_for_listing(session: AsyncSession, listing: Listing) -> Staff | None:
-    """The listing's agent, or (when it has none or they left) the active agent with the fewest bookings."""
+async def takes_viewings(session: AsyncSession, agent: Staff, *, now: datetime | None = None,
+                         settings: Settings) -> bool:
+    """Whether the agent can take viewings in the next two weeks: active, with working hours, not away all
+    that time. Bookings do not count: a fully booked agent still takes viewings (and can arrange one)."""
+    if not agent.is_active:
+        return False
+    return bool(await free_slots(session, agent.id, now=now, ignore_bookings=True, settings=settings))
+
+
+async def viewing_agents(session: AsyncSession, *, now: datetime | None = None, settings: Settings) -> list[Staff]:
+    """Every agent who can take viewings in the next two weeks (takes_viewings), fewest upcoming bookings first."""
+    now = now or clock.now()
+    agents = (
+        await session.scalars(
+            select(Staff).where(Staff.is_active.is_(True), Staff.role == StaffRole.AGENT).order_by(Staff.id)
+        )
+    ).all()
+    load = dict(
+        (
+            await session.execute(
+                select(Viewing.agent_id, func.count()).where(Viewing.status == "booked", Viewing.starts_at > now)
+                .group_by(Viewing.agent_id)
+            )
+        ).tuples().all()
+    )
+    able = [agent for agent in agents if await takes_viewings(session, agent, now=now, settings=settings)]
+    return sorted(able, key=lambda agent: (load.get(agent.id, 0), agent.id))
+
+
+async def agent_for_listing(session: AsyncSession, listing: Listing, *, now: datetime | None = None,
+                            settings: Settings) -> Staff | None:
+    """Who shows the listing: its own agent when they take viewings (takes_viewings), else the agent who takes
+    viewings with the fewest upcoming bookings; None when no agent takes viewings at all (nobody can be booked)."""
     if listing.agent_id is not None:
         agent = await session.get(Staff, listing.agent_id)
-        if agent is not None and agent.is_active:
+        if agent is not None and await takes_viewings(session, agent, now=now, settings=settings):
             return agent
-    # Fewest upcoming booked viewings first (the least loaded agent); the lowest id breaks ties so the
-    # choice is stable.
-    upcoming = (
-        select(Viewing.agent_id, func.count().label("booked"))
-        .where(Viewing.status == "booked", Viewing.starts_at >= clock.now())
-        .group_by(Viewing.agent_id)
-        .subquery()
-    )
-    return (
-        await session.scalars(
-            select(Staff)
-            .outerjoin(upcoming, upcoming.c.agent_id == Staff.id)
-            .where(Staff.is_active.is_(True), Staff.role == StaffRole.AGENT)
-            .order_by(func.coalesce(upcoming.c.booked, 0), Staff.id)
-            .limit(1)
-        )
-    ).first()
+    agents = await viewing_agents(session, now=now, settings=settings)
+    return agents[0] if agents else None
 
 
 async def _claim(session: AsyncSession, viewing: Viewing, buffer_minutes: int) -> None:
@@ -217,7 +235,8 @@ async def book(
     listing = await session.get(Listing, listing_id)
     if listing is None or listing.status != "active":
         raise ViewingError("listing not available")
-    agent = await session.get(Staff, agent_id) if agent_id else await agent_for_listing(session, listing)
+    agent = await session.get(Staff, agent_id) if agent_id else await agent_for_listing(session, listing, now=now,
+                                                                                          settings=settings)
     if agent is None:
         raise ViewingError("no agent for this listing")
     starts_at = starts_at.astimezone(UTC)

@@ -306,11 +306,12 @@ def admin_pages(s: Seeded) -> list[str]:
     return ["/inbox?view=open", f"/conversations/{s.closed}", f"/customers/{s.customer}", "/reports",
             "/reports?from=2020-01-01&to=2030-12-31", "/staff", "/canned", "/tickets/settings", "/dead-letters",
             "/listings/import", f"/viewings?agent={s.agent.id}", f"/tickets/{s.repair}", "/tickets/follow-ups",
-            "/profile"]
+            "/profile", "/technicians", f"/staff/{s.agent.id}", f"/staff/{s.service.id}"]
 
 
 def service_pages(s: Seeded) -> list[str]:
-    return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile"]
+    return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile", "/technicians",
+            f"/staff/{s.service.id}"]
 
 
 # Routes that answer something other than a page, or only send the browser on.
@@ -344,7 +345,7 @@ def _route_of(path: str) -> str:
 
 def test_the_walk_covers_every_page() -> None:
     s = Seeded(*([1] * 8), *([None] * 5))  # type: ignore[arg-type]
-    s.agent = Staff(id=1)
+    s.agent, s.service = Staff(id=1), Staff(id=2)
     walked = {_route_of(path) for path in [*agent_pages(s), *admin_pages(s), *service_pages(s), "/login"]}
     assert page_routes() - walked == set(), "pages the translation walk does not open"
 

@@ -129,3 +129,29 @@ async def test_quote_on_an_unassigned_ticket_returns_it_to_new_when_accepted(ses
         assert ticket.status == "waiting_customer" and ticket.warranty_status == "out"
         await tickets.accept_quote(session, ticket, person.id, settings=SETTINGS)
         assert ticket.status == "new" and ticket.quote_accepted_at is not None and ticket.sla_paused_at is None
+
+
+async def test_suggestions_put_whoever_is_on_time_off_last(sessions, frozen_clock) -> None:
+    from datetime import timedelta
+
+    from storage import clock
+    from storage.models import StaffTimeOff
+
+    async with sessions() as session, session.begin():
+        unit = await factories.unit(session)
+        person = await factories.customer(session)
+        expert = await factories.staff(session, name="Expert", skills=["plumbing"], areas=["Sunny Garden"], level=5)
+        await factories.staff(session, name="Junior", skills=["plumbing"], areas=["Sunny Garden"], level=1)
+        ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                             unit_id=unit.id, settings=SETTINGS)
+        before = [s.staff.name for s in await tickets.suggest_assignees(session, ticket)]
+        now = clock.now()
+        session.add(StaffTimeOff(staff_id=expert.id, starts_at=now - timedelta(hours=2),
+                                 ends_at=now + timedelta(days=2)))
+        await session.flush()
+        during = await tickets.suggest_assignees(session, ticket)
+        after = [s.staff.name for s in await tickets.suggest_assignees(session, ticket,
+                                                                       now=now + timedelta(days=3))]
+    assert before[:2] == ["Expert", "Junior"] and after[:2] == ["Expert", "Junior"]
+    assert [s.staff.name for s in during][:2] == ["Junior", "Expert"]
+    assert "on time off now" in during[1].reasons
