@@ -29,7 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from storage import clock
 from storage.db import create_engine, session_factory
-from storage.events import EventBus, create_event_bus
+from storage.events import Event, EventBus, create_event_bus
 from storage.gate import WriteGate
 from storage.settings import Settings
 from storage.unit_of_work import Workplace
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10
 ALERT_TICK_SECONDS = 60
+REMINDER_JOB = "reminder-tick"
 ASSIGNMENT_JOB = "handoff-assignment"
 
 
@@ -66,7 +67,7 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
 
     scheduler = AsyncIOScheduler(timezone="UTC")  # in-memory job store: see ARCHITECTURE.md decision 5
     scheduler.add_job(guarded("reminder tick", lambda: reminders.tick(workplace, clock.now())), "interval",
-                      seconds=REMINDER_TICK_SECONDS, id="reminder-tick", max_instances=1, coalesce=True)
+                      seconds=REMINDER_TICK_SECONDS, id=REMINDER_JOB, max_instances=1, coalesce=True)
     scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(workplace, now=clock.now())), "interval",
                       seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
     assignment_seconds = workplace.settings.handoff_tick_seconds  # 0 turns automatic assignment off
@@ -79,15 +80,23 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     return scheduler
 
 
-async def _assign_when_someone_waits(bus: EventBus, scheduler: AsyncIOScheduler) -> None:
-    """A customer who starts waiting for a person should not wait for the next assignment tick."""
+def _due_now(event: Event) -> str | None:
+    """The periodic job an event makes due at once, if any: a customer who starts waiting for a person should
+    not wait for the next assignment tick, and a ticket change the customer must hear about (queued as a
+    "ticket_update" reminder, due at once) should not wait for the next reminder tick."""
+    if event.kind == "conversation.changed" and event.data.get("mode") == "waiting":
+        return ASSIGNMENT_JOB
+    if event.kind == "ticket.changed":
+        return REMINDER_JOB
+    return None
+
+
+async def _run_jobs_on_events(bus: EventBus, scheduler: AsyncIOScheduler) -> None:
     async with bus.subscribe() as events:
         while True:
-            event = await events.get()
-            if event.kind != "conversation.changed" or event.data.get("mode") != "waiting":
-                continue
-            job = scheduler.get_job(ASSIGNMENT_JOB)
-            if job is not None:
+            job_id = _due_now(await events.get())
+            job = scheduler.get_job(job_id) if job_id else None
+            if job is not None:  # coalesced: a burst of events runs the job once more, not once per event
                 job.modify(next_run_time=datetime.now(UTC))
 
 
@@ -175,8 +184,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None,
         await webchat.start()
         webchat_started = True
         scheduler = _start_scheduler(workplace)
-        if scheduler.get_job(ASSIGNMENT_JOB) is not None:
-            helpers.append(asyncio.create_task(_assign_when_someone_waits(bus, scheduler), name="assign-on-waiting"))
+        helpers.append(asyncio.create_task(_run_jobs_on_events(bus, scheduler), name="jobs-on-events"))
         if channel is not None:
             await channel.start()
             helpers.append(asyncio.create_task(_wake_sender_on_events(bus, channel.sender.wake),

@@ -151,32 +151,44 @@ async def test_sigterm_stops_run_gracefully(tmp_path, caplog):
     assert TOKEN.split(":")[1] not in caplog.text, "the token never appears in the log"
 
 
-async def test_one_scheduler_runs_every_tick_and_assigns_at_once_when_someone_waits(sessions, monkeypatch):
+async def test_one_scheduler_runs_every_tick_and_runs_them_at_once_when_work_arrives(sessions, monkeypatch):
     from types import SimpleNamespace
 
+    from dialogs import reminders
     from homedesk import app
-    from storage.events import EventBus, conversation_changed
+    from storage.events import EventBus, conversation_changed, ticket_changed
     from storage.services import handoff
     from tests.bot.conftest import eventually
     from tests.workplace import workplace_for
 
     ticks = []
+    reminder_ticks = []
 
     async def assignment_tick(work):
         ticks.append(work)
         return 0, 0
 
+    async def reminder_tick(workplace, now=None):
+        reminder_ticks.append(now)
+        return 0
+
     monkeypatch.setattr(handoff, "assignment_tick", assignment_tick, raising=False)  # helper A's service
+    monkeypatch.setattr(reminders, "tick", reminder_tick)
     bus = EventBus()
     scheduler = app._start_scheduler(workplace_for(sessions, bus, load_settings(handoff_tick_seconds=3600)))
-    watcher = asyncio.create_task(app._assign_when_someone_waits(bus, scheduler))
+    watcher = asyncio.create_task(app._run_jobs_on_events(bus, scheduler))
     try:
-        assert {job.id for job in scheduler.get_jobs()} == {"reminder-tick", "listing-alerts", app.ASSIGNMENT_JOB}
+        assert {job.id for job in scheduler.get_jobs()} == {app.REMINDER_JOB, "listing-alerts", app.ASSIGNMENT_JOB}
         await asyncio.sleep(0)  # the watcher subscribes
+        started = len(reminder_ticks)  # the interval's first run is REMINDER_TICK_SECONDS away
         waiting = SimpleNamespace(id=1, customer_id=1, status="open", mode="waiting", assignee_id=None,
                                   handoff_reason="asked", version=2)
         await bus.publish(conversation_changed(waiting, queued=True))
         await eventually(lambda: bool(ticks), timeout=10, what="the assignment tick right after the event")
+        # A ticket change the customer must hear about is delivered now, not at the next reminder tick.
+        await bus.publish(ticket_changed(SimpleNamespace(id=7, number="R-1", status="in_progress", assignee_id=None)))
+        await eventually(lambda: len(reminder_ticks) > started, timeout=app.REMINDER_TICK_SECONDS / 2,
+                         what="the reminder tick right after a change, well before its interval")
     finally:
         watcher.cancel()
         scheduler.shutdown(wait=False)
