@@ -43,6 +43,7 @@ from staff_console.context import (
     public,
 )
 from staff_console.i18n import Translator, translator
+from staff_console.live import sent_photo
 from staff_console.security import (
     ConsoleCookieStorage,
     csrf_token,
@@ -176,6 +177,12 @@ def _money(context: Context, amount: Decimal | float | None, currency: str | Non
 
 
 @pass_context
+def _price(context: Context, listing: Any) -> str:
+    """A listing's price as people write it (a rent per month; a sale in 万 for Chinese readers)."""
+    return _tr(context).price(listing.price, listing.currency, listing.deal_type)
+
+
+@pass_context
 def _number(context: Context, value: float | int | Decimal | None, digits: int = 1) -> str:
     return _tr(context).number(value, digits)
 
@@ -218,7 +225,7 @@ def _setup_i18n(env: jinja2.Environment) -> None:
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update({"localtime": _localtime, "datetime": _localtime, "date": _date, "time": _time,
-                        "money": _money, "number": _number, "percent": _percent, "minutes": _minutes,
+                        "money": _money, "price": _price, "number": _number, "percent": _percent, "minutes": _minutes,
                         "word": _word, "district": _district,
                         "service_message": _service_message})
     env.globals["need_lines"] = _need_lines
@@ -248,6 +255,7 @@ def create_app(
     )
     _setup_i18n(env)
     env.filters["shown"] = lambda message: display_text(message.text, message.sender, message.direction)
+    env.globals["sent_photo"] = sent_photo
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     env.globals["static"] = lambda path: app.router["static"].url_for(filename=path)

@@ -194,8 +194,30 @@ class Translator:
         if not value.is_finite():
             return str(amount)
         if value == value.to_integral_value():
-            return format_currency(value, code, "¤#,##0", currency_digits=False, locale=self.locale)
-        return format_currency(value, code, locale=self.locale)
+            shown = format_currency(value, code, "¤#,##0", currency_digits=False, locale=self.locale)
+        else:
+            shown = format_currency(value, code, locale=self.locale)
+        # The company's own currency is written as people here write it, ¥, in English too (CLDR's "CN¥" only
+        # tells it apart from the yen, which this console never shows).
+        return shown.replace("CN¥", "¥") if code == "CNY" else shown
+
+    def price(self, amount: Decimal | float | int | None, currency: str | None = "CNY",
+              deal_type: str | None = None) -> str:
+        """A listing's price as people write it: a rent per month (¥12,500/月, ¥12,500/month); a sale price in
+        Chinese in 万 (¥1,949万) once it reaches 10万 and is a whole number of hundreds."""
+        if amount is None:
+            return "—"
+        if deal_type == "rent":
+            return self(N_("%(amount)s/month"), amount=self.money(amount, currency))
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            return str(amount)
+        if (self.lang == "zh" and (currency or "CNY").upper() == "CNY" and value.is_finite()
+                and value >= 100_000 and value % 100 == 0):
+            return self(N_("%(amount)s万"), amount="¥" + format_decimal(value / 10_000, "#,##0.##",
+                                                                         locale=self.locale))
+        return self.money(value, currency)
 
     def zone_name(self, zone_name: str | None = None) -> str:
         """A time zone as people name it (China (Shanghai) Time / 中国（上海）时间); the staff member's own by

@@ -61,7 +61,19 @@ def message_json(message: Message, staff_name: str | None = None) -> dict[str, A
         "delivery_status": message.delivery_status,
         "created_at": message.created_at.isoformat() if message.created_at else None,
         "photos": len(photos) if isinstance(photos, list) else 0,
+        "sent_photo": sent_photo(message),
     }
+
+
+def sent_photo(message: Message) -> str | None:
+    """A photo staff sent: "file" when it is in the media folder (the console serves it), the https link when it
+    came from one, else None."""
+    if message.direction != "out" or message.kind != "photo" or not isinstance(message.payload, dict):
+        return None
+    photo = str(message.payload.get("photo") or "")
+    if photo.startswith("https://"):
+        return photo
+    return "file" if photo else None
 
 
 async def load_messages(session: AsyncSession, message_ids: set[int]) -> dict[int, dict[str, Any]]:

@@ -8,9 +8,11 @@ reply.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import mimetypes
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -22,7 +24,7 @@ from staff_console import cards, telegram_files
 from staff_console.context import Form, act, db, flash, requires, settings, staff, to_int, wants_json
 from staff_console.errors import error_text
 from staff_console.i18n import translator
-from staff_console.live import message_json
+from staff_console.live import message_json, sent_photo
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
 from storage.repositories import inbox
@@ -249,6 +251,27 @@ async def customer_photo(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
+@requires("admin", "agent")
+async def staff_photo(request: web.Request) -> web.StreamResponse:
+    """A photo staff sent, from the installation's media folder; never a path outside it."""
+    conversation_id = _conversation_id(request)
+    message_id = to_int(request.match_info["message_id"])
+    async with db(request)() as session:
+        message = await session.get(Message, message_id) if message_id else None
+    if message is None or message.conversation_id != conversation_id or sent_photo(message) != "file":
+        raise web.HTTPNotFound()
+    path = await asyncio.to_thread(_inside, settings(request).media_path, str(message.payload["photo"]))
+    if path is None:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _inside(root: Path, name: str) -> Path | None:
+    """The file, when it exists inside the media folder (links and `..` resolved first)."""
+    path = Path(name).resolve()
+    return path if path.is_relative_to(root.resolve()) and path.is_file() else None
+
+
 def setup(app: web.Application) -> None:
     base = "/conversations/{conversation_id}"
     app.router.add_get(base, view)
@@ -262,3 +285,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/return", return_to_bot)
     app.router.add_post(base + "/close", close)
     app.router.add_get(base + "/photos/{message_id}/{index}", customer_photo)
+    app.router.add_get(base + "/sent-photos/{message_id}", staff_photo)

@@ -271,6 +271,12 @@
     if (m.direction === "out" && m.delivery_status) meta.appendChild(el("span", { class: "delivery delivery-" + m.delivery_status }, word("delivery", m.delivery_status)));
     li.appendChild(meta);
     li.appendChild(el("div", { class: "text", translate: "no" }, m.text));
+    if (m.sent_photo === "file") {
+      li.appendChild(el("img", { class: "photo", alt: _("Photo sent to the customer"), loading: "lazy",
+        src: "/conversations/" + conversationId + "/sent-photos/" + m.id }));
+    } else if (m.sent_photo) {
+      li.appendChild(el("a", { class: "photo-link", href: m.sent_photo, rel: "noopener noreferrer", target: "_blank" }, _("Photo sent to the customer (link)")));
+    }
     for (let i = 0; i < (m.photos || 0); i++) {
       li.appendChild(el("img", { class: "photo", alt: _("Photo from the customer"), loading: "lazy",
         src: "/conversations/" + conversationId + "/photos/" + m.id + "/" + i }));

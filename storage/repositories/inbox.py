@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -222,13 +222,26 @@ class LeadCard:
     needs: list[Any]
     recommendations: list[tuple[Any, Any]]  # (Recommendation, Listing)
     viewings: list[tuple[Any, Any]]  # (Viewing, Listing)
-    tickets: list[Any]
+    tickets: list[Any]  # open ones first
     surveys: list[Any]
     conversations: int
+    units: list[tuple[Any, str, str]] = field(default_factory=list)  # (Unit, building name, project name) owned
 
 
 async def lead_card(session: AsyncSession, customer_id: int) -> LeadCard | None:
-    from storage.models import Listing, Need, Recommendation, Survey, Ticket, Viewing
+    from storage.models import (
+        Building,
+        CustomerUnit,
+        Listing,
+        Need,
+        Project,
+        Recommendation,
+        Survey,
+        Ticket,
+        Unit,
+        Viewing,
+    )
+    from storage.vocabulary import OPEN_TICKET_STATUSES
 
     customer = await session.get(Customer, customer_id)
     if customer is None:
@@ -243,10 +256,17 @@ async def lead_card(session: AsyncSession, customer_id: int) -> LeadCard | None:
         select(Viewing, Listing).join(Listing, Listing.id == Viewing.listing_id)
         .where(Viewing.customer_id == customer_id).order_by(Viewing.starts_at.desc()).limit(8)
     )).tuples().all()
+    still_open = Ticket.status.in_(OPEN_TICKET_STATUSES)
     tickets = (await session.scalars(select(Ticket).where(Ticket.customer_id == customer_id)
-                                     .order_by(Ticket.id.desc()).limit(8))).all()
+                                     .order_by(still_open.desc(), Ticket.id.desc()).limit(8))).all()
+    units = (await session.execute(
+        select(Unit, Building.name, Project.name).join(CustomerUnit, CustomerUnit.unit_id == Unit.id)
+        .join(Building, Building.id == Unit.building_id).join(Project, Project.id == Building.project_id)
+        .where(CustomerUnit.customer_id == customer_id).order_by(Project.name, Building.name, Unit.unit_no)
+    )).tuples().all()
     surveys = (await session.scalars(select(Survey).where(Survey.customer_id == customer_id)
                                      .order_by(Survey.sent_at.desc()).limit(8))).all()
     total = await session.scalar(select(func.count()).select_from(Conversation)
                                  .where(Conversation.customer_id == customer_id)) or 0
-    return LeadCard(customer, list(needs), list(recommendations), list(viewings), list(tickets), list(surveys), total)
+    return LeadCard(customer, list(needs), list(recommendations), list(viewings), list(tickets), list(surveys), total,
+                    units=list(units))

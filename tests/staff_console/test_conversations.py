@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
@@ -253,3 +254,33 @@ async def test_auto_assignment_tick_and_silent_requeue(client, team, sessions, b
     async with sessions() as session:
         swapped = {c.id: c.assignee_id for c in (await session.scalars(select(Conversation))).all()}
     assert swapped[first.id] == owners[second.id] and swapped[second.id] == owners[first.id]
+
+
+async def test_a_photo_staff_sent_shows_as_a_photo_and_only_from_the_media_folder(client, team, sessions, bus,
+                                                                                 tmp_path):
+    from storage.models import Message
+
+    conversation = await waiting_customer(sessions, bus)
+    token = await sign_in(client, "agent@example.com")
+    await _post(client, f"/conversations/{conversation.id}/take", token)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("caption", "The kitchen")
+    form.add_field("photo", png, filename="kitchen.png", content_type="image/png")
+    sent = await client.post(f"/conversations/{conversation.id}/photo", data=form, allow_redirects=False)
+    assert sent.status == 303
+    async with sessions() as session:
+        photo = await session.scalar(select(Message).where(Message.conversation_id == conversation.id,
+                                                           Message.kind == "photo"))
+    page = await (await client.get(f"/conversations/{conversation.id}")).text()
+    src = f"/conversations/{conversation.id}/sent-photos/{photo.id}"
+    assert f'<img class="photo" alt="Photo sent to the customer" src="{src}"' in page
+    served = await client.get(src)
+    assert served.status == 200 and await served.read() == png
+    # A message whose stored path points outside the media folder is never served.
+    async with sessions() as session, session.begin():
+        row = await session.get(Message, photo.id)
+        row.payload = {**row.payload, "photo": "/etc/passwd"}
+    assert (await client.get(src)).status == 404
+    assert (await client.get(f"/conversations/{conversation.id + 1}/sent-photos/{photo.id}")).status == 404

@@ -173,7 +173,7 @@ async def test_the_profile_sets_the_time_zone(client, team, sessions):
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
-    ("en", ("Mar 2, 2026, 09:05", "Mon, Mar 2", "CN¥4,800,000", "CN¥280.50", "85.5%", "2 h 05 min")),
+    ("en", ("Mar 2, 2026, 09:05", "Mon, Mar 2", "¥4,800,000", "¥280.50", "85.5%", "2 h 05 min")),
     ("zh", ("2026年3月2日 09:05", "3月2日周一", "¥4,800,000", "¥280.50", "85.5%", "2 小时 05 分")),
 ])
 def test_locale_formats(lang, expected):
