@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rapidfuzz import fuzz, process
+
 from dialogs.flow import DialogContext
 from dialogs.i18n import esc
 from dialogs.inbound import Inbound

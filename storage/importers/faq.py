@@ -66,11 +66,12 @@ async def import_faq(session: AsyncSession, source: CsvSource) -> ImportReport:
     rows = read_rows(source, FAQ_COLUMNS, _REQUIRED, report)
     good = last_wins(validate_rows(rows, parse_faq, report), lambda parsed: parsed.key, report)
     existing: dict[tuple[str, str], FaqEntry] = {}
-    for entry in (await session.scalars(select(FaqEntry).order_by(FaqEntry.id.desc()))).all():
-        existing[(entry.language, entry.question.lower())] = entry  # the oldest wins a (legacy) duplicate
+    for stored in (await session.scalars(select(FaqEntry).order_by(FaqEntry.id.desc()))).all():
+        existing[(stored.language, stored.question.lower())] = stored  # the oldest wins a (legacy) duplicate
     now = clock.now()
     for _, parsed in good:
-        draft, entry = parsed.draft, existing.get(parsed.key)
+        draft = parsed.draft
+        entry = existing.get(parsed.key)
         if entry is None:
             session.add(FaqEntry(language=draft.language, question=draft.question, answer=draft.answer,
                                  keywords=draft.keywords, retired_at=now if parsed.retired else None))

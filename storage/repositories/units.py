@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +42,7 @@ class UnitDetail:
     tickets: list[Ticket]
 
 
-def _flagged(unit_id: ColumnElement[int]) -> Select[tuple[int]]:
+def _flagged(unit_id: Any) -> Select[tuple[int]]:
     return select(func.count(Ticket.id)).where(
         Ticket.unit_id == unit_id, or_(Ticket.needs_verification.is_(True), Ticket.warranty_status == "unknown"),
         Ticket.status.in_(("new", "assigned", "in_progress", "waiting_customer")))
