@@ -35,6 +35,8 @@ class _Rows(HTMLParser):
             self.in_head = True
         elif tag in ("tr", "li") and not self.in_head:
             self.rows.append(PageRow(values))
+            if tag == "li":  # a list item is one cell: its whole text
+                self.cell = []
         elif tag in ("td", "th") and self.rows and not self.in_head:
             self.cell = []
 
@@ -44,7 +46,7 @@ class _Rows(HTMLParser):
         self.depth -= tag not in VOID
         if tag == "thead":
             self.in_head = False
-        elif tag in ("td", "th") and self.cell is not None:
+        elif tag in ("td", "th", "li") and self.cell is not None:
             self.rows[-1].cells.append(" ".join("".join(self.cell).split()))
             self.cell = None
 
