@@ -14,8 +14,9 @@ from sqlalchemy import func, or_, select
 from staff_console.context import Form, NavItem, act, db, flash, path_id, requires, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
+from storage.csv_export import csv_text
 from storage.importers import CsvFormatError
-from storage.importers.faq import FAQ_COLUMNS, export_faq, import_faq
+from storage.importers.faq import FAQ_COLUMNS, export_rows, import_faq
 from storage.models import FaqEntry
 from storage.services import faq
 from storage.services.faq import FaqError
@@ -131,9 +132,9 @@ async def faq_retire(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def faq_export(request: web.Request) -> web.StreamResponse:
     async with act(request) as work:
-        text = await export_faq(work.session)
-        await work.audit("export", target_type="faq", details={"rows": max(0, text.count("\n") - 1)})
-    return web.Response(body=text.encode("utf-8-sig"), content_type="text/csv",
+        rows = await export_rows(work.session)
+        await work.audit("export", target_type="faq", details={"rows": len(rows)})
+    return web.Response(body=csv_text(FAQ_COLUMNS, rows).encode("utf-8-sig"), content_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="faq.csv"'})
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.csv_export import FORMULA_STARTS, csv_text
+from storage.csv_export import FORMULA_STARTS
 from storage.importers.common import (
     CsvSource,
     ImportReport,
@@ -89,9 +89,9 @@ async def import_faq(session: AsyncSession, source: CsvSource) -> ImportReport:
     return report
 
 
-async def export_faq(session: AsyncSession) -> str:
-    """Every entry (retired ones too) as CSV text in FAQ_COLUMNS, ready for `import_faq`."""
+async def export_rows(session: AsyncSession) -> list[list[str]]:
+    """Every entry (retired ones too) as rows of FAQ_COLUMNS; written with storage.csv_export.csv_text they are a
+    file `import_faq` reads back unchanged."""
     entries = (await session.scalars(select(FaqEntry).order_by(FaqEntry.language, FaqEntry.id))).all()
-    rows = [[entry.language, entry.question, entry.answer, ";".join(entry.keywords or []),
+    return [[entry.language, entry.question, entry.answer, ";".join(entry.keywords or []),
              "yes" if entry.retired_at is not None else "no"] for entry in entries]
-    return csv_text(FAQ_COLUMNS, rows)
