@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.events import ticket_changed
@@ -86,20 +87,26 @@ def _shown(value: object) -> str | None:
 
 async def settle_warranty(work: Work, unit: Unit) -> list[Ticket]:
     """The home's open repair tickets whose warranty was unknown, decided from its handover date now known."""
+    settled = await settle_warranty_in(work.session, unit, staff_id=work.actor.staff_id)
+    for ticket in settled:
+        work.publish(ticket_changed(ticket))
+    return settled
+
+
+async def settle_warranty_in(session: AsyncSession, unit: Unit, *, staff_id: int | None = None) -> list[Ticket]:
+    """`settle_warranty` inside a session of its own (the units import): the same rule, no live events."""
     if unit.handover_date is None:
         return []
-    found = (await work.session.scalars(select(Ticket).where(
+    found = (await session.scalars(select(Ticket).where(
         Ticket.unit_id == unit.id, Ticket.kind == TicketKind.REPAIR, Ticket.warranty_status == "unknown",
         Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id))).all()
     for ticket in found:
-        ticket.warranty_status = await warranty.status(work.session, unit.handover_date, ticket.category,
+        ticket.warranty_status = await warranty.status(session, unit.handover_date, ticket.category,
                                                        ticket.created_at.date())
-        work.session.add(TicketEvent(ticket_id=ticket.id, at=clock.now(), kind="warranty",
-                                     actor_staff_id=work.actor.staff_id,
-                                     data={"warranty": ticket.warranty_status,
-                                           "handover_date": unit.handover_date.isoformat()}))
-        work.publish(ticket_changed(ticket))
-    await work.session.flush()
+        session.add(TicketEvent(ticket_id=ticket.id, at=clock.now(), kind="warranty", actor_staff_id=staff_id,
+                                data={"warranty": ticket.warranty_status,
+                                      "handover_date": unit.handover_date.isoformat()}))
+    await session.flush()
     return list(found)
 
 

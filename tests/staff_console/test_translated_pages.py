@@ -325,8 +325,8 @@ def service_pages(s: Seeded) -> list[str]:
 
 
 # Routes that answer something other than a page, or only send the browser on.
-NOT_PAGES = {"/", "/healthz", "/ws", "/customers/export.csv", "/faq/export.csv", "/reports.csv", "/tickets/aftersales.css",
-             "/conversations/{conversation_id}/photos/{message_id}/{index}",
+NOT_PAGES = {"/", "/healthz", "/ws", "/customers/export.csv", "/reports.csv", "/tickets/aftersales.css",
+             "/faq/export.csv", "/conversations/{conversation_id}/photos/{message_id}/{index}",
              "/tickets/{ticket_id}/attachments/{attachment_id}"}
 
 
