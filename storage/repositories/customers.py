@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Customer
+from storage.services.phones import normalise_phone
 from storage.vocabulary import Channel
 
 
@@ -138,10 +139,12 @@ async def search(session: AsyncSession, *, query: str = "", tag: str = "", page:
     conditions: list[ColumnElement[bool]] = []
     if query:
         like = f"%{query.lower()}%"
+        digits = normalise_phone(query) if sum(ch.isdigit() for ch in query) >= 3 else ""
         conditions.append(or_(
             func.lower(Customer.first_name).like(like), func.lower(func.coalesce(Customer.last_name, "")).like(like),
             func.lower(func.coalesce(Customer.username, "")).like(like),
             func.coalesce(Customer.phone, "").like(like),
+            *([func.coalesce(Customer.phone, "").like(f"%{digits}%")] if digits else []),  # phones are stored as digits
         ))
     if tag:
         conditions.append(has_tag(session, tag))

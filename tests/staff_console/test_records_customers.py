@@ -41,7 +41,10 @@ async def test_a_walk_in_entered_by_staff_is_listed_and_the_homes_they_own_show_
         (str(customer_id), "Mei Chen walk-in", "13900000888")]
     assert [row.attrs["data-customer"] for row in rows(await (await client.get("/customers?q=0888")).text(),
                                                        "customers")] == [str(customer_id)]
+    typed = await client.get("/customers", params={"q": "+86 139-0000-0888"})
+    assert [row.attrs["data-customer"] for row in rows(await typed.text(), "customers")] == [str(customer_id)]
     card = await (await client.get(f"/customers/{customer_id}")).text()
+    assert 'id="entered-by-staff">walk-in</span>' in card and "channel-telegram" not in card
     assert rows(card, "owned-units") == [] and has_element(card, "edit-details") and has_element(card, "merge")
 
     service = await make_client()
