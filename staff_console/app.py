@@ -70,6 +70,8 @@ ROUTE_MODULES = [
     "staff_console.routes.listings",
     "staff_console.routes.viewings",
     "staff_console.routes.canned",
+    "staff_console.routes.faq",
+    "staff_console.routes.units",
     "staff_console.routes.staff_admin",
     "staff_console.routes.staff_profiles",
     "staff_console.routes.profile",

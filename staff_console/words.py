@@ -105,6 +105,17 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# Records kept in the console: FAQ entries, homes and their owners, customers entered by staff.
+CONSOLE_WORDS.update({
+    "faq_state": {"active": N_("active"), "retired": N_("retired"), "all": N_("all entries")},
+    "unit_flag": {"no_owner": N_("no verified owner"), "no_handover": N_("no handover date"),
+                  "flagged": N_("tickets to settle")},
+    "owner_check": {"verified": N_("owner verified"), "unverified": N_("owner not yet verified")},
+    "gender": {"female": N_("female"), "male": N_("male")},
+    "customer_source": {"phone": N_("phone call"), "walk_in": N_("walk-in")},
+})
+CONSOLE_WORDS["ticket_event"].update({"warranty": N_("warranty decided"), "owner_verified": N_("owner verified")})
+
 def word(tr: Translator, kind: str, value: object) -> str:
     """The word for a stored code in the staff member's language; the code itself when it has none."""
     if value is None or value == "":

@@ -76,3 +76,9 @@ LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
 
 VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
 VIEWING_OUTCOMES = ("interested", "offer", "not_interested")
+
+# Customers staff enter themselves (storage.services.customer_records): how they met, and what staff note.
+CUSTOMER_SOURCES = ("phone", "walk_in")
+GENDERS = ("female", "male")
+CUSTOMER_LANGUAGES = ("en", "zh")
+FAQ_LANGUAGES = ("en", "zh")

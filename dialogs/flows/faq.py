@@ -2,7 +2,8 @@
 
 Listed as an engine fallback (dialogs.flows.REGISTRY): free text that no flow and no intent claimed is
 compared with every FAQ question and its keywords (rapidfuzz); a close enough match is answered, anything else
-falls through to "I did not understand". Admins edit the entries, so the answer is shown as plain text (escaped).
+falls through to "I did not understand". Admins write and retire the entries in the console (/faq,
+storage.services.faq), so the answer is shown as plain text (escaped).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import re
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import select
 
 from dialogs.flow import DialogContext
 from dialogs.i18n import esc
@@ -18,6 +18,7 @@ from dialogs.inbound import Inbound
 from dialogs.replies import Choice, Reply, Say
 from dialogs.standard import main_menu
 from storage.models import FaqEntry
+from storage.services import faq as faq_entries
 from storage.text import has_chinese
 
 THRESHOLD = 78.0
@@ -45,7 +46,7 @@ async def best_answer(ctx: DialogContext, text: str) -> FaqEntry | None:
     query = _normalise(text)
     if len(query) < 2:
         return None
-    entries = (await ctx.session.scalars(select(FaqEntry).where(FaqEntry.language == ctx.lang))).all()
+    entries = await faq_entries.active_entries(ctx.session, ctx.lang)  # retired entries are never answered with
     candidates: dict[int, str] = {}
     owners: list[FaqEntry] = []
     for entry in entries:

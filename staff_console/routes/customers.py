@@ -1,37 +1,35 @@
-"""Customers: search, profile with tags and notes, conversation history, CSV export (audited)."""
+"""Customers: search (tag filter in SQL, paged), profile with tags and notes, conversation history, CSV export
+(audited); customers staff enter themselves (a caller, a walk-in), their details edited, the homes they own, and
+merging two records of one person (storage.services.customer_records, customer_merge)."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import select
 
 from staff_console import cards
-from staff_console.context import NavItem, act, db, flash, requires, to_int
+from staff_console.context import Form, NavItem, act, db, flash, path_id, requires, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
 from staff_console.words import word
 from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
+from storage.repositories import customers as customers_repo
 from storage.repositories import inbox
-from storage.services.customer_merge import MergeError, merge_web_visitor
+from storage.services import customer_records, owners
+from storage.services.customer_merge import MergeError, merge_customer, mergeable
+from storage.services.customer_records import CustomerError
+from storage.vocabulary import CUSTOMER_LANGUAGES, CUSTOMER_SOURCES, GENDERS
 
 NAV = [NavItem(N_("Customers"), "/customers", ("admin", "agent"), order=20)]
 PAGE = 100
 # The export's header in English; Chinese-speaking staff get it in Chinese.
 EXPORT_COLUMNS = (N_("id"), N_("first_name"), N_("last_name"), N_("username"), N_("language"), N_("phone"),
                   N_("tags"), N_("last_seen_at"))
-
-
-def _search(query: str, tag: str) -> Select[tuple[Customer]]:
-    statement = select(Customer)
-    if query:
-        like = f"%{query.lower()}%"
-        statement = statement.where(or_(
-            func.lower(Customer.first_name).like(like), func.lower(func.coalesce(Customer.last_name, "")).like(like),
-            func.lower(func.coalesce(Customer.username, "")).like(like), func.coalesce(Customer.phone, "").like(like),
-        ))
-    return statement.order_by(Customer.last_seen_at.desc().nulls_last(), Customer.id.desc())
 
 
 def _tags(text: str) -> list[str]:
@@ -45,27 +43,35 @@ def _tags(text: str) -> list[str]:
 
 @requires("admin", "agent")
 async def customer_list(request: web.Request) -> web.StreamResponse:
-    query, tag = request.query.get("q", "").strip(), request.query.get("tag", "").strip()
+    query, tag = request.query.get("q", "").strip()[:100], request.query.get("tag", "").strip()[:32]
+    page = min(max(1, to_int(request.query.get("page"), 1) or 1), 1_000_000)
     async with db(request)() as session:
-        found = list((await session.scalars(_search(query, tag).limit(PAGE * 5))).all())
-    if tag:  # tags live in a JSON list; filtering here keeps the query portable between SQLite and PostgreSQL
-        found = [c for c in found if tag in (c.tags or [])]
-    return aiohttp_jinja2.render_template("customers.html", request, {"customers": found[:PAGE], "q": query,
-                                                                      "tag": tag})
+        found, total = await customers_repo.search(session, query=query, tag=tag, page=page, per_page=PAGE)
+    filters = {"q": query, "tag": tag}
+    return aiohttp_jinja2.render_template("customers.html", request, {
+        "customers": found, "q": query, "tag": tag, "page": page, "total": total,
+        "pages": max(1, -(-total // PAGE)), "query_base": urlencode({k: v for k, v in filters.items() if v})})
 
 
-@requires("admin", "agent")
-async def customer_page(request: web.Request) -> web.StreamResponse:
-    customer_id = to_int(request.match_info["customer_id"])
+async def _card(request: web.Request, customer_id: int | None, *, details_error: str | None = None,
+                values: dict[str, str] | None = None, status: int = 200) -> web.StreamResponse:
     async with db(request)() as session:
         card = await inbox.lead_card(session, customer_id) if customer_id else None
-        if card is None:
+        if card is None or customer_id is None:
             raise web.HTTPNotFound(text=translator(request).gettext("No such customer."))
         history = (await session.scalars(select(Conversation).where(Conversation.customer_id == customer_id)
                                          .order_by(Conversation.id.desc()).limit(50))).all()
         districts = await cards.district_names(session, translator(request))
-    return aiohttp_jinja2.render_template("customer.html", request, {"card": card, "history": history,
-                                                                     cards.DISTRICTS_KEY: districts})
+        owned = await owners.owned_units(session, customer_id)
+    return aiohttp_jinja2.render_template("customer.html", request, {
+        "card": card, "history": history, cards.DISTRICTS_KEY: districts, "owned": owned,
+        "mergeable": mergeable(card.customer), "details_error": details_error, "values": values or {},
+        **_choices()}, status=status)
+
+
+@requires("admin", "agent")
+async def customer_page(request: web.Request) -> web.StreamResponse:
+    return await _card(request, to_int(request.match_info["customer_id"]))
 
 
 @requires("admin", "agent")
@@ -88,7 +94,8 @@ async def customer_update(request: web.Request) -> web.StreamResponse:
 
 @requires("admin", "agent")
 async def customer_merge(request: web.Request) -> web.StreamResponse:
-    """A web chat visitor is the same person as another customer (their Telegram one): one history from now on."""
+    """A web chat visitor, or a customer staff entered, is the same person as another customer (usually their
+    Telegram one): one history from now on."""
     customer_id = to_int(request.match_info["customer_id"]) or 0
     into = to_int((await request.post()).get("into"))
     _ = translator(request)
@@ -97,13 +104,75 @@ async def customer_merge(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(f"/customers/{customer_id}")
     try:
         async with act(request) as work:
-            await merge_web_visitor(work, customer_id, into)
+            merged = await work.session.get(Customer, customer_id)
+            was_web_visitor = merged is not None and merged.web_visitor_id is not None
+            await merge_customer(work, customer_id, into)
     except MergeError as exc:
         await flash(request, _("Not merged: %(reason)s.", reason=error_text(_, exc)), "error")
         raise web.HTTPSeeOther(f"/customers/{customer_id}") from None
-    await flash(request, _("Merged: web visitor #%(number)s and their history are now part of this customer.",
-                           number=customer_id))
+    if was_web_visitor:
+        await flash(request, _("Merged: web visitor #%(number)s and their history are now part of this customer.",
+                               number=customer_id))
+    else:
+        await flash(request, _("Merged: customer #%(number)s and their history are now part of this customer.",
+                               number=customer_id))
     raise web.HTTPSeeOther(f"/customers/{into}")
+
+
+def _choices() -> dict[str, Any]:
+    return {"genders": GENDERS, "languages": CUSTOMER_LANGUAGES, "sources": CUSTOMER_SOURCES}
+
+
+def _detail_values(form: Form) -> dict[str, str]:
+    return {name: str(form.get(name, "")) for name in ("first_name", "last_name", "phone", "gender", "language",
+                                                       "source")}
+
+
+def _details(values: dict[str, str]) -> customer_records.CustomerDetails:
+    return customer_records.check_details(first_name=values["first_name"], last_name=values["last_name"],
+                                          phone=values["phone"], gender=values["gender"],
+                                          language=values["language"])
+
+
+@requires("admin", "agent")
+async def customer_new(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("customer_new.html", request,
+                                          {"error": None, "values": {"source": request.query.get("source", "")},
+                                           **_choices()})
+
+
+@requires("admin", "agent")
+async def customer_create(request: web.Request) -> web.StreamResponse:
+    """A caller or a walk-in visitor staff enter by hand."""
+    values = _detail_values(await request.post())
+    _ = translator(request)
+    try:
+        details = _details(values)
+        async with act(request) as work:
+            customer = await customer_records.create_customer(work, details, source=values["source"])
+    except CustomerError as exc:
+        return aiohttp_jinja2.render_template("customer_new.html", request, {
+            "error": _("Not saved: %(reason)s.", reason=error_text(_, exc)), "values": values, **_choices()},
+            status=400)
+    await flash(request, _("Customer added."))
+    raise web.HTTPSeeOther(f"/customers/{customer.id}")
+
+
+@requires("admin", "agent")
+async def customer_details(request: web.Request) -> web.StreamResponse:
+    """Staff correct a customer's name, phone, gender or language."""
+    customer_id = path_id(request, "customer_id")
+    values = _detail_values(await request.post())
+    _ = translator(request)
+    try:
+        details = _details(values)
+        async with act(request) as work:
+            await customer_records.update_customer(work, customer_id, details)
+    except CustomerError as exc:
+        return await _card(request, customer_id, values=values, status=400,
+                           details_error=_("Not saved: %(reason)s.", reason=error_text(_, exc)))
+    await flash(request, _("Saved."))
+    raise web.HTTPSeeOther(f"/customers/{customer_id}")
 
 
 @requires("admin")
@@ -123,6 +192,9 @@ async def customer_export(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app.router.add_get("/customers", customer_list)
     app.router.add_get("/customers/export.csv", customer_export)
+    app.router.add_get("/customers/new", customer_new)
+    app.router.add_post("/customers/new", customer_create)
     app.router.add_get("/customers/{customer_id:\\d+}", customer_page)
     app.router.add_post("/customers/{customer_id:\\d+}", customer_update)
     app.router.add_post("/customers/{customer_id:\\d+}/merge", customer_merge)
+    app.router.add_post("/customers/{customer_id:\\d+}/details", customer_details)

@@ -1,6 +1,8 @@
 """Units already sold (`project,building,unit_no,owner_name,owner_phone,handover_date`), keyed by the three names.
 
-Projects and buildings are created on first mention, so a developer's owner list imports in one go.
+Projects and buildings are created on first mention, so a developer's owner list imports in one go. A handover
+date learnt from the file decides the warranty of the home's open repair tickets filed while it was unknown
+(storage.services.units.settle_warranty_in), as the unit page does.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from storage.importers.common import (
     validate_rows,
 )
 from storage.models import Building, Project, Unit
+from storage.services import units
 from storage.services.phones import is_plausible_phone, normalise_phone
 
 UNIT_COLUMNS = ("project", "building", "unit_no", "owner_name", "owner_phone", "handover_date")
@@ -114,9 +117,12 @@ async def import_units(
                 if unit is None:
                     new_units.append({"building_id": bid, "unit_no": parsed.unit_no, **values})
                 elif any(getattr(unit, name) != value for name, value in values.items()):
+                    handover_learnt = unit.handover_date is None and parsed.handover_date is not None
                     for name, value in values.items():
                         setattr(unit, name, value)
                     report.updated += 1
+                    if handover_learnt:  # repairs filed while the warranty was unknown are decided now
+                        await units.settle_warranty_in(session, unit)
                 else:
                     report.unchanged += 1
             if new_units:  # one statement for the batch; the ORM would insert row by row on SQLite

@@ -33,6 +33,11 @@ class Customer(Timestamps, Base):
     # with the next message that can carry the removal.
     reply_keyboard: Mapped[bool] = mapped_column(default=False, server_default=false())
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Entered by staff (storage.services.customer_records): female | male, or None when not known.
+    gender: Mapped[str | None] = mapped_column(String(8))
+    # How staff met a customer they entered themselves (storage.vocabulary.CUSTOMER_SOURCES: phone | walk_in);
+    # None for customers who came through a chat channel.
+    source: Mapped[str | None] = mapped_column(String(12))
     phone_verified_at: Mapped[datetime | None]
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     notes: Mapped[str | None] = mapped_column(Text)

@@ -68,6 +68,8 @@ class FaqEntry(Base):
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Retired entries stay for the record (and can come back) but the bot no longer answers with them.
+    retired_at: Mapped[datetime | None]
 
 
 class CannedReply(Base):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Customer
+from storage.services.phones import normalise_phone
 from storage.vocabulary import Channel
 
 
@@ -120,3 +121,36 @@ async def mark_reachable(session: AsyncSession, chat_id: int) -> None:
     for customer in await session.scalars(select(Customer).where(Customer.chat_id == chat_id)):
         if customer.unreachable_at is not None:
             customer.unreachable_at = None
+
+
+def has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
+    """Customers whose tag list holds `tag`, decided by the database (JSONB containment on PostgreSQL, json_each on
+    SQLite), so a filter and its paging cover every customer."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Customer.tags.op("@>")(func.jsonb_build_array(tag))
+    values = func.json_each(Customer.tags).table_valued("value")
+    return exists().select_from(values).where(values.c.value == tag)
+
+
+async def search(session: AsyncSession, *, query: str = "", tag: str = "", page: int = 1,
+                 per_page: int = 100) -> tuple[list[Customer], int]:
+    """One page of customers matching a name, username or phone fragment and a tag (most recently seen first),
+    and how many match in all."""
+    conditions: list[ColumnElement[bool]] = []
+    if query:
+        like = f"%{query.lower()}%"
+        digits = normalise_phone(query) if sum(ch.isdigit() for ch in query) >= 3 else ""
+        conditions.append(or_(
+            func.lower(Customer.first_name).like(like), func.lower(func.coalesce(Customer.last_name, "")).like(like),
+            func.lower(func.coalesce(Customer.username, "")).like(like),
+            func.coalesce(Customer.phone, "").like(like),
+            *([func.coalesce(Customer.phone, "").like(f"%{digits}%")] if digits else []),  # phones are stored as digits
+        ))
+    if tag:
+        conditions.append(has_tag(session, tag))
+    total = int(await session.scalar(select(func.count(Customer.id)).where(*conditions)) or 0)
+    found = await session.scalars(
+        select(Customer).where(*conditions)
+        .order_by(Customer.last_seen_at.desc().nulls_last(), Customer.id.desc())
+        .offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return list(found.all()), total

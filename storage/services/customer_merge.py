@@ -6,6 +6,10 @@ Where both records hold the same thing (a need for the same deal type, the same 
 kept customer's row wins and the visitor's copy is dropped. If both have an open conversation, the one the
 customer used last stays open and the other is closed. Replies go to the channel the customer last wrote from
 (`storage.repositories.customers.get_or_create` records it).
+
+A customer staff entered themselves (a caller or a walk-in, no chat identity yet: storage.services.customer_records)
+is merged the same way into the record the person later wrote from; the kept record takes the entered details it
+lacks (phone, gender, how staff met them) and every home the entered record owned.
 """
 
 from __future__ import annotations
@@ -60,8 +64,15 @@ def _column(model: Any, name: str) -> Any:
     return table.c[name]
 
 
-async def merge_web_visitor(work: Work, visitor_id: int, into_id: int) -> Customer:
-    """Move everything of web visitor `visitor_id` to customer `into_id` and remove the visitor's record."""
+def mergeable(customer: Customer) -> bool:
+    """Can this record be merged into another one: a web chat visitor, or a customer staff entered (no Telegram
+    identity: a Telegram user's record is the one others are merged into)."""
+    return customer.telegram_user_id is None and (customer.channel == Channel.WEB or customer.source is not None)
+
+
+async def merge_customer(work: Work, visitor_id: int, into_id: int) -> Customer:
+    """Move everything of customer `visitor_id` (a web visitor or a customer entered by staff) to customer `into_id`
+    and remove the merged record."""
     session = work.session
     if visitor_id == into_id:
         raise MergeError("a customer cannot be merged into itself")
@@ -69,9 +80,9 @@ async def merge_web_visitor(work: Work, visitor_id: int, into_id: int) -> Custom
     kept = await session.get(Customer, into_id)
     if visitor is None or kept is None:
         raise MergeError("no such customer")
-    if visitor.channel != Channel.WEB or not visitor.web_visitor_id or visitor.telegram_user_id is not None:
-        raise MergeError("only a web chat visitor can be merged into another customer")
-    if kept.web_visitor_id:
+    if not mergeable(visitor):
+        raise MergeError("only a web chat visitor or a customer entered by staff can be merged into another customer")
+    if visitor.web_visitor_id and kept.web_visitor_id:
         raise MergeError("that customer already has a web chat visitor")
     await _one_open_conversation(work, visitor, kept)
     for model, column in _MOVED:
@@ -93,17 +104,24 @@ async def merge_web_visitor(work: Work, visitor_id: int, into_id: int) -> Custom
     kept.tags = sorted({*(kept.tags or []), *(visitor.tags or [])})
     kept.notes = "\n".join(note for note in (kept.notes, visitor.notes) if note) or None
     kept.first_name = kept.first_name or visitor.first_name
+    kept.last_name = kept.last_name or visitor.last_name
+    kept.gender = kept.gender or visitor.gender
+    kept.source = kept.source or visitor.source
     seen = [moment for moment in (kept.last_seen_at, visitor.last_seen_at) if moment]
     kept.last_seen_at = max(seen) if seen else None
     await session.delete(visitor)
     await session.flush()
-    kept.web_visitor_id = web_visitor
+    if web_visitor:
+        kept.web_visitor_id = web_visitor
+        if kept.telegram_user_id is None:  # a record staff entered: the web chat is now where they talk to us
+            kept.channel = Channel.WEB
     await session.flush()
     for conversation in moved:
         await session.refresh(conversation)
         work.publish(conversation_changed(conversation))
     await work.audit("customer_merge", target_type="customer", target_id=kept.id,
-                     details={"web_visitor": visitor_id, "conversations": len(moved)})
+                     details={"web_visitor" if web_visitor else "entered_by_staff": visitor_id,
+                              "conversations": len(moved)})
     return kept
 
 
@@ -126,3 +144,6 @@ async def _one_open_conversation(work: Work, visitor: Customer, kept: Customer) 
                               .values(ended_at=now, ended_how="closed").execution_options(synchronize_session=False))
         work.publish(conversation_changed(conversation))
     await session.flush()
+
+
+merge_web_visitor = merge_customer  # its first use: a web chat visitor into their Telegram record

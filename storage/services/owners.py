@@ -7,6 +7,7 @@ registered under it without linking them, and tickets filed for them wait for st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ class OwnedUnit:
     unit: Unit
     project: str
     building: str
+    verified_at: datetime | None = None  # when the owner was linked (owned_units only)
 
     @property
     def label(self) -> str:
@@ -63,14 +65,14 @@ async def verify_owner(session: AsyncSession, customer: Customer, phone: str, *,
 
 async def owned_units(session: AsyncSession, customer_id: int) -> list[OwnedUnit]:
     rows = await session.execute(
-        select(Unit, Project.name, Building.name)
+        select(Unit, Project.name, Building.name, CustomerUnit.verified_at)
         .join(CustomerUnit, CustomerUnit.unit_id == Unit.id)
         .join(Building, Building.id == Unit.building_id)
         .join(Project, Project.id == Building.project_id)
         .where(CustomerUnit.customer_id == customer_id)
         .order_by(Project.name, Building.name, Unit.unit_no)
     )
-    return [OwnedUnit(unit, project, building) for unit, project, building in rows.all()]
+    return [OwnedUnit(unit, project, building, verified_at) for unit, project, building, verified_at in rows.all()]
 
 
 async def units_under_phone(session: AsyncSession, phone: str) -> list[OwnedUnit]:

@@ -42,6 +42,7 @@ from storage.models import (
     CannedReply,
     Conversation,
     District,
+    FaqEntry,
     FollowUpTask,
     Listing,
     Need,
@@ -79,6 +80,7 @@ DATA = [
     "阳光花园", "厨房水龙头漏水", "客服态度不好", "工作日晚上", "已订购配件", "师傅迟到了", "请尽快回电",
     "客户想带家人一起看", "问候", "您好，请问有什么可以帮您？", "Greeting", "Hello! How can I help?",
     "国庆节", "abc", "'abc'",
+    "营业厅周末开门吗？", "周六 10:00-16:00 开门。", "营业厅",
 ]
 _DATA_SORTED = sorted(set(DATA), key=len, reverse=True)
 
@@ -165,6 +167,8 @@ class Seeded:
     service: Staff
     english_admin: Staff
     english_agent: Staff
+    unit: int = 0  # Chen Jing's home (阳光花园 3-1201)
+    faq: int = 0
 
 
 async def seed(sessions: async_sessionmaker) -> Seeded:
@@ -240,6 +244,10 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
 
         unit = await factories.unit(session, project="阳光花园", building="3", unit_no="1201",
                                     handover=date(2025, 6, 1))
+        unit.owner_name = "陈静"
+        faq = FaqEntry(language="zh", question="营业厅周末开门吗？", answer="周六 10:00-16:00 开门。",
+                       keywords=["营业厅"])
+        session.add(faq)
         repair = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=chen.id,
                                              unit_id=unit.id, description="厨房水龙头漏水", access_window="工作日晚上",
                                              conversation_id=taken.id, settings=SETTINGS)
@@ -270,7 +278,8 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         await session.flush()
         return Seeded(taken=taken.id, waiting=waiting.id, closed=closed.id, customer=chen.id, listing=listing.id,
                       repair=repair.id, complaint=complaint.id, viewing=viewing.id, admin=admin, agent=agent,
-                      service=service, english_admin=english_admin, english_agent=english_agent)
+                      service=service, english_admin=english_admin, english_agent=english_agent, unit=unit.id,
+                      faq=faq.id)
 
 
 @pytest.fixture
@@ -299,24 +308,25 @@ def agent_pages(s: Seeded) -> list[str]:
     return ["/inbox", "/inbox?view=mine", "/inbox?view=open", "/inbox?view=closed", f"/conversations/{s.taken}",
             f"/conversations/{s.waiting}", "/customers", f"/customers/{s.customer}", "/listings", "/listings/new",
             f"/listings/{s.listing}", "/listings/import", "/viewings", "/canned", "/tickets", "/tickets?status=all",
-            f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile"]
+            f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile", "/customers/new"]
 
 
 def admin_pages(s: Seeded) -> list[str]:
     return ["/inbox?view=open", f"/conversations/{s.closed}", f"/customers/{s.customer}", "/reports",
             "/reports?from=2020-01-01&to=2030-12-31", "/staff", "/canned", "/tickets/settings", "/dead-letters",
             "/listings/import", f"/viewings?agent={s.agent.id}", f"/tickets/{s.repair}", "/tickets/follow-ups",
-            "/profile", "/technicians", f"/staff/{s.agent.id}", f"/staff/{s.service.id}"]
+            "/profile", "/technicians", f"/staff/{s.agent.id}", f"/staff/{s.service.id}", "/faq", "/faq?state=all",
+            f"/faq/{s.faq}", "/faq/import", "/units", f"/units/{s.unit}", "/customers/new"]
 
 
 def service_pages(s: Seeded) -> list[str]:
     return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile", "/technicians",
-            f"/staff/{s.service.id}"]
+            f"/staff/{s.service.id}", "/units", "/units?flag=no_owner", f"/units/{s.unit}"]
 
 
 # Routes that answer something other than a page, or only send the browser on.
 NOT_PAGES = {"/", "/healthz", "/ws", "/customers/export.csv", "/reports.csv", "/tickets/aftersales.css",
-             "/conversations/{conversation_id}/photos/{message_id}/{index}",
+             "/faq/export.csv", "/conversations/{conversation_id}/photos/{message_id}/{index}",
              "/conversations/{conversation_id}/sent-photos/{message_id}",
              "/tickets/{ticket_id}/attachments/{attachment_id}"}
 

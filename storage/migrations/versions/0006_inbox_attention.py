@@ -1,6 +1,6 @@
 """the inbox's attention: an agent's Available / Away switch, and what staff have seen of each conversation
 
-Revision ID: 0014
+Revision ID: 0006
 Revises: 0005
 """
 from collections.abc import Sequence
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0014'
+revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
