@@ -38,6 +38,8 @@ from matching.rank import Match, explain_no_results, find_matches
 from matching.reasons import FEEDBACK_NAMES
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
+from storage.services import verification
+from storage.vocabulary import LISTING_REPORT_REASONS
 
 NAME = RECOMMEND
 TOP = MATCHES_SHOWN
@@ -48,6 +50,13 @@ FEEDBACK_LABELS = {
     "layout": N_("Layout"),
     "other": N_("Other reason"),
 }
+REPORT_LABELS = {
+    "taken": N_("Already rented or sold"),
+    "price": N_("The price is different"),
+    "photos": N_("Photos don't match"),
+}
+if set(REPORT_LABELS) != set(LISTING_REPORT_REASONS):
+    raise RuntimeError("REPORT_LABELS and storage.vocabulary.LISTING_REPORT_REASONS name different reasons")
 if set(FEEDBACK_LABELS) != set(FEEDBACK_NAMES):  # the matching engine learns from exactly these reasons
     raise RuntimeError("FEEDBACK_LABELS and matching.reasons.FEEDBACK_NAMES name different reasons")
 
@@ -83,6 +92,21 @@ class Reject(Token):
     position: Position
     listing_id: int
     reason: Annotated[str, one_of(FEEDBACK_LABELS)]
+
+
+@dataclass(frozen=True)
+class AskReport(Token):
+    """'Report a problem' on a card: asks what is wrong; the answer is a `Report`."""
+
+    prefix = "rp"
+    listing_id: int
+
+
+@dataclass(frozen=True)
+class Report(Token):
+    prefix = "rr"
+    listing_id: int
+    reason: Annotated[str, one_of(REPORT_LABELS)]
 
 
 @dataclass(frozen=True)
@@ -150,6 +174,7 @@ async def show_results(ctx: DialogContext, deal: str, position: int, *, edit: bo
          booking_button(ctx.t("Book a viewing"), OpenListing(listing.id))],
         [recommend_button(ctx.t("★ Saved") if saved else ctx.t("☆ Save"), ToggleSaved(deal, position, listing.id)),
          recommend_button(ctx.t("Not for me"), NotForMe(deal, position, listing.id))],
+        [recommend_button(ctx.t("⚠️ Report a problem"), AskReport(listing.id))],
     ]
     photos = photo_urls(listing)
     if photos:
@@ -204,7 +229,8 @@ class RecommendFlow(Flow):
         return [Say(ctx.t("Which search?"), choices=rows)]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        match decode(token, ShowMatch, Details, ToggleSaved, NotForMe, Reject, Relax, StopAlerts, AlertsOn):
+        match decode(token, ShowMatch, Details, ToggleSaved, NotForMe, Reject, Relax, StopAlerts, AlertsOn, AskReport,
+                     Report):
             case ShowMatch(deal, position):
                 return await show_results(ctx, deal, position, edit=True)
             case Details(listing_id):
@@ -221,7 +247,27 @@ class RecommendFlow(Flow):
                 return await self._alerts(ctx)
             case AlertsOn():
                 return await self._alerts_on(ctx)
+            case AskReport(listing_id):
+                return await self._ask_report(ctx, listing_id)
+            case Report(listing_id, reason):
+                return await self._report(ctx, listing_id, reason)
         return None
+
+    async def _ask_report(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        rows = [[self.button(ctx.t(label), Report(listing.id, code))] for code, label in REPORT_LABELS.items()]
+        return [Say(ctx.t("What is wrong with {ref}? The agent will check it.", ref=listing.ref_code), choices=rows)]
+
+    async def _report(self, ctx: DialogContext, listing_id: int, reason: str) -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        await verification.report(ctx.work, listing, ctx.customer.id, reason)
+        return [ButtonAnswer(ctx.t("Thanks, noted.")),
+                Say(ctx.t("Thank you for telling us. The agent of {ref} will check it.", ref=listing.ref_code),
+                    edit=True)]
 
     async def _alerts(self, ctx: DialogContext) -> list[Reply]:
         ctx.customer.notify_new_listings = False

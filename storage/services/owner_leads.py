@@ -121,7 +121,8 @@ async def make_draft(work: Work, lead: OwnerLead) -> Listing:
         notes.append(f"decoration: {facts.decoration}")
     draft = ListingDraft(
         deal_type="sale" if lead.intent == "sell" else "rent", property_type="apartment",
-        status=DRAFT_LISTING_STATUS, city=district.city if district else "", district_id=district.id if district else None,
+        status=DRAFT_LISTING_STATUS, city=district.city if district else "",
+        district_id=district.id if district else None,
         district_name=district.name if district else facts.district[:64], address=facts.community[:256],
         price=Decimal(str(price)), currency="CNY", bedrooms=bedrooms, bathrooms=1, area_m2=facts.area_m2,
         floor=floor, floors_total=None, available_from=facts.available_from, furnished=None, pets_allowed=None,

@@ -15,6 +15,7 @@ The rules, in one place:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from storage import clock
 from storage.models import Listing, ListingReport
@@ -88,7 +89,7 @@ async def report(work: Work, listing: Listing, customer_id: int, reason: str) ->
     if paused:
         listing.withheld_at = clock.now()
         listing.withheld_reason = "reports"
-    params = {"ref": listing.ref_code, "problem": reason, "count": count}
+    params: dict[str, Any] = {"ref": listing.ref_code, "problem": reason, "count": count}
     kind = "listing_paused" if paused else "listing_report"
     if listing.agent_id is not None:
         await notify_staff(work, [listing.agent_id], kind, link=CHECKS_LINK, **params)
@@ -106,7 +107,7 @@ async def tick(work: Work, now: datetime | None = None) -> tuple[int, int]:
     for listing in await listing_checks.stale_to_remind(session, now, settings):
         listing.verify_reminded_at = now
         days = (now - last_checked(listing)).days
-        params = {"ref": listing.ref_code, "days": days, "grace": settings.verify_grace_days}
+        params: dict[str, Any] = {"ref": listing.ref_code, "days": days, "grace": settings.verify_grace_days}
         if listing.agent_id is not None:
             await notify_staff(work, [listing.agent_id], "listing_stale", link=CHECKS_LINK, **params)
         else:
