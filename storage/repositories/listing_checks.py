@@ -17,7 +17,7 @@ _LAST_CHECKED = func.coalesce(Listing.verified_at, Listing.created_at)
 def _older_than(now: datetime, settings: Settings, extra_days: int = 0) -> ColumnElement[bool]:
     """Listings whose last verification (or, never verified, their creation) is older than their deal type's
     period plus `extra_days`."""
-    return or_(*(and_(Listing.deal_type == deal, _LAST_CHECKED < now - timedelta(days=settings.verify_days(deal)
+    return or_(*(and_(Listing.deal_type == deal, _LAST_CHECKED <= now - timedelta(days=settings.verify_days(deal)
                                                                                 + extra_days))
                  for deal in ("rent", "sale")))
 
