@@ -467,8 +467,8 @@ class OwnerFlow(Flow):
         place = esc(district_name(ctx.lang, result.district, names_zh))
         replies: list[Reply] = []
         if result.enough:
-            lines = [ctx.t("<b>Valuation: {low} – {high}</b>", low=format_price(result.low or 0, deal, ctx.lang),
-                           high=format_price(result.high or 0, deal, ctx.lang)),
+            lines = ["<b>" + ctx.t("Valuation: {low} – {high}", low=format_price(result.low or 0, deal, ctx.lang),
+                                   high=format_price(result.high or 0, deal, ctx.lang)) + "</b>",
                      ctx.t("Based on {n} comparable listings.", n=result.count),
                      ctx.t("How: the asking prices per m² of active listings in {place} (and its neighbours when "
                            "needed) within 30% of your area and one bedroom of yours; the range is their middle "
