@@ -31,6 +31,9 @@ STAFF_NOTICES: dict[str, str] = {
     "owner_lead": N_("New owner lead from {customer}: {intent}, {home}. They asked: {request}."),
 }
 
+# Notices about a listing to verify: in Telegram they carry a one-click "verify" button.
+LISTING_CHECKS = ("listing_stale", "listing_report", "listing_paused")
+
 # What a customer reported about a listing (`ListingReport.reason`), as staff read it.
 REPORT_PROBLEMS: dict[str, str] = {
     "taken": N_("already rented or sold"),
@@ -92,9 +95,14 @@ class Notices:
 
     def staff_notice(self, kind: str, language: str, params: Mapping[str, Any]) -> Rendered:
         message = STAFF_NOTICES[kind]
-        values = _staff_params(language, params)
+        values = _staff_params(language, {k: v for k, v in params.items() if k != "listing_id"})
         text = _plain(language, message, values)
-        return Rendered(payload=Say(t(language, message, **values)).to_payload(), text=text)
+        choices: list[list[Choice]] = []
+        if kind in LISTING_CHECKS and isinstance(params.get("listing_id"), int):
+            from dialogs.flows.recommend import verify_button  # the flow that answers the press draws it
+
+            choices = [[verify_button(language, int(params["listing_id"]))]]
+        return Rendered(payload=Say(t(language, message, **values), choices=choices).to_payload(), text=text)
 
     def customer_notice(self, kind: str, language: str, params: Mapping[str, Any]) -> Rendered:
         reply = CUSTOMER_NOTICES[kind](language, params)

@@ -28,7 +28,7 @@ from dialogs.flows.search_tokens import (
     recommend_button,
 )
 from dialogs.flows.viewing_tokens import OpenListing, booking_button
-from dialogs.i18n import N_
+from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Album, ButtonAnswer, Choice, Location, Photo, Reply, Say
 from dialogs.tokens import Token, decode, one_of
@@ -38,6 +38,7 @@ from matching.rank import Match, explain_no_results, find_matches
 from matching.reasons import FEEDBACK_NAMES
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
+from storage.repositories import staff as staff_repo
 from storage.services import verification
 from storage.vocabulary import LISTING_REPORT_REASONS
 
@@ -107,6 +108,18 @@ class Report(Token):
     prefix = "rr"
     listing_id: int
     reason: Annotated[str, one_of(REPORT_LABELS)]
+
+
+@dataclass(frozen=True)
+class VerifyListing(Token):
+    """On a staff member's Telegram notice about a listing to check: it is still true (one click)."""
+
+    prefix = "vf"
+    listing_id: int
+
+
+def verify_button(lang: str, listing_id: int) -> Choice:
+    return recommend_button(t(lang, "✔ Verify: still available as shown"), VerifyListing(listing_id))
 
 
 @dataclass(frozen=True)
@@ -230,7 +243,7 @@ class RecommendFlow(Flow):
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         match decode(token, ShowMatch, Details, ToggleSaved, NotForMe, Reject, Relax, StopAlerts, AlertsOn, AskReport,
-                     Report):
+                     Report, VerifyListing):
             case ShowMatch(deal, position):
                 return await show_results(ctx, deal, position, edit=True)
             case Details(listing_id):
@@ -251,7 +264,23 @@ class RecommendFlow(Flow):
                 return await self._ask_report(ctx, listing_id)
             case Report(listing_id, reason):
                 return await self._report(ctx, listing_id, reason)
+            case VerifyListing(listing_id):
+                return await self._verify(ctx, listing_id)
         return None
+
+    async def _verify(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
+        """A staff member's press on their reminder: only from the Telegram chat they linked, for their own
+        listing (or as an admin)."""
+        listing = await listings_repo.get(ctx.session, listing_id)
+        chat = ctx.customer.chat_id
+        staff_id = await staff_repo.by_telegram_chat(ctx.session, chat) if chat is not None else None
+        if listing is None or staff_id is None or not await verification.may_verify(ctx.session, listing, staff_id):
+            return None
+        try:
+            await verification.verify(ctx.work, listing, staff_id)
+        except verification.VerificationError:
+            return [ButtonAnswer(ctx.t("{ref} is no longer active.", ref=listing.ref_code), alert=True)]
+        return [ButtonAnswer(ctx.t("{ref} verified.", ref=listing.ref_code))]
 
     async def _ask_report(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
         listing = await listings_repo.get(ctx.session, listing_id)

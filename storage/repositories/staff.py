@@ -56,3 +56,10 @@ async def set_offline(session: AsyncSession, staff_id: int) -> None:
 
 def is_online(staff: Staff, now: datetime | None = None) -> bool:
     return staff.online_until is not None and staff.online_until > (now or clock.now())
+
+
+async def by_telegram_chat(session: AsyncSession, chat_id: int) -> int | None:
+    """The id of the active staff member who linked this Telegram chat, if any."""
+    found: int | None = await session.scalar(
+        select(Staff.id).where(Staff.telegram_chat_id == chat_id, Staff.is_active.is_(True)).limit(1))
+    return found

@@ -17,8 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage import clock
-from storage.models import Listing, ListingReport
+from storage.models import Listing, ListingReport, Staff
 from storage.repositories import listing_checks
 from storage.services.notices import notify_staff, notify_team
 from storage.settings import Settings
@@ -30,6 +32,12 @@ CHECKS_LINK = "/listings/checks"
 
 class VerificationError(ValueError):
     """A verification the rules refuse (the message is for staff)."""
+
+
+async def may_verify(session: AsyncSession, listing: Listing, staff_id: int) -> bool:
+    """The listing's agent, or an admin (from Telegram: the staff member whose linked chat pressed)."""
+    person = await session.get(Staff, staff_id)
+    return person is not None and person.is_active and (person.role == "admin" or listing.agent_id == staff_id)
 
 
 def last_checked(listing: Listing) -> datetime:
@@ -67,7 +75,7 @@ async def verify(work: Work, listing: Listing, staff_id: int) -> int:
         report.resolved_by_id = staff_id
     await work.session.flush()
     await work.audit("listing_verified", target_type="listing", target_id=listing.id,
-                     details={"ref_code": listing.ref_code, "reports_resolved": len(reports)})
+                     details={"ref_code": listing.ref_code, "reports_resolved": len(reports), "by": staff_id})
     return len(reports)
 
 
@@ -89,7 +97,7 @@ async def report(work: Work, listing: Listing, customer_id: int, reason: str) ->
     if paused:
         listing.withheld_at = clock.now()
         listing.withheld_reason = "reports"
-    params: dict[str, Any] = {"ref": listing.ref_code, "problem": reason, "count": count}
+    params: dict[str, Any] = {"ref": listing.ref_code, "problem": reason, "count": count, "listing_id": listing.id}
     kind = "listing_paused" if paused else "listing_report"
     if listing.agent_id is not None:
         await notify_staff(work, [listing.agent_id], kind, link=CHECKS_LINK, **params)
@@ -107,7 +115,8 @@ async def tick(work: Work, now: datetime | None = None) -> tuple[int, int]:
     for listing in await listing_checks.stale_to_remind(session, now, settings):
         listing.verify_reminded_at = now
         days = (now - last_checked(listing)).days
-        params: dict[str, Any] = {"ref": listing.ref_code, "days": days, "grace": settings.verify_grace_days}
+        params: dict[str, Any] = {"ref": listing.ref_code, "days": days, "grace": settings.verify_grace_days,
+                                  "listing_id": listing.id}
         if listing.agent_id is not None:
             await notify_staff(work, [listing.agent_id], "listing_stale", link=CHECKS_LINK, **params)
         else:

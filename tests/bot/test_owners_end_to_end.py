@@ -147,7 +147,20 @@ async def test_already_rented_report_reaches_the_agent(api, make_channel, sessio
         carl.send_text(SEARCH["en"])
         await carl.wait_for("No home matches all of that right now.")  # R-WJ-201 was the only one that fits
         assert not any("R-WJ-201" in (m.get("caption") or m.get("text") or "") for m in carl.messages())
+        async with sessions() as session:
+            listing = await session.get(Listing, ids["R-WJ-201"])
+            reports = (await session.scalars(select(ListingReport.reason))).all()
+        assert listing.withheld_reason == "reports" and reports == ["taken", "taken"]
+
+        # Someone else's press on the agent's button does nothing; the agent's own press verifies in one click.
+        carl.press_data(paused["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+        await carl.wait_for("This button has expired")
+        agent.press("✔ Verify: still available as shown")
+        answer = await agent.wait_for_callback_answer()
+        assert answer.get("text") == "R-WJ-201 verified."
+        carl.send_text(SEARCH["en"])
+        await carl.wait_for("R-WJ-201")
     async with sessions() as session:
         listing = await session.get(Listing, ids["R-WJ-201"])
-        reports = (await session.scalars(select(ListingReport.reason))).all()
-    assert listing.withheld_reason == "reports" and reports == ["taken", "taken"]
+        open_reports = (await session.scalars(select(ListingReport).where(ListingReport.resolved_at.is_(None)))).all()
+    assert listing.withheld_at is None and listing.verified_by_id == ids["agent"] and open_reports == []
