@@ -283,8 +283,9 @@ def _merge(intake: dict[str, Any], found: dict[str, Any]) -> list[str]:
     touched = []
     for key, value in found.items():
         if key == "district_candidates":
-            if not intake.get("district"):
+            if not intake.get("district") and value:
                 intake["district_candidates"] = value
+                touched.append(key)
             continue
         if value is not None and intake.get(key) != value:
             intake[key] = value
@@ -349,25 +350,23 @@ class OwnerFlow(Flow):
         if step is None:
             return await self._valuation(ctx, intake)
         ctx.goto(NAME, step.name)
-        return [self._ask(ctx, step, intake, lead=lead, edit=edit)]
+        names_zh = chinese_names(await load_district_index(ctx.session)) if intake.get("district_candidates") else {}
+        return [self._ask(ctx, step, intake, lead=lead, edit=edit, names_zh=names_zh)]
 
     def _ask(self, ctx: DialogContext, step: Step, intake: dict[str, Any], *, lead: str = "",
-             edit: bool = False) -> Say:
+             edit: bool = False, names_zh: dict[str, str] | None = None) -> Say:
         text = ctx.t(step.question)
         rows = [[self.button(ctx.t(label) if not label.isdigit() else label, Answer(step.name, value))
                  for label, value in row] for row in step.options(intake)]
         if step.name == "district" and intake.get("district_candidates"):
             text = ctx.t("Which one do you mean?")
-            rows = [[self.button(name, Answer("district", name_token))]
-                    for name, name_token in self._candidates(ctx, intake)]
+            rows = [[self.button(district_name(ctx.lang, name, names_zh or {}), Answer("district", str(position)))]
+                    for position, name in enumerate(intake.get("district_candidates") or [])]
         if step.name == "photos":
             rows.append([self.button(ctx.t("Done"), Answer("photos", "done"))])
         elif step.skippable:
             rows.append([self.button(ctx.t("Skip"), Answer(step.name, "skip"))])
         return Say(f"{lead}\n\n{text}" if lead else text, choices=rows, edit=edit)
-
-    def _candidates(self, ctx: DialogContext, intake: dict[str, Any]) -> list[tuple[str, str]]:
-        return [(name, str(i)) for i, name in enumerate(intake.get("district_candidates") or [])]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
         pressed = decode(token, StartOver, Answer, Ask)
@@ -386,8 +385,6 @@ class OwnerFlow(Flow):
         return None
 
     async def _answer(self, ctx: DialogContext, step: Step, intake: dict[str, Any], value: str) -> list[Reply] | None:
-        if step.name != ctx.conversation.step and step.name not in (s.name for s in STEPS):
-            return None
         if value == "skip" and step.skippable:
             ctx.set_slots(skipped=sorted({*(ctx.slots.get("skipped") or []), step.name}))
             return await self._continue(ctx, intake, edit=True)

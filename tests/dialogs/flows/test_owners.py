@@ -104,3 +104,23 @@ async def test_stale_buttons_are_refused(sessions, frozen_clock):
     for token in ("owner:r:call", "owner:a:rooms:2", "owner:a:nope:1", "owner:a:district:9"):
         replies = await ann.press(token)
         assert "expired" in replies[-1].text, token
+
+
+async def test_a_misspelled_district_is_asked_back_in_the_readers_language(sessions, frozen_clock):
+    await seed(sessions)
+    li = FakeCustomer(sessions, language_code="zh", first_name="Li", user_id=1002)
+    await li.command("sell")
+    await li.press_label("出售")
+    replies = await li.text("Haidong")
+    question = replies[-1]
+    assert "您指的是哪一个" in question.text
+    labels = [choice.label for row in question.choices for choice in row]
+    assert labels == ["海淀"]
+    replies = await li.press_label("海淀")
+    assert "房子有多大" in replies[-1].text
+    async with sessions() as session:
+        from storage.models import Conversation
+
+        conversation = await session.scalar(select(Conversation).order_by(Conversation.id.desc()))
+    assert conversation.slots["intake"]["district"] == "Haidian"
+    assert "district_candidates" not in conversation.slots["intake"]
