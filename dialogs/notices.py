@@ -58,6 +58,9 @@ def _plain(lang: str, message: str, params: Mapping[str, Any]) -> str:
 
 def _staff_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
     values = dict(params)
+    home_zh = values.pop("home_zh", None)  # a home described for Chinese readers (district names in Chinese)
+    if lang == "zh" and home_zh:
+        values["home"] = home_zh
     if "reason" in values:
         reason = str(values["reason"])
         values["reason"] = translate(lang, FOLLOW_UP_REASONS[reason]) if reason in FOLLOW_UP_REASONS else reason

@@ -83,20 +83,22 @@ async def create_lead(work: Work, customer: Customer, *, request: str, intake: d
         await make_draft(work, lead)
     await work.audit("owner_lead", target_type="owner_lead", target_id=lead.id,
                      details={"intent": intent, "request": request})
+    district_zh = await work.session.scalar(select(District.name_zh).where(District.name == intake.get("district")))
     await notify_team(work, "owner_lead", link=f"{LINK}/{lead.id}", customer=customer.display_name,
-                      intent=intent, home=home_line(intake), request=request)
+                      intent=intent, home=home_line(intake), home_zh=home_line(intake, district_zh, "zh"),
+                      request=request)
     return lead
 
 
-def home_line(intake: dict[str, Any]) -> str:
-    """'Wangjing, 89 m², 2 bedrooms' for staff: the facts, names as the owner gave them."""
+def home_line(intake: dict[str, Any], district_name: str | None = None, lang: str = "en") -> str:
+    """'Wangjing, 89 m², 2 br' (or '望京，89 m²，2室') for staff: the facts, the district in the reader's language."""
     facts = Intake.read(intake)
-    parts = [facts.community or facts.district]
+    parts = [district_name or facts.district]
     if facts.area_m2:
         parts.append(f"{facts.area_m2:g} m²")
     if facts.bedrooms is not None:
-        parts.append(f"{facts.bedrooms} br")
-    return ", ".join(part for part in parts if part)
+        parts.append(f"{facts.bedrooms}室" if lang == "zh" else f"{facts.bedrooms} br")
+    return ("，" if lang == "zh" else ", ").join(part for part in parts if part)
 
 
 async def make_draft(work: Work, lead: OwnerLead) -> Listing:

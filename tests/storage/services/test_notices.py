@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dialogs.notices import FOLLOW_UP_REASONS, STAFF_NOTICES
 from storage import clock
 from storage.clock import FrozenClock
-from storage.models import Conversation, Customer, Listing, OutboxMessage, Staff, StaffNotification
+from storage.models import Conversation, Customer, District, Listing, OutboxMessage, Staff, StaffNotification
 from storage.repositories import conversations
 from storage.services import handoff, owner_leads, revisits, surveys, verification
 from storage.services.notices import notify_staff
@@ -182,6 +182,7 @@ async def _listing_paused(place: Workplace, frozen: FrozenClock) -> tuple[Staff,
 
 async def _owner_lead(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
     async with place.open() as work:
+        work.session.add(District(city="Beijing", name="Wangjing", name_zh="望京", aliases=[], neighbours=[]))
         li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT)
         emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT)
         customer = Customer(telegram_user_id=next(_ids), first_name="Olga", language="en", tags=[])
@@ -189,7 +190,7 @@ async def _owner_lead(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Sta
         await work.session.flush()
         await owner_leads.create_lead(work, customer, request="call", valuation={}, intake={
             "intent": "let", "district": "Wangjing", "area_m2": 85.0, "bedrooms": 2})
-    return (li, emma, "新业主线索：Olga，出租，Wangjing, 85 m², 2 br。需求：请经纪人打电话。",
+    return (li, emma, "新业主线索：Olga，出租，望京，85 m²，2室。需求：请经纪人打电话。",
             "New owner lead from Olga: to let, Wangjing, 85 m², 2 br. They asked: an agent's call.")
 
 
