@@ -436,11 +436,14 @@ class OwnerFlow(Flow):
             resolution = index.resolve(text)
             if resolution.match:
                 intake["district"] = resolution.match
-                intake["community"] = text[:128] if resolution.match.lower() != text.lower() else ""
                 touched.append("district")
             elif resolution.candidates:
                 intake["district_candidates"] = list(resolution.candidates)[:MAX_DISTRICT_BUTTONS]
                 touched.append("district_candidates")
+        if step.name == "district" and "district" in touched:
+            # "望京SOHO", "Wangjing Garden": the community as the owner named it, for the agent
+            names = {intake["district"].lower(), index.name_zh(intake["district"]).lower()}
+            intake["community"] = "" if text.lower() in names else text[:128]
         if step.field not in touched and step.name != "district":
             value = step.read(text)
             if value is not None:

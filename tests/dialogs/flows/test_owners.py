@@ -124,3 +124,18 @@ async def test_a_misspelled_district_is_asked_back_in_the_readers_language(sessi
         conversation = await session.scalar(select(Conversation).order_by(Conversation.id.desc()))
     assert conversation.slots["intake"]["district"] == "Haidian"
     assert "district_candidates" not in conversation.slots["intake"]
+
+
+async def test_the_community_is_kept_for_the_agent(sessions, frozen_clock):
+    await seed(sessions)
+    ann = FakeCustomer(sessions, user_id=1003)
+    await ann.command("sell")
+    await ann.press_label("Let")
+    replies = await ann.text("望京SOHO")
+    assert "How big is it" in replies[-1].text
+    async with sessions() as session:
+        from storage.models import Conversation
+
+        conversation = await session.scalar(select(Conversation).order_by(Conversation.id.desc()))
+    assert (conversation.slots["intake"]["district"], conversation.slots["intake"]["community"]) == (
+        "Wangjing", "望京SOHO")
