@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs.i18n import N_, esc, t
 from matching.districts import DistrictIndex, load_district_index
 from matching.reasons import format_price
+from storage import clock
 from storage.models import Listing
 
 # A district's English name -> its Chinese name (districts without one are left out).
@@ -110,7 +111,26 @@ def facts(lang: str, listing: Listing, names_zh: Names) -> list[str]:
             lines.append("🏢 " + t(lang, "Floor {floor}", floor=listing.floor))
     if listing.available_from is not None:
         lines.append("📅 " + t(lang, "Available from {date}", date=listing.available_from.isoformat()))
+    fresh = freshness(lang, listing)
+    if fresh:
+        lines.append("🔎 " + fresh)
     return lines
+
+
+def freshness(lang: str, listing: Listing, now: datetime | None = None) -> str:
+    """How fresh the listing is: when an agent last verified it ("verified 3 days ago"), else when it was added."""
+    now = now or clock.now()
+    when_checked = listing.verified_at or listing.created_at
+    if when_checked is None:  # not saved yet
+        return ""
+    days = max(0, (now - when_checked).days)
+    if listing.verified_at is None:
+        if days == 0:
+            return t(lang, "Listed today")
+        return t(lang, "Listed yesterday") if days == 1 else t(lang, "Listed {n} days ago", n=days)
+    if days == 0:
+        return t(lang, "Verified today")
+    return t(lang, "Verified yesterday") if days == 1 else t(lang, "Verified {n} days ago", n=days)
 
 
 def card_text(

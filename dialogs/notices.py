@@ -23,7 +23,26 @@ STAFF_NOTICES: dict[str, str] = {
     "transferred": N_("{by} transferred a conversation with {customer} to you"),
     "transferred_with_note": N_("{by} transferred a conversation with {customer} to you: {note}"),
     "follow_up": N_("Follow-up needed for {customer}: {reason}"),
+    "listing_stale": N_("Listing {ref} was last verified {days} days ago: check it is still available and verify "
+                        "it, or it stops being recommended in {grace} days."),
+    "listing_report": N_("A customer reported listing {ref}: {problem}. Check it and verify it."),
+    "listing_paused": N_("Listing {ref} was reported {count} times (latest: {problem}); it is no longer "
+                         "recommended until you verify it."),
+    "owner_lead": N_("New owner lead from {customer}: {intent}, {home}. They asked: {request}."),
 }
+
+# Notices about a listing to verify: in Telegram they carry a one-click "verify" button.
+LISTING_CHECKS = ("listing_stale", "listing_report", "listing_paused")
+
+# What a customer reported about a listing (`ListingReport.reason`), as staff read it.
+REPORT_PROBLEMS: dict[str, str] = {
+    "taken": N_("already rented or sold"),
+    "price": N_("the price is different"),
+    "photos": N_("the photos do not match"),
+}
+# What an owner wants and asked for (`OwnerLead.intent`, `.request`), as staff read it.
+OWNER_INTENT_WORDS: dict[str, str] = {"sell": N_("to sell"), "let": N_("to let")}
+OWNER_REQUEST_WORDS: dict[str, str] = {"call": N_("an agent's call"), "list": N_("to list the home")}
 
 # Why a follow-up was opened (`FollowUpTask.reason`, set by storage.services.surveys and .revisits), as staff
 # read it.
@@ -39,9 +58,15 @@ def _plain(lang: str, message: str, params: Mapping[str, Any]) -> str:
 
 def _staff_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
     values = dict(params)
+    home_zh = values.pop("home_zh", None)  # a home described for Chinese readers (district names in Chinese)
+    if lang == "zh" and home_zh:
+        values["home"] = home_zh
     if "reason" in values:
         reason = str(values["reason"])
         values["reason"] = translate(lang, FOLLOW_UP_REASONS[reason]) if reason in FOLLOW_UP_REASONS else reason
+    for key, words in (("problem", REPORT_PROBLEMS), ("intent", OWNER_INTENT_WORDS), ("request", OWNER_REQUEST_WORDS)):
+        if key in values and str(values[key]) in words:
+            values[key] = translate(lang, words[str(values[key])])
     return values
 
 
@@ -96,9 +121,14 @@ class Notices:
 
     def staff_notice(self, kind: str, language: str, params: Mapping[str, Any]) -> Rendered:
         message = STAFF_NOTICES[kind]
-        values = _staff_params(language, params)
+        values = _staff_params(language, {k: v for k, v in params.items() if k != "listing_id"})
         text = _plain(language, message, values)
-        return Rendered(payload=Say(t(language, message, **values)).to_payload(), text=text)
+        choices: list[list[Choice]] = []
+        if kind in LISTING_CHECKS and isinstance(params.get("listing_id"), int):
+            from dialogs.flows.recommend import verify_button  # the flow that answers the press draws it
+
+            choices = [[verify_button(language, int(params["listing_id"]))]]
+        return Rendered(payload=Say(t(language, message, **values), choices=choices).to_payload(), text=text)
 
     def customer_notice(self, kind: str, language: str, params: Mapping[str, Any]) -> Rendered:
         reply = CUSTOMER_NOTICES[kind](language, params)

@@ -52,6 +52,14 @@ async def _assignment_tick(workplace: Workplace) -> None:
         await handoff.assignment_tick(work)
 
 
+async def verification_tick(workplace: Workplace) -> tuple[int, int]:
+    """Listings kept true: remind the agents of stale listings, withhold those past the grace period."""
+    from storage.services import verification
+
+    async with workplace.open() as work:
+        return await verification.tick(work, clock.now())
+
+
 def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
     from dialogs import alerts, reminders
@@ -74,6 +82,10 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     if assignment_seconds > 0:
         scheduler.add_job(guarded("handoff assignment", lambda: _assignment_tick(workplace)), "interval",
                           seconds=assignment_seconds, id=ASSIGNMENT_JOB, max_instances=1, coalesce=True)
+    verification_seconds = workplace.settings.verification_tick_seconds  # 0 turns it off
+    if verification_seconds > 0:
+        scheduler.add_job(guarded("listing verification", lambda: verification_tick(workplace)), "interval",
+                          seconds=verification_seconds, id="listing-verification", max_instances=1, coalesce=True)
     scheduler.start()
     log.info("reminder tick every %d s, listing alerts every %d s, handoff assignment %s", REMINDER_TICK_SECONDS,
              ALERT_TICK_SECONDS, f"every {assignment_seconds:g} s" if scheduler.get_job(ASSIGNMENT_JOB) else "off")

@@ -6,17 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Float, Select, String, bindparam, cast, func, or_, select
+from sqlalchemy import Float, Select, String, bindparam, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.score import Plan
 from storage.models import Listing, ListingFeedback
 from storage.vocabulary import DEAL_TYPES, PROPERTY_TYPES
 
+# A listing withheld from recommendations (not verified in time, or reported repeatedly; see
+# storage.services.verification) reads as not active, so every path (snapshot, SQL, alerts) leaves it out.
+WITHHELD = "withheld"
+_STATUS = case((Listing.withheld_at.is_not(None), WITHHELD), else_=Listing.status).label("status")
+
 # Columns in matching.score.ROW_FIELDS order.
 _ROW_COLUMNS = (
     Listing.id,
-    Listing.status,
+    _STATUS,
     Listing.deal_type,
     Listing.property_type,
     cast(Listing.price, Float),  # float, not Decimal: nothing here needs cents exactly
@@ -63,7 +68,8 @@ def candidate_ids(plan: Plan) -> Select[Any]:
     (status, deal_type, property_type, price) is one covering index, so this reads the index only; one
     aggregated string instead of a row per id is what makes tens of thousands of ids affordable.
     """
-    stmt = select(func.aggregate_strings(cast(Listing.id, String), ",")).where(Listing.status == "active")
+    stmt = select(func.aggregate_strings(cast(Listing.id, String), ",")).where(Listing.status == "active",
+                                                                             Listing.withheld_at.is_(None))
     if plan.deal is not None:
         stmt = stmt.where(Listing.deal_type == DEAL_TYPES[plan.deal])
     if plan.ptypes:

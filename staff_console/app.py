@@ -68,6 +68,7 @@ ROUTE_MODULES = [
     "staff_console.routes.conversations",
     "staff_console.routes.customers",
     "staff_console.routes.listings",
+    "staff_console.routes.owners",
     "staff_console.routes.viewings",
     "staff_console.routes.canned",
     "staff_console.routes.faq",

@@ -20,6 +20,12 @@ from staff_console.words import word
 
 # Every refusal the console can show, as the services word it (storage/services, storage/importers, storage/media).
 MESSAGES: tuple[str, ...] = (
+    # owners and listings kept true (storage/services/owner_leads.py, verification.py)
+    N_("only an active listing can be verified"),
+    N_("unknown report reason %(reason)s"),
+    N_("an owner lead is to sell or to let, and asks for a call or a listing"),
+    N_("there is no price to start the draft from: no expected price and no valuation"),
+    N_("the home's area is missing"),
     # conversations (storage/services/handoff.py)
     N_("no such conversation"),
     N_("the conversation is closed"),

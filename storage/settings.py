@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     webchat_visitor_per_minute: int = Field(default=30, ge=1)  # messages and uploads one visitor may send
     webchat_ip_per_minute: int = Field(default=300, ge=1)  # the same from one address (many visitors behind NAT)
     webchat_max_upload_mb: float = Field(default=10.0, gt=0, le=50)  # one photo
+    # Listings kept true: a listing not verified for this many days is flagged and its agent reminded; after the
+    # grace period more it is no longer recommended until an agent verifies it.
+    verify_rent_days: int = Field(default=14, ge=1, le=3650)
+    verify_sale_days: int = Field(default=30, ge=1, le=3650)
+    verify_grace_days: int = Field(default=7, ge=0, le=3650)
+    # Open customer reports ("already rented", "price is different"...) that pause a listing until it is verified.
+    listing_reports_to_pause: int = Field(default=2, ge=1, le=1000)
+    verification_tick_seconds: float = 3600.0  # how often stale listings are flagged and withheld; 0 = off
+    # Owners' valuation: fewer comparable listings than this and Homedesk says so instead of guessing.
+    valuation_min_comparables: int = Field(default=3, ge=1, le=100)
     # Reverse proxies whose X-Forwarded-For the console believes (IPs or CIDRs, comma-separated); empty = none.
     trusted_proxies: str = ""
 
@@ -151,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def webchat_origin_list(self) -> tuple[str, ...]:
         return tuple(part for part in self.webchat_origins.split(",") if part)
+
+    def verify_days(self, deal_type: str) -> int:
+        """Days a listing of this deal type stays fresh after it was verified."""
+        return self.verify_rent_days if deal_type == "rent" else self.verify_sale_days
 
     @property
     def tz(self) -> ZoneInfo:

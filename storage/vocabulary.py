@@ -72,7 +72,17 @@ CHAT_ROLES = (StaffRole.AGENT, StaffRole.ADMIN)
 
 DEAL_TYPES = ("sale", "rent")
 PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")
-LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
+LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn", "draft")
+# A listing drafted from an owner's intake: never recommended until an agent completes and publishes it.
+DRAFT_LISTING_STATUS = "draft"
+# What a customer can report from a listing card.
+LISTING_REPORT_REASONS = ("taken", "price", "photos")
+# Why a listing is kept out of recommendations until verified.
+WITHHELD_REASONS = ("stale", "reports")
+# Owners (sellers and landlords): what they want, what they asked for, where their lead stands.
+OWNER_INTENTS = ("sell", "let")
+OWNER_REQUESTS = ("call", "list")
+OWNER_LEAD_STATUSES = ("new", "contacted", "listed", "closed")
 
 VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
 VIEWING_OUTCOMES = ("interested", "offer", "not_interested")

@@ -13,6 +13,7 @@ from dialogs.flows.complaint import ComplaintFlow
 from dialogs.flows.faq import faq_fallback
 from dialogs.flows.handoff import HandoffFlow, link_staff_chat
 from dialogs.flows.needs import NeedsFlow, sentence_fallback
+from dialogs.flows.owners import OwnerFlow
 from dialogs.flows.recommend import RecommendFlow
 from dialogs.flows.repair import RepairFlow
 from dialogs.flows.revisit import RevisitFlow
@@ -26,6 +27,7 @@ FLOWS: tuple[Flow, ...] = (
     MenuFlow(),
     NeedsFlow(),
     RecommendFlow(),
+    OwnerFlow(),
     BookingFlow(),
     ViewingsFlow(),
     RepairFlow(),

@@ -28,7 +28,7 @@ from dialogs.flows.search_tokens import (
     recommend_button,
 )
 from dialogs.flows.viewing_tokens import OpenListing, booking_button
-from dialogs.i18n import N_
+from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
 from dialogs.replies import Album, ButtonAnswer, Choice, Location, Photo, Reply, Say
 from dialogs.tokens import Token, decode, one_of
@@ -38,6 +38,9 @@ from matching.rank import Match, explain_no_results, find_matches
 from matching.reasons import FEEDBACK_NAMES
 from storage.repositories import listings as listings_repo
 from storage.repositories import needs as needs_repo
+from storage.repositories import staff as staff_repo
+from storage.services import verification
+from storage.vocabulary import LISTING_REPORT_REASONS
 
 NAME = RECOMMEND
 TOP = MATCHES_SHOWN
@@ -48,6 +51,13 @@ FEEDBACK_LABELS = {
     "layout": N_("Layout"),
     "other": N_("Other reason"),
 }
+REPORT_LABELS = {
+    "taken": N_("Already rented or sold"),
+    "price": N_("The price is different"),
+    "photos": N_("Photos don't match"),
+}
+if set(REPORT_LABELS) != set(LISTING_REPORT_REASONS):
+    raise RuntimeError("REPORT_LABELS and storage.vocabulary.LISTING_REPORT_REASONS name different reasons")
 if set(FEEDBACK_LABELS) != set(FEEDBACK_NAMES):  # the matching engine learns from exactly these reasons
     raise RuntimeError("FEEDBACK_LABELS and matching.reasons.FEEDBACK_NAMES name different reasons")
 
@@ -83,6 +93,33 @@ class Reject(Token):
     position: Position
     listing_id: int
     reason: Annotated[str, one_of(FEEDBACK_LABELS)]
+
+
+@dataclass(frozen=True)
+class AskReport(Token):
+    """'Report a problem' on a card: asks what is wrong; the answer is a `Report`."""
+
+    prefix = "rp"
+    listing_id: int
+
+
+@dataclass(frozen=True)
+class Report(Token):
+    prefix = "rr"
+    listing_id: int
+    reason: Annotated[str, one_of(REPORT_LABELS)]
+
+
+@dataclass(frozen=True)
+class VerifyListing(Token):
+    """On a staff member's Telegram notice about a listing to check: it is still true (one click)."""
+
+    prefix = "vf"
+    listing_id: int
+
+
+def verify_button(lang: str, listing_id: int) -> Choice:
+    return recommend_button(t(lang, "✔ Verify: still available as shown"), VerifyListing(listing_id))
 
 
 @dataclass(frozen=True)
@@ -150,6 +187,7 @@ async def show_results(ctx: DialogContext, deal: str, position: int, *, edit: bo
          booking_button(ctx.t("Book a viewing"), OpenListing(listing.id))],
         [recommend_button(ctx.t("★ Saved") if saved else ctx.t("☆ Save"), ToggleSaved(deal, position, listing.id)),
          recommend_button(ctx.t("Not for me"), NotForMe(deal, position, listing.id))],
+        [recommend_button(ctx.t("⚠️ Report a problem"), AskReport(listing.id))],
     ]
     photos = photo_urls(listing)
     if photos:
@@ -204,7 +242,8 @@ class RecommendFlow(Flow):
         return [Say(ctx.t("Which search?"), choices=rows)]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        match decode(token, ShowMatch, Details, ToggleSaved, NotForMe, Reject, Relax, StopAlerts, AlertsOn):
+        match decode(token, ShowMatch, Details, ToggleSaved, NotForMe, Reject, Relax, StopAlerts, AlertsOn, AskReport,
+                     Report, VerifyListing):
             case ShowMatch(deal, position):
                 return await show_results(ctx, deal, position, edit=True)
             case Details(listing_id):
@@ -221,7 +260,43 @@ class RecommendFlow(Flow):
                 return await self._alerts(ctx)
             case AlertsOn():
                 return await self._alerts_on(ctx)
+            case AskReport(listing_id):
+                return await self._ask_report(ctx, listing_id)
+            case Report(listing_id, reason):
+                return await self._report(ctx, listing_id, reason)
+            case VerifyListing(listing_id):
+                return await self._verify(ctx, listing_id)
         return None
+
+    async def _verify(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
+        """A staff member's press on their reminder: only from the Telegram chat they linked, for their own
+        listing (or as an admin)."""
+        listing = await listings_repo.get(ctx.session, listing_id)
+        chat = ctx.customer.chat_id
+        staff_id = await staff_repo.by_telegram_chat(ctx.session, chat) if chat is not None else None
+        if listing is None or staff_id is None or not await verification.may_verify(ctx.session, listing, staff_id):
+            return None
+        try:
+            await verification.verify(ctx.work, listing, staff_id)
+        except verification.VerificationError:
+            return [ButtonAnswer(ctx.t("{ref} is no longer active.", ref=listing.ref_code), alert=True)]
+        return [ButtonAnswer(ctx.t("{ref} verified.", ref=listing.ref_code))]
+
+    async def _ask_report(self, ctx: DialogContext, listing_id: int) -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        rows = [[self.button(ctx.t(label), Report(listing.id, code))] for code, label in REPORT_LABELS.items()]
+        return [Say(ctx.t("What is wrong with {ref}? The agent will check it.", ref=listing.ref_code), choices=rows)]
+
+    async def _report(self, ctx: DialogContext, listing_id: int, reason: str) -> list[Reply] | None:
+        listing = await listings_repo.get(ctx.session, listing_id)
+        if listing is None:
+            return None
+        await verification.report(ctx.work, listing, ctx.customer.id, reason)
+        return [ButtonAnswer(ctx.t("Thanks, noted.")),
+                Say(ctx.t("Thank you for telling us. The agent of {ref} will check it.", ref=listing.ref_code),
+                    edit=True)]
 
     async def _alerts(self, ctx: DialogContext) -> list[Reply]:
         ctx.customer.notify_new_listings = False

@@ -23,12 +23,15 @@ from staff_console.context import NavItem, act, db, flash, path_id, requires, se
 from staff_console.errors import error_text
 from staff_console.i18n import N_, Translator, translator
 from staff_console.words import word
+from storage import clock
 from storage.importers import CsvFormatError, import_listings
 from storage.media import PhotoError, check_photo
 from storage.models import District, Listing, Staff
+from storage.repositories import listing_checks
 from storage.repositories import staff as staff_repo
-from storage.services import listings
+from storage.services import listings, verification
 from storage.services.listings import NUMBERS, ListingDraft, ListingError, NumberRule, parse_number
+from storage.settings import Settings
 from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
 
 NAV = [NavItem(N_("Listings"), "/listings", ("admin", "agent"), order=30)]
@@ -79,7 +82,11 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
                                           .offset((page - 1) * PAGE).limit(PAGE))).all()
         districts = (await session.scalars(select(District.name).order_by(District.name))).all()
         district_names = await cards.district_names(session, translator(request))
+        names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
+    now = clock.now()
+    stale = {listing.id for listing in listings if verification.is_stale(listing, now, settings(request))}
     return aiohttp_jinja2.render_template("listings.html", request, {cards.DISTRICTS_KEY: district_names,
+        "names": names, "stale": stale,
         "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "districts": districts, "query_base": urlencode({k: v for k, v in f.items() if v}),
@@ -87,9 +94,16 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_context(session: AsyncSession, listing: Listing | None, error: str | None = None,
-                        values: dict[str, Any] | None = None) -> dict[str, Any]:
+                        values: dict[str, Any] | None = None, current: Settings | None = None) -> dict[str, Any]:
+    check: dict[str, Any] = {}
+    if listing is not None and current is not None:  # last verified, staleness and open reports (one click to verify)
+        now = clock.now()
+        check = {"stale": verification.is_stale(listing, now, current),
+                 "due": verification.stale_since(listing, current),
+                 "reports": (await listing_checks.open_reports(session, [listing.id])).get(listing.id, []),
+                 "verified_by": (await session.get(Staff, listing.verified_by_id)) if listing.verified_by_id else None}
     return {
-        "listing": listing, "error": error, "values": values or {},
+        "listing": listing, "error": error, "values": values or {}, "check": check,
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "districts": (await session.scalars(select(District).order_by(District.city, District.name))).all(),
         "agents": await staff_repo.agents(session),
@@ -107,7 +121,7 @@ async def listing_new(request: web.Request) -> web.StreamResponse:
 async def listing_edit(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         listing = await _listing(session, request)
-        context = await _form_context(session, listing)
+        context = await _form_context(session, listing, current=settings(request))
     return aiohttp_jinja2.render_template("listing_form.html", request, context)
 
 
@@ -224,7 +238,8 @@ async def listing_save(request: web.Request) -> web.StreamResponse:
                 await listings.edit(work, listing, draft)
         except (FormError, ListingError) as exc:
             shown = str(exc) if isinstance(exc, FormError) else error_text(_, exc)
-            context = await _form_context(work.session, None if is_new else listing, shown, dict(form))
+            context = await _form_context(work.session, None if is_new else listing, shown, dict(form),
+                                          current=settings(request))
             return aiohttp_jinja2.render_template("listing_form.html", request, context, status=400)
         saved_id = listing.id
     await flash(request, _("Listing saved."))

@@ -29,7 +29,9 @@ from storage.models.listings import (
     Listing,
     ListingFeedback,
     ListingPhoto,
+    ListingReport,
     Need,
+    OwnerLead,
     Recommendation,
     SavedListing,
 )
@@ -40,7 +42,8 @@ from storage.models.viewings import Viewing, ViewingSlot
 __all__ = [
     "AuditLog", "Base", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "DeadLetter",
     "District", "FaqEntry", "FollowUpTask", "Handoff", "Holiday", "InboundUpdate", "Listing", "ListingFeedback",
-    "ListingPhoto", "Message", "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit",
+    "ListingPhoto", "ListingReport", "Message", "Need", "OutboxMessage", "OwnerLead", "Project", "Recommendation",
+    "Reminder", "Revisit",
     "SavedListing", "SlaPolicy", "Staff", "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment",
     "TicketCounter", "TicketEvent", "Unit", "UTCDateTime", "Viewing", "ViewingSlot", "WarrantyPeriod",
     "PRIORITY_AGENT", "PRIORITY_BOT", "PRIORITY_BROADCAST", "PRIORITY_REMINDER",

@@ -63,6 +63,15 @@ class Listing(Timestamps, Base):
     lon: Mapped[float | None]
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
     previous_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # set when the price drops
+    # Listings kept true (storage.services.verification): who confirmed it last, and when; a listing never
+    # verified counts from when it was added.
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    verify_reminded_at: Mapped[datetime | None]  # its agent was reminded of this staleness (once per period)
+    # Kept out of recommendations until verified: "stale" (not verified past the grace period) or "reports"
+    # (customers reported it repeatedly). matching.query reads a withheld listing as not active.
+    withheld_at: Mapped[datetime | None]
+    withheld_reason: Mapped[str | None] = mapped_column(String(12))
 
     photos: Mapped[list[ListingPhoto]] = relationship(
         back_populates="listing", order_by="ListingPhoto.position", cascade="all, delete-orphan", lazy="selectin"
@@ -132,3 +141,38 @@ class Recommendation(Base):
     score: Mapped[int] = mapped_column(default=0)
     channel: Mapped[str] = mapped_column(String(16), default="search")  # search | alert
     created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now(), index=True)
+
+
+class ListingReport(Base):
+    """A customer's report from a listing card ("already rented", "price is different"...): a task for the
+    listing's agent, open until the listing is verified."""
+
+    __tablename__ = "listing_reports"
+    __table_args__ = (Index("ix_listing_reports_open", "listing_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(16))  # storage.vocabulary.LISTING_REPORT_REASONS
+    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
+class OwnerLead(Timestamps, Base):
+    """A seller or landlord who described their home in the chat and asked for a call or a listing, with the
+    valuation they were shown (matching.valuation)."""
+
+    __tablename__ = "owner_leads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    intent: Mapped[str] = mapped_column(String(8))  # sell | let
+    request: Mapped[str] = mapped_column(String(8))  # call | list
+    status: Mapped[str] = mapped_column(String(12), default="new", index=True)  # OWNER_LEAD_STATUSES
+    phone: Mapped[str | None] = mapped_column(String(32))
+    intake: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # what the owner told us
+    valuation: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # matching.valuation.Valuation JSON
+    source_text: Mapped[str | None] = mapped_column(Text)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="SET NULL"))  # the draft

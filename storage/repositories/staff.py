@@ -63,3 +63,10 @@ async def teams(session: AsyncSession) -> list[str]:
     rows = await session.scalars(select(Staff.team).where(Staff.is_active.is_(True), Staff.team.is_not(None))
                                  .distinct().order_by(Staff.team))
     return [team for team in rows.all() if team]
+
+
+async def by_telegram_chat(session: AsyncSession, chat_id: int) -> int | None:
+    """The id of the active staff member who linked this Telegram chat, if any."""
+    found: int | None = await session.scalar(
+        select(Staff.id).where(Staff.telegram_chat_id == chat_id, Staff.is_active.is_(True)).limit(1))
+    return found

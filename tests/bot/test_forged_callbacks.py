@@ -15,6 +15,8 @@ FORGED = [
     f"r|survey:r:{BIG}:5", f"r|survey:r:{2**63}:5", f"r|revisit:good:{BIG}", f"r|revisit:help:{BIG}",
     f"r|vw:o:{BIG}:done", f"r|rec:d:{BIG}", f"r|book:l:{BIG}", f"r|tickets:ok:{BIG}", f"r|need:open:{BIG}",
     f"r|viewings:c:{BIG}", f"r|book:{BIG}", f"r|book:-{BIG}",
+    f"r|rec:rp:{BIG}", f"r|rec:rr:{BIG}:taken", "r|rec:rr:1:stolen", "r|owner:a:district:99", "r|owner:r:call",
+    "r|owner:a:nosuchstep:1", "r|owner:r:sue",
     "r|survey:r:-1:5", "r|revisit:good:-1", "r|book:-1",
     "r|survey:r:²:5", "r|revisit:good:١٢", "r|survey:r:１２:5",
     "r|" + "9" * 5000, "r|survey:r:" + "9" * 60, "x" * 10_000, "r|", "r||",

@@ -61,6 +61,14 @@ async def given_listings(world: World) -> None:
     world.ids.update(await seed(world.sessions, agent_chat_id=agent.chat_id))
 
 
+@hook("given comparables")
+async def given_comparables(world: World) -> None:
+    """tests/owner_data.py: four sale flats in Wangjing near 89 m² (and one far too big), for owners' valuations."""
+    from tests.owner_data import seed_comparables
+
+    world.ids.update(await seed_comparables(world.sessions))
+
+
 @hook("given a home")
 async def given_a_home(world: World, *args: str) -> None:
     """A handed-over flat, Sunny Garden 3-1201, whose owner's phone is the customer's (+86 13800138000).

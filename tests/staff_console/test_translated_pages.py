@@ -45,7 +45,9 @@ from storage.models import (
     FaqEntry,
     FollowUpTask,
     Listing,
+    ListingReport,
     Need,
+    OwnerLead,
     Recommendation,
     Staff,
     StaffNotification,
@@ -169,6 +171,7 @@ class Seeded:
     english_agent: Staff
     unit: int = 0  # Chen Jing's home (阳光花园 3-1201)
     faq: int = 0
+    owner_lead: int = 1
 
 
 async def seed(sessions: async_sessionmaker) -> Seeded:
@@ -236,6 +239,17 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
             "area_max": None, "move_in_by": "2026-09-01", "must_have": ["elevator", "near_metro"],
             "furnished": True, "pets": None}))
         session.add(Recommendation(customer_id=chen.id, listing_id=listing.id, score=87))
+        session.add(ListingReport(listing_id=listing.id, customer_id=zhao.id, reason="price"))
+        lead = OwnerLead(customer_id=zhao.id, intent="sell", request="call", phone="13900139000",
+                         intake={"intent": "sell", "district": "Jing'an", "community": "静安寺小区", "area_m2": 89.0,
+                                 "bedrooms": 2, "floor": 6, "decoration": "simple", "price": 4_900_000.0},
+                         valuation={"deal_type": "sale", "district": "Jing'an", "area_m2": 89.0, "bedrooms": 2,
+                                    "count": 3, "low": 4_700_000.0, "high": 5_000_000.0, "estimate": 4_800_000.0,
+                                    "per_m2_low": 52_800.0, "per_m2_high": 56_200.0, "widened": False,
+                                    "shown": [{"listing_id": listing.id}]},
+                         source_text="我想卖房 静安两居 89平")
+        session.add(lead)
+        await session.flush()
         monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(0, 5), tzinfo=TZ)
         start = max(now - timedelta(minutes=10), monday)
         viewing = Viewing(listing_id=listing.id, customer_id=chen.id, agent_id=agent.id, starts_at=start,
@@ -279,7 +293,7 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         return Seeded(taken=taken.id, waiting=waiting.id, closed=closed.id, customer=chen.id, listing=listing.id,
                       repair=repair.id, complaint=complaint.id, viewing=viewing.id, admin=admin, agent=agent,
                       service=service, english_admin=english_admin, english_agent=english_agent, unit=unit.id,
-                      faq=faq.id)
+                      faq=faq.id, owner_lead=lead.id)
 
 
 @pytest.fixture
@@ -308,7 +322,8 @@ def agent_pages(s: Seeded) -> list[str]:
     return ["/inbox", "/inbox?view=mine", "/inbox?view=open", "/inbox?view=closed", f"/conversations/{s.taken}",
             f"/conversations/{s.waiting}", "/customers", f"/customers/{s.customer}", "/listings", "/listings/new",
             f"/listings/{s.listing}", "/listings/import", "/viewings", "/canned", "/tickets", "/tickets?status=all",
-            f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile", "/customers/new"]
+            f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile", "/customers/new",
+            "/owners", f"/owners/{s.owner_lead}", "/listings/checks"]
 
 
 def admin_pages(s: Seeded) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from itertools import count
 
@@ -17,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dialogs.notices import FOLLOW_UP_REASONS, STAFF_NOTICES
 from storage import clock
 from storage.clock import FrozenClock
-from storage.models import Conversation, Customer, OutboxMessage, Staff, StaffNotification
+from storage.models import Conversation, Customer, District, Listing, OutboxMessage, Staff, StaffNotification
 from storage.repositories import conversations
-from storage.services import handoff, revisits, surveys
+from storage.services import handoff, owner_leads, revisits, surveys, verification
 from storage.services.notices import notify_staff
 from storage.unit_of_work import Actor, Workplace
 from tests.workplace import SETTINGS
@@ -133,7 +134,71 @@ async def _follow_up(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staf
             "Follow-up needed for Bob: the customer asked for help at a revisit")
 
 
+async def _two_listings(place: Workplace, li_days: int = 0) -> tuple[Staff, Staff, Listing, Listing]:
+    async with place.open() as work:
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT)
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT)
+        mine, hers = (Listing(ref_code=ref, deal_type="rent", property_type="apartment", city="Beijing",
+                              price=Decimal(8000), area_m2=80.0, agent_id=agent.id)
+                      for ref, agent in (("R-LI-1", li), ("R-EM-1", emma)))
+        work.session.add_all([mine, hers])
+    return li, emma, mine, hers
+
+
+async def _listing_stale(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma, _, _ = await _two_listings(place)
+    frozen.advance(days=SETTINGS.verify_rent_days + 1)
+    async with place.open() as work:
+        assert await verification.tick(work) == (2, 0)
+    return (li, emma, "房源 R-LI-1 已经 15 天未核实：请确认是否仍可租售并核实，否则 7 天后将不再推荐。",
+            "Listing R-EM-1 was last verified 15 days ago: check it is still available and verify it, or it stops "
+            "being recommended in 7 days.")
+
+
+async def _reports(place: Workplace, times: int) -> tuple[Staff, Staff]:
+    li, emma, mine, hers = await _two_listings(place)
+    for _ in range(times):
+        async with place.open() as work:
+            customer = Customer(telegram_user_id=next(_ids), first_name="Ann", language="en", tags=[])
+            work.session.add(customer)
+            await work.session.flush()
+            for listing in (mine, hers):
+                await verification.report(work, await work.session.get(Listing, listing.id), customer.id, "taken")
+    return li, emma
+
+
+async def _listing_report(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _reports(place, 1)
+    return li, emma, "有客户反馈房源 R-LI-1：已经租出或售出。请核实。", \
+        "A customer reported listing R-EM-1: already rented or sold. Check it and verify it."
+
+
+async def _listing_paused(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _reports(place, SETTINGS.listing_reports_to_pause)
+    return li, emma, "房源 R-LI-1 已被反馈 2 次（最近一次：已经租出或售出），在您核实之前不再推荐。", \
+        "Listing R-EM-1 was reported 2 times (latest: already rented or sold); it is no longer recommended until " \
+        "you verify it."
+
+
+async def _owner_lead(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    async with place.open() as work:
+        work.session.add(District(city="Beijing", name="Wangjing", name_zh="望京", aliases=[], neighbours=[]))
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT)
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT)
+        customer = Customer(telegram_user_id=next(_ids), first_name="Olga", language="en", tags=[])
+        work.session.add(customer)
+        await work.session.flush()
+        await owner_leads.create_lead(work, customer, request="call", valuation={}, intake={
+            "intent": "let", "district": "Wangjing", "area_m2": 85.0, "bedrooms": 2})
+    return (li, emma, "新业主线索：Olga，出租，望京，85 m²，2室。需求：请经纪人打电话。",
+            "New owner lead from Olga: to let, Wangjing, 85 m², 2 br. They asked: an agent's call.")
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "listing_stale": _listing_stale,
+    "listing_report": _listing_report,
+    "listing_paused": _listing_paused,
+    "owner_lead": _owner_lead,
     "assigned": _assigned,
     "requeued": _requeued,
     "transferred": _transferred,
