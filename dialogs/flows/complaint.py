@@ -12,6 +12,7 @@ from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.handoff import queue_and_tell
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
+from dialogs.receipts import ticket_filed_text
 from dialogs.replies import Reply, Say
 from storage.events import ticket_changed
 from storage.services import owners, tickets
@@ -56,7 +57,6 @@ class ComplaintFlow(Flow):
             settings=ctx.settings,
         )
         ctx.work.publish(ticket_changed(ticket, created=True))
-        filed = Say(ctx.t("Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
-                          "person will talk to you here.", number=ticket.number), receipt=True)
+        filed = Say(ticket_filed_text(ctx.lang, kind=ticket.kind, number=ticket.number), receipt=True)
         return [filed, *await queue_and_tell(ctx, "complaint")]
 
