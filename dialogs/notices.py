@@ -83,7 +83,7 @@ def _survey(lang: str, params: Mapping[str, Any]) -> Say:
 
 def _ticket_filed(lang: str, params: Mapping[str, Any]) -> Say:
     """A ticket staff filed for the customer: the bot's own receipt, with the same buttons."""
-    text = ticket_filed_text(lang, kind=str(params["kind"]), number=str(params["number"]),
+    text = ticket_filed_text(lang, kind=str(params["ticket_kind"]), number=str(params["number"]),
                              needs_verification=bool(params.get("needs_verification")),
                              warranty_status=str(params.get("warranty_status") or "unknown"),
                              priority=str(params.get("priority") or "normal"))
