@@ -86,7 +86,7 @@ def _ticket_filed(lang: str, params: Mapping[str, Any]) -> Say:
     text = ticket_filed_text(lang, kind=str(params["ticket_kind"]), number=str(params["number"]),
                              needs_verification=bool(params.get("needs_verification")),
                              warranty_status=str(params.get("warranty_status") or "unknown"),
-                             priority=str(params.get("priority") or "normal"))
+                             priority=str(params.get("ticket_priority") or "normal"))
     return Say(text, choices=[[Choice(t(lang, "My requests"), "tickets:start")],
                               [Choice(t(lang, "Main menu"), "menu:main")]], receipt=True)
 

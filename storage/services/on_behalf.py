@@ -126,7 +126,7 @@ async def file_ticket(
                      details={"customer_id": customer.id, "number": ticket.number, "kind": kind})
     await _tell(work, customer, "ticket_filed", ticket_kind=ticket.kind, number=ticket.number,
                 needs_verification=ticket.needs_verification, warranty_status=ticket.warranty_status,
-                priority=ticket.priority)
+                ticket_priority=ticket.priority)
     return ticket
 
 
