@@ -66,6 +66,7 @@ ROUTE_MODULES = [
     "staff_console.routes.inbox",
     "staff_console.routes.conversations",
     "staff_console.routes.customers",
+    "staff_console.routes.entered",
     "staff_console.routes.listings",
     "staff_console.routes.viewings",
     "staff_console.routes.canned",

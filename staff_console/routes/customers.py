@@ -10,6 +10,7 @@ from staff_console import cards
 from staff_console.context import NavItem, act, db, flash, requires, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
+from staff_console.routes import entered
 from staff_console.words import word
 from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
@@ -64,8 +65,9 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
         history = (await session.scalars(select(Conversation).where(Conversation.customer_id == customer_id)
                                          .order_by(Conversation.id.desc()).limit(50))).all()
         districts = await cards.district_names(session, translator(request))
+        work_forms = await entered.card_context(session, card.customer)  # w-10-entered: work entered for them
     return aiohttp_jinja2.render_template("customer.html", request, {"card": card, "history": history,
-                                                                     cards.DISTRICTS_KEY: districts})
+                                                                     cards.DISTRICTS_KEY: districts, **work_forms})
 
 
 @requires("admin", "agent")

@@ -7,14 +7,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Conversation, Customer, Message, Staff
 from storage.vocabulary import ConversationMode
 
-VIEWS = ("waiting", "mine", "open", "closed")
+VIEWS = ("waiting", "team", "mine", "open", "closed")
+# What service staff see (they work the chats transferred to their team): storage.vocabulary.HANDOFF_TEAMS.
+SERVICE_VIEWS = ("team", "mine")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class InboxRow:
     last_message_at: datetime | None
     last_text: str
     version: int
+    team: str | None = None  # the team it waits for (a transfer to a team)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -42,7 +45,13 @@ class InboxRow:
         return data
 
 
-def _query(view: str, staff_id: int | None) -> Select[Any]:
+def _waiting_for_team(team: str | None) -> ColumnElement[bool]:
+    """Waiting for this team; for everybody's teams when `team` is None (admins)."""
+    waiting = and_(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
+    return and_(waiting, Conversation.team == team if team else Conversation.team.is_not(None))
+
+
+def _query(view: str, staff_id: int | None, team: str | None = None) -> Select[Any]:
     assignee = aliased(Staff)
     last_message = (
         select(Message.text)
@@ -60,6 +69,8 @@ def _query(view: str, staff_id: int | None) -> Select[Any]:
         return query.where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING).order_by(
             Conversation.waiting_since, Conversation.id
         )
+    if view == "team":
+        return query.where(_waiting_for_team(team)).order_by(Conversation.waiting_since, Conversation.id)
     if view == "mine":
         return query.where(Conversation.status == "open", Conversation.assignee_id == staff_id).order_by(
             Conversation.updated_at.desc()
@@ -91,13 +102,16 @@ def _row(conversation: Conversation, customer: Customer, assignee_name: str | No
         ),
         last_text=(last_text or "")[:200],
         version=conversation.version,
+        team=conversation.team if conversation.mode == ConversationMode.WAITING else None,
     )
 
 
 async def list_view(
-    session: AsyncSession, view: str, *, staff_id: int | None = None, search: str | None = None, limit: int = 200
+    session: AsyncSession, view: str, *, staff_id: int | None = None, search: str | None = None, limit: int = 200,
+    team: str | None = None,
 ) -> list[InboxRow]:
-    query = _query(view, staff_id)
+    """One view's rows; `team` is the staff member's team for the "team" view (None: every team's, for admins)."""
+    query = _query(view, staff_id, team)
     if search:
         like = f"%{search.strip().lower()}%"
         query = query.where(or_(func.lower(Customer.first_name).like(like), func.lower(Customer.username).like(like),
@@ -133,11 +147,12 @@ async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
     return (await many(session, [conversation_id])).get(conversation_id)
 
 
-async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
+async def counts(session: AsyncSession, staff_id: int, team: str | None = None) -> dict[str, int]:
     open_ = Conversation.status == "open"
     waiting = Conversation.mode == ConversationMode.WAITING
     rows = {
         "waiting": select(func.count()).select_from(Conversation).where(open_, waiting),
+        "team": select(func.count()).select_from(Conversation).where(_waiting_for_team(team)),
         "mine": select(func.count()).select_from(Conversation).where(open_, Conversation.assignee_id == staff_id),
         "open": select(func.count()).select_from(Conversation).where(open_),
     }
