@@ -177,13 +177,13 @@ async def file_ticket(request: web.Request) -> web.StreamResponse:
 
 async def _free_times(request: web.Request, agent_id: int, day: date, ignore: int | None = None) -> str:
     """The agent's next free times that day, for the refusal of a time that is not free."""
-    tr = translator(request)
+    _ = translator(request)
     async with db(request)() as session:
         slots = await viewings.free_slots(session, agent_id, on_day=day, ignore_viewing_id=ignore,
                                           settings=settings(request))
     if not slots:
-        return tr("No free time that day.")
-    return tr("Free times that day: %(times)s", times=", ".join(tr.time(slot) for slot in slots[:FREE_TIMES_SHOWN]))
+        return _("No free time that day.")
+    return _("Free times that day: %(times)s", times=", ".join(_.time(slot) for slot in slots[:FREE_TIMES_SHOWN]))
 
 
 async def _viewing_refusal(request: web.Request, customer_id: int, exc: ViewingError, agent_id: int | None,
