@@ -168,7 +168,7 @@ async def test_staff_file_a_repair_and_the_customer_gets_its_number(client, team
     assert len(texts) == 1 and f"Number: {ticket.number}." in texts[0]
 
 
-async def test_staff_book_move_and_cancel_a_viewing(client, team, sessions, frozen_clock) -> None:
+async def test_staff_book_move_and_cancel_a_viewing(client, make_client, team, sessions, frozen_clock) -> None:
     ids = await seed(sessions)
     customer_id, _, chat_id = await _customer(sessions)
     other_id, _, _ = await _customer(sessions, owner=False, unit_no="1202")
@@ -191,6 +191,10 @@ async def test_staff_book_move_and_cancel_a_viewing(client, team, sessions, froz
     assert ("error", "No home has the reference code NOPE.") in flashes(await unknown.text())
     page = await (await client.get(f"/customers/{customer_id}")).text()
     assert f'<tr data-viewing="{viewing.id}">' in page
+    admin = await make_client()
+    await sign_in(admin, "admin@example.com")
+    diary = await (await admin.get(f"/viewings?agent={ids['agent']}&week=2026-03-02")).text()
+    assert '<span class="entered-by">booked by Alan Agent</span>' in diary
     moved = await client.post(f"/customers/{customer_id}/viewings/{viewing.id}/reschedule", data={
         "csrf_token": token, "day": "2026-03-05", "time": "14:00"}, allow_redirects=False)
     assert moved.status == 303
