@@ -195,6 +195,9 @@ async def test_staff_book_move_and_cancel_a_viewing(client, make_client, team, s
     await sign_in(admin, "admin@example.com")
     diary = await (await admin.get(f"/viewings?agent={ids['agent']}&week=2026-03-02")).text()
     assert '<span class="entered-by">booked by Alan Agent</span>' in diary
+    no_time = await client.post(f"/customers/{customer_id}/viewings/{viewing.id}/reschedule", data={
+        "csrf_token": token, "day": "2026-03-05", "time": "2 pm"})
+    assert ("error", "Choose the new day and time.") in flashes(await no_time.text())
     moved = await client.post(f"/customers/{customer_id}/viewings/{viewing.id}/reschedule", data={
         "csrf_token": token, "day": "2026-03-05", "time": "14:00"}, allow_redirects=False)
     assert moved.status == 303
@@ -242,6 +245,9 @@ async def test_a_chat_transferred_to_a_team_waits_for_it_and_its_member_takes_it
                                 f"{conversation.id}/transfer-team\">",
                                 f"<form id=\"team-form\" action=\"/conversations/{conversation.id}/transfer-team\">"),
                    "team-form", "team") == [("service", "customer service team"), ("complaints", "complaint team")]
+    nowhere = await client.post(f"/conversations/{conversation.id}/transfer-team",
+                                data={"csrf_token": token, "team": "marketing"})
+    assert ("error", "Choose the team that takes over.") in flashes(await nowhere.text())
     refused = await client.post(f"/conversations/{conversation.id}/transfer-team",
                                 data={"csrf_token": token, "team": "service"})
     assert ("error", "nobody else is in the service team") in flashes(await refused.text())
