@@ -120,7 +120,7 @@ def _here(request: web.Request) -> str:
 # and the stored codes its live rows name; each page carries them in its language.
 SCRIPT = HERE / "static" / "console.js"
 SCRIPT_WORDS = ("conversation_mode", "conversation_status", "handoff_reason", "language", "channel", "delivery",
-                "sender")
+                "sender", "team")
 
 
 @cache

@@ -14,15 +14,15 @@ from datetime import date, datetime, time
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.replies import Say
 from staff_console.context import Form, act, db, flash, path_id, requires, settings
 from staff_console.errors import error_text
 from staff_console.i18n import Translator, translator
-from storage.models import Customer, Listing, Viewing
+from storage.models import Customer, Viewing
 from storage.repositories import consultations as consultation_repo
+from storage.repositories import listings as listings_repo
 from storage.services import consultations, on_behalf, viewings
 from storage.services.consultations import ConsultationError
 from storage.services.handoff import HandoffError, transfer_to_team
@@ -209,7 +209,7 @@ async def book_viewing(request: web.Request) -> web.StreamResponse:
         return await _refuse(request, customer_id, _("Choose the day and the time of the viewing."),
                              "viewings-entered")
     async with db(request)() as session:
-        listing = await session.scalar(select(Listing).where(Listing.ref_code == ref))
+        listing = await listings_repo.by_ref(session, ref)
         agent = await viewings.agent_for_listing(session, listing) if listing is not None else None
     if listing is None:
         return await _refuse(request, customer_id, _("No home has the reference code %(ref)s.", ref=ref),

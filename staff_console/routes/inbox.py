@@ -42,6 +42,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
         counts = await inbox.counts(session, me.id, _team(me))
     return aiohttp_jinja2.render_template("inbox.html", request, {
         "view": view, "views": _views(me), "rows": rows, "counts": counts, "q": request.query.get("q", ""),
+        "my_team": _team(me),
     })
 
 

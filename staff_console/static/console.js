@@ -84,11 +84,12 @@
   }
 
   // ---- inbox ------------------------------------------------------------------------------------------
-  function belongs(view, row) {
+  function belongs(view, row, myTeam) {
     if (view === "waiting") return row.status === "open" && row.mode === "waiting";
     if (view === "mine") return row.status === "open" && row.assignee_id === me;
     if (view === "open") return row.status === "open";
     if (view === "closed") return row.status === "closed";
+    if (view === "team") return row.status === "open" && row.mode === "waiting" && !!row.team && (myTeam === "*" || row.team === myTeam);
     return false;
   }
 
@@ -98,7 +99,12 @@
     who.appendChild(el("a", { href: "/conversations/" + row.conversation_id }, row.customer_name));
     if (row.username) who.appendChild(el("span", { class: "muted" }, " @" + row.username));
     tr.appendChild(who);
-    tr.appendChild(el("td", {}, word("handoff_reason", row.reason)));
+    const reason = el("td", {}, word("handoff_reason", row.reason));
+    if (row.team) {  // waiting for a team (a transfer to a team)
+      reason.appendChild(document.createTextNode(" · "));
+      reason.appendChild(el("span", { class: "team", "data-team": row.team }, word("team", row.team)));
+    }
+    tr.appendChild(reason);
     const state = el("td");
     state.appendChild(el("span", { class: "mode mode-" + row.mode }, word("conversation_mode", row.mode)));
     if (row.assignee_name) state.appendChild(document.createTextNode(" · " + row.assignee_name));
@@ -125,6 +131,7 @@
     const table = document.getElementById("inbox");
     const body = table.querySelector("tbody");
     const view = table.dataset.view;
+    const myTeam = table.dataset.team || "";  // "*": every team's (admins)
     const empty = document.getElementById("inbox-empty");
     const refreshEmpty = () => empty.classList.toggle("hidden", body.children.length > 0);
     const tick = () => body.querySelectorAll("tr").forEach((tr) => {
@@ -136,12 +143,12 @@
       if (data.type !== "conversation") return;
       const row = data.row;
       const existing = body.querySelector('tr[data-conversation="' + row.conversation_id + '"]');
-      if (belongs(view, row)) {
+      if (belongs(view, row, myTeam)) {
         const fresh = inboxRow(row);
         if (existing) existing.replaceWith(fresh);
-        else if (view === "waiting") body.appendChild(fresh);
+        else if (view === "waiting" || view === "team") body.appendChild(fresh);
         else body.insertBefore(fresh, body.firstChild);
-        if (!existing && view === "waiting") toast(_("New customer waiting: %(name)s", { name: row.customer_name }), "/conversations/" + row.conversation_id);
+        if (!existing && (view === "waiting" || view === "team")) toast(_("New customer waiting: %(name)s", { name: row.customer_name }), "/conversations/" + row.conversation_id);
       } else if (existing) {
         existing.remove();
       }

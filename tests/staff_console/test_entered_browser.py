@@ -69,3 +69,46 @@ async def test_an_agent_enters_work_from_the_customer_card(browser, console, tea
     assert consultation is not None and consultation.staff_id == team.agent.id
     assert reminder is not None and reminder.recipient_staff_id == team.agent.id
     assert ticket is not None and ticket.kind == "complaint" and ticket.entered_by_id == team.agent.id
+
+
+async def _signed_in(browser, base: str, email: str, path: str):
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{base}{path}")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}{path}")
+    return context, page
+
+
+async def test_the_team_sees_a_transferred_chat_arrive_live_and_takes_it(browser, console, team, sessions) -> None:
+    from storage.models import Staff
+    from storage.services import handoff
+    from tests.staff_console.helpers import waiting_customer
+
+    async with transaction(sessions) as session:
+        (await session.get(Staff, team.service.id)).team = "complaints"
+    conversation = await waiting_customer(sessions, name="Grace")
+    async with transaction(sessions) as session:
+        await handoff.take(session, conversation.id, await session.get(Staff, team.agent.id))
+    sam_context, sam = await _signed_in(browser, console, "service@example.com", "/inbox")
+    await sam.wait_for_selector("#live-state.on")
+    assert await sam.locator("#inbox tbody tr").count() == 0
+    alan_context, alan = await _signed_in(browser, console, "agent@example.com", f"/conversations/{conversation.id}")
+    await alan.locator("#transfer-team summary").click()
+    await alan.locator("#transfer-team select[name=team]").select_option("complaints")
+    await alan.locator("#transfer-team input[name=note]").fill("lift broken again")
+    await alan.locator("#transfer-team button").click()
+    await alan.wait_for_selector(".flash.info")
+    row = sam.locator(f'#inbox tr[data-conversation="{conversation.id}"]')  # arrives without a reload
+    await row.wait_for()
+    assert await row.locator(".team").inner_text() == "complaint team"
+    await row.locator("button.take").click()
+    await sam.wait_for_url(f"{console}/conversations/{conversation.id}")
+    await sam_context.close()
+    await alan_context.close()
+    async with sessions() as session:
+        stored = await session.get(type(conversation), conversation.id)
+    assert stored is not None and stored.mode == "human" and stored.assignee_id == team.service.id
