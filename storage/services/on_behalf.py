@@ -25,14 +25,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.events import message_new, ticket_changed
+from storage.events import conversation_changed, message_new, ticket_changed
 from storage.models import PRIORITY_AGENT, Customer, District, Listing, Message, Staff, Ticket, Viewing
 from storage.outbox import queue_to_customer
 from storage.repositories import conversations
-from storage.services import owners, tickets, viewings
+from storage.services import handoff, owners, tickets, viewings
 from storage.services.notices import notify_staff, tell_customer
 from storage.unit_of_work import Work
-from storage.vocabulary import TicketKind
+from storage.vocabulary import ConversationMode, TicketKind
 
 
 class OnBehalfError(Exception):
@@ -127,6 +127,10 @@ async def file_ticket(
     await _tell(work, customer, "ticket_filed", ticket_kind=ticket.kind, number=ticket.number,
                 needs_verification=ticket.needs_verification, warranty_status=ticket.warranty_status,
                 ticket_priority=ticket.priority)
+    if kind == TicketKind.COMPLAINT and conversation is not None and conversation.mode == ConversationMode.BOT:
+        # As the bot does with a complaint (its receipt says so): the conversation waits for a person.
+        await handoff.request_handoff(session, conversation, "complaint")
+        work.publish(conversation_changed(conversation, queued=True))
     return ticket
 
 

@@ -113,6 +113,9 @@ async def test_a_complaint_filed_by_staff_goes_to_its_team(any_sessions, frozen_
     assert ticket.number.startswith("C-2026-") and ticket.team == "complaints" and ticket.unit_id == ids["unit"]
     texts = await _outbox_texts(any_sessions, ids["chat"])
     assert ticket.number in texts[0] and "投诉" in texts[0]  # the customer's language
+    async with any_sessions() as session:  # as with the bot's complaint, a person will talk to them there
+        conversation = await session.get(Conversation, ticket.conversation_id)
+    assert conversation is not None and conversation.mode == "waiting" and conversation.handoff_reason == "complaint"
 
 
 async def test_a_consultations_next_step_reminds_its_author_when_due(any_sessions, frozen_clock) -> None:
