@@ -48,12 +48,12 @@ class ComplaintFlow(Flow):
 
     async def _file(self, ctx: DialogContext) -> list[Reply]:
         slots = ctx.slots
-        units = await owners.owned_units(ctx.session, ctx.customer.id)
+        unit_id, unverified = await owners.complaint_home(ctx.session, ctx.customer.id)
         ticket = await tickets.create_ticket(
             ctx.session, kind=TicketKind.COMPLAINT, category=str(slots.get("category")), customer_id=ctx.customer.id,
-            description=describe.description(ctx), unit_id=units[0].unit.id if len(units) == 1 else None,
+            description=describe.description(ctx), unit_id=unit_id,
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
-            needs_verification=not units,
+            needs_verification=unverified,
             settings=ctx.settings,
         )
         ctx.work.publish(ticket_changed(ticket, created=True))

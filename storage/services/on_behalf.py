@@ -109,11 +109,10 @@ async def file_ticket(
         if home is None:
             raise OnBehalfError("a repair needs one of the customer's homes")
         needs_verification = not home.verified
-    else:
-        verified = [h for h in homes if h.verified]
-        if home is None and len(verified) == 1:  # as the bot: a one-home owner's complaint is about that home
-            home = verified[0]
-        needs_verification = not verified
+    else:  # the bot's rule: a one-home owner's complaint is about that home; no verified home, verify them
+        default_unit, needs_verification = await owners.complaint_home(session, customer.id)
+        if home is None and default_unit is not None:
+            home = next(h for h in homes if h.unit_id == default_unit)
     conversation = await conversations.current(session, customer) if reachable(customer) else None
     ticket = await tickets.create_ticket(
         session, kind=kind, category=category, customer_id=customer.id, description=description,
