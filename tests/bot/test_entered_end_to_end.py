@@ -43,7 +43,7 @@ async def test_a_repair_filed_at_the_desk_reaches_the_customer_in_telegram(api, 
                 session.add(CustomerUnit(customer_id=customer.id, unit_id=home.id))
             token = await sign_in(console, "desk@example.com")
             page = await (await console.get(f"/customers/{customer.id}")).text()
-            assert f'<option value="{home.id}">Sunny Garden 3-1201</option>' in page
+            assert f'<option value="{home.id}" selected>Sunny Garden 3-1201</option>' in page  # her only home
             response = await console.post(f"/customers/{customer.id}/tickets", data={
                 "csrf_token": token, "kind": "repair", "category": "plumbing", "unit_id": str(home.id),
                 "priority": "normal", "description": "Kitchen tap leaks", "access_window": "after 18:00"},
