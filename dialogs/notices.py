@@ -9,9 +9,12 @@ when it draws the page) and an HTML-escaped Telegram message for staff who linke
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
+from dialogs.cards import title, when
 from dialogs.i18n import N_, t, translate
+from dialogs.receipts import ticket_filed_text, viewing_booked_text, viewing_moved_text
 from dialogs.replies import Choice, Say
 from storage.unit_of_work import Rendered
 
@@ -29,6 +32,14 @@ STAFF_NOTICES: dict[str, str] = {
     "listing_paused": N_("Listing {ref} was reported {count} times (latest: {problem}); it is no longer "
                          "recommended until you verify it."),
     "owner_lead": N_("New owner lead from {customer}: {intent}, {home}. They asked: {request}."),
+    # Work staff enter for a customer (storage.services.on_behalf) and a chat waiting for a team (handoff).
+    "team_waiting": N_("{by} transferred a conversation with {customer} to your team ({team}); it is waiting for "
+                       "one of you."),
+    "team_waiting_with_note": N_("{by} transferred a conversation with {customer} to your team ({team}); it is "
+                                 "waiting for one of you: {note}"),
+    "viewing_booked_for": N_("{by} booked a viewing for {customer}: {listing}, {when}."),
+    "viewing_moved_for": N_("{by} moved {customer}'s viewing of {listing} to {when}."),
+    "viewing_cancelled_for": N_("{by} cancelled {customer}'s viewing of {listing} on {when}."),
 }
 
 # Notices about a listing to verify: in Telegram they carry a one-click "verify" button.
@@ -52,6 +63,10 @@ FOLLOW_UP_REASONS: dict[str, str] = {
 }
 
 
+# The teams a chat can wait for (storage.vocabulary.HANDOFF_TEAMS), as customers and staff read them.
+TEAM_NAMES: dict[str, str] = {"service": N_("customer service team"), "complaints": N_("complaint team")}
+
+
 def _plain(lang: str, message: str, params: Mapping[str, Any]) -> str:
     return translate(lang, message).format(**{key: str(value) for key, value in params.items()})
 
@@ -61,6 +76,11 @@ def _staff_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
     home_zh = values.pop("home_zh", None)  # a home described for Chinese readers (district names in Chinese)
     if lang == "zh" and home_zh:
         values["home"] = home_zh
+    if "team" in values:
+        team = str(values["team"])
+        values["team"] = translate(lang, TEAM_NAMES[team]) if team in TEAM_NAMES else team
+    if isinstance(values.get("starts_at"), datetime) and "tz" in values:
+        values["when"] = when(lang, values.pop("starts_at"), values.pop("tz"))
     if "reason" in values:
         reason = str(values["reason"])
         values["reason"] = translate(lang, FOLLOW_UP_REASONS[reason]) if reason in FOLLOW_UP_REASONS else reason
@@ -107,12 +127,56 @@ def _survey(lang: str, params: Mapping[str, Any]) -> Say:
                            survey_id=int(params["survey_id"]), subject=str(params.get("subject") or ""))
 
 
+def _ticket_filed(lang: str, params: Mapping[str, Any]) -> Say:
+    """A ticket staff filed for the customer: the bot's own receipt, with the same buttons."""
+    text = ticket_filed_text(lang, kind=str(params["ticket_kind"]), number=str(params["number"]),
+                             needs_verification=bool(params.get("needs_verification")),
+                             warranty_status=str(params.get("warranty_status") or "unknown"),
+                             priority=str(params.get("ticket_priority") or "normal"))
+    return Say(text, choices=[[Choice(t(lang, "My requests"), "tickets:start")],
+                              [Choice(t(lang, "Main menu"), "menu:main")]], receipt=True)
+
+
+def _home(lang: str, params: Mapping[str, Any]) -> str:
+    listing = params["listing"]
+    return title(lang, listing, {listing.district_name or listing.city: params.get("district_zh") or ""})
+
+
+def _viewing_booked(lang: str, params: Mapping[str, Any]) -> Say:
+    text = viewing_booked_text(lang, home=_home(lang, params), ref=params["listing"].ref_code,
+                               starts_at=params["starts_at"], tz=params["tz"], agent=str(params.get("agent") or ""))
+    return Say(text, choices=[[Choice(t(lang, "My viewings"), "vw:start")]], receipt=True)
+
+
+def _viewing_moved(lang: str, params: Mapping[str, Any]) -> Say:
+    return Say(viewing_moved_text(lang, starts_at=params["starts_at"], tz=params["tz"]),
+               choices=[[Choice(t(lang, "My viewings"), "vw:start")]], receipt=True)
+
+
+def _viewing_cancelled(lang: str, params: Mapping[str, Any]) -> Say:
+    return Say(t(lang, "Your viewing of {home} ({ref}) on {when} is cancelled, as agreed with our team.",
+                 home=_home(lang, params), ref=params["listing"].ref_code,
+                 when=when(lang, params["starts_at"], params["tz"])),
+               choices=[[Choice(t(lang, "My viewings"), "vw:start")]], receipt=True)
+
+
+def _team_transfer(lang: str, params: Mapping[str, Any]) -> Say:
+    team = str(params["team"])
+    return Say(t(lang, "I am passing your conversation to our {team}. Someone from the team will answer you here.",
+                 team=t(lang, TEAM_NAMES.get(team, team))))
+
+
 CUSTOMER_NOTICES: dict[str, Callable[[str, Mapping[str, Any]], Say]] = {
     "agent_joined": _agent_joined,
     "transferred": _transferred,
     "requeued": _requeued,
     "returned_to_bot": _returned_to_bot,
     "survey": _survey,
+    "ticket_filed": _ticket_filed,
+    "viewing_booked": _viewing_booked,
+    "viewing_moved": _viewing_moved,
+    "viewing_cancelled": _viewing_cancelled,
+    "team_transfer": _team_transfer,
 }
 
 

@@ -16,7 +16,8 @@ note/name/amount/text), survey (survey_id), revisit (revisit_id), viewing_24h / 
 listing, agent; subject_type "viewing"), viewing_interest (viewing_id), or any kind with a plain `text`.
 To staff: ticket_new, ticket_assigned (number, category, priority), sla_80 / sla_breach (number, which, due_at),
 ticket_staff (what=quote_accepted|quote_declined|reopened|info), waiting (minutes), revisit_due (customer),
-viewing_24h / viewing_1h, or a plain `text`. Unknown customer kinds without text are dropped, not sent.
+viewing_24h / viewing_1h, consultation_due (customer, next_step, due_at), or a plain `text`. Unknown customer kinds
+without text are dropped, not sent.
 """
 
 from __future__ import annotations
@@ -175,6 +176,9 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo, names_zh: Names) -> 
         return t(lang, "A revisit is due: {customer}.", customer=payload.get("customer", ""))
     if kind in ("viewing_24h", "viewing_1h"):
         return viewing_reply(lang, kind, payload, tz, True, names_zh).text
+    if kind == "consultation_due":  # storage.services.consultations: the next step the staff member promised
+        return t(lang, "Next step due for {customer}: {step} (due {due}).", customer=payload.get("customer", ""),
+                 step=payload.get("next_step", ""), due=_when(lang, payload.get("due_at"), tz))
     return str(payload.get("text") or kind)
 
 
@@ -185,6 +189,8 @@ def staff_link(reminder: Reminder) -> str | None:
         return f"/conversations/{reminder.subject_id}"
     if reminder.subject_type == "viewing" and reminder.subject_id:
         return f"/viewings/{reminder.subject_id}"
+    if reminder.subject_type == "consultation" and (reminder.payload or {}).get("customer_id"):
+        return f"/customers/{reminder.payload['customer_id']}#consultation-{reminder.subject_id}"
     return None
 
 

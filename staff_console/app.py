@@ -67,6 +67,7 @@ ROUTE_MODULES = [
     "staff_console.routes.inbox",
     "staff_console.routes.conversations",
     "staff_console.routes.customers",
+    "staff_console.routes.entered",
     "staff_console.routes.listings",
     "staff_console.routes.owners",
     "staff_console.routes.viewings",
@@ -124,7 +125,7 @@ def _here(request: web.Request) -> str:
 # and the stored codes its live rows name; each page carries them in its language.
 SCRIPT = HERE / "static" / "console.js"
 SCRIPT_WORDS = ("conversation_mode", "conversation_status", "handoff_reason", "language", "channel", "delivery",
-                "sender")
+                "sender", "team")
 
 
 @cache

@@ -111,6 +111,27 @@ MESSAGES: tuple[str, ...] = (
     N_("viewing not found or no longer booked"),
     N_("the viewing has already started"),
     N_("the viewing's survey could not be created"),
+    # work entered for a customer and chats for a team (storage/services/consultations.py, on_behalf.py, handoff.py)
+    N_("only an active staff member can log a consultation"),
+    N_("only an active staff member can do this"),
+    N_("unknown channel %(channel)s"),
+    N_("unknown topic %(topic)s"),
+    N_("the summary is empty"),
+    N_("a due date needs a next step"),
+    N_("the next step needs a due date"),
+    N_("the due date must be in the future"),
+    N_("no such consultation"),
+    N_("this consultation has no next step"),
+    N_("the next step is already done"),
+    N_("unknown ticket kind %(kind)s"),
+    N_("describe the problem"),
+    N_("that home is not registered to this customer"),
+    N_("a repair needs one of the customer's homes"),
+    N_("the message is empty"),
+    N_("the customer cannot be reached in any channel"),
+    N_("this conversation is waiting for the %(team)s team"),
+    N_("unknown team %(team)s"),
+    N_("nobody else is in the %(team)s team"),
     # staff accounts (storage/services/staff_accounts.py)
     N_("password must be at least %(length)s characters"),
     N_("%(email)s is not an email address"),
@@ -188,7 +209,8 @@ MESSAGES: tuple[str, ...] = (
 
 # Values that are stored codes, shown as words; values that are themselves a sentence, translated.
 _WORD_PARAMS = {"ticket_status": "ticket_status", "from_status": "ticket_status", "to_status": "ticket_status",
-                "kind": "ticket_kind", "field": "field", "category": "category", "day": "weekday"}
+                "kind": "ticket_kind", "field": "field", "category": "category", "day": "weekday", "team": "team",
+                "channel": "consultation_channel", "topic": "consultation_topic"}
 _NESTED_PARAMS = ("reason", "what")
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 

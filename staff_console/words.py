@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from dialogs import names
 from dialogs.i18n import translate as bot_translate
-from dialogs.notices import FOLLOW_UP_REASONS
+from dialogs.notices import FOLLOW_UP_REASONS, TEAM_NAMES
 from staff_console.i18n import N_, Translator
 
 # Words the bot already has (message ids of dialogs/locales).
@@ -111,6 +111,16 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "status": N_("status"),
     },
 }
+
+# Work entered from the customer card and the teams a chat can wait for (w-10-entered).
+BOT_WORDS["team"] = TEAM_NAMES
+CONSOLE_WORDS.update({
+    "consultation_channel": {"phone": N_("phone"), "walk_in": N_("walk-in"), "wechat": N_("WeChat"),
+                             "email": N_("e-mail")},
+    "consultation_topic": {"buying": N_("buying"), "renting": N_("renting"), "after_sales": N_("after-sales"),
+                           "complaint": N_("complaint"), "other": N_("other")},
+})
+CONSOLE_WORDS["inbox_view"]["team"] = N_("My team")
 
 
 # Records kept in the console: FAQ entries, homes and their owners, customers entered by staff.

@@ -92,3 +92,11 @@ CUSTOMER_SOURCES = ("phone", "walk_in")
 GENDERS = ("female", "male")
 CUSTOMER_LANGUAGES = ("en", "zh")
 FAQ_LANGUAGES = ("en", "zh")
+# ---- work staff enter from the customer card ---------------------------------------------------------------------
+# How a consultation reached us, and what it was about (storage.models.Consultation; reports group by both).
+CONSULTATION_CHANNELS = ("phone", "walk_in", "wechat", "email")
+CONSULTATION_TOPICS = ("buying", "renting", "after_sales", "complaint", "other")
+# Teams a chat can be transferred to besides a single agent: it waits for them (Conversation.team). A team's
+# members are the active staff whose Staff.team is that name (the complaint team is the one complaints go to,
+# storage.services.tickets.COMPLAINT_TEAMS); any of them, whatever their role, may take it, and so may admins.
+HANDOFF_TEAMS = ("service", "complaints")

@@ -35,6 +35,7 @@ from dialogs.flows.viewing_tokens import (
 )
 from dialogs.i18n import N_, t
 from dialogs.inbound import Inbound
+from dialogs.receipts import viewing_booked_text, viewing_moved_text
 from dialogs.replies import AskContact, Choice, Reply, Say
 from dialogs.tokens import Token, decode
 from storage.models import Listing, Staff, Viewing
@@ -250,10 +251,9 @@ class BookingFlow(Flow):
         ctx.clear()
         await tell_agent(ctx, viewing, "new")
         agent = await ctx.session.get(Staff, viewing.agent_id)
-        text = ctx.t("Booked! Viewing of {home} ({ref}) on {when} with {agent}. I will remind you a day before and "
-                     "an hour before.", home=title(ctx.lang, listing, await district_names(ctx.session)),
-                     ref=listing.ref_code, when=when(ctx.lang, viewing.starts_at, ctx.settings.tz),
-                     agent=agent.name if agent else "")
+        text = viewing_booked_text(ctx.lang, home=title(ctx.lang, listing, await district_names(ctx.session)),
+                                   ref=listing.ref_code, starts_at=viewing.starts_at, tz=ctx.settings.tz,
+                                   agent=agent.name if agent else "")
         return [Say(text, choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True, receipt=True)]
 
     async def _owned(self, ctx: DialogContext, viewing_id: int) -> Viewing | None:
@@ -286,7 +286,6 @@ class BookingFlow(Flow):
         except viewings.ViewingError:
             return [Say(ctx.t("This viewing can no longer be changed."), edit=True)]
         await tell_agent(ctx, viewing, "moved")
-        moved_to = when(ctx.lang, viewing.starts_at, ctx.settings.tz)
-        return [Say(ctx.t("Done: your viewing is now on {when}.", when=moved_to),
+        return [Say(viewing_moved_text(ctx.lang, starts_at=viewing.starts_at, tz=ctx.settings.tz),
                     choices=[[Choice(ctx.t("My viewings"), "vw:start")]], edit=True, receipt=True)]
 

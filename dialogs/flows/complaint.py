@@ -12,6 +12,7 @@ from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.flows.handoff import queue_and_tell
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
+from dialogs.receipts import ticket_filed_text
 from dialogs.replies import Reply, Say
 from storage.events import ticket_changed
 from storage.services import owners, tickets
@@ -47,16 +48,15 @@ class ComplaintFlow(Flow):
 
     async def _file(self, ctx: DialogContext) -> list[Reply]:
         slots = ctx.slots
-        units = await owners.owned_units(ctx.session, ctx.customer.id)
+        unit_id, unverified = await owners.complaint_home(ctx.session, ctx.customer.id)
         ticket = await tickets.create_ticket(
             ctx.session, kind=TicketKind.COMPLAINT, category=str(slots.get("category")), customer_id=ctx.customer.id,
-            description=describe.description(ctx), unit_id=units[0].unit.id if len(units) == 1 else None,
+            description=describe.description(ctx), unit_id=unit_id,
             conversation_id=ctx.conversation.id, photo_file_ids=describe.photos(ctx),
-            needs_verification=not units,
+            needs_verification=unverified,
             settings=ctx.settings,
         )
         ctx.work.publish(ticket_changed(ticket, created=True))
-        filed = Say(ctx.t("Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
-                          "person will talk to you here.", number=ticket.number), receipt=True)
+        filed = Say(ticket_filed_text(ctx.lang, kind=ticket.kind, number=ticket.number), receipt=True)
         return [filed, *await queue_and_tell(ctx, "complaint")]
 

@@ -17,6 +17,7 @@ from dialogs.flows import describe
 from dialogs.flows.describe import CATEGORY, DescribeStep
 from dialogs.i18n import N_
 from dialogs.inbound import Inbound
+from dialogs.receipts import ticket_filed_text
 from dialogs.replies import AskContact, Choice, Reply, Say
 from dialogs.standard import main_menu
 from dialogs.tokens import Token, decode, one_of
@@ -177,21 +178,9 @@ class RepairFlow(Flow):
         )
         ctx.work.publish(ticket_changed(ticket, created=True))
         ctx.clear()
-        lines = [ctx.t("Your repair request is registered. Number: {number}.", number=ticket.number)]
-        if ticket.needs_verification:
-            lines.append(ctx.t("It is filed as \"owner not yet verified\": our staff will confirm that you own the "
-                               "home before the repair is scheduled."))
-        if ticket.warranty_status == "in":
-            lines.append(ctx.t("Your home is within the warranty period for this, so the repair is free."))
-        elif ticket.warranty_status == "out":
-            lines.append(ctx.t("The warranty period for this has ended, so the repair is paid. We will send you a "
-                               "quote here first; nothing is done before you accept it."))
-        else:
-            lines.append(ctx.t("Our staff will check the warranty and tell you whether the repair is free."))
-        if ticket.priority == "emergency":
-            lines.append(ctx.t("Marked as an emergency: we will call you within the hour. If there is danger "
-                               "(gas, fire), also call the emergency services."))
-        lines.append(ctx.t("You can follow it under \"My requests\"."))
-        return [Say("\n".join(lines), choices=[[Choice(ctx.t("My requests"), "tickets:start")],
+        text = ticket_filed_text(ctx.lang, kind=ticket.kind, number=ticket.number,
+                                 needs_verification=ticket.needs_verification,
+                                 warranty_status=ticket.warranty_status, priority=ticket.priority)
+        return [Say(text, choices=[[Choice(ctx.t("My requests"), "tickets:start")],
                                                [Choice(ctx.t("Main menu"), "menu:main")]], receipt=True)]
 

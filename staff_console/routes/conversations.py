@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from dialogs.replies import Photo, Reply, Say
 from staff_console import cards, telegram_files
-from staff_console.context import Form, act, db, flash, requires, settings, staff, to_int, wants_json
+from staff_console.context import ALL_ROLES, Form, act, db, flash, requires, settings, staff, to_int, wants_json
 from staff_console.errors import error_text
 from staff_console.i18n import translator
 from staff_console.live import message_json, sent_photo
@@ -31,15 +31,26 @@ from storage.repositories import inbox
 from storage.repositories import staff as staff_repo
 from storage.services import handoff
 from storage.services.handoff import HandoffError
+from storage.vocabulary import HANDOFF_TEAMS
 
 MAX_TEXT = 4000
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
 
 
-def _conversation_id(request: web.Request) -> int:
+async def _conversation_id(request: web.Request) -> int:
+    """The conversation in the address; service staff reach only those waiting for their team or theirs."""
     value = to_int(request.match_info["conversation_id"])
     if value is None:
         raise web.HTTPNotFound()
+    me = staff(request)
+    if me.role == "service":
+        async with db(request)() as session:
+            row = await session.get(Conversation, value)
+        if row is None:
+            raise web.HTTPNotFound()
+        if row.assignee_id != me.id and not (me.team and row.team == me.team):
+            raise web.HTTPForbidden(text=translator(request).gettext(
+                "Only conversations transferred to your team are open to you."))
     return value
 
 
@@ -52,9 +63,9 @@ async def _done(request: web.Request, conversation_id: int, note: str | None = N
     raise web.HTTPSeeOther(f"/conversations/{conversation_id}")
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def view(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     me = staff(request)
     async with db(request)() as session:
         row = await inbox.one(session, conversation_id)
@@ -75,13 +86,13 @@ async def view(request: web.Request) -> web.StreamResponse:
     can_write = row.status == "open" and row.mode == "human" and (row.assignee_id == me.id or me.role == "admin")
     return aiohttp_jinja2.render_template("conversation.html", request, {
         "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
-        "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts,
+        "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts, "handoff_teams": HANDOFF_TEAMS,
     })
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def messages_api(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     after = to_int(request.query.get("after"), 0) or 0
     async with db(request)() as session:
         rows = (await session.execute(
@@ -94,19 +105,19 @@ async def messages_api(request: web.Request) -> web.StreamResponse:
     return web.json_response({"conversation": row.to_json(), "messages": [message_json(m, n) for m, n in rows]})
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def seen(request: web.Request) -> web.StreamResponse:
     """The open conversation page saw messages arrive (the tab is visible): they are read up to this one."""
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     form = await request.post()
     async with act(request) as work:
         await handoff.mark_seen(work, conversation_id, to_int(str(form.get("message_id", ""))))
     return web.json_response({"ok": True})
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def take(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     _ = translator(request)
     try:
         async with act(request) as work:
@@ -121,9 +132,9 @@ def _text(form: Form, field: str = "text") -> str:
     return value.strip()[:MAX_TEXT] if isinstance(value, str) else ""
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def reply(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     text = _text(await request.post())
     _ = translator(request)
     if not text:
@@ -146,9 +157,9 @@ async def _send_as_agent(
         return await _done(request, conversation_id, error_text(translator(request), exc), status=403)
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def send_photo(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     form = await request.post()
     _ = translator(request)
     caption = _text(form, "caption")[:1000]
@@ -175,9 +186,9 @@ async def send_photo(request: web.Request) -> web.StreamResponse:
     return await _done(request, conversation_id, _("Photo queued."))
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def note(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     text = _text(await request.post())
     _ = translator(request)
     if not text:
@@ -190,9 +201,9 @@ async def note(request: web.Request) -> web.StreamResponse:
     return await _done(request, conversation_id, _("Note saved (not sent to the customer)."))
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def transfer(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     form = await request.post()
     target_id = to_int(form.get("to_staff_id"))
     note_text = _text(form, "note")[:500]
@@ -207,9 +218,9 @@ async def transfer(request: web.Request) -> web.StreamResponse:
     return await _done(request, conversation_id, _("Transferred."))
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def return_to_bot(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     _ = translator(request)
     try:
         async with act(request) as work:
@@ -219,9 +230,9 @@ async def return_to_bot(request: web.Request) -> web.StreamResponse:
     return await _done(request, conversation_id, _("The assistant answers this customer again."))
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def close(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     _ = translator(request)
     try:
         async with act(request) as work:
@@ -231,9 +242,9 @@ async def close(request: web.Request) -> web.StreamResponse:
     return await _done(request, conversation_id, _("Closed; the satisfaction survey is on its way."))
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def customer_photo(request: web.Request) -> web.StreamResponse:
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     message_id = to_int(request.match_info["message_id"])
     index = to_int(request.match_info["index"], 0) or 0
     async with db(request)() as session:
@@ -251,10 +262,10 @@ async def customer_photo(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def staff_photo(request: web.Request) -> web.StreamResponse:
     """A photo staff sent, from the installation's media folder; never a path outside it."""
-    conversation_id = _conversation_id(request)
+    conversation_id = await _conversation_id(request)
     message_id = to_int(request.match_info["message_id"])
     async with db(request)() as session:
         message = await session.get(Message, message_id) if message_id else None

@@ -15,6 +15,7 @@ from staff_console import cards
 from staff_console.context import Form, NavItem, act, db, flash, path_id, requires, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
+from staff_console.routes import entered
 from staff_console.words import word
 from storage.csv_export import csv_text
 from storage.models import Conversation, Customer
@@ -63,10 +64,11 @@ async def _card(request: web.Request, customer_id: int | None, *, details_error:
                                          .order_by(Conversation.id.desc()).limit(50))).all()
         districts = await cards.district_names(session, translator(request))
         owned = await owners.owned_units(session, customer_id)
+        work_forms = await entered.card_context(session, card.customer)  # work staff enter for the customer
     return aiohttp_jinja2.render_template("customer.html", request, {
         "card": card, "history": history, cards.DISTRICTS_KEY: districts, "owned": owned,
         "mergeable": mergeable(card.customer), "details_error": details_error, "values": values or {},
-        **_choices()}, status=status)
+        **_choices(), **work_forms}, status=status)
 
 
 @requires("admin", "agent")

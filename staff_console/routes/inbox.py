@@ -7,20 +7,27 @@ from aiohttp import web
 
 from staff_console.context import ALL_ROLES, NavItem, act, db, local_path, requires, staff, to_int, wants_json
 from staff_console.i18n import LANGUAGES, N_
+from storage.models import Staff
 from storage.repositories import inbox
 from storage.repositories import staff as staff_repo
 from storage.repositories.inbox import InboxFilters
 from storage.services import handoff
-from storage.vocabulary import CHANNELS
+from storage.vocabulary import CHANNELS, StaffRole
 
 # "Try the bot" opens the customer web chat (served by the same web server): staff talk to the bot as customers do.
-NAV = [NavItem(N_("Inbox"), "/inbox", ("admin", "agent"), order=10),
+NAV = [NavItem(N_("Inbox"), "/inbox", ALL_ROLES, order=10),
        NavItem(N_("Try the bot"), "/chat", ALL_ROLES, order=95)]
 
 
+def _views(me: Staff) -> tuple[str, ...]:
+    """Service staff work the chats transferred to their team (and those they took); the chat team sees all."""
+    return inbox.SERVICE_VIEWS if me.role == StaffRole.SERVICE else inbox.VIEWS
+
+
 def _view(request: web.Request) -> str:
-    view = request.query.get("view", "waiting")
-    return view if view in inbox.VIEWS else "waiting"
+    views = _views(staff(request))
+    view = request.query.get("view", views[0])
+    return view if view in views else views[0]
 
 
 def _filters(request: web.Request) -> InboxFilters:
@@ -38,34 +45,42 @@ def _filters(request: web.Request) -> InboxFilters:
     )
 
 
-@requires("admin", "agent")
+def _team(me: Staff) -> str | None:
+    """Whose team view: the staff member's team; every team's for admins."""
+    return None if me.role == StaffRole.ADMIN else (me.team or "")
+
+
+@requires(*ALL_ROLES)
 async def inbox_page(request: web.Request) -> web.StreamResponse:
     view = _view(request)
     me = staff(request)
     filters = _filters(request)
     async with db(request)() as session:
-        rows = await inbox.list_view(session, view, staff_id=me.id, filters=filters)
-        counts = await inbox.counts(session, me.id)
+        rows = await inbox.list_view(session, view, staff_id=me.id, filters=filters, team=_team(me))
+        counts = await inbox.counts(session, me.id, _team(me))
         teams = await staff_repo.teams(session)
     return aiohttp_jinja2.render_template("inbox.html", request, {
-        "view": view, "views": inbox.VIEWS, "rows": rows, "counts": counts, "q": filters.search,
+        "view": view, "views": _views(me), "rows": rows, "counts": counts, "q": filters.search,
         "filters": filters, "channels": CHANNELS, "languages": LANGUAGES, "teams": teams, "sorts": inbox.SORTS,
+        "my_team": _team(me),
     })
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def inbox_api(request: web.Request) -> web.StreamResponse:
     view = _view(request)
+    me = staff(request)
     async with db(request)() as session:
-        rows = await inbox.list_view(session, view, staff_id=staff(request).id, filters=_filters(request))
+        rows = await inbox.list_view(session, view, staff_id=me.id, filters=_filters(request), team=_team(me))
     return web.json_response({"view": view, "rows": [row.to_json() for row in rows]})
 
 
-@requires("admin", "agent")
+@requires(*ALL_ROLES)
 async def counts_api(request: web.Request) -> web.StreamResponse:
     """The tab counters and my unread count, which every console page shows (the title counter too)."""
+    me = staff(request)
     async with db(request)() as session:
-        return web.json_response(await inbox.counts(session, staff(request).id))
+        return web.json_response(await inbox.counts(session, me.id, _team(me)))
 
 
 @requires("admin", "agent")

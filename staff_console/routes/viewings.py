@@ -44,12 +44,14 @@ async def calendar(request: web.Request) -> web.StreamResponse:
             .order_by(Viewing.starts_at)
         )).tuples().all()
         districts = await cards.district_names(session, translator(request))
+        names = {person.id: person.name for person in await staff_repo.list_staff(session)}  # who booked for them
     days = [(monday + timedelta(days=i), [r for r in rows if r[0].starts_at.astimezone(tz).date()
                                           == monday + timedelta(days=i)]) for i in range(7)]
     return aiohttp_jinja2.render_template("viewings.html", request, {
         "days": days, "agents": agents, "agent_id": agent_id, "monday": monday,
         "previous": monday - timedelta(days=7), "next": monday + timedelta(days=7),
         "outcomes": list(viewing_service.OUTCOMES), "now": datetime.now(tz), cards.DISTRICTS_KEY: districts,
+        "names": names,
     })
 
 

@@ -172,11 +172,12 @@
   }
 
   // ---- inbox ------------------------------------------------------------------------------------------
-  function belongs(view, row) {
-    if (view === "waiting") return row.status === "open" && row.mode === "waiting";
+  function belongs(view, row, myTeam) {
+    if (view === "waiting") return row.status === "open" && row.mode === "waiting" && !row.team;
     if (view === "mine") return row.status === "open" && row.assignee_id === me;
     if (view === "open") return row.status === "open";
     if (view === "closed") return row.status === "closed";
+    if (view === "team") return row.status === "open" && row.mode === "waiting" && !!row.team && (myTeam === "*" || row.team === myTeam);
     return false;
   }
 
@@ -188,7 +189,12 @@
     who.appendChild(document.createTextNode(" "));
     who.appendChild(el("span", { class: "badge unread" + (row.unread ? "" : " hidden"), title: _("Unread messages") }, String(row.unread || 0)));
     tr.appendChild(who);
-    tr.appendChild(el("td", {}, word("handoff_reason", row.reason)));
+    const reason = el("td", {}, word("handoff_reason", row.reason));
+    if (row.team) {  // waiting for a team (a transfer to a team)
+      reason.appendChild(document.createTextNode(" · "));
+      reason.appendChild(el("span", { class: "team", "data-team": row.team }, word("team", row.team)));
+    }
+    tr.appendChild(reason);
     const state = el("td");
     state.appendChild(el("span", { class: "mode mode-" + row.mode }, word("conversation_mode", row.mode)));
     if (row.assignee_name) state.appendChild(document.createTextNode(" · " + row.assignee_name));
@@ -215,8 +221,9 @@
     const table = document.getElementById("inbox");
     const body = table.querySelector("tbody");
     const view = table.dataset.view;
+    const myTeam = table.dataset.team || "";  // "*": every team's (admins)
     const empty = document.getElementById("inbox-empty");
-    const byWaiting = view === "waiting" || table.dataset.sort === "waiting";
+    const byWaiting = view === "waiting" || view === "team" || table.dataset.sort === "waiting";
     // A live row joins the list only if it passes the filters the server applied (channel, language); the
     // others (search, team, waiting time) are checked when the list is reloaded.
     const params = new URLSearchParams(location.search);
@@ -233,7 +240,7 @@
       if (data.type !== "conversation") return;
       const row = data.row;
       const existing = body.querySelector('tr[data-conversation="' + row.conversation_id + '"]');
-      if (belongs(view, row) && matchesFilters(row)) {
+      if (belongs(view, row, myTeam) && matchesFilters(row)) {
         const fresh = inboxRow(row);
         // Longest waiting first keeps the queue's order; latest activity puts a changed row on top.
         if (existing && (byWaiting || !row.last_message_at || existing === body.firstElementChild)) existing.replaceWith(fresh);
@@ -242,6 +249,9 @@
           if (byWaiting) body.appendChild(fresh);
           else body.insertBefore(fresh, body.firstChild);
         }
+        // Agents and admins hear of new waiting customers on every page (attention); service staff, who have no
+        // Available switch, hear of a chat transferred to their team here.
+        if (!existing && view === "team" && !document.getElementById("availability")) toast(_("New customer waiting: %(name)s", { name: row.customer_name }), "/conversations/" + row.conversation_id);
       } else if (existing) {
         existing.remove();
       }

@@ -124,6 +124,8 @@ class Ticket(Timestamps, Base):
     sla_paused_at: Mapped[datetime | None]
     first_response_breached: Mapped[bool] = mapped_column(default=False)
     resolution_breached: Mapped[bool] = mapped_column(default=False)
+    # The staff member who filed it on the customer's behalf (console); None when the customer did (the bot).
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class TicketEvent(Base):

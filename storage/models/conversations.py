@@ -29,6 +29,8 @@ class Conversation(Timestamps, Base):
     misunderstandings: Mapped[int] = mapped_column(default=0)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    # While waiting: the team it was transferred to (storage.vocabulary.HANDOFF_TEAMS); None = any agent.
+    team: Mapped[str | None] = mapped_column(String(32))
     waiting_since: Mapped[datetime | None]
     assigned_at: Mapped[datetime | None]
     last_customer_message_at: Mapped[datetime | None]

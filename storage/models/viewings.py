@@ -24,7 +24,9 @@ class Viewing(Timestamps, Base):
     customer_interested: Mapped[bool | None]
     note: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None]
-    cancelled_by: Mapped[str | None] = mapped_column(String(16))  # customer | agent
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))  # customer | agent | staff
+    # The staff member who booked it for the customer (console); None when the customer booked it (the bot).
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class ViewingSlot(Base):

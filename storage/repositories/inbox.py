@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -17,7 +17,9 @@ from storage.models import Conversation, Customer, Message, Staff
 from storage.text import plain_text
 from storage.vocabulary import ConversationMode
 
-VIEWS = ("waiting", "mine", "open", "closed")
+VIEWS = ("waiting", "team", "mine", "open", "closed")
+# What service staff see (they work the chats transferred to their team): storage.vocabulary.HANDOFF_TEAMS.
+SERVICE_VIEWS = ("team", "mine")
 SORTS = ("activity", "waiting")  # latest activity first, or longest waiting first
 MAX_WAITING_MINUTES = 60 * 24 * 365
 
@@ -40,6 +42,7 @@ class InboxRow:
     last_text: str  # the customer's last words (or, before they said anything, the last thing said, as plain text)
     unread: int  # the customer's messages no staff member has seen yet
     version: int
+    team: str | None = None  # the team it waits for (a transfer to a team)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,7 +58,7 @@ class InboxFilters:
     search: str = ""  # customer name, username or phone, or words in any message of the conversation
     channel: str = ""
     language: str = ""
-    team: str = ""  # the assignee's team
+    team: str = ""  # the team it waits for, or its assignee's team
     waiting_minutes: int | None = None  # waiting longer than this
     sort: str = "activity"
 
@@ -84,9 +87,18 @@ def _base() -> Select[Any]:
     )
 
 
-def _in_view(query: Select[Any], view: str, staff_id: int | None) -> Select[Any]:
-    if view == "waiting":
-        return query.where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
+def _waiting_for_team(team: str | None) -> ColumnElement[bool]:
+    """Waiting for this team; for everybody's teams when `team` is None (admins)."""
+    waiting = and_(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
+    return and_(waiting, Conversation.team == team if team else Conversation.team.is_not(None))
+
+
+def _in_view(query: Select[Any], view: str, staff_id: int | None, team: str | None = None) -> Select[Any]:
+    if view == "waiting":  # for the chat team: a chat transferred to another team waits in that team's view
+        return query.where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING,
+                           Conversation.team.is_(None))
+    if view == "team":
+        return query.where(_waiting_for_team(team))
     if view == "mine":
         return query.where(Conversation.status == "open", Conversation.assignee_id == staff_id)
     if view == "open":
@@ -113,7 +125,8 @@ def _filtered(query: Select[Any], filters: InboxFilters, now: datetime) -> Selec
     if filters.language:
         query = query.where(Customer.language == filters.language)
     if filters.team:
-        query = query.where(Conversation.assignee_id.in_(select(Staff.id).where(Staff.team == filters.team)))
+        query = query.where(or_(Conversation.team == filters.team,
+                                Conversation.assignee_id.in_(select(Staff.id).where(Staff.team == filters.team))))
     if filters.waiting_minutes is not None:
         query = query.where(Conversation.mode == ConversationMode.WAITING,
                             Conversation.waiting_since <= now - timedelta(minutes=filters.waiting_minutes))
@@ -123,14 +136,10 @@ def _filtered(query: Select[Any], filters: InboxFilters, now: datetime) -> Selec
 def _ordered(query: Select[Any], view: str, sort: str) -> Select[Any]:
     if view == "closed":
         return query.order_by(Conversation.closed_at.desc(), Conversation.id.desc())
-    if sort == "waiting" or view == "waiting":
+    if sort == "waiting" or view in ("waiting", "team"):
         return query.order_by(Conversation.waiting_since.is_(None), Conversation.waiting_since, Conversation.id)
     activity = func.coalesce(Conversation.last_customer_message_at, Conversation.updated_at)
     return query.order_by(activity.desc(), Conversation.id.desc())
-
-
-def _query(view: str, staff_id: int | None) -> Select[Any]:
-    return _ordered(_in_view(_base(), view, staff_id), view, "activity")
 
 
 def _row(conversation: Conversation, customer: Customer, assignee_name: str | None, customer_said: str | None,
@@ -158,15 +167,17 @@ def _row(conversation: Conversation, customer: Customer, assignee_name: str | No
         last_text=" ".join((customer_said or "").split())[:200],
         unread=unread or 0,
         version=conversation.version,
+        team=conversation.team if conversation.mode == ConversationMode.WAITING else None,
     )
 
 
 async def list_view(
     session: AsyncSession, view: str, *, staff_id: int | None = None, search: str | None = None,
-    filters: InboxFilters | None = None, limit: int = 200,
+    filters: InboxFilters | None = None, limit: int = 200, team: str | None = None,
 ) -> list[InboxRow]:
+    """One view's rows; `team` is the staff member's team for the "team" view (None: every team's, for admins)."""
     filters = filters or InboxFilters(search=search or "")
-    query = _ordered(_filtered(_in_view(_base(), view, staff_id), filters, clock.now()), view, filters.sort)
+    query = _ordered(_filtered(_in_view(_base(), view, staff_id, team), filters, clock.now()), view, filters.sort)
     rows = (await session.execute(query.limit(limit))).all()
     return [_row(*row) for row in rows]
 
@@ -183,7 +194,7 @@ async def one(session: AsyncSession, conversation_id: int) -> InboxRow | None:
     return (await many(session, [conversation_id])).get(conversation_id)
 
 
-async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
+async def counts(session: AsyncSession, staff_id: int, team: str | None = None) -> dict[str, int]:
     """The tab counters, plus "unread": the customer messages nobody has seen in my open conversations."""
     open_ = Conversation.status == "open"
     mine = Conversation.assignee_id == staff_id
@@ -192,12 +203,15 @@ async def counts(session: AsyncSession, staff_id: int) -> dict[str, int]:
         open_, mine, Message.direction == "in", Message.private_note.is_(False),
         Message.id > func.coalesce(Conversation.staff_seen_message_id, 0))
     row = (await session.execute(select(
-        select(func.count()).select_from(Conversation).where(open_, waiting).scalar_subquery(),
+        select(func.count()).select_from(Conversation).where(open_, waiting, Conversation.team.is_(None))
+        .scalar_subquery(),
+        select(func.count()).select_from(Conversation).where(_waiting_for_team(team)).scalar_subquery(),
         select(func.count()).select_from(Conversation).where(open_, mine).scalar_subquery(),
         select(func.count()).select_from(Conversation).where(open_).scalar_subquery(),
         unread.scalar_subquery(),
     ))).one()
-    return {"waiting": row[0] or 0, "mine": row[1] or 0, "open": row[2] or 0, "unread": row[3] or 0}
+    return {"waiting": row[0] or 0, "team": row[1] or 0, "mine": row[2] or 0, "open": row[3] or 0,
+            "unread": row[4] or 0}
 
 
 async def mark_seen(session: AsyncSession, conversation_id: int, up_to_message_id: int | None = None) -> int | None:

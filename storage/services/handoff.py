@@ -33,7 +33,7 @@ from storage.services import auth, surveys
 from storage.services.notices import notify_staff, notify_team, tell_customer
 from storage.services.sla import Calendar
 from storage.unit_of_work import Work
-from storage.vocabulary import CHAT_ROLES, ConversationMode, StaffRole
+from storage.vocabulary import CHAT_ROLES, HANDOFF_TEAMS, ConversationMode, StaffRole
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
@@ -104,6 +104,7 @@ async def request_handoff(
             return handoff
     conversation.waiting_since = conversation.waiting_since if conversation.mode == ConversationMode.WAITING else now
     conversation.mode = ConversationMode.WAITING
+    conversation.team = None  # the customer asked: any agent
     conversation.handoff_reason = reason
     conversation.assignee_id = None
     conversation.assigned_at = None
@@ -199,14 +200,20 @@ async def take(
     From the queue (mode waiting), or with `takeover=True` straight from the bot (mode bot, the live list).
     Raises HandoffError for the losers.
     """
-    if not staff.is_active or staff.role not in CHAT_ROLES:
+    if not staff.is_active or (staff.role not in CHAT_ROLES and not staff.team):
         raise HandoffError("only active agents can take conversations")
     now = now or clock.now()
     modes = (ConversationMode.WAITING, ConversationMode.BOT) if takeover else (ConversationMode.WAITING,)
-    before = await session.scalar(select(Conversation.mode).where(Conversation.id == conversation_id))
+    before, team = (await session.execute(select(Conversation.mode, Conversation.team)
+                                          .where(Conversation.id == conversation_id))).one_or_none() or (None, None)
+    if team is not None and staff.role != StaffRole.ADMIN and staff.team != team:
+        raise HandoffError(f"this conversation is waiting for the {team} team")
+    if staff.role not in CHAT_ROLES and (team is None or before != ConversationMode.WAITING):
+        raise HandoffError("only active agents can take conversations")
     changed = await rows_changed(
         session, update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.status == "open", Conversation.mode.in_(modes))
+        .where(Conversation.id == conversation_id, Conversation.status == "open", Conversation.mode.in_(modes),
+               _may_take(staff))
         .values(mode=ConversationMode.HUMAN, assignee_id=staff.id, assigned_at=now, version=Conversation.version + 1)
         .execution_options(synchronize_session=False)
     )
@@ -222,6 +229,23 @@ async def take(
     handoff.taken_by = staff.id
     await session.flush()
     return conversation
+
+
+def _may_take(staff: Staff) -> ColumnElement[bool]:
+    """The conversations this person may take, in the same UPDATE that takes one (a transfer to a team at the
+    same moment cannot slip past): admins any; agents those for any agent or for their team; a team's other
+    members only those waiting for their team."""
+    if staff.role == StaffRole.ADMIN:
+        return Conversation.id.is_not(None)
+    if staff.role in CHAT_ROLES:
+        return or_(Conversation.team.is_(None), Conversation.team == staff.team)
+    return Conversation.team == staff.team
+
+
+async def team_members(session: AsyncSession, team: str) -> list[int]:
+    """The active staff of a team a chat can be transferred to (storage.vocabulary.HANDOFF_TEAMS)."""
+    return list((await session.scalars(select(Staff.id).where(Staff.is_active.is_(True), Staff.team == team)
+                                       .order_by(Staff.id))).all())
 
 
 async def active_load(session: AsyncSession) -> dict[int, int]:
@@ -255,7 +279,8 @@ async def auto_assign(session: AsyncSession, *, now: datetime | None = None) -> 
     waiting = (
         await session.scalars(
             select(Conversation)
-            .where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING)
+            .where(Conversation.status == "open", Conversation.mode == ConversationMode.WAITING,
+                   Conversation.team.is_(None))  # a team's members take theirs themselves
             .order_by(Conversation.waiting_since, Conversation.id)
         )
     ).all()
@@ -507,7 +532,7 @@ async def transfer(
         session, update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.mode == ConversationMode.HUMAN,
                Conversation.assignee_id == previous, Conversation.version == conversation.version)
-        .values(assignee_id=target.id, assigned_at=now, version=Conversation.version + 1)
+        .values(assignee_id=target.id, assigned_at=now, team=None, version=Conversation.version + 1)
         .execution_options(synchronize_session=False)
     )
     if changed != 1:
@@ -533,6 +558,50 @@ async def transfer(
     return conversation
 
 
+async def transfer_to_team(
+    work: Work, conversation_id: int, team: str, note: str = "", *, now: datetime | None = None
+) -> Conversation:
+    """The owner (or an admin) hands a conversation to a team (HANDOFF_TEAMS) rather than to one agent: it waits
+    for the team, whose members are told and see it waiting (the inbox's team view); the first of them to take
+    it owns it. Auto-assignment leaves it to them. The customer is told which team will answer."""
+    session = work.session
+    by = await acting_staff(work)
+    now = now or clock.now()
+    conversation = await _reload(session, conversation_id)
+    _check_owner(conversation, by)
+    if team not in HANDOFF_TEAMS:
+        raise HandoffError(f"unknown team {team}")
+    members = [member for member in await team_members(session, team) if member != by.id]
+    if not members:
+        raise HandoffError(f"nobody else is in the {team} team")
+    changed = await rows_changed(
+        session, update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.mode == ConversationMode.HUMAN,
+               Conversation.assignee_id == conversation.assignee_id, Conversation.version == conversation.version)
+        .values(mode=ConversationMode.WAITING, assignee_id=None, assigned_at=None, waiting_since=now, team=team,
+                handoff_reason="transfer", version=Conversation.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if changed != 1:
+        raise HandoffError("the conversation changed meanwhile; reload and try again")
+    await _end_open_handoff(session, conversation_id, "transferred", now)
+    session.add(Handoff(conversation_id=conversation_id, reason="transfer", requested_at=now))
+    conversation = await _reload(session, conversation_id)
+    conversation.last_agent_message_at = None
+    record = Message(conversation_id=conversation_id, direction="out", sender="system", staff_id=by.id, kind="note",
+                     text=f"Transferred from {by.name} to the {team} team" + (f": {note}" if note else ""),
+                     private_note=True)
+    session.add(record)
+    await session.flush()
+    await notify_staff(work, members, "team_waiting_with_note" if note else "team_waiting", link=_link(conversation),
+                       by=by.name, customer=await _customer_name(session, conversation), team=team, note=note)
+    await tell_customer(work, conversation, "team_transfer", team=team)
+    await work.audit("transfer", target_type="conversation", target_id=conversation_id,
+                     details={"team": team, "note": note})
+    work.publish(conversation_changed(conversation, transferred_to_team=team), message_new(record))
+    return conversation
+
+
 async def return_to_bot(work: Work, conversation_id: int, *, now: datetime | None = None) -> Conversation:
     """The person is done for now; the bot answers again in the same conversation, and the customer is told."""
     by = await acting_staff(work)
@@ -546,6 +615,7 @@ async def return_to_bot(work: Work, conversation_id: int, *, now: datetime | Non
     conversation.assigned_at = None
     conversation.waiting_since = None
     conversation.handoff_reason = None
+    conversation.team = None
     conversation.misunderstandings = 0
     conversation.flow = None
     conversation.step = None
@@ -576,6 +646,7 @@ async def close(
     conversation.status = "closed"
     conversation.mode = ConversationMode.BOT
     conversation.closed_at = now
+    conversation.team = None
     conversation.flow = None
     conversation.step = None
     conversation.slots = {}

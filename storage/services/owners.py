@@ -93,3 +93,10 @@ async def units_under_phone(session: AsyncSession, phone: str) -> list[OwnedUnit
 async def owns(session: AsyncSession, customer_id: int, unit_id: int) -> bool:
     return await session.scalar(select(CustomerUnit.id).where(CustomerUnit.customer_id == customer_id,
                                                               CustomerUnit.unit_id == unit_id)) is not None
+
+
+async def complaint_home(session: AsyncSession, customer_id: int) -> tuple[int | None, bool]:
+    """What a complaint is filed against when nobody picked a home, the bot and staff alike: (the home of a
+    one-home owner, else None; whether the customer still needs verifying, i.e. owns no verified home)."""
+    units = await owned_units(session, customer_id)
+    return (units[0].unit.id if len(units) == 1 else None), not units

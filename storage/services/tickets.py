@@ -1,7 +1,8 @@
 """Repair and complaint tickets: one set of rules for the bot and the console.
 
     await create_ticket(session, *, kind, category, customer_id, description="", unit_id=None, priority="normal",
-                        access_window=None, conversation_id=None, photo_file_ids=(), needs_verification=False)
+                        access_window=None, conversation_id=None, photo_file_ids=(), needs_verification=False,
+                        entered_by=None)
         -> Ticket                                    (number R-2026-000123 / C-2026-000045, warranty, team, SLA)
     await change_status(session, ticket, to, *, staff=None, customer_id=None, note=None) -> Ticket
     await assign(session, ticket, staff_id, *, by=None) -> Ticket
@@ -133,8 +134,11 @@ async def create_ticket(
     conversation_id: int | None = None,
     photo_file_ids: tuple[str, ...] | list[str] = (),
     needs_verification: bool = False,
+    entered_by: Staff | None = None,
     settings: Settings,
 ) -> Ticket:
+    """A new ticket with its number, warranty, team, SLA deadlines and the team leads' reminders, filed by the
+    customer (the bot) or for them by a staff member (`entered_by`, recorded on the ticket and its first event)."""
     categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
     if category not in categories:
         raise TicketError(f"unknown {kind} category {category!r}")
@@ -147,6 +151,7 @@ async def create_ticket(
         description=description.strip()[:4000], access_window=(access_window or None) and access_window[:256],
         needs_verification=needs_verification, created_at=now, updated_at=now,
         team=COMPLAINT_TEAMS.get(category, "complaints") if kind == "complaint" else "repair",
+        entered_by_id=entered_by.id if entered_by else None,
     )
     if kind == "repair" and unit_id is not None:
         handover = await session.scalar(select(Unit.handover_date).where(Unit.id == unit_id))
@@ -157,8 +162,10 @@ async def create_ticket(
     for file_id in photo_file_ids:
         session.add(TicketAttachment(ticket_id=ticket.id, telegram_file_id=file_id, kind="photo",
                                      uploaded_by_customer=True, created_at=now))
-    await _event(session, ticket, "created", customer_id=customer_id, to_status="new",
-                 data={"photos": len(photo_file_ids), "warranty": ticket.warranty_status})
+    await _event(session, ticket, "created", customer_id=None if entered_by else customer_id,
+                 staff_id=entered_by.id if entered_by else None, to_status="new",
+                 data={"photos": len(photo_file_ids), "warranty": ticket.warranty_status,
+                       **({"entered_by": entered_by.name} if entered_by else {})})
     await _tell_team(session, ticket, settings)
     await session.flush()
     return ticket

@@ -71,7 +71,9 @@ SAMPLES: dict[str, dict[str, object]] = {
     "ref": {"en": "R-WJ-201", "zh": "R-WJ-201"},
     "score": {"en": 4, "zh": 4},
     "status": {"en": "in progress", "zh": "处理中"},
+    "step": {"en": "Call back with the warranty terms", "zh": "回电说明保修条款"},  # as the staff member wrote it
     "subject": {"en": "R-2026-000001", "zh": "R-2026-000001"},
+    "team": {"en": "complaint team", "zh": "投诉团队"},
     "text": {"en": "Water drips from the ceiling", "zh": "天花板漏水"},
     "total": {"en": 25, "zh": 25},
     "typed": {"en": "Wangjng", "zh": "望晶"},

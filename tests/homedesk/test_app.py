@@ -178,7 +178,8 @@ async def test_one_scheduler_runs_every_tick_and_runs_them_at_once_when_work_arr
     scheduler = app._start_scheduler(workplace_for(sessions, bus, load_settings(handoff_tick_seconds=3600)))
     watcher = asyncio.create_task(app._run_jobs_on_events(bus, scheduler))
     try:
-        assert {job.id for job in scheduler.get_jobs()} == {app.REMINDER_JOB, "listing-alerts", app.ASSIGNMENT_JOB}
+        assert {job.id for job in scheduler.get_jobs()} == {app.REMINDER_JOB, "listing-alerts", app.ASSIGNMENT_JOB,
+                                                            "listing-verification"}
         await asyncio.sleep(0)  # the watcher subscribes
         started = len(reminder_ticks)  # the interval's first run is REMINDER_TICK_SECONDS away
         waiting = SimpleNamespace(id=1, customer_id=1, status="open", mode="waiting", assignee_id=None,

@@ -385,12 +385,15 @@ async def test_notes_stay_with_staff_a_transfer_changes_who_answers_and_replies_
     async with chat.workplace.open(Actor.staff(alan.id)) as work:
         await handoff.add_note(work, conversation_id, "VIP, owns two flats")
         await handoff.transfer(work, conversation_id, bea.id, "she speaks Cantonese")
-    assert [f for f in await quiet(ann) if f["type"] == "message"] == []  # notes and transfers are for staff
+    # The note stays with staff; the transfer tells the visitor who answers now, and nothing of its note.
+    told = [f for f in await quiet(ann) if f["type"] == "message"]
+    assert [f["reply"]["html"] for f in told] == [
+        "Your conversation has been passed to Bea Agent, who will answer you here."]
     await ann.close()
 
     async with chat.workplace.open(Actor.staff(bea.id)) as work:
         await handoff.agent_reply(work, conversation_id, Say("Bea here, taking over.").to_payload(), text="Bea")
-    await delivered(sessions, 4)
+    await delivered(sessions, 5)
     back = await ann.connect()
     waiting = [item for item in back["items"] if item["type"] == "message"]
     assert [(m["name"], m["reply"]["html"]) for m in waiting] == [("Bea Agent", "Bea here, taking over.")]

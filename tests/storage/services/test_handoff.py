@@ -282,7 +282,7 @@ async def test_inbox_views(sessions, frozen_clock):
         assert sorted(views["open"]) == sorted([waiting.id, mine.id]) and views["closed"] == []
         row = await inbox.one(session, waiting.id)
         assert row.customer_name == "Wanda" and row.reason == "asked" and row.channel == "telegram"
-        assert await inbox.counts(session, agent.id) == {"waiting": 1, "mine": 1, "open": 2, "unread": 0}
+        assert await inbox.counts(session, agent.id) == {"waiting": 1, "team": 0, "mine": 1, "open": 2, "unread": 0}
 
 
 async def test_chat_calendar_closes_on_holidays(sessions, frozen_clock):

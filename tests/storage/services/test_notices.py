@@ -194,6 +194,83 @@ async def _owner_lead(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Sta
             "New owner lead from Olga: to let, Wangjing, 85 m², 2 br. They asked: an agent's call.")
 
 
+async def _team_transfer(place: Workplace, note: str) -> tuple[Staff, Staff]:
+    """Olga (the owner) hands Ann's chat to the complaint team: Li and Emma, its other members, are told."""
+    async with place.open() as work:
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT, team="complaints")
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT, team="complaints")
+        olga = await _staff(work.session, "Olga Owner", "en", 555_003, team="complaints")
+        conversation = await _waiting(work.session, "Ann")
+    async with place.open(Actor.staff(olga.id)) as work:
+        await handoff.take_over(work, conversation.id)
+        await handoff.transfer_to_team(work, conversation.id, "complaints", note)
+    return li, emma
+
+
+async def _team_waiting(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _team_transfer(place, "")
+    return (li, emma, "Olga Owner 将与 Ann 的会话转交给您的团队（投诉团队），正在等待你们中的一位接手。",
+            "Olga Owner transferred a conversation with Ann to your team (complaint team); it is waiting for one "
+            "of you.")
+
+
+async def _team_waiting_with_note(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _team_transfer(place, "lift")
+    return (li, emma, "Olga Owner 将与 Ann 的会话转交给您的团队（投诉团队），正在等待你们中的一位接手：lift",
+            "Olga Owner transferred a conversation with Ann to your team (complaint team); it is waiting for one "
+            "of you: lift")
+
+
+WEEKDAYS = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+async def _viewings_by_the_desk(place: Workplace, frozen: FrozenClock, change: str) -> tuple[Staff, Staff]:
+    """Olga at the desk books (and moves or cancels) a viewing of Li's home and one of Emma's for Ann."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from storage.models import Listing
+    from storage.services import on_behalf
+
+    async with place.open() as work:
+        li = await _staff(work.session, "Li Wei", "zh", ZH_CHAT, working_hours=WEEKDAYS)
+        emma = await _staff(work.session, "Emma Stone", "en", EN_CHAT, working_hours=WEEKDAYS)
+        olga = await _staff(work.session, "Olga Owner", "en", 555_003)
+        homes = [Listing(ref_code=f"R-{n}", deal_type="rent", property_type="apartment", city="Beijing",
+                         district_name="Chaoyang", price=Decimal(9000), agent_id=agent.id)
+                 for n, agent in enumerate((li, emma))]
+        work.session.add_all(homes)
+        ann = (await _waiting(work.session, "Ann")).customer_id
+    for home in homes:  # Wednesday 4 March 10:00 Shanghai, moved to 15:00
+        async with place.open(Actor.staff(olga.id)) as work:
+            viewing = await on_behalf.book_viewing(work, ann, home.id, datetime(2026, 3, 4, 2, tzinfo=UTC))
+        if change == "moved":
+            async with place.open(Actor.staff(olga.id)) as work:
+                await on_behalf.reschedule_viewing(work, viewing.id, datetime(2026, 3, 4, 7, tzinfo=UTC))
+        if change == "cancelled":
+            async with place.open(Actor.staff(olga.id)) as work:
+                await on_behalf.cancel_viewing(work, viewing.id)
+    return li, emma
+
+
+async def _viewing_booked_for(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _viewings_by_the_desk(place, frozen, "booked")
+    return li, emma, "Olga Owner 为 Ann 预约了看房：R-0，3月4日 周三 10:00。", \
+        "Olga Owner booked a viewing for Ann: R-1, Wed 4 Mar, 10:00."
+
+
+async def _viewing_moved_for(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _viewings_by_the_desk(place, frozen, "moved")
+    return li, emma, "Olga Owner 将 Ann 看 R-0 的时间改到 3月4日 周三 15:00。", \
+        "Olga Owner moved Ann's viewing of R-1 to Wed 4 Mar, 15:00."
+
+
+async def _viewing_cancelled_for(place: Workplace, frozen: FrozenClock) -> tuple[Staff, Staff, str, str]:
+    li, emma = await _viewings_by_the_desk(place, frozen, "cancelled")
+    return li, emma, "Olga Owner 取消了 Ann 在 3月4日 周三 10:00 看 R-0 的预约。", \
+        "Olga Owner cancelled Ann's viewing of R-1 on Wed 4 Mar, 10:00."
+
+
 SCENARIOS: dict[str, Scenario] = {
     "listing_stale": _listing_stale,
     "listing_report": _listing_report,
@@ -204,6 +281,11 @@ SCENARIOS: dict[str, Scenario] = {
     "transferred": _transferred,
     "transferred_with_note": _transferred_with_note,
     "follow_up": _follow_up,
+    "team_waiting": _team_waiting,
+    "team_waiting_with_note": _team_waiting_with_note,
+    "viewing_booked_for": _viewing_booked_for,
+    "viewing_moved_for": _viewing_moved_for,
+    "viewing_cancelled_for": _viewing_cancelled_for,
 }
 
 
