@@ -14,7 +14,7 @@ from storage.models.aftersales import (
     WarrantyPeriod,
 )
 from storage.models.base import Base, UTCDateTime
-from storage.models.conversations import Conversation, DeadLetter, Handoff, InboundUpdate, Message
+from storage.models.conversations import ChatWait, Conversation, DeadLetter, Handoff, InboundUpdate, Message
 from storage.models.delivery import (
     PRIORITY_AGENT,
     PRIORITY_BOT,
@@ -38,7 +38,7 @@ from storage.models.service import AuditLog, CannedReply, FaqEntry, FollowUpTask
 from storage.models.viewings import Viewing, ViewingSlot
 
 __all__ = [
-    "AuditLog", "Base", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "DeadLetter",
+    "AuditLog", "Base", "Building", "CannedReply", "ChatWait", "Conversation", "Customer", "CustomerUnit", "DeadLetter",
     "District", "FaqEntry", "FollowUpTask", "Handoff", "Holiday", "InboundUpdate", "Listing", "ListingFeedback",
     "ListingPhoto", "Message", "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit",
     "SavedListing", "SlaPolicy", "Staff", "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment",
