@@ -9,7 +9,9 @@ when it draws the page) and an HTML-escaped Telegram message for staff who linke
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialogs.i18n import N_, t, translate
 from dialogs.replies import Choice, Say
@@ -54,6 +56,15 @@ def _returned_to_bot(lang: str, params: Mapping[str, Any]) -> Say:
                choices=[[Choice(t(lang, "Main menu"), "menu:main")]])
 
 
+def _answer_promised(lang: str, params: Mapping[str, Any]) -> Say:
+    """Staff need more time: the customer hears by when to expect the answer (a receipt of the promise)."""
+    from dialogs.cards import when  # times as every message writes them
+
+    by = when(lang, datetime.fromisoformat(str(params["by"])), ZoneInfo(str(params["tz"])))
+    return Say(t(lang, "Thank you for waiting. {name} needs a little more time for your question; you will have an "
+                       "answer here by {when}.", name=params["agent"], when=by), receipt=True)
+
+
 def _survey(lang: str, params: Mapping[str, Any]) -> Say:
     from dialogs.flows.survey import survey_question  # the survey flow owns its question and buttons
 
@@ -64,6 +75,7 @@ def _survey(lang: str, params: Mapping[str, Any]) -> Say:
 CUSTOMER_NOTICES: dict[str, Callable[[str, Mapping[str, Any]], Say]] = {
     "agent_joined": _agent_joined,
     "returned_to_bot": _returned_to_bot,
+    "answer_promised": _answer_promised,
     "survey": _survey,
 }
 
