@@ -75,7 +75,8 @@ async def test_a_later_unanswered_message_starts_the_clock_again(sessions, froze
         await handoff.take_over(staff_work(session, agent.id), conversation_id)
     frozen_clock.advance(minutes=10)
     async with transaction(sessions) as session:
-        await handoff.agent_reply(staff_work(session, agent.id), conversation_id, {"kind": "say", "text": "Hello"}, text="Hello")
+        await handoff.agent_reply(staff_work(session, agent.id), conversation_id, {"kind": "say", "text": "Hello"},
+                                  text="Hello")
     [first] = await _waits(sessions)
     assert first.answered_at == local(2026, 3, 2, 9, 30) and first.answered_by == agent.id
     assert not first.breached
