@@ -32,7 +32,29 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "ticket_status": {"waiting_customer": N_("waiting for the customer")},
     # Warranty periods also know the building's structure (design life), which no ticket category names yet.
     "category": {"structure": N_("Structure (design life)")},
-    "ticket_kind": {"repair": N_("repair"), "complaint": N_("complaint")},
+    "ticket_kind": {"repair": N_("repair"), "complaint": N_("complaint"), "suggestion": N_("suggestion")},
+    # Departments (Staff.team, Ticket.team) and complaint handling (storage.vocabulary).
+    "team": {"sales": N_("sales"), "repair": N_("repair and maintenance"), "complaints": N_("customer relations"),
+             "property": N_("property management")},
+    "verification": {"verified": N_("verified"), "unsubstantiated": N_("not substantiated")},
+    "responsible_party": {
+        "sales": N_("sales"), "repair": N_("repair and maintenance"), "complaints": N_("customer relations"),
+        "property": N_("property management"), "contractor": N_("contractor"), "developer": N_("developer"),
+        "other": N_("other"),
+    },
+    "root_cause": {
+        "staff_conduct": N_("staff conduct"), "communication": N_("communication"),
+        "workmanship": N_("workmanship"), "materials": N_("materials"), "design": N_("design"),
+        "schedule": N_("schedule"), "process": N_("process"), "third_party": N_("third party"),
+        "expectation": N_("expectation not met by the offer"), "other": N_("other"),
+    },
+    # What a chat was about (storage.services.sla.CHAT_TOPICS: the flow the customer was in).
+    "chat_topic": {
+        "needs": N_("finding a home"), "recommend": N_("matches"), "booking": N_("booking a viewing"),
+        "viewings": N_("viewings"), "repair": N_("repair"), "complaint": N_("complaint"),
+        "suggestion": N_("suggestion"), "tickets": N_("their requests"), "faq": N_("questions"),
+        "general": N_("general"),
+    },
     "conversation_mode": {"bot": N_("with the assistant"), "waiting": N_("waiting"), "human": N_("with staff")},
     "conversation_status": {"open": N_("open"), "closed": N_("closed")},
     "handoff_reason": {
@@ -65,6 +87,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "created": N_("created"), "status": N_("status"), "assigned": N_("assigned"), "note": N_("note"),
         "quote": N_("quote"), "attachment": N_("attachment"), "info": N_("customer info"),
         "reopened": N_("reopened"), "cost": N_("cost"), "priority": N_("priority"),
+        "reclassified": N_("reclassified"), "verified": N_("verification"),
+        "responsibility": N_("responsibility and cause"),
     },
     "quote_answer": {"accepted": N_("accepted by the customer"), "declined": N_("declined by the customer")},
     "dead_letter_stage": {"store": N_("storing"), "handle": N_("handling")},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import uuid
+from datetime import date
 from typing import Any
 
 import aiohttp_jinja2
@@ -23,11 +24,12 @@ from staff_console.context import Form, act, db, flash, requires, settings, staf
 from staff_console.errors import error_text
 from staff_console.i18n import translator
 from staff_console.live import message_json
+from storage import clock
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
 from storage.repositories import inbox
 from storage.repositories import staff as staff_repo
-from storage.services import handoff
+from storage.services import handoff, sla
 from storage.services.handoff import HandoffError
 
 MAX_TEXT = 4000
@@ -67,10 +69,16 @@ async def view(request: web.Request) -> web.StreamResponse:
             select(Conversation).where(Conversation.customer_id == row.customer_id, Conversation.id != conversation_id)
             .order_by(Conversation.id.desc()).limit(10))).all()
         districts = await cards.district_names(session, translator(request))
+        wait = await sla.open_chat_wait(session, conversation_id)
+        calendar = await sla.load_calendar(session, settings(request))
     can_write = row.status == "open" and row.mode == "human" and (row.assignee_id == me.id or me.role == "admin")
     return aiohttp_jinja2.render_template("conversation.html", request, {
         "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
-        "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts,
+        "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts, "wait": wait,
+        "can_promise": wait is not None and (can_write or row.mode == "waiting"),
+        "overdue": wait is not None and wait.paused_at is None and wait.due_at < clock.now(),
+        "promise_day": calendar.add(max(clock.now(), wait.due_at) if wait else clock.now(), 1).astimezone(
+            calendar.tz).date(),
     })
 
 
@@ -205,6 +213,26 @@ async def return_to_bot(request: web.Request) -> web.StreamResponse:
 
 
 @requires("admin", "agent")
+async def promise(request: web.Request) -> web.StreamResponse:
+    """Staff cannot answer yet: one click tells the customer by when to expect the answer, and the chat's
+    first-response clock stops until then (storage.services.handoff.promise_answer)."""
+    conversation_id = _conversation_id(request)
+    form = await request.post()
+    _ = translator(request)
+    try:
+        day = date.fromisoformat(str(form.get("day", "")).strip())
+    except ValueError:
+        return await _done(request, conversation_id, _("the day must be a date (YYYY-MM-DD)"), status=400)
+    try:
+        async with act(request) as work:
+            wait = await handoff.promise_answer(work, conversation_id, day)
+    except HandoffError as exc:
+        return await _done(request, conversation_id, error_text(_, exc), status=409)
+    return await _done(request, conversation_id, _("The customer was told to expect an answer by %(when)s.",
+                                                   when=_.datetime(wait.promised_at)))
+
+
+@requires("admin", "agent")
 async def close(request: web.Request) -> web.StreamResponse:
     conversation_id = _conversation_id(request)
     _ = translator(request)
@@ -247,4 +275,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/transfer", transfer)
     app.router.add_post(base + "/return", return_to_bot)
     app.router.add_post(base + "/close", close)
+    app.router.add_post(base + "/promise", promise)
     app.router.add_get(base + "/photos/{message_id}/{index}", customer_photo)

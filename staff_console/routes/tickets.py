@@ -35,7 +35,18 @@ from storage.models import (
 from storage.services import revisits, sla, surveys, ticket_desk, tickets, warranty
 from storage.services.tickets import TicketError
 from storage.unit_of_work import Work
-from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_STATUSES
+from storage.vocabulary import (
+    CATEGORIES_BY_KIND,
+    COMPLAINT_CATEGORIES,
+    PRIORITIES,
+    REPAIR_CATEGORIES,
+    RESPONSIBLE_PARTIES,
+    ROOT_CAUSES,
+    SUGGESTION_CATEGORIES,
+    TICKET_KINDS,
+    TICKET_STATUSES,
+    VERIFICATIONS,
+)
 
 NAV = [NavItem(N_("Tickets"), "/tickets", ("admin", "agent", "service"), order=30)]
 PAGE_SIZE = 100
@@ -60,7 +71,7 @@ async def board(request: web.Request) -> web.StreamResponse:
         query = query.where(Ticket.status.in_(tickets.OPEN_STATUSES + ("resolved",)))
     elif filters["status"] in TICKET_STATUSES:
         query = query.where(Ticket.status == filters["status"])
-    if filters["kind"] in ("repair", "complaint"):
+    if filters["kind"] in TICKET_KINDS:
         query = query.where(Ticket.kind == filters["kind"])
     if filters["category"]:
         query = query.where(Ticket.category == filters["category"])
@@ -89,8 +100,8 @@ async def board(request: web.Request) -> web.StreamResponse:
                                         .order_by(Staff.name))).tuples().all()
     return aiohttp_jinja2.render_template("tickets/board.html", request, {
         "rows": rows, "clocks": clocks, "filters": filters, "statuses": TICKET_STATUSES,
-        "categories": REPAIR_CATEGORIES + tuple(c for c in COMPLAINT_CATEGORIES if c != "other"),
-        "projects": projects, "people": people,
+        "categories": tuple(dict.fromkeys(REPAIR_CATEGORIES + COMPLAINT_CATEGORIES + SUGGESTION_CATEGORIES)),
+        "projects": projects, "people": people, "kinds": TICKET_KINDS,
     })
 
 
@@ -117,6 +128,9 @@ async def detail(request: web.Request) -> web.StreamResponse:
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
         "clocks": clocks, "transitions": tickets.TRANSITIONS.get(ticket.status, ()), "priorities": PRIORITIES,
+        "kind_categories": CATEGORIES_BY_KIND.get(ticket.kind, ()), "verifications": VERIFICATIONS,
+        "parties": RESPONSIBLE_PARTIES, "causes": ROOT_CAUSES,
+        "unfinished": tickets.complaint_unfinished(ticket) if ticket.status in tickets.OPEN_STATUSES else None,
     })
 
 
@@ -198,6 +212,49 @@ async def note(request: web.Request) -> web.StreamResponse:
         public = form.get("to_customer") == "1"
         await ticket_desk.add_note(work, ticket_id, str(form.get("text", "")), to_customer=public)
         return _("Message sent to the customer.") if public else _("Note added.")
+
+    return await _act(request, change)
+
+
+@requires("admin", "agent", "service")
+async def reclassify(request: web.Request) -> web.StreamResponse:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
+        category = str(form.get("category", "")).strip()
+        if not category:
+            raise TicketError(_("choose a category"))
+        note = str(form.get("note", "")).strip()[:2000] or None
+        ticket = await ticket_desk.reclassify(work, ticket_id, category, note=note)
+        return _("Reclassified as %(category)s; team and deadlines follow.", category=word(_, "category",
+                                                                                           ticket.category))
+
+    return await _act(request, change)
+
+
+@requires("admin", "agent", "service")
+async def verify(request: web.Request) -> web.StreamResponse:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
+        outcome = str(form.get("outcome", ""))
+        if outcome not in VERIFICATIONS:
+            raise TicketError(_("choose verified or not substantiated"))
+        await ticket_desk.verify(work, ticket_id, outcome, note=str(form.get("note", "")).strip()[:2000] or None)
+        return _("Verification recorded: %(outcome)s.", outcome=word(_, "verification", outcome))
+
+    return await _act(request, change)
+
+
+@requires("admin", "agent", "service")
+async def responsibility(request: web.Request) -> web.StreamResponse:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
+        party, cause = str(form.get("party", "")), str(form.get("cause", ""))
+        if party not in RESPONSIBLE_PARTIES:
+            raise TicketError(_("choose the responsible party"))
+        if cause not in ROOT_CAUSES:
+            raise TicketError(_("choose the root cause"))
+        action = str(form.get("action", ""))
+        if len(action.strip()) > 2000:
+            raise TicketError(_("the improvement action is longer than 2000 characters"))
+        await ticket_desk.set_responsibility(work, ticket_id, party=party, cause=cause, action=action)
+        return _("Responsibility, root cause and improvement saved.")
 
     return await _act(request, change)
 
@@ -452,4 +509,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/cost", cost)
     app.router.add_post(base + "/priority", priority)
     app.router.add_post(base + "/note", note)
+    app.router.add_post(base + "/reclassify", reclassify)
+    app.router.add_post(base + "/verify", verify)
+    app.router.add_post(base + "/responsibility", responsibility)
     app.router.add_get(base + "/attachments/{attachment_id:\\d+}", attachment)
