@@ -17,6 +17,7 @@ from dialogs.flows.recommend import RecommendFlow
 from dialogs.flows.repair import RepairFlow
 from dialogs.flows.revisit import RevisitFlow
 from dialogs.flows.start import MenuFlow
+from dialogs.flows.suggestion import SuggestionFlow
 from dialogs.flows.survey import SurveyFlow
 from dialogs.flows.tickets import TicketsFlow
 from dialogs.flows.viewings import ViewingsFlow
@@ -30,6 +31,7 @@ FLOWS: tuple[Flow, ...] = (
     ViewingsFlow(),
     RepairFlow(),
     ComplaintFlow(),
+    SuggestionFlow(),
     TicketsFlow(),
     SurveyFlow(),
     RevisitFlow(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from dialogs.cards import when
 from dialogs.flow import DialogContext, Flow
 from dialogs.flows import describe
 from dialogs.flows.describe import CATEGORY, DescribeStep
@@ -188,9 +189,11 @@ class RepairFlow(Flow):
                                "quote here first; nothing is done before you accept it."))
         else:
             lines.append(ctx.t("Our staff will check the warranty and tell you whether the repair is free."))
-        if ticket.priority == "emergency":
-            lines.append(ctx.t("Marked as an emergency: we will call you within the hour. If there is danger "
-                               "(gas, fire), also call the emergency services."))
+        if ticket.priority == "emergency" and ticket.first_response_due_at is not None:
+            # The promise is the emergency SLA policy's first-response deadline, whatever admins set it to.
+            lines.append(ctx.t("Marked as an emergency: we will call you by {when}. If there is danger (gas, fire), "
+                               "also call the emergency services.",
+                               when=when(ctx.lang, ticket.first_response_due_at, ctx.settings.tz)))
         lines.append(ctx.t("You can follow it under \"My requests\"."))
         return [Say("\n".join(lines), choices=[[Choice(ctx.t("My requests"), "tickets:start")],
                                                [Choice(ctx.t("Main menu"), "menu:main")]], receipt=True)]
