@@ -236,6 +236,18 @@ async def status(session: AsyncSession, ticket: Ticket, now: datetime | None, ca
     return result
 
 
+def deadline_met(due: datetime | None, done_at: datetime | None, now: datetime,
+                 paused_at: datetime | None = None) -> bool | None:
+    """Was a deadline met, from the timestamps alone: True when done by the deadline (or there was none), False
+    when done late or still open past it, None while it is open and not yet due (it counts neither way). A paused
+    clock stopped at `paused_at`: a deadline it had not reached then is not yet due."""
+    if done_at is not None:
+        return due is None or done_at <= due
+    if due is None:
+        return None
+    return False if due <= (paused_at or now) else None
+
+
 def format_minutes(minutes: float | None) -> str:
     if minutes is None:
         return "—"

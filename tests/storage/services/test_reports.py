@@ -30,7 +30,7 @@ async def test_report_for_a_period(sessions, frozen_clock) -> None:
             frozen_clock.set(start)
         late = await tickets.create_ticket(session, kind="complaint", category="other", customer_id=person.id,
                                            settings=SETTINGS)
-        late.first_response_breached = True
+        late.first_response_breached = False  # the flag is not what counts: its deadline passed unanswered
         survey = await surveys.create_survey(session, subject_type="ticket", subject_id=late.id,
                                              customer_id=person.id, staff_id=tech.id, category="other")
         await surveys.answer(session, survey.id, score=4)
@@ -39,12 +39,15 @@ async def test_report_for_a_period(sessions, frozen_clock) -> None:
         await session.flush()
         session.add(Handoff(conversation_id=conversation.id, reason="complaint", requested_at=start))
     async with sessions() as session:
-        report = await reports.build(session, start - timedelta(days=1), start + timedelta(days=1))
+        # at Monday 19:00 (Shanghai) the complaint's first response (due 18:00) is late; its resolution is not due
+        report = await reports.build(session, start - timedelta(days=1), start + timedelta(days=1),
+                                     now=start + timedelta(hours=10))
         empty = await reports.build(session, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 2, 1, tzinfo=UTC))
     assert dict(report.by_kind) == {"repair": 3, "complaint": 1}
     assert dict(report.by_status) == {"resolved": 3, "new": 1}
     assert report.times["first_response_median"] == 2.0 and report.times["first_response_p90"] == 3.0
     assert report.sla["first_response_pct"] == 75.0 and report.sla["resolution_pct"] == 100.0
+    assert (report.sla["first_response_measured"], report.sla["resolution_measured"]) == (4, 3)
     assert report.staff[0]["staff"] == "Li" and report.staff[0]["resolved"] == 3
     assert report.satisfaction_by_staff == [("Li", 1, 4.0)] and report.satisfaction_by_category == [("other", 1, 4.0)]
     assert report.handoffs == [("complaint", 1)]
