@@ -111,7 +111,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "report": {
         "(no unit)": N_("(no home)"), "(bot / nobody)": N_("(assistant / nobody)"), "(none)": N_("(none)"),
         "needs": N_("needs"), "viewings booked": N_("viewings booked"), "viewings done": N_("viewings done"),
-        "interested": N_("interested"), "offers": N_("offers"),
+        "interested": N_("interested"), "offers": N_("offers"), "(no team)": N_("(no team)"),
+        "(not verified)": N_("(not verified)"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
     # Form fields a refusal names (storage.services.listings reads numbers under these names).
