@@ -32,7 +32,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "ticket_status": {"waiting_customer": N_("waiting for the customer")},
     # Warranty periods also know the building's structure (design life), which no ticket category names yet.
     "category": {"structure": N_("Structure (design life)")},
-    "ticket_kind": {"repair": N_("repair"), "complaint": N_("complaint"), "suggestion": N_("suggestion")},
+    "ticket_kind": {"repair": N_("repair"), "complaint": N_("complaint"), "suggestion": N_("suggestion"),
+                    "chat": N_("chat (first answer)")},
     # Departments (Staff.team, Ticket.team) and complaint handling (storage.vocabulary).
     "team": {"sales": N_("sales"), "repair": N_("repair and maintenance"), "complaints": N_("customer relations"),
              "property": N_("property management")},

@@ -37,6 +37,7 @@ from storage.services.tickets import TicketError
 from storage.unit_of_work import Work
 from storage.vocabulary import (
     CATEGORIES_BY_KIND,
+    CHANNELS,
     COMPLAINT_CATEGORIES,
     PRIORITIES,
     REPAIR_CATEGORIES,
@@ -336,7 +337,8 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
             for c in categories]
     _ = translator(request)
     defaults = []
-    for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal")):
+    for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal"),
+                           ("suggestion", "normal"), (sla.CHAT, "normal")):
         policy = sla.default_policy(kind, priority, calendar.day_minutes)
         text = _("%(kind)s/%(priority)s: respond %(respond)s, resolve %(resolve)s",
                  kind=word(_, "ticket_kind", kind), priority=word(_, "priority", priority),
@@ -345,6 +347,7 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/settings.html", request, {
         "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": _("; ").join(defaults),
         "repair_categories": REPAIR_CATEGORIES, "complaint_categories": COMPLAINT_CATEGORIES,
+        "suggestion_categories": SUGGESTION_CATEGORIES, "channels": CHANNELS, "policy_kinds": (*TICKET_KINDS, sla.CHAT),
         "priorities": PRIORITIES, "day_minutes": calendar.day_minutes,
     })
 
@@ -397,7 +400,8 @@ async def save_warranty(request: web.Request) -> web.StreamResponse:
 async def save_policy(request: web.Request) -> web.StreamResponse:
     async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         kind = str(form.get("kind", ""))
-        categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
+        # Chats (sla.CHAT) have a first-response deadline per channel: their "category" is the channel.
+        categories = CHANNELS if kind == sla.CHAT else CATEGORIES_BY_KIND.get(kind, ())
         if not categories:
             raise ValueError(_("unknown ticket type"))
         category = str(form.get("category", "")) or None
