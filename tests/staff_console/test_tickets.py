@@ -97,8 +97,8 @@ async def test_admin_edits_warranty_sla_and_holidays(client, team, sessions, fro
     assert not head.find_all("form") and not head.find_all("input")
     assert "&lt;form" not in html and "<form" not in html.split("<body", 1)[0]
     # Each form once, in its own section.
-    for action, section in (("/tickets/settings/revisits", "periodic-revisits"), ("/tickets/settings/sla", "sla-policies"),
-                            ("/tickets/settings/holidays", "holidays")):
+    for action, section in (("/tickets/settings/revisits", "periodic-revisits"),
+                            ("/tickets/settings/sla", "sla-policies"), ("/tickets/settings/holidays", "holidays")):
         [form] = page.forms(action)
         assert form.ancestor_ids[-1] == section, action
         assert [i.attrs["value"] for i in form.find_all("input", type="hidden")] == [token]
