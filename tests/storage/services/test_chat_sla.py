@@ -31,7 +31,8 @@ async def _waits(sessions) -> list[ChatWait]:
         return list((await session.scalars(select(ChatWait).order_by(ChatWait.id))).all())
 
 
-async def test_a_waiting_chat_breaches_and_the_lead_is_reminded(sessions, frozen_clock) -> None:
+async def test_a_waiting_chat_breaches_and_the_lead_is_reminded(any_sessions, frozen_clock) -> None:
+    sessions = any_sessions
     async with transaction(sessions) as session:
         lead = await factories.staff(session, name="Lena Lead", role="agent", team="sales", lead=True)
         other_lead = await factories.staff(session, name="Rex Repair", role="service", team="repair", lead=True)
@@ -96,7 +97,8 @@ async def test_a_later_unanswered_message_starts_the_clock_again(sessions, froze
     assert waits[1].ended_how == "closed" and waits[1].answered_at is None
 
 
-async def test_promising_an_answer_pauses_the_clock(sessions, frozen_clock) -> None:
+async def test_promising_an_answer_pauses_the_clock(any_sessions, frozen_clock) -> None:
+    sessions = any_sessions
     async with transaction(sessions) as session:
         agent = await factories.staff(session, name="Amy Agent", role="agent", team="sales")
         service = await factories.staff(session, name="Sam", role="service", team="repair")
