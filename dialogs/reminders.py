@@ -244,7 +244,7 @@ async def schedule_sla_reminders(work: Work, now: datetime | None = None) -> int
 async def schedule_chat_sla_reminders(work: Work, now: datetime | None = None) -> int:
     """Chats waiting for staff (storage.services.sla.scan_chats): chat_sla_80 to the owner (or the team's leads
     while nobody owns it) and, on a breach, chat_sla_breach to the owner and the leads of the team that owes the
-    answer. Once per wait and deadline."""
+    answer (the admins when that team has no lead). Once per wait and deadline."""
     session = work.session
     count = 0
     signals = await sla.scan_chats(session, now, settings=work.settings)
@@ -258,7 +258,8 @@ async def schedule_chat_sla_reminders(work: Work, now: datetime | None = None) -
         if signal.assignee_id:
             recipients.add(signal.assignee_id)
         if signal.level == "sla_breach" or not signal.assignee_id:
-            recipients.update(await _team_leads(session, wait.team))
+            # the leads of the team that owes the answer; a team without a lead falls to the admins
+            recipients.update(await _team_leads(session, wait.team) or await _admins(session))
         customer = customers.get(wait.conversation_id)
         for staff_id in recipients:
             row = await reminders.schedule(
@@ -271,6 +272,11 @@ async def schedule_chat_sla_reminders(work: Work, now: datetime | None = None) -
             )
             count += row is not None
     return count
+
+
+async def _admins(session: AsyncSession) -> list[int]:
+    return list((await session.scalars(select(Staff.id).where(Staff.is_active.is_(True),
+                                                              Staff.role == StaffRole.ADMIN))).all())
 
 
 async def _team_leads(session: AsyncSession, team: str | None) -> list[int]:

@@ -148,3 +148,16 @@ async def test_a_chat_policy_sets_the_deadline_per_channel(sessions, frozen_cloc
                                                       ("telegram", local(2026, 3, 2, 18))]
     assert SETTINGS.sla_business_hours == "09:00-18:00"
     assert waits[0].started_at + timedelta(hours=1) == waits[0].due_at
+
+
+async def test_a_team_without_a_lead_falls_to_the_admins(sessions, frozen_clock) -> None:
+    async with transaction(sessions) as session:
+        admin = await factories.staff(session, name="Ada", role="admin", team=None)
+        await factories.staff(session, name="Rex", role="service", team="repair", lead=True)
+    customer = FakeCustomer(sessions, user_id=7106)
+    await customer.command("human")
+    frozen_clock.set(local(2026, 3, 2, 18, 1).astimezone(UTC))
+    await tick(workplace_for(sessions))
+    async with sessions() as session:
+        breaches = (await session.scalars(select(Reminder).where(Reminder.kind == "chat_sla_breach"))).all()
+    assert [r.recipient_staff_id for r in breaches] == [admin.id]
