@@ -11,7 +11,8 @@
 3. after each commit, the unit of work publishes the `notification.new` events for the consoles.
 Quiet hours, the company's time zone and the waiting threshold come from the workplace's settings.
 
-Kinds rendered here. To customers: ticket_update (payload what=status|assigned|quote|message, number, status,
+Kinds rendered here. To customers: ticket_update (payload what=status|assigned|quote|message|suggestion_answered,
+number, status,
 note/name/amount/text), survey (survey_id), revisit (revisit_id), viewing_24h / viewing_1h (starts_at ISO, address,
 listing, agent; subject_type "viewing"), viewing_interest (viewing_id), or any kind with a plain `text`.
 To staff: ticket_new, ticket_assigned (number, category, priority), sla_80 / sla_breach (number, which, due_at),
@@ -100,6 +101,11 @@ def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | Non
     if what == "message":
         return Say(t(lang, "About your request {number}, {name} writes: {text}", number=number,
                      name=payload.get("name", ""), text=payload.get("text", "")), receipt=True)
+    if what == "suggestion_answered":
+        text = t(lang, "Thank you for your suggestion {number}: our team has reviewed it.", number=number)
+        if payload.get("note"):
+            text += "\n" + t(lang, "Our answer: {note}", note=payload["note"])
+        return Say(text, receipt=True)
     status = str(payload.get("status", ""))
     if status == "resolved":
         return Say(

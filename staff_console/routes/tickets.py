@@ -128,7 +128,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/detail.html", request, {
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
-        "clocks": clocks, "transitions": tickets.TRANSITIONS.get(ticket.status, ()), "priorities": PRIORITIES,
+        "clocks": clocks, "transitions": tickets.transitions(ticket), "priorities": PRIORITIES,
         "kind_categories": CATEGORIES_BY_KIND.get(ticket.kind, ()), "verifications": VERIFICATIONS,
         "parties": RESPONSIBLE_PARTIES, "causes": ROOT_CAUSES,
         "unfinished": tickets.complaint_unfinished(ticket) if ticket.status in tickets.OPEN_STATUSES else None,

@@ -70,6 +70,16 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": (),
     "cancelled": (),
 }
+# A suggestion is light: customer relations may answer it straight from "new"; the answer closes it.
+SUGGESTION_TRANSITIONS = {**TRANSITIONS, "new": (*TRANSITIONS["new"], "resolved")}
+
+
+def transitions(ticket: Ticket) -> tuple[str, ...]:
+    """Where staff may move this ticket from its status."""
+    table = SUGGESTION_TRANSITIONS if ticket.kind == TicketKind.SUGGESTION else TRANSITIONS
+    return table.get(ticket.status, ())
+
+
 # Complaints go to the team that owns the problem (Staff.team).
 COMPLAINT_TEAMS = {
     "service_attitude": "complaints",
@@ -223,7 +233,7 @@ async def change_status(
     """Move a ticket along TRANSITIONS; keeps SLA pauses, timestamps, reminders, survey and revisit in step."""
     if to == ticket.status:
         raise TicketError(f"the ticket is already {to}")
-    if to not in TRANSITIONS.get(ticket.status, ()):
+    if to not in transitions(ticket):
         raise TicketError(f"cannot go from {ticket.status} to {to}")
     if to == "in_progress" and ticket.warranty_status == "out" and ticket.quote_accepted_at is None:
         raise TicketError("out of warranty: the customer must accept a quote before work starts")
@@ -253,6 +263,13 @@ async def change_status(
         await reminders.cancel_for(session, "ticket", ticket.id)
     if to == "closed":
         await _after_close(session, ticket, settings)
+    if ticket.kind == TicketKind.SUGGESTION and to == "resolved":
+        # Answered: the suggestion is closed (nothing to confirm or rate), then the customer hears the answer
+        # (after closing, which cancels the ticket's pending reminders).
+        await change_status(session, ticket, "closed", staff=staff, tell=False, settings=settings)
+        if tell and customer_id is None:
+            await tell_customer(session, ticket, "suggestion_answered", note=note or "", settings=settings)
+        return ticket
     if tell and to in CUSTOMER_VISIBLE and customer_id is None:
         await tell_customer(session, ticket, "status", note=note or "", settings=settings)
     await session.flush()
@@ -260,6 +277,8 @@ async def change_status(
 
 
 async def _after_close(session: AsyncSession, ticket: Ticket, settings: Settings) -> None:
+    if ticket.kind == TicketKind.SUGGESTION:
+        return  # a suggestion is thanked for, not rated
     survey = await surveys.create_survey(session, subject_type="ticket", subject_id=ticket.id,
                                          customer_id=ticket.customer_id, staff_id=ticket.assignee_id,
                                          category=ticket.category)

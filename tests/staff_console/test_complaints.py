@@ -173,3 +173,33 @@ async def test_an_agent_promises_an_answer_with_one_click(client, team, sessions
 async def _waits(sessions) -> list[ChatWait]:
     async with sessions() as session:
         return list((await session.scalars(select(ChatWait))).all())
+
+
+async def test_a_suggestion_is_answered_in_one_step_from_the_board(client, team, sessions, frozen_clock) -> None:
+    customer = FakeCustomer(sessions, user_id=8105)
+    await customer.press("suggestion:start")
+    await customer.press("suggestion:cat:online")
+    await customer.text("Let me book viewings on weekends in this chat")
+    token = await sign_in(client, "agent@example.com")
+    board = Page(await (await client.get("/tickets?kind=suggestion")).text())
+    [card] = [e for e in board.find_all() if "data-ticket" in e.attrs]
+    ticket_id = int(card.attrs["data-ticket"])
+    assert "S-2026-000001" in card.text
+    assert [o.attrs["value"] for o in board.find_all("select", name="kind")[0].find_all("option")] == [
+        "", "repair", "complaint", "suggestion"]
+    page = Page(await (await client.get(f"/tickets/{ticket_id}")).text())
+    buttons = [b.attrs["value"] for b in page.by_id("status-form").find_all("button")]
+    assert buttons == ["assigned", "in_progress", "waiting_customer", "cancelled", "resolved"]
+    assert not page.forms(f"/tickets/{ticket_id}/cost") and not page.forms(f"/tickets/{ticket_id}/quote")
+    assert not page.find_all(id="complaint-handling") and page.by_id("suggestion-hint")
+    await client.post(f"/tickets/{ticket_id}/status", data={
+        "to": "resolved", "note": "Weekend viewings start in April", "csrf_token": token})
+    await tick(workplace_for(sessions))
+    replies = await customer.text("thanks")
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        survey = await session.scalar(select(Survey))
+    assert ticket.status == "closed" and ticket.first_responded_at is not None and survey is None
+    answer = [r.text for r in replies if isinstance(r, Say) and "S-2026-000001" in r.text]
+    assert answer == ["Thank you for your suggestion S-2026-000001: our team has reviewed it.\n"
+                      "Our answer: Weekend viewings start in April"]
