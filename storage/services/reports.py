@@ -76,8 +76,15 @@ class StaffWorkload(TypedDict):
     open: int
     breached: int
     resolution_median_h: float | None
+    resolution_p90_h: float | None
+    first_response_median_h: float | None
+    first_response_p90_h: float | None
+    first_response_pct: float | None
+    resolution_pct: float | None
     chats: int  # chat waits this person answered
     chat_response_median_h: float | None
+    chat_response_p90_h: float | None
+    chat_pct: float | None
 
 
 class TeamFigures(TypedDict):
@@ -207,7 +214,7 @@ async def build(session: AsyncSession, start: datetime, end: datetime, now: date
     names = {staff_id: person.name for staff_id, person in people.items()}
     waits = (await session.scalars(select(ChatWait).where(ChatWait.started_at >= start,
                                                           ChatWait.started_at < end))).all()
-    report.staff = _per_staff(tickets, waits, outcomes, people)
+    report.staff = _per_staff(tickets, waits, outcomes, people, now)
     report.teams = _per_team(tickets, waits, outcomes, now)
 
     answered = [h for w in waits if (h := _hours(w.started_at, w.answered_at)) is not None]
@@ -270,18 +277,22 @@ async def build(session: AsyncSession, start: datetime, end: datetime, now: date
     return report
 
 
-def _per_staff(tickets: list[Ticket], waits: Iterable[ChatWait],
-               outcomes: dict[int, tuple[bool | None, bool | None]], people: dict[int, Staff]) -> list[StaffWorkload]:
+def _per_staff(tickets: list[Ticket], waits: Iterable[ChatWait], outcomes: dict[int, tuple[bool | None, bool | None]],
+               people: dict[int, Staff], now: datetime) -> list[StaffWorkload]:
     per_staff: dict[int, StaffWorkload] = {}
     durations: dict[int, list[float]] = defaultdict(list)
+    first_durations: dict[int, list[float]] = defaultdict(list)
     chat_durations: dict[int, list[float]] = defaultdict(list)
+    mine: dict[int, list[Ticket]] = defaultdict(list)
+    answered: dict[int, list[bool | None]] = defaultdict(list)
 
     def line(staff_id: int) -> StaffWorkload:
         person = people.get(staff_id)
         return per_staff.setdefault(staff_id, StaffWorkload(
             staff=person.name if person else f"#{staff_id}", team=(person.team if person else None) or NO_TEAM,
-            assigned=0, resolved=0, open=0, breached=0, resolution_median_h=None, chats=0,
-            chat_response_median_h=None))
+            assigned=0, resolved=0, open=0, breached=0, resolution_median_h=None, resolution_p90_h=None,
+            first_response_median_h=None, first_response_p90_h=None, first_response_pct=None, resolution_pct=None,
+            chats=0, chat_response_median_h=None, chat_response_p90_h=None, chat_pct=None))
 
     for t in tickets:
         if t.assignee_id is None:
@@ -294,18 +305,29 @@ def _per_staff(tickets: list[Ticket], waits: Iterable[ChatWait],
             row["open"] += 1
         if False in outcomes[t.id]:
             row["breached"] += 1
+        mine[t.assignee_id].append(t)
         if (h := _hours(t.created_at, t.resolved_at)) is not None:
             durations[t.assignee_id].append(h)
+        if (h := _hours(t.created_at, t.first_responded_at)) is not None:
+            first_durations[t.assignee_id].append(h)
     for wait in waits:
         if wait.answered_by is None:
             continue
         row = line(wait.answered_by)
         row["chats"] += 1
+        answered[wait.answered_by].append(deadline_met(wait.due_at, wait.answered_at, wait.answered_at or now))
         if (h := _hours(wait.started_at, wait.answered_at)) is not None:
             chat_durations[wait.answered_by].append(h)
     for staff_id, row in per_staff.items():
         row["resolution_median_h"] = median(durations[staff_id])
+        row["resolution_p90_h"] = percentile(durations[staff_id], 0.9)
+        row["first_response_median_h"] = median(first_durations[staff_id])
+        row["first_response_p90_h"] = percentile(first_durations[staff_id], 0.9)
+        row["first_response_pct"] = share_met(outcomes[t.id][0] for t in mine[staff_id])[2]
+        row["resolution_pct"] = share_met(outcomes[t.id][1] for t in mine[staff_id])[2]
         row["chat_response_median_h"] = median(chat_durations[staff_id])
+        row["chat_response_p90_h"] = percentile(chat_durations[staff_id], 0.9)
+        row["chat_pct"] = share_met(answered[staff_id])[2]
     return sorted(per_staff.values(), key=lambda r: (-(r["assigned"] + r["chats"]), r["staff"]))
 
 
@@ -365,7 +387,9 @@ def to_csv(report: Report) -> str:
         rows.append(["staff", row["staff"], row["assigned"],
                      f"resolved={row['resolved']};open={row['open']};breached={row['breached']};"
                      f"median_h={'' if median_h is None else round(median_h, 2)};team={row.get('team', '')};"
-                     f"chats={row.get('chats', 0)};chat_median_h={_cell(row.get('chat_response_median_h'))}"])
+                     f"chats={row.get('chats', 0)};chat_median_h={_cell(row.get('chat_response_median_h'))};"
+                     f"first_response_pct={_cell(row.get('first_response_pct'))};"
+                     f"resolution_pct={_cell(row.get('resolution_pct'))};chat_pct={_cell(row.get('chat_pct'))}"])
     for label, count, average in report.satisfaction_by_staff:
         rows.append(["satisfaction by staff", label, average, f"answers={count}"])
     for label, count, average in report.satisfaction_by_category:

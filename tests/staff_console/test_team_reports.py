@@ -84,6 +84,8 @@ async def test_a_breached_chat_reminds_the_lead_and_shows_per_team(client, team,
     staff_rows = {cells[0]: cells for cells in ([td.text for td in row.find_all("td")]
                                                 for row in page.by_id("workload").find_all("tr")) if cells}
     assert staff_rows["Alan Agent"][1] == "sales" and staff_rows["Alan Agent"][7] == "1"
+    assert staff_rows["Alan Agent"][13:] == ["0.5 / 0.5", "100%"]  # per person too: answered in time
+    assert staff_rows["Sam Service"][1] == "customer relations" and staff_rows["Sam Service"][2] == "1"
     charts = {svg.attrs["aria-label"]: svg for svg in page.find_all("svg")}
     topics = [t.text for t in charts["Consultations by topic"].find_all("text")]
     assert "general" in topics and "complaint" in topics
