@@ -102,6 +102,7 @@ class TeamFigures(TypedDict):
     first_response_pct: float | None
     resolution_pct: float | None
     chats: int
+    chat_breached: int  # chats past their first-response deadline unanswered, or answered late
     chat_response_median_h: float | None
     chat_response_p90_h: float | None
     chat_pct: float | None
@@ -354,7 +355,8 @@ def _per_team(tickets: list[Ticket], waits: Iterable[ChatWait],
             resolution_median_h=median(resolve), resolution_p90_h=percentile(resolve, 0.9),
             first_response_pct=share_met(outcomes[t.id][0] for t in mine)[2],
             resolution_pct=share_met(outcomes[t.id][1] for t in mine)[2],
-            chats=len(chats), chat_response_median_h=median(answered), chat_response_p90_h=percentile(answered, 0.9),
+            chats=len(chats), chat_breached=sum(1 for w in chats if _wait_outcome(w, now) is False),
+            chat_response_median_h=median(answered), chat_response_p90_h=percentile(answered, 0.9),
             chat_pct=share_met(_wait_outcome(w, now) for w in chats)[2]))
     return lines
 

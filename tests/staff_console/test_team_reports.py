@@ -75,9 +75,10 @@ async def test_a_breached_chat_reminds_the_lead_and_shows_per_team(client, team,
     assert set(teams) == {"sales", "complaints"}
     sales = teams["sales"]
     assert sales[0] == "sales" and sales[9] == "2"  # two chats for the sales desk
-    assert sales[11] == "50%"  # one answered in 30 minutes, one breached
+    assert sales[11] == "50%" and sales[12] == "1"  # one answered in 30 minutes, one breached
     # customer relations: the complaint, and its chat still waiting but not yet due: counted neither met nor missed
     assert teams["complaints"][1] == "1" and teams["complaints"][9] == "1" and teams["complaints"][11] == "—"
+    assert teams["complaints"][12] == "0"
     chat_rows = {row.attrs["id"]: [td.text for td in row.find_all("td")] for row in page.by_id("chats").find_all("tr")
                  if "id" in row.attrs}
     assert chat_rows["chat-first-response"][1:] == ["0.5", "0.5", "1"]
