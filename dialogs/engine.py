@@ -34,6 +34,7 @@ from storage.events import message_new
 from storage.models import PRIORITY_BOT, Conversation, Customer
 from storage.outbox import queue_to_customer
 from storage.repositories import conversations, customers
+from storage.services import sla
 from storage.text import written_language
 from storage.unit_of_work import Actor, ActorKind, Work
 from storage.vocabulary import ConversationMode
@@ -98,6 +99,10 @@ async def process(
 
     where = (conversation.flow, conversation.step)
     replies = await _route_safely(ctx, event)
+    if conversation.mode == ConversationMode.WAITING or (
+            conversation.mode == ConversationMode.HUMAN and event.kind not in ("choice", "command")):
+        # the chat waits for staff: its first-response clock runs (storage.services.sla)
+        await sla.chat_waiting(session, conversation, topic=where[0], now=ctx.now, settings=work.settings)
     button_answer = next((r for r in replies if isinstance(r, ButtonAnswer)), None)
     if event.kind == "choice" and button_answer is None:
         button_answer = ButtonAnswer()  # every press is answered, or the client spins

@@ -14,7 +14,7 @@ STATUS_NAMES: dict[str, str] = {
     TicketStatus.WAITING_CUSTOMER: N_("waiting for you"), TicketStatus.RESOLVED: N_("resolved"),
     TicketStatus.CLOSED: N_("closed"), TicketStatus.CANCELLED: N_("cancelled"),
 }
-# Repair and complaint categories (storage.vocabulary.REPAIR_CATEGORIES and COMPLAINT_CATEGORIES).
+# Repair, complaint and suggestion categories (storage.vocabulary.CATEGORIES_BY_KIND).
 CATEGORY_NAMES: dict[str, str] = {
     "plumbing": N_("Plumbing"), "electrical": N_("Electrical"), "waterproofing": N_("Waterproofing / leak"),
     "heating_cooling": N_("Heating / cooling"), "doors_windows": N_("Doors / windows"),
@@ -22,6 +22,10 @@ CATEGORY_NAMES: dict[str, str] = {
     "service_attitude": N_("Service attitude"), "product_quality": N_("Product quality"),
     "delayed_handover": N_("Delayed handover"), "property_management": N_("Property management"),
     "contract_sales": N_("Contract / sales"),
+    # The design-life warranty (foundations and main structure) and the suggestions' topics.
+    "structure": N_("Structure (foundations, walls, cracks)"),
+    "service": N_("Our service"), "homes": N_("Homes and design"), "community": N_("Community and facilities"),
+    "online": N_("This chat and our website"),
 }
 PRIORITY_NAMES: dict[str, str] = {"emergency": N_("emergency"), "normal": N_("normal"), "low": N_("low")}
 # The two SLA deadlines of a ticket.

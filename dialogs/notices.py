@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialogs.cards import title, when
 from dialogs.i18n import N_, t, translate
@@ -120,6 +121,15 @@ def _returned_to_bot(lang: str, params: Mapping[str, Any]) -> Say:
                choices=[[Choice(t(lang, "Main menu"), "menu:main")]])
 
 
+def _answer_promised(lang: str, params: Mapping[str, Any]) -> Say:
+    """Staff need more time: the customer hears by when to expect the answer (a receipt of the promise)."""
+    from dialogs.cards import when  # times as every message writes them
+
+    by = when(lang, datetime.fromisoformat(str(params["by"])), ZoneInfo(str(params["tz"])))
+    return Say(t(lang, "Thank you for waiting. {name} needs a little more time for your question; you will have an "
+                       "answer here by {when}.", name=params["agent"], when=by), receipt=True)
+
+
 def _survey(lang: str, params: Mapping[str, Any]) -> Say:
     from dialogs.flows.survey import survey_question  # the survey flow owns its question and buttons
 
@@ -132,7 +142,8 @@ def _ticket_filed(lang: str, params: Mapping[str, Any]) -> Say:
     text = ticket_filed_text(lang, kind=str(params["ticket_kind"]), number=str(params["number"]),
                              needs_verification=bool(params.get("needs_verification")),
                              warranty_status=str(params.get("warranty_status") or "unknown"),
-                             priority=str(params.get("ticket_priority") or "normal"))
+                             priority=str(params.get("ticket_priority") or "normal"),
+                             call_by=params.get("call_by"), tz=params.get("tz"))
     return Say(text, choices=[[Choice(t(lang, "My requests"), "tickets:start")],
                               [Choice(t(lang, "Main menu"), "menu:main")]], receipt=True)
 
@@ -171,6 +182,7 @@ CUSTOMER_NOTICES: dict[str, Callable[[str, Mapping[str, Any]], Say]] = {
     "transferred": _transferred,
     "requeued": _requeued,
     "returned_to_bot": _returned_to_bot,
+    "answer_promised": _answer_promised,
     "survey": _survey,
     "ticket_filed": _ticket_filed,
     "viewing_booked": _viewing_booked,

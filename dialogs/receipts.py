@@ -13,8 +13,10 @@ from dialogs.i18n import t
 
 
 def ticket_filed_text(lang: str, *, kind: str, number: str, needs_verification: bool = False,
-                      warranty_status: str = "unknown", priority: str = "normal") -> str:
-    """The receipt of a new repair or complaint: its number, and what happens next."""
+                      warranty_status: str = "unknown", priority: str = "normal", call_by: datetime | None = None,
+                      tz: ZoneInfo | None = None) -> str:
+    """The receipt of a new repair or complaint: its number, and what happens next. An emergency's promise is
+    the ticket's first-response deadline (`call_by`, from the emergency SLA policy), whatever admins set it to."""
     if kind == "complaint":
         return t(lang, "Your complaint is registered. Number: {number}. It goes to the responsible team, and a "
                        "person will talk to you here.", number=number)
@@ -29,7 +31,12 @@ def ticket_filed_text(lang: str, *, kind: str, number: str, needs_verification: 
                              "quote here first; nothing is done before you accept it."))
     else:
         lines.append(t(lang, "Our staff will check the warranty and tell you whether the repair is free."))
-    if priority == "emergency":
+    if priority == "emergency" and call_by is not None and tz is not None:
+        from dialogs.cards import when
+
+        lines.append(t(lang, "Marked as an emergency: we will call you by {when}. If there is danger (gas, fire), "
+                             "also call the emergency services.", when=when(lang, call_by, tz)))
+    elif priority == "emergency":
         lines.append(t(lang, "Marked as an emergency: we will call you within the hour. If there is danger "
                              "(gas, fire), also call the emergency services."))
     lines.append(t(lang, "You can follow it under \"My requests\"."))

@@ -11,10 +11,12 @@
 3. after each commit, the unit of work publishes the `notification.new` events for the consoles.
 Quiet hours, the company's time zone and the waiting threshold come from the workplace's settings.
 
-Kinds rendered here. To customers: ticket_update (payload what=status|assigned|quote|message, number, status,
+Kinds rendered here. To customers: ticket_update (payload what=status|assigned|quote|message|suggestion_answered,
+number, status,
 note/name/amount/text), survey (survey_id), revisit (revisit_id), viewing_24h / viewing_1h (starts_at ISO, address,
 listing, agent; subject_type "viewing"), viewing_interest (viewing_id), or any kind with a plain `text`.
 To staff: ticket_new, ticket_assigned (number, category, priority), sla_80 / sla_breach (number, which, due_at),
+chat_sla_80 / chat_sla_breach (customer, due_at, team; subject_type "conversation"),
 ticket_staff (what=quote_accepted|quote_declined|reopened|info), waiting (minutes), revisit_due (customer),
 viewing_24h / viewing_1h, consultation_due (customer, next_step, due_at), or a plain `text`. Unknown customer kinds
 without text are dropped, not sent.
@@ -100,6 +102,11 @@ def ticket_update_reply(lang: str, payload: dict[str, Any], ticket_id: int | Non
     if what == "message":
         return Say(t(lang, "About your request {number}, {name} writes: {text}", number=number,
                      name=payload.get("name", ""), text=payload.get("text", "")), receipt=True)
+    if what == "suggestion_answered":
+        text = t(lang, "Thank you for your suggestion {number}: our team has reviewed it.", number=number)
+        if payload.get("note"):
+            text += "\n" + t(lang, "Our answer: {note}", note=payload["note"])
+        return Say(text, receipt=True)
     status = str(payload.get("status", ""))
     if status == "resolved":
         return Say(
@@ -169,6 +176,12 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo, names_zh: Names) -> 
         if what == "reopened":
             return t(lang, "Ticket {number}: the customer is not satisfied and reopened it.", number=number)
         return t(lang, "Ticket {number}: the customer added information.", number=number)
+    if kind == "chat_sla_80":
+        return t(lang, "{customer} is waiting for an answer in chat: 80% of the first-response time is used, due "
+                       "{due}.", customer=payload.get("customer", ""), due=_when(lang, payload.get("due_at"), tz))
+    if kind == "chat_sla_breach":
+        return t(lang, "{customer} waited for an answer in chat past the first-response deadline {due}.",
+                 customer=payload.get("customer", ""), due=_when(lang, payload.get("due_at"), tz))
     if kind == "waiting":
         return t(lang, "A customer has been waiting for a person for {minutes} minutes.",
                  minutes=payload.get("minutes", ""))
@@ -203,6 +216,7 @@ async def tick(workplace: Workplace, now: datetime | None = None, *, batch: int 
         closed = await tickets.auto_close(work.session, now, settings=work.settings)
         work.publish(*(ticket_changed(ticket, auto_closed=True) for ticket in closed))
         await schedule_sla_reminders(work, now)
+        await schedule_chat_sla_reminders(work, now)
         await schedule_waiting_reminders(work, now)
     sent_total = 0
     while True:
@@ -237,6 +251,44 @@ async def schedule_sla_reminders(work: Work, now: datetime | None = None) -> int
             )
             count += row is not None
     return count
+
+
+async def schedule_chat_sla_reminders(work: Work, now: datetime | None = None) -> int:
+    """Chats waiting for staff (storage.services.sla.scan_chats): chat_sla_80 to the owner (or the team's leads
+    while nobody owns it) and, on a breach, chat_sla_breach to the owner and the leads of the team that owes the
+    answer (the admins when that team has no lead). Once per wait and deadline."""
+    session = work.session
+    count = 0
+    signals = await sla.scan_chats(session, now, settings=work.settings)
+    ids = {signal.wait.conversation_id for signal in signals}
+    customers: dict[int, Customer] = dict((await session.execute(
+        select(Conversation.id, Customer).join(Customer, Customer.id == Conversation.customer_id)
+        .where(Conversation.id.in_(ids)))).tuples().all()) if ids else {}
+    for signal in signals:
+        wait = signal.wait
+        recipients: set[int] = set()
+        if signal.assignee_id:
+            recipients.add(signal.assignee_id)
+        if signal.level == "sla_breach" or not signal.assignee_id:
+            # the leads of the team that owes the answer; a team without a lead falls to the admins
+            recipients.update(await _team_leads(session, wait.team) or await _admins(session))
+        customer = customers.get(wait.conversation_id)
+        for staff_id in recipients:
+            row = await reminders.schedule(
+                session, kind=f"chat_{signal.level}", due_at=now or clock.now(), recipient_staff_id=staff_id,
+                subject_type="conversation", subject_id=wait.conversation_id, quiet_hours=True,
+                dedupe_key=f"chat_{signal.level}:{wait.id}:{signal.due_at.isoformat()}:{staff_id}",
+                payload={"customer": customer.display_name if customer is not None else "",
+                         "due_at": signal.due_at.isoformat(), "team": wait.team or ""},
+                settings=work.settings,
+            )
+            count += row is not None
+    return count
+
+
+async def _admins(session: AsyncSession) -> list[int]:
+    return list((await session.scalars(select(Staff.id).where(Staff.is_active.is_(True),
+                                                              Staff.role == StaffRole.ADMIN))).all())
 
 
 async def _team_leads(session: AsyncSession, team: str | None) -> list[int]:

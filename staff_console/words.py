@@ -32,7 +32,32 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "ticket_status": {"waiting_customer": N_("waiting for the customer")},
     # Warranty periods also know the building's structure (design life), which no ticket category names yet.
     "category": {"structure": N_("Structure (design life)")},
-    "ticket_kind": {"repair": N_("repair"), "complaint": N_("complaint")},
+    "ticket_kind": {"repair": N_("repair"), "complaint": N_("complaint"), "suggestion": N_("suggestion"),
+                    "chat": N_("chat (first answer)")},
+    # Departments (Staff.team, Ticket.team) and complaint handling (storage.vocabulary).
+    "team": {"sales": N_("sales"), "repair": N_("repair and maintenance"), "complaints": N_("customer relations"),
+             "property": N_("property management")},
+    "verification": {"verified": N_("verified"), "unsubstantiated": N_("not substantiated")},
+    "responsible_party": {
+        "sales": N_("sales"), "repair": N_("repair and maintenance"), "complaints": N_("customer relations"),
+        "property": N_("property management"), "contractor": N_("contractor"), "developer": N_("developer"),
+        "other": N_("other"),
+    },
+    "root_cause": {
+        "staff_conduct": N_("staff conduct"), "communication": N_("communication"),
+        "workmanship": N_("workmanship"), "materials": N_("materials"), "design": N_("design"),
+        "schedule": N_("schedule"), "process": N_("process"), "third_party": N_("third party"),
+        "expectation": N_("expectation not met by the offer"), "other": N_("other"),
+    },
+    # What a chat was about (storage.services.sla.CHAT_TOPICS: the flow the customer was in).
+    "chat_topic": {
+        "needs": N_("finding a home"), "recommend": N_("matches"), "booking": N_("booking a viewing"),
+        "viewings": N_("viewings"), "repair": N_("repair"), "complaint": N_("complaint"),
+        "suggestion": N_("suggestion"), "tickets": N_("their requests"), "faq": N_("questions"),
+        "general": N_("general"),
+        # the topics of consultations staff enter (storage.vocabulary.CONSULTATION_TOPICS)
+        "buying": N_("buying"), "renting": N_("renting"), "after_sales": N_("after-sales"), "other": N_("other"),
+    },
     "conversation_mode": {"bot": N_("with the assistant"), "waiting": N_("waiting"), "human": N_("with staff")},
     "conversation_status": {"open": N_("open"), "closed": N_("closed")},
     "handoff_reason": {
@@ -45,7 +70,9 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "weekday": {"Monday": N_("Monday"), "Tuesday": N_("Tuesday"), "Wednesday": N_("Wednesday"),
                 "Thursday": N_("Thursday"), "Friday": N_("Friday"), "Saturday": N_("Saturday"), "Sunday": N_("Sunday")},
     "language": {"en": N_("English"), "zh": N_("Chinese")},
-    "channel": {"telegram": N_("Telegram"), "web": N_("web chat"), "webchat": N_("web chat")},
+    # Where a customer reached us: a chat channel, or (a consultation staff entered) phone, visit, WeChat, e-mail.
+    "channel": {"telegram": N_("Telegram"), "web": N_("web chat"), "webchat": N_("web chat"), "phone": N_("phone"),
+                "walk_in": N_("walk-in"), "wechat": N_("WeChat"), "email": N_("e-mail")},
     "deal_type": {"sale": N_("sale"), "rent": N_("rent")},
     "property_type": {
         "apartment": N_("apartment"), "house": N_("house"), "villa": N_("villa"), "office": N_("office"),
@@ -76,6 +103,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "created": N_("created"), "status": N_("status"), "assigned": N_("assigned"), "note": N_("note"),
         "quote": N_("quote"), "attachment": N_("attachment"), "info": N_("customer info"),
         "reopened": N_("reopened"), "cost": N_("cost"), "priority": N_("priority"),
+        "reclassified": N_("reclassified"), "verified": N_("verification"),
+        "responsibility": N_("responsibility and cause"),
     },
     "quote_answer": {"accepted": N_("accepted by the customer"), "declined": N_("declined by the customer")},
     "dead_letter_stage": {"store": N_("storing"), "handle": N_("handling")},
@@ -99,7 +128,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "report": {
         "(no unit)": N_("(no home)"), "(bot / nobody)": N_("(assistant / nobody)"), "(none)": N_("(none)"),
         "needs": N_("needs"), "viewings booked": N_("viewings booked"), "viewings done": N_("viewings done"),
-        "interested": N_("interested"), "offers": N_("offers"),
+        "interested": N_("interested"), "offers": N_("offers"), "(no team)": N_("(no team)"),
+        "(not verified)": N_("(not verified)"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
     # Form fields a refusal names (storage.services.listings reads numbers under these names).

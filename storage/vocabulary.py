@@ -14,6 +14,7 @@ from enum import StrEnum
 class TicketKind(StrEnum):
     REPAIR = "repair"
     COMPLAINT = "complaint"
+    SUGGESTION = "suggestion"
 
 
 class TicketStatus(StrEnum):
@@ -57,12 +58,28 @@ OPEN_TICKET_STATUSES = (
 FINISHED_TICKET_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 REPAIR_CATEGORIES = (
     "plumbing", "electrical", "waterproofing", "heating_cooling",
-    "doors_windows", "walls_decoration", "equipment", "other",
+    "doors_windows", "walls_decoration", "equipment", "structure", "other",
 )
 COMPLAINT_CATEGORIES = (
     "service_attitude", "product_quality", "delayed_handover", "property_management", "contract_sales", "other",
 )
+SUGGESTION_CATEGORIES = ("service", "homes", "community", "online", "other")
+CATEGORIES_BY_KIND: dict[str, tuple[str, ...]] = {
+    TicketKind.REPAIR: REPAIR_CATEGORIES, TicketKind.COMPLAINT: COMPLAINT_CATEGORIES,
+    TicketKind.SUGGESTION: SUGGESTION_CATEGORIES,
+}
 PRIORITIES = ("emergency", "normal", "low")
+
+# Departments (Staff.team, Ticket.team): who owns a ticket or a chat, and the rows of the reports per team.
+TEAMS = ("sales", "repair", "complaints", "property")
+CHAT_TEAM = "sales"  # chats go to the sales desk unless they come from a complaint
+# Complaint handling: the verification's outcome, who is responsible, and the root cause.
+VERIFICATIONS = ("verified", "unsubstantiated")
+RESPONSIBLE_PARTIES = (*TEAMS, "contractor", "developer", "other")
+ROOT_CAUSES = (
+    "staff_conduct", "communication", "workmanship", "materials", "design", "schedule", "process", "third_party",
+    "expectation", "other",
+)
 
 CONVERSATION_MODES: tuple[ConversationMode, ...] = tuple(ConversationMode)
 STAFF_ROLES: tuple[StaffRole, ...] = tuple(StaffRole)

@@ -18,6 +18,7 @@ from dialogs.flows.recommend import RecommendFlow
 from dialogs.flows.repair import RepairFlow
 from dialogs.flows.revisit import RevisitFlow
 from dialogs.flows.start import MenuFlow
+from dialogs.flows.suggestion import SuggestionFlow
 from dialogs.flows.survey import SurveyFlow
 from dialogs.flows.tickets import TicketsFlow
 from dialogs.flows.viewings import ViewingsFlow
@@ -32,6 +33,7 @@ FLOWS: tuple[Flow, ...] = (
     ViewingsFlow(),
     RepairFlow(),
     ComplaintFlow(),
+    SuggestionFlow(),
     TicketsFlow(),
     SurveyFlow(),
     RevisitFlow(),

@@ -180,7 +180,8 @@ class RepairFlow(Flow):
         ctx.clear()
         text = ticket_filed_text(ctx.lang, kind=ticket.kind, number=ticket.number,
                                  needs_verification=ticket.needs_verification,
-                                 warranty_status=ticket.warranty_status, priority=ticket.priority)
+                                 warranty_status=ticket.warranty_status, priority=ticket.priority,
+                                 call_by=ticket.first_response_due_at, tz=ctx.settings.tz)
         return [Say(text, choices=[[Choice(ctx.t("My requests"), "tickets:start")],
                                                [Choice(ctx.t("Main menu"), "menu:main")]], receipt=True)]
 

@@ -12,6 +12,7 @@ import asyncio
 import html
 import mimetypes
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ from staff_console.context import ALL_ROLES, Form, act, db, flash, requires, set
 from staff_console.errors import error_text
 from staff_console.i18n import translator
 from staff_console.live import message_json, sent_photo
+from storage import clock
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
 from storage.repositories import inbox
 from storage.repositories import staff as staff_repo
-from storage.services import handoff
+from storage.services import handoff, sla
 from storage.services.handoff import HandoffError
 from storage.vocabulary import HANDOFF_TEAMS
 
@@ -80,6 +82,8 @@ async def view(request: web.Request) -> web.StreamResponse:
             select(Conversation).where(Conversation.customer_id == row.customer_id, Conversation.id != conversation_id)
             .order_by(Conversation.id.desc()).limit(10))).all()
         districts = await cards.district_names(session, translator(request))
+        wait = await sla.open_chat_wait(session, conversation_id)
+        calendar = await sla.load_calendar(session, settings(request))
     if row.unread:  # opening the conversation reads it: its unread count drops in every console
         async with act(request) as work:
             await handoff.mark_seen(work, conversation_id)
@@ -87,6 +91,10 @@ async def view(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("conversation.html", request, {
         "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
         "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts, "handoff_teams": HANDOFF_TEAMS,
+        "wait": wait, "can_promise": wait is not None and (can_write or row.mode == "waiting"),
+        "overdue": wait is not None and wait.paused_at is None and wait.due_at < clock.now(),
+        "promise_day": calendar.add(max(clock.now(), wait.due_at) if wait else clock.now(), 1).astimezone(
+            calendar.tz).date(),
     })
 
 
@@ -231,6 +239,26 @@ async def return_to_bot(request: web.Request) -> web.StreamResponse:
 
 
 @requires(*ALL_ROLES)
+async def promise(request: web.Request) -> web.StreamResponse:
+    """Staff cannot answer yet: one click tells the customer by when to expect the answer, and the chat's
+    first-response clock stops until then (storage.services.handoff.promise_answer)."""
+    conversation_id = await _conversation_id(request)
+    form = await request.post()
+    _ = translator(request)
+    try:
+        day = date.fromisoformat(str(form.get("day", "")).strip())
+    except ValueError:
+        return await _done(request, conversation_id, _("the day must be a date (YYYY-MM-DD)"), status=400)
+    try:
+        async with act(request) as work:
+            wait = await handoff.promise_answer(work, conversation_id, day)
+    except HandoffError as exc:
+        return await _done(request, conversation_id, error_text(_, exc), status=409)
+    return await _done(request, conversation_id, _("The customer was told to expect an answer by %(when)s.",
+                                                   when=_.datetime(wait.promised_at)))
+
+
+@requires(*ALL_ROLES)
 async def close(request: web.Request) -> web.StreamResponse:
     conversation_id = await _conversation_id(request)
     _ = translator(request)
@@ -295,5 +323,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/transfer", transfer)
     app.router.add_post(base + "/return", return_to_bot)
     app.router.add_post(base + "/close", close)
+    app.router.add_post(base + "/promise", promise)
     app.router.add_get(base + "/photos/{message_id}/{index}", customer_photo)
     app.router.add_get(base + "/sent-photos/{message_id}", staff_photo)

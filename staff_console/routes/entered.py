@@ -210,7 +210,8 @@ async def book_viewing(request: web.Request) -> web.StreamResponse:
                              "viewings-entered")
     async with db(request)() as session:
         listing = await listings_repo.by_ref(session, ref)
-        agent = await viewings.agent_for_listing(session, listing, settings=settings(request)) if listing is not None else None
+        agent = (await viewings.agent_for_listing(session, listing, settings=settings(request))
+                 if listing is not None else None)
     if listing is None:
         return await _refuse(request, customer_id, _("No home has the reference code %(ref)s.", ref=ref),
                              "viewings-entered")

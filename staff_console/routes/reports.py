@@ -73,6 +73,10 @@ CHARTS: tuple[tuple[str, str | None], ...] = (
     (N_("Average satisfaction by category"), "category"),
     (N_("Handoffs to people by reason"), "handoff_reason"),
     (N_("Needs → viewings → outcomes"), "report"),
+    (N_("Consultations by topic"), "chat_topic"),
+    (N_("Consultations by channel"), "channel"),
+    (N_("Complaints by root cause"), "root_cause"),
+    (N_("Complaints by responsible party"), "responsible_party"),
 )
 
 
@@ -87,7 +91,8 @@ def sections(tr: Translator, report: reports.Report) -> list[tuple[str, list[tup
     data: tuple[Sequence[tuple[str, float]], ...] = (
         report.by_kind, report.by_category, report.by_project, report.by_status,
         [(n, a) for n, _, a in report.satisfaction_by_staff], [(n, a) for n, _, a in report.satisfaction_by_category],
-        report.handoffs, report.funnel)
+        report.handoffs, report.funnel, report.consultations_by_topic, report.consultations_by_channel,
+        report.complaint_causes, report.complaint_parties)
     return [(title, [(_label(tr, kind, label), value) for label, value in pairs])
             for (title, kind), pairs in zip(CHARTS, data, strict=True)]
 
@@ -97,7 +102,11 @@ CSV_HEADER = (N_("section"), N_("label"), N_("value"), N_("extra"))
 CSV_TIMES = {"first_response_median": N_("first response, median"), "first_response_p90": N_("first response, p90"),
              "resolution_median": N_("resolution, median"), "resolution_p90": N_("resolution, p90"),
              "first_response_count": N_("first responses"), "resolution_count": N_("resolutions")}
+CSV_CHAT_SLA = {"waits": N_("chats waiting for staff"), "measured": N_("chat deadlines due or met"),
+                "met": N_("chat first response met"), "pct": N_("chat first response met, %%")}
 CSV_SLA = {"tickets": N_("tickets measured"), "first_response_met": N_("first response met"),
+           "first_response_measured": N_("first responses due or done"),
+           "resolution_measured": N_("resolutions due or done"),
            "resolution_met": N_("resolution met"), "first_response_pct": N_("first response met, %%"),
            "resolution_pct": N_("resolution met, %%")}
 
@@ -111,7 +120,14 @@ def to_csv(tr: Translator, report: reports.Report) -> str:
     for section, (_title, pairs) in zip(csv_sections, sections(tr, report)[:4], strict=True):
         rows.extend([tr(section), label, count, ""] for label, count in pairs)
     for section, kind, counted in ((N_("handoffs by reason"), "handoff_reason", report.handoffs),
-                                   (N_("funnel"), "report", report.funnel)):
+                                   (N_("funnel"), "report", report.funnel),
+                                   (N_("consultations by topic"), "chat_topic", report.consultations_by_topic),
+                                   (N_("consultations by channel"), "channel", report.consultations_by_channel),
+                                   (N_("complaints by root cause"), "root_cause", report.complaint_causes),
+                                   (N_("complaints by responsible party"), "responsible_party",
+                                    report.complaint_parties),
+                                   (N_("complaints by verification"), "verification",
+                                    report.complaint_verification)):
         rows.extend([tr(section), _label(tr, kind, label), count, ""] for label, count in counted)
     for key, hours in report.times.items():
         rows.append([tr(N_("times (hours)")), tr(CSV_TIMES[key]) if key in CSV_TIMES else key,
@@ -119,6 +135,14 @@ def to_csv(tr: Translator, report: reports.Report) -> str:
     for key, measure in report.sla.items():
         rows.append([tr(N_("deadlines")), tr(CSV_SLA[key]) if key in CSV_SLA else key,
                      "" if measure is None else measure, ""])
+    for key, hours in report.chat_times.items():
+        rows.append([tr(N_("chat times (hours)")), tr(CSV_TIMES[key]) if key in CSV_TIMES else key,
+                     "" if hours is None else round(float(hours), 2), ""])
+    for key, measure in report.chat_sla.items():
+        rows.append([tr(N_("chat deadlines")), tr(CSV_CHAT_SLA[key]) if key in CSV_CHAT_SLA else key,
+                     "" if measure is None else measure, ""])
+    for team in report.teams:
+        rows.append([tr(N_("team")), _label(tr, "team", team["team"]), team["tickets"], reports._extra(team)])
     for row in report.staff:
         median_h = row["resolution_median_h"]
         rows.append([tr(N_("staff")), row["staff"], row["assigned"],

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from staff_console.context import NavItem, act, db, flash, requires, settings, staff, to_int
+from staff_console.context import Form, NavItem, act, db, flash, requires, settings, staff, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, translator
 from staff_console.security import start_staff_session
@@ -16,7 +16,7 @@ from storage.models import Staff
 from storage.repositories import staff as staff_repo
 from storage.services import staff_accounts
 from storage.services.staff_accounts import StaffAccountError, create_staff
-from storage.vocabulary import STAFF_ROLES
+from storage.vocabulary import STAFF_ROLES, TEAMS
 
 NAV = [NavItem(N_("Staff"), "/staff", ("admin",), order=80)]
 
@@ -26,7 +26,16 @@ async def staff_list(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         people = await staff_repo.list_staff(session)
     return aiohttp_jinja2.render_template("staff.html", request, {"people": people, "roles": STAFF_ROLES,
-                                                                  "created": None})
+                                                                  "teams": TEAMS, "created": None})
+
+
+def _team(form: Form, current: str | None = None) -> str | None:
+    """The department chosen in a staff form: one of TEAMS, none, or the person's present (older, free-text) one;
+    anything else is refused (ValueError) so the reports per team stay exact."""
+    value = str(form.get("team", "")).strip()[:64] or None
+    if value is None or value in TEAMS or value == current:
+        return value
+    raise ValueError(value)
 
 
 @requires("admin")
@@ -35,9 +44,14 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     email, name, role = (str(form.get(k, "")).strip() for k in ("email", "name", "role"))
     password = str(form.get("password", "")) or secrets.token_urlsafe(12)  # an invitation password to pass on
     try:
+        team = _team(form)
+    except ValueError:
+        await flash(request, translator(request)("Choose a team from the list."), "error")
+        raise web.HTTPSeeOther("/staff") from None
+    try:
         async with act(request) as work:
             created = await create_staff(work.session, email, name, role, password,
-                                         team=str(form.get("team", "")).strip()[:64] or None,
+                                         team=team,
                                          language=settings(request).default_locale)
             await work.audit("staff_create", target_type="staff",
                              target_id=created.id, details={"email": created.email, "role": role})
@@ -48,7 +62,7 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
         people = await staff_repo.list_staff(session)
     shown = None if form.get("password") else password
     return aiohttp_jinja2.render_template("staff.html", request, {
-        "people": people, "roles": STAFF_ROLES,
+        "people": people, "roles": STAFF_ROLES, "teams": TEAMS,
         "created": {"id": created.id, "email": created.email, "password": shown}})
 
 
@@ -69,7 +83,10 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         if role in STAFF_ROLES:
             person.role = role
         person.name = str(form.get("name", person.name)).strip()[:128] or person.name
-        person.team = str(form.get("team", "")).strip()[:64] or None
+        try:
+            person.team = _team(form, person.team)
+        except ValueError:
+            raise web.HTTPBadRequest(text=_("Choose a team from the list.")) from None
         person.is_team_lead = form.get("is_team_lead") == "on"
         limit = to_int(form.get("max_concurrent"), person.max_concurrent) or 1
         person.max_concurrent = max(1, min(limit, 50))

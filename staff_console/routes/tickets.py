@@ -37,7 +37,19 @@ from storage.repositories.ticket_board import BoardFilters
 from storage.services import revisits, sla, surveys, ticket_desk, tickets, warranty
 from storage.services.tickets import TicketError
 from storage.unit_of_work import Work
-from storage.vocabulary import COMPLAINT_CATEGORIES, PRIORITIES, REPAIR_CATEGORIES, TICKET_KINDS, TICKET_STATUSES
+from storage.vocabulary import (
+    CATEGORIES_BY_KIND,
+    CHANNELS,
+    COMPLAINT_CATEGORIES,
+    PRIORITIES,
+    REPAIR_CATEGORIES,
+    RESPONSIBLE_PARTIES,
+    ROOT_CAUSES,
+    SUGGESTION_CATEGORIES,
+    TICKET_KINDS,
+    TICKET_STATUSES,
+    VERIFICATIONS,
+)
 
 NAV = [NavItem(N_("Tickets"), "/tickets", ("admin", "agent", "service"), order=30)]
 
@@ -69,7 +81,8 @@ async def board(request: web.Request) -> web.StreamResponse:
     context = {
         "rows": found.rows, "total": found.total, "page": found.page, "pages": found.pages,
         "query_base": query_base, "clocks": clocks, "filters": filters, "statuses": TICKET_STATUSES,
-        "kinds": TICKET_KINDS, "categories": REPAIR_CATEGORIES + tuple(c for c in COMPLAINT_CATEGORIES if c != "other"),
+        "kinds": TICKET_KINDS,
+        "categories": tuple(dict.fromkeys(REPAIR_CATEGORIES + COMPLAINT_CATEGORIES + SUGGESTION_CATEGORIES)),
         "projects": projects, "people": people,
     }
     # The live board asks for its list again when a ticket changes: the same filters, only the list.
@@ -99,7 +112,10 @@ async def detail(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/detail.html", request, {
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
-        "clocks": clocks, "transitions": tickets.TRANSITIONS.get(ticket.status, ()), "priorities": PRIORITIES,
+        "clocks": clocks, "transitions": tickets.transitions(ticket), "priorities": PRIORITIES,
+        "kind_categories": CATEGORIES_BY_KIND.get(ticket.kind, ()), "verifications": VERIFICATIONS,
+        "parties": RESPONSIBLE_PARTIES, "causes": ROOT_CAUSES,
+        "unfinished": tickets.complaint_unfinished(ticket) if ticket.status in tickets.OPEN_STATUSES else None,
     })
 
 
@@ -186,6 +202,49 @@ async def note(request: web.Request) -> web.StreamResponse:
 
 
 @requires("admin", "agent", "service")
+async def reclassify(request: web.Request) -> web.StreamResponse:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
+        category = str(form.get("category", "")).strip()
+        if not category:
+            raise TicketError(_("choose a category"))
+        note = str(form.get("note", "")).strip()[:2000] or None
+        ticket = await ticket_desk.reclassify(work, ticket_id, category, note=note)
+        return _("Reclassified as %(category)s; team and deadlines follow.", category=word(_, "category",
+                                                                                           ticket.category))
+
+    return await _act(request, change)
+
+
+@requires("admin", "agent", "service")
+async def verify(request: web.Request) -> web.StreamResponse:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
+        outcome = str(form.get("outcome", ""))
+        if outcome not in VERIFICATIONS:
+            raise TicketError(_("choose verified or not substantiated"))
+        await ticket_desk.verify(work, ticket_id, outcome, note=str(form.get("note", "")).strip()[:2000] or None)
+        return _("Verification recorded: %(outcome)s.", outcome=word(_, "verification", outcome))
+
+    return await _act(request, change)
+
+
+@requires("admin", "agent", "service")
+async def responsibility(request: web.Request) -> web.StreamResponse:
+    async def change(work: Work, ticket_id: int, form: Form, _: Translator) -> str:
+        party, cause = str(form.get("party", "")), str(form.get("cause", ""))
+        if party not in RESPONSIBLE_PARTIES:
+            raise TicketError(_("choose the responsible party"))
+        if cause not in ROOT_CAUSES:
+            raise TicketError(_("choose the root cause"))
+        action = str(form.get("action", ""))
+        if len(action.strip()) > 2000:
+            raise TicketError(_("the improvement action is longer than 2000 characters"))
+        await ticket_desk.set_responsibility(work, ticket_id, party=party, cause=cause, action=action)
+        return _("Responsibility, root cause and improvement saved.")
+
+    return await _act(request, change)
+
+
+@requires("admin", "agent", "service")
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A customer's photo, fetched from Telegram by file id (never a URL the browser could be pointed at)."""
     async with db(request)() as session:
@@ -262,7 +321,8 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
             for c in categories]
     _ = translator(request)
     defaults = []
-    for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal")):
+    for kind, priority in (("repair", "emergency"), ("repair", "normal"), ("complaint", "normal"),
+                           ("suggestion", "normal"), (sla.CHAT, "normal")):
         policy = sla.default_policy(kind, priority, calendar.day_minutes)
         text = _("%(kind)s/%(priority)s: respond %(respond)s, resolve %(resolve)s",
                  kind=word(_, "ticket_kind", kind), priority=word(_, "priority", priority),
@@ -271,6 +331,7 @@ async def service_settings(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/settings.html", request, {
         "warranty_rows": rows, "policies": policies, "holidays": holidays, "defaults": _("; ").join(defaults),
         "repair_categories": REPAIR_CATEGORIES, "complaint_categories": COMPLAINT_CATEGORIES,
+        "suggestion_categories": SUGGESTION_CATEGORIES, "channels": CHANNELS, "policy_kinds": (*TICKET_KINDS, sla.CHAT),
         "priorities": PRIORITIES, "day_minutes": calendar.day_minutes,
     })
 
@@ -323,7 +384,8 @@ async def save_warranty(request: web.Request) -> web.StreamResponse:
 async def save_policy(request: web.Request) -> web.StreamResponse:
     async def apply(session: AsyncSession, form: Form, _: Translator) -> str:
         kind = str(form.get("kind", ""))
-        categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
+        # Chats (sla.CHAT) have a first-response deadline per channel: their "category" is the channel.
+        categories = CHANNELS if kind == sla.CHAT else CATEGORIES_BY_KIND.get(kind, ())
         if not categories:
             raise ValueError(_("unknown ticket type"))
         category = str(form.get("category", "")) or None
@@ -435,4 +497,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/cost", cost)
     app.router.add_post(base + "/priority", priority)
     app.router.add_post(base + "/note", note)
+    app.router.add_post(base + "/reclassify", reclassify)
+    app.router.add_post(base + "/verify", verify)
+    app.router.add_post(base + "/responsibility", responsibility)
     app.router.add_get(base + "/attachments/{attachment_id:\\d+}", attachment)

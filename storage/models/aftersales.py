@@ -126,6 +126,14 @@ class Ticket(Timestamps, Base):
     resolution_breached: Mapped[bool] = mapped_column(default=False)
     # The staff member who filed it on the customer's behalf (console); None when the customer did (the bot).
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Complaint handling (storage.services.tickets: verify, set_responsibility): was it substantiated, by whom,
+    # who is responsible (storage.vocabulary.RESPONSIBLE_PARTIES), the root cause (ROOT_CAUSES) and what changes.
+    verification: Mapped[str | None] = mapped_column(String(16))  # verified | unsubstantiated
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    verified_at: Mapped[datetime | None]
+    responsible_party: Mapped[str | None] = mapped_column(String(32))
+    root_cause: Mapped[str | None] = mapped_column(String(32))
+    improvement_action: Mapped[str | None] = mapped_column(Text)
 
 
 class TicketEvent(Base):

@@ -77,6 +77,30 @@ class Handoff(Base):
     ended_how: Mapped[str | None] = mapped_column(String(16))  # returned | closed | requeued
 
 
+class ChatWait(Base):
+    """One stretch of a chat waiting for staff: from the request for a person (or the customer's unanswered message
+    in a chat staff already answered) to the staff's reply. Its first-response deadline follows the chat SLA policy
+    (storage.services.sla); a promise of an answer by a date pauses it until then."""
+
+    __tablename__ = "chat_waits"
+    __table_args__ = (Index("ix_chat_waits_open", "answered_at", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # storage.vocabulary.Channel
+    topic: Mapped[str] = mapped_column(String(32))  # the flow the customer was in, or "general"
+    team: Mapped[str | None] = mapped_column(String(64))  # the department that owes the answer
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    ended_at: Mapped[datetime | None]  # closed, returned to the bot or left the queue without an answer
+    ended_how: Mapped[str | None] = mapped_column(String(12))  # closed | returned | cancelled
+    paused_at: Mapped[datetime | None]
+    promised_at: Mapped[datetime | None]  # the answer promised to the customer by then
+    breached: Mapped[bool] = mapped_column(default=False)
+
+
 class InboundUpdate(Base):
     """Every Telegram update, stored before it is handled; the primary key de-duplicates update_ids."""
 

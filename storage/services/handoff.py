@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,17 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import clock
 from storage.db import rows_changed
 from storage.events import conversation_changed, message_new
-from storage.models import PRIORITY_AGENT, Conversation, Customer, Handoff, Holiday, Message, Staff, Survey
+from storage.models import PRIORITY_AGENT, ChatWait, Conversation, Customer, Handoff, Holiday, Message, Staff, Survey
 from storage.outbox import queue_to_customer
 from storage.repositories import inbox
 from storage.repositories.staff import PRESENCE_WINDOW
-from storage.services import auth, surveys
+from storage.services import auth, sla, surveys
 from storage.services.notices import notify_staff, notify_team, tell_customer
 from storage.services.sla import Calendar
 from storage.unit_of_work import Work
 from storage.vocabulary import CHAT_ROLES, HANDOFF_TEAMS, ConversationMode, StaffRole
 
 REASONS = ("asked", "misunderstood", "complaint", "agent_takeover", "transfer", "requeued")
+PROMISE_HORIZON = timedelta(days=30)  # how far ahead staff may promise an answer
 DEFAULT_MINUTES_PER_CUSTOMER = 4.0  # expected wait per customer ahead when there is no history yet
 
 
@@ -129,6 +130,7 @@ async def cancel_request(session: AsyncSession, conversation: Conversation, *, n
     if changed != 1:
         return False
     await _end_open_handoff(session, conversation.id, "cancelled", now)
+    await sla.chat_ended(session, conversation.id, "cancelled", now)
     await session.refresh(conversation)
     return True
 
@@ -497,8 +499,38 @@ async def agent_reply(
     message = await queue_to_customer(work.session, conversation, customer, payload, text=text, sender="agent",
                                       priority=PRIORITY_AGENT, staff_id=agent.id, kind=kind)
     conversation.last_agent_message_at = clock.now()  # the silent-assignee clock stops
+    await sla.chat_answered(work.session, conversation.id, agent, conversation.last_agent_message_at)
     work.publish(message_new(message))
     return message
+
+
+async def promise_answer(work: Work, conversation_id: int, day: date, *, now: datetime | None = None) -> ChatWait:
+    """Staff cannot answer yet: the customer is told to expect an answer by the end of business on `day`, and the
+    chat's first-response clock stops until then (storage.services.sla.promise_answer). The owner (or an admin)
+    of a chat with a person, or any agent while it waits in the queue."""
+    by = await acting_staff(work)
+    now = now or clock.now()
+    conversation = await _reload(work.session, conversation_id)
+    if not by.is_active or by.role not in CHAT_ROLES:
+        raise HandoffError("only active agents can answer chats")
+    if conversation.mode != ConversationMode.WAITING:
+        _check_owner(conversation, by)
+    calendar = await sla.load_calendar(work.session, work.settings)
+    until = datetime.combine(day, calendar.closes, tzinfo=calendar.tz)
+    if until <= now:
+        raise HandoffError("the promised day must be in the future")
+    if day - now.astimezone(calendar.tz).date() > PROMISE_HORIZON:
+        raise HandoffError("promise an answer within 30 days")
+    try:
+        wait = await sla.promise_answer(work.session, conversation_id, until, now)
+    except ValueError as exc:
+        raise HandoffError(str(exc)) from exc
+    await tell_customer(work, conversation, "answer_promised", agent=by.name, by=until.isoformat(),
+                        tz=str(calendar.tz))
+    await work.audit("answer_promised", target_type="conversation", target_id=conversation_id,
+                     details={"by": until.isoformat()})
+    work.publish(conversation_changed(conversation))
+    return wait
 
 
 async def add_note(work: Work, conversation_id: int, text: str) -> Message:
@@ -622,6 +654,7 @@ async def return_to_bot(work: Work, conversation_id: int, *, now: datetime | Non
     conversation.slots = {}
     conversation.version += 1
     await _end_open_handoff(work.session, conversation_id, "returned", now)
+    await sla.chat_ended(work.session, conversation_id, "returned", now)
     await work.session.flush()
     work.publish(conversation_changed(conversation))
     await tell_customer(work, conversation, "returned_to_bot")
@@ -652,6 +685,7 @@ async def close(
     conversation.slots = {}
     conversation.version += 1
     await _end_open_handoff(work.session, conversation_id, "closed", now)
+    await sla.chat_ended(work.session, conversation_id, "closed", now)
     survey = await surveys.create_survey(work.session, subject_type="conversation", subject_id=conversation_id,
                                          customer_id=conversation.customer_id, staff_id=agent_id)
     await work.session.flush()

@@ -125,7 +125,7 @@ async def file_ticket(
                      details={"customer_id": customer.id, "number": ticket.number, "kind": kind})
     await _tell(work, customer, "ticket_filed", ticket_kind=ticket.kind, number=ticket.number,
                 needs_verification=ticket.needs_verification, warranty_status=ticket.warranty_status,
-                ticket_priority=ticket.priority)
+                ticket_priority=ticket.priority, call_by=ticket.first_response_due_at, tz=work.settings.tz)
     if kind == TicketKind.COMPLAINT and conversation is not None and conversation.mode == ConversationMode.BOT:
         # As the bot does with a complaint (its receipt says so): the conversation waits for a person.
         await handoff.request_handoff(session, conversation, "complaint")

@@ -11,6 +11,14 @@ resolved in 24 hours around the clock.
 
 Pausing: when a ticket waits for the customer, `pause` notes the moment; `resume` pushes the open deadlines forward
 by the time the ticket waited (business minutes for business-hours policies).
+
+Chats (consultations) have a first-response deadline too, one `ChatWait` row per stretch of waiting for staff: it
+opens when the customer asks for a person, or writes again in a chat a person already answered
+(`chat_waiting`), and is settled by the staff's reply (`chat_answered`) or when the chat is closed, returned to the
+bot or left (`chat_ended`). Its policy is the SlaPolicy of kind "chat" (category = the channel, telegram / web),
+else one business day (the seeds' 24 hours). When staff cannot answer yet they promise an answer by a date
+(`promise_answer`): the clock stops until then and resumes, pushed forward by the time it stood, if no answer came.
+`scan_chats` warns at 80 % and records breaches as `scan` does for tickets.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.models import Holiday, SlaPolicy, Ticket
+from storage.models import ChatWait, Conversation, Customer, Holiday, SlaPolicy, Staff, Ticket
 from storage.settings import Settings
+from storage.vocabulary import CHAT_TEAM, ConversationMode
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FINAL_STATUSES = ("resolved", "closed", "cancelled")
 WARN_FRACTION = 0.8
+CHAT = "chat"  # the SlaPolicy kind of chats; their "category" is the channel
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,10 @@ def default_policy(kind: str, priority: str, day_minutes: int) -> Policy:
         return Policy(60, 24 * 60, business_hours=False)
     if kind == "complaint":
         return Policy(day_minutes, 3 * day_minutes, business_hours=True)
+    if kind == "suggestion":
+        return Policy(day_minutes, 10 * day_minutes, business_hours=True)
+    if kind == CHAT:
+        return Policy(day_minutes, 5 * day_minutes, business_hours=True)
     return Policy(day_minutes, 7 * day_minutes, business_hours=True)
 
 
@@ -220,6 +234,18 @@ async def status(session: AsyncSession, ticket: Ticket, now: datetime | None, ca
         result[name] = Clock(due, left, ticket.sla_paused_at is not None, breached or (left is not None and left < 0),
                              done_at is not None)
     return result
+
+
+def deadline_met(due: datetime | None, done_at: datetime | None, now: datetime,
+                 paused_at: datetime | None = None) -> bool | None:
+    """Was a deadline met, from the timestamps alone: True when done by the deadline (or there was none), False
+    when done late or still open past it, None while it is open and not yet due (it counts neither way). A paused
+    clock stopped at `paused_at`: a deadline it had not reached then is not yet due."""
+    if done_at is not None:
+        return due is None or done_at <= due
+    if due is None:
+        return None
+    return False if due <= (paused_at or now) else None
 
 
 def format_minutes(minutes: float | None) -> str:
@@ -309,3 +335,139 @@ async def set_holiday(session: AsyncSession, day: date, name: str, is_workday: b
         row.name, row.is_workday = name[:128], is_workday
     await session.flush()
     return row
+
+
+# ---- chats: a first-response deadline for every chat waiting for staff ------------------------------------------
+
+CHAT_TOPICS = ("needs", "recommend", "booking", "viewings", "repair", "complaint", "suggestion", "tickets", "faq",
+               "general")
+
+
+async def open_chat_wait(session: AsyncSession, conversation_id: int) -> ChatWait | None:
+    return await session.scalar(select(ChatWait).where(
+        ChatWait.conversation_id == conversation_id, ChatWait.answered_at.is_(None), ChatWait.ended_at.is_(None))
+        .order_by(ChatWait.id.desc()).limit(1))
+
+
+async def _chat_team(session: AsyncSession, conversation: Conversation) -> str:
+    """The department that owes the answer: the owner's, else complaints for a complaint, else the chat desk."""
+    if conversation.assignee_id is not None:
+        team = await session.scalar(select(Staff.team).where(Staff.id == conversation.assignee_id))
+        if team:
+            return team
+    return "complaints" if conversation.handoff_reason == "complaint" else CHAT_TEAM
+
+
+async def chat_waiting(session: AsyncSession, conversation: Conversation, *, topic: str | None = None,
+                       now: datetime | None = None, settings: Settings) -> ChatWait | None:
+    """The conversation waits for staff (in the queue, or a person's chat the customer wrote in again): open a
+    wait with its deadline unless one is open. A chat with the bot waits for nobody (None)."""
+    if conversation.status != "open" or conversation.mode not in (ConversationMode.WAITING, ConversationMode.HUMAN):
+        return None
+    existing = await open_chat_wait(session, conversation.id)
+    if existing is not None:
+        return existing
+    now = now or clock.now()
+    if conversation.handoff_reason == "complaint":
+        topic = "complaint"
+    if topic not in CHAT_TOPICS or topic == "general":
+        previous = await session.scalar(select(ChatWait.topic).where(ChatWait.conversation_id == conversation.id)
+                                        .order_by(ChatWait.id.desc()).limit(1))
+        topic = previous or "general"
+    channel = await session.scalar(select(Customer.channel).where(Customer.id == conversation.customer_id))
+    calendar = await load_calendar(session, settings)
+    policy = await policy_for(session, CHAT, channel or "telegram", "normal", calendar)
+    wait = ChatWait(conversation_id=conversation.id, channel=channel or "telegram", topic=topic,
+                    team=await _chat_team(session, conversation), started_at=now,
+                    due_at=_add(calendar, policy, now, policy.first_response_minutes), breached=False)
+    session.add(wait)
+    await session.flush()
+    return wait
+
+
+async def chat_answered(session: AsyncSession, conversation_id: int, staff: Staff,
+                        now: datetime | None = None) -> ChatWait | None:
+    """A person answered the chat: its open wait is settled (late when past its deadline)."""
+    wait = await open_chat_wait(session, conversation_id)
+    if wait is None:
+        return None
+    now = now or clock.now()
+    wait.answered_at, wait.answered_by = now, staff.id
+    wait.team = staff.team or wait.team
+    wait.paused_at = None
+    wait.breached = wait.breached or now > wait.due_at
+    await session.flush()
+    return wait
+
+
+async def chat_ended(session: AsyncSession, conversation_id: int, how: str,
+                     now: datetime | None = None) -> ChatWait | None:
+    """The chat was closed, returned to the bot or left by the customer while it waited: the wait ends."""
+    wait = await open_chat_wait(session, conversation_id)
+    if wait is None:
+        return None
+    now = now or clock.now()
+    wait.ended_at, wait.ended_how, wait.paused_at = now, how, None
+    wait.breached = wait.breached or now > wait.due_at
+    await session.flush()
+    return wait
+
+
+async def promise_answer(session: AsyncSession, conversation_id: int, by: datetime,
+                         now: datetime | None = None) -> ChatWait:
+    """Staff told the customer to expect an answer by `by`: the clock stops until then."""
+    now = now or clock.now()
+    wait = await open_chat_wait(session, conversation_id)
+    if wait is None:
+        raise ValueError("the customer is not waiting for an answer")
+    if by <= now:
+        raise ValueError("the promised day must be in the future")
+    wait.paused_at = wait.paused_at or now
+    wait.promised_at = by
+    await session.flush()
+    return wait
+
+
+async def _resume_chat(session: AsyncSession, wait: ChatWait, calendar: Calendar, now: datetime) -> None:
+    channel_policy = await policy_for(session, CHAT, wait.channel, "normal", calendar)
+    if wait.paused_at is not None:
+        stood = _between(calendar, channel_policy, wait.paused_at, min(now, wait.promised_at or now))
+        wait.due_at = _add(calendar, channel_policy, wait.due_at, stood) if stood else wait.due_at
+        wait.paused_at = None
+
+
+@dataclass(frozen=True)
+class ChatSignal:
+    wait: ChatWait
+    assignee_id: int | None
+    level: str  # sla_80 | sla_breach
+    due_at: datetime
+
+
+async def scan_chats(session: AsyncSession, now: datetime | None = None, *, settings: Settings) -> list[ChatSignal]:
+    """Open chat waits at 80 % of their deadline or past it (breaches recorded); paused ones whose promised day
+    came without an answer run again first."""
+    now = now or clock.now()
+    calendar = await load_calendar(session, settings)
+    rows = (await session.execute(
+        select(ChatWait, Conversation.assignee_id).join(Conversation, Conversation.id == ChatWait.conversation_id)
+        .where(ChatWait.answered_at.is_(None), ChatWait.ended_at.is_(None)))).tuples().all()
+    policies: dict[str, Policy] = {}
+    signals: list[ChatSignal] = []
+    for wait, assignee_id in rows:
+        if wait.paused_at is not None:
+            if wait.promised_at is not None and now < wait.promised_at:
+                continue
+            await _resume_chat(session, wait, calendar, now)
+        if wait.channel not in policies:
+            policies[wait.channel] = await policy_for(session, CHAT, wait.channel, "normal", calendar)
+        policy = policies[wait.channel]
+        if now >= wait.due_at:
+            wait.breached = True
+            signals.append(ChatSignal(wait, assignee_id, "sla_breach", wait.due_at))
+            continue
+        total = _between(calendar, policy, wait.started_at, wait.due_at)
+        if now >= _add(calendar, policy, wait.started_at, total * WARN_FRACTION):
+            signals.append(ChatSignal(wait, assignee_id, "sla_80", wait.due_at))
+    await session.flush()
+    return signals

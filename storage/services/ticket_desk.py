@@ -1,5 +1,6 @@
 """What staff do to a ticket, one unit of work each: assign, move along, quote, record the cost, change the
-priority, write a note (to the file or to the customer).
+priority, write a note (to the file or to the customer), reclassify it, and for complaints verify them and record
+the responsible party, root cause and improvement action.
 
 Each operation loads the ticket and the acting staff member (`work.actor`), applies one rule from
 storage.services.tickets, audits it and publishes `ticket.changed`; an entry point (the console) only reads
@@ -77,3 +78,22 @@ async def add_note(work: Work, ticket_id: int, text: str, *, to_customer: bool =
         event = await tickets.add_note(work.session, ticket, text, staff=me, to_customer=to_customer,
                                        settings=work.settings)
     return event
+
+
+async def reclassify(work: Work, ticket_id: int, category: str, *, note: str | None = None) -> Ticket:
+    async with _change(work, ticket_id, "ticket_reclassify", {"category": category}) as (ticket, me):
+        await tickets.reclassify(work.session, ticket, category, staff=me, note=note, settings=work.settings)
+    return ticket
+
+
+async def verify(work: Work, ticket_id: int, outcome: str, *, note: str | None = None) -> Ticket:
+    async with _change(work, ticket_id, "ticket_verify", {"outcome": outcome}) as (ticket, me):
+        await tickets.verify(work.session, ticket, outcome, staff=me, note=note)
+    return ticket
+
+
+async def set_responsibility(work: Work, ticket_id: int, *, party: str, cause: str, action: str) -> Ticket:
+    details = {"party": party, "cause": cause, "action": action[:200]}
+    async with _change(work, ticket_id, "ticket_responsibility", details) as (ticket, me):
+        await tickets.set_responsibility(work.session, ticket, party=party, cause=cause, action=action, staff=me)
+    return ticket

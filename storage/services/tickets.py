@@ -11,6 +11,13 @@
     await confirm_resolution(session, ticket, customer_id) / reopen(session, ticket, customer_id, reason)
     await add_note(...), add_info(...), add_attachment(...), set_cost(...)
     await suggest_assignees(session, ticket, limit=5) -> list[Suggestion]
+    await reclassify(session, ticket, category, *, staff, note=None)      (a new category, team and deadlines)
+    await verify(session, ticket, outcome, *, staff, note=None)           (complaints: verified | unsubstantiated)
+    await set_responsibility(session, ticket, *, party, cause, action, staff)   (complaints: who, why, what changes)
+
+Complaints are handled to the end: staff resolve one only after its verification, and a verified complaint only
+with the responsible party and its root cause recorded (`complaint_unfinished` says what is missing). Suggestions
+(kind "suggestion", S-2026-000001) are light: categories of their own, no warranty, no handoff.
 
 Functions that set SLA deadlines or schedule reminders take `settings` (business calendar, quiet hours).
 Every change writes a TicketEvent (who, when, from, to). Changes the customer must hear about are queued as
@@ -43,9 +50,18 @@ from storage.models import (
 )
 from storage.services import reminders, sla, surveys, warranty
 from storage.settings import Settings
-from storage.vocabulary import COMPLAINT_CATEGORIES, OPEN_TICKET_STATUSES, PRIORITIES, REPAIR_CATEGORIES, StaffRole
+from storage.vocabulary import (
+    CATEGORIES_BY_KIND,
+    OPEN_TICKET_STATUSES,
+    PRIORITIES,
+    RESPONSIBLE_PARTIES,
+    ROOT_CAUSES,
+    VERIFICATIONS,
+    StaffRole,
+    TicketKind,
+)
 
-PREFIXES = {"repair": "R", "complaint": "C"}
+PREFIXES = {"repair": "R", "complaint": "C", "suggestion": "S"}
 OPEN_STATUSES = OPEN_TICKET_STATUSES
 # Who may move a ticket where. Reopening (resolved -> in_progress) is the customer's rejection of a resolution.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -57,6 +73,16 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": (),
     "cancelled": (),
 }
+# A suggestion is light: customer relations may answer it straight from "new"; the answer closes it.
+SUGGESTION_TRANSITIONS = {**TRANSITIONS, "new": (*TRANSITIONS["new"], "resolved")}
+
+
+def transitions(ticket: Ticket) -> tuple[str, ...]:
+    """Where staff may move this ticket from its status."""
+    table = SUGGESTION_TRANSITIONS if ticket.kind == TicketKind.SUGGESTION else TRANSITIONS
+    return table.get(ticket.status, ())
+
+
 # Complaints go to the team that owns the problem (Staff.team).
 COMPLAINT_TEAMS = {
     "service_attitude": "complaints",
@@ -66,6 +92,19 @@ COMPLAINT_TEAMS = {
     "contract_sales": "sales",
     "other": "complaints",
 }
+# Suggestions go to customer relations, who answer complaints too.
+SUGGESTION_TEAM = "complaints"
+
+
+def team_for(kind: str, category: str) -> str:
+    """The department that owns a new ticket of this kind and category."""
+    if kind == TicketKind.COMPLAINT:
+        return COMPLAINT_TEAMS.get(category, "complaints")
+    if kind == TicketKind.SUGGESTION:
+        return SUGGESTION_TEAM
+    return "repair"
+
+
 # Statuses the customer is told about.
 CUSTOMER_VISIBLE = ("assigned", "in_progress", "waiting_customer", "resolved", "closed", "cancelled")
 REVISIT_AFTER_REPAIR = timedelta(days=7)
@@ -139,7 +178,7 @@ async def create_ticket(
 ) -> Ticket:
     """A new ticket with its number, warranty, team, SLA deadlines and the team leads' reminders, filed by the
     customer (the bot) or for them by a staff member (`entered_by`, recorded on the ticket and its first event)."""
-    categories = REPAIR_CATEGORIES if kind == "repair" else COMPLAINT_CATEGORIES if kind == "complaint" else ()
+    categories = CATEGORIES_BY_KIND.get(kind, ())
     if category not in categories:
         raise TicketError(f"unknown {kind} category {category!r}")
     if priority not in PRIORITIES:
@@ -150,7 +189,7 @@ async def create_ticket(
         priority=priority, customer_id=customer_id, unit_id=unit_id, conversation_id=conversation_id,
         description=description.strip()[:4000], access_window=(access_window or None) and access_window[:256],
         needs_verification=needs_verification, created_at=now, updated_at=now,
-        team=COMPLAINT_TEAMS.get(category, "complaints") if kind == "complaint" else "repair",
+        team=team_for(kind, category),
         entered_by_id=entered_by.id if entered_by else None,
     )
     if kind == "repair" and unit_id is not None:
@@ -203,10 +242,12 @@ async def change_status(
     """Move a ticket along TRANSITIONS; keeps SLA pauses, timestamps, reminders, survey and revisit in step."""
     if to == ticket.status:
         raise TicketError(f"the ticket is already {to}")
-    if to not in TRANSITIONS.get(ticket.status, ()):
+    if to not in transitions(ticket):
         raise TicketError(f"cannot go from {ticket.status} to {to}")
     if to == "in_progress" and ticket.warranty_status == "out" and ticket.quote_accepted_at is None:
         raise TicketError("out of warranty: the customer must accept a quote before work starts")
+    if to == "resolved" and staff is not None and (missing := complaint_unfinished(ticket)):
+        raise TicketError(missing)
     now = clock.now()
     before = ticket.status
     if before == "waiting_customer":
@@ -231,6 +272,13 @@ async def change_status(
         await reminders.cancel_for(session, "ticket", ticket.id)
     if to == "closed":
         await _after_close(session, ticket, settings)
+    if ticket.kind == TicketKind.SUGGESTION and to == "resolved":
+        # Answered: the suggestion is closed (nothing to confirm or rate), then the customer hears the answer
+        # (after closing, which cancels the ticket's pending reminders).
+        await change_status(session, ticket, "closed", staff=staff, tell=False, settings=settings)
+        if tell and customer_id is None:
+            await tell_customer(session, ticket, "suggestion_answered", note=note or "", settings=settings)
+        return ticket
     if tell and to in CUSTOMER_VISIBLE and customer_id is None:
         await tell_customer(session, ticket, "status", note=note or "", settings=settings)
     await session.flush()
@@ -238,6 +286,8 @@ async def change_status(
 
 
 async def _after_close(session: AsyncSession, ticket: Ticket, settings: Settings) -> None:
+    if ticket.kind == TicketKind.SUGGESTION:
+        return  # a suggestion is thanked for, not rated
     survey = await surveys.create_survey(session, subject_type="ticket", subject_id=ticket.id,
                                          customer_id=ticket.customer_id, staff_id=ticket.assignee_id,
                                          category=ticket.category)
@@ -509,3 +559,82 @@ async def suggest_assignees(session: AsyncSession, ticket: Ticket, limit: int = 
 async def tickets_with_deadline_before(session: AsyncSession, at: datetime) -> list[Ticket]:
     rows = await session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.resolve_due_at < at))
     return list(rows.all())
+
+
+# ---- complaint handling: reclassify, verify, responsibility, root cause and improvement --------------------------
+
+def complaint_unfinished(ticket: Ticket) -> str | None:
+    """What a complaint still needs before staff may resolve it (None: nothing, or not a complaint)."""
+    if ticket.kind != TicketKind.COMPLAINT:
+        return None
+    if ticket.verification is None:
+        return "verify the complaint before resolving it"
+    if ticket.verification == "verified" and (ticket.responsible_party is None or ticket.root_cause is None):
+        return "record the responsible party and the root cause before resolving the complaint"
+    return None
+
+
+def _still_open(ticket: Ticket) -> None:
+    if ticket.status in ("closed", "cancelled"):
+        raise TicketError("the ticket is finished")
+
+
+async def reclassify(session: AsyncSession, ticket: Ticket, category: str, *, staff: Staff, note: str | None = None,
+                     settings: Settings) -> Ticket:
+    """A ticket filed under the wrong category moves to the right one: the owning team and the deadlines follow
+    (counted from the ticket's creation, as the new category's policy says)."""
+    _still_open(ticket)
+    if category not in CATEGORIES_BY_KIND.get(ticket.kind, ()):
+        raise TicketError("unknown category for this type")
+    if category == ticket.category:
+        raise TicketError("the ticket is already in this category")
+    before, team_before = ticket.category, ticket.team
+    ticket.category = category
+    ticket.team = team_for(ticket.kind, category)
+    ticket.updated_at = clock.now()
+    await sla.apply_deadlines(session, ticket, ticket.created_at, settings=settings)
+    await _event(session, ticket, "reclassified", staff_id=staff.id, body=(note or "").strip()[:2000] or None,
+                 data={"from": before, "to": category, "team_from": team_before, "team_to": ticket.team})
+    if ticket.team != team_before:
+        await _tell_team(session, ticket, settings)
+    return ticket
+
+
+async def verify(session: AsyncSession, ticket: Ticket, outcome: str, *, staff: Staff,
+                 note: str | None = None) -> Ticket:
+    """The complaint was checked: substantiated ("verified") or not ("unsubstantiated"), by whom and when."""
+    if ticket.kind != TicketKind.COMPLAINT:
+        raise TicketError("only complaints are verified")
+    _still_open(ticket)
+    if outcome not in VERIFICATIONS:
+        raise TicketError("choose verified or not substantiated")
+    text = (note or "").strip()[:2000]
+    if outcome == "unsubstantiated" and not text:
+        raise TicketError("say why the complaint is not substantiated")
+    ticket.verification, ticket.verified_by, ticket.verified_at = outcome, staff.id, clock.now()
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = ticket.verified_at
+    await _event(session, ticket, "verified", staff_id=staff.id, body=text or None, data={"outcome": outcome})
+    return ticket
+
+
+async def set_responsibility(session: AsyncSession, ticket: Ticket, *, party: str, cause: str, action: str,
+                             staff: Staff) -> Ticket:
+    """Who is responsible for a complaint (a department or an outside party), its root cause and the improvement
+    that keeps it from happening again."""
+    if ticket.kind != TicketKind.COMPLAINT:
+        raise TicketError("only complaints have a responsible party")
+    _still_open(ticket)
+    if ticket.verification is None:
+        raise TicketError("verify the complaint first")
+    if party not in RESPONSIBLE_PARTIES:
+        raise TicketError("choose the responsible party")
+    if cause not in ROOT_CAUSES:
+        raise TicketError("choose the root cause")
+    text = action.strip()[:2000]
+    if not text:
+        raise TicketError("describe the improvement action")
+    ticket.responsible_party, ticket.root_cause, ticket.improvement_action = party, cause, text
+    await _event(session, ticket, "responsibility", staff_id=staff.id, body=text,
+                 data={"party": party, "cause": cause})
+    return ticket

@@ -13,6 +13,7 @@ from storage.models import AuditLog, Reminder, Ticket, TicketEvent
 from storage.services import tickets
 from tests import factories
 from tests.staff_console.conftest import sign_in
+from tests.staff_console.structure import Page
 from tests.workplace import SETTINGS
 
 
@@ -85,8 +86,28 @@ async def test_admin_edits_warranty_sla_and_holidays(client, team, sessions, fro
     from storage.models import Holiday, SlaPolicy, WarrantyPeriod
 
     token = await sign_in(client, "admin@example.com")
-    page = await (await client.get("/tickets/settings")).text()
-    assert "waterproofing" in page and "(default)" in page
+    html = await (await client.get("/tickets/settings")).text()
+    page = Page(html)
+    # The page's frame holds no form: the title is text, the body's data attribute a name, the head only links.
+    [title] = page.find_all("title")
+    assert title.text == "Service settings · Homedesk console" and not title.children
+    [body] = page.find_all("body")
+    assert body.attrs["data-page"] == "service-settings"
+    [head] = page.find_all("head")
+    assert not head.find_all("form") and not head.find_all("input")
+    assert "&lt;form" not in html and "<form" not in html.split("<body", 1)[0]
+    # Each form once, in its own section.
+    for action, section in (("/tickets/settings/revisits", "periodic-revisits"),
+                            ("/tickets/settings/sla", "sla-policies"), ("/tickets/settings/holidays", "holidays")):
+        [form] = page.forms(action)
+        assert form.ancestor_ids[-1] == section, action
+        assert [i.attrs["value"] for i in form.find_all("input", type="hidden")] == [token]
+    [revisit] = page.forms("/tickets/settings/revisits")
+    assert [i.attrs.get("name") for i in revisit.find_all("input")] == ["csrf_token", "day", "tag"]
+    rows = {tr.find_all("td")[0].text: tr for tr in page.by_id("warranty-periods").find_all("tr") if tr.find_all("td")}
+    assert {"Waterproofing / leak (default)", "Structure (design life) (default)"} <= set(rows)
+    assert [o.attrs["value"] for o in page.by_id("sla-form").find_all("select")[0].find_all("option")] == [
+        "repair", "complaint", "suggestion", "chat"]
     await client.post("/tickets/settings/warranty", data={"category": "plumbing", "months": "36", "csrf_token": token})
     await client.post("/tickets/settings/sla", data={
         "kind": "repair", "category": "electrical", "priority": "", "first_response_minutes": "120",
@@ -97,8 +118,18 @@ async def test_admin_edits_warranty_sla_and_holidays(client, team, sessions, fro
         "kind": "repair", "category": "nope", "first_response_minutes": "1", "resolve_minutes": "1",
         "csrf_token": token})
     assert "unknown category" in await bad.text()
+    chat_policy = {"kind": "chat", "category": "web", "priority": "", "first_response_minutes": "60",
+                   "resolve_minutes": "600", "business_hours": "1", "csrf_token": token}
+    await client.post("/tickets/settings/sla", data=chat_policy)
+    bad = await client.post("/tickets/settings/sla", data={**chat_policy, "category": "plumbing"})
+    assert "unknown category for this type" in await bad.text()
     async with sessions() as session:
         assert (await session.get(WarrantyPeriod, "plumbing")).months == 36
+        chat = await session.scalar(select(SlaPolicy).where(SlaPolicy.kind == "chat"))
+        assert (chat.category, chat.first_response_minutes) == ("web", 60)
+        await session.delete(chat)
+        await session.commit()
+    async with sessions() as session:
         policy = await session.scalar(select(SlaPolicy))
         assert (policy.category, policy.priority, policy.resolve_minutes) == ("electrical", None, 1080)
         assert (await session.get(Holiday, date(2026, 3, 7))).is_workday

@@ -41,6 +41,9 @@ async def test_transitions_table_is_enforced_and_every_change_is_an_event(sessio
             await tickets.change_status(session, ticket, "closed", staff=tech, settings=SETTINGS)
         await tickets.assign(session, ticket, tech.id, by=tech, settings=SETTINGS)
         await tickets.change_status(session, ticket, "in_progress", staff=tech, settings=SETTINGS)
+        with pytest.raises(tickets.TicketError, match="verify the complaint"):
+            await tickets.change_status(session, ticket, "resolved", staff=tech, settings=SETTINGS)
+        await tickets.verify(session, ticket, "unsubstantiated", staff=tech, note="CCTV shows a polite exchange")
         await tickets.change_status(session, ticket, "resolved", staff=tech, settings=SETTINGS)
         await tickets.change_status(session, ticket, "closed", staff=tech, settings=SETTINGS)
         with pytest.raises(tickets.TicketError):
