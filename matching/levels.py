@@ -30,20 +30,21 @@ class PriceLevels:
     def deal_for(self, amount: float) -> str | None:
         """'rent' for a monthly-sized amount, 'sale' for a price-sized one, None when it could be either/neither.
 
-        An amount inside one band (widened twofold) and not the other decides; inside both, the nearer band's
-        centre on a log scale decides; outside both, nothing is inferred (the value is questioned instead).
+        Up to twice the highest rent is a rent, from half the lowest price a sale; where the two overlap the
+        nearer band's centre on a log scale decides; in the gap between them nothing is inferred. (Amounts far
+        outside both are questioned before this is asked.)
         """
         if amount <= 0 or not math.isfinite(amount):
             return None
-        rent = self.rent[0] / 2 <= amount <= self.rent[1] * 2
-        sale = self.sale[0] / 2 <= amount <= self.sale[1] * 2
+        rent = amount <= self.rent[1] * 2
+        sale = amount >= self.sale[0] / 2
         if rent and not sale:
             return "rent"
         if sale and not rent:
             return "sale"
         if rent and sale:
             return min(("rent", self.rent), ("sale", self.sale), key=lambda b: abs(math.log(amount / _centre(b[1]))))[0]
-        return None
+        return None  # between a high rent and a low price: could be either
 
     def budget_plausible(self, amount: float) -> bool:
         return self.rent[0] / IMPLAUSIBLE_FACTOR <= amount <= self.sale[1] * IMPLAUSIBLE_FACTOR

@@ -32,7 +32,7 @@ MAX_BEDROOMS = 10  # more is questioned, never taken
 
 _CN = f"[{CN_NUMERAL_CHARS}]+"
 _NUM = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+|{_CN})"
-_SUFFIX = r"(?:\s?(?:k|w|万|千|亿|million|mln|mil|mn|thousand|grand)(?![a-z])|m(?![a-z0-9²]))"
+_SUFFIX = r"(?:\s?(?:千万|百万|k|w|万|千|亿|million|mln|mil|mn|thousand|grand)(?![a-z])|m(?![a-z0-9²]))"
 _CURRENCY_PRE = r"(?:¥|us\$|\$|rmb|cny|usd|人民币|美元|美金)\s?"
 _CURRENCY_POST = (
     r"(?:\s?(?:元人民币|人民币|元|块钱|块|rmb|cny|yuan|kuai|usd|us dollars?|dollars?|bucks|美元|美金|刀))"
@@ -66,7 +66,8 @@ _PER_MONTH_BEFORE = re.compile(r"(?:月租|每月|月租金|租金|monthly|rent 
 _PER_YEAR = re.compile(r"^\s?(?:/\s?(?:year|yr)\b|/年|per year|a year|yearly|annually|每年|一年)")
 _PER_YEAR_BEFORE = re.compile(r"(?:年租|每年|年租金)\s?$")
 _TOTAL_BEFORE = re.compile(r"(?:总价|全款|total|in total|total price)\s?(?:is\s|of\s|:\s?)?$")
-_NEGATIVE = re.compile(r"(?:^|[\s:：,(])-\s?$")
+_NEGATIVE = re.compile(r"(?:^|[^\da-z万千百亿.])-$")
+_DOWN_PAYMENT_BEFORE = re.compile(r"(?:首付|down payment|deposit|押金|定金|订金)\s?(?:of\s|is\s|:\s?)?$")
 _SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?e[+-]?\d+)(?![\w.])")
 _BETWEEN = re.compile(r"\bbetween\s+(\S+(?:\s\S+){0,2}?)\s+and\s+")
 
@@ -90,13 +91,17 @@ _BEDS_RANGE_ZH = re.compile(
 _BEDS_ZH = re.compile(
     rf"(?P<pre>至少|最少)?{_BED_NUM_ZH}\s?{_BED_UNIT_ZH}(?![租金])\s?{_HALLS_ZH}(?P<more>及以上|以上|或以上)?"
 )
+_STUDIO_OR = re.compile(
+    rf"(?:\bstudios?|单间|开间)\s?(?:or|/|或者?|to|-)\s?(?:a\s)?{_BED_NUM_EN}[\s-]?{_BEDROOM_UNIT_EN}"
+    rf"|(?:\bstudios?|单间|开间)\s?(?:or|/|或者?|到|-)\s?{_BED_NUM_ZH}\s?{_BED_UNIT_ZH}"
+)
 _STUDIO = re.compile(r"\bstudios?\b|\bbachelor(?: apartment| flat|'s)?\b|单间|开间|一室户|单身公寓")
 
 _AREA_UNIT = r"(?:m2|sqm|sq\.?\s?m(?:eters?|etres?)?|square\s?met(?:er|re)s?|平方米|平米|平方|平)"
 _AREA = re.compile(
     rf"(?P<pre>at least |min(?:imum)? |over |above |more than |under |below |less than |max(?:imum)? |up to |"
     rf"around |about |approx(?:imately)?\.? |~\s?|至少|不小于|不低于|大约|约|大概)?"
-    rf"(?P<a>{_NUM})(?:\s?(?:-|~|to|到|至)\s?(?P<b>{_NUM}))?\s?{_AREA_UNIT}"
+    rf"(?P<a>{_NUM})(?:(?:\s?{_AREA_UNIT})?\s?(?:-|~|to|到|至)\s?(?P<b>{_NUM}))?\s?{_AREA_UNIT}"
     rf"(?P<post>\s?(?:以上|及以上|以下|以内|左右|上下|\+|or more|or larger|or less|or smaller|max|min))?"
 )
 _BARE_AREA = re.compile(
@@ -381,6 +386,12 @@ def _take_bedrooms(text: _Text, m: re.Match[str], criteria: Criteria, low: float
 
 
 def _bedrooms(text: _Text, criteria: Criteria) -> None:
+    m = _STUDIO_OR.search(text.value)
+    if m:  # 'studio or 1 bed': 0 to 1
+        count = _bed_number(next(g for g in m.groups() if g))
+        if count is not None:
+            _take_bedrooms(text, m, criteria, 0, count)
+            return
     m = _BEDS_BATHS_EN.search(text.value)
     if m:
         count = _bed_number(m.group(1))
@@ -422,6 +433,7 @@ class _Amount:
     total: bool  # 'total price': a sale
     explicit_money: bool  # a currency sign, a multiplier or a budget word: not just any number
     negative: bool  # '-5000': no budget is negative
+    down_payment: bool  # '首付100万': not the budget
     kind: str  # 'range' | 'max' | 'min' | 'around'
 
 
@@ -488,6 +500,7 @@ def _amounts(value: str) -> list[_Amount]:
                 total=bool(_TOTAL_BEFORE.search(before)),
                 explicit_money=explicit,
                 negative=bool(_NEGATIVE.search(value[max(0, m.start() - 2) : m.start()])),
+                down_payment=bool(_DOWN_PAYMENT_BEFORE.search(before)),
                 kind=kind,
             )
         )
@@ -505,6 +518,8 @@ def _budget(text: _Text, criteria: Criteria, levels: PriceLevels) -> None:
     for amount in amounts:
         low, high = amount.low, amount.high
         text.blank(amount.start, amount.end)
+        if amount.down_payment:
+            continue
         if amount.negative or low <= 0 or not math.isfinite(low) or (high is not None and not math.isfinite(high)):
             criteria.questioned["budget"] = ("-" if amount.negative else "") + amount.written
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Deal type words. 出租 is listed by customers as 'a rental' more often than 'I let mine', so it means rent.
-RENT_EN = r"rent|renting|rental|rentals|lease|leasing|to let|for let|tenant"
+RENT_EN = r"rent|renting|rental|rentals|lease|leasing|to let|for let|tenants?"
 SALE_EN = r"buy|buying|purchase|purchasing|to own|for sale|sell|selling|sale|mortgage|down payment"
 SELL_EN = r"sell|selling|sell my|list my"
 RENT_ZH = r"求租|出租|租房|整租|合租|月租|租"
