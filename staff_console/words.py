@@ -90,13 +90,15 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "interested": N_("interested"), "offers": N_("offers"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
+    "furnishing": {"yes": N_("yes"), "partial": N_("partly furnished"), "no": N_("no")},
+    "decoration": {"bare": N_("bare shell"), "basic": N_("basic decoration"), "fine": N_("fine decoration")},
     # Form fields a refusal names (storage.services.listings reads numbers under these names).
     "field": {
         "price": N_("price"), "area": N_("area"), "area_m2": N_("area"), "bedrooms": N_("bedrooms"),
         "bathrooms": N_("bathrooms"), "floor": N_("floor"), "floors": N_("floors in the building"),
         "floors_total": N_("floors in the building"), "lat": N_("latitude"), "lon": N_("longitude"),
         "district": N_("district"), "agent": N_("agent"), "deal_type": N_("deal"), "property_type": N_("type"),
-        "status": N_("status"),
+        "status": N_("status"), "decoration": N_("decoration"), "furnished": N_("furnished"),
     },
 }
 

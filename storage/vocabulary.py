@@ -69,6 +69,8 @@ CHAT_ROLES = (StaffRole.AGENT, StaffRole.ADMIN)
 DEAL_TYPES = ("sale", "rent")
 PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")
 LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
+# How finished a home is (装修), lowest first: bare shell (毛坯), basic (简装), fine (精装).
+DECORATIONS = ("bare", "basic", "fine")
 
 VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
 VIEWING_OUTCOMES = ("interested", "offer", "not_interested")
