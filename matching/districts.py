@@ -6,9 +6,9 @@ import math
 import re
 import time
 import weakref
-from functools import lru_cache
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pypinyin import Style, pinyin
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import changes
 from storage.models import District
-from storage.text import has_chinese
+from storage.text import CHINESE_CHARACTER, has_chinese
 
 # A fuzzy hit is accepted only when it is this good ...
 FUZZY_ACCEPT = 85.0
@@ -286,7 +286,7 @@ class DistrictIndex:
         if not self._toned:
             return found
         busy = list(taken)
-        for run in re.finditer(r"[\u4e00-\u9fff]{2,}", lowered):
+        for run in re.finditer(f"{CHINESE_CHARACTER}{{2,}}", lowered):
             toned_chars = syllables(run.group(0), tones=True)
             toneless_chars = syllables(run.group(0), tones=False)
             for size in PINYIN_WINDOWS:

@@ -26,6 +26,14 @@ class PriceLevels:
     sale: tuple[float, float] = (800_000.0, 60_000_000.0)  # total prices, CNY
     area: tuple[float, float] = (15.0, 600.0)  # m²
     usd_cny: float = DEFAULT_USD_CNY  # CNY per US dollar (setting USD_CNY_RATE)
+    by_city: tuple[tuple[str, PriceLevels], ...] = ()  # each city's own levels, where it has enough listings
+
+    def for_city(self, city: str | None) -> PriceLevels:
+        """The levels of the city the customer names (through a district), else these."""
+        for name, levels in self.by_city:
+            if name == city:
+                return levels.with_rate(self.usd_cny)
+        return self
 
     def deal_for(self, amount: float) -> str | None:
         """'rent' for a monthly-sized amount, 'sale' for a price-sized one, None when it could be either/neither.
@@ -73,13 +81,25 @@ def _band(values: list[float], default: tuple[float, float]) -> tuple[float, flo
 
 
 def levels_from_listings(
-    rows: Iterable[tuple[str, float, float | None]], usd_cny: float | None = None
+    rows: Iterable[tuple[str, float, float | None, str | None]], usd_cny: float | None = None
 ) -> PriceLevels:
-    """Levels from (deal_type, price, area_m2) of active listings; defaults where there are too few."""
+    """Levels from (deal_type, price, area_m2, city) of active listings: all cities together, and each city with
+    enough listings of its own; defaults where there are too few."""
+    rows = list(rows)
+    cities = sorted({row[3] for row in rows if row[3]})
+    by_city = []
+    for city in cities:
+        mine = [row for row in rows if row[3] == city]
+        if len(mine) >= MIN_LISTINGS:
+            by_city.append((city, _levels(mine)))
+    return replace(_levels(rows), by_city=tuple(by_city)).with_rate(usd_cny)
+
+
+def _levels(rows: list[tuple[str, float, float | None, str | None]]) -> PriceLevels:
     rents: list[float] = []
     sales: list[float] = []
     areas: list[float] = []
-    for deal, price, area in rows:
+    for deal, price, area, _city in rows:
         (rents if deal == "rent" else sales if deal == "sale" else []).append(float(price))
         if area:
             areas.append(float(area))
@@ -90,4 +110,4 @@ def levels_from_listings(
     )
     if levels.rent[1] * 2 >= levels.sale[0] / 2:  # overlapping bands cannot tell a rent from a price
         levels = replace(levels, rent=DEFAULT_LEVELS.rent, sale=DEFAULT_LEVELS.sale)
-    return levels.with_rate(usd_cny)
+    return levels

@@ -23,7 +23,8 @@ _SELL_EN = re.compile(
     rf"\b(?:sell(?:ing)?|list(?:ing)?|put(?:ting)?(?: up)?)\s+(?:{_MINE_EN})\s+(?:\w+\s+){{0,3}}?{_HOME_EN}s?\b"
     rf"|\b(?:want|like|need|plan|planning|looking|hoping|going|thinking)\s+(?:to\s+)?(?:of\s+)?sell(?:ing)?\b"
     rf"(?!\s+(?:me|us)\b)"
-    rf"|\bhelp\s+(?:me\s+)?sell\b|\bvalu(?:e|ation)\s+(?:of\s+)?(?:{_MINE_EN})\b|\bhow much (?:is|would) (?:{_MINE_EN})\b"
+    rf"|\bhelp\s+(?:me\s+)?sell\b|\bvalu(?:e|ation)\s+(?:of\s+)?(?:{_MINE_EN})\b"
+    rf"|\bhow much (?:is|would) (?:{_MINE_EN})\b"
     rf"|\bi(?:'m| am) (?:the |an )?owner\b|\bi own (?:a|an|the)\b|\b(?:{_MINE_EN}) {_HOME_EN} (?:is )?for sale\b"
 )
 _LET_EN = re.compile(

@@ -45,7 +45,8 @@ _MAX_BEFORE = re.compile(
     r"(?:under|below|less than|lower than|cheaper than|max(?:imum)?|up to|upto|at most|tops|no more than|"
     r"not more than|no higher than|not higher than|not over|not above|no over|not exceeding|not to exceed|"
     r"no greater than|within|capped at|cap(?: of| is)?|ceiling(?: of| is)?|<=?|≤|"
-    r"budget(?: is| of)?|不超过|不超出|不高于|不要超过|别超过|最多|最高|顶多|封顶|控制在|预算|以内)\s?(?:is\s|of\s|:\s?)?$"
+    r"budget(?: is| of)?|不超过|不超出|不高于|不要超过|别超过|最多|最高|顶多|封顶|控制在|预算|以内)"
+    r"\s?(?:is\s|of\s|:\s?)?$"
 )
 _MIN_BEFORE = re.compile(
     r"(?:over|above|more than|at least|min(?:imum)?|from|starting(?: at| from)?|no less than|not less than|"
@@ -208,6 +209,8 @@ def _normalise(text: str) -> _Text:
 def _parse(text: _Text, index: DistrictIndex, today: date, criteria: Criteria, levels: PriceLevels) -> None:
     _scientific(text, criteria)
     _districts(text, index, criteria)
+    if criteria.districts and criteria.districts[0] in index.records:
+        levels = levels.for_city(index.records[criteria.districts[0]].city)
     _deal_type(text.value, criteria)
     _move_in(text, today, criteria)
     _area(text, criteria, levels)
@@ -533,8 +536,8 @@ def _budget(text: _Text, criteria: Criteria, levels: PriceLevels) -> None:
         if amount.kind == "range" and cny_high is not None:
             if cny_low > cny_high:
                 criteria.warnings.append("budget_swapped")
-                cny_low, cny_high, low, high = cny_high, cny_low, high, low
-            budget_min, budget_max, stated = cny_low, cny_high, (low, high)
+                cny_low, cny_high = cny_high, cny_low
+            budget_min, budget_max, stated = cny_low, cny_high, (min(low, high or low), max(low, high or low))
         elif amount.kind == "around":
             budget_min, budget_max = _around(cny_low)
             stated = _around(low)

@@ -89,7 +89,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_understood": ("Sorry, I could not understand that", "抱歉，没能理解您的需求"),
     "deal_type_ambiguous": ("Do you want to rent or to buy?", "请问您是想租房还是买房？"),
     "seller_intent": ("It sounds like you want to sell; an agent can help", "您似乎想出售房产，顾问可以帮您"),
-    "landlord_intent": ("It sounds like you want to let your home; an agent can help", "您似乎想出租自己的房子，顾问可以帮您"),
+    "landlord_intent": (
+        "It sounds like you want to let your home; an agent can help", "您似乎想出租自己的房子，顾问可以帮您"
+    ),
     "bad_date": ("That date does not exist; please check it", "日期无效，请检查"),
     # why no results
     "relax": ("Relaxing {constraint_en} would give {count_en}", "放宽{constraint_zh}可找到{count}套房源"),

@@ -138,9 +138,9 @@ class ListingDraft:
                 raise ListingError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
         if not self.price.is_finite():
             raise ListingError(NUMBERS["price"].reason("price"))
-        for name, allowed in (("decoration", DECORATIONS),):
-            if getattr(self, name) is not None and getattr(self, name) not in allowed:
-                raise ListingError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        if self.decoration is not None and self.decoration not in DECORATIONS:
+            field_name = "decoration"
+            raise ListingError(f"{field_name} {self.decoration!r} is not one of {', '.join(DECORATIONS)}")
         if self.partly_furnished and self.furnished is not True:
             raise ListingError("a listing is partly furnished only when it is furnished")
         for name, rule in NUMBERS.items():
