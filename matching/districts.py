@@ -207,8 +207,9 @@ class DistrictIndex:
                  toneless_options: list[list[str]] | None = None) -> Resolution:
         """A Chinese word that sounds like a district's name: '朝杨' is 朝阳, '海店' is 海淀.
 
-        Same readings with tones and at least one character in common (a homophone typed by mistake): the
-        district. Same sounds otherwise (tones differ, or no character shared): candidates, so the dialog asks.
+        The usual reading of each character, tones included, equal to one of the name's readings, with at least
+        one character in common (a homophone typed by mistake): the district. Same sounds otherwise (a rarer
+        reading, other tones, or no character shared): candidates, so the dialog asks ("did you mean").
         """
         if not word or not all(has_chinese(ch) for ch in word):
             return Resolution(None, [])
@@ -216,7 +217,9 @@ class DistrictIndex:
         toneless_readings = _combine(toneless_options or syllables(word, tones=False))
         toned = {n for r in toned_readings for n in self._toned.get(r, ())}
         toneless = {n for r in toneless_readings for n in self._toneless.get(r, ())}
-        sure = sorted(n for n in toned if self._shares_character(word, n))
+        # Sure only by each character's usual reading ('王京' is wang2jing1, not 望京's wang4jing1: asked).
+        usual = "".join(options[0] for options in (toned_options or syllables(word, tones=True)))
+        sure = sorted(n for n in self._toned.get(usual, ()) if self._shares_character(word, n))
         if len(sure) == 1:
             return Resolution(sure[0], [])
         candidates = sorted(toned | toneless, key=lambda n: (n not in toned, not self._shares_character(word, n), n))

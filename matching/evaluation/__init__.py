@@ -3,7 +3,8 @@
 `requests_en.jsonl`, `requests_zh.jsonl` and `requests_mixed.jsonl` hold one request a line:
 `{"text": "...", "expect": {field: value, ...}}`. Every field of FIELDS that `expect` does not name must come
 out empty (nothing invented), so each request is checked on every field. `questioned` lists the fields the
-parser must ask about instead of taking; `owner_intent` is `matching.owner_intent` ('sell' | 'let').
+parser must ask about instead of taking; `owner_intent` is `matching.owner_intent` ('sell' | 'let');
+`did_you_mean` the districts the dialog offers when a name is not sure ('王京': 望京).
 
 The districts are the small Beijing of `tests/matching/fixtures.py` (passed in as an index) and "today" is
 2026-01-15, so dates such as "next month" have one right answer. `bench/matching_quality.py` prints the
@@ -31,9 +32,9 @@ FILES = ("requests_en.jsonl", "requests_zh.jsonl", "requests_mixed.jsonl")
 FIELDS = (
     "deal_type", "deal_type_inferred", "property_types", "districts", "budget_min", "budget_max",
     "currency_stated", "bedrooms_min", "bedrooms_max", "area_min", "area_max", "move_in_by", "must_have",
-    "furnished", "partly_furnished", "pets", "decoration", "questioned", "owner_intent",
+    "furnished", "partly_furnished", "pets", "decoration", "questioned", "owner_intent", "did_you_mean",
 )
-_SETS = ("property_types", "districts", "must_have", "questioned")
+_SETS = ("property_types", "districts", "must_have", "questioned", "did_you_mean")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def read(criteria: Criteria, text: str) -> dict[str, Any]:
     got = {key: data.get(key) for key in FIELDS if key not in ("questioned", "owner_intent")}
     got["questioned"] = sorted(criteria.questioned) or None
     got["owner_intent"] = owner_intent(text)
+    got["did_you_mean"] = sorted({n for names in criteria.district_candidates.values() for n in names}) or None
     return got
 
 
