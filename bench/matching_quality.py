@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from matching.evaluation import FIELDS, TODAY, Report, evaluate, load  # noqa: E402
+from matching.evaluation import FIELDS, HOLDOUT, TODAY, Report, evaluate, load  # noqa: E402
 from matching.parse import parse_need  # noqa: E402
 from tests.matching.fixtures import beijing_index  # noqa: E402
 
@@ -53,13 +53,17 @@ def main() -> None:
         if part.requests:
             print(f"{lang:<6} fields right {100 * part.accuracy:6.2f} % (stated {100 * part.stated_accuracy:6.2f} %), "
                   f"requests entirely right {part.requests_all_right}/{part.requests}")
+    held = evaluate(index, load((HOLDOUT,)))
+    print(f"held-out set ({HOLDOUT}, {held.requests} requests): fields right {100 * held.accuracy:6.2f} % "
+          f"(stated {100 * held.stated_accuracy:6.2f} %), requests entirely right {held.requests_all_right}/"
+          f"{held.requests}")
     started = time.perf_counter()
     for request in requests:
         parse_need(request.text, index, TODAY)
     print(f"\nparsing: {1000 * (time.perf_counter() - started) / max(1, len(requests)):.2f} ms per request")
     if args.misses:
         print()
-        for request, key, expected, got in report.misses:
+        for request, key, expected, got in report.misses + held.misses:
             print(f"{request.language}:{request.line} {request.text!r}: {key} expected {expected!r}, got {got!r}")
 
 

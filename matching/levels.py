@@ -54,8 +54,11 @@ class PriceLevels:
             return min(("rent", self.rent), ("sale", self.sale), key=lambda b: abs(math.log(amount / _centre(b[1]))))[0]
         return None  # between a high rent and a low price: could be either
 
-    def budget_plausible(self, amount: float) -> bool:
-        return self.rent[0] / IMPLAUSIBLE_FACTOR <= amount <= self.sale[1] * IMPLAUSIBLE_FACTOR
+    def budget_plausible(self, amount: float, deal: str | None = None) -> bool:
+        """Within a factor of IMPLAUSIBLE_FACTOR of what homes cost (of that deal type, when it is known)."""
+        low = self.sale[0] if deal == "sale" else self.rent[0]
+        high = self.rent[1] if deal == "rent" else self.sale[1]
+        return low / IMPLAUSIBLE_FACTOR <= amount <= high * IMPLAUSIBLE_FACTOR
 
     def area_plausible(self, area: float) -> bool:
         return self.area[0] / 2 <= area <= self.area[1] * 3

@@ -530,7 +530,8 @@ def _budget(text: _Text, criteria: Criteria, levels: PriceLevels) -> None:
             low, high = low / 12, (high / 12 if high is not None else None)
         rate = levels.usd_cny if amount.currency == "USD" else 1.0
         cny_low, cny_high = low * rate, (high * rate if high is not None else None)
-        if not all(levels.budget_plausible(v) for v in (cny_low, cny_high) if v is not None):
+        deal = "rent" if amount.per_month or amount.per_year else criteria.deal_type
+        if not all(levels.budget_plausible(v, deal) for v in (cny_low, cny_high) if v is not None):
             criteria.questioned["budget"] = amount.written  # '三点五亿' for a flat, '¥3': asked, never taken
             continue
         if amount.kind == "range" and cny_high is not None:

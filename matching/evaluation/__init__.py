@@ -29,6 +29,9 @@ from matching.parse import parse_need
 TODAY = date(2026, 1, 15)
 FOLDER = Path(__file__).parent
 FILES = ("requests_en.jsonl", "requests_zh.jsonl", "requests_mixed.jsonl")
+# Written after the parser was tuned on FILES and measured once before any change: an honest figure for
+# phrasings the parser was not fitted to (README). Not part of the 97 % test.
+HOLDOUT = "holdout.jsonl"
 FIELDS = (
     "deal_type", "deal_type_inferred", "property_types", "districts", "budget_min", "budget_max",
     "currency_stated", "bedrooms_min", "bedrooms_max", "area_min", "area_max", "move_in_by", "must_have",
@@ -64,9 +67,9 @@ class Report:
         return sum(self.stated_right.values()) / max(1, sum(self.stated_total.values()))
 
 
-def load() -> list[Request]:
+def load(names: tuple[str, ...] = FILES) -> list[Request]:
     out = []
-    for name in FILES:
+    for name in names:
         language = name.removeprefix("requests_").removesuffix(".jsonl")
         for n, line in enumerate((FOLDER / name).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():

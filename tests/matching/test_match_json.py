@@ -25,7 +25,8 @@ async def _seed(any_sessions) -> None:
 
 async def test_contract_keys_stay_and_new_keys_are_added(any_sessions) -> None:
     await _seed(any_sessions)
-    out = json.loads(await run_match(any_sessions, "朝阳两居 $2000 精装 部分家具", None, 5, True, today=TODAY, usd_cny=7.2))
+    text = "朝阳两居 $2000 精装 部分家具"
+    out = json.loads(await run_match(any_sessions, text, None, 5, True, today=TODAY, usd_cny=7.2))
     criteria = out["criteria"]
     assert list(criteria)[: len(CONTRACT_KEYS)] == list(CONTRACT_KEYS)  # contract keys first, in contract order
     assert set(ADDED_KEYS) <= set(criteria)
