@@ -82,6 +82,7 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "bedrooms_min": N_("bedrooms from"), "bedrooms_max": N_("bedrooms up to"), "area_min": N_("area from"),
         "area_max": N_("area up to"), "move_in_by": N_("move in by"), "must_have": N_("must have"),
         "exclude": N_("not wanted"), "furnished": N_("furnished"), "pets": N_("pets"),
+        "partly_furnished": N_("partly furnished"), "decoration": N_("decoration"),
     },
     # Rows of the reports (storage.services.reports) that are not data.
     "report": {

@@ -44,3 +44,17 @@ async def test_a_bad_decoration_is_refused_with_its_reason(client, team, session
                                                         "csrf_token": token}, allow_redirects=False)
     assert refused.status == 400
     assert "decoration is &#39;gold&#39;; expected fine/basic/bare or 精装/简装/毛坯" in await refused.text()
+
+
+def test_a_leads_need_shows_decoration_and_partly_furnished_in_both_languages():
+    from zoneinfo import ZoneInfo
+
+    from staff_console.cards import need_lines
+    from staff_console.i18n import Translator
+
+    criteria = {"deal_type": "rent", "furnished": True, "partly_furnished": True, "decoration": "bare",
+                "deal_type_inferred": True}
+    english = need_lines(Translator("en", ZoneInfo("Asia/Shanghai")), criteria, {})
+    chinese = need_lines(Translator("zh", ZoneInfo("Asia/Shanghai")), criteria, {})
+    assert english == ["furnished: yes", "partly furnished: yes", "decoration: bare shell"]
+    assert chinese[1:] == ["部分家具：是", "装修：毛坯"]
