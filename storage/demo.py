@@ -420,12 +420,17 @@ def _listing_row(
         deal, property_type, bedrooms, area, floor, floors_total, hood_en, hood_zh, name, district.name_zh or name,
         features, furnished, pets,
     )
+    # Decoration and partly furnished from a generator of their own, so the rest of the demo stays as it was.
+    finish = random.Random(f"{ref}:finish")
+    decoration = "" if property_type == "parking" else finish.choices(("fine", "basic", "bare", ""), (55, 28, 7, 10))[0]
+    partly = furnished and finish.random() < 0.2
     row = {
         "ref_code": ref, "deal_type": deal, "property_type": property_type, "city": CITY, "district": name,
         "address": f"{hood_en} {compound_en} {hood_zh}{compound_zh}, Bldg {building}, Unit {unit}",
         "price": int(price), "currency": "CNY", "bedrooms": bedrooms, "bathrooms": bathrooms, "area_m2": area,
         "floor": floor, "floors_total": floors_total, "available_from": available.isoformat(),
-        "furnished": _yes_no(furnished), "pets_allowed": _yes_no(pets), "features": ";".join(features),
+        "furnished": "partial" if partly else _yes_no(furnished), "pets_allowed": _yes_no(pets),
+        "features": ";".join(features), "decoration": decoration,
         "photos": ";".join(str(photo.path) for photo in photos), "agent_email": rng.choice(covering).email,
         "status": status, "description": description, "lat": f"{lat:.5f}", "lon": f"{lon:.5f}",
     }
