@@ -18,7 +18,7 @@ from matching import vocab
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex
 from matching.levels import DEFAULT_LEVELS, PriceLevels
-from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
+from matching.numbers import CN_BIG_UNITS, CN_NUMERAL_CHARS, apply_suffix, to_number
 from matching.owner_intent import owner_intent
 from storage.text import is_chinese
 
@@ -203,7 +203,31 @@ def _normalise(text: str) -> _Text:
         value,
     )
     value = _BETWEEN.sub(lambda m: f"between {m.group(1)} to ", value)  # 'between 5k and 8k' is a range
+    value = _CN_NEIGHBOURS.sub(_cn_neighbours, value)
+    value = _SQFT_RANGE.sub(lambda m: f"{_sqm(m.group(1))}-{_sqm(m.group(2))}m2", value)
+    value = _SQFT.sub(lambda m: f"{_sqm(m.group(1))}m2", value)
     return _Text(value)
+
+
+# '五六千' is five to six thousand, '三四百万' three to four million: two neighbouring digits before a unit.
+_CN_NEIGHBOURS = re.compile(
+    r"(?<![一二两三四五六七八九十百千万亿\d])([一二两三四五六七八])([二三四五六七八九])([十百千万])"
+)
+_SQFT_UNIT = r"\s?(?:sq\.?\s?ft|sqft|square\s?f(?:ee|oo)t|ft2|ft²|平方英尺)\b"
+_SQFT = re.compile(rf"(\d[\d,]*(?:\.\d+)?){_SQFT_UNIT}")
+_SQFT_RANGE = re.compile(rf"(\d[\d,]*(?:\.\d+)?)\s?(?:-|~|to)\s?(\d[\d,]*(?:\.\d+)?){_SQFT_UNIT}")
+SQM_PER_SQFT = 0.092903
+
+
+def _sqm(feet: str) -> str:
+    return f"{round(float(feet.replace(',', '')) * SQM_PER_SQFT)}"
+
+
+def _cn_neighbours(m: re.Match[str]) -> str:
+    first, second = to_number(m.group(1)), to_number(m.group(2))
+    if first is None or second != first + 1:
+        return m.group(0)
+    return f"{m.group(1)}{m.group(3)}-{m.group(2)}{m.group(3)}"
 
 
 def _parse(text: _Text, index: DistrictIndex, today: date, criteria: Criteria, levels: PriceLevels) -> None:
@@ -468,6 +492,9 @@ def _amounts(value: str) -> list[_Amount]:
         high = _amount_value(m, 2, None) if m.group("num2") else None
         if low is None:
             continue
+        big = re.search(r"[万亿]$", m.group("num2") or "")
+        if big and not (m.group("suf1") or suffix2) and not re.search(r"[万亿]", m.group("num1")):
+            low *= CN_BIG_UNITS[big.group(0)]  # '三百-四百万': the second number's 万 is the first's too
         before, after = value[max(0, m.start() - 24) : m.start()], value[m.end() : m.end() + 16]
         explicit = bool(
             m.group("cur1") or m.group("post1") or m.group("suf1") or suffix2 or m.group("cur2") or m.group("post2")
