@@ -576,7 +576,6 @@ def _budget(text: _Text, criteria: Criteria, levels: PriceLevels) -> None:
         else:
             continue
         used = used or amount
-        criteria.questioned.pop("budget", None)
         if amount.currency and not criteria.currency_stated:
             criteria.currency_stated = amount.currency
         if amount.kind in ("range", "around"):
@@ -587,6 +586,7 @@ def _budget(text: _Text, criteria: Criteria, levels: PriceLevels) -> None:
         stated = (stated[1], stated[0])
     if used is None:
         return
+    criteria.questioned.pop("budget", None)  # a budget was read after all: an odd number beside it is noise
     criteria.budget_min = float(round(budget_min, 2)) if budget_min is not None else None
     criteria.budget_max = float(round(budget_max, 2)) if budget_max is not None else None
     if criteria.currency_stated:

@@ -5,10 +5,8 @@ from __future__ import annotations
 # Deal type words. 出租 is listed by customers as 'a rental' more often than 'I let mine', so it means rent.
 RENT_EN = r"rent|renting|rental|rentals|lease|leasing|to let|for let|tenants?"
 SALE_EN = r"buy|buying|purchase|purchasing|to own|for sale|sell|selling|sale|mortgage|down payment"
-SELL_EN = r"sell|selling|sell my|list my"
 RENT_ZH = r"求租|出租|租房|整租|合租|月租|租"
 SALE_ZH = r"求购|购买|购房|买房|出售|二手房|新房|全款|首付|按揭|买|卖"
-SELL_ZH = r"卖|出售"
 
 PROPERTY_TYPES_EN = {
     "apartment": r"apartments?|apt|flats?|condos?|condominiums?",
