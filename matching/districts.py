@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 import weakref
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from pypinyin import Style, pinyin
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from matching import changes
 from storage.models import District
 from storage.text import CHINESE_CHARACTER, has_chinese
+
+# Only single characters are read here, so pypinyin's phrase dictionary (about 45 MB resident and half a second
+# to import) is never needed: these two switches of pypinyin's own leave it out. Set before its first import.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import Style, pinyin  # noqa: E402
 
 # A fuzzy hit is accepted only when it is this good ...
 FUZZY_ACCEPT = 85.0
