@@ -242,6 +242,8 @@ def _pick_deal(env: Env, c: Criteria, value: str) -> bool:
 
 
 def _take_deal(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.deal_type_inferred and c.deal_type:
+        return False  # a later bare budget ("9000") never overrides a deal type already chosen or stated
     if parsed.deal_type:
         c.deal_type, c.deal_type_inferred = parsed.deal_type, parsed.deal_type_inferred
     return bool(parsed.deal_type)

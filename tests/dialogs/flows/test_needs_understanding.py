@@ -93,3 +93,16 @@ async def test_decoration_and_partly_furnished_are_kept(sessions, frozen_clock) 
         need = await session.scalar(select(Need))
         assert (need.criteria["decoration"], need.criteria["partly_furnished"], need.criteria["furnished"]) == (
             "fine", True, True)
+
+
+async def test_a_bare_budget_never_overrides_a_chosen_deal_type(sessions, frozen_clock) -> None:
+    await seed(sessions)
+    ann = FakeCustomer(sessions, user_id=3108, language_code="en")
+    await ann.text("find a home")
+    await ann.press("need:deal:sale")
+    await ann.press("need:type:apartment")
+    await ann.text("Wangjing")
+    await ann.press("need:dist:done")
+    await ann.text("9000")  # monthly-sized, but the customer chose to buy
+    criteria = (await _slots(sessions, ann))["criteria"]
+    assert (criteria["deal_type"], criteria.get("deal_type_inferred")) == ("sale", None)
