@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.i18n import N_, esc, t
+from dialogs.names import DECORATION_NAMES
 from matching.districts import DistrictIndex, load_district_index
 from matching.reasons import format_price
 from storage import clock
@@ -169,7 +170,9 @@ def details_text(lang: str, listing: Listing, names_zh: Names | None = None) -> 
         lines.append("🏠 " + esc(listing.address))
     features = [t(lang, FEATURE_NAMES[f]) for f in listing.features or [] if f in FEATURE_NAMES]
     if listing.furnished:
-        features.append(t(lang, FEATURE_NAMES["furnished"]))
+        features.append(t(lang, N_("Partly furnished") if listing.partly_furnished else FEATURE_NAMES["furnished"]))
+    if listing.decoration in DECORATION_NAMES:
+        features.append(t(lang, DECORATION_NAMES[listing.decoration]))
     if listing.pets_allowed:
         features.append(t(lang, FEATURE_NAMES["pets"]))
     if features:

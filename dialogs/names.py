@@ -31,3 +31,6 @@ PRIORITY_NAMES: dict[str, str] = {"emergency": N_("emergency"), "normal": N_("no
 # The two SLA deadlines of a ticket.
 DEADLINE_NAMES: dict[str, str] = {"first_response": N_("first response"), "resolution": N_("resolution")}
 
+# How finished a listing is (storage.vocabulary.DECORATIONS).
+DECORATION_NAMES: dict[str, str] = {"fine": N_("Fine decoration"), "basic": N_("Basic decoration"),
+                                    "bare": N_("Bare shell")}

@@ -388,7 +388,7 @@ async def cmd_match(args: argparse.Namespace) -> int:
         raise UsageError("match: the matching command line is not installed in this build") from None
     settings = settings_and_logging()
     async with database(settings) as factory:
-        print(await run_match(factory, args.text, args.deal, args.top, args.as_json))
+        print(await run_match(factory, args.text, args.deal, args.top, args.as_json, usd_cny=settings.usd_cny_rate))
     return 0
 
 

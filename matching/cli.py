@@ -12,6 +12,7 @@ from matching.districts import load_district_index
 from matching.parse import parse_need
 from matching.rank import Match, explain_no_results, find_matches
 from matching.reasons import render
+from matching.snapshot import load_price_levels
 from storage import clock
 
 
@@ -22,13 +23,17 @@ async def run_match(
     top: int,
     as_json: bool,
     today: date | None = None,
+    usd_cny: float | None = None,
 ) -> str:
-    """The command's whole output. `deal` (from --deal) overrides what the text says."""
+    """The command's whole output. `deal` (from --deal) overrides what the text says; `usd_cny` is the setting
+    USD_CNY_RATE (budgets written in dollars are converted at it)."""
     async with session_factory() as session:
         index = await load_district_index(session)
-        criteria = parse_need(text, index, today or clock.now().date())
+        levels = await load_price_levels(session, index, usd_cny)
+        criteria = parse_need(text, index, today or clock.now().date(), levels)
         if deal:
             criteria.deal_type = deal
+            criteria.deal_type_inferred = None
             if "deal_type_ambiguous" in criteria.warnings:
                 criteria.warnings.remove("deal_type_ambiguous")
         matches = await find_matches(session, criteria, top=top, index=index)
@@ -40,6 +45,8 @@ async def run_match(
         relaxations = [] if matches else await explain_no_results(session, criteria, index=index)
     lines = ["Understood: " + describe(criteria)]
     lines += [f"Note: {render(code, 'en')}" for code in criteria.warnings]
+    for field, words in criteria.questioned.items():
+        lines.append(f"Note: {field} '{words}' looks wrong and was not used")
     for said, candidates in criteria.district_candidates.items():
         lines.append(f"Note: '{said}' could be {' or '.join(candidates)}")
     if not matches:
@@ -53,10 +60,16 @@ async def run_match(
 def describe(criteria: Criteria) -> str:
     """One line of what was understood, e.g. 'rent, Chaoyang, budget ≤ 8,000, 2 bedrooms'."""
     c = criteria
-    parts = [c.deal_type or "", "/".join(c.property_types), "/".join(c.districts)]
+    parts = [(c.deal_type or "") + (" (from the budget)" if c.deal_type_inferred else ""),
+             "/".join(c.property_types), "/".join(c.districts)]
     parts.append(_range("budget", c.budget_min, c.budget_max))
     if c.currency:
         parts.append(c.currency)
+    if c.currency_stated and c.currency_stated != c.currency and c.exchange_rate:
+        stated = _range(c.currency_stated, c.budget_stated_min, c.budget_stated_max).replace(" ", " $", 1)
+        parts.append(f"from {stated} at {c.exchange_rate:g}")
+    if c.decoration:
+        parts.append(f"decoration {c.decoration}")
     parts.append(_range("bedrooms", c.bedrooms_min, c.bedrooms_max))
     parts.append(_range("m²", c.area_min, c.area_max))
     if c.move_in_by:
@@ -66,11 +79,11 @@ def describe(criteria: Criteria) -> str:
     if c.exclude:
         parts.append("without " + ", ".join(c.exclude))
     if c.furnished is not None:
-        parts.append("furnished" if c.furnished else "unfurnished")
+        parts.append(("partly furnished" if c.partly_furnished else "furnished") if c.furnished else "unfurnished")
     if c.pets is not None:
         parts.append("pets" if c.pets else "no pets")
-    stated = [p for p in parts if p]
-    return ", ".join(stated) if stated else "nothing specific"
+    said = [p for p in parts if p]
+    return ", ".join(said) if said else "nothing specific"
 
 
 def _range(label: str, low: float | None, high: float | None) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -16,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import changes
 from storage.models import District
-from storage.text import has_chinese
+from storage.text import CHINESE_CHARACTER, has_chinese
+
+# Only single characters are read here, so pypinyin's phrase dictionary (about 45 MB resident and half a second
+# to import) is never needed: these two switches of pypinyin's own leave it out. Set before its first import.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import Style, pinyin  # noqa: E402
 
 # A fuzzy hit is accepted only when it is this good ...
 FUZZY_ACCEPT = 85.0
@@ -26,6 +34,10 @@ FUZZY_MARGIN = 8.0
 FUZZY_CANDIDATE = 70.0
 # Latin words shorter than this are never fuzzy-matched (too many accidental hits).
 FUZZY_MIN_LEN = 5
+
+# Chinese typos are homophones ('朝杨', '海店' for 朝阳, 海淀): compared by pinyin, with tones and without.
+PINYIN_WINDOWS = (4, 3, 2)  # lengths of Chinese text tried against names of the same length
+_MAX_READINGS = 32  # heteronym combinations kept per word
 
 _SUFFIXES_ZH = ("区", "县", "镇")
 _SUFFIXES_EN = (" district", " area", " qu")
@@ -78,6 +90,29 @@ def _key(text: str) -> str:
     return " ".join(text.lower().replace("-", " ").split())
 
 
+@lru_cache(maxsize=8192)
+def _char_syllables(char: str, tones: bool) -> tuple[str, ...]:
+    found = pinyin(char, style=Style.TONE3 if tones else Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(found[0]) if found else ("",)
+
+
+def syllables(text: str, tones: bool) -> list[list[str]]:
+    """Each character's possible readings ('朝阳' -> [['zhao1', 'chao2'], ['yang2']] with tones)."""
+    return [list(_char_syllables(ch, tones)) for ch in text]
+
+
+def _combine(options: list[list[str]]) -> set[str]:
+    out = [""]
+    for choice in options:
+        out = [head + option for head in out for option in choice][:_MAX_READINGS]
+    return {r for r in out if r}
+
+
+def readings(text: str, tones: bool) -> set[str]:
+    """Every pinyin reading of a Chinese word ('朝阳' -> {'zhao1yang2', 'chao2yang2'} with tones)."""
+    return _combine(syllables(text, tones))
+
+
 class DistrictIndex:
     """Every name and alias of every district, for exact lookups, in-text spotting and fuzzy matching."""
 
@@ -93,6 +128,21 @@ class DistrictIndex:
                 for variant in self._variants(alias):
                     self._exact.setdefault(_key(variant), record.name)
         self._latin_keys = [k for k in self._exact if not has_chinese(k)]
+        # 'chao yang', 'hai-dian': Latin names without their spaces.
+        self._compact = {k.replace(" ", ""): self._exact[k] for k in self._latin_keys}
+        # Chinese names by sound: toned readings (a homophone typo) and toneless ones (a near one, asked).
+        self._toned: dict[str, set[str]] = {}
+        self._toneless: dict[str, set[str]] = {}
+        self._zh_names: dict[str, set[str]] = {}
+        self._first_sounds: set[str] = set()  # a cheap pre-check before combining a window's readings
+        for key, name in self._exact.items():
+            if has_chinese(key) and all(has_chinese(ch) for ch in key):
+                self._zh_names.setdefault(name, set()).add(key)
+                for reading in readings(key, tones=True):
+                    self._toned.setdefault(reading, set()).add(name)
+                for reading in readings(key, tones=False):
+                    self._toneless.setdefault(reading, set()).add(name)
+                self._first_sounds.update(syllables(key[0], tones=False)[0])
         # Longest alias first so 'wangjing soho' wins over 'wangjing'; Latin ones need word boundaries.
         parts = []
         for alias in sorted(self._exact, key=len, reverse=True):
@@ -150,7 +200,39 @@ class DistrictIndex:
         for variant in self._variants(key):
             if _key(variant) in self._exact:
                 return Resolution(self._exact[_key(variant)], [])
+        compact = key.replace(" ", "")
+        if compact in self._compact:
+            return Resolution(self._compact[compact], [])
+        if all(has_chinese(ch) for ch in compact):
+            by_sound = self.by_sound(compact)
+            if by_sound.match or by_sound.candidates:
+                return by_sound
         return self._fuzzy(key, self._exact)
+
+    def by_sound(self, word: str, toned_options: list[list[str]] | None = None,
+                 toneless_options: list[list[str]] | None = None) -> Resolution:
+        """A Chinese word that sounds like a district's name: '朝杨' is 朝阳, '海店' is 海淀.
+
+        The usual reading of each character, tones included, equal to one of the name's readings, with at least
+        one character in common (a homophone typed by mistake): the district. Same sounds otherwise (a rarer
+        reading, other tones, or no character shared): candidates, so the dialog asks ("did you mean").
+        """
+        if not word or not all(has_chinese(ch) for ch in word):
+            return Resolution(None, [])
+        toned_readings = _combine(toned_options or syllables(word, tones=True))
+        toneless_readings = _combine(toneless_options or syllables(word, tones=False))
+        toned = {n for r in toned_readings for n in self._toned.get(r, ())}
+        toneless = {n for r in toneless_readings for n in self._toneless.get(r, ())}
+        # Sure only by each character's usual reading ('王京' is wang2jing1, not 望京's wang4jing1: asked).
+        usual = "".join(options[0] for options in (toned_options or syllables(word, tones=True)))
+        sure = sorted(n for n in self._toned.get(usual, ()) if self._shares_character(word, n))
+        if len(sure) == 1:
+            return Resolution(sure[0], [])
+        candidates = sorted(toned | toneless, key=lambda n: (n not in toned, not self._shares_character(word, n), n))
+        return Resolution(None, candidates[:4])
+
+    def _shares_character(self, word: str, name: str) -> bool:
+        return any(a == b for key in self._zh_names.get(name, ()) for a, b in zip(word, key, strict=False))
 
     def _fuzzy(self, key: str, choices: Iterable[str]) -> Resolution:
         hits = process.extract(key, list(choices), scorer=fuzz.ratio, limit=12, score_cutoff=FUZZY_CANDIDATE)
@@ -181,11 +263,18 @@ class DistrictIndex:
                 alias = _key(m.group(0))
                 mentions.append(Mention(m.group(0), m.start(), m.end(), self._exact.get(alias)))
                 taken.append((m.start(), m.end()))
+        for start, end, resolution in self._sounds_in_text(lowered, taken, skip_words):
+            mentions.append(Mention(lowered[start:end], start, end, resolution.match, tuple(resolution.candidates)))
+            taken.append((start, end))
         words = [(m.start(), m.end()) for m in re.finditer(r"[a-z]+", lowered)]
         # Single words first; then two-word runs ('shi jingshan') whose words matched nothing alone.
         spans = words + [(a[0], b[1]) for a, b in zip(words, words[1:], strict=False) if b[0] - a[1] == 1]
         for start, end in spans:
             word = lowered[start:end]
+            if word.replace(" ", "") in self._compact and not any(s < end and start < e for s, e in taken):
+                mentions.append(Mention(word, start, end, self._compact[word.replace(" ", "")]))
+                taken.append((start, end))
+                continue
             if (
                 len(word.replace(" ", "")) < FUZZY_MIN_LEN
                 or any(part in skip_words for part in word.split())
@@ -197,6 +286,40 @@ class DistrictIndex:
                 mentions.append(Mention(word, start, end, resolution.match, tuple(resolution.candidates)))
                 taken.append((start, end))
         return sorted(mentions, key=lambda mention: mention.start)
+
+    def _sounds_in_text(
+        self, lowered: str, taken: list[tuple[int, int]], skip_words: frozenset[str]
+    ) -> list[tuple[int, int, Resolution]]:
+        """Chinese stretches not already matched that sound like a district's name (longest first)."""
+        found: list[tuple[int, int, Resolution]] = []
+        if not self._toned:
+            return found
+        busy = list(taken)
+        for run in re.finditer(f"{CHINESE_CHARACTER}{{2,}}", lowered):
+            toned_chars = syllables(run.group(0), tones=True)
+            toneless_chars = syllables(run.group(0), tones=False)
+            for size in PINYIN_WINDOWS:
+                for offset in range(len(toned_chars) - size + 1):
+                    start, end = run.start() + offset, run.start() + offset + size
+                    word = lowered[start:end]
+                    if (
+                        not self._first_sounds.intersection(toneless_chars[offset])
+                        or any(s < end and start < e for s, e in busy)
+                        or word in skip_words
+                    ):
+                        continue
+                    resolution = self.by_sound(
+                        word, toned_chars[offset : offset + size], toneless_chars[offset : offset + size]
+                    )
+                    if resolution.match or (resolution.candidates and self._close_enough(word, resolution)):
+                        found.append((start, end, resolution))
+                        busy.append((start, end))
+        return found
+
+    def _close_enough(self, word: str, resolution: Resolution) -> bool:
+        """In running text only a same-tone reading sharing a character is worth a question ('大型' is no 大兴)."""
+        toned = {n for r in readings(word, tones=True) for n in self._toned.get(r, ())}
+        return any(n in toned and self._shares_character(word, n) for n in resolution.candidates)
 
     def neighbours(self, name: str) -> list[str]:
         record = self.records.get(name)

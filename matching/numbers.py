@@ -16,7 +16,7 @@ EN_WORDS = {"zero": 0, "one": 1, "a": 1, "single": 1, "two": 2, "three": 3, "fou
 # Multipliers written after a number; keys are lower-case.
 SUFFIX_MULTIPLIERS = {
     "k": 1_000, "千": 1_000, "thousand": 1_000,
-    "w": 10_000, "万": 10_000,
+    "w": 10_000, "万": 10_000, "百万": 1_000_000, "千万": 10_000_000,
     "m": 1_000_000, "mn": 1_000_000, "mln": 1_000_000, "mil": 1_000_000, "million": 1_000_000,
     "亿": 100_000_000,
 }

@@ -34,6 +34,8 @@ _ROW_COLUMNS = (
     Listing.furnished,
     Listing.pets_allowed,
     Listing.features,
+    Listing.partly_furnished,
+    Listing.decoration,
 )
 
 

@@ -225,6 +225,7 @@ _CONSTRAINT_FILTERS = {
     "property_types": "property_types",
     "pets": "pets",
     "furnished": "furnished",
+    "decoration": "decoration",
 }
 
 

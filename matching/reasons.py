@@ -44,6 +44,12 @@ CONSTRAINT_NAMES = {
     "property_types": ("the property type", "房源类型"),
     "pets": ("pets allowed", "可养宠物"),
     "furnished": ("the furniture", "家具要求"),
+    "decoration": ("the decoration", "装修要求"),
+}
+DECORATION_NAMES = {
+    "fine": ("Finely decorated", "精装修"),
+    "basic": ("Basic decoration", "简装修"),
+    "bare": ("Bare shell", "毛坯"),
 }
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -64,6 +70,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pets_ok": ("Pets allowed", "可养宠物"),
     "furnished_ok": ("Furnished", "带家具"),
     "unfurnished_ok": ("Unfurnished, as wanted", "不带家具，符合要求"),
+    "partly_furnished_ok": ("Partly furnished, as wanted", "部分家具，符合要求"),
+    "decoration_ok": ("{level_en}", "{level_zh}"),
     # misses
     "price_over": ("{price}, {pct}% over your budget", "{price}，超出预算{pct}%"),
     "area_small": ("{area} m², a little under the size you want", "{area}平米，比期望略小"),
@@ -71,6 +79,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "move_in_unknown": ("Availability date not stated", "未注明可入住日期"),
     "pets_unknown": ("Pets not mentioned by the landlord", "未注明是否可养宠物"),
     "furnished_unknown": ("Furniture not stated", "未注明是否带家具"),
+    "partly_furnished": ("Only partly furnished", "仅部分家具"),
+    "decoration_unknown": ("Decoration not stated", "未注明装修情况"),
     "feedback_similar": ("Similar to one you turned down ({why_en})", "与您拒绝过的房源相似（{why_zh}）"),
     # warnings from parsing
     "budget_swapped": ("The budget range looked reversed, so I swapped it", "预算区间似乎写反了，已为您调换"),
@@ -79,6 +89,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_understood": ("Sorry, I could not understand that", "抱歉，没能理解您的需求"),
     "deal_type_ambiguous": ("Do you want to rent or to buy?", "请问您是想租房还是买房？"),
     "seller_intent": ("It sounds like you want to sell; an agent can help", "您似乎想出售房产，顾问可以帮您"),
+    "landlord_intent": (
+        "It sounds like you want to let your home; an agent can help", "您似乎想出租自己的房子，顾问可以帮您"
+    ),
     "bad_date": ("That date does not exist; please check it", "日期无效，请检查"),
     # why no results
     "relax": ("Relaxing {constraint_en} would give {count_en}", "放宽{constraint_zh}可找到{count}套房源"),
@@ -109,6 +122,8 @@ def render(code: str, lang: str, **params: Any) -> str:
         values["constraint_en"], values["constraint_zh"] = CONSTRAINT_NAMES.get(
             values["constraint"], (values["constraint"],) * 2
         )
+    if "level" in values:
+        values["level_en"], values["level_zh"] = DECORATION_NAMES.get(values["level"], (values["level"],) * 2)
     if "kind" in values:
         values["kind_en"], values["kind_zh"] = PROPERTY_NAMES.get(values["kind"], (values["kind"],) * 2)
     if "deal" in values:

@@ -15,7 +15,7 @@ import numpy as np
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex
 from matching.weights import DEFAULT_WEIGHTS, Weights
-from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
+from storage.vocabulary import DEAL_TYPES, DECORATIONS, LISTING_STATUSES, PROPERTY_TYPES
 
 KNOWN_FEATURES = ("parking", "elevator", "near_metro", "balcony", "garden", "gym", "pool", "school", "south_facing")
 _feature_bits: dict[str, int] = {slug: 1 << i for i, slug in enumerate(KNOWN_FEATURES)}
@@ -55,8 +55,9 @@ def _tri(value: Any) -> int:
 # The listing columns ranking needs, in the order `Columns.from_rows` expects them.
 ROW_FIELDS = (
     "id", "status", "deal_type", "property_type", "price", "district_id", "bedrooms", "area_m2",
-    "available_from", "lat", "lon", "furnished", "pets_allowed", "features",
+    "available_from", "lat", "lon", "furnished", "pets_allowed", "features", "partly_furnished", "decoration",
 )
+PARTLY = 2  # Columns.furnished code of a partly furnished listing
 
 
 @dataclass
@@ -72,9 +73,10 @@ class Columns:
     available: np.ndarray  # int32 date ordinal, NO_DATE when unknown
     lat: np.ndarray  # float64, nan when unknown
     lon: np.ndarray
-    furnished: np.ndarray  # int8: -1 unknown, 0, 1
+    furnished: np.ndarray  # int8: -1 unknown, 0, 1, 2 (PARTLY: furnished, only partly)
     pets: np.ndarray  # int8
     features: np.ndarray  # int64 bit mask
+    decoration: np.ndarray  # int8 index into DECORATIONS (bare < basic < fine), -1 unknown
 
     @classmethod
     def from_rows(cls, rows: list[Any]) -> Columns:
@@ -99,9 +101,10 @@ class Columns:
             available=col(8, np.int32, lambda v: _date_ordinal(v)),
             lat=col(9, np.float64, lambda v: nan if v is None else float(v)),
             lon=col(10, np.float64, lambda v: nan if v is None else float(v)),
-            furnished=col(11, np.int8, _tri),
+            furnished=np.fromiter((PARTLY if r[11] and r[14] else _tri(r[11]) for r in rows), dtype=np.int8, count=n),
             pets=col(12, np.int8, _tri),
             features=col(13, np.int64, feature_mask),
+            decoration=col(15, np.int8, lambda v: _code(v, DECORATIONS)),
         )
 
     @classmethod
@@ -229,6 +232,7 @@ def distances_km(cols: Columns, centres: np.ndarray) -> np.ndarray:
 # Each hard filter by name, so 'why no results' can switch one off at a time.
 FILTERS = (
     "base", "property_types", "budget", "districts", "bedrooms", "area", "move_in", "must_have", "pets", "furnished",
+    "decoration",
 )
 
 
@@ -286,7 +290,11 @@ def filter_masks(
     if c.pets:
         masks["pets"] = cols.pets != 0
     if c.furnished is not None:
-        masks["furnished"] = cols.furnished != int(not c.furnished)
+        # Furnished (fully or partly) or not known; unfurnished or not known.
+        masks["furnished"] = (cols.furnished != 0) if c.furnished else ((cols.furnished == 0) | (cols.furnished == -1))
+    if c.decoration in DECORATIONS:
+        # This level or a better one, or not known: whoever wants 简装 takes 精装 too, a bare shell suits anyone.
+        masks["decoration"] = (cols.decoration == -1) | (cols.decoration >= DECORATIONS.index(c.decoration))
     return masks
 
 
@@ -354,8 +362,13 @@ def components(cols: Columns, plan: Plan, distance: np.ndarray | None = None) ->
     if c.pets:
         parts.append(np.select([cols.pets == 1, cols.pets == -1], [1.0, w.unknown_share], 0.0))
     if c.furnished is not None:
-        wanted_code = int(c.furnished)
-        parts.append(np.select([cols.furnished == wanted_code, cols.furnished == -1], [1.0, w.unknown_share], 0.0))
+        if not c.furnished:
+            parts.append(np.select([cols.furnished == 0, cols.furnished == -1], [1.0, w.unknown_share], 0.0))
+        elif c.partly_furnished:  # partly is what was asked: fully furnished is as good
+            parts.append(np.select([cols.furnished >= 1, cols.furnished == -1], [1.0, w.unknown_share], 0.0))
+        else:  # fully furnished asked: partly counts like not knowing
+            parts.append(np.select([cols.furnished == 1, cols.furnished == -1, cols.furnished == PARTLY],
+                                   [1.0, w.unknown_share, w.unknown_share], 0.0))
     out["features"] = np.mean(parts, axis=0) if parts else one
     return out
 
@@ -497,8 +510,19 @@ def explain(cols: Columns, i: int, plan: Plan, distance: np.ndarray | None = Non
     if c.furnished is not None:
         if cols.furnished[i] == -1:
             misses.append(("furnished_unknown", {}))
+        elif cols.furnished[i] == PARTLY:
+            if c.partly_furnished:
+                reasons.append(("partly_furnished_ok", {}))
+            else:
+                misses.append(("partly_furnished", {}))
         else:
             reasons.append(("furnished_ok", {}) if c.furnished else ("unfurnished_ok", {}))
+    if c.decoration in DECORATIONS:
+        level = int(cols.decoration[i])
+        if level == -1:
+            misses.append(("decoration_unknown", {}))
+        else:
+            reasons.append(("decoration_ok", {"level": DECORATIONS[level]}))
 
     for fb in plan.feedback:
         if feedback_hits(cols.take(np.array([i])), Plan(**{**plan.__dict__, "feedback": [fb]}))[0]:

@@ -20,7 +20,10 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import changes, query
+from matching.districts import DistrictIndex
+from matching.levels import PriceLevels, levels_from_listings
 from matching.score import Columns
+from storage.vocabulary import DEAL_TYPES
 
 PROBE_INTERVAL_S = 5.0
 _CHUNK = 500  # ids per IN (...) list
@@ -31,6 +34,7 @@ monotonic: Callable[[], float] = time.monotonic
 
 class ListingSnapshot:
     def __init__(self) -> None:
+        self._levels: tuple[int, PriceLevels] | None = None
         self._cols = Columns.empty()
         self._active: dict[int | None, Columns] = {}
         self._full_reload = True
@@ -47,6 +51,22 @@ class ListingSnapshot:
     def cols(self, value: Columns) -> None:
         self._cols = value
         self._active = {}
+        self._levels = None
+
+    def price_levels(self, index: DistrictIndex, usd_cny: float | None = None) -> PriceLevels:
+        """What homes cost, per city, from the active listings (cached until the listings change)."""
+        if self._levels is None or self._levels[0] != id(index):
+            cols = self.active(None)
+            city_of = {i: index.records[name].city for i, name in index.by_id.items() if name in index.records}
+            rows = zip(
+                (DEAL_TYPES[d] if d >= 0 else "" for d in cols.deal.tolist()),
+                cols.price.tolist(),
+                cols.area.tolist(),
+                (city_of.get(d) for d in cols.district.tolist()),
+                strict=True,
+            )
+            self._levels = (id(index), levels_from_listings(rows))
+        return self._levels[1].with_rate(usd_cny)
 
     def active(self, deal: int | None) -> Columns:
         """Active listings only, of one deal type when given: what every search starts from."""
@@ -131,6 +151,13 @@ async def snapshot_for(session: AsyncSession) -> ListingSnapshot:
         changes.subscribe(snapshot)
     await snapshot.refresh(session)
     return snapshot
+
+
+async def load_price_levels(
+    session: AsyncSession, index: DistrictIndex, usd_cny: float | None = None
+) -> PriceLevels:
+    """The price levels the parser reads bare budgets against (matching.levels), from the listings."""
+    return (await snapshot_for(session)).price_levels(index, usd_cny)
 
 
 def invalidate() -> None:

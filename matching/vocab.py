@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 # Deal type words. 出租 is listed by customers as 'a rental' more often than 'I let mine', so it means rent.
-RENT_EN = r"rent|renting|rental|rentals|lease|leasing|to let|for let|tenant"
+RENT_EN = r"rent|renting|rental|rentals|lease|leasing|to let|for let|tenants?"
 SALE_EN = r"buy|buying|purchase|purchasing|to own|for sale|sell|selling|sale|mortgage|down payment"
-SELL_EN = r"sell|selling|sell my|list my"
 RENT_ZH = r"求租|出租|租房|整租|合租|月租|租"
-SALE_ZH = r"购买|购房|买房|出售|二手房|新房|全款|首付|按揭|买|卖"
-SELL_ZH = r"卖|出售"
+SALE_ZH = r"求购|购买|购房|买房|出售|二手房|新房|全款|首付|按揭|买|卖"
 
 PROPERTY_TYPES_EN = {
     "apartment": r"apartments?|apt|flats?|condos?|condominiums?",
@@ -54,7 +52,32 @@ PETS_ZH = r"可养宠物|宠物|养狗|养猫|狗|猫"
 FURNISHED_EN = r"fully furnished|furnished|furniture"
 FURNISHED_ZH = r"家具齐全|带家具|拎包入住|家具|家电齐全"
 UNFURNISHED_EN = r"unfurnished|no furniture|without furniture|empty"
-UNFURNISHED_ZH = r"不带家具|无家具|没有家具|空房|毛坯|清水房"
+UNFURNISHED_ZH = r"不带家具|无家具|没有家具|不配家具|空房"
+PARTLY_FURNISHED_EN = (
+    r"(?:partly|partially|part|semi)[\s-]?furnished|some furniture|basic furniture|partial furniture|"
+    r"furniture partly|partly with furniture"
+)
+PARTLY_FURNISHED_ZH = r"部分家具|部分家电|半家具|简单家具|基本家具|家具不全|少量家具"
+
+# Decoration levels (装修): level -> (English, Chinese). 毛坯/清水房 is a bare shell, not just 'no furniture'.
+DECORATION = {
+    "fine": (
+        r"(?:fully|finely|nicely|well|beautifully|luxuriously|newly|high[- ]end|luxury)[\s-]?(?:decorated|renovated|"
+        r"finished|fitted out)|(?:luxury|fine|high[- ]end|quality) (?:decoration|renovation|finish(?:ing)?)|"
+        r"renovated|refurbished|move-in ready|turnkey",
+        r"精装修|精装|豪装|豪华装修|精致装修|高档装修|精修|装修好|新装修",
+    ),
+    "basic": (
+        r"(?:simply|basically|lightly|modestly|plainly)[\s-]?(?:decorated|renovated|finished)|"
+        r"(?:simple|basic|plain|light) (?:decoration|renovation|finish(?:ing)?)",
+        r"简装修|简装|简单装修|普通装修|中等装修|中装",
+    ),
+    "bare": (
+        r"bare[\s-]?shell|shell condition|shell unit|unfinished|undecorated|unrenovated|no decoration|"
+        r"not decorated|raw (?:unit|flat|apartment|condition)",
+        r"毛坯房|毛坯|清水房|清水|未装修|没装修|没有装修",
+    ),
+}
 
 NEGATION_EN = r"(?:\bno|\bnot|\bwithout|\bw/o|\bnon)[\s-]+(?:[a-z]+\s+)?$"
 INDIFFERENT_EN = r"(?:don'?t|do not|doesn'?t|no) need(?:s)?(?: a| an| for)?\s+(?:[a-z]+\s+)?$"

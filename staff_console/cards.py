@@ -21,7 +21,8 @@ _MONEY_KEYS = ("budget_min", "budget_max")
 _AREA_KEYS = ("area_min", "area_max")
 _COUNT_KEYS = ("bedrooms_min", "bedrooms_max")
 _SHOWN_KEYS = ("property_types", "districts", "budget_min", "budget_max", "bedrooms_min", "bedrooms_max",
-               "area_min", "area_max", "move_in_by", "must_have", "exclude", "furnished", "pets")
+               "area_min", "area_max", "move_in_by", "must_have", "exclude", "furnished", "partly_furnished",
+               "decoration", "pets")
 
 
 async def district_names(session: AsyncSession, tr: Translator) -> dict[str, str]:
@@ -90,6 +91,8 @@ def need_lines(tr: Translator, criteria: Mapping[str, Any], districts: Mapping[s
             shown = listing(tr, (word(tr, "feature", v) for v in value))
         elif key == "move_in_by":
             shown = tr.date(date.fromisoformat(str(value)))
+        elif key == "decoration":
+            shown = word(tr, "decoration", str(value))
         elif isinstance(value, bool):
             shown = word(tr, "yes_no", "yes" if value else "no")
         else:

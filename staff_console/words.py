@@ -86,7 +86,6 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
                           "closed": N_("closed")},
     "owner_intent": {"sell": N_("sell"), "let": N_("let")},
     "owner_request": {"call": N_("call me"), "list": N_("list my home")},
-    "decoration": {"fine": N_("fine decoration"), "simple": N_("simple decoration"), "bare": N_("bare shell")},
     "listing_report": {"taken": N_("already rented or sold"), "price": N_("the price is different"),
                        "photos": N_("the photos do not match")},
     "withheld": {"stale": N_("not verified in time"), "reports": N_("reported by customers")},
@@ -123,6 +122,7 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "bedrooms_min": N_("bedrooms from"), "bedrooms_max": N_("bedrooms up to"), "area_min": N_("area from"),
         "area_max": N_("area up to"), "move_in_by": N_("move in by"), "must_have": N_("must have"),
         "exclude": N_("not wanted"), "furnished": N_("furnished"), "pets": N_("pets"),
+        "partly_furnished": N_("partly furnished"), "decoration": N_("decoration"),
     },
     # Rows of the reports (storage.services.reports) that are not data.
     "report": {
@@ -132,13 +132,17 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "(not verified)": N_("(not verified)"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
+    "furnishing": {"yes": N_("yes"), "partial": N_("partly furnished"), "no": N_("no")},
+    # How finished a home is (storage.vocabulary.DECORATIONS); "simple" is what early owner intakes stored.
+    "decoration": {"bare": N_("bare shell"), "basic": N_("basic decoration"), "fine": N_("fine decoration"),
+                   "simple": N_("basic decoration")},
     # Form fields a refusal names (storage.services.listings reads numbers under these names).
     "field": {
         "price": N_("price"), "area": N_("area"), "area_m2": N_("area"), "bedrooms": N_("bedrooms"),
         "bathrooms": N_("bathrooms"), "floor": N_("floor"), "floors": N_("floors in the building"),
         "floors_total": N_("floors in the building"), "lat": N_("latitude"), "lon": N_("longitude"),
         "district": N_("district"), "agent": N_("agent"), "deal_type": N_("deal"), "property_type": N_("type"),
-        "status": N_("status"),
+        "status": N_("status"), "decoration": N_("decoration"), "furnished": N_("furnished"),
     },
 }
 

@@ -416,16 +416,21 @@ def _listing_row(
         PhotoSpec(media_dir / "listings" / f"{ref}-{i + 1}.png", kind, f"{ref}-{i + 1}", max(bedrooms, 1))
         for i, kind in enumerate(("plan", "facade", "room", "room")[:photo_count])
     ]
+    # Decoration and partly furnished from a generator of their own, so the rest of the demo stays as it was.
+    finish = random.Random(f"{ref}:finish")
+    decoration = "" if property_type == "parking" else finish.choices(("fine", "basic", "bare", ""), (55, 28, 7, 10))[0]
+    partly = furnished and finish.random() < 0.2
     description = _description(
         deal, property_type, bedrooms, area, floor, floors_total, hood_en, hood_zh, name, district.name_zh or name,
-        features, furnished, pets,
+        features, furnished, pets, partly,
     )
     row = {
         "ref_code": ref, "deal_type": deal, "property_type": property_type, "city": CITY, "district": name,
         "address": f"{hood_en} {compound_en} {hood_zh}{compound_zh}, Bldg {building}, Unit {unit}",
         "price": int(price), "currency": "CNY", "bedrooms": bedrooms, "bathrooms": bathrooms, "area_m2": area,
         "floor": floor, "floors_total": floors_total, "available_from": available.isoformat(),
-        "furnished": _yes_no(furnished), "pets_allowed": _yes_no(pets), "features": ";".join(features),
+        "furnished": "partial" if partly else _yes_no(furnished), "pets_allowed": _yes_no(pets),
+        "features": ";".join(features), "decoration": decoration,
         "photos": ";".join(str(photo.path) for photo in photos), "agent_email": rng.choice(covering).email,
         "status": status, "description": description, "lat": f"{lat:.5f}", "lon": f"{lon:.5f}",
     }
@@ -439,6 +444,7 @@ def _yes_no(value: bool | None) -> str:
 def _description(
     deal: str, property_type: str, bedrooms: int, area: float, floor: int, floors_total: int, hood_en: str,
     hood_zh: str, district_en: str, district_zh: str, features: list[str], furnished: bool, pets: bool | None,
+    partly: bool = False,
 ) -> str:
     type_en, type_zh = TYPE_WORDS[property_type]
     if property_type in ("office", "shop"):
@@ -446,8 +452,10 @@ def _description(
     else:
         rooms_en = "Studio" if bedrooms == 0 else f"{bedrooms}-bedroom"
         rooms_zh = "开间" if bedrooms == 0 else f"{'一二三四五六'[bedrooms - 1]}居室"
-    furnished_en = "furnished" if furnished else "" if property_type == "shop" else "unfurnished"
-    furnished_zh = "家具齐全" if furnished else "" if property_type == "shop" else "不带家具"
+    if furnished:
+        furnished_en, furnished_zh = ("partly furnished", "部分家具") if partly else ("furnished", "家具齐全")
+    else:
+        furnished_en, furnished_zh = ("", "") if property_type == "shop" else ("unfurnished", "不带家具")
     with_en = ", ".join(FEATURE_WORDS[name][0] for name in features if name in FEATURE_WORDS)
     with_zh = "，".join(FEATURE_WORDS[name][1] for name in features if name in FEATURE_WORDS)
     deal_en = "Available to rent" if deal == "rent" else "For sale"

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # After-sales: SLA clocks count these days (holidays and make-up workdays from the Holiday table), in TIMEZONE.
     sla_business_hours: str = "09:00-18:00"
     sla_business_days: str = "mon,tue,wed,thu,fri"
+    # Budgets written in US dollars are converted to CNY at this rate (and the customer is told so).
+    usd_cny_rate: float = Field(default=7.2, gt=0, le=1000)
     quiet_hours: str = "21:00-08:00"  # reminders wait for the morning, in the recipient's time zone
     waiting_alert_minutes: int = Field(default=10, ge=1)  # leads are told of customers waiting longer for a person
     console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)

@@ -100,6 +100,8 @@ WITHHELD_REASONS = ("stale", "reports")
 OWNER_INTENTS = ("sell", "let")
 OWNER_REQUESTS = ("call", "list")
 OWNER_LEAD_STATUSES = ("new", "contacted", "listed", "closed")
+# How finished a home is (装修), lowest first: bare shell (毛坯), basic (简装), fine (精装).
+DECORATIONS = ("bare", "basic", "fine")
 
 VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
 VIEWING_OUTCOMES = ("interested", "offer", "not_interested")

@@ -29,12 +29,16 @@ from dialogs.flows.recommend import show_results
 from dialogs.flows.search_tokens import NEEDS, OpenNeed, ShowMatch, needs_button, recommend_button
 from dialogs.i18n import N_, esc, t
 from dialogs.inbound import Inbound
+from dialogs.names import DECORATION_NAMES
 from dialogs.replies import Reply, Say
+from dialogs.standard import main_menu
 from dialogs.tokens import Token, decode, one_of, parse_int
 from matching.criteria import Criteria
 from matching.districts import DistrictIndex, load_district_index
+from matching.levels import DEFAULT_LEVELS, PriceLevels
 from matching.numbers import CN_NUMERAL_CHARS, apply_suffix, to_number
 from matching.parse import parse_need
+from matching.snapshot import load_price_levels
 from storage.models import Need
 from storage.repositories import needs as needs_repo
 from storage.text import is_chinese
@@ -78,6 +82,10 @@ def _read_budget(text: str, criteria: Criteria, index: DistrictIndex, today: dat
     value = _bare_amount(text)
     if value is None or value <= 0:
         return False
+    if not DEFAULT_LEVELS.budget_plausible(value):
+        criteria.questioned["budget"] = text.strip()[:40]  # asked again, never taken
+        return True
+    _clear_budget(criteria)
     criteria.budget_max = value
     return True
 
@@ -148,6 +156,7 @@ class Env:
     lang: str
     index: DistrictIndex
     today: date
+    levels: PriceLevels = DEFAULT_LEVELS  # what homes cost here (a bare budget's deal type, implausible values)
 
 
 Reader = Callable[[str, Criteria, DistrictIndex, date], bool]
@@ -227,19 +236,21 @@ def _pick_deal(env: Env, c: Criteria, value: str) -> bool:
     if value not in DEAL_NAMES:
         return False
     if c.deal_type != value:  # presets differ per deal: a rent budget is no sale budget
-        c.budget_min = c.budget_max = None
-    c.deal_type = value
+        _clear_budget(c)
+    c.deal_type, c.deal_type_inferred = value, None
     return True
 
 
 def _take_deal(c: Criteria, parsed: Criteria) -> bool:
+    if parsed.deal_type_inferred and c.deal_type:
+        return False  # a later bare budget ("9000") never overrides a deal type already chosen or stated
     if parsed.deal_type:
-        c.deal_type = parsed.deal_type
+        c.deal_type, c.deal_type_inferred = parsed.deal_type, parsed.deal_type_inferred
     return bool(parsed.deal_type)
 
 
 def _clear_deal(c: Criteria) -> None:
-    c.deal_type = None
+    c.deal_type = c.deal_type_inferred = None
 
 
 # property type ---------------------------------------------------------------------------------------------
@@ -307,6 +318,7 @@ def _pick_budget(env: Env, c: Criteria, value: str) -> bool:
     pair = _pair(value)
     if pair is None:
         return False
+    _clear_budget(c)
     c.budget_min, c.budget_max = pair
     return True
 
@@ -315,6 +327,8 @@ def _take_budget(c: Criteria, parsed: Criteria) -> bool:
     if parsed.budget_max is None and parsed.budget_min is None:
         return False
     c.budget_min, c.budget_max, c.currency = parsed.budget_min, parsed.budget_max, parsed.currency
+    c.currency_stated, c.exchange_rate = parsed.currency_stated, parsed.exchange_rate
+    c.budget_stated_min, c.budget_stated_max = parsed.budget_stated_min, parsed.budget_stated_max
     return True
 
 
@@ -324,7 +338,8 @@ def _show_budget(env: Env, c: Criteria) -> str:
 
 
 def _clear_budget(c: Criteria) -> None:
-    c.budget_min = c.budget_max = None
+    c.budget_min = c.budget_max = c.currency = c.currency_stated = c.exchange_rate = None
+    c.budget_stated_min = c.budget_stated_max = None
 
 
 # bedrooms --------------------------------------------------------------------------------------------------
@@ -407,6 +422,14 @@ def _chosen_features(c: Criteria) -> list[str]:
     return [*c.must_have, *flags]
 
 
+def _show_features(env: Env, c: Criteria) -> str:
+    names = [t(env.lang, N_("Partly furnished") if f == "furnished" and c.partly_furnished else FEATURE_NAMES[f])
+             for f in _chosen_features(c) if f in FEATURE_NAMES]
+    if c.decoration in DECORATION_NAMES:
+        names.append(t(env.lang, DECORATION_NAMES[c.decoration]))
+    return esc(", ".join(names))
+
+
 def _feature_options(env: Env, c: Criteria) -> Options:
     chosen = set(_chosen_features(c))
     buttons = [(("✓ " if slug in chosen else "") + t(env.lang, FEATURE_NAMES[slug]), slug) for slug in MUST_HAVES]
@@ -420,23 +443,27 @@ def _pick_feature(env: Env, c: Criteria, slug: str) -> bool:
         c.pets = None if c.pets else True
     elif slug == "furnished":
         c.furnished = None if c.furnished else True
+        c.partly_furnished = None
     else:
         c.must_have = [f for f in c.must_have if f != slug] if slug in c.must_have else [*c.must_have, slug]
     return True
 
 
 def _take_features(c: Criteria, parsed: Criteria) -> bool:
-    if not (parsed.must_have or parsed.pets is not None or parsed.furnished is not None or parsed.exclude):
+    if not (parsed.must_have or parsed.pets is not None or parsed.furnished is not None or parsed.exclude
+            or parsed.decoration):
         return False
     c.must_have = list(dict.fromkeys([*c.must_have, *parsed.must_have]))
     c.pets = parsed.pets if parsed.pets is not None else c.pets
-    c.furnished = parsed.furnished if parsed.furnished is not None else c.furnished
+    if parsed.furnished is not None:
+        c.furnished, c.partly_furnished = parsed.furnished, parsed.partly_furnished
+    c.decoration = parsed.decoration or c.decoration
     c.exclude = list(dict.fromkeys([*c.exclude, *parsed.exclude]))
-    return bool(parsed.must_have or parsed.pets is not None or parsed.furnished is not None)
+    return bool(parsed.must_have or parsed.pets is not None or parsed.furnished is not None or parsed.decoration)
 
 
 def _clear_features(c: Criteria) -> None:
-    c.must_have, c.pets, c.furnished = [], None, None
+    c.must_have, c.pets, c.furnished, c.partly_furnished, c.decoration = [], None, None, None, None
 
 
 STEPS: tuple[Step, ...] = (
@@ -474,10 +501,8 @@ STEPS: tuple[Step, ...] = (
          pick=_pick_move, take=_take_move, clear=_clear_move,
          show=lambda env, c: esc(c.move_in_by.isoformat()) if c.move_in_by else ""),
     Step("feat", N_("Must-haves"), N_("Any must-haves? Tap all that matter, then Done."),
-         filled=lambda c: bool(_chosen_features(c)), options=_feature_options, pick=_pick_feature,
-         take=_take_features, clear=_clear_features, multi=True,
-         show=lambda env, c: esc(", ".join(t(env.lang, FEATURE_NAMES[f]) for f in _chosen_features(c)
-                                          if f in FEATURE_NAMES))),
+         filled=lambda c: bool(_chosen_features(c) or c.decoration), options=_feature_options, pick=_pick_feature,
+         take=_take_features, clear=_clear_features, multi=True, show=_show_features),
 )
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
@@ -539,7 +564,8 @@ def _today(ctx: DialogContext) -> date:
 
 
 async def _env(ctx: DialogContext) -> Env:
-    return Env(ctx.lang, await load_district_index(ctx.session), _today(ctx))
+    index = await load_district_index(ctx.session)
+    return Env(ctx.lang, index, _today(ctx), await load_price_levels(ctx.session, index, ctx.settings.usd_cny_rate))
 
 
 def _next_step(ctx: DialogContext, criteria: Criteria) -> Step | None:
@@ -572,13 +598,56 @@ def summary_text(env: Env, criteria: Criteria, heading: str | None = None) -> st
     values = describe(env, criteria)
     lines = [heading or t(env.lang, "Here is what you are looking for:")]
     lines += ["• " + _line(env.lang, step.label, values[step.name]) for step in STEPS]
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *notes] if (notes := _notes(env, criteria)) else lines)
 
 
 def _understood_text(env: Env, criteria: Criteria, touched: list[str]) -> str:
     values = describe(env, criteria)
     parts = [_line(env.lang, STEP_BY_NAME[name].label, values[name]) for name in touched]
-    return t(env.lang, "Got it:") + " " + t(env.lang, "; ").join(parts)
+    text = t(env.lang, "Got it:") + " " + t(env.lang, "; ").join(parts)
+    notes = _notes(env, criteria) if {"deal", "budget"} & set(touched) else []
+    return "\n".join([text, *notes])
+
+
+def _notes(env: Env, criteria: Criteria) -> list[str]:
+    """What was read rather than said, said back so the customer can correct it."""
+    out = []
+    if criteria.deal_type_inferred and criteria.deal_type in DEAL_NAMES:
+        message = (N_("No rent or buy word, so I took it as renting from the size of the budget; tap “Edit: Rent "
+                      "or buy” if you want to buy.") if criteria.deal_type == "rent" else
+                   N_("No rent or buy word, so I took it as buying from the size of the budget; tap “Edit: Rent or "
+                      "buy” if you want to rent."))
+        out.append("ℹ️ " + t(env.lang, message))
+    if criteria.currency_stated == "USD" and criteria.exchange_rate:
+        stated = _range(env.lang, criteria.budget_stated_min, criteria.budget_stated_max, lambda v: f"${v:,.0f}")
+        converted = _range(env.lang, criteria.budget_min, criteria.budget_max, lambda v: f"¥{v:,.0f}")
+        out.append("💱 " + t(env.lang, "{stated} in US dollars is {converted} at {rate} yuan per dollar.",
+                            stated=stated, converted=converted, rate=f"{criteria.exchange_rate:g}"))
+    return out
+
+
+# A value the parser questioned ('9999999999 bedrooms'): the step that asks for it again, and how.
+QUESTIONED: dict[str, tuple[str, str]] = {
+    "budget": ("budget", N_("You wrote “{words}” for the budget, which is far from what homes here cost (or not a "
+                            "number I can read). What is your budget?")),
+    "bedrooms": ("rooms", N_("You wrote “{words}”: that is more bedrooms than any home here has. How many bedrooms "
+                             "do you need?")),
+    "area": ("area", N_("You wrote “{words}” for the size, which is far from the size of homes here. What size do "
+                        "you need?")),
+}
+
+
+def _questioned(ctx: DialogContext, criteria: Criteria, env: Env, lead: str) -> Say | None:
+    """Ask again for a value that was read but not believed, quoting what the customer wrote."""
+    for field, words in list(criteria.questioned.items()):
+        criteria.questioned.pop(field)
+        if field not in QUESTIONED:
+            continue
+        step_name, message = QUESTIONED[field]
+        _store(ctx, criteria)
+        question = ctx.t(message, words=words)
+        return _ask(ctx, STEP_BY_NAME[step_name], criteria, env, lead=(lead + "\n\n" if lead else "") + question)
+    return None
 
 
 def _ask(ctx: DialogContext, step: Step, criteria: Criteria, env: Env, *, lead: str = "",
@@ -622,6 +691,9 @@ async def _continue(ctx: DialogContext, criteria: Criteria, *, lead: str = "", e
     question = _did_you_mean(ctx, criteria, env)
     if question is not None:
         return [Say(lead), question] if lead else [question]
+    confirm = _questioned(ctx, criteria, env, lead)
+    if confirm is not None:
+        return [confirm]
     step = None if ctx.slots.get("editing") else _next_step(ctx, criteria)
     ctx.set_slots(editing=False)
     if step is None:
@@ -646,15 +718,22 @@ def _understood(touched: list[str], criteria: Criteria) -> list[str]:
 async def take_sentence(ctx: DialogContext, text: str) -> list[Reply] | None:
     """A free-text need ("2-bedroom to rent near Wangjing under 8k"): fill what it says, ask for the rest."""
     env = await _env(ctx)
-    parsed = parse_need(text, env.index, env.today)
-    if parsed.is_empty():
+    parsed = parse_need(text, env.index, env.today, env.levels)
+    if parsed.is_empty() or _owner(parsed):
         return None
     _begin(ctx, mode="sentence", source=text[:1000])
     criteria = Criteria()
     touched = _merge(criteria, parsed)
-    if criteria.deal_type and not criteria.district_candidates and _next_step(ctx, criteria) is None:
+    criteria.questioned = dict(parsed.questioned)
+    if (criteria.deal_type and not criteria.district_candidates and not criteria.questioned
+            and _next_step(ctx, criteria) is None):
         return await _save_and_show(ctx, criteria, env)
     return await _continue(ctx, criteria, lead=_understood_text(env, criteria, _understood(touched, criteria)))
+
+
+def _owner(parsed: Criteria) -> bool:
+    """An owner who wants to sell or let (matching.owner_intent): not someone looking for a home."""
+    return bool({"seller_intent", "landlord_intent"} & set(parsed.warnings))
 
 
 async def _save_and_show(ctx: DialogContext, criteria: Criteria, env: Env) -> list[Reply]:
@@ -689,6 +768,15 @@ class NeedsFlow(Flow):
             replies = await take_sentence(ctx, event.text)
             if replies is not None:
                 return replies
+            env = await _env(ctx)
+            if _owner(parsed := parse_need(event.text, env.index, env.today, env.levels)):
+                # Not a search: say so rather than start one (the owner intake, where there is one, routes first).
+                ctx.clear()
+                message = (N_("It sounds like you want to sell your home rather than find one. An agent can help: "
+                              "choose what you need below.") if "seller_intent" in parsed.warnings else
+                           N_("It sounds like you want to let your home rather than find one. An agent can help: "
+                              "choose what you need below."))
+                return [main_menu(ctx, ctx.t(message))]
         saved = await needs_repo.for_customer(ctx.session, ctx.customer.id)
         if saved and event.kind != "text":
             return [await self._overview(ctx, saved)]
@@ -786,15 +874,21 @@ class NeedsFlow(Flow):
         env = await _env(ctx)
         criteria = _criteria(ctx)
         text = event.text.strip()
-        touched = _merge(criteria, parse_need(text, env.index, env.today))
+        parsed = parse_need(text, env.index, env.today, env.levels)
+        touched = _merge(criteria, parsed)
+        if parsed.questioned:
+            criteria.questioned.update(parsed.questioned)
+            touched.extend(STEP_BY_NAME[QUESTIONED[f][0]].name for f in parsed.questioned if f in QUESTIONED)
         if step is not None and step.name not in touched and step.read(text, criteria, env.index, env.today):
             touched.append(step.name)
         if not touched:
             return None  # not an answer: the engine tries intents and the FAQ
         if len(touched) > 1 and ctx.slots.get("mode") != "steps":
             ctx.set_slots(mode="sentence")
-        lead = _understood_text(env, criteria, _understood(touched, criteria))
-        return await _continue(ctx, criteria, lead=lead if len(touched) > 1 or step is None else "")
+        asked_again = {QUESTIONED[f][0] for f in criteria.questioned if f in QUESTIONED}
+        shown = [name for name in _understood(touched, criteria) if name not in asked_again]
+        lead = _understood_text(env, criteria, shown) if shown else ""
+        return await _continue(ctx, criteria, lead=lead if len(shown) > 1 or step is None else "")
 
     async def _save(self, ctx: DialogContext, criteria: Criteria) -> list[Reply]:
         if criteria.deal_type is None:
@@ -818,5 +912,8 @@ async def sentence_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] |
 
 
 async def _understood_count(ctx: DialogContext, text: str) -> int:
-    parsed = parse_need(text, await load_district_index(ctx.session), _today(ctx))
-    return sum(1 for step in STEPS if step.filled(parsed)) + bool(parsed.district_candidates)
+    env = await _env(ctx)
+    parsed = parse_need(text, env.index, env.today, env.levels)
+    if _owner(parsed):
+        return 0  # an owner's sentence never starts a search
+    return sum(1 for step in STEPS if step.filled(parsed)) + bool(parsed.district_candidates) + len(parsed.questioned)

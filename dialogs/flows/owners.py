@@ -35,6 +35,7 @@ from dialogs.replies import AskContact, Choice, Photo, Reply, Say
 from dialogs.tokens import Token, decode, one_of, parse_int
 from matching.districts import DistrictIndex, load_district_index
 from matching.numbers import apply_suffix, to_number
+from matching.owner_intent import owner_intent as matching_owner_intent
 from matching.parse import parse_need
 from matching.reasons import format_price
 from matching.valuation import Valuation, valuate
@@ -47,19 +48,10 @@ MAX_DISTRICT_BUTTONS = 4
 
 # ---- owner intent in free text ---------------------------------------------------------------------------------
 
-_SELL = re.compile(r"\bsell(?:ing)?\s+(?:my|our)\b|我想卖|卖房|卖掉我的|出售", re.IGNORECASE)
-_LET = re.compile(r"\b(?:let|rent)(?:ting)?\s+out\s+(?:my|our)\b|\b(?:let|rent)(?:ting)?\s+(?:my|our)\s+"
-                  r"(?:\w+\s+){0,3}?out\b|\blet(?:ting)?\s+(?:my|our)\s+(?:flat|home|apartment|house)\b|"
-                  r"出租我的|我想出租|把.{0,8}出租|我的房子.{0,4}出租", re.IGNORECASE)
-
-
 def owner_intent(text: str) -> str | None:
-    """'sell' or 'let' when the text is an owner's ('sell my flat', '我想出租我的房子'), else None."""
-    if _LET.search(text):
-        return "let"
-    if _SELL.search(text):
-        return "sell"
-    return None
+    """'sell' or 'let' when the text is an owner's ('sell my flat', '我想出租我的房子'), else None: the matching
+    parser's rule (`matching.owner_intent`), so the owner intake and the buyer flow never disagree."""
+    return matching_owner_intent(text)
 
 
 # ---- reading an owner's words ----------------------------------------------------------------------------------
@@ -70,11 +62,11 @@ _FLOOR = re.compile(r"(\d{1,3})\s*(?:st|nd|rd|th)?\s*floor\b|\bfloor\s*(\d{1,3})
                     re.IGNORECASE)
 _AMOUNT = re.compile(r"^\s*[¥$]?\s*([\d.,]+|[零〇一二两三四五六七八九十百千万亿]+)\s*(k|w|万|千|m|million)?\s*"
                      r"(?:元|块|rmb|cny|yuan)?\s*(?:/\s*month|a month|per month|每月|/月)?\s*$", re.IGNORECASE)
-DECORATIONS: dict[str, str] = {"fine": N_("Fine decoration"), "simple": N_("Simple decoration"),
+DECORATIONS: dict[str, str] = {"fine": N_("Fine decoration"), "basic": N_("Simple decoration"),
                                "bare": N_("Bare shell")}
 _DECORATION_WORDS = {
     "fine": ("精装", "豪装", "fine decoration", "well decorated", "fully decorated", "renovated", "luxury"),
-    "simple": ("简装", "simple decoration", "basic decoration", "simply decorated"),
+    "basic": ("简装", "simple decoration", "basic decoration", "simply decorated"),
     "bare": ("毛坯", "bare shell", "unfinished", "shell"),
 }
 AVAILABLE: list[tuple[str, str, int]] = [("now", N_("Now"), 0), ("month", N_("Within a month"), 30),

@@ -32,7 +32,7 @@ from storage.repositories import staff as staff_repo
 from storage.services import listings, verification
 from storage.services.listings import NUMBERS, ListingDraft, ListingError, NumberRule, parse_number
 from storage.settings import Settings
-from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
+from storage.vocabulary import DEAL_TYPES, DECORATIONS, LISTING_STATUSES, PROPERTY_TYPES
 
 NAV = [NavItem(N_("Listings"), "/listings", ("admin", "agent"), order=30)]
 PAGE = 50
@@ -89,6 +89,7 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
         "names": names, "stale": stale,
         "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
+        "decorations": DECORATIONS,
         "districts": districts, "query_base": urlencode({k: v for k, v in f.items() if v}),
     })
 
@@ -105,6 +106,7 @@ async def _form_context(session: AsyncSession, listing: Listing | None, error: s
     return {
         "listing": listing, "error": error, "values": values or {}, "check": check,
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
+        "decorations": DECORATIONS,
         "districts": (await session.scalars(select(District).order_by(District.city, District.name))).all(),
         "agents": await staff_repo.agents(session),
     }
@@ -203,6 +205,11 @@ async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, 
     district_id = _optional_int(_, get("district_id"), "district")
     if district_id:
         district = await session.get(District, district_id)
+    try:
+        furnished, partly_furnished = listings.read_furnished(get("furnished"))
+        decoration = listings.read_decoration(get("decoration"))
+    except ListingError as exc:
+        raise FormError(error_text(_, exc)) from None
     agent_id = _optional_int(_, get("agent_id"), "agent")
     if agent_id is not None and await session.get(Staff, agent_id) is None:
         raise FormError(_("choose an agent from the list"))
@@ -213,7 +220,8 @@ async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, 
         price=price, currency=(get("currency") or "CNY").upper()[:3],
         bedrooms=bedrooms or 0, bathrooms=1 if bathrooms is None else bathrooms, area_m2=float(area),
         floor=floor, floors_total=floors_total,
-        available_from=available, furnished=_tristate(get("furnished")), pets_allowed=_tristate(get("pets_allowed")),
+        available_from=available, furnished=furnished, pets_allowed=_tristate(get("pets_allowed")),
+        partly_furnished=partly_furnished, decoration=decoration,
         features=[part.strip() for part in get("features").split(";") if part.strip()][:30],
         description=get("description")[:4000], agent_id=agent_id,
         # The form does not show coordinates: an edit keeps the ones an import gave.

@@ -44,6 +44,7 @@ LISTING_COLUMNS = (
     "ref_code", "deal_type", "property_type", "city", "district", "address", "price", "currency", "bedrooms",
     "bathrooms", "area_m2", "floor", "floors_total", "available_from", "furnished", "pets_allowed", "features",
     "photos", "agent_email", "status", "description", "lat", "lon",
+    "decoration",  # optional (issue 15): fine/basic/bare or 精装/简装/毛坯
 )
 _REQUIRED = ("ref_code", "deal_type", "property_type", "city", "district", "price", "area_m2")
 
@@ -103,7 +104,12 @@ def _parser(lookups: _Lookups, report: ImportReport, media_dir: Path) -> Callabl
             raise RowError(f"floor {floor} is above floors_total {floors_total}")
         lat, lon = coordinates(row)
         address, available_from = text_cell(row, "address", 256), date_cell(row, "available_from")
-        furnished, pets_allowed = bool_cell(row, "furnished"), bool_cell(row, "pets_allowed")
+        try:
+            furnished, partly_furnished = listings.read_furnished(row.get("furnished"))
+            decoration = listings.read_decoration(row.get("decoration"))
+        except listings.ListingError as exc:
+            raise RowError(str(exc)) from None
+        pets_allowed = bool_cell(row, "pets_allowed")
         status = enum_cell(row, "status", LISTING_STATUSES, default="active")
         features = [feature.lower() for feature in list_cell(row, "features")]
         description, photos = text_cell(row, "description"), _photos(row, media_dir)
@@ -119,6 +125,7 @@ def _parser(lookups: _Lookups, report: ImportReport, media_dir: Path) -> Callabl
             bedrooms=bedrooms or 0, bathrooms=bathrooms or 0, area_m2=area, floor=floor, floors_total=floors_total,
             available_from=available_from, furnished=furnished, pets_allowed=pets_allowed, features=features,
             description=description, agent_id=agent_id, lat=lat, lon=lon, photos=photos,
+            partly_furnished=partly_furnished, decoration=decoration,
         ))
 
     return parse

@@ -55,6 +55,8 @@ class Listing(Timestamps, Base):
     floors_total: Mapped[int | None]
     available_from: Mapped[date | None]
     furnished: Mapped[bool | None]
+    partly_furnished: Mapped[bool | None]  # with furnished true: only partly (CSV furnished=partial)
+    decoration: Mapped[str | None] = mapped_column(String(8))  # one of vocabulary.DECORATIONS
     pets_allowed: Mapped[bool | None]
     features: Mapped[list[str]] = mapped_column(JSONType, default=list)
     status: Mapped[str] = mapped_column(String(12), default="active")

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.media import MAX_PHOTO_REFERENCE, PhotoError, check_photo
 from storage.models import Listing, ListingPhoto
 from storage.unit_of_work import Work
-from storage.vocabulary import DEAL_TYPES, LISTING_STATUSES, PROPERTY_TYPES
+from storage.vocabulary import DEAL_TYPES, DECORATIONS, LISTING_STATUSES, PROPERTY_TYPES
 
 MAX_REF_CODE = 32
 
@@ -121,6 +121,8 @@ class ListingDraft:
     lat: float | None
     lon: float | None
     photos: list[str] = field(default_factory=list)  # URLs or stored paths, in display order
+    partly_furnished: bool | None = None  # with furnished true: only partly furnished
+    decoration: str | None = None  # one of DECORATIONS, None when not stated
 
     def columns(self) -> dict[str, Any]:
         """Column values without the photos; lists are copied, so the listing never shares one with the draft."""
@@ -136,6 +138,11 @@ class ListingDraft:
                 raise ListingError(f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
         if not self.price.is_finite():
             raise ListingError(NUMBERS["price"].reason("price"))
+        if self.decoration is not None and self.decoration not in DECORATIONS:
+            field_name = "decoration"
+            raise ListingError(f"{field_name} {self.decoration!r} is not one of {', '.join(DECORATIONS)}")
+        if self.partly_furnished and self.furnished is not True:
+            raise ListingError("a listing is partly furnished only when it is furnished")
         for name, rule in NUMBERS.items():
             value = getattr(self, name)
             if value is not None and not (isinstance(value, Decimal | int | float) and rule.allows(value)):
@@ -148,6 +155,39 @@ class ListingDraft:
                     check_photo(photo, media_dir)
                 except PhotoError as exc:
                     raise ListingError(f"photo {_shown(photo)} {exc}") from None
+
+
+# The words the listings CSV and the console form take for how furnished a home is, and how finished.
+_FURNISHED = {
+    **dict.fromkeys(("yes", "y", "true", "1", "是", "有", "full", "fully", "全部", "齐全"), (True, None)),
+    **dict.fromkeys(("no", "n", "false", "0", "否", "无", "none"), (False, None)),
+    **dict.fromkeys(("partial", "partly", "part", "semi", "部分", "半"), (True, True)),
+}
+_DECORATION_WORDS = {
+    "fine": "fine", "精装": "fine", "精装修": "fine", "豪装": "fine",
+    "basic": "basic", "简装": "basic", "简装修": "basic", "simple": "basic",
+    "bare": "bare", "毛坯": "bare", "毛坯房": "bare", "清水房": "bare", "shell": "bare",
+}
+
+
+def read_furnished(value: str, column: str = "furnished") -> tuple[bool | None, bool | None]:
+    """(furnished, partly_furnished) from yes/no/partial (and 是/否/部分); empty is unknown."""
+    value = (value or "").strip().lower()
+    if not value:
+        return None, None
+    if value not in _FURNISHED:
+        raise ListingError(f"{column} is {value!r}; expected yes/no/partial, true/false, 1/0 or 是/否/部分")
+    return _FURNISHED[value]
+
+
+def read_decoration(value: str, column: str = "decoration") -> str | None:
+    """A decoration level from fine/basic/bare (and 精装/简装/毛坯); empty is not stated."""
+    value = (value or "").strip().lower()
+    if not value:
+        return None
+    if value not in _DECORATION_WORDS:
+        raise ListingError(f"{column} is {value!r}; expected fine/basic/bare or 精装/简装/毛坯")
+    return _DECORATION_WORDS[value]
 
 
 def _shown(value: str) -> str:

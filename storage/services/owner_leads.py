@@ -101,6 +101,10 @@ def home_line(intake: dict[str, Any], district_name: str | None = None, lang: st
     return ("，" if lang == "zh" else ", ").join(part for part in parts if part)
 
 
+# An intake's decoration as listings carry it (storage.vocabulary.DECORATIONS; early intakes said "simple").
+DECORATION_OF = {"fine": "fine", "basic": "basic", "simple": "basic", "bare": "bare"}
+
+
 async def make_draft(work: Work, lead: OwnerLead) -> Listing:
     """A draft listing from the intake (status draft: never recommended) for an agent to complete and publish."""
     if lead.listing_id is not None:
@@ -128,6 +132,7 @@ async def make_draft(work: Work, lead: OwnerLead) -> Listing:
         district_name=district.name if district else facts.district[:64], address=facts.community[:256],
         price=Decimal(str(price)), currency="CNY", bedrooms=bedrooms, bathrooms=1, area_m2=facts.area_m2,
         floor=floor, floors_total=None, available_from=facts.available_from, furnished=None, pets_allowed=None,
+        decoration=DECORATION_OF.get(facts.decoration or ""),
         features=[], description=" · ".join(notes), agent_id=lead.agent_id, lat=district.lat if district else None,
         lon=district.lon if district else None)
     listing = await listings.create(work, f"OWN-{lead.id}", draft)

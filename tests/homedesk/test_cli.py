@@ -168,14 +168,15 @@ def test_seed_demo_rejects_a_short_demo_password(cli_env, capsys, monkeypatch) -
 def test_match_hands_the_request_to_matching(cli_env, capsys, monkeypatch) -> None:
     calls = []
 
-    async def run_match(factory, text, deal, top, as_json):
-        calls.append((text, deal, top, as_json))
+    async def run_match(factory, text, deal, top, as_json, usd_cny=None):
+        calls.append((text, deal, top, as_json, usd_cny))
         return '{"criteria": {}, "results": []}'
 
     monkeypatch.setitem(sys.modules, "matching.cli", types.SimpleNamespace(run_match=run_match))
+    monkeypatch.setenv("USD_CNY_RATE", "7.1")
     assert main(["match", "--text", "2br in Wangjing", "--deal", "rent", "--top", "3", "--json"]) == 0
     assert capsys.readouterr().out.strip() == '{"criteria": {}, "results": []}'
-    assert calls == [("2br in Wangjing", "rent", 3, True)]
+    assert calls == [("2br in Wangjing", "rent", 3, True, 7.1)]  # the setting reaches the parser
 
 
 @pytest.fixture

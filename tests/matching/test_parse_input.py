@@ -168,7 +168,10 @@ def test_budget_forms(text: str, low: float | None, high: float | None) -> None:
 def test_rent_per_month_vs_total_price() -> None:
     assert parse_need("8000 a month", INDEX, TODAY).deal_type == "rent"
     assert parse_need("总价800万", INDEX, TODAY).deal_type == "sale"
-    assert parse_need("8000", INDEX, TODAY).deal_type is None  # not stated, not guessed
+    # Issue 15: no deal word, so the budget's size decides, and the criteria say it was inferred.
+    inferred = parse_need("8000", INDEX, TODAY)
+    assert (inferred.deal_type, inferred.deal_type_inferred) == ("rent", True)
+    assert parse_need("8000 a month", INDEX, TODAY).deal_type_inferred is None
 
 
 @pytest.mark.parametrize(

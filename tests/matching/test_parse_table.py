@@ -69,6 +69,7 @@ CASES = [
     (
         "studio near Sanlitun ¥6,000 furnished no pets",
         {
+            "deal_type": "rent",  # issue 15: a monthly-sized budget with no deal word means rent
             "districts": ["Sanlitun"],
             "budget_max": 6000,
             "currency": "CNY",
@@ -230,6 +231,7 @@ CASES = [
     (
         "Wangjing 2 bed 9000 south facing with gym and pool",
         {
+            "deal_type": "rent",  # issue 15: a monthly-sized budget with no deal word means rent
             "districts": ["Wangjing"],
             "budget_max": 9000,
             "bedrooms_min": 2,
@@ -320,6 +322,7 @@ CASES = [
     (
         "东城区2室1厅 8千 3月15号入住",
         {
+            "deal_type": "rent",  # issue 15: a monthly-sized budget with no deal word means rent
             "districts": ["Dongcheng"],
             "budget_max": 8000,
             "bedrooms_min": 2,

@@ -25,6 +25,7 @@ PARAMS = {
     "why": "too_far",
     "constraint": "budget",
     "count": 3,
+    "level": "fine",
 }
 
 

@@ -242,7 +242,7 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         session.add(ListingReport(listing_id=listing.id, customer_id=zhao.id, reason="price"))
         lead = OwnerLead(customer_id=zhao.id, intent="sell", request="call", phone="13900139000",
                          intake={"intent": "sell", "district": "Jing'an", "community": "静安寺小区", "area_m2": 89.0,
-                                 "bedrooms": 2, "floor": 6, "decoration": "simple", "price": 4_900_000.0},
+                                 "bedrooms": 2, "floor": 6, "decoration": "basic", "price": 4_900_000.0},
                          valuation={"deal_type": "sale", "district": "Jing'an", "area_m2": 89.0, "bedrooms": 2,
                                     "count": 3, "low": 4_700_000.0, "high": 5_000_000.0, "estimate": 4_800_000.0,
                                     "per_m2_low": 52_800.0, "per_m2_high": 56_200.0, "widened": False,

@@ -17,8 +17,11 @@ def texts(replies):
 
 
 def test_owner_intent_phrases():
-    for text in ("I want to sell my flat", "selling my apartment in Wangjing", "我想卖房", "出售 朝阳 4室"):
+    for text in ("I want to sell my flat", "selling my apartment in Wangjing", "我想卖房", "我家朝阳的4室想出售"):
         assert owner_intent(text) == "sell", text
+    # A bare 出售 / "for sale" is how listing sites describe what a buyer wants: never an owner on its own.
+    for text in ("出售 朝阳 4室", "望京出售的两居", "2-bed for sale in Wangjing"):
+        assert owner_intent(text) is None, text
     for text in ("let out my home", "I'd like to rent out my apartment", "rent my flat out", "我想出租我的房子",
                  "出租我的两居室"):
         assert owner_intent(text) == "let", text

@@ -107,7 +107,7 @@ async def test_listings_good_and_bad_rows(any_sessions, media) -> None:
         (5, "price must be a positive number up to 999999999999.99"),
         (6, "district 'Atlantis' is not a known district of Beijing (import districts first)"),
         (7, "available_from is '01/04/2026'; expected a date as YYYY-MM-DD"),
-        (8, "furnished is 'maybe'; expected yes/no, true/false, 1/0 or 是/否"),
+        (8, "furnished is 'maybe'; expected yes/no/partial, true/false, 1/0 or 是/否/部分"),
         (9, "lat must be between -90 and 90"),
         (10, "floor 20 is above floors_total 18"),
         (12, "property_type is 'castle'; expected one of apartment, house, villa, office, shop, parking"),
