@@ -14,6 +14,7 @@ from storage.models.aftersales import (
     WarrantyPeriod,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.broadcasts import Broadcast
 from storage.models.conversations import Conversation, DeadLetter, Handoff, InboundUpdate, Message
 from storage.models.delivery import (
     PRIORITY_AGENT,
@@ -38,7 +39,7 @@ from storage.models.service import AuditLog, CannedReply, FaqEntry, FollowUpTask
 from storage.models.viewings import Viewing, ViewingSlot
 
 __all__ = [
-    "AuditLog", "Base", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "DeadLetter",
+    "AuditLog", "Base", "Broadcast", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "DeadLetter",
     "District", "FaqEntry", "FollowUpTask", "Handoff", "Holiday", "InboundUpdate", "Listing", "ListingFeedback",
     "ListingPhoto", "Message", "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit",
     "SavedListing", "SlaPolicy", "Staff", "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment",
