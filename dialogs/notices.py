@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dialogs.i18n import N_, t, translate
+from dialogs.i18n import N_, esc, t, translate
 from dialogs.replies import Choice, Say
 from storage.unit_of_work import Rendered
 
@@ -45,6 +45,12 @@ def _staff_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _broadcast(lang: str, params: Mapping[str, Any]) -> Say:
+    """A notice to owners (storage/services/broadcasts.py): staff wrote `text` in this language; shown as written
+    (escaped), under a heading that says who it is from."""
+    return Say(f"📢 <b>{t(lang, 'Notice from the property team')}</b>\n\n{esc(params['text'])}")
+
+
 def _agent_joined(lang: str, params: Mapping[str, Any]) -> Say:
     return Say(t(lang, "{name} from our team is here now and will answer you in this chat.", name=params["agent"]))
 
@@ -62,6 +68,7 @@ def _survey(lang: str, params: Mapping[str, Any]) -> Say:
 
 
 CUSTOMER_NOTICES: dict[str, Callable[[str, Mapping[str, Any]], Say]] = {
+    "broadcast": _broadcast,
     "agent_joined": _agent_joined,
     "returned_to_bot": _returned_to_bot,
     "survey": _survey,
