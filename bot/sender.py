@@ -63,6 +63,7 @@ from bot.render import Call, render
 from dialogs.replies import reply_from_payload
 from storage import clock, outbox_rows
 from storage.events import Event, message_status
+from storage.models import PRIORITY_BROADCAST
 from storage.outbox_rows import RATE_LIMITED, ClaimedRow
 from storage.repositories.customers import mark_unreachable
 from storage.unit_of_work import Workplace
@@ -129,6 +130,7 @@ class OutboxSender:
         lease_seconds: float = 10.0,
         poll_interval: float = 0.5,
         max_in_flight: int = 64,
+        max_in_flight_broadcast: int = 16,
         max_unconfirmed: int = 4,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
@@ -149,6 +151,10 @@ class OutboxSender:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
         self.max_in_flight = max_in_flight
+        # Notices to owners come thousands at a time: holding only a few keeps an agent's reply (claimed first
+        # anyway) from queueing behind many of them in the limiter, and bounds what still goes out after a
+        # notice is cancelled. Enough to keep the limiter busy at 30/s.
+        self.max_in_flight_broadcast = max(1, min(max_in_flight_broadcast, max_in_flight))
         self.max_unconfirmed = max_unconfirmed
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -271,9 +277,14 @@ class OutboxSender:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _claim(self, limit: int, *, waiting_too: bool) -> int:
+        held_broadcasts = sum(1 for row in self._held.values() if row.priority >= PRIORITY_BROADCAST)
         async with self.workplace.open() as work:
             rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=limit,
-                                           waiting_too=waiting_too)
+                                           waiting_too=waiting_too, priority_below=PRIORITY_BROADCAST)
+            room = min(limit - len(rows), self.max_in_flight_broadcast - held_broadcasts)
+            if room > 0:
+                rows += await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=room,
+                                                waiting_too=waiting_too, priority_from=PRIORITY_BROADCAST)
         for row in rows:
             self._held[row.id] = row
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")

@@ -8,8 +8,9 @@
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
 - every periodic job, in one scheduler (APScheduler 3, in-memory job store): the reminder tick every few
-  seconds, the new-listing / price-drop alert scan every minute, and the handoff assignment tick every
-  HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person).
+  seconds, the new-listing / price-drop alert scan every minute, the handoff assignment tick every
+  HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person), and the notices-to-owners
+  tick every few seconds (and at once when a notice is scheduled for now).
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
 """
 
@@ -41,6 +42,8 @@ log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10
 ALERT_TICK_SECONDS = 60
 ASSIGNMENT_JOB = "handoff-assignment"
+BROADCAST_TICK_SECONDS = 10
+BROADCAST_JOB = "broadcasts"
 
 
 async def _assignment_tick(workplace: Workplace) -> None:
@@ -54,6 +57,7 @@ async def _assignment_tick(workplace: Workplace) -> None:
 def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
     from dialogs import alerts, reminders
+    from storage.services import broadcasts
 
     def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         async def run_job() -> None:
@@ -69,6 +73,8 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
                       seconds=REMINDER_TICK_SECONDS, id="reminder-tick", max_instances=1, coalesce=True)
     scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(workplace, now=clock.now())), "interval",
                       seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
+    scheduler.add_job(guarded("notices to owners", lambda: broadcasts.tick(workplace, clock.now())), "interval",
+                      seconds=BROADCAST_TICK_SECONDS, id=BROADCAST_JOB, max_instances=1, coalesce=True)
     assignment_seconds = workplace.settings.handoff_tick_seconds  # 0 turns automatic assignment off
     if assignment_seconds > 0:
         scheduler.add_job(guarded("handoff assignment", lambda: _assignment_tick(workplace)), "interval",
@@ -87,6 +93,18 @@ async def _assign_when_someone_waits(bus: EventBus, scheduler: AsyncIOScheduler)
             if event.kind != "conversation.changed" or event.data.get("mode") != "waiting":
                 continue
             job = scheduler.get_job(ASSIGNMENT_JOB)
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+
+async def _start_notices_when_due(bus: EventBus, scheduler: AsyncIOScheduler) -> None:
+    """A notice to owners scheduled for now (in any console process) starts at once, not at the next tick."""
+    async with bus.subscribe() as events:
+        while True:
+            event = await events.get()
+            if event.kind != "broadcast.changed" or not event.data.get("due"):
+                continue
+            job = scheduler.get_job(BROADCAST_JOB)
             if job is not None:
                 job.modify(next_run_time=datetime.now(UTC))
 
@@ -177,6 +195,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None,
         scheduler = _start_scheduler(workplace)
         if scheduler.get_job(ASSIGNMENT_JOB) is not None:
             helpers.append(asyncio.create_task(_assign_when_someone_waits(bus, scheduler), name="assign-on-waiting"))
+        helpers.append(asyncio.create_task(_start_notices_when_due(bus, scheduler), name="notices-when-due"))
         if channel is not None:
             await channel.start()
             helpers.append(asyncio.create_task(_wake_sender_on_events(bus, channel.sender.wake),

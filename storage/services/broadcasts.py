@@ -65,12 +65,12 @@ def language_of(customer_language: str | None) -> str:
     return "zh" if customer_language == "zh" else "en"
 
 
-def _text(value: str, name: str) -> str:
+def _text(value: str, *, chinese: bool) -> str:
     text = (value or "").replace("\r\n", "\n").strip()
     if not text:
-        raise BroadcastError(f"write the notice in {name}")
+        raise BroadcastError(f"write the notice in {'Chinese' if chinese else 'English'}")
     if len(text) > MAX_TEXT:
-        raise BroadcastError(f"the {name} text is longer than {MAX_TEXT} characters")
+        raise BroadcastError(f"the {'Chinese' if chinese else 'English'} text is longer than {MAX_TEXT} characters")
     return text
 
 
@@ -78,7 +78,7 @@ async def schedule(work: Work, *, text_en: str, text_zh: str, audience: Mapping[
                    urgent: bool = False, at: datetime | None = None) -> Broadcast:
     """Check and store a notice to send at `at` (aware; None = now). Refusals raise BroadcastError or
     audiences.AudienceError with a sentence for staff."""
-    english, chinese = _text(text_en, "English"), _text(text_zh, "Chinese")
+    english, chinese = _text(text_en, chinese=False), _text(text_zh, chinese=True)
     now = clock.now()
     if at is not None and at.tzinfo is None:
         raise ValueError("the time must be timezone-aware")
