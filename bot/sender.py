@@ -219,7 +219,7 @@ class OutboxSender:
                     last_recovery = now
                     await self.recover()
                     self.limiter.forget_idle()
-                if claimed and claimed == limit and not self.circuit.open:
+                if claimed and (claimed == limit or claimed < 0) and not self.circuit.open:
                     continue  # there may be more ready rows right now
                 try:
                     await asyncio.wait_for(self._wakeup.wait(),
@@ -277,19 +277,24 @@ class OutboxSender:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _claim(self, limit: int, *, waiting_too: bool) -> int:
-        held_broadcasts = sum(1 for row in self._held.values() if row.priority >= PRIORITY_BROADCAST)
+        """Claim up to `limit` rows; returns how many, or -1 when it asked for fewer than `limit` (room for
+        broadcasts) and got all it asked for (there may be more ready rows right now)."""
+        room = self.max_in_flight_broadcast - sum(1 for row in self._held.values()
+                                                  if row.priority >= PRIORITY_BROADCAST)
+        # With room for broadcasts, one claim in priority order, no more rows than that room (so no more
+        # broadcasts either); without, one claim that leaves broadcasts alone. One statement either way.
+        asked = min(limit, room) if room > 0 else limit
         async with self.workplace.open() as work:
-            rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=limit,
-                                           waiting_too=waiting_too, priority_below=PRIORITY_BROADCAST)
-            room = min(limit - len(rows), self.max_in_flight_broadcast - held_broadcasts)
-            if room > 0:
-                rows += await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=room,
-                                                waiting_too=waiting_too, priority_from=PRIORITY_BROADCAST)
+            rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=asked,
+                                           waiting_too=waiting_too,
+                                           priority_below=None if room > 0 else PRIORITY_BROADCAST)
         for row in rows:
             self._held[row.id] = row
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._finished)
+        if rows and len(rows) == asked < limit and any(row.priority < PRIORITY_BROADCAST for row in rows):
+            return -1
         return len(rows)
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -43,15 +43,15 @@ class ClaimedRow:
 
 async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int,
                 waiting_too: bool = False, channel: str = "telegram",
-                priority_below: int | None = None, priority_from: int | None = None) -> list[ClaimedRow]:
+                priority_below: int | None = None) -> list[ClaimedRow]:
     """Atomically take up to `limit` due rows, at most one per chat: the chat's oldest unfinished row.
 
     Only the head of each chat is claimable, so row N+1 of a chat never goes before row N is sent or failed,
     and a chat never has two rows in flight. PostgreSQL skips rows another sender holds (SKIP LOCKED);
     SQLite runs the single UPDATE ... RETURNING under its database write lock.
     `waiting_too`: rows backing off after a failed attempt count as due as well (the sender's probe while
-    Telegram is failing); rows waiting out a 429 never do. `priority_below` / `priority_from`: only rows of a
-    priority below / at least this (the sender claims broadcasts apart, to hold only a few of them at a time).
+    Telegram is failing); rows waiting out a 429 never do. `priority_below`: only rows of a priority below this
+    (the sender leaves broadcasts alone while it holds as many of them as it wants at a time).
     """
     candidate = aliased(OutboxMessage, name="candidate")
     older = aliased(OutboxMessage, name="older")
@@ -67,8 +67,6 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     )
     if priority_below is not None:
         heads = heads.where(candidate.priority < priority_below)
-    if priority_from is not None:
-        heads = heads.where(candidate.priority >= priority_from)
     if session.get_bind().dialect.name == "postgresql":
         heads = heads.with_for_update(skip_locked=True, of=candidate)
     result = await session.execute(

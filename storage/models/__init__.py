@@ -39,7 +39,8 @@ from storage.models.service import AuditLog, CannedReply, FaqEntry, FollowUpTask
 from storage.models.viewings import Viewing, ViewingSlot
 
 __all__ = [
-    "AuditLog", "Base", "Broadcast", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit", "DeadLetter",
+    "AuditLog", "Base", "Broadcast", "Building", "CannedReply", "Conversation", "Customer", "CustomerUnit",
+    "DeadLetter",
     "District", "FaqEntry", "FollowUpTask", "Handoff", "Holiday", "InboundUpdate", "Listing", "ListingFeedback",
     "ListingPhoto", "Message", "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit",
     "SavedListing", "SlaPolicy", "Staff", "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment",

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from storage.clock import FrozenClock
-from storage.models import PRIORITY_BROADCAST, Broadcast, Building, CustomerUnit, OutboxMessage, Project
+from storage.models import PRIORITY_BROADCAST, Broadcast, Building, Customer, CustomerUnit, OutboxMessage, Project
 from storage.repositories import broadcasts as broadcast_rows
 from storage.services import audiences, broadcasts
 from storage.services.audiences import AudienceError
@@ -81,9 +81,7 @@ async def test_audiences_narrow_by_project_buildings_and_tags(any_sessions, cloc
         async with any_sessions() as session:
             stored = await audiences.parse(session, audience)
             dialect = session.get_bind().dialect.name
-            from storage.models import Customer
-
-            found = set((await session.scalars(select(Customer.id).where(audiences.condition(stored, dialect)))))
+            found = set(await session.scalars(select(Customer.id).where(audiences.condition(stored, dialect))))
             counted = await audiences.count(session, stored)
         assert counted.owners == len(found)
         return found
