@@ -93,7 +93,7 @@ async def schedule(work: Work, *, text_en: str, text_zh: str, audience: Mapping[
                           estimated=counted.owners, recipients=0, cursor=0, created_at=now, updated_at=now)
     work.session.add(broadcast)
     await work.session.flush()
-    await work.audit("broadcast.schedule", target_type="broadcast", target_id=broadcast.id,
+    await work.audit("broadcast_schedule", target_type="broadcast", target_id=broadcast.id,
                      details={"audience": stored, "urgent": urgent, "owners": counted.owners,
                               "at": broadcast.scheduled_at.isoformat()})
     work.publish(broadcast_changed(broadcast, due=broadcast.scheduled_at <= now))
@@ -113,7 +113,7 @@ async def cancel(work: Work, broadcast_id: int) -> int:
     broadcast.cancelled_at = now
     broadcast.cancelled_by = work.actor.staff_id
     stopped = await _cancel_pending(session, [broadcast_id])
-    await work.audit("broadcast.cancel", target_type="broadcast", target_id=broadcast_id,
+    await work.audit("broadcast_cancel", target_type="broadcast", target_id=broadcast_id,
                      details={"stopped": stopped, "queued": broadcast.recipients})
     work.publish(broadcast_changed(broadcast, stopped=stopped))
     return stopped

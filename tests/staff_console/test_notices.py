@@ -123,7 +123,7 @@ async def test_service_staff_compose_preview_schedule_and_follow_a_notice(client
     notice_id = int(created.headers["Location"].rsplit("/", 1)[1])
     async with sessions() as session:
         notice = await session.get(Broadcast, notice_id)
-        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "broadcast.schedule"))
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "broadcast_schedule"))
     assert (notice.audience, notice.urgent, notice.estimated, notice.created_by) == (
         {"project": [ids["sunny"]]}, True, 3, team.service.id)
     assert audit is not None and audit.target_id == notice_id
