@@ -22,6 +22,7 @@ from storage.vocabulary import BROADCAST_ACTIVE, BROADCAST_STATUSES, RECIPIENT_S
 ROLES = ("admin", "service")
 NAV = [NavItem(N_("Notices"), "/notices", ROLES, order=45)]
 PAGE_SIZE = 100
+MAX_PAGE = 100_000  # 10 million recipients; beyond it an offset would not fit a database integer
 
 
 def _audience_form(form: Form) -> dict[str, list[str]]:
@@ -108,7 +109,7 @@ async def notice_detail(request: web.Request) -> web.StreamResponse:
     broadcast_id = path_id(request, "broadcast_id")
     status = request.query.get("status", "")
     status = status if status in RECIPIENT_STATUSES else ""
-    page = max(1, to_int(request.query.get("page"), 1) or 1)
+    page = min(max(1, to_int(request.query.get("page"), 1) or 1), MAX_PAGE)
     async with db(request)() as session:
         notice = await broadcast_rows.get(session, broadcast_id)
         if notice is None:

@@ -142,6 +142,10 @@ async def test_service_staff_compose_preview_schedule_and_follow_a_notice(client
     assert [r.attrs["data-customer"] for r in blocked.find("table", id="recipients").find("tbody").find_all("tr")] \
         == [str(ids["cy"])]
 
+    beyond = await client.get(f"/notices/{notice_id}?page=9223372036854775807&status=nonsense")
+    assert beyond.status == 200
+    assert Page(await beyond.text()).root.find("table", id="recipients").find("td").text == "Nobody yet."
+
     listed = Page(await (await client.get("/notices")).text()).root
     row = listed.find("tr", data_notice=str(notice_id))
     assert row.attrs["data-status"] == "sending" and "Sunny Garden" in row.text
