@@ -281,13 +281,19 @@ class OutboxSender:
         broadcasts) and got all it asked for (there may be more ready rows right now)."""
         room = self.max_in_flight_broadcast - sum(1 for row in self._held.values()
                                                   if row.priority >= PRIORITY_BROADCAST)
+        if room < max(1, self.max_in_flight_broadcast // 2):
+            room = 0  # refill in halves: one claim per several broadcasts, not one per message
         # With room for broadcasts, one claim in priority order, no more rows than that room (so no more
         # broadcasts either); without, one claim that leaves broadcasts alone. One statement either way.
         asked = min(limit, room) if room > 0 else limit
+        below = None if room > 0 else PRIORITY_BROADCAST
+        async with self.workplace.gate.sessions() as session:  # a read first: most wake-ups find nothing new
+            if not await outbox_rows.due_exists(session, now=clock.now(), waiting_too=waiting_too,
+                                                priority_below=below):
+                return 0
         async with self.workplace.open() as work:
             rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=asked,
-                                           waiting_too=waiting_too,
-                                           priority_below=None if room > 0 else PRIORITY_BROADCAST)
+                                           waiting_too=waiting_too, priority_below=below)
         for row in rows:
             self._held[row.id] = row
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")

@@ -82,6 +82,17 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
             for r in rows]
 
 
+async def due_exists(session: AsyncSession, *, now: datetime, waiting_too: bool = False, channel: str = "telegram",
+                     priority_below: int | None = None) -> bool:
+    """Whether `claim` could find a row (a read, so a sender with nothing to claim costs no write transaction:
+    on SQLite every write waits its turn at the process's write gate, the sender's own outcomes included)."""
+    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.channel == channel,
+                                           _due(OutboxMessage, now, waiting_too))
+    if priority_below is not None:
+        query = query.where(OutboxMessage.priority < priority_below)
+    return await session.scalar(query.limit(1)) is not None
+
+
 @dataclass(frozen=True)
 class WebRow:
     """A web chat row taken for delivery, with what the page shows about its author."""
