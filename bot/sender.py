@@ -2,6 +2,10 @@
 
 - Rows are claimed atomically (storage.outbox_rows.claim), one head row per chat, so several senders (threads,
   processes, machines) never send a row twice and a chat's messages keep their order.
+- Priorities: claims take agent replies, then bot replies, then reminders, then notices to owners (broadcasts),
+  and the sender holds at most `max_in_flight_broadcast` broadcast rows at a time (refilled in halves), so a reply
+  queued during a notice to thousands waits behind a few of them, and cancelling a notice leaves only those few
+  to go out. Before it claims, the sender reads whether anything is due: an idle wake-up writes nothing.
 - Limits are kept on our side (bot.limits.SendLimiter); a 429 pauses the chat (and everything, when several
   chats are refused at once: a flood wait) for retry_after and the row is retried without counting a failure.
 - Outages: a 5xx, a network error, a timeout or a request left unanswered for `stall_seconds` opens a circuit
