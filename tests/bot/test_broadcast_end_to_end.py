@@ -169,3 +169,37 @@ async def test_cancelling_halfway_stops_the_rest(sessions):
     assert stopped == counts["cancelled"]
     assert counts["queued"] == counts["failed"] == counts["blocked"] == 0
     assert all(n == 1 for n in Counter(chat for chat, _, _ in server.receipts).values())
+
+
+async def test_an_idle_sender_reads_and_writes_nothing(sessions):
+    """Wake-ups with nothing due cost a read, not a write transaction (on SQLite every write takes its turn at
+    the process's write gate, the sender's own outcome commits included)."""
+    from contextlib import asynccontextmanager as wrap
+
+    async with BotApiServer(token=TOKEN, limits=None) as server:
+        bot = create_bot(TOKEN, server.base_url)
+        sender = OutboxSender(bot, workplace_for(sessions), SendLimiter(), poll_interval=0.01)
+        gate = sender.workplace.gate
+        opened = []
+        original = gate.transaction
+
+        @wrap
+        async def counted():  # type: ignore[no-untyped-def]
+            opened.append(1)
+            async with original() as session:
+                yield session
+
+        gate.transaction = counted  # type: ignore[method-assign]
+        task = asyncio.create_task(sender.run())
+        try:
+            await asyncio.sleep(0.5)  # dozens of polls
+            idle = len(opened)
+            async with sessions() as session, session.begin():
+                await enqueue(session, chat_id=900_001, payload=Say("hello").to_payload())
+            sender.wake()
+            await eventually(lambda: len(server.sent(900_001)) == 1, what="the row sent")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await bot.session.close()
+    assert idle <= 2, f"{idle} write transactions while idle (start-up recovery only)"
