@@ -2,6 +2,10 @@
 
 - Rows are claimed atomically (storage.outbox_rows.claim), one head row per chat, so several senders (threads,
   processes, machines) never send a row twice and a chat's messages keep their order.
+- Priorities: claims take agent replies, then bot replies, then reminders, then notices to owners (broadcasts),
+  and the sender holds at most `max_in_flight_broadcast` broadcast rows at a time (refilled in halves), so a reply
+  queued during a notice to thousands waits behind a few of them, and cancelling a notice leaves only those few
+  to go out. Before it claims, the sender reads whether anything is due: an idle wake-up writes nothing.
 - Limits are kept on our side (bot.limits.SendLimiter); a 429 pauses the chat (and everything, when several
   chats are refused at once: a flood wait) for retry_after and the row is retried without counting a failure.
 - Outages: a 5xx, a network error, a timeout or a request left unanswered for `stall_seconds` opens a circuit
@@ -63,6 +67,7 @@ from bot.render import Call, render
 from dialogs.replies import reply_from_payload
 from storage import clock, outbox_rows
 from storage.events import Event, message_status
+from storage.models import PRIORITY_BROADCAST
 from storage.outbox_rows import RATE_LIMITED, ClaimedRow
 from storage.repositories.customers import mark_unreachable
 from storage.unit_of_work import Workplace
@@ -129,6 +134,7 @@ class OutboxSender:
         lease_seconds: float = 10.0,
         poll_interval: float = 0.5,
         max_in_flight: int = 64,
+        max_in_flight_broadcast: int = 16,
         max_unconfirmed: int = 4,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
@@ -149,6 +155,10 @@ class OutboxSender:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_interval = poll_interval
         self.max_in_flight = max_in_flight
+        # Notices to owners come thousands at a time: holding only a few keeps an agent's reply (claimed first
+        # anyway) from queueing behind many of them in the limiter, and bounds what still goes out after a
+        # notice is cancelled. Enough to keep the limiter busy at 30/s.
+        self.max_in_flight_broadcast = max(1, min(max_in_flight_broadcast, max_in_flight))
         self.max_unconfirmed = max_unconfirmed
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -213,7 +223,7 @@ class OutboxSender:
                     last_recovery = now
                     await self.recover()
                     self.limiter.forget_idle()
-                if claimed and claimed == limit and not self.circuit.open:
+                if claimed and (claimed == limit or claimed < 0) and not self.circuit.open:
                     continue  # there may be more ready rows right now
                 try:
                     await asyncio.wait_for(self._wakeup.wait(),
@@ -271,14 +281,30 @@ class OutboxSender:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _claim(self, limit: int, *, waiting_too: bool) -> int:
+        """Claim up to `limit` rows; returns how many, or -1 when it asked for fewer than `limit` (room for
+        broadcasts) and got all it asked for (there may be more ready rows right now)."""
+        room = self.max_in_flight_broadcast - sum(1 for row in self._held.values()
+                                                  if row.priority >= PRIORITY_BROADCAST)
+        if room < max(1, self.max_in_flight_broadcast // 2):
+            room = 0  # refill in halves: one claim per several broadcasts, not one per message
+        # With room for broadcasts, one claim in priority order, no more rows than that room (so no more
+        # broadcasts either); without, one claim that leaves broadcasts alone. One statement either way.
+        asked = min(limit, room) if room > 0 else limit
+        below = None if room > 0 else PRIORITY_BROADCAST
+        async with self.workplace.gate.sessions() as session:  # a read first: most wake-ups find nothing new
+            if not await outbox_rows.due_exists(session, now=clock.now(), waiting_too=waiting_too,
+                                                priority_below=below):
+                return 0
         async with self.workplace.open() as work:
-            rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=limit,
-                                           waiting_too=waiting_too)
+            rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=asked,
+                                           waiting_too=waiting_too, priority_below=below)
         for row in rows:
             self._held[row.id] = row
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._finished)
+        if rows and len(rows) == asked < limit and any(row.priority < PRIORITY_BROADCAST for row in rows):
+            return -1
         return len(rows)
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs.cards import title, when
-from dialogs.i18n import N_, t, translate
+from dialogs.i18n import N_, esc, t, translate
 from dialogs.receipts import ticket_filed_text, viewing_booked_text, viewing_moved_text
 from dialogs.replies import Choice, Say
 from storage.unit_of_work import Rendered
@@ -89,6 +89,12 @@ def _staff_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if key in values and str(values[key]) in words:
             values[key] = translate(lang, words[str(values[key])])
     return values
+
+
+def _broadcast(lang: str, params: Mapping[str, Any]) -> Say:
+    """A notice to owners (storage/services/broadcasts.py): staff wrote `text` in this language; shown as written
+    (escaped), under a heading that says who it is from."""
+    return Say(f"📢 <b>{t(lang, 'Notice from the property team')}</b>\n\n{esc(params['text'])}")
 
 
 def _agent_joined(lang: str, params: Mapping[str, Any]) -> Say:
@@ -178,6 +184,7 @@ def _team_transfer(lang: str, params: Mapping[str, Any]) -> Say:
 
 
 CUSTOMER_NOTICES: dict[str, Callable[[str, Mapping[str, Any]], Say]] = {
+    "broadcast": _broadcast,
     "agent_joined": _agent_joined,
     "transferred": _transferred,
     "requeued": _requeued,

@@ -8,8 +8,9 @@
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
 - every periodic job, in one scheduler (APScheduler 3, in-memory job store): the reminder tick every few
-  seconds, the new-listing / price-drop alert scan every minute, and the handoff assignment tick every
-  HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person).
+  seconds, the new-listing / price-drop alert scan every minute, the handoff assignment tick every
+  HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person), and the notices-to-owners
+  tick every few seconds (and at once when a notice is scheduled for now).
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
 """
 
@@ -42,6 +43,8 @@ REMINDER_TICK_SECONDS = 10
 ALERT_TICK_SECONDS = 60
 REMINDER_JOB = "reminder-tick"
 ASSIGNMENT_JOB = "handoff-assignment"
+BROADCAST_TICK_SECONDS = 10
+BROADCAST_JOB = "broadcasts"
 
 
 async def _assignment_tick(workplace: Workplace) -> None:
@@ -63,6 +66,7 @@ async def verification_tick(workplace: Workplace) -> tuple[int, int]:
 def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
     from dialogs import alerts, reminders
+    from storage.services import broadcasts
 
     def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         async def run_job() -> None:
@@ -78,6 +82,8 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
                       seconds=REMINDER_TICK_SECONDS, id=REMINDER_JOB, max_instances=1, coalesce=True)
     scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(workplace, now=clock.now())), "interval",
                       seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
+    scheduler.add_job(guarded("notices to owners", lambda: broadcasts.tick(workplace, clock.now())), "interval",
+                      seconds=BROADCAST_TICK_SECONDS, id=BROADCAST_JOB, max_instances=1, coalesce=True)
     assignment_seconds = workplace.settings.handoff_tick_seconds  # 0 turns automatic assignment off
     if assignment_seconds > 0:
         scheduler.add_job(guarded("handoff assignment", lambda: _assignment_tick(workplace)), "interval",
@@ -94,12 +100,15 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
 
 def _due_now(event: Event) -> str | None:
     """The periodic job an event makes due at once, if any: a customer who starts waiting for a person should
-    not wait for the next assignment tick, and a ticket change the customer must hear about (queued as a
-    "ticket_update" reminder, due at once) should not wait for the next reminder tick."""
+    not wait for the next assignment tick, a ticket change the customer must hear about (queued as a
+    "ticket_update" reminder, due at once) should not wait for the next reminder tick, and a notice to owners
+    scheduled for now (in any console process) starts at once."""
     if event.kind == "conversation.changed" and event.data.get("mode") == "waiting":
         return ASSIGNMENT_JOB
     if event.kind == "ticket.changed":
         return REMINDER_JOB
+    if event.kind == "broadcast.changed" and event.data.get("due"):  # a notice to owners scheduled for now
+        return BROADCAST_JOB
     return None
 
 

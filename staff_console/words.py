@@ -107,6 +107,12 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     },
     "quote_answer": {"accepted": N_("accepted by the customer"), "declined": N_("declined by the customer")},
     "dead_letter_stage": {"store": N_("storing"), "handle": N_("handling")},
+    # Notices to owners (storage.vocabulary.BROADCAST_STATUSES, RECIPIENT_STATUSES, storage/services/audiences.py)
+    "broadcast_status": {"scheduled": N_("scheduled"), "queueing": N_("queueing"), "sending": N_("sending"),
+                         "done": N_("done"), "cancelled": N_("cancelled")},
+    "recipient_status": {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed"),
+                         "blocked": N_("blocked the bot"), "cancelled": N_("cancelled")},
+    "audience": {"project": N_("Project"), "building": N_("Buildings"), "tag": N_("Tag group")},
     "inbox_view": {"waiting": N_("Waiting"), "mine": N_("Mine"), "open": N_("All open"), "closed": N_("Closed")},
     "inbox_sort": {"activity": N_("Latest activity"), "waiting": N_("Longest waiting")},
     "feature": {

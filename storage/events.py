@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for the constructors' signatures only: the bus itself knows no tables
-    from storage.models import Conversation, Message, StaffNotification, Ticket
+    from storage.models import Broadcast, Conversation, Message, StaffNotification, Ticket
 
 log = logging.getLogger(__name__)
 CHANNEL = "homedesk:events"
@@ -83,6 +83,12 @@ def conversation_changed(conversation: Conversation, **extra: Any) -> Event:
 def ticket_changed(ticket: Ticket, **extra: Any) -> Event:
     return Event("ticket.changed", {"ticket_id": ticket.id, "number": ticket.number, "status": ticket.status,
                                     "assignee_id": ticket.assignee_id, **extra})
+
+
+def broadcast_changed(broadcast: Broadcast, **extra: Any) -> Event:
+    """A notice to owners was scheduled, started, finished or cancelled (consoles refresh; a process with the
+    scheduler starts a notice due now at once)."""
+    return Event("broadcast.changed", {"broadcast_id": broadcast.id, "status": broadcast.status, **extra})
 
 
 def notification_new(note: StaffNotification) -> Event:

@@ -94,14 +94,14 @@ async def queue_to_customer(
 
 
 def outbox_row(chat_id: int | None, payload: dict[str, Any], priority: int, *, dedupe_key: str | None = None,
-               customer_id: int | None = None, staff_id: int | None = None, channel: str = "telegram"
-               ) -> dict[str, Any]:
+               customer_id: int | None = None, staff_id: int | None = None, channel: str = "telegram",
+               broadcast_id: int | None = None) -> dict[str, Any]:
     """One row for `enqueue_many`."""
     now = clock.now()
     return {"channel": channel, "chat_id": chat_id, "method": str(payload.get("kind", "say")), "payload": payload,
             "priority": priority,
             "status": "pending", "attempts": 0, "next_attempt_at": now, "customer_id": customer_id,
-            "staff_id": staff_id, "dedupe_key": dedupe_key, "created_at": now}
+            "staff_id": staff_id, "dedupe_key": dedupe_key, "created_at": now, "broadcast_id": broadcast_id}
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

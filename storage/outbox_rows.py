@@ -38,17 +38,20 @@ class ClaimedRow:
     attempts: int
     message_id: int | None
     customer_id: int | None
+    priority: int = 1
 
 
 async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int,
-                waiting_too: bool = False, channel: str = "telegram") -> list[ClaimedRow]:
+                waiting_too: bool = False, channel: str = "telegram",
+                priority_below: int | None = None) -> list[ClaimedRow]:
     """Atomically take up to `limit` due rows, at most one per chat: the chat's oldest unfinished row.
 
     Only the head of each chat is claimable, so row N+1 of a chat never goes before row N is sent or failed,
     and a chat never has two rows in flight. PostgreSQL skips rows another sender holds (SKIP LOCKED);
     SQLite runs the single UPDATE ... RETURNING under its database write lock.
     `waiting_too`: rows backing off after a failed attempt count as due as well (the sender's probe while
-    Telegram is failing); rows waiting out a 429 never do.
+    Telegram is failing); rows waiting out a 429 never do. `priority_below`: only rows of a priority below this
+    (the sender leaves broadcasts alone while it holds as many of them as it wants at a time).
     """
     candidate = aliased(OutboxMessage, name="candidate")
     older = aliased(OutboxMessage, name="older")
@@ -62,6 +65,8 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
         .order_by(candidate.priority, candidate.id)
         .limit(limit)
     )
+    if priority_below is not None:
+        heads = heads.where(candidate.priority < priority_below)
     if session.get_bind().dialect.name == "postgresql":
         heads = heads.with_for_update(skip_locked=True, of=candidate)
     result = await session.execute(
@@ -73,7 +78,19 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
         .execution_options(synchronize_session=False)
     )
     rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
-    return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id) for r in rows]
+    return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id, r.priority)
+            for r in rows]
+
+
+async def due_exists(session: AsyncSession, *, now: datetime, waiting_too: bool = False, channel: str = "telegram",
+                     priority_below: int | None = None) -> bool:
+    """Whether `claim` could find a row (a read, so a sender with nothing to claim costs no write transaction:
+    on SQLite every write waits its turn at the process's write gate, the sender's own outcomes included)."""
+    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.channel == channel,
+                                           _due(OutboxMessage, now, waiting_too))
+    if priority_below is not None:
+        query = query.where(OutboxMessage.priority < priority_below)
+    return await session.scalar(query.limit(1)) is not None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,12 @@ ROOT_CAUSES = (
     "staff_conduct", "communication", "workmanship", "materials", "design", "schedule", "process", "third_party",
     "expectation", "other",
 )
+# Notices to owners (storage/services/broadcasts.py): scheduled -> queueing -> sending -> done, or cancelled while
+# still scheduled, queueing or sending.
+BROADCAST_STATUSES = ("scheduled", "queueing", "sending", "done", "cancelled")
+BROADCAST_ACTIVE = ("scheduled", "queueing", "sending")  # can still be cancelled
+# Each recipient's status, read from their outbox row.
+RECIPIENT_STATUSES = ("queued", "sent", "failed", "blocked", "cancelled")
 
 CONVERSATION_MODES: tuple[ConversationMode, ...] = tuple(ConversationMode)
 STAFF_ROLES: tuple[StaffRole, ...] = tuple(StaffRole)

@@ -14,6 +14,7 @@ from storage.models.aftersales import (
     WarrantyPeriod,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.broadcasts import Broadcast
 from storage.models.consultations import Consultation
 from storage.models.conversations import ChatWait, Conversation, DeadLetter, Handoff, InboundUpdate, Message
 from storage.models.delivery import (
@@ -41,8 +42,8 @@ from storage.models.service import AuditLog, CannedReply, FaqEntry, FollowUpTask
 from storage.models.viewings import Viewing, ViewingSlot
 
 __all__ = [
-    "AuditLog", "Base", "Building", "CannedReply", "ChatWait", "Consultation", "Conversation", "Customer",
-    "CustomerUnit", "DeadLetter",
+    "AuditLog", "Base", "Broadcast", "Building", "CannedReply", "ChatWait", "Consultation", "Conversation",
+    "Customer", "CustomerUnit", "DeadLetter",
     "District", "FaqEntry", "FollowUpTask", "Handoff", "Holiday", "InboundUpdate", "Listing", "ListingFeedback",
     "ListingPhoto", "ListingReport", "Message", "Need", "OutboxMessage", "OwnerLead", "Project", "Recommendation",
     "Reminder", "Revisit",

@@ -24,6 +24,7 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "priority", "next_attempt_at", "id"),
         Index("ix_outbox_chat", "chat_id", "status", "id"),
         Index("ix_outbox_customer", "customer_id", "id"),  # a web visitor's mailbox (what they missed)
+        Index("ix_outbox_broadcast", "broadcast_id", "status"),  # a notice's recipients by status
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -33,7 +34,8 @@ class OutboxMessage(Base):
     method: Mapped[str] = mapped_column(String(32))  # sendMessage, sendPhoto, editMessageText, ...
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     priority: Mapped[int] = mapped_column(default=PRIORITY_BOT)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
+    # pending | sending | sent | failed | cancelled (a cancelled notice's rows that had not gone out)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
     lease_until: Mapped[datetime | None]
@@ -42,6 +44,8 @@ class OutboxMessage(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    # The notice to owners this row delivers (one row per recipient; storage/services/broadcasts.py).
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
     # Optional key a caller sets so the same logical message is never queued twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())

@@ -179,7 +179,7 @@ async def test_one_scheduler_runs_every_tick_and_runs_them_at_once_when_work_arr
     watcher = asyncio.create_task(app._run_jobs_on_events(bus, scheduler))
     try:
         assert {job.id for job in scheduler.get_jobs()} == {app.REMINDER_JOB, "listing-alerts", app.ASSIGNMENT_JOB,
-                                                            "listing-verification"}
+                                                            "listing-verification", app.BROADCAST_JOB}
         await asyncio.sleep(0)  # the watcher subscribes
         started = len(reminder_ticks)  # the interval's first run is REMINDER_TICK_SECONDS away
         waiting = SimpleNamespace(id=1, customer_id=1, status="open", mode="waiting", assignee_id=None,
@@ -198,3 +198,47 @@ async def test_one_scheduler_runs_every_tick_and_runs_them_at_once_when_work_arr
         assert off.get_job(app.ASSIGNMENT_JOB) is None
     finally:
         off.shutdown(wait=False)
+
+
+async def test_a_notice_to_owners_scheduled_for_now_starts_at_once(sessions, monkeypatch):
+    """The console schedules a notice for now; the scheduler's notices job runs at once, not at its next tick."""
+    from sqlalchemy import select
+
+    from bench.broadcast import seed_owners
+    from homedesk import app
+    from storage.events import EventBus
+    from storage.models import OutboxMessage, Project
+    from storage.services import broadcasts
+    from tests.workplace import workplace_for
+
+    monkeypatch.setattr(app, "BROADCAST_TICK_SECONDS", 3600)
+    bus = EventBus()
+    workplace = workplace_for(sessions, bus, load_settings(handoff_tick_seconds=0))
+    await seed_owners(sessions, [41_000_001, 41_000_002, 41_000_003])
+    scheduler = app._start_scheduler(workplace)
+    watcher = asyncio.create_task(app._run_jobs_on_events(bus, scheduler))
+    queued: list[int] = []
+    try:
+        await asyncio.sleep(0)  # the watcher subscribes
+        async with workplace.open() as work:
+            project = await work.session.scalar(select(Project.id))
+            await broadcasts.schedule(work, text_en="Water off", text_zh="停水", audience={"project": [str(project)]},
+                                      urgent=True)
+
+        async def rows() -> None:
+            async with sessions() as session:
+                queued[:] = list((await session.scalars(select(OutboxMessage.chat_id))).all())
+
+        async def poll() -> bool:
+            await rows()
+            return len(queued) == 3
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while not await poll():
+            assert loop.time() < deadline, "the notice did not start"
+            await asyncio.sleep(0.05)
+    finally:
+        watcher.cancel()
+        scheduler.shutdown(wait=False)
+    assert sorted(queued) == [41_000_001, 41_000_002, 41_000_003]

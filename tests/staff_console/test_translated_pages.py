@@ -39,8 +39,10 @@ from storage import updates
 from storage.db import transaction
 from storage.events import EventBus
 from storage.models import (
+    Building,
     CannedReply,
     Conversation,
+    CustomerUnit,
     District,
     FaqEntry,
     FollowUpTask,
@@ -55,13 +57,13 @@ from storage.models import (
     Viewing,
 )
 from storage.repositories import conversations, customers
-from storage.services import handoff, sla, ticket_desk, tickets
+from storage.services import broadcasts, handoff, sla, ticket_desk, tickets
 from storage.services.staff_accounts import create_staff
 from tests import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
 from tests.staff_console.helpers import customer_writes, waiting_customer
-from tests.workplace import SETTINGS, staff_work
+from tests.workplace import SETTINGS, staff_work, workplace_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -81,7 +83,7 @@ DATA = [
     "上海", "静安", "南京西路 1 号", "南北通透，采光好", "HD-1001", "HD-2002",
     "阳光花园", "厨房水龙头漏水", "客服态度不好", "工作日晚上", "已订购配件", "师傅迟到了", "请尽快回电",
     "客户想带家人一起看", "问候", "您好，请问有什么可以帮您？", "Greeting", "Hello! How can I help?",
-    "国庆节", "abc", "'abc'",
+    "国庆节", "abc", "'abc'", "Water off on Friday 9-12", "停水通知：周五9-12点",
     "营业厅周末开门吗？", "周六 10:00-16:00 开门。", "营业厅",
 ]
 _DATA_SORTED = sorted(set(DATA), key=len, reverse=True)
@@ -172,6 +174,7 @@ class Seeded:
     unit: int = 0  # Chen Jing's home (阳光花园 3-1201)
     faq: int = 0
     owner_lead: int = 1
+    notice: int = 0  # a notice to the owners of 阳光花园 (two owners: one reached, one who blocked the bot)
 
 
 async def seed(sessions: async_sessionmaker) -> Seeded:
@@ -289,11 +292,20 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         await sla.set_holiday(session, date(2026, 10, 1), "国庆节", False)
         await sla.upsert_policy(session, kind="repair", category="plumbing", priority="normal",
                                 first_response_minutes=120, resolve_minutes=2880, business_hours=True)
+        session.add_all([CustomerUnit(customer_id=chen.id, unit_id=unit.id),
+                         CustomerUnit(customer_id=zhao.id, unit_id=unit.id)])
         await session.flush()
-        return Seeded(taken=taken.id, waiting=waiting.id, closed=closed.id, customer=chen.id, listing=listing.id,
-                      repair=repair.id, complaint=complaint.id, viewing=viewing.id, admin=admin, agent=agent,
-                      service=service, english_admin=english_admin, english_agent=english_agent, unit=unit.id,
-                      faq=faq.id, owner_lead=lead.id)
+        project = (await session.get(Building, unit.building_id)).project_id
+        notice = await broadcasts.schedule(staff_work(session, admin.id), text_en="Water off on Friday 9-12",
+                                           text_zh="停水通知：周五9-12点", audience={"project": [str(project)]},
+                                           urgent=True)
+        await session.flush()
+        seeded = Seeded(taken=taken.id, waiting=waiting.id, closed=closed.id, customer=chen.id, listing=listing.id,
+                        repair=repair.id, complaint=complaint.id, viewing=viewing.id, admin=admin, agent=agent,
+                        service=service, english_admin=english_admin, english_agent=english_agent, unit=unit.id,
+                        faq=faq.id, owner_lead=lead.id, notice=notice.id)
+    await broadcasts.tick(workplace_for(sessions))  # its recipients: one queued, one blocked
+    return seeded
 
 
 @pytest.fixture
@@ -331,12 +343,14 @@ def admin_pages(s: Seeded) -> list[str]:
             "/reports?from=2020-01-01&to=2030-12-31", "/staff", "/canned", "/tickets/settings", "/dead-letters",
             "/listings/import", f"/viewings?agent={s.agent.id}", f"/tickets/{s.repair}", "/tickets/follow-ups",
             "/profile", "/technicians", f"/staff/{s.agent.id}", f"/staff/{s.service.id}", "/faq", "/faq?state=all",
-            f"/faq/{s.faq}", "/faq/import", "/units", f"/units/{s.unit}", "/customers/new"]
+            f"/faq/{s.faq}", "/faq/import", "/units", f"/units/{s.unit}", "/customers/new", "/notices", "/notices/new",
+            f"/notices/{s.notice}", f"/notices/{s.notice}?status=blocked"]
 
 
 def service_pages(s: Seeded) -> list[str]:
     return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile", "/technicians",
-            f"/staff/{s.service.id}", "/units", "/units?flag=no_owner", f"/units/{s.unit}"]
+            f"/staff/{s.service.id}", "/units", "/units?flag=no_owner", f"/units/{s.unit}", "/notices",
+            f"/notices/{s.notice}"]
 
 
 # Routes that answer something other than a page, or only send the browser on.
@@ -482,7 +496,8 @@ async def test_a_chinese_speaking_team_sees_no_english(browser, console, session
     assert not _said(walk, ["收件箱", "人工接待中", "排队中", "等待客户回复", "处理中", "水管/给排水", "紧急",
                             "新客户排队中：周杰", "您已接入该会话。", "楼层 31 高于楼栋的总楼层 30",
                             "价格 为 'abc'，应为数字", "已创建", "已设为休息日", "报表", "工单（按类别）",
-                            "异常消息", "2026年10月1日", "¥480万", "静安", "擅长：水管/给排水", "满意度评分低"])
+                            "异常消息", "2026年10月1日", "¥480万", "静安", "擅长：水管/给排水", "满意度评分低",
+                            "业主通知", "已屏蔽机器人", "预览人数"])
     assert len(walk.pages) >= 45
 
 
