@@ -14,6 +14,15 @@ from storage.models.aftersales import (
     WarrantyPeriod,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.deals import (
+    Deal,
+    DealAttachment,
+    InspectionSlot,
+    Milestone,
+    MilestoneEvent,
+    MilestoneStep,
+    ProjectFee,
+)
 from storage.models.conversations import Conversation, DeadLetter, Handoff, InboundUpdate, Message
 from storage.models.delivery import (
     PRIORITY_AGENT,
@@ -43,5 +52,6 @@ __all__ = [
     "ListingPhoto", "Message", "Need", "OutboxMessage", "Project", "Recommendation", "Reminder", "Revisit",
     "SavedListing", "SlaPolicy", "Staff", "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment",
     "TicketCounter", "TicketEvent", "Unit", "UTCDateTime", "Viewing", "ViewingSlot", "WarrantyPeriod",
+    "Deal", "DealAttachment", "InspectionSlot", "Milestone", "MilestoneEvent", "MilestoneStep", "ProjectFee",
     "PRIORITY_AGENT", "PRIORITY_BOT", "PRIORITY_BROADCAST", "PRIORITY_REMINDER",
 ]
