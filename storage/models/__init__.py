@@ -14,6 +14,7 @@ from storage.models.aftersales import (
     WarrantyPeriod,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.conversations import Conversation, DeadLetter, Handoff, InboundUpdate, Message
 from storage.models.deals import (
     Deal,
     DealAttachment,
@@ -23,7 +24,6 @@ from storage.models.deals import (
     MilestoneStep,
     ProjectFee,
 )
-from storage.models.conversations import Conversation, DeadLetter, Handoff, InboundUpdate, Message
 from storage.models.delivery import (
     PRIORITY_AGENT,
     PRIORITY_BOT,
