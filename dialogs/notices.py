@@ -30,6 +30,7 @@ STAFF_NOTICES: dict[str, str] = {
 FOLLOW_UP_REASONS: dict[str, str] = {
     "low_score": N_("low satisfaction score"),
     "revisit_help": N_("the customer asked for help at a revisit"),
+    "loan_rejected": N_("the loan was rejected"),
 }
 
 

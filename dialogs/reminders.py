@@ -175,6 +175,10 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo, names_zh: Names) -> 
         return t(lang, "A revisit is due: {customer}.", customer=payload.get("customer", ""))
     if kind in ("viewing_24h", "viewing_1h"):
         return viewing_reply(lang, kind, payload, tz, True, names_zh).text
+    if kind in ("milestone_due", "milestone_overdue"):
+        from dialogs.flows.deals import milestone_staff_text  # the deals flow owns the words of tracks and steps
+
+        return milestone_staff_text(lang, kind, payload, tz)
     return str(payload.get("text") or kind)
 
 
@@ -185,6 +189,8 @@ def staff_link(reminder: Reminder) -> str | None:
         return f"/conversations/{reminder.subject_id}"
     if reminder.subject_type == "viewing" and reminder.subject_id:
         return f"/viewings/{reminder.subject_id}"
+    if reminder.subject_type == "milestone" and (reminder.payload or {}).get("deal_id"):
+        return f"/deals/{int(reminder.payload['deal_id'])}"
     return None
 
 
@@ -350,6 +356,10 @@ async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: C
         return revisit_reply(lang, revisit)
     if reminder.kind in ("viewing_24h", "viewing_1h"):
         return viewing_reply(lang, reminder.kind, payload, tz, False, names_zh)
+    if reminder.kind == "deal_update":
+        from dialogs.flows.deals import deal_update_reply  # the deals flow owns its notices and buttons
+
+        return deal_update_reply(lang, payload, tz)
     if reminder.kind == "viewing_interest":
         from dialogs.flows.viewings import interest_reply  # the journeys' flow owns that question
 

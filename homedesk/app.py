@@ -8,7 +8,8 @@
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
 - every periodic job, in one scheduler (APScheduler 3, in-memory job store): the reminder tick every few
-  seconds, the new-listing / price-drop alert scan every minute, and the handoff assignment tick every
+  seconds, the new-listing / price-drop alert scan every minute, the deal milestones (move-in notices, reminders
+  of due steps) every minute, and the handoff assignment tick every
   HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person).
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
 """
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10
 ALERT_TICK_SECONDS = 60
+MILESTONE_TICK_SECONDS = 60  # move-in notices that fell due, staff reminders of due and overdue deal steps
 ASSIGNMENT_JOB = "handoff-assignment"
 
 
@@ -54,6 +56,7 @@ async def _assignment_tick(workplace: Workplace) -> None:
 def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
     from dialogs import alerts, reminders
+    from storage.services import milestones
 
     def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         async def run_job() -> None:
@@ -69,6 +72,8 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
                       seconds=REMINDER_TICK_SECONDS, id="reminder-tick", max_instances=1, coalesce=True)
     scheduler.add_job(guarded("listing alerts", lambda: alerts.tick(workplace, now=clock.now())), "interval",
                       seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
+    scheduler.add_job(guarded("deal milestones", lambda: milestones.tick(workplace, clock.now())), "interval",
+                      seconds=MILESTONE_TICK_SECONDS, id="deal-milestones", max_instances=1, coalesce=True)
     assignment_seconds = workplace.settings.handoff_tick_seconds  # 0 turns automatic assignment off
     if assignment_seconds > 0:
         scheduler.add_job(guarded("handoff assignment", lambda: _assignment_tick(workplace)), "interval",

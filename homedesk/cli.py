@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--role", required=True, choices=ROLES)
     staff.set_defaults(handler=cmd_create_staff)
 
-    for kind in ("listings", "districts", "units"):
+    for kind in ("listings", "districts", "units", "deals"):
         command = commands.add_parser(f"import-{kind}", help=f"import {kind} from a CSV file (see README)")
         command.add_argument("file", type=Path, metavar="FILE")
         command.set_defaults(handler=cmd_import, kind=kind)
@@ -308,7 +308,7 @@ async def cmd_create_staff(args: argparse.Namespace) -> int:
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
-    from storage.importers import CsvFormatError, import_districts, import_listings, import_units
+    from storage.importers import CsvFormatError, import_deals, import_districts, import_listings, import_units
 
     path: Path = args.file
     if not await asyncio.to_thread(path.is_file):
@@ -325,6 +325,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
                                                              media_dir=settings.media_path)
             elif args.kind == "districts":
                 report = await import_districts(factory, path, progress=progress)
+            elif args.kind == "deals":
+                report = await import_deals(factory, path, settings=settings, progress=progress)
             else:
                 report = await import_units(factory, path, progress=progress)
         except CsvFormatError as exc:

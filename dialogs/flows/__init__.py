@@ -10,6 +10,7 @@ from __future__ import annotations
 from dialogs.flow import DeepLinkHandler, FallbackHandler, Flow, Registry
 from dialogs.flows.booking import BookingFlow
 from dialogs.flows.complaint import ComplaintFlow
+from dialogs.flows.deals import DealsFlow
 from dialogs.flows.faq import faq_fallback
 from dialogs.flows.handoff import HandoffFlow, link_staff_chat
 from dialogs.flows.needs import NeedsFlow, sentence_fallback
@@ -31,6 +32,7 @@ FLOWS: tuple[Flow, ...] = (
     RepairFlow(),
     ComplaintFlow(),
     TicketsFlow(),
+    DealsFlow(),
     SurveyFlow(),
     RevisitFlow(),
     HandoffFlow(),

@@ -171,7 +171,8 @@ async def test_one_scheduler_runs_every_tick_and_assigns_at_once_when_someone_wa
     scheduler = app._start_scheduler(workplace_for(sessions, bus, load_settings(handoff_tick_seconds=3600)))
     watcher = asyncio.create_task(app._assign_when_someone_waits(bus, scheduler))
     try:
-        assert {job.id for job in scheduler.get_jobs()} == {"reminder-tick", "listing-alerts", app.ASSIGNMENT_JOB}
+        assert {job.id for job in scheduler.get_jobs()} == {"reminder-tick", "listing-alerts", "deal-milestones",
+                                                        app.ASSIGNMENT_JOB}
         await asyncio.sleep(0)  # the watcher subscribes
         waiting = SimpleNamespace(id=1, customer_id=1, status="open", mode="waiting", assignee_id=None,
                                   handoff_reason="asked", version=2)
