@@ -24,6 +24,10 @@ BOT_WORDS: dict[str, Mapping[str, str]] = {
     "priority": names.PRIORITY_NAMES,
     "deadline": names.DEADLINE_NAMES,
     "follow_up_reason": FOLLOW_UP_REASONS,
+    "track": names.TRACK_NAMES,
+    "milestone_status": names.MILESTONE_STATUS_NAMES,
+    "document": names.DOCUMENT_NAMES,
+    "payment_method": names.PAYMENT_METHOD_NAMES,
 }
 
 # The console's own words (message ids of staff_console/locales). They win over the bot's: the bot says
@@ -90,6 +94,16 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
         "interested": N_("interested"), "offers": N_("offers"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
+    # Deals (storage.services.deals, .milestones, .settlement).
+    "deal_kind": {"sale": N_("sale"), "lease": N_("lease")},
+    "deal_status": {"active": N_("active"), "cancelled": N_("cancelled")},
+    "inspection_item": {
+        "walls": N_("walls and ceilings"), "floors": N_("floors"), "doors_windows": N_("doors and windows"),
+        "plumbing": N_("plumbing"), "electrical": N_("electrical"), "waterproofing": N_("waterproofing"),
+        "equipment": N_("equipment"),
+    },
+    "meter": {"water": N_("water"), "electricity": N_("electricity"), "gas": N_("gas")},
+    "settlement_direction": {"pay": N_("owner pays"), "refund": N_("owner refunded"), "none": N_("nothing due")},
     # Form fields a refusal names (storage.services.listings reads numbers under these names).
     "field": {
         "price": N_("price"), "area": N_("area"), "area_m2": N_("area"), "bedrooms": N_("bedrooms"),

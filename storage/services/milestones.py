@@ -66,13 +66,14 @@ class Step:
     notify: bool = True  # entering it tells the customer
     final: bool = False
     action: str | None = None  # a name in ACTIONS, run on entering
+    manual: bool = True  # False: entered only through its own function (it needs data: documents, an inspection)
 
 
 # The default tracks. Order is the order steps are shown in.
 TRACKS: dict[str, tuple[Step, ...]] = {
     LOAN: (
         Step("pending", ("documents_requested",), days=3, notify=False),
-        Step("documents_requested", ("documents_received",), days=14),
+        Step("documents_requested", ("documents_received",), days=14, manual=False),
         Step("documents_received", ("submitted",), days=3),
         Step("submitted", ("approved", "rejected"), days=21),
         Step("approved", ("disbursed",), days=30),
@@ -83,13 +84,14 @@ TRACKS: dict[str, tuple[Step, ...]] = {
     MOVE_IN: (
         Step("pending", ("notice_sent",), notify=False),  # due: the notice's moment (TICK sends it)
         Step("notice_sent", ("slot_booked", "inspected"), anchor=HANDOVER, action="move_in_notice"),
-        Step("slot_booked", ("slot_booked", "inspected"), anchor=HANDOVER, notify=False),  # the owner booked it
-        Step("inspected", ("handed_over",), days=7, action="defect_tickets"),
-        Step("handed_over", final=True, action="handed_over"),
+        Step("slot_booked", ("slot_booked", "inspected"), anchor=HANDOVER, notify=False,  # the owner booked it
+             manual=False),
+        Step("inspected", ("handed_over",), days=7, action="defect_tickets", manual=False),
+        Step("handed_over", final=True, action="handed_over", manual=False),
     ),
     SETTLEMENT: (
         Step("pending", ("computed",), notify=False),
-        Step("computed", ("computed", "notified"), days=7, notify=False),
+        Step("computed", ("computed", "notified"), days=7, notify=False, manual=False),
         Step("notified", ("settled",), days=30),
         Step("settled", final=True),
     ),
@@ -135,7 +137,7 @@ async def effective_step(session: AsyncSession, track: str, code: str) -> Step:
     if override is None:
         return default
     return Step(default.code, default.next, override.days, default.anchor, override.notify, default.final,
-                default.action)
+                default.action, default.manual)
 
 
 def tracks_for(deal: Deal) -> list[str]:
@@ -200,13 +202,16 @@ class Change:
 
 
 async def advance(work: Work, milestone: Milestone, to: str, *, note: str | None = None,
-                  data: dict[str, Any] | None = None, notice: dict[str, Any] | None = None) -> Change:
-    """Move a track to step `to` (one of the current step's `next`), with its event, due time, notice and action."""
+                  data: dict[str, Any] | None = None, notice: dict[str, Any] | None = None,
+                  recorded: bool = False) -> Change:
+    """Move a track to step `to` (one of the current step's `next`), with its event, due time, notice and action.
+    A step that needs data (`manual=False`) is entered only by its own function here, which passes `recorded`."""
     session, settings = work.session, work.settings
     current = step(milestone.track, milestone.status)
     if to not in current.next:
-        allowed = ", ".join(current.next) or "nothing (the track is finished)"
-        raise MilestoneError(f"{milestone.track} cannot go from {milestone.status} to {to}; next: {allowed}")
+        raise MilestoneError(f"the {milestone.track} track cannot go from {milestone.status} to {to}")
+    if not step(milestone.track, to).manual and not recorded:
+        raise MilestoneError(f"{to} is recorded with its own form")
     deal = await session.get(Deal, milestone.deal_id)
     if deal is None:
         raise MilestoneError("the deal is gone")
@@ -317,7 +322,7 @@ async def request_documents(work: Work, milestone: Milestone, codes: Sequence[st
     old = {d["code"]: d for d in (milestone.data or {}).get("documents", [])}
     milestone.data = {**(milestone.data or {}),
                       "documents": [old.get(code) or {"code": code, "received_at": None} for code in chosen]}
-    return await advance(work, milestone, "documents_requested", note=note)
+    return await advance(work, milestone, "documents_requested", note=note, recorded=True)
 
 
 async def record_document(work: Work, milestone: Milestone, code: str, *, telegram_file_id: str | None = None,
@@ -418,7 +423,7 @@ async def book_slot(work: Work, milestone: Milestone, slot_id: int) -> Inspectio
                               .values(booked=InspectionSlot.booked - 1).execution_options(synchronize_session=False))
     await session.refresh(slot)
     milestone.data = {**(milestone.data or {}), "slot_id": slot.id, "slot_at": slot.starts_at.isoformat()}
-    await advance(work, milestone, "slot_booked", data={"slot_id": slot.id})
+    await advance(work, milestone, "slot_booked", data={"slot_id": slot.id}, recorded=True)
     return slot
 
 
@@ -449,7 +454,7 @@ async def record_inspection(work: Work, milestone: Milestone, *, checked: Sequen
         "defects": [{"category": d.category, "description": d.description.strip()[:2000], "photos": list(d.photos)}
                     for d in defects],
     }}
-    change = await advance(work, milestone, "inspected", note=note, data={"defects": len(defects)})
+    change = await advance(work, milestone, "inspected", note=note, data={"defects": len(defects)}, recorded=True)
     return change.extra.get("tickets", [])
 
 
@@ -481,7 +486,7 @@ async def record_handover(work: Work, milestone: Milestone, *, handed_over_on: d
     milestone.data = {**(milestone.data or {}), "handover": {
         "date": handed_over_on.isoformat(), "keys": keys,
         "meters": {name: str(value)[:32] for name, value in meters.items() if name in METERS and value}}}
-    return await advance(work, milestone, "handed_over", note=note)
+    return await advance(work, milestone, "handed_over", note=note, recorded=True)
 
 
 async def _handed_over(work: Work, deal: Deal, milestone: Milestone, change: Change) -> None:

@@ -102,7 +102,7 @@ async def compute_building(work: Work, building_id: int, *, notify: bool = False
             continue
         result = settle(deal.contract_area, deal.measured_area, price, threshold)
         milestone.data = {**(milestone.data or {}), "settlement": result.as_data(), "currency": deal.currency}
-        await milestones.advance(work, milestone, "computed", data=result.as_data())
+        await milestones.advance(work, milestone, "computed", data=result.as_data(), recorded=True)
         if notify:
             await milestones.advance(work, milestone, "notified")
         computed.append((deal, result))

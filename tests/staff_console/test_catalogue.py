@@ -142,7 +142,7 @@ def test_every_word_table_is_marked() -> None:
 # Exceptions whose message reaches staff, and the report lists of imports (storage/importers).
 SHOWN_ERRORS = {"HandoffError", "TicketError", "NoSuchTicket", "StaffAccountError", "ListingError", "ViewingError",
                 "SlotTaken", "SurveyError", "NotYourFollowUp", "CsvFormatError", "RowError", "PhotoError",
-                "RevisitError", "MergeError"}
+                "RevisitError", "MergeError", "DealError", "MilestoneError"}
 VALUE_ERRORS_SHOWN_IN = ("storage/services/warranty.py", "storage/services/sla.py")
 
 
