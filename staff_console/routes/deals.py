@@ -122,7 +122,8 @@ async def new_deal(request: web.Request) -> web.StreamResponse:
 def _form_page(request: web.Request, values: dict[str, Any], people: Any, errors: list[str],
                status: int = 200) -> web.StreamResponse:
     response = aiohttp_jinja2.render_template("deals/form.html", request, {
-        "values": {**dict.fromkeys(FORM_FIELDS, ""), **values}, "people": people, "errors": errors, "kinds": DEAL_KINDS, "methods": PAYMENT_METHODS,
+        "values": {**dict.fromkeys(FORM_FIELDS, ""), **values}, "people": people, "errors": errors,
+        "kinds": DEAL_KINDS, "methods": PAYMENT_METHODS,
         "currencies": CURRENCIES,
     })
     response.set_status(status)

@@ -88,7 +88,8 @@ async def test_agent_creates_a_deal_and_a_bad_form_says_why(client, team, sessio
     assert bad.status == 422
     errors = Page(await bad.text())
     assert errors.find("div", id="form-errors")
-    assert "payment_method is 'cash'; expected one of full, mortgage, provident_fund, combined" in unescape(await bad.text())
+    assert "payment_method is 'cash'; expected one of full, mortgage, provident_fund, combined" in unescape(
+        await bad.text())
     response = await client.post("/deals", data=values, allow_redirects=False)
     assert response.status == 303
     async with sessions() as session:
