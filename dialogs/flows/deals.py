@@ -195,7 +195,8 @@ class DealsFlow(Flow):
                                    track=ctx.t(TRACK_NAMES.get(track or "", track or ""))))
             for item in shown:
                 m = item.milestone
-                line = f"• {ctx.t(TRACK_NAMES.get(m.track, m.track))}: {_step(ctx.lang, m.status)}"
+                line = "• " + ctx.t("{track}: {status}", track=ctx.t(TRACK_NAMES.get(m.track, m.track)),
+                                    status=_step(ctx.lang, m.status))
                 if m.status != "pending":
                     line += " " + ctx.t("(since {day})", day=day_label(ctx.lang, m.entered_at.astimezone(
                         ctx.settings.tz).date()))

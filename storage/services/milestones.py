@@ -51,6 +51,7 @@ from storage.vocabulary import REPAIR_CATEGORIES
 
 LOAN, MOVE_IN, SETTLEMENT, CERTIFICATE = "loan", "move_in", "settlement", "certificate"
 HANDOVER = "handover"
+STAFF_REMINDERS = ("milestone_due", "milestone_overdue")  # customers' notices (deal_update) are never withdrawn
 
 
 class MilestoneError(ValueError):
@@ -231,7 +232,7 @@ async def advance(work: Work, milestone: Milestone, to: str, *, note: str | None
         milestone.due_at = _handover_due(deal, settings)
     else:
         milestone.due_at = now + timedelta(days=target.days) if target.days is not None else None
-    await reminders.cancel_for(session, "milestone", milestone.id)  # the old step's staff reminders
+    await reminders.cancel_for(session, "milestone", milestone.id, STAFF_REMINDERS)  # the old step's, not notices
     await session.flush()
     change = Change(event)
     if target.action:
@@ -293,7 +294,7 @@ async def assign(work: Work, milestone: Milestone, staff_id: int | None) -> None
     work.session.add(MilestoneEvent(milestone_id=milestone.id, at=clock.now(), kind="assigned",
                                     actor_staff_id=work.actor.staff_id, data={"staff_id": staff_id}))
     milestone.staff_id = staff_id
-    await reminders.cancel_for(work.session, "milestone", milestone.id)
+    await reminders.cancel_for(work.session, "milestone", milestone.id, STAFF_REMINDERS)
     await work.session.flush()
 
 

@@ -131,7 +131,7 @@ async def test_loan_documents_rejection_and_disbursement(sessions, frozen_clock)
     assert [n.payload["status"] for n in notices] == ["documents_requested", "documents_received", "submitted",
                                                       "rejected"]
     assert notices[0].payload["missing"] == ["id_card", "income_proof"] and notices[0].payload["staff"] == "Wang"
-    assert all(n.recipient_customer_id == customer_id for n in notices)
+    assert all(n.recipient_customer_id == customer_id and n.status == "pending" for n in notices)
     async with transaction(sessions) as session:
         work = staff_work(session, agent_id)
         loan = await _track(session, deal_id, "loan")
