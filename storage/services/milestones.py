@@ -237,7 +237,7 @@ async def advance(work: Work, milestone: Milestone, to: str, *, note: str | None
     change = Change(event)
     if target.action:
         await ACTIONS[target.action](work, deal, milestone, change)
-    if target.notify:
+    if target.notify and work.actor.kind != "customer":  # what the customer did, the chat already answered
         change.notice = await tell_customer(work, deal, milestone, event, notice or {})
     await work.audit("milestone", target_type="deal", target_id=deal.id,
                      details={"track": milestone.track, "from": event.from_status, "to": to})
