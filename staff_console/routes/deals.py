@@ -91,6 +91,20 @@ def _day(_: Translator, form: Form, name: str, *, required: bool = False) -> dat
         raise DealError(_("%(field)s must be a date (YYYY-MM-DD)", field=name)) from None
 
 
+def _required_day(_: Translator, form: Form, name: str) -> date:
+    day = _day(_, form, name, required=True)
+    if day is None:  # _day refused an empty one already
+        raise DealError(_("%(field)s is required", field=name))
+    return day
+
+
+def _track_of(milestone: Milestone | None) -> Milestone:
+    """The track a route names (`_change` looked it up); a route without one has nothing to change."""
+    if milestone is None:
+        raise web.HTTPNotFound()
+    return milestone
+
+
 # ---- deals list and the new-deal form ----------------------------------------------------------------------------
 
 @requires(*STAFF_ROLES)
@@ -131,8 +145,7 @@ def _form_page(request: web.Request, values: dict[str, Any], people: Any, errors
 
 
 def _deal_input(_: Translator, form: Form) -> DealInput:
-    signed_on = _day(_, form, "signed_on", required=True)
-    assert signed_on is not None
+    signed_on = _required_day(_, form, "signed_on")
     return DealInput(
         contract_no=_text(form, "contract_no", 64), project=_text(form, "project", 128),
         building=_text(form, "building", 64), unit_no=_text(form, "unit_no", 32),
@@ -238,7 +251,7 @@ async def _change(request: web.Request, change: DealChange, track: str | None = 
 @requires(*STAFF_ROLES)
 async def advance(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, deal: Deal, milestone: Milestone | None, form: Form, _: Translator) -> str:
-        assert milestone is not None
+        milestone = _track_of(milestone)
         to = _text(form, "to", 24)
         await milestones.advance(work, milestone, to, note=_text(form, "note", 2000) or None)
         return _("Step saved.")
@@ -249,7 +262,7 @@ async def advance(request: web.Request) -> web.StreamResponse:
 @requires(*STAFF_ROLES)
 async def assign(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, deal: Deal, milestone: Milestone | None, form: Form, _: Translator) -> str:
-        assert milestone is not None
+        milestone = _track_of(milestone)
         await milestones.assign(work, milestone, to_int(form.get("staff_id")))
         return _("Responsible person saved.")
 
@@ -259,7 +272,7 @@ async def assign(request: web.Request) -> web.StreamResponse:
 @requires(*STAFF_ROLES)
 async def request_documents(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, deal: Deal, milestone: Milestone | None, form: Form, _: Translator) -> str:
-        assert milestone is not None
+        milestone = _track_of(milestone)
         codes = [str(code) for code in form.getall("document", []) if isinstance(code, str)]
         if not codes:
             raise DealError(_("Choose at least one document."))
@@ -272,7 +285,7 @@ async def request_documents(request: web.Request) -> web.StreamResponse:
 @requires(*STAFF_ROLES)
 async def document_received(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, deal: Deal, milestone: Milestone | None, form: Form, _: Translator) -> str:
-        assert milestone is not None
+        milestone = _track_of(milestone)
         await milestones.record_document(work, milestone, _text(form, "document", 48))
         return _("Document received.")
 
@@ -303,7 +316,7 @@ async def _save_photo(request: web.Request, field: Any) -> str | None:
 @requires(*STAFF_ROLES)
 async def inspection(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, deal: Deal, milestone: Milestone | None, form: Form, _: Translator) -> str:
-        assert milestone is not None
+        milestone = _track_of(milestone)
         checked = [str(item) for item in form.getall("checked", []) if isinstance(item, str)]
         defects = []
         for n in range(MAX_DEFECTS):
@@ -329,9 +342,8 @@ async def inspection(request: web.Request) -> web.StreamResponse:
 @requires(*STAFF_ROLES)
 async def handover(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, deal: Deal, milestone: Milestone | None, form: Form, _: Translator) -> str:
-        assert milestone is not None
-        day = _day(_, form, "handed_over_on", required=True)
-        assert day is not None
+        milestone = _track_of(milestone)
+        day = _required_day(_, form, "handed_over_on")
         keys = to_int(form.get("keys"))
         if keys is None or not 0 <= keys <= 50:
             raise DealError(_("Keys must be a number from 0 to 50."))
@@ -493,8 +505,8 @@ async def add_fee(request: web.Request) -> web.StreamResponse:
         name = _text(form, "name", 64)
         if not name:
             raise DealError(_("The fee needs a name."))
-        amount = parse_decimal(_text(form, "amount", 32), "amount", required=True, limit=Decimal(10_000_000))
-        assert amount is not None
+        amount = parse_decimal(_text(form, "amount", 32), "amount", required=True, limit=Decimal(10_000_000)) \
+            or Decimal(0)
         work.session.add(ProjectFee(project_id=project.id, name=name, name_zh=_text(form, "name_zh", 64) or name,
                                     amount=amount, per_m2=form.get("per_m2") == "1"))
         await work.audit("project_fee", target_type="project", target_id=project.id, details={"name": name})
@@ -519,8 +531,7 @@ async def delete_fee(request: web.Request) -> web.StreamResponse:
 @requires("admin")
 async def add_slots(request: web.Request) -> web.StreamResponse:
     async def change(work: Work, project: Project, form: Form, _: Translator) -> str:
-        day = _day(_, form, "day", required=True)
-        assert day is not None
+        day = _required_day(_, form, "day")
         try:
             first = time.fromisoformat(_text(form, "from", 5) or "09:00")
             last = time.fromisoformat(_text(form, "until", 5) or "17:00")
