@@ -71,4 +71,4 @@ PROPERTY_TYPES = ("apartment", "house", "villa", "office", "shop", "parking")
 LISTING_STATUSES = ("active", "reserved", "sold", "rented", "withdrawn")
 
 VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
-VIEWING_OUTCOMES = ("interested", "offer", "not_interested")
+VIEWING_OUTCOMES = ("interested", "offer", "not_interested", "signed")  # signed: the console opens a new deal

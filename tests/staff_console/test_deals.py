@@ -244,3 +244,40 @@ async def test_pages_in_chinese(client, team, sessions, frozen_clock) -> None:
     async with transaction(sessions) as session:
         assert await session.scalar(select(Deal.id)) == deal_id
 
+
+
+async def test_a_viewing_that_ended_signed_opens_the_deal_form(client, team, sessions, frozen_clock) -> None:
+    from datetime import timedelta
+
+    from storage import clock
+    from storage.models import Customer, Listing, Viewing
+
+    now = clock.now()
+    async with transaction(sessions) as session:
+        customer = Customer(telegram_user_id=3, chat_id=3, first_name="Viv", tags=[], phone="13600136000")
+        listing = Listing(ref_code="V-1", deal_type="sale", property_type="apartment", city="Beijing",
+                          district_name="Chaoyang", price=Decimal(3000000), photos=[])
+        session.add_all([customer, listing])
+        await session.flush()
+        viewing = Viewing(listing_id=listing.id, customer_id=customer.id, agent_id=team.agent.id,
+                          starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1))
+        session.add(viewing)
+        await session.flush()
+        viewing_id, listing_id = viewing.id, listing.id
+    token = await sign_in(client, "agent@example.com")
+    response = await client.post(f"/viewings/{viewing_id}/outcome", data={"outcome": "signed", "csrf_token": token},
+                                 allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == f"/deals/new?viewing={viewing_id}"
+    form = await _page(client, response.headers["Location"])
+    fields = {a["name"]: a.get("value", "") for a in form.find("input") if a.get("name")}
+    assert fields["viewing_id"] == str(viewing_id) and fields["listing_id"] == str(listing_id)
+    assert fields["customer_name"] == "Viv" and fields["customer_phone"] == "13600136000"
+    calendar = await _page(client, f"/viewings?week={now.date().isoformat()}")
+    assert calendar.find("a", href=f"/deals/new?viewing={viewing_id}")
+    await client.post("/deals", data={**fields, "contract_no": "HT-V1", "kind": "sale", "price": "3000000",
+                                      "currency": "CNY", "payment_method": "full", "project": "Moon Bay",
+                                      "building": "1", "unit_no": "101", "staff_email": "agent@example.com",
+                                      "csrf_token": token})
+    async with sessions() as session:
+        deal = await session.scalar(select(Deal).where(Deal.contract_no == "HT-V1"))
+    assert (deal.viewing_id, deal.listing_id, deal.customer_phone) == (viewing_id, listing_id, "13600136000")
