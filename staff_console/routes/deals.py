@@ -36,7 +36,7 @@ from staff_console.context import (
 from staff_console.errors import error_text
 from staff_console.i18n import N_, Translator, translator
 from storage import clock
-from storage.media import image_kind
+from storage.media import EXTENSIONS, image_kind
 from storage.models import (
     Building,
     Customer,
@@ -303,7 +303,7 @@ async def _save_photo(request: web.Request, field: Any) -> str | None:
     if kind is None or len(data) > MAX_PHOTO_BYTES:
         raise DealError(translator(request)("A photo must be a JPEG, PNG, WebP or GIF image of at most 10 MB."))
     folder: Path = request.app[SETTINGS_KEY].media_path / "deals"
-    name = f"{uuid.uuid4().hex}.{kind}"
+    name = f"{uuid.uuid4().hex}{EXTENSIONS[kind]}"
 
     def write() -> None:
         folder.mkdir(parents=True, exist_ok=True)

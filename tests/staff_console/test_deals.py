@@ -281,3 +281,41 @@ async def test_a_viewing_that_ended_signed_opens_the_deal_form(client, team, ses
     async with sessions() as session:
         deal = await session.scalar(select(Deal).where(Deal.contract_no == "HT-V1"))
     assert (deal.viewing_id, deal.listing_id, deal.customer_phone) == (viewing_id, listing_id, "13600136000")
+
+
+async def test_inspection_photo_reaches_the_repair_ticket(team, sessions, bus, frozen_clock, tmp_path) -> None:
+    import aiohttp
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from staff_console.app import create_app
+    from storage.models import TicketAttachment
+    from storage.services import milestones
+    from tests.staff_console.conftest import console_settings
+    from tests.workplace import workplace_for
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    deal_id = await _imported(sessions, "agent@example.com")
+    frozen_clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+    await milestones.tick(workplace_for(sessions))
+    app = create_app(settings=console_settings(media_dir=str(tmp_path)), sessions=sessions, bus=bus)
+    async with TestClient(TestServer(app)) as client:
+        token = await sign_in(client, "agent@example.com")
+        form = aiohttp.FormData()
+        for name, value in (("csrf_token", token), ("defect_0", "Scratched floor"), ("category_0",
+                                                                                      "walls_decoration")):
+            form.add_field(name, value)
+        form.add_field("photo_0", png, filename="floor.png", content_type="image/png")
+        response = await client.post(f"/deals/{deal_id}/inspection", data=form)
+        assert response.status == 200
+        async with sessions() as session:
+            ticket = await session.scalar(select(Ticket))
+            attachment = await session.scalar(select(TicketAttachment))
+        assert ticket.description == "Scratched floor" and attachment.path.startswith("deals/")
+        image = await client.get(f"/tickets/{ticket.id}/attachments/{attachment.id}")
+        assert image.status == 200 and image.headers["Content-Type"] == "image/png" and await image.read() == png
+        bad = aiohttp.FormData()
+        for name, value in (("csrf_token", token), ("defect_0", "x"), ("category_0", "plumbing")):
+            bad.add_field(name, value)
+        bad.add_field("photo_0", b"not an image", filename="x.png", content_type="image/png")
+        refused = await client.post(f"/deals/{deal_id}/inspection", data=bad)
+        assert "must be a JPEG, PNG, WebP or GIF image" in unescape(await refused.text())
