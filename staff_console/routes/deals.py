@@ -301,7 +301,8 @@ async def _save_photo(request: web.Request, field: Any) -> str | None:
         return None
     kind = image_kind(data[:32])
     if kind is None or len(data) > MAX_PHOTO_BYTES:
-        raise DealError(translator(request)("A photo must be a JPEG, PNG, WebP or GIF image of at most 10 MB."))
+        _ = translator(request)
+        raise DealError(_("A photo must be a JPEG, PNG, WebP or GIF image of at most 10 MB."))
     folder: Path = request.app[SETTINGS_KEY].media_path / "deals"
     name = f"{uuid.uuid4().hex}{EXTENSIONS[kind]}"
 
