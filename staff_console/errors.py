@@ -110,6 +110,7 @@ MESSAGES: tuple[str, ...] = (
     N_("the handover belongs to the move-in track"),
     N_("keys must be a number from 0 to 50"),
     N_("compute the settlement first"),
+    N_("days must be from 0 to 730"),
     # staff accounts (storage/services/staff_accounts.py)
     N_("password must be at least %(length)s characters"),
     N_("%(email)s is not an email address"),

@@ -558,6 +558,38 @@ async def add_slots(request: web.Request) -> web.StreamResponse:
     return await _project_change(request, change)
 
 
+# ---- the steps' durations and notices (admins) -------------------------------------------------------------------
+
+@requires("admin")
+async def steps_page(request: web.Request) -> web.StreamResponse:
+    async with db(request)() as session:
+        tracks = await milestones.effective_steps(session)
+    return aiohttp_jinja2.render_template("deals/steps.html", request, {"tracks": tracks})
+
+
+@requires("admin")
+async def save_steps(request: web.Request) -> web.StreamResponse:
+    """The whole table at once: each step's days (empty: no due time) and its notice checkbox."""
+    _ = translator(request)
+    form = await request.post()
+    try:
+        async with act(request) as work:
+            for track, defaults in milestones.TRACKS.items():
+                for default in defaults:
+                    key = f"{track}.{default.code}"
+                    raw = _text(form, f"days.{key}", 8)
+                    days = to_int(raw) if raw else None
+                    if raw and (days is None or not 0 <= days <= 730):
+                        raise MilestoneError("days must be from 0 to 730")
+                    await milestones.save_step(work, track, default.code, days=days,
+                                               notify=form.get(f"notify.{key}") == "1")
+    except MilestoneError as exc:
+        await flash(request, error_text(_, exc), "error")
+    else:
+        await flash(request, _("Steps saved. New due times count from the next step change."))
+    raise web.HTTPSeeOther("/milestones/steps")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/deals", deal_list)
     app.router.add_get("/deals/new", new_deal)
@@ -580,3 +612,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post(base + "/{track}/assign", assign)
     app.router.add_get("/milestones", board)
     app.router.add_get("/milestones/report", report)
+    app.router.add_get("/milestones/steps", steps_page)
+    app.router.add_post("/milestones/steps", save_steps)

@@ -141,6 +141,36 @@ async def effective_step(session: AsyncSession, track: str, code: str) -> Step:
                 default.action, default.manual)
 
 
+async def effective_steps(session: AsyncSession) -> dict[str, list[Step]]:
+    """Every track's steps with the admins' overrides applied (the console's step settings)."""
+    overrides = {(o.track, o.code): o for o in await session.scalars(select(MilestoneStep))}
+    out: dict[str, list[Step]] = {}
+    for track, defaults in TRACKS.items():
+        out[track] = []
+        for default in defaults:
+            override = overrides.get((track, default.code))
+            out[track].append(default if override is None else Step(
+                default.code, default.next, override.days, default.anchor, override.notify, default.final,
+                default.action, default.manual))
+    return out
+
+
+async def save_step(work: Work, track: str, code: str, *, days: int | None, notify: bool) -> None:
+    """An admin sets a step's expected duration (days; none: no due time) and whether entering it tells the
+    customer. Steps due on the handover date and final steps keep their timing."""
+    default = step(track, code)
+    if days is not None and not 0 <= days <= 730:
+        raise MilestoneError("days must be from 0 to 730")
+    if default.anchor is not None or default.final:
+        days = default.days
+    row = await work.session.get(MilestoneStep, (track, code))
+    if row is None:
+        work.session.add(MilestoneStep(track=track, code=code, days=days, notify=notify))
+    else:
+        row.days, row.notify = days, notify
+    await work.audit("milestone_step", details={"track": track, "code": code, "days": days, "notify": notify})
+
+
 def tracks_for(deal: Deal) -> list[str]:
     """The tracks a deal has: a loan when not paid in full; move-in with a handover date; for sales the area
     settlement and the property certificate."""

@@ -5,7 +5,7 @@ and Chinese. Pages are read as tables and elements, not as words somewhere on th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
@@ -247,7 +247,7 @@ async def test_pages_in_chinese(client, team, sessions, frozen_clock) -> None:
 
 
 async def test_a_viewing_that_ended_signed_opens_the_deal_form(client, team, sessions, frozen_clock) -> None:
-    from datetime import timedelta
+
 
     from storage import clock
     from storage.models import Customer, Listing, Viewing
@@ -319,3 +319,43 @@ async def test_inspection_photo_reaches_the_repair_ticket(team, sessions, bus, f
         bad.add_field("photo_0", b"not an image", filename="x.png", content_type="image/png")
         refused = await client.post(f"/deals/{deal_id}/inspection", data=bad)
         assert "must be a JPEG, PNG, WebP or GIF image" in unescape(await refused.text())
+
+
+async def test_admin_sets_step_durations_and_notices(client, team, sessions, frozen_clock) -> None:
+    from storage.models import MilestoneStep
+
+    deal_id = await _imported(sessions, "agent@example.com")
+    token = await sign_in(client, "admin@example.com")
+    page = await _page(client, "/milestones/steps")
+    fields = {a["name"]: a for a in page.find("input") if a.get("name", "").startswith(("days.", "notify."))}
+    assert fields["days.loan.submitted"]["value"] == "21" and "checked" in fields["notify.loan.submitted"]
+    assert "days.move_in.notice_sent" not in fields  # due on the handover date
+    data = {name: a.get("value", "") for name, a in fields.items() if name.startswith("days.")}
+    data.update({name: "1" for name, a in fields.items() if name.startswith("notify.") and "checked" in a})
+    data["days.loan.submitted"] = "10"
+    del data["notify.certificate.filed"]
+    bad = await client.post("/milestones/steps", data={**data, "days.loan.approved": "-1", "csrf_token": token})
+    assert "days must be from 0 to 730" in unescape(await bad.text())
+    await client.post("/milestones/steps", data={**data, "csrf_token": token})
+    async with sessions() as session:
+        submitted = await session.get(MilestoneStep, ("loan", "submitted"))
+        filed = await session.get(MilestoneStep, ("certificate", "filed"))
+    assert (submitted.days, submitted.notify, filed.notify) == (10, True, False)
+    # the override counts from the next change: submitted is due in 10 days; filed tells the customer nothing
+    from storage.services import milestones
+    from tests.workplace import staff_work
+
+    async with transaction(sessions) as session:
+        work = staff_work(session, team.agent.id)
+        loan = await session.scalar(select(Milestone).where(Milestone.deal_id == deal_id, Milestone.track == "loan"))
+        await milestones.request_documents(work, loan, ["id_card"])
+        await milestones.record_document(work, loan, "id_card")
+        await milestones.advance(work, loan, "submitted")
+        assert loan.due_at == frozen_clock.now() + timedelta(days=10)
+        certificate = await session.scalar(select(Milestone).where(Milestone.deal_id == deal_id,
+                                                                   Milestone.track == "certificate"))
+        await milestones.advance(work, certificate, "documents_collected")
+        change = await milestones.advance(work, certificate, "filed")
+        assert change.notice is None
+    await sign_in(client, "agent@example.com")
+    assert (await client.get("/milestones/steps", allow_redirects=False)).status == 403
