@@ -14,7 +14,17 @@ from sqlalchemy import select
 
 from storage.db import transaction
 from storage.importers import import_deals
-from storage.models import AuditLog, Deal, InspectionSlot, Milestone, ProjectFee, Reminder, Staff, Ticket
+from storage.models import (
+    AuditLog,
+    Deal,
+    InspectionSlot,
+    Milestone,
+    MilestoneEvent,
+    ProjectFee,
+    Reminder,
+    Staff,
+    Ticket,
+)
 from storage.services.deals import link_customer
 from tests import factories
 from tests.staff_console.conftest import sign_in
@@ -140,12 +150,20 @@ async def test_working_the_loan_and_the_move_in_from_the_deal_page(client, team,
     await client.post(f"/deals/{deal_id}/loan/advance", data={"to": "approved", "note": "ICBC", "csrf_token": token})
     page = await _page(client, f"/deals/{deal_id}")
     assert page.find("article", data_track="loan")[0]["data-status"] == "approved"
+    await client.post(f"/deals/{deal_id}/loan/advance", data={"to": "disbursed", "csrf_token": token})
+    async with transaction(sessions) as session:  # approved 30 hours before it was disbursed
+        approved = await session.scalar(select(MilestoneEvent).where(MilestoneEvent.to_status == "approved"))
+        approved.at -= timedelta(hours=30)
+    report = await _page(client, "/milestones/report")
+    durations = {attrs["data-step"]: cells for attrs, cells in report.tables["durations"][1:]}
+    assert durations["loan:approved"][1:] == ["approved", "1", "30", "30"]  # step, finished, p50, p90 hours
+    assert durations["loan:documents_requested"][2] == "1"
     async with sessions() as session:
         statuses = [r.payload["status"] for r in await session.scalars(
             select(Reminder).where(Reminder.kind == "deal_update").order_by(Reminder.id))]
     assert statuses == ["documents_requested", "documents_received", "submitted", "approved"]
 
-    frozen_clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # the move-in notice's moment
+    frozen_clock.set(datetime(2026, 3, 3, 2, 0, tzinfo=UTC))  # past the move-in notice's moment
     from storage.services import milestones
     from tests.workplace import workplace_for
 

@@ -238,6 +238,21 @@ async def test_staff_are_reminded_before_and_after_a_step_is_due(sessions, froze
             select(Reminder).where(Reminder.subject_type == "milestone", Reminder.recipient_staff_id.is_not(None),
                                    Reminder.payload["track"].as_string() == "loan").order_by(Reminder.id))]
     assert kinds == [("milestone_due", agent_id), ("milestone_overdue", agent_id)]
+    # the reminder tick tells the agent in their language, with a link to the deal
+    async with transaction(sessions) as session:
+        agent = await session.get(Staff, agent_id)
+        agent.language = "zh"
+    from dialogs import reminders as reminder_tick
+    from tests.workplace import workplace_for
+
+    await reminder_tick.tick(workplace_for(sessions))
+    async with sessions() as session:
+        notes = (await session.scalars(select(StaffNotification).where(StaffNotification.staff_id == agent_id)
+                                       .order_by(StaffNotification.id))).all()
+    assert [n.text for n in notes][-2:] == [
+        "合同 HT-9：贷款（待提交材料）将于 3月16日 周一 09:00 到期。",
+        "合同 HT-9：贷款（待提交材料）已于 3月16日 周一 09:00 逾期。"]
+    assert notes[-1].link == f"/deals/{deal_id}"
 
 
 areas = st.decimals(min_value=Decimal("20.00"), max_value=Decimal("400.00"), places=2)
