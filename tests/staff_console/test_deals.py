@@ -163,7 +163,7 @@ async def test_working_the_loan_and_the_move_in_from_the_deal_page(client, team,
             select(Reminder).where(Reminder.kind == "deal_update").order_by(Reminder.id))]
     assert statuses == ["documents_requested", "documents_received", "submitted", "approved", "disbursed"]
 
-    frozen_clock.set(datetime(2026, 3, 3, 2, 0, tzinfo=UTC))  # past the move-in notice's moment
+    frozen_clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # the move-in notice's moment
     from storage.services import milestones
     from tests.workplace import workplace_for
 
