@@ -220,8 +220,13 @@ class DealsFlow(Flow):
 
     async def on_input(self, ctx: DialogContext, event: Inbound) -> list[Reply] | None:
         step = ctx.conversation.step
+        if step == "contact" and event.kind == "contact" and event.contact_typed:
+            # A typed number proves nothing: nobody reads someone else's loan or certificate by typing a number.
+            ctx.clear()
+            return [main_menu(ctx, ctx.t("For your privacy I can only show a purchase to the phone number confirmed "
+                                         "in our Telegram chat. A person from our team can help you here."))]
         if step == "contact" and event.kind == "contact":
-            if not event.contact_is_own or not event.phone or event.contact_typed:
+            if not event.contact_is_own or not event.phone:
                 return [AskContact(text=ctx.t("Please share your own number with the button below, not someone "
                                               "else's contact."), button=ctx.t("Share my phone number"),
                                    cancel=ctx.t("Cancel"))]

@@ -196,5 +196,11 @@ async def test_certificate_from_filed_to_signed_for_and_the_owner_asks(api, make
         bob.send_text("我的房产证办到哪一步了")
         final = await bob.wait_for("合同 HT-2026-001")
         assert "房产证：已签收" in final["text"] and "负责人" not in final["text"]  # finished: nobody to chase
+        bob.send_command("start")
+        await bob.wait_for("您好")
+        assert "我的购房进度" in bob.buttons()  # an owner with a deal has it in the menu
+        bob.press("我的购房进度")
+        everything = await bob.wait_for("合同 HT-2026-001")
+        assert "入伙：未开始" in everything["text"] and "面积补差：未开始" in everything["text"]
         menu_owner = bob.texts()
     assert sum("房产证：" in text for text in menu_owner) >= 3
