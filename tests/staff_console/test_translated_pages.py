@@ -43,8 +43,11 @@ from storage.models import (
     Conversation,
     District,
     FollowUpTask,
+    InspectionSlot,
     Listing,
+    Milestone,
     Need,
+    ProjectFee,
     Recommendation,
     Staff,
     StaffNotification,
@@ -52,7 +55,7 @@ from storage.models import (
     Viewing,
 )
 from storage.repositories import conversations, customers
-from storage.services import handoff, sla, ticket_desk, tickets
+from storage.services import deals, handoff, milestones, sla, ticket_desk, tickets
 from storage.services.staff_accounts import create_staff
 from tests import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
@@ -79,6 +82,7 @@ DATA = [
     "阳光花园", "厨房水龙头漏水", "客服态度不好", "工作日晚上", "已订购配件", "师傅迟到了", "请尽快回电",
     "客户想带家人一起看", "问候", "您好，请问有什么可以帮您？", "Greeting", "Hello! How can I help?",
     "国庆节", "abc", "'abc'",
+    "HT-2026-001", "物业费", "Property fee",
 ]
 _DATA_SORTED = sorted(set(DATA), key=len, reverse=True)
 
@@ -165,6 +169,8 @@ class Seeded:
     service: Staff
     english_admin: Staff
     english_agent: Staff
+    deal: int = 0  # Chen Jing's mortgage deal on 阳光花园 3-1202, documents requested
+    project: int = 0
 
 
 async def seed(sessions: async_sessionmaker) -> Seeded:
@@ -268,9 +274,23 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         await sla.upsert_policy(session, kind="repair", category="plumbing", priority="normal",
                                 first_response_minutes=120, resolve_minutes=2880, business_hours=True)
         await session.flush()
+        deal, _ = await deals.save_deal(session, deals.DealInput(
+            contract_no="HT-2026-001", project="阳光花园", building="3", unit_no="1202", customer_name="陈静",
+            customer_phone="13800138000", signed_on=date(2026, 1, 10), price=Decimal(3000000), currency="CNY",
+            payment_method="mortgage", handover_date=date(2026, 12, 1), staff_email="wang.wei@example.com",
+            contract_area=Decimal(100), measured_area=Decimal(101)), settings=SETTINGS)
+        deal_loan = await session.scalar(select(Milestone).where(Milestone.deal_id == deal.id,
+                                                                 Milestone.track == "loan"))
+        await milestones.request_documents(staff_work(session, agent.id), deal_loan, ["id_card", "income_proof"])
+        session.add_all([ProjectFee(project_id=deal.project_id, name="Property fee", name_zh="物业费",
+                                    amount=Decimal(3), per_m2=True),
+                         InspectionSlot(project_id=deal.project_id, starts_at=now + timedelta(days=30),
+                                        capacity=2)])
+        await session.flush()
         return Seeded(taken=taken.id, waiting=waiting.id, closed=closed.id, customer=chen.id, listing=listing.id,
                       repair=repair.id, complaint=complaint.id, viewing=viewing.id, admin=admin, agent=agent,
-                      service=service, english_admin=english_admin, english_agent=english_agent)
+                      service=service, english_admin=english_admin, english_agent=english_agent, deal=deal.id,
+                      project=deal.project_id or 0)
 
 
 @pytest.fixture
@@ -299,24 +319,25 @@ def agent_pages(s: Seeded) -> list[str]:
     return ["/inbox", "/inbox?view=mine", "/inbox?view=open", "/inbox?view=closed", f"/conversations/{s.taken}",
             f"/conversations/{s.waiting}", "/customers", f"/customers/{s.customer}", "/listings", "/listings/new",
             f"/listings/{s.listing}", "/listings/import", "/viewings", "/canned", "/tickets", "/tickets?status=all",
-            f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile"]
+            f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile", "/deals",
+            "/deals/new", f"/deals/{s.deal}", "/milestones", "/milestones/report"]
 
 
 def admin_pages(s: Seeded) -> list[str]:
     return ["/inbox?view=open", f"/conversations/{s.closed}", f"/customers/{s.customer}", "/reports",
             "/reports?from=2020-01-01&to=2030-12-31", "/staff", "/canned", "/tickets/settings", "/dead-letters",
             "/listings/import", f"/viewings?agent={s.agent.id}", f"/tickets/{s.repair}", "/tickets/follow-ups",
-            "/profile"]
+            "/profile", "/deals/settlement", f"/deals/projects/{s.project}", "/milestones/steps", f"/deals/{s.deal}"]
 
 
 def service_pages(s: Seeded) -> list[str]:
-    return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile"]
+    return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile", "/milestones"]
 
 
 # Routes that answer something other than a page, or only send the browser on.
 NOT_PAGES = {"/", "/healthz", "/ws", "/customers/export.csv", "/reports.csv", "/tickets/aftersales.css",
              "/conversations/{conversation_id}/photos/{message_id}/{index}",
-             "/tickets/{ticket_id}/attachments/{attachment_id}"}
+             "/tickets/{ticket_id}/attachments/{attachment_id}", "/deals/{deal_id}/attachments/{attachment_id}"}
 
 
 def page_routes() -> set[str]:
@@ -343,7 +364,7 @@ def _route_of(path: str) -> str:
 
 
 def test_the_walk_covers_every_page() -> None:
-    s = Seeded(*([1] * 8), *([None] * 5))  # type: ignore[arg-type]
+    s = Seeded(*([1] * 8), *([None] * 5), deal=1, project=1)  # type: ignore[arg-type]
     s.agent = Staff(id=1)
     walked = {_route_of(path) for path in [*agent_pages(s), *admin_pages(s), *service_pages(s), "/login"]}
     assert page_routes() - walked == set(), "pages the translation walk does not open"
