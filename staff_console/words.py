@@ -97,6 +97,7 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
     # Deals (storage.services.deals, .milestones, .settlement).
     "deal_kind": {"sale": N_("sale"), "lease": N_("lease")},
+    "currency": {"CNY": N_("Chinese yuan"), "USD": N_("US dollar"), "EUR": N_("euro"), "HKD": N_("Hong Kong dollar")},
     "deal_status": {"active": N_("active"), "cancelled": N_("cancelled")},
     "inspection_item": {
         "walls": N_("walls and ceilings"), "floors": N_("floors"), "doors_windows": N_("doors and windows"),
