@@ -57,6 +57,15 @@ class BookSlot(Token):
 
 
 @dataclass(frozen=True)
+class PhotoIs(Token):
+    """The photo the owner sent outside the flow (kept in the conversation's slots) is this document."""
+
+    prefix = "is"
+    milestone_id: int
+    code: Annotated[str, one_of(ALL_DOCUMENTS)]
+
+
+@dataclass(frozen=True)
 class Cancel(Token):
     prefix = "cancel"
 
@@ -246,7 +255,7 @@ class DealsFlow(Flow):
             return [AskContact(text=ctx.t("Please use the button below to share your phone number."),
                                button=ctx.t("Share my phone number"), cancel=ctx.t("Cancel"))]
         if step == "document" and event.kind == "photo" and event.photo_file_ids:
-            return await self._document(ctx, event.photo_file_ids[-1])
+            return await self.take_document(ctx, event.photo_file_ids[-1])
         if step == "document" and event.kind == "text":
             return [Say(ctx.t("Please send the document as a photo, or press Cancel."),
                         choices=[[_button(ctx.t("Cancel"), Cancel())]])]
@@ -259,9 +268,10 @@ class DealsFlow(Flow):
             return None
         return milestone, deal
 
-    async def _document(self, ctx: DialogContext, file_id: str) -> list[Reply]:
-        code = str(ctx.slots.get("document", ""))
-        found = await self._mine(ctx, int(ctx.slots.get("milestone_id") or 0))
+    async def take_document(self, ctx: DialogContext, file_id: str, code: str | None = None,
+                        milestone_id: int | None = None) -> list[Reply]:
+        code = code or str(ctx.slots.get("document", ""))
+        found = await self._mine(ctx, milestone_id or int(ctx.slots.get("milestone_id") or 0))
         ctx.clear()
         if found is None:
             return [main_menu(ctx)]
@@ -280,7 +290,7 @@ class DealsFlow(Flow):
                     choices=document_buttons(ctx.lang, milestone.id, missing), receipt=True)]
 
     async def on_choice(self, ctx: DialogContext, token: str, event: Inbound) -> list[Reply] | None:
-        match decode(token, SendDocument, ShowSlots, BookSlot, Cancel):
+        match decode(token, SendDocument, ShowSlots, BookSlot, PhotoIs, Cancel):
             case SendDocument(milestone_id, code):
                 found = await self._mine(ctx, milestone_id)
                 if found is None or code not in milestones.missing_documents(found[0]):
@@ -311,10 +321,37 @@ class DealsFlow(Flow):
                                 choices=[[_button(ctx.t("Book the inspection"), ShowSlots(milestone_id))]])]
                 return [Say(ctx.t("Your handover inspection is booked: {when}.",
                                   when=when(ctx.lang, slot.starts_at, ctx.settings.tz)), receipt=True)]
+            case PhotoIs(milestone_id, code):
+                photo = ctx.slots.get("photo") if ctx.conversation.step == "which_document" else None
+                if not photo or await self._mine(ctx, milestone_id) is None:
+                    return None
+                return await self.take_document(ctx, str(photo), code, milestone_id)
             case Cancel():
                 ctx.clear()
                 return [main_menu(ctx, ctx.t("Cancelled."))]
         return None
+
+
+async def document_photo_fallback(ctx: DialogContext, event: Inbound) -> list[Reply] | None:
+    """A photo sent outside any flow by an owner we asked for documents: the one missing document it must be, or
+    the question which one it is (the photo waits in the conversation's slots)."""
+    if event.kind != "photo" or not event.photo_file_ids or not ctx.customer.has_deal or ctx.conversation.flow:
+        return None
+    wanted = [(item.milestone.id, code) for status in await deals.status_of(ctx.session, ctx.customer.id)
+              for item in status.tracks if item.milestone.status == "documents_requested" for code in item.missing]
+    if not wanted:
+        return None
+    flow = ctx.flows.get(NAME)
+    if not isinstance(flow, DealsFlow):
+        return None
+    if len(wanted) == 1:
+        milestone_id, code = wanted[0]
+        return await flow.take_document(ctx, event.photo_file_ids[-1], code, milestone_id)
+    ctx.goto(NAME, "which_document", photo=event.photo_file_ids[-1])
+    return [Say(ctx.t("Thank you. Which document is this photo?"), choices=[
+        *[[_button(ctx.t(DOCUMENT_NAMES.get(code, code)), PhotoIs(milestone_id, code))]
+          for milestone_id, code in wanted[:8]],
+        [_button(ctx.t("Cancel"), Cancel())]])]
 
 
 def milestone_staff_text(lang: str, kind: str, payload: dict[str, Any], tz: ZoneInfo) -> str:

@@ -83,3 +83,29 @@ async def test_a_verified_customer_without_a_deal_is_told(sessions, frozen_clock
     replies = await bob.text("我的房产证办到哪一步了")
     assert replies[0].text.startswith("您的手机号下没有找到已签约的合同")
     assert "deals:start" not in tokens(replies[0])  # no deal: no menu entry
+
+
+async def test_a_photo_sent_without_a_button_is_asked_about_then_lands(sessions, frozen_clock) -> None:
+    deal_id = await _deal(sessions)
+    ann = FakeCustomer(sessions, user_id=4003)
+    await ann.text("where is my loan")
+    await ann.send(Inbound(kind="contact", phone="+8613800138000", contact_is_own=True))
+    replies = await ann.send(Inbound(kind="photo", photo_file_ids=("EARLY",)))
+    assert "did not understand" in replies[-1].text  # nothing asked for yet
+    async with transaction(sessions) as session:
+        agent = await factories.staff(session, role="agent")
+        loan = await session.scalar(select(Milestone).where(Milestone.deal_id == deal_id, Milestone.track == "loan"))
+        await milestones.request_documents(staff_work(session, agent.id), loan, ["id_card", "income_proof"])
+    replies = await ann.send(Inbound(kind="photo", photo_file_ids=("SMALL", "LARGE")))
+    assert replies[0].text == "Thank you. Which document is this photo?"
+    assert tokens(replies[0]) == [f"deals:is:{loan.id}:id_card", f"deals:is:{loan.id}:income_proof",
+                                  "deals:cancel"]
+    replies = await ann.press(f"deals:is:{loan.id}:income_proof")
+    assert replies[0].text == "Thank you, we received your proof of income. Still missing: ID card"
+    replies = await ann.send(Inbound(kind="photo", photo_file_ids=("ID",)))  # one left: it must be that one
+    assert replies[0].text.startswith("Thank you, we received your ID card. We have every document")
+    async with sessions() as session:
+        stored = [(a.document, a.telegram_file_id) for a in
+                  (await session.scalars(select(DealAttachment).order_by(DealAttachment.id))).all()]
+        loan = await session.get(Milestone, loan.id)
+    assert stored == [("income_proof", "LARGE"), ("id_card", "ID")] and loan.status == "documents_received"
