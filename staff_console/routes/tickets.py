@@ -213,8 +213,8 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not (
                 row.telegram_file_id or row.path):
             raise web.HTTPNotFound()
-    if not row.telegram_file_id and row.path:  # a staff upload (a defect found at a handover inspection)
-        stored = await asyncio.to_thread(_media_image, request.app[SETTINGS_KEY].media_path, row.path)
+    if not row.telegram_file_id:  # a staff upload (a defect found at a handover inspection), in MEDIA_DIR
+        stored = await asyncio.to_thread(_media_image, request.app[SETTINGS_KEY].media_path, row.path or "")
         if stored is None:
             raise web.HTTPNotFound()
         return web.Response(body=stored[0], content_type=stored[1], headers={"Cache-Control": "private, max-age=3600"})
