@@ -292,3 +292,23 @@ async def test_customer_and_staff_models_untouched(sessions) -> None:
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Customer)) == 0
         assert await session.scalar(select(func.count()).select_from(Staff)) == 0
+
+
+async def test_a_late_evening_change_reaches_the_owner_in_the_morning(sessions, frozen_clock) -> None:
+    from dialogs import reminders as reminder_tick
+    from storage.models import OutboxMessage
+    from tests.workplace import workplace_for
+
+    deal_id, customer_id, agent_id = await _deal(sessions)
+    frozen_clock.set(datetime(2026, 3, 2, 14, 30, tzinfo=UTC))  # 22:30 in Shanghai: quiet hours
+    async with transaction(sessions) as session:
+        certificate = await _track(session, deal_id, "certificate")
+        await milestones.advance(staff_work(session, agent_id), certificate, "documents_collected")
+    assert await reminder_tick.tick(workplace_for(sessions)) == 0
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    frozen_clock.set(datetime(2026, 3, 3, 0, 0, tzinfo=UTC))  # 08:00
+    assert await reminder_tick.tick(workplace_for(sessions)) == 1
+    async with sessions() as session:
+        sent = await session.scalar(select(OutboxMessage))
+    assert sent.customer_id == customer_id and "房产证：材料已收集" in sent.payload["text"]
