@@ -252,7 +252,7 @@ async def _seed(factory: async_sessionmaker[AsyncSession], settings: Settings, f
     password = os.environ.get(DEMO_PASSWORD_ENV) or None
     if password is not None and len(password) < 8:
         raise UsageError(f"{DEMO_PASSWORD_ENV}: must be at least 8 characters")
-    report = await seed_demo(factory, settings.media_path, force=force, password=password)
+    report = await seed_demo(factory, settings.media_path, force=force, password=password, settings=settings)
     if report.skipped:
         print("listings exist already; demo data not seeded (use --force to seed anyway)")
         return 0
