@@ -29,7 +29,6 @@ from storage import clock
 from storage.db import rows_changed
 from storage.models import (
     Building,
-    Customer,
     Deal,
     DealAttachment,
     FollowUpTask,
@@ -592,6 +591,3 @@ async def tick(workplace: Workplace, now: datetime | None = None) -> tuple[int, 
         queued = await schedule_due_reminders(work, now)
     return notices, queued
 
-
-async def customer_for(session: AsyncSession, deal: Deal) -> Customer | None:
-    return await session.get(Customer, deal.customer_id) if deal.customer_id else None
