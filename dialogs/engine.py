@@ -6,8 +6,8 @@ Order of business for every event:
    (decision 6); self-service (their own requests, viewings, the menu, /start, /help, /language, leaving the
    queue) still answers, and starting any other flow offers the way out of the queue;
 3. otherwise route: commands, then buttons by their flow prefix, then the current flow's step, then
-   intents in free text, then the fallbacks, then a polite "I did not understand" (twice in a row offers a
-   person);
+   intents in free text, then the fallbacks (free text, and photos), then a polite "I did not understand" (twice
+   in a row offers a person);
 4. a press on a receipt's button (a ticket number, a booking, a quote) is answered with new messages, never by
    editing the receipt away;
 5. a flow that raises is rolled back to where it was before this event; the customer gets an apology
@@ -178,6 +178,7 @@ async def route(ctx: DialogContext, event: Inbound) -> list[Reply]:
         if flow is not None:
             conversation.misunderstandings = 0
             return await flow.start(ctx, event)
+    if event.kind in ("text", "photo"):  # a photo outside a flow may still be something asked for (a document)
         for fallback in ctx.flows.fallbacks:
             replies = await fallback(ctx, event)
             if replies is not None:

@@ -123,7 +123,8 @@ class Flow:
 
 # `/start <prefix><payload>` deep links handled outside flows (e.g. staff linking their Telegram account).
 DeepLinkHandler = Callable[[DialogContext, str], Awaitable[list[Reply]]]
-# Free text no flow claimed (a need in one sentence, FAQ answers); None when they have nothing to say.
+# Free text (or a photo) no flow claimed (a need in one sentence, FAQ answers, a document an owner was asked for);
+# None when they have nothing to say.
 FallbackHandler = Callable[[DialogContext, Inbound], Awaitable[list[Reply] | None]]
 
 

@@ -34,3 +34,28 @@ DEADLINE_NAMES: dict[str, str] = {"first_response": N_("first response"), "resol
 # How finished a listing is (storage.vocabulary.DECORATIONS).
 DECORATION_NAMES: dict[str, str] = {"fine": N_("Fine decoration"), "basic": N_("Basic decoration"),
                                     "bare": N_("Bare shell")}
+
+# Deals (storage.services.deals, .milestones): payment methods, tracks, their steps, the loan's documents.
+PAYMENT_METHOD_NAMES: dict[str, str] = {
+    "full": N_("full payment"), "mortgage": N_("commercial mortgage"), "provident_fund": N_("provident-fund loan"),
+    "combined": N_("combined loan"),
+}
+TRACK_NAMES: dict[str, str] = {
+    "loan": N_("Loan"), "move_in": N_("Move-in"), "settlement": N_("Area settlement"),
+    "certificate": N_("Property certificate"),
+}
+MILESTONE_STATUS_NAMES: dict[str, str] = {
+    "pending": N_("not started"), "documents_requested": N_("documents requested"),
+    "documents_received": N_("documents received"), "submitted": N_("submitted to the bank"),
+    "approved": N_("approved"), "rejected": N_("rejected"), "disbursed": N_("disbursed"), "closed": N_("closed"),
+    "notice_sent": N_("move-in notice sent"), "slot_booked": N_("inspection booked"),
+    "inspected": N_("inspected"), "handed_over": N_("handed over"), "computed": N_("computed"),
+    "notified": N_("owner notified"), "settled": N_("settled"), "documents_collected": N_("documents collected"),
+    "filed": N_("filed"), "issued": N_("issued"), "ready_for_pickup": N_("ready for pick-up"),
+    "signed_for": N_("signed for"),
+}
+DOCUMENT_NAMES: dict[str, str] = {
+    "id_card": N_("ID card"), "marriage_certificate": N_("marriage certificate or single status"),
+    "income_proof": N_("proof of income"), "bank_statement": N_("bank statement (6 months)"),
+    "fund_statement": N_("provident-fund statement"),
+}

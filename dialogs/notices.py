@@ -61,6 +61,7 @@ OWNER_REQUEST_WORDS: dict[str, str] = {"call": N_("an agent's call"), "list": N_
 FOLLOW_UP_REASONS: dict[str, str] = {
     "low_score": N_("low satisfaction score"),
     "revisit_help": N_("the customer asked for help at a revisit"),
+    "loan_rejected": N_("the loan was rejected"),
 }
 
 

@@ -192,6 +192,10 @@ def staff_text(lang: str, reminder: Reminder, tz: ZoneInfo, names_zh: Names) -> 
     if kind == "consultation_due":  # storage.services.consultations: the next step the staff member promised
         return t(lang, "Next step due for {customer}: {step} (due {due}).", customer=payload.get("customer", ""),
                  step=payload.get("next_step", ""), due=_when(lang, payload.get("due_at"), tz))
+    if kind in ("milestone_due", "milestone_overdue"):
+        from dialogs.flows.deals import milestone_staff_text  # the deals flow owns the words of tracks and steps
+
+        return milestone_staff_text(lang, kind, payload, tz)
     return str(payload.get("text") or kind)
 
 
@@ -204,6 +208,8 @@ def staff_link(reminder: Reminder) -> str | None:
         return f"/viewings/{reminder.subject_id}"
     if reminder.subject_type == "consultation" and (reminder.payload or {}).get("customer_id"):
         return f"/customers/{reminder.payload['customer_id']}#consultation-{reminder.subject_id}"
+    if reminder.subject_type == "milestone" and (reminder.payload or {}).get("deal_id"):
+        return f"/deals/{int(reminder.payload['deal_id'])}"
     return None
 
 
@@ -408,6 +414,10 @@ async def _customer_reply(session: AsyncSession, reminder: Reminder, customer: C
         return revisit_reply(lang, revisit)
     if reminder.kind in ("viewing_24h", "viewing_1h"):
         return viewing_reply(lang, reminder.kind, payload, tz, False, names_zh)
+    if reminder.kind == "deal_update":
+        from dialogs.flows.deals import deal_update_reply  # the deals flow owns its notices and buttons
+
+        return deal_update_reply(lang, payload, tz)
     if reminder.kind == "viewing_interest":
         from dialogs.flows.viewings import interest_reply  # the journeys' flow owns that question
 

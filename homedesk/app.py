@@ -8,9 +8,10 @@
 - the Telegram channel when TELEGRAM_BOT_TOKEN is set: polling, or in webhook mode (WEBHOOK_URL) a route on
   the same web server, plus the outbox sender;
 - every periodic job, in one scheduler (APScheduler 3, in-memory job store): the reminder tick every few
-  seconds, the new-listing / price-drop alert scan every minute, the handoff assignment tick every
-  HANDOFF_TICK_SECONDS (and at once when a customer starts waiting for a person), and the notices-to-owners
-  tick every few seconds (and at once when a notice is scheduled for now).
+  seconds, the new-listing / price-drop alert scan every minute, the deal milestones (move-in notices, reminders
+  of due steps) every minute, the handoff assignment tick every HANDOFF_TICK_SECONDS (and at once when a customer
+  starts waiting for a person), and the notices-to-owners tick every few seconds (and at once when a notice is
+  scheduled for now).
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
 """
 
@@ -42,6 +43,7 @@ log = logging.getLogger("homedesk.app")
 REMINDER_TICK_SECONDS = 10
 ALERT_TICK_SECONDS = 60
 REMINDER_JOB = "reminder-tick"
+MILESTONE_TICK_SECONDS = 60  # move-in notices that fell due, staff reminders of due and overdue deal steps
 ASSIGNMENT_JOB = "handoff-assignment"
 BROADCAST_TICK_SECONDS = 10
 BROADCAST_JOB = "broadcasts"
@@ -66,7 +68,7 @@ async def verification_tick(workplace: Workplace) -> tuple[int, int]:
 def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
     """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
     from dialogs import alerts, reminders
-    from storage.services import broadcasts
+    from storage.services import broadcasts, milestones
 
     def guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         async def run_job() -> None:
@@ -84,6 +86,8 @@ def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
                       seconds=ALERT_TICK_SECONDS, id="listing-alerts", max_instances=1, coalesce=True)
     scheduler.add_job(guarded("notices to owners", lambda: broadcasts.tick(workplace, clock.now())), "interval",
                       seconds=BROADCAST_TICK_SECONDS, id=BROADCAST_JOB, max_instances=1, coalesce=True)
+    scheduler.add_job(guarded("deal milestones", lambda: milestones.tick(workplace, clock.now())), "interval",
+                      seconds=MILESTONE_TICK_SECONDS, id="deal-milestones", max_instances=1, coalesce=True)
     assignment_seconds = workplace.settings.handoff_tick_seconds  # 0 turns automatic assignment off
     if assignment_seconds > 0:
         scheduler.add_job(guarded("handoff assignment", lambda: _assignment_tick(workplace)), "interval",

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--language", choices=("en", "zh"), help="the console's language (default DEFAULT_LOCALE)")
     staff.set_defaults(handler=cmd_create_staff)
 
-    for kind in ("listings", "districts", "units", "staff"):
+    for kind in ("listings", "districts", "units", "staff", "deals"):
         command = commands.add_parser(f"import-{kind}", help=f"import {kind} from a CSV file (see README)")
         command.add_argument("file", type=Path, metavar="FILE")
         command.set_defaults(handler=cmd_import, kind=kind)
@@ -258,7 +258,7 @@ async def _seed(factory: async_sessionmaker[AsyncSession], settings: Settings, f
     password = os.environ.get(DEMO_PASSWORD_ENV) or None
     if password is not None and len(password) < 8:
         raise UsageError(f"{DEMO_PASSWORD_ENV}: must be at least 8 characters")
-    report = await seed_demo(factory, settings.media_path, force=force, password=password)
+    report = await seed_demo(factory, settings.media_path, force=force, password=password, settings=settings)
     if report.skipped:
         print("listings exist already; demo data not seeded (use --force to seed anyway)")
         return 0
@@ -342,7 +342,14 @@ async def cmd_create_staff(args: argparse.Namespace) -> int:
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
-    from storage.importers import CsvFormatError, import_districts, import_listings, import_staff, import_units
+    from storage.importers import (
+        CsvFormatError,
+        import_deals,
+        import_districts,
+        import_listings,
+        import_staff,
+        import_units,
+    )
 
     path: Path = args.file
     if not await asyncio.to_thread(path.is_file):
@@ -365,6 +372,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
                 report = imported.report
                 for email, first_password in imported.passwords:
                     print(f"created {email}: first password {first_password}")
+            elif args.kind == "deals":
+                report = await import_deals(factory, path, settings=settings, progress=progress)
             else:
                 report = await import_units(factory, path, progress=progress)
         except CsvFormatError as exc:

@@ -80,6 +80,7 @@ ROUTE_MODULES = [
     "staff_console.routes.live",
     "staff_console.routes.tickets",
     "staff_console.routes.notices",
+    "staff_console.routes.deals",
     "staff_console.routes.reports",
     "staff_console.routes.dead_letters",
     "staff_console.routes.language",

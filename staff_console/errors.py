@@ -167,6 +167,36 @@ MESSAGES: tuple[str, ...] = (
     N_("choose at most %(count)s values for one filter"),
     N_("choose who receives the notice: a project, buildings or a tag"),
     N_("the buildings must belong to the chosen project"),
+    # deals and their milestones (storage/services/deals.py, milestones.py, settlement.py)
+    N_("%(field)s must be a number from 0 to %(maximum)s"),
+    N_("contract_no is required (at most 64 characters)"),
+    N_("customer_phone %(phone)s is not a phone number (7 to 15 digits)"),
+    N_("currency %(currency)s must be a three-letter code such as CNY"),
+    N_("price must be more than 0"),
+    N_("%(field)s must be more than 0 and at most %(maximum)s m²"),
+    N_("handover_date is before signed_on"),
+    N_("staff_email %(email)s is not a staff member"),
+    N_("unknown track %(track)s"),
+    N_("unknown step %(step)s of track %(track)s"),
+    N_("the %(track)s track cannot go from %(from_step)s to %(to_step)s"),
+    N_("%(to_step)s is recorded with its own form"),
+    N_("the deal is gone"),
+    N_("no such staff member"),
+    N_("documents are requested on the loan track"),
+    N_("choose at least one document from the checklist"),
+    N_("%(document)s is not on this loan's checklist"),
+    N_("the inspection can be booked once the move-in notice went out"),
+    N_("that slot is not available"),
+    N_("that slot was just taken"),
+    N_("the inspection belongs to the move-in track"),
+    N_("unknown repair category %(category)s"),
+    N_("every defect needs a description"),
+    N_("the owner has no chat yet: repair tickets need the customer (ask them to write to the bot and share their "
+       "phone number)"),
+    N_("the handover belongs to the move-in track"),
+    N_("keys must be a number from 0 to 50"),
+    N_("compute the settlement first"),
+    N_("days must be from 0 to 730"),
     # staff accounts (storage/services/staff_accounts.py)
     N_("password must be at least %(length)s characters"),
     N_("%(email)s is not an email address"),
@@ -248,7 +278,8 @@ MESSAGES: tuple[str, ...] = (
 # Values that are stored codes, shown as words; values that are themselves a sentence, translated.
 _WORD_PARAMS = {"ticket_status": "ticket_status", "from_status": "ticket_status", "to_status": "ticket_status",
                 "kind": "ticket_kind", "field": "field", "category": "category", "day": "weekday", "team": "team",
-                "channel": "consultation_channel", "topic": "consultation_topic"}
+                "channel": "consultation_channel", "topic": "consultation_topic", "track": "track",
+                "from_step": "milestone_status", "to_step": "milestone_status", "document": "document"}
 _NESTED_PARAMS = ("reason", "what")
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 

@@ -24,6 +24,10 @@ BOT_WORDS: dict[str, Mapping[str, str]] = {
     "priority": names.PRIORITY_NAMES,
     "deadline": names.DEADLINE_NAMES,
     "follow_up_reason": FOLLOW_UP_REASONS,
+    "track": names.TRACK_NAMES,
+    "milestone_status": names.MILESTONE_STATUS_NAMES,
+    "document": names.DOCUMENT_NAMES,
+    "payment_method": names.PAYMENT_METHOD_NAMES,
 }
 
 # The console's own words (message ids of staff_console/locales). They win over the bot's: the bot says
@@ -92,7 +96,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "viewing_status": {"booked": N_("booked"), "cancelled": N_("cancelled"), "done": N_("done"),
                        "no_show": N_("no-show")},
     "viewing_outcome": {"done": N_("done"), "no_show": N_("no-show"), "interested": N_("interested"),
-                        "offer": N_("made an offer"), "not_interested": N_("not interested")},
+                        "offer": N_("made an offer"), "not_interested": N_("not interested"),
+                        "signed": N_("signed a contract")},
     "delivery": {"pending": N_("sending"), "sent": N_("sent"), "failed": N_("not delivered")},
     "sender": {"customer": N_("customer"), "bot": N_("assistant"), "agent": N_("staff"), "system": N_("system")},
     "survey_subject": {"ticket": N_("ticket"), "viewing": N_("viewing"), "conversation": N_("conversation"),
@@ -142,6 +147,17 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     # How finished a home is (storage.vocabulary.DECORATIONS); "simple" is what early owner intakes stored.
     "decoration": {"bare": N_("bare shell"), "basic": N_("basic decoration"), "fine": N_("fine decoration"),
                    "simple": N_("basic decoration")},
+    # Deals (storage.services.deals, .milestones, .settlement).
+    "deal_kind": {"sale": N_("sale"), "lease": N_("lease")},
+    "currency": {"CNY": N_("Chinese yuan"), "USD": N_("US dollar"), "EUR": N_("euro"), "HKD": N_("Hong Kong dollar")},
+    "deal_status": {"active": N_("active"), "cancelled": N_("cancelled")},
+    "inspection_item": {
+        "walls": N_("walls and ceilings"), "floors": N_("floors"), "doors_windows": N_("doors and windows"),
+        "plumbing": N_("plumbing"), "electrical": N_("electrical"), "waterproofing": N_("waterproofing"),
+        "equipment": N_("equipment"),
+    },
+    "meter": {"water": N_("water"), "electricity": N_("electricity"), "gas": N_("gas")},
+    "settlement_direction": {"pay": N_("owner pays"), "refund": N_("owner refunded"), "none": N_("nothing due")},
     # Form fields a refusal names (storage.services.listings reads numbers under these names).
     "field": {
         "price": N_("price"), "area": N_("area"), "area_m2": N_("area"), "bedrooms": N_("bedrooms"),

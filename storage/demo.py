@@ -25,9 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import clock
 from storage.importers import (
+    DEAL_COLUMNS,
     LISTING_COLUMNS,
     UNIT_COLUMNS,
     ImportReport,
+    import_deals,
     import_districts,
     import_listings,
     import_units,
@@ -44,6 +46,7 @@ from storage.models import (
     WarrantyPeriod,
 )
 from storage.services.staff_accounts import by_email, create_staff
+from storage.settings import Settings
 from storage.text import has_chinese
 
 DATA = Path(__file__).with_name("demo_data")
@@ -193,11 +196,13 @@ async def seed_demo(
     force: bool = False,
     password: str | None = None,
     today: date | None = None,
+    settings: Settings | None = None,
 ) -> DemoReport:
     """Seed the demo data; does nothing when listings exist unless `force` (then it updates in place).
 
     `password` is used for every new demo account; without it they share one random password.
-    The report carries it so the caller can show it once.
+    The report carries it so the caller can show it once. With `settings` (the CLI passes them), the newest
+    building's first ten homes also get their signed deals (`import-deals`), so the deal pages have something.
     """
     if not force and await has_listings(factory):
         return DemoReport(skipped=True)
@@ -218,6 +223,8 @@ async def seed_demo(
         report.photos_written = await drawing
     report.imports["listings"] = await import_listings(factory, listing_csv, media_dir=media_dir)
     report.imports["units"] = await import_units(factory, build_units_csv(today))
+    if settings is not None:
+        report.imports["deals"] = await import_deals(factory, build_deals_csv(today), settings=settings)
     async with factory() as session, session.begin():
         project = await session.scalar(select(Project).where(Project.name == PROJECT))
         if project is not None:
@@ -501,6 +508,28 @@ def build_units_csv(today: date) -> bytes:
                     "handover_date": handover.isoformat(),
                 })
     return _to_csv(UNIT_COLUMNS, rows)
+
+
+def build_deals_csv(today: date) -> bytes:
+    """The signed contracts of Building 3's first ten homes (the owners and handover dates of `build_units_csv`),
+    paid in every way, with their areas."""
+    units = [row for row in csv.DictReader(io.StringIO(build_units_csv(today).decode("utf-8-sig")))
+             if row["building"] == "Building 3"][:10]
+    rng = random.Random(SEED + 2)
+    methods = ("mortgage", "provident_fund", "combined", "full")
+    rows = []
+    for n, unit in enumerate(units):
+        handover = date.fromisoformat(unit["handover_date"])
+        area = rng.randint(80, 140)
+        rows.append({
+            "contract_no": f"HT-{handover.year}-{n + 1:03d}", "project": unit["project"],
+            "building": unit["building"], "unit_no": unit["unit_no"], "customer_name": unit["owner_name"],
+            "customer_phone": unit["owner_phone"], "signed_on": (handover - timedelta(days=300)).isoformat(),
+            "price": str(area * rng.randint(55, 75) * 1000), "currency": "CNY", "payment_method": methods[n % 4],
+            "handover_date": unit["handover_date"], "staff_email": "li.na@homedesk.local",
+            "contract_area": str(area), "measured_area": f"{area + rng.uniform(-4, 4):.2f}",
+        })
+    return _to_csv(DEAL_COLUMNS + ("contract_area", "measured_area"), rows)
 
 
 # --- photos: small PNGs drawn from rectangles ---------------------------------------------------------------------

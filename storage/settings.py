@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     usd_cny_rate: float = Field(default=7.2, gt=0, le=1000)
     quiet_hours: str = "21:00-08:00"  # reminders wait for the morning, in the recipient's time zone
     waiting_alert_minutes: int = Field(default=10, ge=1)  # leads are told of customers waiting longer for a person
+    # Deals (storage.services.milestones): the move-in notice goes out this many days before the handover date;
+    # staff are reminded this many hours before a milestone step is due (and again once it is overdue); the area
+    # settlement settles at the contract price up to this difference (percent), see the README.
+    move_in_notice_days: int = Field(default=14, ge=1, le=180)
+    milestone_remind_hours: int = Field(default=24, ge=1, le=720)
+    area_settlement_threshold: float = Field(default=3.0, ge=0, le=100)
     console_secure_cookies: bool = False  # force Secure cookies (they are also Secure behind an HTTPS proxy)
     telegram_bot_username: str | None = None  # for staff deep links; asked from getMe when unset
     # The web chat: sites allowed to embed /widget.js (comma-separated origins, e.g. https://www.example.com);

@@ -110,7 +110,7 @@ OWNER_LEAD_STATUSES = ("new", "contacted", "listed", "closed")
 DECORATIONS = ("bare", "basic", "fine")
 
 VIEWING_STATUSES = ("booked", "cancelled", "done", "no_show")
-VIEWING_OUTCOMES = ("interested", "offer", "not_interested")
+VIEWING_OUTCOMES = ("interested", "offer", "not_interested", "signed")  # signed: the console opens a new deal
 
 # Customers staff enter themselves (storage.services.customer_records): how they met, and what staff note.
 CUSTOMER_SOURCES = ("phone", "walk_in")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dialogs.flow import DeepLinkHandler, FallbackHandler, Flow, Registry
 from dialogs.flows.booking import BookingFlow
 from dialogs.flows.complaint import ComplaintFlow
+from dialogs.flows.deals import DealsFlow, document_photo_fallback
 from dialogs.flows.faq import faq_fallback
 from dialogs.flows.handoff import HandoffFlow, link_staff_chat
 from dialogs.flows.needs import NeedsFlow, sentence_fallback
@@ -35,6 +36,7 @@ FLOWS: tuple[Flow, ...] = (
     ComplaintFlow(),
     SuggestionFlow(),
     TicketsFlow(),
+    DealsFlow(),
     SurveyFlow(),
     RevisitFlow(),
     HandoffFlow(),
@@ -42,6 +44,7 @@ FLOWS: tuple[Flow, ...] = (
 FALLBACKS: tuple[FallbackHandler, ...] = (
     sentence_fallback,  # "2br in Wangjing under 12k" starts the needs intake...
     faq_fallback,  # ...before the FAQ tries to answer it as a question
+    document_photo_fallback,  # a photo from an owner asked for documents: which document it is
 )
 DEEP_LINKS: dict[str, DeepLinkHandler] = {
     DEEP_LINK_PREFIX: link_staff_chat,  # staff linking their Telegram chat from the console

@@ -30,7 +30,7 @@ from storage.services import viewings
 NAME = VIEWINGS
 OUTCOME_LABELS = {
     "done": N_("Done"), "no_show": N_("No-show"), "interested": N_("Interested"), "offer": N_("Made an offer"),
-    "not_interested": N_("Not interested"),
+    "not_interested": N_("Not interested"), "signed": N_("Signed a contract"),
 }
 if set(OUTCOME_LABELS) != set(AGENT_OUTCOMES):  # every outcome an agent's button can carry needs its words
     raise RuntimeError("OUTCOME_LABELS and viewing_tokens.AGENT_OUTCOMES name different outcomes")

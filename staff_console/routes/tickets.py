@@ -4,8 +4,10 @@ only reads forms, calls one service inside `act(request)` and renders."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -19,6 +21,7 @@ from staff_console.errors import error_text
 from staff_console.i18n import N_, Translator, translator
 from staff_console.words import word
 from storage import clock
+from storage.media import IMAGE_TYPES, image_kind, resolve_photo
 from storage.models import (
     Customer,
     FollowUpTask,
@@ -249,13 +252,29 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     """A customer's photo, fetched from Telegram by file id (never a URL the browser could be pointed at)."""
     async with db(request)() as session:
         row = await session.get(TicketAttachment, path_id(request, "attachment_id"))
-        if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not row.telegram_file_id:
+        if row is None or row.ticket_id != to_int(request.match_info["ticket_id"]) or not (
+                row.telegram_file_id or row.path):
             raise web.HTTPNotFound()
+    if not row.telegram_file_id:  # a staff upload (a defect found at a handover inspection), in MEDIA_DIR
+        stored = await asyncio.to_thread(_media_image, request.app[SETTINGS_KEY].media_path, row.path or "")
+        if stored is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=stored[0], content_type=stored[1], headers={"Cache-Control": "private, max-age=3600"})
     try:
         body, content_type = await telegram_files.fetch(request.app, row.telegram_file_id)
     except telegram_files.FileUnavailable as exc:  # Telegram unreachable or no token: a broken image only
         raise web.HTTPNotFound() from exc
     return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _media_image(media_path: Path, reference: str) -> tuple[bytes, str] | None:
+    """An image file inside MEDIA_DIR (checked by storage.media: no way out of the folder), with its type."""
+    found = resolve_photo(reference, media_path)
+    if not isinstance(found, Path):
+        return None
+    data = found.read_bytes()
+    kind = image_kind(data[:32])
+    return (data, IMAGE_TYPES[kind]) if kind else None
 
 
 @requires("admin", "agent", "service")

@@ -80,6 +80,8 @@ async def outcome(request: web.Request) -> web.StreamResponse:
         week = viewing.starts_at.astimezone(_.tz).date().isoformat()
         agent_id = viewing.agent_id
     await flash(request, message, "info" if ok else "error")
+    if ok and value == "signed":  # a signed contract goes on to its deal, the form filled from the viewing
+        raise web.HTTPSeeOther(f"/deals/new?viewing={viewing.id}")
     raise web.HTTPSeeOther(f"/viewings?agent={agent_id}&week={week}")
 
 

@@ -1,4 +1,4 @@
-"""CSV imports of districts, listings, units and staff (formats in ARCHITECTURE.md).
+"""CSV imports of districts, listings, units, staff and deals (formats in ARCHITECTURE.md).
 
 Each importer validates every row, reports bad rows with their line number, writes the good ones in
 batches, and updates rows that already exist instead of duplicating them. The command line and the
@@ -6,12 +6,14 @@ staff console's upload both call these functions.
 """
 
 from storage.importers.common import CsvFormatError, ImportReport, ProgressCallback
+from storage.importers.deals import DEAL_COLUMNS, import_deals
 from storage.importers.districts import DISTRICT_COLUMNS, import_districts
 from storage.importers.listings import LISTING_COLUMNS, import_listings
 from storage.importers.staff import STAFF_COLUMNS, StaffImport, import_staff
 from storage.importers.units import UNIT_COLUMNS, import_units
 
 __all__ = [
-    "DISTRICT_COLUMNS", "LISTING_COLUMNS", "UNIT_COLUMNS", "CsvFormatError", "ImportReport", "ProgressCallback",
-    "import_districts", "import_listings", "import_units", "STAFF_COLUMNS", "StaffImport", "import_staff",
+    "DEAL_COLUMNS", "DISTRICT_COLUMNS", "LISTING_COLUMNS", "UNIT_COLUMNS", "CsvFormatError", "ImportReport",
+    "ProgressCallback", "import_deals", "import_districts", "import_listings", "import_units", "STAFF_COLUMNS",
+    "StaffImport", "import_staff",
 ]

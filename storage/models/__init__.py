@@ -17,6 +17,15 @@ from storage.models.base import Base, UTCDateTime
 from storage.models.broadcasts import Broadcast
 from storage.models.consultations import Consultation
 from storage.models.conversations import ChatWait, Conversation, DeadLetter, Handoff, InboundUpdate, Message
+from storage.models.deals import (
+    Deal,
+    DealAttachment,
+    InspectionSlot,
+    Milestone,
+    MilestoneEvent,
+    MilestoneStep,
+    ProjectFee,
+)
 from storage.models.delivery import (
     PRIORITY_AGENT,
     PRIORITY_BOT,
@@ -49,5 +58,6 @@ __all__ = [
     "Reminder", "Revisit",
     "SavedListing", "SlaPolicy", "Staff", "StaffNotification", "StaffTimeOff", "Survey", "Ticket", "TicketAttachment",
     "TicketCounter", "TicketEvent", "Unit", "UTCDateTime", "Viewing", "ViewingSlot", "WarrantyPeriod",
+    "Deal", "DealAttachment", "InspectionSlot", "Milestone", "MilestoneEvent", "MilestoneStep", "ProjectFee",
     "PRIORITY_AGENT", "PRIORITY_BOT", "PRIORITY_BROADCAST", "PRIORITY_REMINDER",
 ]

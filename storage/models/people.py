@@ -44,6 +44,8 @@ class Customer(Timestamps, Base):
     notify_new_listings: Mapped[bool] = mapped_column(default=True)
     unreachable_at: Mapped[datetime | None]  # set when Telegram answers 403 (blocked the bot)
     last_seen_at: Mapped[datetime | None]
+    # Linked to a signed deal (storage.services.deals.link_customer): the bot's menu offers "My home purchase".
+    has_deal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def display_name(self) -> str:

@@ -60,6 +60,9 @@ async def verify_owner(session: AsyncSession, customer: Customer, phone: str, *,
             continue
         await revisits.after_move_in(session, customer.id, unit.id, unit.handover_date, settings=settings)
     await session.flush()
+    from storage.services.deals import link_customer  # deals know owners' homes; this links their contracts
+
+    await link_customer(session, customer)
     return units
 
 

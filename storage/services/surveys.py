@@ -42,7 +42,7 @@ MAX_COMMENT = 2000
 
 
 # Why a follow-up was opened; dialogs.notices words each reason for staff.
-FOLLOW_UP_REASONS = ("low_score", "revisit_help")
+FOLLOW_UP_REASONS = ("low_score", "revisit_help", "loan_rejected")  # loan_rejected: storage.services.milestones
 
 
 class StaffNotifier(Protocol):

@@ -42,6 +42,7 @@ OUTCOMES: dict[str, tuple[str, str | None]] = {
     "interested": ("done", "interested"),
     "offer": ("done", "offer"),
     "not_interested": ("done", "not_interested"),
+    "signed": ("done", "signed"),  # a contract was signed: the console goes on to the new deal (storage.services.deals)
 }
 
 

@@ -85,6 +85,14 @@ SAMPLES: dict[str, dict[str, object]] = {
     "what": {"en": "the budget", "zh": "预算"},
     "which": {"en": "response", "zh": "响应"},
     "when": {"en": "Mon 30 Nov, 09:00", "zh": "11月30日 周一 09:00"},
+    # deals (dialogs/flows/deals.py)
+    "contract": {"en": "HT-2026-001", "zh": "HT-2026-001"},
+    "document": {"en": "ID card", "zh": "身份证"},
+    "documents": {"en": "ID card, proof of income", "zh": "身份证、收入证明"},
+    "measured": {"en": "101.50", "zh": "101.50"},
+    "numbers": {"en": "R-2026-000001, R-2026-000002", "zh": "R-2026-000001, R-2026-000002"},
+    "ratio": {"en": "1.50", "zh": "1.50"},
+    "track": {"en": "Loan", "zh": "贷款"},
 }
 
 

@@ -179,7 +179,8 @@ async def test_one_scheduler_runs_every_tick_and_runs_them_at_once_when_work_arr
     watcher = asyncio.create_task(app._run_jobs_on_events(bus, scheduler))
     try:
         assert {job.id for job in scheduler.get_jobs()} == {app.REMINDER_JOB, "listing-alerts", app.ASSIGNMENT_JOB,
-                                                            "listing-verification", app.BROADCAST_JOB}
+                                                            "listing-verification", app.BROADCAST_JOB,
+                                                            "deal-milestones"}
         await asyncio.sleep(0)  # the watcher subscribes
         started = len(reminder_ticks)  # the interval's first run is REMINDER_TICK_SECONDS away
         waiting = SimpleNamespace(id=1, customer_id=1, status="open", mode="waiting", assignee_id=None,

@@ -196,7 +196,7 @@ def test_run_migrates_seeds_demo_when_empty_and_starts_the_app(cli_env, capsys, 
     _, started = fake_app
     seeded = []
 
-    async def fake_seed(factory, media, *, force=False, password=None, today=None):
+    async def fake_seed(factory, media, *, force=False, password=None, today=None, settings=None):
         seeded.append(media)
         return DemoReport()
 

@@ -41,9 +41,13 @@ def hook(name: str) -> Callable[[Hook], Hook]:
 
 
 async def run_ticks(world: World) -> None:
-    """The scheduler's jobs, once each, at the frozen time: reminders, listing alerts, handoff assignment."""
+    """The scheduler's jobs, once each, at the frozen time: deal milestones (move-in notices), reminders, listing
+    alerts, handoff assignment."""
+    from storage.services import milestones
+
     workplace = workplace_for(world.sessions, world.bus)
     now = world.clock.now()
+    await milestones.tick(workplace, now)
     await reminders.tick(workplace, now)
     await alerts.tick(workplace, now=now)
     async with workplace.open() as work:
@@ -215,3 +219,75 @@ async def staff_adds_a_listing(world: World, ref: str, district: str, price: str
             available_from=date(2026, 3, 1), furnished=True, pets_allowed=True, features=["elevator"],
             status="active", description="New on the market.", lat=found.lat, lon=found.lon, agent_id=agent.id,
             created_at=world.clock.now(), updated_at=world.clock.now()))
+
+
+# -- deals (loan, move-in, certificate) ------------------------------------------------------------------------
+
+
+@hook("given a deal")
+async def given_a_deal(world: World, payment_method: str = "mortgage", handover: str = "2026-03-16") -> None:
+    """Contract HT-2026-001 for Sunny Garden 3-1201, signed under the customer's phone (+86 13800138000), imported
+    as `homedesk import-deals` does, with Wang Li responsible, a property fee of 3 CNY per m² (101 m² measured), a
+    maintenance fund of 2,000 CNY, and two inspection slots (Thu 5 Mar 10:00, Fri 6 Mar 14:00)."""
+    from storage.importers import import_deals
+    from storage.models import InspectionSlot, Project, ProjectFee
+
+    async with transaction(world.sessions) as session:
+        agent = await _ensure_staff(session, world)
+        email = agent.email
+    text = ("contract_no,project,building,unit_no,customer_name,customer_phone,signed_on,price,currency,"
+            "payment_method,handover_date,staff_email,contract_area,measured_area\n"
+            f"HT-2026-001,Sunny Garden,3,1201,Ann Li,13800138000,2026-01-10,3000000,CNY,{payment_method},{handover},"
+            f"{email},100,101\n")
+    report = await import_deals(world.sessions, text.encode(), settings=SETTINGS)
+    if report.errors:
+        raise ValueError(f"the deal was refused: {report.errors}")
+    async with transaction(world.sessions) as session:
+        project = await session.scalar(select(Project).where(Project.name == "Sunny Garden"))
+        session.add_all([
+            ProjectFee(project_id=project.id, name="Property fee, 3 months", name_zh="物业费（3个月）",
+                       amount=Decimal(3), per_m2=True),
+            ProjectFee(project_id=project.id, name="Maintenance fund", name_zh="维修基金", amount=Decimal(2000)),
+            InspectionSlot(project_id=project.id, starts_at=datetime(2026, 3, 5, 2, tzinfo=UTC), capacity=2),
+            InspectionSlot(project_id=project.id, starts_at=datetime(2026, 3, 6, 6, tzinfo=UTC), capacity=2)])
+
+
+async def _milestone_action(world: World, track: str, action: Callable[[Any, Any], Awaitable[Any]]) -> None:
+    from storage.models import Milestone
+
+    async with transaction(world.sessions) as session:
+        agent = await _ensure_staff(session, world)
+        milestone = await session.scalar(select(Milestone).where(Milestone.track == track)
+                                         .order_by(Milestone.id.desc()))
+        if milestone is None:
+            raise LookupError(f"there is no {track} track")
+        from tests.workplace import staff_work
+
+        await action(staff_work(session, agent.id), milestone)
+    await run_ticks(world)  # milestone notices reach the customer through the reminder tick
+
+
+@hook("staff requests documents")
+async def staff_requests_documents(world: World, *codes: str) -> None:
+    """The loan's documents (checklist codes: id_card, income_proof, ...)."""
+    from storage.services import milestones
+
+    await _milestone_action(world, "loan", lambda work, m: milestones.request_documents(work, m, codes))
+
+
+@hook("staff moves the deal to")
+async def staff_moves_the_deal_to(world: World, track: str, step: str, note: str = "") -> None:
+    """One track of the deal to its next step: `staff moves the deal to "certificate" "filed"`."""
+    from storage.services import milestones
+
+    await _milestone_action(world, track, lambda work, m: milestones.advance(work, m, step, note=note or None))
+
+
+@hook("staff records the inspection with defects")
+async def staff_records_the_inspection(world: World, *defects: str) -> None:
+    """Each defect as "category: description" (a repair ticket under warranty each)."""
+    from storage.services import milestones
+
+    found = [milestones.Defect(*(part.strip() for part in d.split(":", 1))) for d in defects]
+    await _milestone_action(world, "move_in", lambda work, m: milestones.record_inspection(
+        work, m, checked=["walls", "plumbing"], defects=found))

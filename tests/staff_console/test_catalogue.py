@@ -143,7 +143,7 @@ def test_every_word_table_is_marked() -> None:
 SHOWN_ERRORS = {"HandoffError", "TicketError", "NoSuchTicket", "StaffAccountError", "ListingError", "ViewingError",
                 "SlotTaken", "SurveyError", "NotYourFollowUp", "CsvFormatError", "RowError", "PhotoError",
                 "RevisitError", "MergeError", "FaqError", "UnitError", "CustomerError", "ConsultationError",
-                "OnBehalfError", "BroadcastError", "AudienceError"}
+                "OnBehalfError", "BroadcastError", "AudienceError", "DealError", "MilestoneError"}
 VALUE_ERRORS_SHOWN_IN = ("storage/services/warranty.py", "storage/services/sla.py")
 
 

@@ -46,10 +46,13 @@ from storage.models import (
     District,
     FaqEntry,
     FollowUpTask,
+    InspectionSlot,
     Listing,
     ListingReport,
+    Milestone,
     Need,
     OwnerLead,
+    ProjectFee,
     Recommendation,
     Staff,
     StaffNotification,
@@ -57,7 +60,7 @@ from storage.models import (
     Viewing,
 )
 from storage.repositories import conversations, customers
-from storage.services import broadcasts, handoff, sla, ticket_desk, tickets
+from storage.services import broadcasts, deals, handoff, milestones, sla, ticket_desk, tickets
 from storage.services.staff_accounts import create_staff
 from tests import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
@@ -85,6 +88,7 @@ DATA = [
     "客户想带家人一起看", "问候", "您好，请问有什么可以帮您？", "Greeting", "Hello! How can I help?",
     "国庆节", "abc", "'abc'", "Water off on Friday 9-12", "停水通知：周五9-12点",
     "营业厅周末开门吗？", "周六 10:00-16:00 开门。", "营业厅",
+    "HT-2026-001", "物业费", "Property fee",
 ]
 _DATA_SORTED = sorted(set(DATA), key=len, reverse=True)
 
@@ -175,6 +179,8 @@ class Seeded:
     faq: int = 0
     owner_lead: int = 1
     notice: int = 0  # a notice to the owners of 阳光花园 (two owners: one reached, one who blocked the bot)
+    deal: int = 0  # Chen Jing's mortgage deal on 阳光花园 3-1202, documents requested
+    project: int = 0
 
 
 async def seed(sessions: async_sessionmaker) -> Seeded:
@@ -295,6 +301,18 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         session.add_all([CustomerUnit(customer_id=chen.id, unit_id=unit.id),
                          CustomerUnit(customer_id=zhao.id, unit_id=unit.id)])
         await session.flush()
+        deal, _ = await deals.save_deal(session, deals.DealInput(
+            contract_no="HT-2026-001", project="阳光花园", building="3", unit_no="1202", customer_name="陈静",
+            customer_phone="13800138000", signed_on=date(2026, 1, 10), price=Decimal(3000000), currency="CNY",
+            payment_method="mortgage", handover_date=date(2026, 12, 1), staff_email="wang.wei@example.com",
+            contract_area=Decimal(100), measured_area=Decimal(101)), settings=SETTINGS)
+        deal_loan = await session.scalar(select(Milestone).where(Milestone.deal_id == deal.id,
+                                                                 Milestone.track == "loan"))
+        await milestones.request_documents(staff_work(session, agent.id), deal_loan, ["id_card", "income_proof"])
+        session.add_all([ProjectFee(project_id=deal.project_id, name="Property fee", name_zh="物业费",
+                                    amount=Decimal(3), per_m2=True),
+                         InspectionSlot(project_id=deal.project_id, starts_at=now + timedelta(days=30),
+                                        capacity=2)])
         project = (await session.get(Building, unit.building_id)).project_id
         notice = await broadcasts.schedule(staff_work(session, admin.id), text_en="Water off on Friday 9-12",
                                            text_zh="停水通知：周五9-12点", audience={"project": [str(project)]},
@@ -303,7 +321,8 @@ async def seed(sessions: async_sessionmaker) -> Seeded:
         seeded = Seeded(taken=taken.id, waiting=waiting.id, closed=closed.id, customer=chen.id, listing=listing.id,
                         repair=repair.id, complaint=complaint.id, viewing=viewing.id, admin=admin, agent=agent,
                         service=service, english_admin=english_admin, english_agent=english_agent, unit=unit.id,
-                        faq=faq.id, owner_lead=lead.id, notice=notice.id)
+                        faq=faq.id, owner_lead=lead.id, notice=notice.id, deal=deal.id,
+                        project=deal.project_id or 0)
     await broadcasts.tick(workplace_for(sessions))  # its recipients: one queued, one blocked
     return seeded
 
@@ -335,7 +354,8 @@ def agent_pages(s: Seeded) -> list[str]:
             f"/conversations/{s.waiting}", "/customers", f"/customers/{s.customer}", "/listings", "/listings/new",
             f"/listings/{s.listing}", "/listings/import", "/viewings", "/canned", "/tickets", "/tickets?status=all",
             f"/tickets/{s.repair}", f"/tickets/{s.complaint}", "/tickets/follow-ups", "/profile", "/customers/new",
-            "/owners", f"/owners/{s.owner_lead}", "/listings/checks"]
+            "/owners", f"/owners/{s.owner_lead}", "/listings/checks", "/deals", "/deals/new", f"/deals/{s.deal}",
+            "/milestones", "/milestones/report"]
 
 
 def admin_pages(s: Seeded) -> list[str]:
@@ -344,20 +364,21 @@ def admin_pages(s: Seeded) -> list[str]:
             "/listings/import", f"/viewings?agent={s.agent.id}", f"/tickets/{s.repair}", "/tickets/follow-ups",
             "/profile", "/technicians", f"/staff/{s.agent.id}", f"/staff/{s.service.id}", "/faq", "/faq?state=all",
             f"/faq/{s.faq}", "/faq/import", "/units", f"/units/{s.unit}", "/customers/new", "/notices", "/notices/new",
-            f"/notices/{s.notice}", f"/notices/{s.notice}?status=blocked"]
+            f"/notices/{s.notice}", f"/notices/{s.notice}?status=blocked", "/deals/settlement",
+            f"/deals/projects/{s.project}", "/milestones/steps", f"/deals/{s.deal}"]
 
 
 def service_pages(s: Seeded) -> list[str]:
     return ["/tickets", f"/tickets/{s.repair}", "/tickets/follow-ups", "/profile", "/technicians",
             f"/staff/{s.service.id}", "/units", "/units?flag=no_owner", f"/units/{s.unit}", "/notices",
-            f"/notices/{s.notice}"]
+            f"/notices/{s.notice}", "/milestones"]
 
 
 # Routes that answer something other than a page, or only send the browser on.
 NOT_PAGES = {"/", "/healthz", "/ws", "/customers/export.csv", "/reports.csv", "/tickets/aftersales.css",
              "/faq/export.csv", "/conversations/{conversation_id}/photos/{message_id}/{index}",
              "/conversations/{conversation_id}/sent-photos/{message_id}",
-             "/tickets/{ticket_id}/attachments/{attachment_id}"}
+             "/tickets/{ticket_id}/attachments/{attachment_id}", "/deals/{deal_id}/attachments/{attachment_id}"}
 
 
 def page_routes() -> set[str]:
@@ -384,7 +405,7 @@ def _route_of(path: str) -> str:
 
 
 def test_the_walk_covers_every_page() -> None:
-    s = Seeded(*([1] * 8), *([None] * 5))  # type: ignore[arg-type]
+    s = Seeded(*([1] * 8), *([None] * 5), deal=1, project=1)  # type: ignore[arg-type]
     s.agent, s.service = Staff(id=1), Staff(id=2)
     walked = {_route_of(path) for path in [*agent_pages(s), *admin_pages(s), *service_pages(s), "/login"]}
     assert page_routes() - walked == set(), "pages the translation walk does not open"

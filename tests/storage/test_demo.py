@@ -13,11 +13,13 @@ from storage.demo import PROJECT, build_units_csv, draw_photo, seed_demo
 from storage.models import (
     Building,
     CannedReply,
+    Deal,
     District,
     FaqEntry,
     Holiday,
     Listing,
     ListingPhoto,
+    Milestone,
     Project,
     SlaPolicy,
     Staff,
@@ -26,6 +28,7 @@ from storage.models import (
 )
 from storage.services.staff_accounts import verify_password
 from storage.text import has_chinese
+from tests.workplace import SETTINGS
 
 TODAY = date(2026, 3, 2)
 
@@ -41,7 +44,7 @@ async def count(factory, model) -> int:
 
 async def test_seed_demo_builds_the_promised_data_set(any_sessions, tmp_path) -> None:
     media = tmp_path / "media"
-    report = await seed_demo(any_sessions, media, password="demo-pass-123", today=TODAY)
+    report = await seed_demo(any_sessions, media, password="demo-pass-123", today=TODAY, settings=SETTINGS)
     assert not report.skipped
     assert all(not result.errors for result in report.imports.values())
 
@@ -101,6 +104,9 @@ async def test_seed_demo_builds_the_promised_data_set(any_sessions, tmp_path) ->
     assert complaint.resolve_minutes == 3 * 1440 and complaint.first_response_minutes == 1440
     assert dict(faq) == {"en": 12, "zh": 12} and canned == {"en", "zh"}
     assert {h.day.year for h in holidays} == {2026, 2027}
+    assert report.imports["deals"].inserted == 10  # Building 3's first ten homes, their owners unchanged
+    # every deal has move-in, settlement and certificate; the 8 not paid in full a loan too
+    assert await count(any_sessions, Deal) == 10 and await count(any_sessions, Milestone) == 10 * 3 + 8
     assert any(h.is_workday for h in holidays)
 
 
