@@ -57,6 +57,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 data["work"] = work
                 data["press"] = press
                 result = await handler(event, data)
+        except updates.EarlierPending:  # not handled yet: the press is answered when it is
+            raise
         except Exception:
             if query is not None:  # the customer's spinner stops even when we failed
                 await _answer(bot, query.id, None)
