@@ -70,10 +70,9 @@ class ChannelOptions:
     limiter: SendLimiter | None = None
     run_sender: bool = True
     set_commands: bool = True
-    # Several instances (PostgreSQL): stored updates still waiting this long (an instance died) are taken over by
-    # the one instance that leads recovery, which looks every `sweep_seconds`.
-    sweep_seconds: float = 15.0
-    sweep_after_seconds: float = 30.0
+    # Several instances (PostgreSQL): stored updates still waiting twice this long (an instance died) are taken
+    # over by the one instance that leads recovery, which looks this often (default INTAKE_SWEEP_SECONDS).
+    sweep_seconds: float | None = None
     leadership_retry_seconds: float = 2.0
 
 
@@ -120,6 +119,10 @@ class TelegramChannel:
     def webhook_mode(self) -> bool:
         return bool(self.settings.webhook_url)
 
+    @property
+    def webhook_path(self) -> str:
+        return self._webhook_path or ""
+
     def mount_webhook(self, app: web.Application) -> str:
         """Add the webhook route to the web server's app (before it starts); returns the path."""
         if not self.settings.webhook_url:
@@ -164,10 +167,11 @@ class TelegramChannel:
         if self._recovered_term != self.recovery.terms:  # leading later than start, or again: the backlog first
             await self.pipeline.recover()
             self._recovered_term = self.recovery.terms
+        every = self.options.sweep_seconds or self.settings.intake_sweep_seconds
         while True:
-            await asyncio.sleep(self.options.sweep_seconds)
+            await asyncio.sleep(every)
             try:
-                await self.pipeline.sweep(timedelta(seconds=self.options.sweep_after_seconds))
+                await self.pipeline.sweep(timedelta(seconds=2 * every))
             except Exception:
                 log.exception("the sweep for unhandled updates failed")
 
