@@ -187,7 +187,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        done, pending = await asyncio.wait(self._tasks, timeout=10)
+        done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             log.error("%s did not stop within 10 s", task.get_name())
         self._tasks.clear()

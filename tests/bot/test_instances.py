@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -22,16 +21,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from bench.balancer import Balancer, free_port
 from storage.db import create_engine, session_factory
 from storage.leadership import Leadership
-from storage.models import Conversation, Customer, InboundUpdate, Message, OutboxMessage
-from tests.bot.conftest import TOKEN, eventually
+from storage.models import Base, Conversation, Customer, InboundUpdate, Message, OutboxMessage
+from tests.bot.conftest import TOKEN, channel_factory, eventually
 from tests.botapi import BotApiServer
-from tests.dbutil import PG_URL, REDIS_URL
+from tests.dbutil import PG_URL, REDIS_URL, postgres_schema
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="several instances share PostgreSQL: set TEST_DATABASE_URL")
 REPO = Path(__file__).resolve().parents[2]
@@ -51,61 +50,6 @@ async def own_database() -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Balancer:
-    """A small reverse proxy: each request to the next instance in turn; an instance that does not answer (it was
-    killed) is skipped for the next one. Counts what each instance answered."""
-
-    def __init__(self, backends: list[str]) -> None:
-        self.backends = backends
-        self.turn = 0
-        self.answered: Counter[str] = Counter()
-        self.refused: Counter[str] = Counter()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._runner: web.AppRunner | None = None
-        self._http: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> Balancer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._http is not None:
-            await self._http.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def forward(self, request: web.Request) -> web.Response:
-        assert self._http is not None
-        body = await request.read()
-        headers = {key: value for key, value in request.headers.items()
-                   if key.lower() in ("content-type", "x-telegram-bot-api-secret-token")}
-        self.turn += 1
-        for step in range(len(self.backends)):
-            backend = self.backends[(self.turn + step) % len(self.backends)]
-            try:
-                async with self._http.request(request.method, backend + request.path_qs, data=body,
-                                              headers=headers) as response:
-                    answer = await response.read()
-                    self.answered[backend] += 1
-                    return web.Response(status=response.status, body=answer,
-                                        content_type=response.content_type)
-            except (aiohttp.ClientError, OSError):
-                self.refused[backend] += 1
-        return web.Response(status=502)
 
 
 class Instance:
@@ -323,3 +267,47 @@ async def test_one_leader_at_a_time_and_a_standby_takes_over(tmp_path):
         finally:
             for engine in engines:
                 await engine.dispose()
+
+
+async def test_a_second_poller_waits_and_takes_over_when_the_first_stops(bus):
+    """Polling mode with two instances: one polls, the other waits (no 409 fight over getUpdates); when the
+    first stops, the second polls, and every update is handled once."""
+    async with postgres_schema() as (url, connect_args), BotApiServer(token=TOKEN, limits=None) as api:
+        engines = [create_engine(url, connect_args=connect_args) for _ in range(2)]
+        async with engines[0].begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        sessions = session_factory(engines[0])
+        factories = [channel_factory(session_factory(engine), bus) for engine in engines]
+        try:
+            async with factories[0](api, leadership_retry_seconds=0.1) as first:
+                async with factories[1](api, leadership_retry_seconds=0.1) as second:
+                    await eventually(lambda: first.polling.leading, what="the first instance polls")
+                    customers = [api.customer(user_id=770_000 + n) for n in range(3)]
+                    for n in range(4):
+                        for customer in customers:
+                            customer.send_text(f"first {n}")
+                    await eventually(lambda: all(len(api.sent(c.chat_id)) >= 4 for c in customers),
+                                     what="replies while the first polls")
+                    assert not second.polling.leading
+                    await first.stop()
+                    await eventually(lambda: second.polling.leading, what="the second takes over")
+                    for n in range(4):
+                        for customer in customers:
+                            customer.send_text(f"second {n}")
+                    async with sessions() as session:
+                        await eventually_async(session, 24)
+                conflicts = [call for call in api.calls if call.method.lower() == "getupdates" and call.status == 409]
+                assert conflicts == [], "two pollers fought over getUpdates"
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+
+async def eventually_async(session, count: int) -> None:
+    for _ in range(600):
+        statuses = Counter((await session.execute(select(InboundUpdate.status))).scalars())
+        await session.rollback()
+        if statuses.get("done", 0) == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not every update was handled: {statuses}")
