@@ -5,8 +5,8 @@ recovers stored-but-unhandled updates (one instance, not every instance at start
 On PostgreSQL the holder keeps a session-level advisory lock (`pg_try_advisory_lock`) on a dedicated connection
 in autocommit mode: the lock lives exactly as long as that connection, so a holder that dies (SIGKILL, a lost
 network) gives it up when PostgreSQL notices the connection is gone, and a waiting instance takes over at its next
-try. The holder checks its connection every `check_seconds`; when the check fails it stops the work (cancels it)
-and waits to lead again. The lock's key is the role's name and the connection's schema, so throw-away schemas
+try. The holder checks its connection every `check_seconds`; when it broke, the holder asks for the lock again and
+steps down (its work is cancelled) only if another instance took it (see `watch`). The lock's key is the role's name and the connection's schema, so throw-away schemas
 (tests, benchmarks) in one database do not share leaders.
 
 On SQLite there is one process (SQLite is the embedded, single-process default): the holder always leads.
@@ -52,6 +52,13 @@ class Leadership:
         if not self.shared:
             self._became_leader()
             return True
+        if await self._lock():
+            self._became_leader()
+            return True
+        return False
+
+    async def _lock(self) -> bool | None:
+        """Take the lock on a new connection: True, False (another instance holds it) or None (no database)."""
         connection: AsyncConnection | None = None
         try:
             connection = await self.engine.connect()
@@ -62,12 +69,12 @@ class Leadership:
         except Exception as exc:
             log.warning("%s: could not ask for leadership (%s)", self.name, exc)
             await self._drop(connection)
-            return False
+            return None
         if not got:
-            await connection.close()
+            log.debug("%s: another instance leads", self.name)
+            await self._drop(connection)
             return False
         self._connection = connection
-        self._became_leader()
         return True
 
     def _became_leader(self) -> None:
@@ -83,20 +90,37 @@ class Leadership:
             await asyncio.sleep(self.retry_seconds)
 
     async def watch(self) -> None:
-        """Return when leadership is lost (the lock's connection stopped answering); never on SQLite."""
+        """Return when another instance took the lead; never on SQLite.
+
+        When the lock's connection breaks (the database restarted or is away, a network cut), the lock is gone
+        with it: the holder asks for it again on a new connection every `retry_seconds` and keeps working
+        meanwhile (its work cannot go far without the database anyway), and steps down only when it finds
+        another instance holding the lock. So while the database is away two holders may overlap briefly; what
+        they do is safe to overlap: updates are stored once and claimed once, getUpdates merely answers one of
+        two pollers 409, reminders and outbox rows are claimed atomically.
+        """
         if not self.shared:
             await asyncio.Event().wait()
         while True:
             await asyncio.sleep(self.check_seconds)
             connection = self._connection
-            if connection is None:
+            if connection is not None:
+                try:
+                    await asyncio.wait_for(connection.execute(text("SELECT 1")),
+                                           timeout=max(1.0, self.check_seconds))
+                    continue
+                except Exception as exc:
+                    log.warning("%s: lost the leadership connection (%s); asking again", self.name, exc)
+                    self._connection = None
+                    await self._drop(connection)
+            got = await self._lock()
+            if got is False:
+                log.warning("%s: another instance leads now; stepping down", self.name)
+                self.leading = False
                 return
-            try:
-                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=max(1.0, self.check_seconds))
-            except Exception as exc:
-                log.warning("%s: lost the leadership connection (%s); stepping down", self.name, exc)
-                await self.release()
-                return
+            if got:
+                self.terms += 1
+                log.info("%s: this instance leads again", self.name)
 
     async def release(self) -> None:
         """Give up leadership (the connection is closed for good, so the lock cannot outlive it)."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.models import Customer
+from storage.models import Conversation, Customer
 from storage.vocabulary import Channel
+
+# session.info key: the open conversation loaded with its customer (get_or_create), taken once by
+# storage.repositories.conversations.current, so the hot path reads both in one query.
+OPEN_CONVERSATION = "homedesk.open_conversation"
 
 
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Customer | None:
@@ -20,9 +24,24 @@ async def by_web_visitor(session: AsyncSession, visitor_id: str) -> Customer | N
 
 
 async def _by_identity(session: AsyncSession, channel: str, key: int | str) -> Customer | None:
-    if channel == Channel.WEB:
-        return await by_web_visitor(session, str(key))
-    return await by_telegram_id(session, int(key))
+    """The customer, with their newest open conversation in the same query (left for conversations.current)."""
+    newest_open = (
+        select(func.max(Conversation.id))
+        .where(Conversation.customer_id == Customer.id, Conversation.status == "open")
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    identity = (Customer.web_visitor_id == str(key)) if channel == Channel.WEB else (
+        Customer.telegram_user_id == int(key))
+    row = (await session.execute(
+        select(Customer, Conversation).outerjoin(Conversation, Conversation.id == newest_open).where(identity)
+    )).first()
+    if row is None:
+        return None
+    customer, conversation = row
+    if conversation is not None:
+        session.info.setdefault(OPEN_CONVERSATION, {})[customer.id] = conversation
+    return customer
 
 
 async def get_or_create(
