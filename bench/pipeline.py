@@ -177,14 +177,27 @@ async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple
     return channel, engine
 
 
+STATEMENTS: list[float] = []  # SQL statements per update in the last full_pipeline run (all of them: intake too)
+
+
 async def full_pipeline(server: Server, updates: int, chats: int, database: Path) -> float:
+    from sqlalchemy import event
+
     channel, engine = await pipeline_channel(server, database, paced=False)
     await channel.start()
     await asyncio.sleep(1.0)
     before = await server.sent_count()
+    counted = [0]
+
+    def count(*_: Any) -> None:
+        counted[0] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
     started = time.perf_counter()
     await server.push(text_updates(updates, chats, 2_000_000, "hello"))
     finished = await server.wait_sent(before + updates)
+    event.remove(engine.sync_engine, "before_cursor_execute", count)
+    STATEMENTS.append(counted[0] / updates)
     await channel.stop()
     await engine.dispose()
     return updates / (finished - started)
@@ -385,8 +398,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"(a) bare aiogram echo:   {echo:7.1f} updates/s  ({args.updates} updates, {args.chats} chats)",
               flush=True)
         full = await full_pipeline(server, args.updates, args.chats, workdir / "throughput.db")
-        print(f"(b) Homedesk pipeline:   {full:7.1f} updates/s  (stored, dialog step, outbox, delivered)",
-              flush=True)
+        print(f"(b) Homedesk pipeline:   {full:7.1f} updates/s  (stored, dialog step, outbox, delivered; "
+              f"{STATEMENTS[-1]:.1f} SQL statements per update, delivery included)", flush=True)
         print(f"    ratio (b)/(a):       {full / echo:7.2f}", flush=True)
         lat = await latency(server, args.rate, args.seconds, args.chats, workdir / "latency.db")
         print(f"latency at {args.rate:.0f} updates/s: p50 {lat['p50_ms']:.1f} ms, "
