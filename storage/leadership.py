@@ -6,8 +6,8 @@ On PostgreSQL the holder keeps a session-level advisory lock (`pg_try_advisory_l
 in autocommit mode: the lock lives exactly as long as that connection, so a holder that dies (SIGKILL, a lost
 network) gives it up when PostgreSQL notices the connection is gone, and a waiting instance takes over at its next
 try. The holder checks its connection every `check_seconds`; when it broke, the holder asks for the lock again and
-steps down (its work is cancelled) only if another instance took it (see `watch`). The lock's key is the role's name and the connection's schema, so throw-away schemas
-(tests, benchmarks) in one database do not share leaders.
+steps down (its work is cancelled) only if another instance took it (see `watch`). The lock's key is the role's
+name and the connection's schema, so throw-away schemas (tests, benchmarks) in one database do not share leaders.
 
 On SQLite there is one process (SQLite is the embedded, single-process default): the holder always leads.
 """

@@ -60,3 +60,49 @@ async def test_an_update_left_by_a_stopped_instance_is_handled_before_the_chats_
         assert channel.pipeline.stats.blocked >= 1
     async with any_sessions() as session:
         assert {status for status in await session.scalars(select(InboundUpdate.status))} == {"done"}
+
+
+async def test_a_failing_flow_on_the_telegram_path_is_rolled_back_and_apologised_for_without_savepoints(
+        api, make_any_channel, any_sessions, monkeypatch):
+    """No savepoint around the flow on the hot path: a flow that raises rolls the whole unit of work back, and the
+    update is handled again in a new one, which records it once and sends the apology."""
+    from sqlalchemy import event
+
+    from dialogs import engine
+    from storage.models import Conversation, Message
+
+    ann = api.customer(first_name="Ann")
+    statements: list[str] = []
+    async with make_any_channel(api):
+        bind = any_sessions.kw["bind"].sync_engine
+
+        def seen(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
+
+        event.listen(bind, "before_cursor_execute", seen)
+        try:
+            ann.send_command("start")  # first contact: creating the customer keeps its savepoint
+            await ann.wait_for("Hello Ann")
+            statements.clear()
+            ann.send_command("help")
+            await ann.wait_for("Here is what I can do")
+            assert statements and not [s for s in statements if "SAVEPOINT" in s.upper()], statements
+
+            async def broken(ctx, inbound):
+                ctx.conversation.flow = "half-done"  # a change the failure must take back
+                await ctx.session.flush()
+                raise RuntimeError("a bug in a flow")
+
+            monkeypatch.setattr(engine, "route", broken)
+            ann.send_text("this breaks the flow")
+            await ann.wait_for("Sorry, something went wrong on our side")
+        finally:
+            event.remove(bind, "before_cursor_execute", seen)
+    async with any_sessions() as session:
+        flows = list(await session.scalars(select(Conversation.flow)))
+        inbound = list(await session.scalars(
+            select(Message.text).where(Message.direction == "in", Message.text == "this breaks the flow")))
+        statuses = {status for status in await session.scalars(select(InboundUpdate.status))}
+    assert "half-done" not in flows
+    assert inbound == ["this breaks the flow"], "the failed update is recorded once"
+    assert statuses == {"done"}
