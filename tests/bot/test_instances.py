@@ -270,8 +270,8 @@ async def test_one_leader_at_a_time_and_a_standby_takes_over(tmp_path):
 
 
 async def test_a_second_poller_waits_and_takes_over_when_the_first_stops(bus):
-    """Polling mode with two instances: one polls, the other waits (no 409 fight over getUpdates); when the
-    first stops, the second polls, and every update is handled once."""
+    """Polling mode with two instances: one polls, the other waits (no 409 fight over getUpdates); one recovers;
+    when the first stops, the second polls (and leads recovery), and every update is handled once."""
     async with postgres_schema() as (url, connect_args), BotApiServer(token=TOKEN, limits=None) as api:
         engines = [create_engine(url, connect_args=connect_args) for _ in range(2)]
         async with engines[0].begin() as connection:
@@ -282,6 +282,8 @@ async def test_a_second_poller_waits_and_takes_over_when_the_first_stops(bus):
             async with factories[0](api, leadership_retry_seconds=0.1) as first:
                 async with factories[1](api, leadership_retry_seconds=0.1) as second:
                     await eventually(lambda: first.polling.leading, what="the first instance polls")
+                    # Recovery of stored-but-unhandled updates: the first instance did it at start, not the second.
+                    assert first.recovery.leading and not second.recovery.leading
                     customers = [api.customer(user_id=770_000 + n) for n in range(3)]
                     for n in range(4):
                         for customer in customers:
@@ -290,7 +292,8 @@ async def test_a_second_poller_waits_and_takes_over_when_the_first_stops(bus):
                                      what="replies while the first polls")
                     assert not second.polling.leading
                     await first.stop()
-                    await eventually(lambda: second.polling.leading, what="the second takes over")
+                    await eventually(lambda: second.polling.leading and second.recovery.leading,
+                                     what="the second takes over")
                     for n in range(4):
                         for customer in customers:
                             customer.send_text(f"second {n}")
