@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,16 +25,15 @@ async def by_web_visitor(session: AsyncSession, visitor_id: str) -> Customer | N
 
 async def _by_identity(session: AsyncSession, channel: str, key: int | str) -> Customer | None:
     """The customer, with their newest open conversation in the same query (left for conversations.current)."""
-    newest_open = (
-        select(func.max(Conversation.id))
-        .where(Conversation.customer_id == Customer.id, Conversation.status == "open")
-        .correlate(Customer)
-        .scalar_subquery()
-    )
     identity = (Customer.web_visitor_id == str(key)) if channel == Channel.WEB else (
         Customer.telegram_user_id == int(key))
+    # One customer per identity (unique), so the newest of its open conversations is the first row.
     row = (await session.execute(
-        select(Customer, Conversation).outerjoin(Conversation, Conversation.id == newest_open).where(identity)
+        select(Customer, Conversation)
+        .outerjoin(Conversation, (Conversation.customer_id == Customer.id) & (Conversation.status == "open"))
+        .where(identity)
+        .order_by(Conversation.id.desc())
+        .limit(1)
     )).first()
     if row is None:
         return None
