@@ -10,6 +10,8 @@
 3. Delivery under Telegram's limits: --broadcast messages to as many chats queued in the outbox, server
    limits on (30/s, 1/s per chat), our sender at its defaults: delivered/s against the 30/s limit, and 429s.
 4. Resident memory of `homedesk run` with the demo data loaded (`homedesk seed-demo`), after a few updates.
+5. With --instances N (PostgreSQL only): the same N updates through `homedesk run --role bot` processes in webhook
+   mode behind a small balancer (bench/balancer.py), one process, then N, in the same run: updates/s and ratio.
 """
 
 from __future__ import annotations
@@ -175,14 +177,27 @@ async def pipeline_channel(server: Server, database: Path, paced: bool) -> tuple
     return channel, engine
 
 
+STATEMENTS: list[float] = []  # SQL statements per update in the last full_pipeline run (all of them: intake too)
+
+
 async def full_pipeline(server: Server, updates: int, chats: int, database: Path) -> float:
+    from sqlalchemy import event
+
     channel, engine = await pipeline_channel(server, database, paced=False)
     await channel.start()
     await asyncio.sleep(1.0)
     before = await server.sent_count()
+    counted = [0]
+
+    def count(*_: Any) -> None:
+        counted[0] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
     started = time.perf_counter()
     await server.push(text_updates(updates, chats, 2_000_000, "hello"))
     finished = await server.wait_sent(before + updates)
+    event.remove(engine.sync_engine, "before_cursor_execute", count)
+    STATEMENTS.append(counted[0] / updates)
     await channel.stop()
     await engine.dispose()
     return updates / (finished - started)
@@ -297,6 +312,76 @@ async def run_memory(server: Server, workdir: Path) -> dict[str, Any]:
     return {"rss_mb": rss_kb / 1024, "seeded": seeded.returncode == 0, "seed_output": failure}
 
 
+# -- several instances -----------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def instance_database(url: str, name: str) -> Any:
+    """A new, migrated PostgreSQL database next to --database-url's (real processes read DATABASE_URL)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from storage.db import create_engine
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    try:
+        subprocess.run([sys.executable, "-m", "homedesk", "migrate"], cwd=REPO, check=True,  # noqa: ASYNC221
+                       capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": database_url})
+        yield database_url
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def several_instances(server: Server, count: int, updates: int, chats: int, first_chat: int) -> float:
+    """updates/s through `count` bot processes in webhook mode behind the balancer, on one PostgreSQL."""
+    from bench.balancer import Balancer, free_port
+
+    assert DATABASE_URL
+    backends: list[str] = []
+    processes: list[subprocess.Popen[bytes]] = []
+    async with instance_database(DATABASE_URL, f"bench_instances_{count}_{os.getpid()}") as url, \
+            Balancer(backends) as balancer:
+        try:
+            for _ in range(count):
+                port = free_port()
+                backends.append(f"http://127.0.0.1:{port}")
+                env = {**os.environ, "PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN,
+                       "TELEGRAM_API_BASE": server.base, "DATABASE_URL": url, "CONSOLE_PORT": str(port),
+                       "WEBHOOK_URL": f"{balancer.url}/telegram/webhook", "SEND_RATE_GLOBAL": "100000",
+                       "SEND_RATE_PER_CHAT_SECONDS": "0", "LOG_LEVEL": "ERROR", "HANDOFF_TICK_SECONDS": "0"}
+                processes.append(subprocess.Popen(  # noqa: ASYNC220
+                    [sys.executable, "-m", "homedesk", "run", "--role", "bot"], cwd=REPO, env=env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            async with aiohttp.ClientSession() as http:
+                for backend in backends:
+                    for _ in range(1200):
+                        with contextlib.suppress(aiohttp.ClientError):
+                            async with http.get(f"{backend}/healthz") as response:
+                                if response.status == 200:
+                                    break
+                        await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # every instance has set the webhook (the same URL)
+            before = await server.sent_count()
+            started = time.perf_counter()
+            await server.push(text_updates(updates, chats, first_chat, "hello"))
+            finished = await server.wait_sent(before + updates)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                await asyncio.to_thread(process.wait, 30)
+            assert server.http is not None
+            async with server.http.post(f"/bot{TOKEN}/deleteWebhook") as response:
+                await response.read()
+    return updates / (finished - started)
+
+
 async def main(args: argparse.Namespace) -> None:
     import logging
 
@@ -313,8 +398,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"(a) bare aiogram echo:   {echo:7.1f} updates/s  ({args.updates} updates, {args.chats} chats)",
               flush=True)
         full = await full_pipeline(server, args.updates, args.chats, workdir / "throughput.db")
-        print(f"(b) Homedesk pipeline:   {full:7.1f} updates/s  (stored, dialog step, outbox, delivered)",
-              flush=True)
+        print(f"(b) Homedesk pipeline:   {full:7.1f} updates/s  (stored, dialog step, outbox, delivered; "
+              f"{STATEMENTS[-1]:.1f} SQL statements per update, delivery included)", flush=True)
         print(f"    ratio (b)/(a):       {full / echo:7.2f}", flush=True)
         lat = await latency(server, args.rate, args.seconds, args.chats, workdir / "latency.db")
         print(f"latency at {args.rate:.0f} updates/s: p50 {lat['p50_ms']:.1f} ms, "
@@ -329,6 +414,14 @@ async def main(args: argparse.Namespace) -> None:
             memory = await run_memory(server, workdir)
             note = "" if memory["seeded"] else f" (seed-demo failed: {memory['seed_output']})"
             print(f"homedesk run resident memory with demo data: {memory['rss_mb']:.0f} MB{note}", flush=True)
+        if args.instances > 1 and not DATABASE_URL:
+            print("--instances needs --database-url (PostgreSQL): SQLite is one process", flush=True)
+        elif args.instances > 1:
+            one = await several_instances(server, 1, args.updates, args.chats, 6_000_000)
+            print(f"(c) 1 bot process, webhook behind the balancer: {one:7.1f} updates/s", flush=True)
+            many = await several_instances(server, args.instances, args.updates, args.chats, 7_000_000)
+            print(f"(d) {args.instances} bot processes, same balancer:       {many:7.1f} updates/s  "
+                  f"ratio (d)/(c) {many / one:.2f}, (d)/(a) {many / echo:.2f}", flush=True)
 
 
 if __name__ == "__main__":
@@ -339,6 +432,8 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--broadcast", type=int, default=1500)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="also run N `homedesk run --role bot` processes behind a balancer (PostgreSQL)")
     parser.add_argument("--database-url",
                         help="postgresql+asyncpg://... (default: a fresh SQLite file per case)")
     asyncio.run(main(parser.parse_args()))

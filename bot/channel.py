@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,7 @@ from bot.webhook import WEBHOOK_PATH, StoringRequestHandler, bypass_console_midd
 from dialogs.notices import NOTICES
 from storage.events import EventBus
 from storage.gate import WriteGate
+from storage.leadership import Leadership
 from storage.settings import Settings
 from storage.unit_of_work import Workplace
 
@@ -68,6 +70,10 @@ class ChannelOptions:
     limiter: SendLimiter | None = None
     run_sender: bool = True
     set_commands: bool = True
+    # Several instances (PostgreSQL): stored updates still waiting twice this long (an instance died) are taken
+    # over by the one instance that leads recovery, which looks this often (default INTAKE_SWEEP_SECONDS).
+    sweep_seconds: float | None = None
+    leadership_retry_seconds: float = 2.0
 
 
 def webhook_target(webhook_url: str) -> tuple[str, str]:
@@ -100,12 +106,22 @@ class TelegramChannel:
                                         max_pending=self.options.max_pending_updates,
                                         **self.options.intake)
         self.poller = Poller(self.bot, self.pipeline, timeout=self.options.poll_timeout)
+        engine = self.workplace.gate.sessions.kw["bind"]
+        retry = self.options.leadership_retry_seconds
+        # One instance recovers stored-but-unhandled updates; one instance polls (storage.leadership).
+        self.recovery = Leadership(engine, "telegram-recovery", retry_seconds=retry, check_seconds=retry)
+        self.polling = Leadership(engine, "telegram-polling", retry_seconds=retry, check_seconds=retry)
         self._tasks: list[asyncio.Task[None]] = []
         self._webhook_path: str | None = None
+        self._recovered_term = 0
 
     @property
     def webhook_mode(self) -> bool:
         return bool(self.settings.webhook_url)
+
+    @property
+    def webhook_path(self) -> str:
+        return self._webhook_path or ""
 
     def mount_webhook(self, app: web.Application) -> str:
         """Add the webhook route to the web server's app (before it starts); returns the path."""
@@ -121,7 +137,10 @@ class TelegramChannel:
         return path
 
     async def start(self) -> None:
-        await self.pipeline.recover()
+        if await self.recovery.try_acquire():  # the first instance recovers before it takes new updates
+            await self.pipeline.recover()
+            self._recovered_term = self.recovery.terms
+        self._tasks.append(asyncio.create_task(self.recovery.lead(self._recover_and_sweep), name="intake-sweep"))
         if self.options.run_sender:
             self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox-sender"))
         if self.options.set_commands:
@@ -134,8 +153,27 @@ class TelegramChannel:
         else:
             with contextlib.suppress(Exception):  # a leftover webhook would make getUpdates fail with 409
                 await self.bot.delete_webhook(drop_pending_updates=False)
-            self._tasks.append(asyncio.create_task(self.poller.run(), name="telegram-poller"))
-            log.info("Telegram channel on: polling %s", urlsplit(self.settings.telegram_api_base).netloc)
+            self._tasks.append(asyncio.create_task(self.polling.lead(self._poll), name="telegram-poller"))
+            log.info("Telegram channel on: polling %s%s", urlsplit(self.settings.telegram_api_base).netloc,
+                     " (the instance that holds the polling lock polls, the others wait)"
+                     if self.polling.shared else "")
+
+    async def _poll(self) -> None:
+        self.poller.offset = None  # a new leader starts from what Telegram has not seen confirmed
+        await self.poller.run()
+
+    async def _recover_and_sweep(self) -> None:
+        """While this instance leads recovery: take over what a stopped instance stored and left unhandled."""
+        if self._recovered_term != self.recovery.terms:  # leading later than start, or again: the backlog first
+            await self.pipeline.recover()
+            self._recovered_term = self.recovery.terms
+        every = self.options.sweep_seconds or self.settings.intake_sweep_seconds
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.pipeline.sweep(timedelta(seconds=2 * every))
+            except Exception:
+                log.exception("the sweep for unhandled updates failed")
 
     async def _set_commands(self) -> None:
         for language, commands in COMMANDS.items():
@@ -149,11 +187,13 @@ class TelegramChannel:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        done, pending = await asyncio.wait(self._tasks, timeout=10)
+        done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             log.error("%s did not stop within 10 s", task.get_name())
         self._tasks.clear()
         with contextlib.suppress(ValueError):
             self.workplace.on_committed.remove(self.sender.wake)
         await self.pipeline.close()
+        await self.recovery.release()
+        await self.polling.release()
         await self.bot.session.close()

@@ -28,6 +28,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -40,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db_health import DatabaseHealth
 from bot.ordering import ChatSerializer, Outcome
 from bot.sender import raise_if_cancelled
-from storage import updates
+from storage import clock, updates
 from storage.gate import WriteGate
 from storage.updates import StoredUpdate, fits_int64
 
@@ -58,6 +59,7 @@ class Inbound:
     payload: dict[str, Any]
     attempts: int = 0  # failed handling attempts (stored), outages not counted
     outages: int = 0  # consecutive waits for the database
+    blocked: int = 0  # consecutive tries refused because an earlier update of the chat was still waiting
     error: str = ""
 
 
@@ -79,6 +81,7 @@ class IntakeStats:
     dead_letters: int = 0
     failed_attempts: int = 0
     outage_waits: int = 0
+    blocked: int = 0  # tries that found an earlier update of the chat still waiting (several instances)
     first_handled_after_outage: list[float] = field(default_factory=list)  # loop time, for measurements
 
 
@@ -139,6 +142,17 @@ class InboundPipeline:
         if total:
             log.info("recovering %d stored but unhandled updates", total)
         return total
+
+    async def sweep(self, older_than: timedelta) -> int:
+        """Queue stored updates still waiting after `older_than` that no queue of this process holds: those of
+        an instance that died. Run by one instance at a time (the channel's recovery leader); handling them
+        twice is impossible anyway (the claim), and the claim's chat-order rule keeps their chats in order."""
+        found = await self.with_database(partial(updates.unfinished, limit=RECOVERY_PAGE,
+                                                 received_before=clock.now() - older_than))
+        queued = sum(1 for stored in found if self._submit(self._inbound(stored)))
+        if queued:
+            log.info("recovering %d stored update(s) left unhandled (an instance stopped?)", queued)
+        return queued
 
     async def with_database(self, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read, waiting through database outages."""
@@ -347,6 +361,8 @@ class InboundPipeline:
         try:
             update = Update.model_validate(item.payload, context={"bot": self.bot})
             await self.dispatcher.feed_update(self.bot, update)
+        except updates.EarlierPending as pending:
+            return await self._earlier_first(item, pending.chat_id)
         except Exception as exc:
             raise_if_cancelled()
             if await self.health.is_outage(exc):
@@ -367,11 +383,33 @@ class InboundPipeline:
                     return self._wait_for_database(item, record_exc)
                 log.exception("could not record the failed attempt of update %s", item.update_id)
             return asyncio.sleep(self._retry_delay(item.attempts))
+        item.blocked = 0
         self.stats.handled += 1
         if self._outage_seen:
             self._outage_seen = False
             self.stats.first_handled_after_outage.append(asyncio.get_running_loop().time())
         return None
+
+    async def _earlier_first(self, item: Inbound, chat_id: int | None) -> Outcome:
+        """An earlier update of the item's chat is still waiting (in another instance's queue, or left behind by
+        one that died): handle the chat's earlier updates here, oldest first, then try the item again. If one of
+        them has to wait (a retry's backoff, an outage), the item waits with it and keeps its place."""
+        self.stats.blocked += 1
+        item.blocked += 1
+        try:
+            async with self.gate.sessions() as session:
+                earlier = await updates.waiting_before(session, item.update_id, chat_id)
+        except Exception as exc:
+            raise_if_cancelled()
+            if await self.health.is_outage(exc):
+                return self._wait_for_database(item, exc)
+            raise
+        for stored in earlier:
+            outcome = await self._try(self._inbound(stored))
+            if outcome is not None:
+                return outcome
+        # Another instance may be committing the earlier one right now: try again at once, then back off.
+        return asyncio.sleep(0 if item.blocked == 1 else self._retry_delay(min(item.blocked - 1, 4)) / 10)
 
     async def _give_up(self, item: Inbound) -> Outcome:
         try:

@@ -19,10 +19,11 @@ from aiogram.types import TelegramObject, Update
 
 from dialogs.replies import ButtonAnswer
 from storage import updates
-from storage.unit_of_work import Actor, Workplace
+from storage.unit_of_work import Actor, FlowFailed, Workplace
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_ANSWER = 200  # Telegram's limit for answerCallbackQuery text
+_SKIPPED = object()  # the update was handled before (another worker or instance)
 
 
 @dataclass
@@ -50,20 +51,34 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         query = event.callback_query
         press = PressAnswer()
         try:
-            async with self._workplace.open(Actor.customer()) as work:
-                if not await updates.claim(work.session, event.update_id):
-                    log.info("update %s was already handled; skipped", event.update_id)
-                    return None
-                data["work"] = work
-                data["press"] = press
-                result = await handler(event, data)
+            try:
+                result = await self._once(handler, event, data, press, apologise=False)
+            except FlowFailed:
+                # The flow failed: its whole unit of work rolled back (no savepoint on the common path). Handle the
+                # update again in a new one that records it and apologises to the customer.
+                press = PressAnswer()
+                result = await self._once(handler, event, data, press, apologise=True)
+        except updates.EarlierPending:  # not handled yet: the press is answered when it is
+            raise
         except Exception:
             if query is not None:  # the customer's spinner stops even when we failed
                 await _answer(bot, query.id, None)
             raise
-        if query is not None:
+        if query is not None and result is not _SKIPPED:
             await _answer(bot, query.id, press.answer)
-        return result
+        return None if result is _SKIPPED else result
+
+    async def _once(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: Update,
+                    data: dict[str, Any], press: PressAnswer, *, apologise: bool) -> Any:
+        async with self._workplace.open(Actor.customer()) as work:
+            if not await updates.claim(work.session, event.update_id):
+                log.info("update %s was already handled; skipped", event.update_id)
+                return _SKIPPED
+            work.redo_failed_flows = True
+            work.apologise = apologise
+            data["work"] = work
+            data["press"] = press
+            return await handler(event, data)
 
 
 async def _answer(bot: Bot, query_id: str, answer: ButtonAnswer | None) -> None:

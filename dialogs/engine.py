@@ -36,7 +36,7 @@ from storage.outbox import queue_to_customer
 from storage.repositories import conversations, customers
 from storage.services import sla
 from storage.text import written_language
-from storage.unit_of_work import Actor, ActorKind, Work
+from storage.unit_of_work import Actor, ActorKind, FlowFailed, Work
 from storage.vocabulary import ConversationMode
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,14 @@ async def queue_replies(work: Work, conversation: Conversation, customer: Custom
 
 async def _route_safely(ctx: DialogContext, event: Inbound) -> list[Reply]:
     where = (ctx.update_id, ctx.customer.id, ctx.conversation.flow, ctx.conversation.step)
+    if ctx.work.apologise:  # the flow failed on this event in an earlier unit of work (rolled back)
+        return apology(ctx)
+    if ctx.work.redo_failed_flows:  # no savepoint on the common path: the caller redoes the event on failure
+        try:
+            return await route(ctx, event)
+        except Exception as exc:
+            log.exception("dialog failed for update %s (customer %s, flow %s/%s)", *where)
+            raise FlowFailed(f"dialog failed for update {ctx.update_id}") from exc
     events_before, callbacks_before = len(ctx.work.events), len(ctx.work.after_commit)
     try:
         async with ctx.session.begin_nested():

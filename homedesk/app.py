@@ -13,6 +13,17 @@
   starts waiting for a person), and the notices-to-owners tick every few seconds (and at once when a notice is
   scheduled for now).
 The schema is brought up to date by the CLI before `run` is called. SIGTERM/SIGINT stop it gracefully.
+
+Roles (`homedesk run --role`, default all) split that across processes sharing one PostgreSQL and Redis:
+- console: the web server (console, web chat, /healthz);
+- bot: the Telegram channel (intake, outbox sender); in webhook mode with its own small web server on
+  CONSOLE_HOST:CONSOLE_PORT (the webhook route and /healthz), to be put behind a load balancer;
+- worker: the periodic jobs.
+Whatever must happen in one place runs under a leadership (storage.leadership: a PostgreSQL advisory lock held
+on a dedicated connection): the scheduler (so each tick of each job runs once across every worker and `all`
+instance; a standby takes over within a few seconds when the leader stops), the poller, the recovery of
+stored-but-unhandled updates. Row claims (reminders, outbox rows, updates) stay atomic on their own as well.
+SQLite is one process: the roles still work there, but run one instance.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ MILESTONE_TICK_SECONDS = 60  # move-in notices that fell due, staff reminders of
 ASSIGNMENT_JOB = "handoff-assignment"
 BROADCAST_TICK_SECONDS = 10
 BROADCAST_JOB = "broadcasts"
+ROLES = ("all", "bot", "console", "worker")
 
 
 async def _assignment_tick(workplace: Workplace) -> None:
@@ -135,6 +147,29 @@ async def _wake_sender_on_events(bus: EventBus, wake: Callable[[], None]) -> Non
                 wake()
 
 
+async def _run_jobs(workplace: Workplace) -> None:
+    """The periodic jobs, for as long as this process leads them (cancelled when it stops leading)."""
+    scheduler = _start_scheduler(workplace)
+    helper = asyncio.create_task(_run_jobs_on_events(workplace.bus, scheduler), name="jobs-on-events")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        helper.cancel()
+        await asyncio.gather(helper, return_exceptions=True)
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def _create_bot_server() -> web.Application:
+    """The web server of a bot-only instance in webhook mode: the webhook route (mounted by the channel)."""
+    app = web.Application()
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
 def _create_console(settings: Settings, workplace: Workplace) -> web.Application:
     from staff_console.app import create_app
 
@@ -165,10 +200,16 @@ def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
 
 
 async def run(settings: Settings, *, stop: asyncio.Event | None = None,
-              channel_options: ChannelOptions | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or until `stop` is set, for tests)."""
+              channel_options: ChannelOptions | None = None, role: str = "all") -> None:
+    """Run until SIGTERM/SIGINT (or until `stop` is set, for tests). `role`: all, bot, console or worker."""
     from dialogs.notices import NOTICES
+    from storage.leadership import Leadership
 
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    console_role = role in ("all", "console")
+    bot_role = role in ("all", "bot")
+    worker_role = role in ("all", "worker")
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one INFO line per update is too chatty
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick otherwise
     stop = stop or asyncio.Event()
@@ -181,39 +222,50 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None,
     workplace = Workplace(WriteGate(sessions), bus, settings, NOTICES)
 
     channel = None
-    if settings.bot_token:
+    if bot_role and settings.bot_token:
         from bot.channel import TelegramChannel
 
         channel = TelegramChannel(settings, sessions, bus, channel_options, workplace=workplace)
-    else:
+    elif bot_role:
         log.warning("Telegram channel off: TELEGRAM_BOT_TOKEN is not set")
 
-    from bot.webchat import WebChatChannel
+    webchat = None
+    web_app: web.Application | None = None
+    if console_role:
+        from bot.webchat import WebChatChannel
 
-    webchat = WebChatChannel(settings, workplace)
-    web_app = _create_console(settings, workplace)
-    webchat.mount(web_app)
+        webchat = WebChatChannel(settings, workplace)
+        web_app = _create_console(settings, workplace)
+        webchat.mount(web_app)
     if channel is not None and channel.webhook_mode:
+        web_app = web_app if web_app is not None else _create_bot_server()
         channel.mount_webhook(web_app)
-    runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
-    scheduler: AsyncIOScheduler | None = None
+    runner = web.AppRunner(web_app, handle_signals=False, access_log=None) if web_app is not None else None
     helpers: list[asyncio.Task[None]] = []
+    jobs = Leadership(engine, "periodic-jobs") if worker_role else None
     webchat_started = False
     try:
-        await runner.setup()
-        site = web.TCPSite(runner, settings.console_host, settings.console_port)
-        await site.start()
-        base = _base_url(settings.console_host, _bound_port(site, settings.console_port))
-        log.info("web server on %s", base)
-        print(f"console: {base}/\nchat:    {base}/chat   (open it and talk to the bot)", flush=True)
-        await webchat.start()
-        webchat_started = True
-        scheduler = _start_scheduler(workplace)
-        helpers.append(asyncio.create_task(_run_jobs_on_events(bus, scheduler), name="jobs-on-events"))
+        if runner is not None:
+            await runner.setup()
+            site = web.TCPSite(runner, settings.console_host, settings.console_port)
+            await site.start()
+            base = _base_url(settings.console_host, _bound_port(site, settings.console_port))
+            log.info("web server on %s (role %s)", base, role)
+            if console_role:
+                print(f"console: {base}/\nchat:    {base}/chat   (open it and talk to the bot)", flush=True)
+            else:
+                print(f"webhook: {base}{channel.webhook_path if channel else ''}", flush=True)
+        if webchat is not None:
+            await webchat.start()
+            webchat_started = True
+        if jobs is not None:
+            # One scheduler across instances: the leader's (a standby takes over when it stops).
+            helpers.append(asyncio.create_task(jobs.lead(lambda: _run_jobs(workplace)), name="periodic-jobs"))
         if channel is not None:
             await channel.start()
             helpers.append(asyncio.create_task(_wake_sender_on_events(bus, channel.sender.wake),
                                                name="sender-wakeup"))
+        log.info("running as role %s", role)
         # Start-up objects (aiogram's models, templates, the matcher's tables) live for the whole run: moving them
         # out of the collector's reach keeps full collections from stalling the event loop (bench/reminders.py).
         gc.collect()
@@ -221,16 +273,15 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None,
         await stop.wait()
         log.info("shutting down")
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
-        if webchat_started:
+        if webchat is not None and webchat_started:
             await webchat.stop()
         if channel is not None:
             await channel.stop()
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         await bus.close()
         await engine.dispose()
         loop = asyncio.get_running_loop()

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="migrate, then run the bot, sender, reminders and web console")
     run.add_argument("--demo", action="store_true", help="seed demo data first when there are no listings")
+    run.add_argument("--role", choices=("all", "bot", "console", "worker"), default="all",
+                     help="what this process runs: bot (Telegram intake and sender), console (web server), "
+                          "worker (periodic jobs) or all (default); see README, Several instances")
     run.set_defaults(handler=cmd_run)
 
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
@@ -416,7 +419,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
             raise
         raise UsageError("run: the application (homedesk.app) is not installed in this build") from None
     try:
-        await run_app(settings)
+        await run_app(settings, role=args.role)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             where = f"{settings.console_host}:{settings.console_port}"

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Human handoff: an assignee who has not answered within this many minutes loses the conversation to the queue.
     handoff_reassign_minutes: int = Field(default=5, ge=1)
     handoff_tick_seconds: float = 15.0  # how often the scheduler auto-assigns and requeues; 0 turns it off
+    # Several instances: how often the instance leading recovery looks for stored updates a stopped instance left
+    # unhandled (those waiting at least twice as long).
+    intake_sweep_seconds: float = Field(default=15.0, gt=0)
     # Whether customers are told staff members' names (who joined, who a transfer went to); off, they hear "a
     # colleague" instead, as companies that keep staff names private prefer.
     staff_names_to_customers: bool = True

@@ -83,6 +83,11 @@ class Texts(Protocol):
         ...
 
 
+class FlowFailed(Exception):  # noqa: N818 - says what happened, raised on purpose
+    """A dialog flow raised inside a Work that asked for `redo_failed_flows`: the caller rolls the whole unit of
+    work back and handles the event again with `apologise` set (dialogs.engine)."""
+
+
 @dataclass
 class Work:
     session: AsyncSession
@@ -92,6 +97,11 @@ class Work:
     ip: str | None = None
     events: list[Event] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # How a failing flow is contained (dialogs.engine): by default a savepoint around it (two statements on every
+    # event); the Telegram hot path sets redo_failed_flows instead (no savepoint; a failure raises FlowFailed and
+    # the update is handled again in a new unit of work with `apologise`: the customer gets the apology).
+    redo_failed_flows: bool = False
+    apologise: bool = False
 
     def publish(self, *events: Event) -> None:
         """Publish these once the transaction commits (never before)."""

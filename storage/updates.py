@@ -11,10 +11,12 @@ import json
 import re
 import reprlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage import clock
 from storage.db import dialect_insert, rows_changed
@@ -162,17 +164,59 @@ async def store(session: AsyncSession, rows: list[dict[str, Any]]) -> set[int]:
     return set(result.scalars().all())
 
 
+class EarlierPending(Exception):  # noqa: N818 - a signal, not an error
+    """The update's chat has an earlier stored update still waiting: that one goes first (chat order holds
+    across instances too). `update_id` is the one that could not be claimed."""
+
+    def __init__(self, update_id: int, chat_id: int | None) -> None:
+        super().__init__(f"update {update_id}: an earlier update of chat {chat_id} is still waiting")
+        self.update_id = update_id
+        self.chat_id = chat_id
+
+
 async def claim(session: AsyncSession, update_id: int) -> bool:
     """Mark a received update done inside the handling transaction; False if it was already handled.
 
-    Being the first statement of the transaction it also serialises two workers racing for one update.
+    Being the first statement of the transaction it also serialises two workers racing for one update. An
+    update is claimed only while no earlier update of its chat is still 'received': with several instances
+    (webhook behind a load balancer, recovery by another instance) a chat's updates may sit in different
+    processes, and this is what keeps them in order. While an earlier one is being handled elsewhere its row
+    still reads 'received' to us until that transaction commits, so two updates of one chat never run side by
+    side. Raises EarlierPending when that is why the update could not be claimed (see bot.pipeline).
     """
-    return await rows_changed(
+    earlier = aliased(InboundUpdate)
+    waiting_before = (
+        select(earlier.update_id)
+        .where(earlier.chat_id == InboundUpdate.chat_id, earlier.status == "received",
+               earlier.update_id < InboundUpdate.update_id)
+        .correlate(InboundUpdate)
+        .exists()
+    )
+    if await rows_changed(
         session, update(InboundUpdate)
-        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received")
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == "received", ~waiting_before)
         .values(status="done", processed_at=clock.now())
         .execution_options(synchronize_session=False)
-    ) > 0
+    ) > 0:
+        return True
+    row = (await session.execute(select(InboundUpdate.status, InboundUpdate.chat_id)
+                                 .where(InboundUpdate.update_id == update_id))).first()
+    if row is not None and row.status == "received":
+        raise EarlierPending(update_id, row.chat_id)
+    return False
+
+
+async def waiting_before(session: AsyncSession, update_id: int, chat_id: int | None,
+                         limit: int = 100) -> list[StoredUpdate]:
+    """The chat's stored updates still waiting that came before this one, oldest first."""
+    if chat_id is None:
+        return []
+    rows = await session.execute(
+        select(InboundUpdate.update_id, InboundUpdate.payload, InboundUpdate.attempts)
+        .where(InboundUpdate.chat_id == chat_id, InboundUpdate.status == "received",
+               InboundUpdate.update_id < update_id)
+        .order_by(InboundUpdate.update_id).limit(limit))
+    return [StoredUpdate(found, chat_key(payload), payload, attempts or 0) for found, payload, attempts in rows]
 
 
 async def still_received(session: AsyncSession, update_ids: list[int]) -> set[int]:
@@ -234,9 +278,11 @@ async def count_dead_letters(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
 
 
-async def unfinished(session: AsyncSession, *, after: int | None = None, limit: int = 1000) -> list[StoredUpdate]:
+async def unfinished(session: AsyncSession, *, after: int | None = None, limit: int = 1000,
+                     received_before: datetime | None = None) -> list[StoredUpdate]:
     """Stored but never handled (the process died, or the database went away, before handling), oldest first;
-    page on with `after` = the last update_id of the previous page."""
+    page on with `after` = the last update_id of the previous page. `received_before`: only those stored before
+    then (a periodic sweep leaves fresh ones to the instance that is handling them)."""
     query = (
         select(InboundUpdate.update_id, InboundUpdate.payload, InboundUpdate.attempts)
         .where(InboundUpdate.status == "received")
@@ -245,6 +291,8 @@ async def unfinished(session: AsyncSession, *, after: int | None = None, limit: 
     )
     if after is not None:
         query = query.where(InboundUpdate.update_id > after)
+    if received_before is not None:
+        query = query.where(InboundUpdate.received_at < received_before)
     rows = await session.execute(query)
     return [StoredUpdate(update_id, chat_key(payload), payload, attempts or 0)
             for update_id, payload, attempts in rows]

@@ -105,7 +105,9 @@ class InboundUpdate(Base):
     """Every Telegram update, stored before it is handled; the primary key de-duplicates update_ids."""
 
     __tablename__ = "inbound_updates"
-    __table_args__ = (Index("ix_inbound_pending", "status", "update_id"),)
+    # ix_inbound_chat_pending: the claim's "no earlier update of this chat still waiting" (storage.updates.claim).
+    __table_args__ = (Index("ix_inbound_pending", "status", "update_id"),
+                      Index("ix_inbound_chat_pending", "chat_id", "status", "update_id"))
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)

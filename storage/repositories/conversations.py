@@ -9,11 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
 from storage.models import Conversation, Customer, Message
+from storage.repositories.customers import OPEN_CONVERSATION
 from storage.vocabulary import ConversationMode
 
 
 async def current(session: AsyncSession, customer: Customer) -> Conversation:
     """The customer's open conversation; a closed one is never reopened, a fresh one starts with the bot."""
+    loaded = session.info.get(OPEN_CONVERSATION, {}).pop(customer.id, None)  # read with the customer just now
+    if loaded is not None and loaded.status == "open" and loaded in session:
+        return loaded
     conversation = await session.scalar(
         select(Conversation)
         .where(Conversation.customer_id == customer.id, Conversation.status == "open")

@@ -7,9 +7,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
-from storage.models import Customer
+from storage.models import Conversation, Customer
 from storage.services.phones import normalise_phone
 from storage.vocabulary import Channel
+
+# session.info key: the open conversation loaded with its customer (get_or_create), taken once by
+# storage.repositories.conversations.current, so the hot path reads both in one query.
+OPEN_CONVERSATION = "homedesk.open_conversation"
 
 
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Customer | None:
@@ -21,9 +25,23 @@ async def by_web_visitor(session: AsyncSession, visitor_id: str) -> Customer | N
 
 
 async def _by_identity(session: AsyncSession, channel: str, key: int | str) -> Customer | None:
-    if channel == Channel.WEB:
-        return await by_web_visitor(session, str(key))
-    return await by_telegram_id(session, int(key))
+    """The customer, with their newest open conversation in the same query (left for conversations.current)."""
+    identity = (Customer.web_visitor_id == str(key)) if channel == Channel.WEB else (
+        Customer.telegram_user_id == int(key))
+    # One customer per identity (unique), so the newest of its open conversations is the first row.
+    row = (await session.execute(
+        select(Customer, Conversation)
+        .outerjoin(Conversation, (Conversation.customer_id == Customer.id) & (Conversation.status == "open"))
+        .where(identity)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )).first()
+    if row is None:
+        return None
+    customer, conversation = row
+    if conversation is not None:
+        session.info.setdefault(OPEN_CONVERSATION, {})[customer.id] = conversation
+    return customer
 
 
 async def get_or_create(

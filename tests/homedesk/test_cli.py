@@ -184,8 +184,8 @@ def fake_app(monkeypatch):
     """Stands in for homedesk.app (the channels and web server), recording the settings it was started with."""
     started = []
 
-    async def run(settings):
-        started.append(settings)
+    async def run(settings, *, role="all"):
+        started.append((settings, role))
 
     module = types.SimpleNamespace(run=run)
     monkeypatch.setitem(sys.modules, "homedesk.app", module)
@@ -208,6 +208,11 @@ def test_run_migrates_seeds_demo_when_empty_and_starts_the_app(cli_env, capsys, 
     assert main(["run", "--demo"]) == 0
     assert seeded == [cli_env / "media"] and len(started) == 2
 
+    assert main(["run", "--role", "worker"]) == 0
+    assert [role for _, role in started] == ["all", "all", "worker"]
+    assert main(["run", "--role", "everything"]) == 2
+    assert "--role" in one_error_line(capsys)
+
 
 def test_run_with_bad_settings_never_starts_the_app(cli_env, capsys, monkeypatch, fake_app, closed_port) -> None:
     _, started = fake_app
@@ -224,7 +229,7 @@ def test_run_with_bad_settings_never_starts_the_app(cli_env, capsys, monkeypatch
 def test_run_reports_a_busy_console_port(cli_env, capsys, monkeypatch, fake_app) -> None:
     module, _ = fake_app
 
-    async def busy(settings):
+    async def busy(settings, *, role="all"):
         raise OSError(98, "Address already in use")
 
     module.run = busy
