@@ -106,3 +106,14 @@ async def make_client(sessions, bus) -> AsyncIterator:
     yield factory
     for test_client in clients:
         await test_client.close()
+
+
+@pytest.fixture
+async def console(sessions, bus) -> AsyncIterator[str]:
+    """The console served on a real port for a browser: its base address (no trailing slash)."""
+    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()

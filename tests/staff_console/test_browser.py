@@ -4,8 +4,6 @@ the other sees it leave the queue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
@@ -18,16 +16,6 @@ from tests.staff_console.conftest import PASSWORD, console_settings
 from tests.staff_console.helpers import customer_writes, waiting_customer
 
 pytestmark = requires_chromium
-
-
-@pytest.fixture
-async def console(sessions, bus) -> AsyncIterator[str]:
-    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 async def signed_in_page(browser, base: str, email: str):

@@ -3,30 +3,15 @@ walk-in consultation with a next step, then files a complaint for the customer a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from staff_console.app import create_app
 from storage.db import transaction
 from storage.models import Consultation, Reminder, Ticket
 from tests import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
-from tests.staff_console.conftest import PASSWORD, console_settings
+from tests.staff_console.conftest import PASSWORD
 
 pytestmark = requires_chromium
-
-
-@pytest.fixture
-async def console(sessions, bus) -> AsyncIterator[str]:
-    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 async def test_an_agent_enters_work_from_the_customer_card(browser, console, team, sessions) -> None:

@@ -4,17 +4,13 @@ Available / Away switch deciding auto-assignment."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from staff_console.app import create_app
 from storage.models import Conversation, Staff
 from storage.services import handoff
 from tests.conftest import TIMEOUT_MS, requires_chromium
-from tests.staff_console.conftest import PASSWORD, console_settings
+from tests.staff_console.conftest import PASSWORD
 from tests.staff_console.helpers import customer_writes, waiting_customer
 from tests.workplace import workplace_for
 
@@ -29,16 +25,6 @@ window.Notification = class { constructor(title, options) { window.__notes.push(
   static get permission() { return "granted"; } static requestPermission() { return Promise.resolve("granted"); } };
 Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
 """
-
-
-@pytest.fixture
-async def console(sessions, bus) -> AsyncIterator[str]:
-    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 async def _sign_in(context, base: str, email: str, path: str):

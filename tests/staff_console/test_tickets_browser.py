@@ -3,33 +3,19 @@ phone-sized screen for service staff."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
-import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from staff_console.app import create_app
 from storage.db import transaction
 from storage.models import Staff, Ticket
 from storage.services import tickets
 from tests import factories
 from tests.conftest import TIMEOUT_MS, requires_chromium
-from tests.staff_console.conftest import PASSWORD, console_settings
+from tests.staff_console.conftest import PASSWORD
 from tests.workplace import SETTINGS
 
 pytestmark = requires_chromium
-
-
-@pytest.fixture
-async def console(sessions, bus) -> AsyncIterator[str]:
-    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 async def sign_in(browser, base: str, email: str, path: str, **context_options):
