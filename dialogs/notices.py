@@ -66,7 +66,7 @@ FOLLOW_UP_REASONS: dict[str, str] = {
 
 
 # The teams a chat can wait for (storage.vocabulary.HANDOFF_TEAMS), as customers and staff read them.
-TEAM_NAMES: dict[str, str] = {"service": N_("customer service team"), "complaints": N_("complaint team")}
+TEAM_NAMES: dict[str, str] = {"repair": N_("customer service team"), "complaints": N_("complaint team")}
 
 
 def _plain(lang: str, message: str, params: Mapping[str, Any]) -> str:

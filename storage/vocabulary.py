@@ -124,4 +124,4 @@ CONSULTATION_TOPICS = ("buying", "renting", "after_sales", "complaint", "other")
 # Teams a chat can be transferred to besides a single agent: it waits for them (Conversation.team). A team's
 # members are the active staff whose Staff.team is that name (the complaint team is the one complaints go to,
 # storage.services.tickets.COMPLAINT_TEAMS); any of them, whatever their role, may take it, and so may admins.
-HANDOFF_TEAMS = ("service", "complaints")
+HANDOFF_TEAMS = ("repair", "complaints")  # the service team is repair and maintenance (售后); see TEAMS

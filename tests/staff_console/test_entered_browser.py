@@ -89,7 +89,7 @@ async def test_the_team_sees_a_transferred_chat_arrive_live_and_takes_it(browser
     await alan.wait_for_selector(".flash.info")
     row = sam.locator(f'#inbox tr[data-conversation="{conversation.id}"]')  # arrives without a reload
     await row.wait_for()
-    assert await row.locator(".team").inner_text() == "complaint team"
+    assert await row.locator(".team").inner_text() == "customer relations"
     await row.locator("button.take").click()
     await sam.wait_for_url(f"{console}/conversations/{conversation.id}")
     await sam_context.close()

@@ -249,14 +249,14 @@ async def test_a_chat_transferred_to_a_team_waits_for_that_team(any_sessions, fr
     ids = await _people(any_sessions)
     async with any_sessions() as session, session.begin():
         handler = await factories.staff(session, name="Sun Mei", role="service", team="complaints")
-        outsider = await factories.staff(session, name="Liu Yang", role="service", team="repair")
+        outsider = await factories.staff(session, name="Liu Yang", role="service", team="property")
         other_agent = await factories.staff(session, name="Bea", role="agent", team="sales")
         other_agent.online_until = local(9, 0)
     conversation_id = await _chat_with(any_sessions, ids["desk"], ids["customer"])
     workplace = workplace_for(any_sessions)
-    with pytest.raises(HandoffError, match="nobody else is in the service team"):
+    with pytest.raises(HandoffError, match="nobody else is in the repair team"):
         async with workplace.open(Actor.staff(ids["desk"])) as work:
-            await handoff.transfer_to_team(work, conversation_id, "service")
+            await handoff.transfer_to_team(work, conversation_id, "repair")
     async with workplace.open(Actor.staff(ids["desk"])) as work:
         await handoff.transfer_to_team(work, conversation_id, "complaints", "angry about the lift")
     async with any_sessions() as session:
