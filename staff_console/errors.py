@@ -165,7 +165,7 @@ MESSAGES: tuple[str, ...] = (
     N_("a tag is longer than %(length)s characters"),
     N_("unknown audience %(audience)s"),
     N_("choose at most %(count)s values for one filter"),
-    N_("choose who receives the notice: a project, buildings or a tag"),
+    N_("choose who receives the notice: a project, buildings, a tag or a deal step"),
     N_("the buildings must belong to the chosen project"),
     # deals and their milestones (storage/services/deals.py, milestones.py, settlement.py)
     N_("%(field)s must be a number from 0 to %(maximum)s"),

@@ -117,7 +117,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
                          "done": N_("done"), "cancelled": N_("cancelled")},
     "recipient_status": {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed"),
                          "blocked": N_("blocked the bot"), "cancelled": N_("cancelled")},
-    "audience": {"project": N_("Project"), "building": N_("Buildings"), "tag": N_("Tag group")},
+    "audience": {"project": N_("Project"), "building": N_("Buildings"), "tag": N_("Tag group"),
+                 "milestone": N_("Deal step")},
     "inbox_view": {"waiting": N_("Waiting"), "mine": N_("Mine"), "open": N_("All open"), "closed": N_("Closed")},
     "inbox_sort": {"activity": N_("Latest activity"), "waiting": N_("Longest waiting")},
     "feature": {

@@ -13,6 +13,7 @@ from aiohttp import web
 from staff_console.context import Form, NavItem, act, db, flash, path_id, requires, to_int
 from staff_console.errors import error_text
 from staff_console.i18n import N_, Translator, translator
+from staff_console.words import word
 from storage.repositories import broadcasts as broadcast_rows
 from storage.services import audiences, broadcasts
 from storage.services.audiences import AudienceError
@@ -39,6 +40,12 @@ def _draft(form: Form | None = None) -> dict[str, Any]:
             "audience": _audience_form(form)}
 
 
+def _milestone_names(tr: Translator) -> dict[Any, str]:
+    """"track:step" as staff read it: "Move-in · move-in notice sent"."""
+    return {value: f"{word(tr, 'track', value.split(':')[0])} · {word(tr, 'milestone_status', value.split(':')[1])}"
+            for value in audiences.MILESTONE_STEPS}
+
+
 def _send_at(tr: Translator, value: str) -> datetime | None:
     """The form's local date and time (the staff member's time zone) as an aware moment; empty = now."""
     if not value:
@@ -59,6 +66,7 @@ async def notice_list(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         listed = await broadcast_rows.latest(session, status=status or None)
         names = await broadcast_rows.audience_names(session, [row.broadcast.audience for row in listed])
+    names["milestone"] = _milestone_names(translator(request))
     rows = [(row, audiences.describe(row.broadcast.audience, names)) for row in listed]
     return aiohttp_jinja2.render_template("notices/list.html", request, {
         "rows": rows, "status": status, "statuses": BROADCAST_STATUSES})
@@ -118,6 +126,7 @@ async def notice_detail(request: web.Request) -> web.StreamResponse:
         people = await broadcast_rows.recipients(session, broadcast_id, status=status or None,
                                                  offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
         names = await broadcast_rows.audience_names(session, [notice.audience])
+    names["milestone"] = _milestone_names(translator(request))
     return aiohttp_jinja2.render_template("notices/detail.html", request, {
         "notice": notice, "counts": counts, "recipients": people[:PAGE_SIZE], "more": len(people) > PAGE_SIZE,
         "page": page, "status": status, "statuses": RECIPIENT_STATUSES,

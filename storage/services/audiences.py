@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, column, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Building, Customer, CustomerUnit, Project, Unit
+from storage.models import Building, Customer, CustomerUnit, Deal, Milestone, Project, Unit
+from storage.services.milestones import TRACKS
 
 MAX_VALUES = 200  # one filter's values (buildings of a big project fit)
 MAX_TAG = 64
@@ -101,9 +102,31 @@ def _tagged(values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
     return exists(select(literal(1)).select_from(element).where(column("value").in_(tags)))
 
 
+# Owners whose deal stands at a milestone step: stored as "track:step" (e.g. "move_in:notice_sent").
+MILESTONE_STEPS = tuple(f"{track}:{step.code}" for track, steps in TRACKS.items() for step in steps)
+
+
+async def _milestones(session: AsyncSession, values: Sequence[str]) -> list[Any]:
+    chosen = sorted({str(value).strip() for value in values if str(value).strip()})
+    for value in chosen:
+        if value not in MILESTONE_STEPS:
+            raise AudienceError(f"{value} is not a valid choice")
+    return chosen
+
+
+def _at_milestones(values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """Customers with a deal whose track stands at any of these steps."""
+    pairs = [str(value).split(":", 1) for value in values]
+    return Customer.id.in_(
+        select(Deal.customer_id).join(Milestone, Milestone.deal_id == Deal.id)
+        .where(Deal.customer_id.is_not(None),
+               or_(*(and_(Milestone.track == track, Milestone.status == step) for track, step in pairs))))
+
+
 PROJECT = register(AudienceFilter("project", _projects, _owners_of_projects))
 BUILDING = register(AudienceFilter("building", _buildings, _owners_in_buildings))
 TAG = register(AudienceFilter("tag", _tags, _tagged))
+MILESTONE = register(AudienceFilter("milestone", _milestones, _at_milestones))
 
 
 async def parse(session: AsyncSession, chosen: Mapping[str, Sequence[str]]) -> dict[str, list[Any]]:
@@ -120,7 +143,7 @@ async def parse(session: AsyncSession, chosen: Mapping[str, Sequence[str]]) -> d
         if parsed:
             audience[key] = parsed
     if not audience:
-        raise AudienceError("choose who receives the notice: a project, buildings or a tag")
+        raise AudienceError("choose who receives the notice: a project, buildings, a tag or a deal step")
     if audience.get("project") and audience.get("building"):
         outside = await session.scalar(select(func.count()).select_from(Building).where(
             Building.id.in_(audience["building"]), Building.project_id.not_in(audience["project"])))
@@ -130,8 +153,10 @@ async def parse(session: AsyncSession, chosen: Mapping[str, Sequence[str]]) -> d
 
 
 def condition(audience: Mapping[str, Sequence[Any]], dialect: str) -> ColumnElement[bool]:
-    """Owners matching every filter of a stored audience (an unknown stored key matches nobody)."""
-    parts: list[ColumnElement[bool]] = [exists().where(CustomerUnit.customer_id == Customer.id)]
+    """Owners matching every filter of a stored audience (an unknown stored key matches nobody). An owner is a
+    customer linked to a home, or one who signed a deal for one (before the handover makes them its owner)."""
+    parts: list[ColumnElement[bool]] = [or_(exists().where(CustomerUnit.customer_id == Customer.id),
+                                            exists().where(Deal.customer_id == Customer.id))]
     for key, values in audience.items():
         audience_filter = FILTERS.get(key)
         if audience_filter is None or not values:
@@ -167,6 +192,7 @@ class Choices:
     projects: list[tuple[int, str]]
     buildings: list[tuple[int, int, str, str]]  # id, project id, project name, building name
     tags: list[str]
+    milestones: tuple[str, ...] = MILESTONE_STEPS  # "track:step"
 
 
 async def choices(session: AsyncSession) -> Choices:

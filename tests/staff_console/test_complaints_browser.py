@@ -10,11 +10,10 @@ from storage.models import Ticket
 from storage.services import tickets
 from tests import factories
 from tests.conftest import requires_chromium
-from tests.staff_console.test_tickets_browser import console, sign_in
+from tests.staff_console.test_tickets_browser import sign_in
 from tests.workplace import SETTINGS
 
 pytestmark = requires_chromium
-__all__ = ["console"]  # the fixture, shared with the tickets' browser tests
 
 
 async def test_a_complaint_is_handled_on_a_phone(browser, console, team, sessions) -> None:  # noqa: F811

@@ -189,7 +189,7 @@ async def test_refusals_keep_the_draft_and_speak_the_staff_members_language(clie
     assert page.find("textarea", name="text_en").text == "Gas check <b>tomorrow</b>"
     assert "<b>tomorrow</b>" not in await missing.text(), "staff text is escaped"
     nobody = await client.post("/notices", data={**base, "text_zh": "燃气检查"})
-    assert Page(await nobody.text()).root.find("p", role="alert").text == "请选择通知对象：项目、楼栋或标签"
+    assert Page(await nobody.text()).root.find("p", role="alert").text == "请选择通知对象：项目、楼栋、标签组或交易进度"
     past = await client.post("/notices", data={**base, "text_zh": "燃气检查", "project": str(ids["sunny"]),
                                                "send_at": "2026-03-01T09:00"})
     assert Page(await past.text()).root.find("p", role="alert").text == "发送时间已经过去"

@@ -13,7 +13,7 @@ from storage.models import Broadcast, CustomerUnit, Staff
 from storage.services import broadcasts
 from tests import factories
 from tests.conftest import requires_chromium
-from tests.staff_console.test_tickets_browser import console, sign_in  # noqa: F401  (the console fixture)
+from tests.staff_console.test_tickets_browser import sign_in
 from tests.workplace import workplace_for
 
 pytestmark = requires_chromium

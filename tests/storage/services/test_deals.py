@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -312,3 +313,21 @@ async def test_a_late_evening_change_reaches_the_owner_in_the_morning(sessions, 
     async with sessions() as session:
         sent = await session.scalar(select(OutboxMessage))
     assert sent.customer_id == customer_id and "房产证：材料已收集" in sent.payload["text"]
+
+
+async def test_a_notice_reaches_owners_at_a_deal_step(any_sessions, frozen_clock) -> None:
+    """The broadcasts' audience "owners with a given milestone status": a buyer whose deal stands at the step is
+    counted (before the handover makes them the home's owner), nobody else."""
+    from storage.services import audiences
+
+    deal_id, customer_id, agent_id = await _deal(any_sessions)
+    async with transaction(any_sessions) as session:
+        loan = await _track(session, deal_id, "loan")
+        await milestones.request_documents(staff_work(session, agent_id), loan, ["id_card"])
+    async with any_sessions() as session:
+        waiting = await audiences.parse(session, {"milestone": ["loan:documents_requested"]})
+        assert await audiences.count(session, waiting) == audiences.Count(owners=1, reachable=1)
+        later = await audiences.parse(session, {"milestone": ["loan:approved", "certificate:filed"]})
+        assert (await audiences.count(session, later)).owners == 0
+        with pytest.raises(audiences.AudienceError):
+            await audiences.parse(session, {"milestone": ["loan:nope"]})
