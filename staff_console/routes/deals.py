@@ -415,9 +415,11 @@ async def report(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
         durations = await deal_repo.step_durations(session, project=project or None)
         overdue = await deal_repo.overdue_counts(session, clock.now(), project=project or None)
+        complaints = await deal_repo.deal_complaints(session, project=project or None)
         projects = (await session.scalars(select(Project.name).order_by(Project.name))).all()
     return aiohttp_jinja2.render_template("deals/report.html", request, {
         "durations": durations, "overdue": overdue, "projects": projects, "project": project,
+        "complaints": complaints,
     })
 
 

@@ -1,5 +1,5 @@
 """Deal queries for the console: the deals list, the milestones board (overdue first), step durations (p50/p90
-from the milestone events) and overdue counts per track."""
+from the milestone events), overdue counts per track and the complaints linked to deals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Deal, Milestone, MilestoneEvent, Project, Staff
+from storage.models import Deal, Milestone, MilestoneEvent, Project, Staff, Ticket
 from storage.services.milestones import TRACK_NAMES, steps
 
 LIMIT = 300
@@ -111,3 +111,18 @@ async def overdue_counts(session: AsyncSession, now: datetime, *, project: str |
         query = query.join(Project, Project.id == Deal.project_id).where(Project.name == project)
     found = dict((await session.execute(query.group_by(Milestone.track))).tuples().all())
     return {track: int(found.get(track, 0)) for track in TRACK_NAMES}
+
+
+async def deal_complaints(session: AsyncSession, *, project: str | None = None) -> dict[str, int]:
+    """Complaints linked to deals, by category: complaint tickets of a customer with an active deal, or about a
+    home a deal is for (the seeds name title transfer and loans as a main source of complaints)."""
+    linked = or_(
+        Ticket.customer_id.in_(select(Deal.customer_id).where(Deal.customer_id.is_not(None), Deal.status == "active")),
+        Ticket.unit_id.in_(select(Deal.unit_id).where(Deal.unit_id.is_not(None), Deal.status == "active")),
+    )
+    query = select(Ticket.category, func.count()).where(Ticket.kind == "complaint", linked)
+    if project:
+        query = query.where(Ticket.customer_id.in_(
+            select(Deal.customer_id).join(Project, Project.id == Deal.project_id).where(Project.name == project)))
+    rows = (await session.execute(query.group_by(Ticket.category).order_by(func.count().desc()))).tuples().all()
+    return {category: int(count) for category, count in rows}

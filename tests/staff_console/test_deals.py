@@ -204,6 +204,18 @@ async def test_board_lists_overdue_first_and_filters(client, team, sessions, fro
     await sign_in(client, "agent@example.com")
     report = await _page(client, "/milestones/report")
     assert dict((cells[0], cells[1]) for cells in report.rows("overdue"))["Loan"] == "1"
+    assert report.rows("deal-complaints") == [["No complaints from buyers with a deal."]]
+    # A buyer with a deal complains about the contract; a customer without one complains too: only the first counts.
+    from storage.services import tickets
+
+    async with transaction(sessions) as session:
+        buyer = await session.scalar(select(Deal.customer_id).where(Deal.id == deal_id))
+        stranger = await factories.customer(session)
+        for customer_id in (buyer, stranger.id):
+            await tickets.create_ticket(session, kind="complaint", category="contract_sales", customer_id=customer_id,
+                                        description="the title transfer is late", settings=SETTINGS)
+    report = await _page(client, "/milestones/report")
+    assert report.rows("deal-complaints") == [["Contract / sales", "1"]]
 
 
 async def test_admin_settles_a_building_and_configures_fees_and_slots(client, team, sessions, frozen_clock) -> None:
