@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 
 from staff_console.context import Form, NavItem, act, db, flash, requires, staff, to_int
 from staff_console.i18n import N_, translator
+from storage.db import LIKE_ESCAPE, like_pattern
 from storage.models import CannedReply
 
 NAV = [NavItem(N_("Canned replies"), "/canned", ("admin", "agent"), order=60)]
@@ -21,9 +22,9 @@ async def canned_list(request: web.Request) -> web.StreamResponse:
     if language in LANGUAGES:
         statement = statement.where(CannedReply.language == language)
     if query:
-        like = f"%{query.lower()}%"
-        statement = statement.where(or_(func.lower(CannedReply.title).like(like),
-                                        func.lower(CannedReply.body).like(like)))
+        like = like_pattern(query)
+        statement = statement.where(or_(func.lower(CannedReply.title).like(like, escape=LIKE_ESCAPE),
+                                        func.lower(CannedReply.body).like(like, escape=LIKE_ESCAPE)))
     async with db(request)() as session:
         replies = (await session.scalars(statement)).all()
     if request.query.get("format") == "json":

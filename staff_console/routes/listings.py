@@ -24,6 +24,7 @@ from staff_console.errors import error_text
 from staff_console.i18n import N_, Translator, translator
 from staff_console.words import word
 from storage import clock
+from storage.db import LIKE_ESCAPE, like_pattern
 from storage.importers import CsvFormatError, import_listings
 from storage.media import PhotoError, check_photo
 from storage.models import District, Listing, Staff
@@ -54,10 +55,10 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
     page = min(max(1, to_int(request.query.get("page"), 1) or 1), 1_000_000)
     statement = select(Listing)
     if f["q"]:
-        like = f"%{f['q'].lower()}%"
-        statement = statement.where(or_(func.lower(Listing.ref_code).like(like),
-                                        func.lower(Listing.address).like(like),
-                                        func.lower(Listing.description).like(like)))
+        like = like_pattern(f['q'])
+        statement = statement.where(or_(func.lower(Listing.ref_code).like(like, escape=LIKE_ESCAPE),
+                                        func.lower(Listing.address).like(like, escape=LIKE_ESCAPE),
+                                        func.lower(Listing.description).like(like, escape=LIKE_ESCAPE)))
     for key in ("deal_type", "property_type", "status"):
         if f[key]:
             statement = statement.where(getattr(Listing, key) == f[key])

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
+from storage.db import LIKE_ESCAPE, like_pattern
 from storage.models import Conversation, Customer
 from storage.services.phones import normalise_phone
 from storage.vocabulary import Channel
@@ -156,12 +157,13 @@ async def search(session: AsyncSession, *, query: str = "", tag: str = "", page:
     and how many match in all."""
     conditions: list[ColumnElement[bool]] = []
     if query:
-        like = f"%{query.lower()}%"
+        like = like_pattern(query)
         digits = normalise_phone(query) if sum(ch.isdigit() for ch in query) >= 3 else ""
         conditions.append(or_(
-            func.lower(Customer.first_name).like(like), func.lower(func.coalesce(Customer.last_name, "")).like(like),
-            func.lower(func.coalesce(Customer.username, "")).like(like),
-            func.coalesce(Customer.phone, "").like(like),
+            func.lower(Customer.first_name).like(like, escape=LIKE_ESCAPE),
+            func.lower(func.coalesce(Customer.last_name, "")).like(like, escape=LIKE_ESCAPE),
+            func.lower(func.coalesce(Customer.username, "")).like(like, escape=LIKE_ESCAPE),
+            func.coalesce(Customer.phone, "").like(like, escape=LIKE_ESCAPE),
             *([func.coalesce(Customer.phone, "").like(f"%{digits}%")] if digits else []),  # phones are stored as digits
         ))
     if tag:

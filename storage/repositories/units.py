@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import LIKE_ESCAPE, like_pattern
 from storage.models import Building, Customer, CustomerUnit, Project, Ticket, Unit
 
 FLAGS = ("no_owner", "no_handover", "flagged")  # no verified owner linked; no handover date; tickets waiting
@@ -66,10 +67,11 @@ async def browse(session: AsyncSession, *, project_id: int | None = None, query:
     if project_id is not None:
         conditions.append(Project.id == project_id)
     if query:
-        like = f"%{query.lower()}%"
+        like = like_pattern(query)
         digits = "".join(ch for ch in query if ch.isdigit())
-        conditions.append(or_(func.lower(Unit.unit_no).like(like), func.lower(Building.name).like(like),
-                              func.lower(Unit.owner_name).like(like),
+        conditions.append(or_(func.lower(Unit.unit_no).like(like, escape=LIKE_ESCAPE),
+                              func.lower(Building.name).like(like, escape=LIKE_ESCAPE),
+                              func.lower(Unit.owner_name).like(like, escape=LIKE_ESCAPE),
                               *([Unit.owner_phone.like(f"%{digits}%")] if len(digits) >= 3 else [])))
     if flag == "no_owner":
         conditions.append(~exists().where(CustomerUnit.unit_id == Unit.id))

@@ -31,3 +31,13 @@ async def test_tag_filter_and_paging_in_sql(any_sessions) -> None:
         found, total = await customers.search(session, query="13900000599", tag="vip")
         assert total == 1 and found[0].first_name == "P599"
         assert (await customers.search(session, query="13900000598", tag="vip"))[1] == 0
+
+
+async def test_a_search_reads_percent_and_underscore_literally(any_sessions) -> None:
+    async with any_sessions() as session, session.begin():
+        session.add_all([Customer(first_name="Li_Na", tags=[]), Customer(first_name="LiXNa", tags=[]),
+                         Customer(first_name="Wang", tags=[])])
+    async with any_sessions() as session:
+        found, total = await customers.search(session, query="li_n")
+        assert [c.first_name for c in found] == ["Li_Na"] and total == 1  # "_" is not "any one character"
+        assert (await customers.search(session, query="%"))[1] == 0  # "%" is not "anything"
