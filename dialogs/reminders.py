@@ -51,7 +51,7 @@ from storage.models import (
     Survey,
     Ticket,
 )
-from storage.outbox import enqueue_many, outbox_row
+from storage.outbox import enqueue_many, outbox_row, reachable
 from storage.services import reminders, revisits, sla, tickets
 from storage.services.notices import StaffNotice, deliver_staff_notices
 from storage.services.reminders import after_quiet_hours, parse_window
@@ -365,7 +365,7 @@ async def _deliver(work: Work, claimed: list[Reminder], now: datetime) -> int:
             if reply is None:
                 await reminders.drop(session, reminder, now)
                 continue
-            if person.unreachable_at is None:
+            if reachable(person):  # else the reminder is done: there is nobody to deliver it to
                 priority = PRIORITY_BOT if reminder.kind == "ticket_update" else PRIORITY_REMINDER
                 chat = person.chat_id if person.channel == "telegram" else None
                 outbox_rows.append(outbox_row(chat, reply.to_payload(), priority, channel=person.channel,

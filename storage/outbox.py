@@ -69,6 +69,16 @@ async def enqueue(
     return row
 
 
+def reachable(customer: Customer) -> bool:
+    """Whether anything can be delivered to the customer: they did not block the bot, and they have an address in
+    their channel (a customer staff entered from a phone call or a visit has none until they write to us)."""
+    if customer.unreachable_at is not None:
+        return False
+    if customer.channel == "web":
+        return customer.web_visitor_id is not None
+    return customer.chat_id is not None
+
+
 async def queue_to_customer(
     session: AsyncSession, conversation: Conversation, customer: Customer, payload: dict[str, Any], *,
     text: str, sender: str, priority: int, staff_id: int | None = None, kind: str | None = None,
@@ -76,17 +86,17 @@ async def queue_to_customer(
 ) -> Message:
     """The one way to send a customer something: recorded in the conversation's history and queued in the outbox.
 
-    A customer who blocked the bot (unreachable) still gets the history row, marked failed, so staff see what
-    could not be delivered; nothing is queued for them.
+    A customer who cannot be reached (blocked the bot, or has no chat yet) still gets the history row, marked
+    failed, so staff see what could not be delivered; nothing is queued for them.
     """
     message = Message(
         conversation_id=conversation.id, direction="out", sender=sender, staff_id=staff_id,
         kind=kind or str(payload.get("kind", "say")), text=text, payload={**payload, **(extra or {})},
-        delivery_status="pending" if customer.unreachable_at is None else "failed",
+        delivery_status="pending" if reachable(customer) else "failed",
     )
     session.add(message)
     await session.flush()
-    if customer.unreachable_at is None:
+    if reachable(customer):
         telegram = customer.channel == "telegram"
         await enqueue(session, chat_id=customer.chat_id if telegram else None, payload=payload, priority=priority,
                       channel=customer.channel, message_id=message.id, customer_id=customer.id, staff_id=staff_id)

@@ -65,3 +65,20 @@ async def test_the_web_chat_can_deliver_one_visitor_at_a_time(any_sessions) -> N
     async with transaction(any_sessions) as session:
         assert await outbox_rows.deliver_web(session, now=clock.now(), limit=50, customer_id=web_id + 100) == []
         assert len(await outbox_rows.deliver_web(session, now=clock.now(), limit=50, customer_id=web_id)) == 2
+
+
+async def test_a_customer_without_a_chat_gets_history_but_no_outbox_row(any_sessions) -> None:
+    """A walk-in staff entered (no Telegram chat, no web identity yet): what is sent to them is in the history,
+    marked failed, and nothing waits in the outbox for a sender that could never deliver it."""
+    from storage.models import Customer
+
+    async with transaction(any_sessions) as session:
+        walk_in = Customer(first_name="Walk-in", phone="13800000000", tags=[])
+        session.add(walk_in)
+        await session.flush()
+        conversation = await conversations.current(session, walk_in)
+        message = await queue_to_customer(session, conversation, walk_in, Say("Your repair is R-1").to_payload(),
+                                          text="Your repair is R-1", sender="system", priority=PRIORITY_AGENT)
+    async with any_sessions() as session:
+        assert (await session.get(Message, message.id)).delivery_status == "failed"
+        assert (await session.scalars(select(OutboxMessage))).all() == []
