@@ -31,6 +31,7 @@ from dialogs.flows.recommend import Details
 from dialogs.flows.search_tokens import recommend_button
 from dialogs.i18n import N_, esc
 from dialogs.inbound import Inbound
+from dialogs.names import DECORATION_NAMES
 from dialogs.replies import AskContact, Choice, Photo, Reply, Say
 from dialogs.tokens import Token, decode, one_of, parse_int
 from matching.districts import DistrictIndex, load_district_index
@@ -62,8 +63,7 @@ _FLOOR = re.compile(r"(\d{1,3})\s*(?:st|nd|rd|th)?\s*floor\b|\bfloor\s*(\d{1,3})
                     re.IGNORECASE)
 _AMOUNT = re.compile(r"^\s*[¥$]?\s*([\d.,]+|[零〇一二两三四五六七八九十百千万亿]+)\s*(k|w|万|千|m|million)?\s*"
                      r"(?:元|块|rmb|cny|yuan)?\s*(?:/\s*month|a month|per month|每月|/月)?\s*$", re.IGNORECASE)
-DECORATIONS: dict[str, str] = {"fine": N_("Fine decoration"), "basic": N_("Simple decoration"),
-                               "bare": N_("Bare shell")}
+DECORATIONS: dict[str, str] = DECORATION_NAMES  # one vocabulary with the listings (storage.vocabulary.DECORATIONS)
 _DECORATION_WORDS = {
     "fine": ("精装", "豪装", "fine decoration", "well decorated", "fully decorated", "renovated", "luxury"),
     "basic": ("简装", "simple decoration", "basic decoration", "simply decorated"),

@@ -232,8 +232,8 @@ async def test_admin_settles_a_building_and_configures_fees_and_slots(client, te
     assert contracts == ["HT-7", "S-1", "S-2"]
     assert [a["data-amount"] for a in table.find("td", class_="num amount")] == ["30000.00", "60000.00",
                                                                                  "-210000.00"]
-    assert table.rows("settlements")[0][-1] == "CN¥30,000 · owner pays"
-    assert table.rows("settlements")[2][-1] == "-CN¥210,000 · owner refunded"
+    assert table.rows("settlements")[0][-1] == "¥30,000 · owner pays"
+    assert table.rows("settlements")[2][-1] == "-¥210,000 · owner refunded"
     async with sessions() as session:
         project_id = (await session.get(Deal, deal_id)).project_id
     await client.post(f"/deals/projects/{project_id}/fees", data={"name": "Property fee", "name_zh": "物业费",
