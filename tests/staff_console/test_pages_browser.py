@@ -1,0 +1,141 @@
+"""Pages a person can read (issue 12), in a real browser (Debian's Chromium through Playwright), on a laptop
+(1366×768) and on a phone (390×844): no page scrolls sideways, the Take and Send buttons are always at hand, and
+an accessibility check (axe-core, installed from the npm registry for the tests only) finds nothing serious."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from staff_console.app import create_app
+from storage.db import transaction
+from storage.models import Listing
+from storage.services import tickets
+from tests import factories
+from tests.conftest import TIMEOUT_MS, requires_chromium
+from tests.staff_console.conftest import PASSWORD, console_settings
+from tests.staff_console.helpers import waiting_customer
+from tests.workplace import SETTINGS
+
+pytestmark = requires_chromium
+
+SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+PAGES = ("inbox", "conversation", "tickets", "listings", "customers", "reports")
+
+
+@pytest.fixture
+async def console(sessions, bus) -> AsyncIterator[str]:
+    server = TestServer(create_app(settings=console_settings(), sessions=sessions, bus=bus), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def workload(sessions, bus, team) -> dict[str, str]:
+    """A waiting customer with a long message, a ticket, a listing: what each page shows, as paths."""
+    conversation = await waiting_customer(sessions, bus, name="Carol Wangwangwangwangwang",
+                                          text="我想看看朝阳区的两居室公寓，" * 12 + "averyveryverylongwordwithoutspaces" * 4)
+    async with transaction(sessions) as session:
+        unit = await factories.unit(session, handover=date(2025, 6, 1))
+        person = await factories.customer(session)
+        await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                    unit_id=unit.id, description="Kitchen tap drips " * 20, settings=SETTINGS)
+        session.add(Listing(ref_code="HD-2001", deal_type="rent", property_type="apartment", city="Beijing",
+                            district_name="Chaoyang", price=Decimal(12500), address="1 Guanghua Road, Tower B, 2301"))
+    return {"inbox": "/inbox?view=waiting", "conversation": f"/conversations/{conversation.id}",
+            "tickets": "/tickets", "listings": "/listings", "customers": "/customers", "reports": "/reports"}
+
+
+async def _signed_in(browser, base: str, screen: str, email: str = "admin@example.com"):
+    options = dict(viewport=SCREENS[screen])
+    if screen == "phone":
+        options.update(is_mobile=True, has_touch=True)
+    context = await browser.new_context(**options)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{base}/login?next=/profile")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/profile")
+    return context, page
+
+
+async def _no_sideways_scrolling(page, screen: str, name: str) -> None:
+    # A phone browser widens its layout to fit a page that overflows, so compare with the screen itself too.
+    wide, inner = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide <= inner and inner == SCREENS[screen]["width"], f"{name} is {wide}px wide on a {inner}px screen"
+
+
+async def _within_the_screen(page, selector: str, screen: str) -> None:
+    """The element is visible where it is, without scrolling sideways or down."""
+    box = await page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    width, height = SCREENS[screen]["width"], SCREENS[screen]["height"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{selector} is off the side: {box}"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{selector} is below the screen: {box}"
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+@pytest.mark.parametrize("name", PAGES)
+async def test_no_page_scrolls_sideways(browser, console, workload, screen, name) -> None:
+    context, page = await _signed_in(browser, console, screen)
+    try:
+        response = await page.goto(f"{console}{workload[name]}")
+        assert response is not None and response.status == 200
+        await page.wait_for_selector("#live-state.on")
+        await _no_sideways_scrolling(page, screen, name)
+        if name == "inbox":
+            assert await page.locator("#inbox button.take").count() == 1
+            await page.locator("#inbox button.take").scroll_into_view_if_needed()
+            await _within_the_screen(page, "#inbox button.take", screen)
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+async def test_take_and_send_are_always_at_hand(browser, console, workload, screen) -> None:
+    context, page = await _signed_in(browser, console, screen)
+    try:
+        await page.goto(f"{console}{workload['conversation']}")
+        await _within_the_screen(page, "#take", screen)
+        await page.click("#take")
+        await page.wait_for_selector("#send")
+        # The reply box sticks to the bottom of the screen: Send is there at the top of the page and at the end.
+        await page.evaluate("window.scrollTo(0, 0)")
+        await _within_the_screen(page, "#send", screen)
+        await _within_the_screen(page, "#reply-text", screen)
+        await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        await _within_the_screen(page, "#send", screen)
+        await _no_sideways_scrolling(page, screen, "conversation")
+    finally:
+        await context.close()
+
+
+AXE = os.environ.get("AXE_CORE_JS", "")
+
+
+@pytest.mark.skipif(not AXE, reason="AXE_CORE_JS is not set (.ci/run installs axe-core from npm for the tests)")
+@pytest.mark.parametrize("screen", SCREENS)
+@pytest.mark.parametrize("name", ("inbox", "conversation", "tickets", "listings"))
+async def test_no_serious_accessibility_violations(browser, console, workload, screen, name) -> None:
+    context, page = await _signed_in(browser, console, screen)
+    try:
+        await page.goto(f"{console}{workload[name]}")
+        await page.wait_for_selector("#live-state.on")
+        await page.add_script_tag(path=AXE)
+        violations = await page.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+                 .filter(v => v.impact === "serious" || v.impact === "critical")
+                 .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "))""")
+        assert violations == [], f"{name}: {violations}"
+    finally:
+        await context.close()
