@@ -413,11 +413,36 @@
     connect("tickets=1", soon);
   }
 
+  // A ticket's page: when this ticket changes (the customer accepts a quote, someone moves it), its facts, the
+  // moves allowed now and the history are fetched again; the forms being filled in are left alone.
+  function startTicket() {
+    const holder = document.getElementById("ticket");
+    if (!holder) return connect("");
+    const id = Number(holder.dataset.ticket);
+    let pending = null;
+    async function refresh() {
+      pending = null;
+      try {
+        const response = await fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (!response.ok) return;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const part of ["ticket-status", "ticket-facts", "ticket-moves", "assignee", "history"]) {
+          const now = fresh.getElementById(part), shown = document.getElementById(part);
+          if (now && shown) shown.replaceWith(document.importNode(now, true));
+        }
+      } catch (e) { /* offline for a moment: the next change or a reconnect refreshes again */ }
+    }
+    function soon() { if (!pending) pending = setTimeout(refresh, 150); }
+    handlers.push((data) => { if (data.type === "ticket" && Number(data.ticket_id) === id) soon(); });
+    connect("ticket=" + id, soon);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     startAttention();
     if (page === "inbox") startInbox();
     else if (page === "conversation") startConversation();
     else if (page === "tickets") startTickets();
+    else if (page === "ticket") startTicket();
     else if (me) connect("");
   });
 })();

@@ -143,3 +143,45 @@ async def test_no_serious_accessibility_violations(browser, console, workload, s
         assert ring == "solid"
     finally:
         await context.close()
+
+
+async def test_ticket_page_offers_only_allowed_moves_marks_what_the_customer_saw_and_updates_live(
+        browser, console, team, sessions, bus) -> None:
+    from storage import events
+    from storage.models import Staff, Ticket
+
+    async with transaction(sessions) as session:
+        person = await factories.customer(session)
+        ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                             description="Leaking pipe", settings=SETTINGS)
+        service = await session.get(Staff, team.service.id)
+        await tickets.add_note(session, ticket, "We will come on Monday", staff=service, to_customer=True,
+                               settings=SETTINGS)
+        await tickets.add_note(session, ticket, "Check the riser first", staff=service, settings=SETTINGS)
+        await tickets.set_quote(session, ticket, "300", staff=service, settings=SETTINGS)
+        ticket_id, customer_id = ticket.id, person.id
+    context, page = await _signed_in(browser, console, "laptop", "service@example.com")
+    try:
+        await page.goto(f"{console}/tickets/{ticket_id}")
+        await page.wait_for_selector("#live-state.on")
+        moves = await page.eval_on_selector_all("#status-form button[name=to]", "bs => bs.map(b => b.value)")
+        assert "in_progress" not in moves and "assigned" not in moves  # no accepted quote, nobody assigned
+        assert "resolved" in moves and "cancelled" in moves
+        assert await page.inner_text("#ticket-status") == "waiting for the customer"
+        seen = page.locator("#history li.seen")
+        assert await seen.count() == 1 and "We will come on Monday" in await seen.inner_text()
+        assert "the customer saw this" in await seen.inner_text()
+        internal = page.locator("#history li:has-text('Check the riser first')")
+        assert await internal.locator(".seen-by-customer").count() == 0
+
+        async with transaction(sessions) as session:  # the customer accepts the quote in the bot
+            row = await session.get(Ticket, ticket_id)
+            await tickets.accept_quote(session, row, customer_id, settings=SETTINGS)
+        await bus.publish(events.ticket_changed(row))
+        await page.wait_for_function("() => document.getElementById('ticket-status').textContent === 'new'")
+        await page.wait_for_selector("#status-form button[value=in_progress]")
+        assert "(accepted)" in await page.inner_text("#ticket-facts")
+        await page.click("#status-form button[value=in_progress]")
+        await page.wait_for_selector("#ticket-status:has-text('in progress')")
+    finally:
+        await context.close()
