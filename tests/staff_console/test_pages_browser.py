@@ -41,8 +41,8 @@ async def console(sessions, bus) -> AsyncIterator[str]:
 @pytest.fixture
 async def workload(sessions, bus, team) -> dict[str, str]:
     """A waiting customer with a long message, a ticket, a listing: what each page shows, as paths."""
-    conversation = await waiting_customer(sessions, bus, name="Carol Wangwangwangwangwang",
-                                          text="我想看看朝阳区的两居室公寓，" * 12 + "averyveryverylongwordwithoutspaces" * 4)
+    words = "我想看看朝阳区的两居室公寓，" * 12 + "averyveryverylongwordwithoutspaces" * 4
+    conversation = await waiting_customer(sessions, bus, name="Carol Wangwangwangwangwang", text=words)
     async with transaction(sessions) as session:
         unit = await factories.unit(session, handover=date(2025, 6, 1))
         person = await factories.customer(session)
@@ -136,7 +136,8 @@ async def test_no_serious_accessibility_violations(browser, console, workload, s
         violations = await page.evaluate(
             """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
                  .filter(v => v.impact === "serious" || v.impact === "critical")
-                 .map(v => v.id + ": " + v.nodes.slice(0, 6).map(n => n.target.join(" ") + " " + (n.any[0] || {}).message).join(" | "))""")
+                 .map(v => v.id + ": " + v.nodes.slice(0, 6)
+                   .map(n => n.target.join(" ") + " " + (n.any[0] || {}).message).join(" | "))""")
         assert violations == [], f"{name}: {violations}"
         await page.keyboard.press("Tab")  # the keyboard's place is visible: a focus ring
         ring = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
@@ -183,5 +184,81 @@ async def test_ticket_page_offers_only_allowed_moves_marks_what_the_customer_saw
         assert "(accepted)" in await page.inner_text("#ticket-facts")
         await page.click("#status-form button[value=in_progress]")
         await page.wait_for_selector("#ticket-status:has-text('in progress')")
+    finally:
+        await context.close()
+
+
+# The server's `datetime` filter and the live page write a moment the same way (Mar 2, 2026, 09:05).
+ONE_FORMAT = r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2}"
+
+
+async def test_keyboard_confirmations_one_timestamp_format_and_favicon(browser, console, team, sessions, bus) -> None:
+    import re
+
+    from storage.models import Conversation
+    from tests.staff_console.helpers import customer_writes
+
+    conversation = await waiting_customer(sessions, bus, name="Dora", text="Hello")
+    context, page = await _signed_in(browser, console, "laptop", "agent@example.com")
+    try:
+        await page.goto(f"{console}/inbox")
+        await page.wait_for_selector("#live-state.on")
+        icon = await page.get_attribute("link[rel=icon]", "href")
+        answer = await page.request.get(f"{console}{icon}")
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+
+        await page.keyboard.press("?")  # the help overlay lists the shortcuts
+        await page.wait_for_selector("dialog#shortcuts[open]")
+        keys = await page.eval_on_selector_all("#shortcuts table.keys tr", "rows => rows.map(r => r.innerText)")
+        assert len(keys) == 7 and any("next waiting chat" in k for k in keys)
+        await page.keyboard.press("?")
+        await page.wait_for_selector("dialog#shortcuts:not([open])", state="attached")
+
+        await page.keyboard.press("n")  # the next waiting chat
+        await page.wait_for_url(f"{console}/conversations/{conversation.id}")
+        await page.wait_for_selector("#live-state.on")
+        await page.keyboard.press("t")  # take it
+        await page.wait_for_selector("#send")
+        await page.wait_for_selector("#live-state.on")
+        await page.keyboard.press("c")
+        assert await page.evaluate("document.activeElement.id") == "canned-search"
+        await page.keyboard.press("Escape")
+        await page.evaluate("document.activeElement.blur()")
+        await page.keyboard.press("r")
+        assert await page.evaluate("document.activeElement.id") == "reply-text"
+        await page.keyboard.type("Hi Dora, on my way")
+        await page.keyboard.press("Control+Enter")  # send
+        await page.wait_for_selector("#messages li.out:has-text('Hi Dora, on my way')")
+        await page.wait_for_selector("#live-state.on")
+        await customer_writes(sessions, bus, conversation.id, "Thanks")
+        await page.wait_for_selector("#messages li.in:has-text('Thanks')")
+        stamps = await page.eval_on_selector_all("#messages li .meta", "ms => ms.map(m => m.innerText)")
+        assert len(stamps) >= 3 and all(re.search(ONE_FORMAT, s) for s in stamps), stamps
+
+        # Close asks first: dismissed, nothing happens; accepted, the chat is closed.
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        await page.click("#close")
+        await page.wait_for_timeout(300)
+        async with sessions() as session:
+            assert (await session.get(Conversation, conversation.id)).status == "open"
+        questions: list[str] = []
+
+        async def accept(dialog) -> None:
+            questions.append(dialog.message)
+            await dialog.accept()
+
+        page.once("dialog", accept)
+        await page.keyboard.press("Shift+X")
+        await page.wait_for_selector("p.flash")
+        assert questions == ["Close this conversation?"]
+        async with sessions() as session:
+            assert (await session.get(Conversation, conversation.id)).status == "closed"
+
+        await page.click("form.lang-switch button[value=zh]")  # the overlay in Chinese
+        await page.wait_for_selector("html[lang^=zh]")
+        await page.click("#shortcuts-open")
+        await page.wait_for_selector("dialog#shortcuts[open]")
+        assert await page.inner_text("#shortcuts-title") == "键盘快捷键"
+        assert "打开下一个等待中的对话" in await page.inner_text("#shortcuts")
     finally:
         await context.close()
