@@ -48,9 +48,23 @@ def _filters(query: Mapping[str, str]) -> dict[str, str]:
     return {key: str(query.get(key, "")).strip() for key in keys}
 
 
+# Sortable columns of the list: the name in the query, and the column (newest change first by default).
+SORTS = {"ref": Listing.ref_code, "price": Listing.price, "bedrooms": Listing.bedrooms, "area": Listing.area_m2,
+         "verified": Listing.verified_at, "updated": Listing.updated_at}
+
+
+def _sort(query: Mapping[str, str]) -> tuple[str, str]:
+    key = str(query.get("sort", ""))
+    direction = str(query.get("dir", ""))
+    if key not in SORTS:
+        return "updated", "desc"
+    return key, direction if direction in ("asc", "desc") else "asc"
+
+
 @requires("admin", "agent")
 async def listing_list(request: web.Request) -> web.StreamResponse:
     f = _filters(request.query)
+    sort, direction = _sort(request.query)
     page = min(max(1, to_int(request.query.get("page"), 1) or 1), 1_000_000)
     statement = select(Listing)
     if f["q"]:
@@ -78,7 +92,9 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
         f["bedrooms"] = ""
     async with db(request)() as session:
         total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        listings = (await session.scalars(statement.order_by(Listing.updated_at.desc(), Listing.id.desc())
+        column = SORTS[sort]
+        order = column.asc() if direction == "asc" else column.desc()
+        listings = (await session.scalars(statement.order_by(order.nulls_last(), Listing.id.desc())
                                           .offset((page - 1) * PAGE).limit(PAGE))).all()
         districts = (await session.scalars(select(District.name).order_by(District.name))).all()
         district_names = await cards.district_names(session, translator(request))
@@ -89,7 +105,9 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
         "names": names, "stale": stale,
         "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
-        "districts": districts, "query_base": urlencode({k: v for k, v in f.items() if v}),
+        "districts": districts, "query_base": urlencode({k: v for k, v in {**f, "sort": sort, "dir": direction}.items()
+                                                         if v}),
+        "filter_base": urlencode({k: v for k, v in f.items() if v}), "sort": sort, "dir": direction,
     })
 
 

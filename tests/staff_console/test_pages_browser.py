@@ -262,3 +262,37 @@ async def test_keyboard_confirmations_one_timestamp_format_and_favicon(browser, 
         assert "打开下一个等待中的对话" in await page.inner_text("#shortcuts")
     finally:
         await context.close()
+
+
+async def test_listings_sort_by_column_and_every_filter_has_a_label(browser, console, team, sessions) -> None:
+    async with transaction(sessions) as session:
+        for ref, price, rooms in (("S-1", 9000, 3), ("S-2", 4000, 1), ("S-3", 15000, 2)):
+            session.add(Listing(ref_code=ref, deal_type="rent", property_type="apartment", city="Beijing",
+                                district_name="Chaoyang", price=Decimal(price), bedrooms=rooms))
+    context, page = await _signed_in(browser, console, "laptop", "agent@example.com")
+    try:
+        await page.goto(f"{console}/listings?deal_type=rent")
+        fields = page.locator("#listing-filters input:not([type=hidden]), #listing-filters select")
+        assert await fields.count() == 8
+        unlabelled = await fields.evaluate_all("fs => fs.filter(f => !f.labels || !f.labels.length).map(f => f.name)")
+        assert unlabelled == []
+        await page.click("th[data-sort=price] a")
+        await page.wait_for_selector("th[data-sort=price][aria-sort=ascending]")
+
+        def refs():
+            return page.eval_on_selector_all("tbody tr[data-listing] td:first-child", "cs => cs.map(c => c.innerText)")
+
+        assert await refs() == ["S-2", "S-1", "S-3"]
+        assert "deal_type=rent" in page.url  # the filters stay
+        await page.click("th[data-sort=price] a")
+        await page.wait_for_selector("th[data-sort=price][aria-sort=descending]")
+        assert await refs() == ["S-3", "S-1", "S-2"]
+        await page.click("th[data-sort=bedrooms] a")
+        await page.wait_for_selector("th[data-sort=bedrooms][aria-sort=ascending]")
+        assert await refs() == ["S-2", "S-3", "S-1"]
+        await page.select_option("#listing-filters select[name=property_type]", "apartment")
+        await page.click("#listing-filters button")
+        await page.wait_for_selector("th[data-sort=bedrooms][aria-sort=ascending]")  # the order stays too
+        assert await refs() == ["S-2", "S-3", "S-1"]
+    finally:
+        await context.close()
