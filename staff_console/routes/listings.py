@@ -25,7 +25,7 @@ from staff_console.i18n import N_, Translator, translator
 from staff_console.words import word
 from storage import clock
 from storage.importers import CsvFormatError, import_listings
-from storage.media import PhotoError, check_photo
+from storage.media import PhotoError, check_photo, resolve_photo
 from storage.models import District, Listing, Staff
 from storage.repositories import listing_checks
 from storage.repositories import staff as staff_repo
@@ -101,8 +101,11 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
         names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
     now = clock.now()
     stale = {listing.id for listing in listings if verification.is_stale(listing, now, settings(request))}
+    media = settings(request).media_path
+    files = await asyncio.to_thread(lambda: {listing.id: photo_files(listing, media) for listing in listings})
+    thumbs = {listing_id: found[0] for listing_id, found in files.items() if found}
     return aiohttp_jinja2.render_template("listings.html", request, {cards.DISTRICTS_KEY: district_names,
-        "names": names, "stale": stale,
+        "names": names, "stale": stale, "thumbs": thumbs,
         "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "districts": districts, "query_base": urlencode({k: v for k, v in {**f, "sort": sort, "dir": direction}.items()
@@ -120,8 +123,10 @@ async def _form_context(session: AsyncSession, listing: Listing | None, error: s
                  "due": verification.stale_since(listing, current),
                  "reports": (await listing_checks.open_reports(session, [listing.id])).get(listing.id, []),
                  "verified_by": (await session.get(Staff, listing.verified_by_id)) if listing.verified_by_id else None}
+    files = await asyncio.to_thread(photo_files, listing, current.media_path) \
+        if listing is not None and current is not None else []
     return {
-        "listing": listing, "error": error, "values": values or {}, "check": check,
+        "listing": listing, "error": error, "values": values or {}, "check": check, "photo_files": files,
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "districts": (await session.scalars(select(District).order_by(District.city, District.name))).all(),
         "agents": await staff_repo.agents(session),
@@ -169,10 +174,28 @@ def _tristate(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path) -> list[str]:
+def photo_files(listing: Listing, media_dir: Path) -> list[int]:
+    """Positions of the listing's photos that are files in the media folder (shown as pictures by position,
+    never by their path on the server); the others are links."""
+    return [index for index, photo in enumerate(listing.photos)
+            if isinstance(resolve_photo(photo.url, media_dir), Path)]
+
+
+def _kept_files(form: Mapping[str, object], listing: Listing | None, media_dir: Path) -> list[str]:
+    """The stored file photos the form keeps, named by position (the page never shows their paths)."""
+    if listing is None or not hasattr(form, "getall"):
+        return []
+    files = set(photo_files(listing, media_dir))
+    kept = [to_int(str(value)) for value in form.getall("keep_photo", [])]
+    return [listing.photos[index].url for index in dict.fromkeys(kept) if index is not None and index in files]
+
+
+def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path, kept: list[str] | None = None
+            ) -> list[str]:
     """One per line: links, or files already stored for this listing (imports, the demo) that are still inside
-    the media folder, checked as the import and the bot check them."""
-    urls = [line.strip() for line in text.splitlines() if line.strip()][:30]
+    the media folder, checked as the import and the bot check them; `kept` files first."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    urls = list(dict.fromkeys([*(kept or []), *lines]))[:30]
     known = {photo.url for photo in listing.photos} if listing is not None else set()
     for url in urls:
         try:
@@ -236,7 +259,7 @@ async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, 
         description=get("description")[:4000], agent_id=agent_id,
         # The form does not show coordinates: an edit keeps the ones an import gave.
         lat=listing.lat if listing is not None else None, lon=listing.lon if listing is not None else None,
-        photos=_photos(_, get("photos"), listing, media_dir),
+        photos=_photos(_, get("photos"), listing, media_dir, _kept_files(form, listing, media_dir)),
     )
 
 
@@ -304,6 +327,20 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("listing_import.html", request, {"report": report, "error": None})
 
 
+@requires("admin", "agent")
+async def listing_photo(request: web.Request) -> web.StreamResponse:
+    """A listing's photo that is a file in the media folder, by its position; links and anything else: 404."""
+    index = to_int(request.match_info["index"])
+    async with db(request)() as session:
+        listing = await session.get(Listing, path_id(request, "listing_id"))
+        url = listing.photos[index].url if listing is not None and index is not None and \
+            0 <= index < len(listing.photos) else None
+    path = await asyncio.to_thread(resolve_photo, url, settings(request).media_path) if url else None
+    if not isinstance(path, Path):
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/listings", listing_list)
     app.router.add_get("/listings/new", listing_new)
@@ -311,5 +348,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/listings/import", import_page)
     app.router.add_post("/listings/import", import_submit)
     app.router.add_get("/listings/{listing_id:\\d+}", listing_edit)
+    app.router.add_get("/listings/{listing_id:\\d+}/photos/{index:\\d+}", listing_photo)
     app.router.add_post("/listings/{listing_id:\\d+}", listing_save)
     app.router.add_post("/listings/{listing_id:\\d+}/status", listing_status)

@@ -198,3 +198,37 @@ async def test_listing_pages_never_fail_on_huge_numbers(any_client):
                   "min_price=-Infinity&bedrooms=²"):
         assert (await any_client.get(f"/listings?{query}")).status == 200, query
     assert (await any_client.get(f"/listings/{10**30}")).status == 404
+
+
+async def test_photos_show_as_thumbnails_by_position_never_by_server_path(any_client, any_sessions, media):
+    admin = await sign_in(any_client, "admin@example.com")
+    status, _ = await _upload(any_client, admin,
+                              CSV_HEADER + csv_row("PH-1", photos="listings/a.png;https://img.example/1.jpg"))
+    assert status == 200
+    async with any_sessions() as session:
+        listing_id = await session.scalar(select(Listing.id).where(Listing.ref_code == "PH-1"))
+    listing_page = await (await any_client.get("/listings")).text()
+    row = re.search(rf'<tr data-listing="{listing_id}">(.*?)</tr>', listing_page, re.DOTALL)
+    assert row and f'<img class="thumb" src="/listings/{listing_id}/photos/0"' in row.group(1)
+    picture = await any_client.get(f"/listings/{listing_id}/photos/0")
+    assert picture.status == 200 and await picture.read() == b"png"
+    for index in (1, 2, 10**30):  # a link is not served from here; no such photo
+        assert (await any_client.get(f"/listings/{listing_id}/photos/{index}")).status == 404
+
+    form_page = await (await any_client.get(f"/listings/{listing_id}")).text()
+    assert "listings/a.png" not in form_page and str(media) not in form_page  # no server path, anywhere
+    assert re.search(r'<input type="checkbox" name="keep_photo" value="0" checked>', form_page)
+    textarea = re.search(r'<textarea name="photos"[^>]*>(.*?)</textarea>', form_page, re.DOTALL)
+    assert textarea and textarea.group(1).strip() == "https://img.example/1.jpg"
+
+    form = aiohttp.FormData({**LISTING_FORM, "photos": "https://img.example/1.jpg", "csrf_token": admin})
+    form.add_field("keep_photo", "0")
+    form.add_field("keep_photo", "1")  # a link's position is not a file to keep: ignored
+    assert (await any_client.post(f"/listings/{listing_id}", data=form, allow_redirects=False)).status == 303
+    async with any_sessions() as session:
+        kept = [p.url for p in (await session.get(Listing, listing_id)).photos]
+    assert kept == ["listings/a.png", "https://img.example/1.jpg"]
+    dropped = {**LISTING_FORM, "photos": "https://img.example/1.jpg", "csrf_token": admin}  # the box unticked
+    assert (await any_client.post(f"/listings/{listing_id}", data=dropped, allow_redirects=False)).status == 303
+    async with any_sessions() as session:
+        assert [p.url for p in (await session.get(Listing, listing_id)).photos] == ["https://img.example/1.jpg"]
