@@ -48,6 +48,9 @@ MESSAGES: tuple[str, ...] = (
     N_("cannot go from %(from_status)s to %(to_status)s"),
     N_("out of warranty: the customer must accept a quote before work starts"),
     N_("the customer has not accepted the quote yet"),
+    # listing photos uploaded on the form (storage/media.py)
+    N_("is not a JPEG, PNG, GIF or WebP image"),
+    N_("is too large"),
     N_("assign someone first"),
     N_("verify the owner before resolving the complaint"),
     N_("a %(ticket_status)s ticket cannot be assigned"),

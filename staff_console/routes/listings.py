@@ -25,7 +25,7 @@ from staff_console.i18n import N_, Translator, translator
 from staff_console.words import word
 from storage import clock
 from storage.importers import CsvFormatError, import_listings
-from storage.media import PhotoError, check_photo, resolve_photo
+from storage.media import PhotoError, check_photo, image_kind, resolve_photo, store_listing_photo
 from storage.models import District, Listing, Staff
 from storage.repositories import listing_checks
 from storage.repositories import staff as staff_repo
@@ -197,6 +197,7 @@ def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path, 
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     urls = list(dict.fromkeys([*(kept or []), *lines]))[:30]
     known = {photo.url for photo in listing.photos} if listing is not None else set()
+    known |= set(kept or [])
     for url in urls:
         try:
             check_photo(url, media_dir)
@@ -208,8 +209,24 @@ def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path, 
     return urls
 
 
+def _uploads(_: Translator, form: Mapping[str, object]) -> list[bytes]:
+    """The photo files chosen on the form (checked before anything is written)."""
+    files = [value for value in (form.getall("upload", []) if hasattr(form, "getall") else [])
+             if isinstance(value, web.FileField) and value.filename]
+    if len(files) > 10:
+        raise FormError(_("at most %(count)s photos at a time", count=10))
+    found = []
+    for upload in files:
+        data = upload.file.read(10 * 1024 * 1024 + 1)
+        if image_kind(data[:16]) is None or len(data) > 10 * 1024 * 1024:
+            raise FormError(_("photo %(photo)s %(reason)s", photo=repr(upload.filename[:60]),
+                              reason=_("is not a JPEG, PNG, GIF or WebP image of at most 10 MB")))
+        found.append(data)
+    return found
+
+
 async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, form: Mapping[str, object],
-                 media_dir: Path) -> ListingDraft:
+                 media_dir: Path, uploaded: list[str] | None = None) -> ListingDraft:
     """The form as a listing draft; FormError names the first field that is wrong. Reads, never writes."""
 
     def get(key: str) -> str:
@@ -259,7 +276,8 @@ async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, 
         description=get("description")[:4000], agent_id=agent_id,
         # The form does not show coordinates: an edit keeps the ones an import gave.
         lat=listing.lat if listing is not None else None, lon=listing.lon if listing is not None else None,
-        photos=_photos(_, get("photos"), listing, media_dir, _kept_files(form, listing, media_dir)),
+        photos=_photos(_, get("photos"), listing, media_dir,
+                       [*_kept_files(form, listing, media_dir), *(uploaded or [])]),
     )
 
 
@@ -269,15 +287,21 @@ async def listing_save(request: web.Request) -> web.StreamResponse:
     _ = translator(request)
     is_new = request.match_info.get("listing_id") is None
     # A refused form writes nothing: the draft is read before anything is written.
+    media = settings(request).media_path
+    stored: list[str] = []
     async with act(request) as work:
         listing = None if is_new else await _listing(work.session, request)
         try:
-            draft = await _draft(_, work.session, listing, form, settings(request).media_path)
+            files = _uploads(_, form)
+            stored = [await asyncio.to_thread(store_listing_photo, media, data) for data in files]
+            draft = await _draft(_, work.session, listing, form, media, stored)
             if listing is None:
                 listing = await listings.create(work, str(form.get("ref_code", "")), draft)
             else:
                 await listings.edit(work, listing, draft)
         except (FormError, ListingError) as exc:
+            for name in stored:  # a refused form keeps none of its uploads
+                (media / name).unlink(missing_ok=True)
             shown = str(exc) if isinstance(exc, FormError) else error_text(_, exc)
             context = await _form_context(work.session, None if is_new else listing, shown, dict(form),
                                           current=settings(request))
