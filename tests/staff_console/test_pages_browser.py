@@ -25,7 +25,7 @@ from tests.workplace import SETTINGS
 pytestmark = requires_chromium
 
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-PAGES = ("inbox", "conversation", "tickets", "listings", "customers", "reports")
+PAGES = ("inbox", "conversation", "tickets", "ticket", "listings", "listing", "customers", "reports", "viewings")
 
 
 @pytest.fixture
@@ -46,12 +46,17 @@ async def workload(sessions, bus, team) -> dict[str, str]:
     async with transaction(sessions) as session:
         unit = await factories.unit(session, handover=date(2025, 6, 1))
         person = await factories.customer(session)
-        await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
-                                    unit_id=unit.id, description="Kitchen tap drips " * 20, settings=SETTINGS)
-        session.add(Listing(ref_code="HD-2001", deal_type="rent", property_type="apartment", city="Beijing",
-                            district_name="Chaoyang", price=Decimal(12500), address="1 Guanghua Road, Tower B, 2301"))
+        ticket = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                             unit_id=unit.id, description="Kitchen tap drips " * 20,
+                                             settings=SETTINGS)
+        listing = Listing(ref_code="HD-2001", deal_type="rent", property_type="apartment", city="Beijing",
+                          district_name="Chaoyang", price=Decimal(12500), address="1 Guanghua Road, Tower B, 2301")
+        session.add(listing)
+        await session.flush()
     return {"inbox": "/inbox?view=waiting", "conversation": f"/conversations/{conversation.id}",
-            "tickets": "/tickets", "listings": "/listings", "customers": "/customers", "reports": "/reports"}
+            "tickets": "/tickets", "ticket": f"/tickets/{ticket.id}", "listings": "/listings",
+            "listing": f"/listings/{listing.id}", "customers": "/customers", "reports": "/reports",
+            "viewings": "/viewings"}
 
 
 async def _signed_in(browser, base: str, screen: str, email: str = "admin@example.com", **more):
@@ -125,7 +130,7 @@ AXE = os.environ.get("AXE_CORE_JS", "")
 
 @pytest.mark.skipif(not AXE, reason="AXE_CORE_JS is not set (.ci/run installs axe-core from npm for the tests)")
 @pytest.mark.parametrize("screen", SCREENS)
-@pytest.mark.parametrize("name", ("inbox", "conversation", "tickets", "listings"))
+@pytest.mark.parametrize("name", ("inbox", "conversation", "tickets", "ticket", "listings", "listing", "viewings"))
 async def test_no_serious_accessibility_violations(browser, console, workload, screen, name) -> None:
     # the console's CSP forbids injected scripts; only this test's browser context looks past it
     context, page = await _signed_in(browser, console, screen, bypass_csp=True)
