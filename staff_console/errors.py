@@ -51,6 +51,11 @@ MESSAGES: tuple[str, ...] = (
     N_("the ticket is already %(ticket_status)s"),
     N_("cannot go from %(from_status)s to %(to_status)s"),
     N_("out of warranty: the customer must accept a quote before work starts"),
+    N_("the customer has not accepted the quote yet"),
+    # listing photos uploaded on the form (storage/media.py)
+    N_("is not a JPEG, PNG, GIF or WebP image"),
+    N_("is too large"),
+    N_("assign someone first"),
     N_("a %(ticket_status)s ticket cannot be assigned"),
     N_("no such active staff member"),
     N_("the amount must be a number"),

@@ -38,6 +38,7 @@ class Client:
     conversation_id: int | None = None
     inbox: bool = False
     tickets: bool = False  # the tickets board: told when any ticket changes, to refresh its list
+    ticket_id: int | None = None  # a ticket's page: told when that ticket changes
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
 
     def push(self, raw: str) -> None:
@@ -186,7 +187,7 @@ class Hub:
             raw = json.dumps({"type": "ticket", "ticket_id": data.get("ticket_id"), "status": data.get("status")},
                              default=str)
             for client in list(self.clients):
-                if client.tickets:
+                if client.tickets or (client.ticket_id is not None and client.ticket_id == data.get("ticket_id")):
                     client.push(raw)
         elif event.kind == "notification.new" and isinstance(data.get("staff_id"), int):
             self._send({"type": "notification", "text": data.get("text", ""), "link": data.get("link")},

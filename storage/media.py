@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -118,6 +119,25 @@ def image_kind(head: bytes) -> str | None:
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     return None
+
+
+LISTING_UPLOADS = "listings"  # folder under the media path for photos staff upload on the listing form
+
+
+def store_listing_photo(media_path: Path, data: bytes, limit: int = 10 * 1024 * 1024) -> str:
+    """Keep an uploaded listing photo in the media folder under a random name; returns its path relative to the
+    media folder (what a listing photo stores). PhotoError for a file that is not a JPEG/PNG/GIF/WebP image or is
+    too large."""
+    kind = image_kind(data[:16])
+    if kind is None:
+        raise PhotoError("is not a JPEG, PNG, GIF or WebP image")
+    if len(data) > limit:
+        raise PhotoError("is too large")
+    folder = media_path / LISTING_UPLOADS
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(12)}{EXTENSIONS[kind]}"
+    (folder / name).write_bytes(data)
+    return f"{LISTING_UPLOADS}/{name}"
 
 
 def web_file_id(visitor_id: str, name: str) -> str:

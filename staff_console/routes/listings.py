@@ -26,7 +26,7 @@ from staff_console.words import word
 from storage import clock
 from storage.db import LIKE_ESCAPE, like_pattern
 from storage.importers import CsvFormatError, import_listings
-from storage.media import PhotoError, check_photo
+from storage.media import PhotoError, check_photo, image_kind, resolve_photo, store_listing_photo
 from storage.models import District, Listing, Staff
 from storage.repositories import listing_checks
 from storage.repositories import staff as staff_repo
@@ -49,9 +49,23 @@ def _filters(query: Mapping[str, str]) -> dict[str, str]:
     return {key: str(query.get(key, "")).strip() for key in keys}
 
 
+# Sortable columns of the list: the name in the query, and the column (newest change first by default).
+SORTS = {"ref": Listing.ref_code, "price": Listing.price, "bedrooms": Listing.bedrooms, "area": Listing.area_m2,
+         "verified": Listing.verified_at, "updated": Listing.updated_at}
+
+
+def _sort(query: Mapping[str, str]) -> tuple[str, str]:
+    key = str(query.get("sort", ""))
+    direction = str(query.get("dir", ""))
+    if key not in SORTS:
+        return "updated", "desc"
+    return key, direction if direction in ("asc", "desc") else "asc"
+
+
 @requires("admin", "agent")
 async def listing_list(request: web.Request) -> web.StreamResponse:
     f = _filters(request.query)
+    sort, direction = _sort(request.query)
     page = min(max(1, to_int(request.query.get("page"), 1) or 1), 1_000_000)
     statement = select(Listing)
     if f["q"]:
@@ -79,19 +93,26 @@ async def listing_list(request: web.Request) -> web.StreamResponse:
         f["bedrooms"] = ""
     async with db(request)() as session:
         total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        listings = (await session.scalars(statement.order_by(Listing.updated_at.desc(), Listing.id.desc())
+        column = SORTS[sort]
+        order = column.asc() if direction == "asc" else column.desc()
+        listings = (await session.scalars(statement.order_by(order.nulls_last(), Listing.id.desc())
                                           .offset((page - 1) * PAGE).limit(PAGE))).all()
         districts = (await session.scalars(select(District.name).order_by(District.name))).all()
         district_names = await cards.district_names(session, translator(request))
         names = dict((await session.execute(select(Staff.id, Staff.name))).tuples().all())
     now = clock.now()
     stale = {listing.id for listing in listings if verification.is_stale(listing, now, settings(request))}
+    media = settings(request).media_path
+    files = await asyncio.to_thread(lambda: {listing.id: photo_files(listing, media) for listing in listings})
+    thumbs = {listing_id: found[0] for listing_id, found in files.items() if found}
     return aiohttp_jinja2.render_template("listings.html", request, {cards.DISTRICTS_KEY: district_names,
-        "names": names, "stale": stale,
+        "names": names, "stale": stale, "thumbs": thumbs,
         "listings": listings, "f": f, "page": page, "total": total, "pages": max(1, -(-total // PAGE)),
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "decorations": DECORATIONS,
-        "districts": districts, "query_base": urlencode({k: v for k, v in f.items() if v}),
+        "districts": districts, "query_base": urlencode({k: v for k, v in {**f, "sort": sort, "dir": direction}.items()
+                                                         if v}),
+        "filter_base": urlencode({k: v for k, v in f.items() if v}), "sort": sort, "dir": direction,
     })
 
 
@@ -104,8 +125,10 @@ async def _form_context(session: AsyncSession, listing: Listing | None, error: s
                  "due": verification.stale_since(listing, current),
                  "reports": (await listing_checks.open_reports(session, [listing.id])).get(listing.id, []),
                  "verified_by": (await session.get(Staff, listing.verified_by_id)) if listing.verified_by_id else None}
+    files = await asyncio.to_thread(photo_files, listing, current.media_path) \
+        if listing is not None and current is not None else []
     return {
-        "listing": listing, "error": error, "values": values or {}, "check": check,
+        "listing": listing, "error": error, "values": values or {}, "check": check, "photo_files": files,
         "deal_types": DEAL_TYPES, "property_types": PROPERTY_TYPES, "statuses": LISTING_STATUSES,
         "decorations": DECORATIONS,
         "districts": (await session.scalars(select(District).order_by(District.city, District.name))).all(),
@@ -154,11 +177,30 @@ def _tristate(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path) -> list[str]:
+def photo_files(listing: Listing, media_dir: Path) -> list[int]:
+    """Positions of the listing's photos that are files in the media folder (shown as pictures by position,
+    never by their path on the server); the others are links."""
+    return [index for index, photo in enumerate(listing.photos)
+            if isinstance(resolve_photo(photo.url, media_dir), Path)]
+
+
+def _kept_files(form: Mapping[str, object], listing: Listing | None, media_dir: Path) -> list[str]:
+    """The stored file photos the form keeps, named by position (the page never shows their paths)."""
+    if listing is None or not hasattr(form, "getall"):
+        return []
+    files = set(photo_files(listing, media_dir))
+    kept = [to_int(str(value)) for value in form.getall("keep_photo", [])]
+    return [listing.photos[index].url for index in dict.fromkeys(kept) if index is not None and index in files]
+
+
+def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path, kept: list[str] | None = None
+            ) -> list[str]:
     """One per line: links, or files already stored for this listing (imports, the demo) that are still inside
-    the media folder, checked as the import and the bot check them."""
-    urls = [line.strip() for line in text.splitlines() if line.strip()][:30]
+    the media folder, checked as the import and the bot check them; `kept` files first."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    urls = list(dict.fromkeys([*(kept or []), *lines]))[:30]
     known = {photo.url for photo in listing.photos} if listing is not None else set()
+    known |= set(kept or [])
     for url in urls:
         try:
             check_photo(url, media_dir)
@@ -170,8 +212,24 @@ def _photos(_: Translator, text: str, listing: Listing | None, media_dir: Path) 
     return urls
 
 
+def _uploads(_: Translator, form: Mapping[str, object]) -> list[bytes]:
+    """The photo files chosen on the form (checked before anything is written)."""
+    files = [value for value in (form.getall("upload", []) if hasattr(form, "getall") else [])
+             if isinstance(value, web.FileField) and value.filename]
+    if len(files) > 10:
+        raise FormError(_("at most %(count)s photos at a time", count=10))
+    found = []
+    for upload in files:
+        data = upload.file.read(10 * 1024 * 1024 + 1)
+        if image_kind(data[:16]) is None or len(data) > 10 * 1024 * 1024:
+            raise FormError(_("photo %(photo)s %(reason)s", photo=repr(upload.filename[:60]),
+                              reason=_("is not a JPEG, PNG, GIF or WebP image of at most 10 MB")))
+        found.append(data)
+    return found
+
+
 async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, form: Mapping[str, object],
-                 media_dir: Path) -> ListingDraft:
+                 media_dir: Path, uploaded: list[str] | None = None) -> ListingDraft:
     """The form as a listing draft; FormError names the first field that is wrong. Reads, never writes."""
 
     def get(key: str) -> str:
@@ -227,7 +285,8 @@ async def _draft(_: Translator, session: AsyncSession, listing: Listing | None, 
         description=get("description")[:4000], agent_id=agent_id,
         # The form does not show coordinates: an edit keeps the ones an import gave.
         lat=listing.lat if listing is not None else None, lon=listing.lon if listing is not None else None,
-        photos=_photos(_, get("photos"), listing, media_dir),
+        photos=_photos(_, get("photos"), listing, media_dir,
+                       [*_kept_files(form, listing, media_dir), *(uploaded or [])]),
     )
 
 
@@ -237,15 +296,21 @@ async def listing_save(request: web.Request) -> web.StreamResponse:
     _ = translator(request)
     is_new = request.match_info.get("listing_id") is None
     # A refused form writes nothing: the draft is read before anything is written.
+    media = settings(request).media_path
+    stored: list[str] = []
     async with act(request) as work:
         listing = None if is_new else await _listing(work.session, request)
         try:
-            draft = await _draft(_, work.session, listing, form, settings(request).media_path)
+            files = _uploads(_, form)
+            stored = [await asyncio.to_thread(store_listing_photo, media, data) for data in files]
+            draft = await _draft(_, work.session, listing, form, media, stored)
             if listing is None:
                 listing = await listings.create(work, str(form.get("ref_code", "")), draft)
             else:
                 await listings.edit(work, listing, draft)
         except (FormError, ListingError) as exc:
+            for name in stored:  # a refused form keeps none of its uploads
+                (media / name).unlink(missing_ok=True)
             shown = str(exc) if isinstance(exc, FormError) else error_text(_, exc)
             context = await _form_context(work.session, None if is_new else listing, shown, dict(form),
                                           current=settings(request))
@@ -295,6 +360,20 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("listing_import.html", request, {"report": report, "error": None})
 
 
+@requires("admin", "agent")
+async def listing_photo(request: web.Request) -> web.StreamResponse:
+    """A listing's photo that is a file in the media folder, by its position; links and anything else: 404."""
+    index = to_int(request.match_info["index"])
+    async with db(request)() as session:
+        listing = await session.get(Listing, path_id(request, "listing_id"))
+        url = listing.photos[index].url if listing is not None and index is not None and \
+            0 <= index < len(listing.photos) else None
+    path = await asyncio.to_thread(resolve_photo, url, settings(request).media_path) if url else None
+    if not isinstance(path, Path):
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/listings", listing_list)
     app.router.add_get("/listings/new", listing_new)
@@ -302,5 +381,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/listings/import", import_page)
     app.router.add_post("/listings/import", import_submit)
     app.router.add_get("/listings/{listing_id:\\d+}", listing_edit)
+    app.router.add_get("/listings/{listing_id:\\d+}/photos/{index:\\d+}", listing_photo)
     app.router.add_post("/listings/{listing_id:\\d+}", listing_save)
     app.router.add_post("/listings/{listing_id:\\d+}/status", listing_status)

@@ -32,7 +32,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024)
     await ws.prepare(request)
     client = Client(staff_id=me.id, role=me.role, conversation_id=to_int(request.query.get("conversation")),
-                    inbox=request.query.get("inbox") == "1", tickets=request.query.get("tickets") == "1")
+                    inbox=request.query.get("inbox") == "1", tickets=request.query.get("tickets") == "1",
+                    ticket_id=to_int(request.query.get("ticket")))
     hub = request.app[HUB_KEY]
     hub.add(client)
     writer = asyncio.create_task(_write(ws, client))

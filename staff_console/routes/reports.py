@@ -178,7 +178,8 @@ async def export(request: web.Request) -> web.StreamResponse:
         await work.audit("export", target_type="report",
                          details={"from": first.isoformat(), "to": last.isoformat()})
     body = to_csv(translator(request), report)
-    return web.Response(body=body.encode("utf-8"), content_type="text/csv", charset="utf-8", headers={
+    # with a BOM, as the customers CSV has, so Excel opens the Chinese words as Chinese
+    return web.Response(body=body.encode("utf-8-sig"), content_type="text/csv", charset="utf-8", headers={
         "Content-Disposition": f'attachment; filename="homedesk-report-{first}-{last}.csv"'})
 
 

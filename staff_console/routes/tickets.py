@@ -115,7 +115,8 @@ async def detail(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("tickets/detail.html", request, {
         "ticket": ticket, "customer": customer, "project": project, "unit": unit, "events": events,
         "attachments": attachments, "suggestions": suggestions, "names": names, "people": people,
-        "clocks": clocks, "transitions": tickets.transitions(ticket), "priorities": PRIORITIES,
+        "clocks": clocks, "transitions": tickets.allowed_next(ticket), "customer_saw": tickets.customer_saw,
+        "priorities": PRIORITIES,
         "kind_categories": CATEGORIES_BY_KIND.get(ticket.kind, ()), "verifications": VERIFICATIONS,
         "parties": RESPONSIBLE_PARTIES, "causes": ROOT_CAUSES,
         "unfinished": tickets.complaint_unfinished(ticket) if ticket.status in tickets.OPEN_STATUSES else None,
@@ -475,6 +476,7 @@ AFTERSALES_CSS = """
 .ticket-card.overdue { border-left-color: var(--bad); }
 .pill { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: 9px; background: #eef2f8; }
 .pill.warn { background: #fff2d6; color: var(--warn); }
+.pill.seen-by-customer { background: #e3efff; color: #1f4f9a; }
 .left.bad, tr.bad td { color: var(--bad); }
 .ticket-grid { display: grid; grid-template-columns: 2fr 1fr; gap: 1rem; }
 .ticket-grid .history { grid-column: 1 / -1; }

@@ -18,7 +18,8 @@
     return ((texts.words || {})[kind] || {})[value] || String(value);
   }
   const clock = new Intl.DateTimeFormat(texts.lang || undefined, {
-    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    // the same format as the server's `datetime` filter (Mar 2, 2026, 09:05 / 2026年3月2日 09:05)
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
     timeZone: texts.timeZone || undefined,
   });
 
@@ -413,11 +414,94 @@
     connect("tickets=1", soon);
   }
 
+  // A ticket's page: when this ticket changes (the customer accepts a quote, someone moves it), its facts, the
+  // moves allowed now and the history are fetched again; the forms being filled in are left alone.
+  function startTicket() {
+    const holder = document.getElementById("ticket");
+    if (!holder) return connect("");
+    const id = Number(holder.dataset.ticket);
+    let pending = null;
+    async function refresh() {
+      pending = null;
+      try {
+        const response = await fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (!response.ok) return;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const part of ["ticket-status", "ticket-facts", "ticket-moves", "assignee", "history"]) {
+          const now = fresh.getElementById(part), shown = document.getElementById(part);
+          if (now && shown) shown.replaceWith(document.importNode(now, true));
+        }
+      } catch (e) { /* offline for a moment: the next change or a reconnect refreshes again */ }
+    }
+    function soon() { if (!pending) pending = setTimeout(refresh, 150); }
+    handlers.push((data) => { if (data.type === "ticket" && Number(data.ticket_id) === id) soon(); });
+    connect("ticket=" + id, soon);
+  }
+
+  // ---- confirm before Close and Delete: a button or form with data-confirm asks first -----------------------
+  document.addEventListener("submit", (event) => {
+    const button = event.submitter;
+    const question = (button && button.dataset.confirm) || event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  // ---- keyboard shortcuts, listed on the help overlay opened with "?" ----------------------------------------
+  function typing(target) {
+    return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+  async function nextWaiting() {
+    try {
+      const response = await fetch("/api/inbox?view=waiting&sort=waiting", { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const here = Number(document.getElementById("conversation")?.dataset.conversation || 0);
+      const row = (await response.json()).rows.find((r) => r.conversation_id !== here);
+      if (row) location.assign("/conversations/" + row.conversation_id);
+      else toast(_("Nobody is waiting."));
+    } catch (e) { /* offline for a moment */ }
+  }
+  function press(id) {
+    const button = document.getElementById(id);
+    if (!button) return false;
+    if (button.form && typeof button.form.requestSubmit === "function") button.form.requestSubmit(button);
+    else button.click();
+    return true;
+  }
+  document.addEventListener("keydown", (event) => {
+    const help = document.getElementById("shortcuts");
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && event.target.id === "reply-text") {
+      event.preventDefault();
+      press("send");
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "?" && help) {
+      event.preventDefault();
+      if (help.open) help.close(); else help.showModal();
+      return;
+    }
+    if (help && help.open) return;
+    const focus = (id) => { const field = document.getElementById(id); if (field) { event.preventDefault(); field.focus(); } };
+    switch (event.key) {
+      case "n": event.preventDefault(); nextWaiting(); break;
+      case "t": if (document.getElementById("take")) { event.preventDefault(); press("take"); } break;
+      case "r": focus("reply-text"); break;
+      case "c": focus("canned-search"); break;
+      case "X": if (document.getElementById("close")) { event.preventDefault(); press("close"); } break;
+      default: break;
+    }
+  });
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (target && target.closest("#shortcuts-open")) document.getElementById("shortcuts")?.showModal();
+    if (target && target.closest("#shortcuts-close")) document.getElementById("shortcuts")?.close();
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     startAttention();
     if (page === "inbox") startInbox();
     else if (page === "conversation") startConversation();
     else if (page === "tickets") startTickets();
+    else if (page === "ticket") startTicket();
     else if (me) connect("");
   });
 })();

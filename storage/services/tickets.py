@@ -235,6 +235,26 @@ async def _pre_wait_status(session: AsyncSession, ticket: Ticket) -> str:
     return "assigned" if ticket.assignee_id else "new"
 
 
+def _refusal(ticket: Ticket, to: str, *, by_staff: bool = True) -> str | None:
+    """Why the ticket cannot go to `to` now (beyond its transitions), or None. Staff resolve a complaint only
+    once it is handled (complaint_unfinished); a customer's confirmation is not held to that."""
+    if to == "in_progress" and ticket.quote_accepted_at is None:
+        if ticket.warranty_status == "out":
+            return "out of warranty: the customer must accept a quote before work starts"
+        if ticket.quote_amount is not None:
+            return "the customer has not accepted the quote yet"
+    if to == "assigned" and ticket.assignee_id is None:
+        return "assign someone first"
+    if to == "resolved" and by_staff and (missing := complaint_unfinished(ticket)):
+        return missing
+    return None
+
+
+def allowed_next(ticket: Ticket) -> tuple[str, ...]:
+    """The statuses staff may move this ticket to now: the ones change_status would accept."""
+    return tuple(to for to in transitions(ticket) if _refusal(ticket, to) is None)
+
+
 async def change_status(
     session: AsyncSession, ticket: Ticket, to: str, *, staff: Staff | None = None, customer_id: int | None = None,
     note: str | None = None, tell: bool = True, settings: Settings,
@@ -244,10 +264,9 @@ async def change_status(
         raise TicketError(f"the ticket is already {to}")
     if to not in transitions(ticket):
         raise TicketError(f"cannot go from {ticket.status} to {to}")
-    if to == "in_progress" and ticket.warranty_status == "out" and ticket.quote_accepted_at is None:
-        raise TicketError("out of warranty: the customer must accept a quote before work starts")
-    if to == "resolved" and staff is not None and (missing := complaint_unfinished(ticket)):
-        raise TicketError(missing)
+    refusal = _refusal(ticket, to, by_staff=staff is not None)
+    if refusal is not None:
+        raise TicketError(refusal)
     now = clock.now()
     before = ticket.status
     if before == "waiting_customer":
@@ -483,6 +502,15 @@ async def customer_tickets(session: AsyncSession, customer_id: int, limit: int =
         select(Ticket).where(Ticket.customer_id == customer_id).order_by(Ticket.id.desc()).limit(limit)
     )
     return list(rows.all())
+
+
+def customer_saw(event: TicketEvent) -> bool:
+    """Whether the customer was told this entry's words: a note sent to them, or a staff member's note on a status
+    change the customer hears about (change_status tells them those)."""
+    if event.kind == "note":
+        return bool((event.data or {}).get("public"))
+    return (event.kind == "status" and bool(event.body) and event.actor_staff_id is not None
+            and event.to_status in CUSTOMER_VISIBLE)
 
 
 async def history(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:

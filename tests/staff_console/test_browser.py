@@ -66,9 +66,16 @@ async def test_agents_take_over_live_in_a_real_browser(browser, console, team, s
         await incoming.wait_for()
         assert await incoming.inner_text() == "<script>alert(1)</script> Saturday?"
 
-        alan.once("dialog", lambda dialog: dialog.dismiss())  # a script that ran would open one
+        dialogs: list[str] = []  # a script that ran would open one; Close asks for a confirmation
+
+        async def answer(dialog) -> None:
+            dialogs.append(f"{dialog.type}: {dialog.message}")
+            await (dialog.accept() if dialog.type == "confirm" else dialog.dismiss())
+
+        alan.on("dialog", answer)
         await alan.click("#close")
         await alan.wait_for_selector("text=Closed; the satisfaction survey is on its way.")
+        assert dialogs == ["confirm: Close this conversation?"]
         async with sessions() as session:
             survey = await session.scalar(select(Survey))
             last = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
@@ -141,6 +148,7 @@ async def test_telegram_round_trip_through_the_bot_and_the_console(browser, team
             largest = photo["message"]["photo"][-1]["file_id"]
             assert served.ok and await served.body() == api.file_bytes(largest)
 
+            alan.once("dialog", lambda dialog: dialog.accept())  # "Close this conversation?"
             await alan.click("#close")
             await alan.wait_for_selector("text=Closed; the satisfaction survey is on its way.")
             await carol.wait_for("How satisfied are you", timeout=10)

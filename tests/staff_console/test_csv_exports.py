@@ -99,3 +99,14 @@ def test_every_console_csv_goes_through_the_one_helper():
             exporters.append((name, "csv_text" in source or "reports.to_csv" in source))
     assert writers == ["storage/csv_export.py", "storage/demo.py"]
     assert exporters and all(uses for _, uses in exporters), exporters
+
+
+async def test_the_report_csv_opens_in_excel_with_chinese_intact(client, team, sessions):
+    token = await sign_in(client, "admin@example.com")
+    await client.post("/language", data={"language": "zh", "csrf_token": token, "next": "/reports"})
+    response = await client.get("/reports.csv?from=2020-01-01&to=2030-12-31")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    body = await response.read()
+    assert body.startswith(b"\xef\xbb\xbf")  # the UTF-8 byte order mark Excel needs to read UTF-8
+    text = body.decode("utf-8-sig")
+    assert not text.startswith("\ufeff") and any("\u4e00" <= ch <= "\u9fff" for ch in text)

@@ -142,7 +142,7 @@ async def test_csv_headers_and_words_follow_the_language(client, team, sessions)
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == ["编号", "名", "姓", "用户名", "语言", "电话", "标签", "最近活跃时间"]
     assert rows[1][1:5] == ["王芳", "", "", "中文"]
-    report = list(csv.reader(io.StringIO(await (await client.get("/reports.csv")).text())))
+    report = list(csv.reader(io.StringIO((await (await client.get("/reports.csv")).read()).decode("utf-8-sig"))))
     assert report[0] == ["分组", "项目", "数值", "附加信息"]
     assert ["时限", "首次响应达标率（%）", "", ""] in report
 

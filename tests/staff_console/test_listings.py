@@ -198,3 +198,68 @@ async def test_listing_pages_never_fail_on_huge_numbers(any_client):
                   "min_price=-Infinity&bedrooms=²"):
         assert (await any_client.get(f"/listings?{query}")).status == 200, query
     assert (await any_client.get(f"/listings/{10**30}")).status == 404
+
+
+async def test_photos_show_as_thumbnails_by_position_never_by_server_path(any_client, any_sessions, media):
+    admin = await sign_in(any_client, "admin@example.com")
+    status, _ = await _upload(any_client, admin,
+                              CSV_HEADER + csv_row("PH-1", photos="listings/a.png;https://img.example/1.jpg"))
+    assert status == 200
+    async with any_sessions() as session:
+        listing_id = await session.scalar(select(Listing.id).where(Listing.ref_code == "PH-1"))
+    listing_page = await (await any_client.get("/listings")).text()
+    row = re.search(rf'<tr data-listing="{listing_id}">(.*?)</tr>', listing_page, re.DOTALL)
+    assert row and f'<img class="thumb" src="/listings/{listing_id}/photos/0"' in row.group(1)
+    picture = await any_client.get(f"/listings/{listing_id}/photos/0")
+    assert picture.status == 200 and await picture.read() == b"png"
+    for index in (1, 2, 10**30):  # a link is not served from here; no such photo
+        assert (await any_client.get(f"/listings/{listing_id}/photos/{index}")).status == 404
+
+    form_page = await (await any_client.get(f"/listings/{listing_id}")).text()
+    assert "listings/a.png" not in form_page and str(media) not in form_page  # no server path, anywhere
+    assert re.search(r'<input type="checkbox" name="keep_photo" value="0" checked>', form_page)
+    textarea = re.search(r'<textarea name="photos"[^>]*>(.*?)</textarea>', form_page, re.DOTALL)
+    assert textarea and textarea.group(1).strip() == "https://img.example/1.jpg"
+
+    form = aiohttp.FormData({**LISTING_FORM, "photos": "https://img.example/1.jpg", "csrf_token": admin})
+    form.add_field("keep_photo", "0")
+    form.add_field("keep_photo", "1")  # a link's position is not a file to keep: ignored
+    assert (await any_client.post(f"/listings/{listing_id}", data=form, allow_redirects=False)).status == 303
+    async with any_sessions() as session:
+        kept = [p.url for p in (await session.get(Listing, listing_id)).photos]
+    assert kept == ["listings/a.png", "https://img.example/1.jpg"]
+    dropped = {**LISTING_FORM, "photos": "https://img.example/1.jpg", "csrf_token": admin}  # the box unticked
+    assert (await any_client.post(f"/listings/{listing_id}", data=dropped, allow_redirects=False)).status == 303
+    async with any_sessions() as session:
+        assert [p.url for p in (await session.get(Listing, listing_id)).photos] == ["https://img.example/1.jpg"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+async def test_photos_uploaded_on_the_form_are_kept_in_the_media_folder(any_client, any_sessions, media):
+    admin = await sign_in(any_client, "admin@example.com")
+    form = aiohttp.FormData({**LISTING_FORM, "ref_code": "UP-1", "photos": "https://img.example/1.jpg",
+                             "csrf_token": admin})
+    form.add_field("upload", PNG, filename="living room.png", content_type="image/png")
+    created = await any_client.post("/listings/new", data=form, allow_redirects=False)
+    assert created.status == 303, await created.text()
+    async with any_sessions() as session:
+        listing = await session.scalar(select(Listing).where(Listing.ref_code == "UP-1"))
+        urls = [p.url for p in listing.photos]
+    assert len(urls) == 2 and urls[1] == "https://img.example/1.jpg"
+    assert re.fullmatch(r"listings/[0-9a-f]{24}\.png", urls[0]) and (media / urls[0]).read_bytes() == PNG
+    picture = await any_client.get(f"/listings/{listing.id}/photos/0")
+    assert picture.status == 200 and await picture.read() == PNG
+    page = await (await any_client.get(f"/listings/{listing.id}")).text()
+    assert urls[0] not in page and "living room" not in page  # neither the stored path nor the file name
+
+    before = sorted(p.name for p in (media / "listings").iterdir())
+    bad = aiohttp.FormData({**LISTING_FORM, "ref_code": "UP-2", "csrf_token": admin})
+    bad.add_field("upload", b"#!/bin/sh\necho hi", filename="photo.png", content_type="image/png")
+    refused = await any_client.post("/listings/new", data=bad)
+    assert refused.status == 400 and "is not a JPEG, PNG, GIF or WebP image" in await refused.text()
+    late = aiohttp.FormData({**LISTING_FORM, "ref_code": "UP-3", "price": "NaN", "csrf_token": admin})
+    late.add_field("upload", PNG, filename="ok.png", content_type="image/png")
+    assert (await any_client.post("/listings/new", data=late)).status == 400
+    assert sorted(p.name for p in (media / "listings").iterdir()) == before  # a refused form keeps no file

@@ -378,7 +378,8 @@ def service_pages(s: Seeded) -> list[str]:
 NOT_PAGES = {"/", "/healthz", "/ws", "/customers/export.csv", "/reports.csv", "/tickets/aftersales.css",
              "/faq/export.csv", "/conversations/{conversation_id}/photos/{message_id}/{index}",
              "/conversations/{conversation_id}/sent-photos/{message_id}",
-             "/tickets/{ticket_id}/attachments/{attachment_id}", "/deals/{deal_id}/attachments/{attachment_id}"}
+             "/tickets/{ticket_id}/attachments/{attachment_id}", "/deals/{deal_id}/attachments/{attachment_id}",
+             "/listings/{listing_id}/photos/{index}"}
 
 
 def page_routes() -> set[str]:

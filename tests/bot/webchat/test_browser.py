@@ -190,6 +190,7 @@ async def test_a_visitor_talks_to_an_agent_live_and_answers_the_survey(browser, 
         await visitor.wait_for_function(
             "() => document.querySelector('#messages li.agent:last-of-type .text')?.textContent === "
             "'Saturday at 10 works.'")
+        agent.once("dialog", lambda dialog: dialog.accept())  # "Close this conversation?"
         await agent.click("#close")
         await visitor.wait_for_selector('#messages button[data-token^="survey:r:"]')
         await visitor.locator('#messages button[data-token$=":5"]').last.click()

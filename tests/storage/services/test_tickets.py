@@ -158,3 +158,32 @@ async def test_suggestions_put_whoever_is_on_time_off_last(sessions, frozen_cloc
     assert before[:2] == ["Expert", "Junior"] and after[:2] == ["Expert", "Junior"]
     assert [s.staff.name for s in during][:2] == ["Junior", "Expert"]
     assert "on time off now" in during[1].reasons
+
+
+async def test_only_the_moves_allowed_now_are_offered_and_accepted(sessions, frozen_clock) -> None:
+    async with sessions() as session, session.begin():
+        person = await factories.customer(session)
+        agent = await factories.staff(session)
+        complaint = await tickets.create_ticket(session, kind="complaint", category="service_attitude",
+                                                customer_id=person.id, needs_verification=True, settings=SETTINGS)
+        # from waiting_customer "assigned" is a transition, but nobody is assigned
+        await tickets.change_status(session, complaint, "waiting_customer", staff=agent, settings=SETTINGS)
+        assert "assigned" not in tickets.allowed_next(complaint)
+        assert "resolved" not in tickets.allowed_next(complaint)  # the complaint is not handled yet
+        with pytest.raises(tickets.TicketError, match="assign someone first"):
+            await tickets.change_status(session, complaint, "assigned", staff=agent, settings=SETTINGS)
+        with pytest.raises(tickets.TicketError, match="verify the complaint"):  # handled first (issue 10 §4)
+            await tickets.change_status(session, complaint, "resolved", staff=agent, settings=SETTINGS)
+        complaint.verification, complaint.responsible_party, complaint.root_cause = "verified", "sales", "process"
+        assert "resolved" in tickets.allowed_next(complaint)
+
+        repair = await tickets.create_ticket(session, kind="repair", category="plumbing", customer_id=person.id,
+                                             settings=SETTINGS)
+        assert "in_progress" in tickets.allowed_next(repair)
+        await tickets.set_quote(session, repair, "200", staff=agent, settings=SETTINGS)
+        assert "in_progress" not in tickets.allowed_next(repair)  # a quote waits for the customer
+        with pytest.raises(tickets.TicketError, match="not accepted the quote"):
+            await tickets.change_status(session, repair, "in_progress", staff=agent, settings=SETTINGS)
+        await tickets.accept_quote(session, repair, person.id, settings=SETTINGS)
+        assert repair.status == "new" and "in_progress" in tickets.allowed_next(repair)
+        assert set(tickets.allowed_next(repair)) <= set(tickets.TRANSITIONS["new"])
