@@ -35,7 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 # Run as a script, bench/ comes first on sys.path and bench/matching.py would shadow the matching package.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from bench.reminders import TOKEN, StallMonitor, bot_api_process, database, workplace  # noqa: E402
+from bench.reminders import (  # noqa: E402
+    TOKEN,
+    StallMonitor,
+    bot_api_process,
+    database,
+    delivery,
+    wait_for_receipts,
+    workplace,
+)
 
 PROJECT = "Harbour City"
 CHUNK = 2000
@@ -156,22 +164,11 @@ async def deliver(count: int, url: str | None, send_rate: float, in_flight: int 
                                   ChannelOptions(poll_timeout=1, set_commands=False,
                                                  sender={"poll_interval": 0.05, "max_in_flight_broadcast": in_flight}))
         await channel.start()
-        stats: dict[str, Any] = {}
         try:
-            deadline = time.monotonic() + count / 20 + 30
-            while time.monotonic() < deadline:
-                async with http.get(f"{base_url}/_control/stats") as response:
-                    stats = await response.json()
-                if len(stats["receipts"]) >= count:
-                    break
-                await asyncio.sleep(0.5)
+            stats = await wait_for_receipts(http, base_url, count)
         finally:
             await channel.stop()
-    times = sorted(at for _, _, at in stats.get("receipts", []))
-    span = times[-1] - times[0] if len(times) > 1 else 0.0
-    rate = (len(times) - 1) / span if span else 0.0
-    return {"delivered": len(times), "seconds": span, "per_second": rate, "share_of_30": rate / 30,
-            "minimum_seconds": (count - 1) / 30, "too_many_requests": stats.get("too_many_requests", 0)}
+    return {**delivery(stats), "minimum_seconds": (count - 1) / 30}
 
 
 async def main(argv: list[str] | None = None) -> int:

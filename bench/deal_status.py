@@ -86,16 +86,7 @@ async def run(owners: int, rate: float, seconds: float, workdir: Path) -> dict[s
         await engine.dispose()
         pushed = (await server.get("updates", since=updates_from))["updates"]
         receipts = (await server.get("stats", since=receipts_from))["receipts"]
-    replies: dict[int, list[float]] = {}
-    for chat_id, _, accepted_at in receipts:
-        replies.setdefault(chat_id, []).append(accepted_at)
-    seen: dict[int, int] = {}
-    samples = []
-    for _, chat_id, pushed_at, _ in pushed:  # the k-th question of a chat is answered by its k-th reply
-        k = seen.get(chat_id, 0)
-        seen[chat_id] = k + 1
-        samples.append(replies[chat_id][k] - pushed_at)
-    samples.sort()
+    samples = pipeline.reply_latencies(pushed, receipts)  # each owner's k-th question, its k-th reply
     return {"count": len(samples), "p50_ms": 1000 * statistics.median(samples),
             "p90_ms": 1000 * samples[int(0.9 * (len(samples) - 1))],
             "p99_ms": 1000 * samples[int(0.99 * (len(samples) - 1))], "max_ms": 1000 * samples[-1]}

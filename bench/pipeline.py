@@ -203,6 +203,21 @@ async def full_pipeline(server: Server, updates: int, chats: int, database: Path
     return updates / (finished - started)
 
 
+def reply_latencies(pushed: list[Any], receipts: list[Any]) -> list[float]:
+    """Seconds from each update the server pushed to the reply that answered it, sorted: the k-th update of a
+    chat is answered by the chat's k-th reply (the pipeline keeps each chat in order)."""
+    replies: dict[int, list[float]] = {}
+    for chat_id, _, accepted_at in receipts:
+        replies.setdefault(chat_id, []).append(accepted_at)
+    seen: dict[int, int] = {}
+    samples = []
+    for _, chat_id, pushed_at, _ in pushed:
+        k = seen.get(chat_id, 0)
+        seen[chat_id] = k + 1
+        samples.append(replies[chat_id][k] - pushed_at)
+    return sorted(samples)
+
+
 async def latency(server: Server, rate: float, seconds: float, chats: int,
                   database: Path) -> dict[str, float]:
     channel, engine = await pipeline_channel(server, database, paced=False)
@@ -223,16 +238,7 @@ async def latency(server: Server, rate: float, seconds: float, chats: int,
     await engine.dispose()
     pushed = (await server.get("updates", since=updates_from))["updates"]
     receipts = (await server.get("stats", since=receipts_from))["receipts"]
-    replies: dict[int, list[float]] = {}
-    for chat_id, _, accepted_at in receipts:
-        replies.setdefault(chat_id, []).append(accepted_at)
-    seen: dict[int, int] = {}
-    samples = []
-    for _, chat_id, pushed_at, _ in pushed:  # the k-th update of a chat is answered by its k-th reply
-        k = seen.get(chat_id, 0)
-        seen[chat_id] = k + 1
-        samples.append(replies[chat_id][k] - pushed_at)
-    samples.sort()
+    samples = reply_latencies(pushed, receipts)
     p99 = samples[int(0.99 * (len(samples) - 1))]
     return {"p50_ms": 1000 * statistics.median(samples), "p99_ms": 1000 * p99, "max_ms": 1000 * samples[-1],
             "count": len(samples)}

@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -37,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from storage.unit_of_work import Workplace
 
 TOKEN = "123456789:AAHomedeskOfflineBenchToken0123456789ab"
@@ -181,17 +183,28 @@ async def deliver(count: int, url: str | None, send_rate: float) -> dict[str, fl
         channel = TelegramChannel(settings, sessions, EventBus(),
                                   ChannelOptions(poll_timeout=1, set_commands=False, sender={"poll_interval": 0.05}))
         await channel.start()
-        stats: dict = {}
         try:
-            deadline = time.monotonic() + count / 20 + 30
-            while time.monotonic() < deadline:
-                async with http.get(f"{base_url}/_control/stats") as response:
-                    stats = await response.json()
-                if len(stats["receipts"]) >= count:
-                    break
-                await asyncio.sleep(0.5)
+            stats = await wait_for_receipts(http, base_url, count)
         finally:
             await channel.stop()
+    return delivery(stats)
+
+
+async def wait_for_receipts(http: aiohttp.ClientSession, base_url: str, count: int) -> dict[str, Any]:
+    """Poll the local Bot API server until it accepted `count` messages (or a generous deadline passed): its stats."""
+    stats: dict[str, Any] = {}
+    deadline = time.monotonic() + count / 20 + 30
+    while time.monotonic() < deadline:
+        async with http.get(f"{base_url}/_control/stats") as response:
+            stats = await response.json()
+        if len(stats["receipts"]) >= count:
+            break
+        await asyncio.sleep(0.5)
+    return stats
+
+
+def delivery(stats: dict[str, Any]) -> dict[str, Any]:
+    """The delivery rate the server saw: messages after the first over the time from the first to the last."""
     times = sorted(at for _, _, at in stats.get("receipts", []))
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     rate = (len(times) - 1) / span if span else 0.0
