@@ -14,13 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from bench import pipeline
-from bench.pipeline import Server, pipeline_channel
+# Run as a script, bench/ comes first on sys.path and bench/matching.py would shadow the matching package.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench import pipeline  # noqa: E402
+from bench.pipeline import Server, pipeline_channel  # noqa: E402
 
 QUESTIONS = ("where is my loan", "我的房产证办到哪一步了", "when is my handover", "我的贷款办得怎么样了")
 FIRST_CHAT = 5_000_000
