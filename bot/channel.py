@@ -17,7 +17,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand
@@ -29,6 +28,7 @@ from bot.limits import SendLimiter
 from bot.pipeline import InboundPipeline
 from bot.polling import ALLOWED_UPDATES, Poller
 from bot.sender import OutboxSender
+from bot.session import BotApiSession
 from bot.unit_of_work import UnitOfWorkMiddleware
 from bot.webhook import WEBHOOK_PATH, StoringRequestHandler, bypass_console_middlewares
 from dialogs.notices import NOTICES
@@ -46,7 +46,7 @@ COMMANDS = {
 
 
 def create_bot(token: str, api_base: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session = BotApiSession(api=TelegramAPIServer.from_base(api_base))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

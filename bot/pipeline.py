@@ -61,6 +61,7 @@ class Inbound:
     outages: int = 0  # consecutive waits for the database
     blocked: int = 0  # consecutive tries refused because an earlier update of the chat was still waiting
     error: str = ""
+    update: Update | None = None  # validated at intake, handed to the first try (validating twice cost ~1 ms)
 
 
 @dataclass
@@ -225,22 +226,21 @@ class InboundPipeline:
         if where is not None:  # a sender's or a message's id, say: it would only overflow a column later
             log.warning("update %s: %.200s is beyond 64 bits; it goes to the dead letters", update_id, where)
             return _Entry(raw, update_id, key or None, dead=("store", f"a number beyond 64 bits at {where[:200]}"))
-        error = self._validation_error(clean)
+        update, error = self._validated(clean)
         if error:
             log.warning("malformed update %s stored as failed: %s", update_id, error)
             return _Entry(raw, update_id, key or None, dead=("invalid", error), row={
                 "update_id": update_id, "chat_id": key or None, "payload": clean, "status": "failed",
                 "error": error})
         row = {"update_id": update_id, "chat_id": key or None, "payload": clean, "status": "received"}
-        return _Entry(raw, update_id, key or None, row=row, item=Inbound(update_id, key, clean))
+        return _Entry(raw, update_id, key or None, row=row, item=Inbound(update_id, key, clean, update=update))
 
-    def _validation_error(self, raw: dict[str, Any]) -> str | None:
+    def _validated(self, raw: dict[str, Any]) -> tuple[Update | None, str | None]:
         try:
-            Update.model_validate(raw, context={"bot": self.bot})
+            return Update.model_validate(raw, context={"bot": self.bot}), None
         except ValidationError as exc:
             first = exc.errors()[0]
-            return f"invalid update: {first.get('loc')} {first.get('msg')}"
-        return None
+            return None, f"invalid update: {first.get('loc')} {first.get('msg')}"
 
     async def _store(self, session: AsyncSession, entries: list[_Entry]) -> set[int]:
         """Store rows and dead letters in the session's transaction; returns the update_ids to queue: new
@@ -359,7 +359,9 @@ class InboundPipeline:
         if item.attempts >= self.max_attempts:
             return await self._give_up(item)
         try:
-            update = Update.model_validate(item.payload, context={"bot": self.bot})
+            update, item.update = item.update, None  # a retry validates the stored payload afresh
+            if update is None:
+                update = Update.model_validate(item.payload, context={"bot": self.bot})
             await self.dispatcher.feed_update(self.bot, update)
         except updates.EarlierPending as pending:
             return await self._earlier_first(item, pending.chat_id)

@@ -68,9 +68,10 @@ def dialect_insert(session: AsyncSession) -> Callable[[Any], postgresql.Insert |
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-async def rows_changed(session: AsyncSession, statement: UpdateBase) -> int:
-    """Run an UPDATE or DELETE and return how many rows it changed: what a conditional update decides on."""
-    result = await session.execute(statement)
+async def rows_changed(session: AsyncSession, statement: UpdateBase, values: dict[str, Any] | None = None) -> int:
+    """Run an UPDATE or DELETE (with `values` for its bound parameters, if any) and return how many rows it
+    changed: what a conditional update decides on."""
+    result = await session.execute(statement, values)
     # The session types every result as a plain Result; a statement without RETURNING gives a CursorResult.
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(statement).__name__} returned {type(result).__name__}, not a row count")

@@ -14,12 +14,13 @@ the rows stay as the visitor's mailbox, read again when a visitor comes back).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -53,6 +54,20 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     Telegram is failing); rows waiting out a 429 never do. `priority_below`: only rows of a priority below this
     (the sender leaves broadcasts alone while it holds as many of them as it wants at a time).
     """
+    statement = _claim_statement(session.get_bind().dialect.name, limit, waiting_too, priority_below is not None)
+    values: dict[str, Any] = {"claim_now": now, "claim_lease_until": now + lease, "claim_channel": channel}
+    if priority_below is not None:
+        values["claim_priority_below"] = priority_below
+    result = await session.execute(statement, values)
+    rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
+    return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id, r.priority)
+            for r in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _claim_statement(dialect: str, limit: int, waiting_too: bool, below: bool) -> Any:
+    """The claim as a statement built once per shape: building it (two aliases, a correlated EXISTS, a subquery)
+    cost more of the sender's time than running it (py-spy, issue 17); the values are bound at execution."""
     candidate = aliased(OutboxMessage, name="candidate")
     older = aliased(OutboxMessage, name="older")
     earlier_unfinished = exists().where(
@@ -60,26 +75,23 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     )
     heads = (
         select(candidate.id)
-        .where(candidate.status == "pending", _due(candidate, now, waiting_too), candidate.channel == channel,
-               ~earlier_unfinished)
+        .where(candidate.status == "pending", _due(candidate, bindparam("claim_now"), waiting_too),
+               candidate.channel == bindparam("claim_channel"), ~earlier_unfinished)
         .order_by(candidate.priority, candidate.id)
         .limit(limit)
     )
-    if priority_below is not None:
-        heads = heads.where(candidate.priority < priority_below)
-    if session.get_bind().dialect.name == "postgresql":
+    if below:
+        heads = heads.where(candidate.priority < bindparam("claim_priority_below"))
+    if dialect == "postgresql":
         heads = heads.with_for_update(skip_locked=True, of=candidate)
-    result = await session.execute(
+    return (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(heads.scalar_subquery()), OutboxMessage.status == "pending")
-        .values(status="sending", lease_until=now + lease)
+        .values(status="sending", lease_until=bindparam("claim_lease_until"))
         .returning(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.payload, OutboxMessage.attempts,
                    OutboxMessage.message_id, OutboxMessage.customer_id, OutboxMessage.priority)
         .execution_options(synchronize_session=False)
     )
-    rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
-    return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id, r.priority)
-            for r in rows]
 
 
 async def due_exists(session: AsyncSession, *, now: datetime, waiting_too: bool = False, channel: str = "telegram",
@@ -156,7 +168,7 @@ async def web_pending(session: AsyncSession, now: datetime) -> bool:
     ) is not None
 
 
-def _due(row: Any, now: datetime, waiting_too: bool) -> ColumnElement[bool]:
+def _due(row: Any, now: Any, waiting_too: bool) -> ColumnElement[bool]:
     due = row.next_attempt_at <= now
     if not waiting_too:
         return due
