@@ -263,7 +263,7 @@ class OutboxSender:
         if not self._held:
             return
         try:
-            async with self.workplace.open() as work:
+            async with self.workplace.open(ahead=True) as work:
                 await outbox_rows.renew(work.session, list(self._held), until=clock.now() + self.lease)
         except Exception:
             log.exception("could not renew the leases of %d outbox row(s)", len(self._held))
@@ -295,7 +295,7 @@ class OutboxSender:
             if not await outbox_rows.due_exists(session, now=clock.now(), waiting_too=waiting_too,
                                                 priority_below=below):
                 return 0
-        async with self.workplace.open() as work:
+        async with self.workplace.open(ahead=True) as work:
             rows = await outbox_rows.claim(work.session, now=clock.now(), lease=self.lease, limit=asked,
                                            waiting_too=waiting_too, priority_below=below)
         for row in rows:
@@ -335,7 +335,7 @@ class OutboxSender:
         batch, self._pending = self._pending, []
         self._recording = True
         try:
-            async with self.workplace.open() as work:
+            async with self.workplace.open(ahead=True) as work:
                 session = work.session
                 sent = [outcome.sent for outcome in batch if outcome.sent is not None]
                 for row, conversation_id, telegram_id in await outbox_rows.mark_many_sent(session, sent,
@@ -410,7 +410,7 @@ class OutboxSender:
             last_message_id = message_id
             if len(calls) > 1 and index < len(calls) - 1:
                 # Remember progress so a retry does not repeat the parts already delivered.
-                async with self.workplace.open() as work:
+                async with self.workplace.open(ahead=True) as work:
                     await outbox_rows.save_progress(work.session, row.id, {**payload, PROGRESS_KEY: index + 1})
                 ticket.give_back()
         # The last call carries the buttons, so it is the one later edits must target.

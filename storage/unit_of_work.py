@@ -145,9 +145,11 @@ class Workplace:
     before_commit: list[Callable[[Work], Awaitable[None]]] = field(default_factory=list)
 
     @contextlib.asynccontextmanager
-    async def open(self, actor: Actor | None = None, *, ip: str | None = None) -> AsyncIterator[Work]:
-        """One transaction: committed when the block ends (then events are published), rolled back on error."""
-        async with self.gate.transaction() as session:
+    async def open(self, actor: Actor | None = None, *, ip: str | None = None,
+                   ahead: bool = False) -> AsyncIterator[Work]:
+        """One transaction: committed when the block ends (then events are published), rolled back on error.
+        `ahead`: a short transaction someone is waiting on (see storage.gate)."""
+        async with self.gate.transaction(ahead=ahead) as session:
             work = Work(session=session, settings=self.settings, texts=self.texts, actor=actor or Actor.system(),
                         ip=ip, after_commit=list(self.on_committed))
             yield work

@@ -1,0 +1,81 @@
+"""storage.gate: one writer at a time on SQLite, deliveries and staff clicks ahead of queued handlers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from storage.gate import TurnLock, WriteGate
+
+
+async def _queue(lock: TurnLock, order: list[str], name: str, *, ahead: bool = False) -> None:
+    async with lock.turn(ahead=ahead):
+        order.append(name)
+        await asyncio.sleep(0)  # hold the turn across a switch, as a transaction does
+
+
+async def test_first_come_first_served_within_a_queue_and_ahead_first() -> None:
+    lock = TurnLock()
+    order: list[str] = []
+    await lock.acquire()  # a handler holds the gate; others queue behind it
+    tasks = [asyncio.create_task(_queue(lock, order, name)) for name in ("h1", "h2", "h3")]
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(_queue(lock, order, name, ahead=True)) for name in ("send1", "send2")]
+    await asyncio.sleep(0)
+    lock.release()
+    await asyncio.gather(*tasks)
+    assert order == ["send1", "send2", "h1", "h2", "h3"]
+    assert not lock.locked
+
+
+async def test_a_cancelled_waiter_loses_no_turn() -> None:
+    lock = TurnLock()
+    order: list[str] = []
+    await lock.acquire()
+    doomed = asyncio.create_task(_queue(lock, order, "doomed", ahead=True))
+    after = asyncio.create_task(_queue(lock, order, "after"))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    lock.release()
+    await asyncio.gather(doomed, after, return_exceptions=True)
+    assert order == ["after"] and not lock.locked
+
+
+async def test_a_waiter_cancelled_after_its_turn_came_passes_it_on() -> None:
+    lock = TurnLock()
+    order: list[str] = []
+    await lock.acquire()
+    first = asyncio.create_task(_queue(lock, order, "first"))
+    second = asyncio.create_task(_queue(lock, order, "second"))
+    await asyncio.sleep(0)
+    lock.release()  # the turn is handed to `first`, which is cancelled before it runs
+    first.cancel()
+    await asyncio.gather(first, second, return_exceptions=True)
+    assert order == ["second"] and not lock.locked
+
+
+def test_releasing_a_free_lock_is_a_bug() -> None:
+    with pytest.raises(RuntimeError):
+        TurnLock().release()
+
+
+async def test_the_gate_runs_one_sqlite_writer_at_a_time(tmp_path) -> None:  # noqa: ANN001
+    from storage.db import create_engine, session_factory
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gate.db'}")
+    gate = WriteGate(session_factory(engine))
+    inside = 0
+    most = 0
+
+    async def write(ahead: bool) -> None:
+        nonlocal inside, most
+        async with gate.transaction(ahead=ahead):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.001)
+            inside -= 1
+
+    await asyncio.gather(*(write(n % 3 == 0) for n in range(12)))
+    await engine.dispose()
+    assert most == 1
