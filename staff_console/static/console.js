@@ -374,12 +374,22 @@
     const form = document.getElementById("reply-form");
     if (form) {
       const text = document.getElementById("reply-text");
+      let sending = false;  // one reply per press: a second submit while the first is on its way is ignored
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
-        if (!text.value.trim()) return;
+        if (!text.value.trim() || sending) return;
+        sending = true;
         const body = new URLSearchParams({ text: text.value, csrf_token: csrf() });
-        const response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
-        const result = await response.json().catch(() => ({}));
+        let response, result;
+        try {
+          response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
+          result = await response.json().catch(() => ({}));
+        } catch (e) {
+          toast(_("Not sent."));
+          return;
+        } finally {
+          sending = false;
+        }
         if (!response.ok) { toast(result.message || result.error || _("Not sent.")); return; }
         text.value = "";
         if (result.message && !list.querySelector('[data-message-id="' + result.message.id + '"]')) {
@@ -387,9 +397,7 @@
           scroll();
         }
       });
-      text.addEventListener("keydown", (event) => {
-        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
-      });
+      // Ctrl+Enter sends: the page's shortcuts handle it (one handler, so one reply)
       const search = document.getElementById("canned-search");
       const language = document.getElementById("canned-lang");
       const filter = () => {
