@@ -17,6 +17,7 @@ from storage.models import Conversation, Customer
 from storage.services import handoff
 from storage.unit_of_work import Actor
 from tests import factories
+from tests.conftest import TIMEOUT_MS, requires_chromium
 
 
 class Ticking:
@@ -115,3 +116,52 @@ def test_the_throttle_lets_one_through_per_interval_per_key_and_forgets_the_olde
     assert not throttle.allow("a")
     ticking.now += 0.1
     assert throttle.allow("a")
+
+
+@requires_chromium
+async def test_the_chat_page_says_typing_at_most_every_few_seconds(browser, chat, sessions, bus) -> None:
+    """chat.js in Chromium: typing a sentence sends one "typing" frame, the next one only TYPING_EVERY seconds
+    later (the page's clock is Playwright's, fast-forwarded); each reaches the console's bus while Alan owns it."""
+    ticking = Ticking()
+    chat.channel.typing = Throttle(protocol.TYPING_EVERY, clock=ticking)
+    async with transaction(sessions) as session:
+        alan = await factories.staff(session, name="Alan Agent", role="agent", team=None)
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    await context.clock.install()
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        sent: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+        await page.goto(f"{chat.origin}/chat")
+        await page.wait_for_selector("#messages li.bot .choices button")
+        await page.fill("#text", "/agent")
+        await page.press("#text", "Enter")
+        await page.wait_for_selector("#messages li.bot >> text=You are in line")
+        async with sessions() as session:
+            conversation = await session.scalar(select(Conversation).where(Conversation.mode == "waiting"))
+        async with chat.workplace.open(Actor.staff(alan.id)) as work:
+            await handoff.take_over(work, conversation.id)
+        await page.wait_for_selector("#messages >> text=Alan Agent")
+        sent.clear()
+        ticking.now += protocol.TYPING_EVERY  # the "/agent" typed above used this visitor's last slot
+
+        async with bus.subscribe() as queue:
+            await page.type("#text", "Is the flat still free")
+            first = await asyncio.wait_for(_next_typing(queue), 10)
+            assert first["conversation_id"] == conversation.id
+            assert [frame for frame in sent if '"typing"' in frame] == ['{"type":"typing"}']
+            await page.clock.fast_forward(int(protocol.TYPING_EVERY * 1000))
+            ticking.now += protocol.TYPING_EVERY
+            await page.type("#text", "?")
+            await asyncio.wait_for(_next_typing(queue), 10)
+            assert len([frame for frame in sent if '"typing"' in frame]) == 2
+    finally:
+        await context.close()
+
+
+async def _next_typing(queue: asyncio.Queue) -> dict:
+    while True:
+        event = await queue.get()
+        if event.kind == "conversation.typing":
+            return event.data
