@@ -475,7 +475,7 @@
       const address = "/conversations/" + id + listQuery();
       let fresh = null;
       try {
-        const response = await fetch("/conversations/" + id + "?pane=1", { credentials: "same-origin", headers: { Accept: "text/html" } });
+        const response = await fetch("/conversations/" + id + "?pane=1" + listQuery().replace("?", "&"), { credentials: "same-origin", headers: { Accept: "text/html" } });
         if (response.ok) fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("conversation");
       } catch (e) { /* offline: the ordinary page says why */ }
       if (ticket !== loading) return;

@@ -82,8 +82,8 @@ async def test_list_and_conversation_side_by_side_on_a_laptop(browser, console, 
         pane = await page.locator("#pane").bounding_box()
         listed = await page.locator("#work-list").bounding_box()
         assert listed["x"] + listed["width"] <= pane["x"]  # side by side, list at the left
-        await page.click("#take")  # the pane's own form: a full page load of the conversation, list at the left
-        await page.wait_for_url(f"{console}/conversations/{ann.id}")
+        await page.click("#take")  # the pane's own form: a full page load of the conversation beside the same list
+        await page.wait_for_url(f"{console}/conversations/{ann.id}?view=waiting")
         await page.wait_for_selector("#live-state.on")
         assert await page.locator("#work-list").is_visible() and await page.locator("#send").is_visible()
 
@@ -94,7 +94,7 @@ async def test_list_and_conversation_side_by_side_on_a_laptop(browser, console, 
         # Another row opens beside the list (the waiting list: Ben).
         await page.click(f'#inbox tr[data-conversation="{ben.id}"] td:first-child a')
         await page.wait_for_selector(f'#pane #conversation[data-conversation="{ben.id}"]')
-        assert page.url == f"{console}/conversations/{ben.id}"
+        assert page.url == f"{console}/conversations/{ben.id}?view=waiting"
 
         # All open chats: Ann beside the list; the live channel follows the conversation shown, and only it.
         await page.click("nav.tabs a[data-view=open]")
@@ -166,12 +166,12 @@ async def test_a_telegram_customer_hears_the_transfer_and_the_requeue_in_chinese
             await alan.click(f"{row} td:first-child a")
             await alan.wait_for_selector(f'#pane #conversation[data-conversation="{conversation.id}"]')
             await alan.click("#take")
-            await alan.wait_for_url(f"{console}/conversations/{conversation.id}")
+            await alan.wait_for_url(f"{console}/conversations/{conversation.id}?view=waiting")
             await carol.wait_for("Alan Agent", timeout=10)
 
             await alan.click("#pane summary:has-text('Transfer to another agent')")
             await alan.select_option("select[name=to_staff_id]", str(team.agent2.id))
-            await alan.click("form[action$='/transfer'] button")
+            await alan.click("form:has(select[name=to_staff_id]) button")
             await alan.wait_for_selector(".flash:has-text('Transferred.')")
             told = await carol.wait_for("您的对话已转给", timeout=10)
             assert told["text"] == TRANSFERRED_ZH
@@ -220,7 +220,7 @@ async def test_a_web_visitor_typing_is_shown_and_hears_the_transfer_and_the_requ
 
         await alan.click("summary:has-text('Transfer to another agent')")
         await alan.select_option("select[name=to_staff_id]", str(team.agent2.id))
-        await alan.click("form[action$='/transfer'] button")
+        await alan.click("form:has(select[name=to_staff_id]) button")
         await alan.wait_for_selector(".flash:has-text('Transferred.')")
         told = await visitor.next("message", lambda f: "转给" in f["reply"]["html"])
         assert told["reply"]["html"] == TRANSFERRED_ZH
