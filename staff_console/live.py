@@ -172,6 +172,9 @@ class Hub:
                 self._send({"type": "conversation", "row": row}, inbox_too=True)
                 if data.get("direction") == "in" and not data.get("private"):
                     self._attend("message", row)
+        elif event.kind == "conversation.typing" and isinstance(conversation_id, int):
+            # only the pages showing this conversation (its page, the inbox's pane); nothing is read or stored
+            self._send({"type": "typing", "conversation_id": conversation_id}, conversation_id=conversation_id)
         elif event.kind == "message.status":
             payload = {"type": "status", "message_id": data.get("message_id"),
                        "status": data.get("status") or data.get("delivery_status"),

@@ -24,7 +24,8 @@ CHANNEL = "homedesk:events"
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # message.new, message.status, conversation.changed, ticket.changed, notification.new, webchat.message
+    kind: str  # message.new, message.status, conversation.changed, conversation.typing, ticket.changed,
+    # notification.new, webchat.message, broadcast.changed
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -78,6 +79,13 @@ def conversation_changed(conversation: Conversation, **extra: Any) -> Event:
         "status": conversation.status, "mode": conversation.mode, "assignee_id": conversation.assignee_id,
         "reason": conversation.handoff_reason, "version": conversation.version, **extra,
     })
+
+
+def customer_typing(conversation: Conversation) -> Event:
+    """The customer is typing in a conversation a person owns (the web chat says so; Telegram does not tell bots).
+    Consoles showing that conversation say "Customer is typing…" for a few seconds; nothing is stored."""
+    return Event("conversation.typing", {"conversation_id": conversation.id, "customer_id": conversation.customer_id,
+                                         "assignee_id": conversation.assignee_id})
 
 
 def ticket_changed(ticket: Ticket, **extra: Any) -> Event:

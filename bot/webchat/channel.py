@@ -35,7 +35,7 @@ from aiohttp import WSMsgType, web
 from bot.webchat import delivery, protocol
 from bot.webchat.delivery import WebDelivery
 from bot.webchat.hub import Connection, Hub, encode
-from bot.webchat.limits import RateLimits
+from bot.webchat.limits import Buckets, RateLimits, Throttle
 from bot.webchat.render import WebRenderer
 from bot.webchat.texts import error_text, page_strings, widget_strings
 from bot.webchat.visitors import VisitorKeys
@@ -48,6 +48,7 @@ from storage.media import EXTENSIONS, IMAGE_TYPES, WEB_UPLOADS, image_kind, web_
 from storage.outbox import queued_channels
 from storage.outbox_rows import WebRow
 from storage.repositories import customers, web_mailbox
+from storage.services import customer_typing
 from storage.settings import Settings
 from storage.unit_of_work import Actor, Work, Workplace
 from storage.vocabulary import Channel
@@ -61,6 +62,7 @@ TRANSPORT_LIMIT = 1024 * 1024  # frames above this close the socket; above proto
 MARK = "__webchat_route__"
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 VISITOR_HEADER = "X-Visitor-Token"
+TYPING_PER_ADDRESS_PER_MINUTE = 120
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RouteT = TypeVar("RouteT", bound=Callable[..., Awaitable[web.StreamResponse]])  # a handler or a handler method
 
@@ -119,6 +121,10 @@ class WebChatChannel:
         self.hub = Hub(self.renderer)
         self.delivery = WebDelivery(workplace, poll_interval=poll_interval, taker=self._take)
         self.limits = RateLimits(settings.webchat_visitor_per_minute, settings.webchat_ip_per_minute)
+        # "typing" hints: at most one per visitor every TYPING_EVERY seconds, and a bounded number per address
+        # (many visitors behind one NAT, or one browser minting visitors), whatever a hostile page sends
+        self.typing = Throttle(protocol.TYPING_EVERY)
+        self.typing_addresses = Buckets(TYPING_PER_ADDRESS_PER_MINUTE)
         self.max_upload = int(settings.webchat_max_upload_mb * 1024 * 1024)
         self.origins = settings.webchat_origin_list
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -439,6 +445,9 @@ class WebChatChannel:
             return
         if isinstance(frame, protocol.Hello):
             raise protocol.FrameError("bad_frame", frame.ref)
+        if isinstance(frame, protocol.Typing):  # a hint, not a message: its own throttle, no answer
+            await self._typing(connection)
+            return
         if not await self.limits.allow(connection.visitor_id, connection.address):
             raise protocol.FrameError("rate_limited", frame.ref)
         if isinstance(frame, protocol.Language):
@@ -496,6 +505,20 @@ class WebChatChannel:
         answer = outcome.button_answer
         if answer is not None and answer.text:
             connection.push({"type": "notice", "text": answer.text, "ref": ref})
+
+    async def _typing(self, connection: Connection) -> None:
+        """Tell the agent the visitor is typing: dropped when this visitor said so less than TYPING_EVERY seconds
+        ago, when their address sent too many, before they have a conversation, and unless a person owns it
+        (storage.services.customer_typing says why)."""
+        customer_id = connection.customer_id
+        if customer_id is None or not self.typing.allow(connection.visitor_id):
+            return
+        if not self.typing_addresses.has_room(connection.address):
+            return
+        await self.typing_addresses.take(connection.address)
+        async with self.workplace.open(Actor.customer(customer_id)) as work:
+            work.after_commit.clear()  # nothing was queued: no sender or delivery to wake
+            await customer_typing.customer_is_typing(work, customer_id)
 
     async def _language(self, connection: Connection, lang: str) -> None:
         connection.lang = lang

@@ -6,7 +6,9 @@ never holds a handler. Idle buckets are forgotten, so memory stays bounded howev
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from aiolimiter import AsyncLimiter
 
@@ -47,4 +49,25 @@ class RateLimits:
             return False
         await self.visitors.take(visitor_id)
         await self.addresses.take(address)
+        return True
+
+
+class Throttle:
+    """At most one pass per key every `seconds`; calls in between are dropped (never queued). For hints such as
+    "the visitor is typing", where the latest one is all that matters. The clock is injectable (tests)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._last: OrderedDict[str, float] = OrderedDict()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.seconds:
+            return False
+        self._last[key] = now
+        self._last.move_to_end(key)
+        while len(self._last) > MAX_BUCKETS:
+            self._last.popitem(last=False)
         return True

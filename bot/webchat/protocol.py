@@ -11,6 +11,10 @@ page chooses and gets back in the answer's `ref`):
   {"type": "start"}                                  a first visit: the bot says hello
   {"type": "lang", "lang": "zh"}                     the page's language switch
   {"type": "ping", "last_seen": <message id>}        keep-alive; anything missed since is sent again
+  {"type": "typing"}                                 the visitor is typing (the page sends it at most every
+                                                     TYPING_EVERY seconds while they type); no answer. The server
+                                                     passes at most one per visitor per TYPING_EVERY seconds on to
+                                                     the agent, and only while a person owns the conversation
 
 Server -> browser:
   {"type": "welcome", "token": "...", "visitor": "...", "lang": "zh"|null, "items": [...]}
@@ -41,6 +45,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,30}$")
 _UPLOAD = re.compile(r"^[A-Za-z0-9_-]{8,64}\.(jpg|png|gif|webp)$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
 _REF = 40
+TYPING_EVERY = 3.0  # seconds between two "typing" frames of a page (chat.js), and between two events to staff
 
 
 class FrameError(Exception):
@@ -106,6 +111,11 @@ class Language(Frame):
 @dataclass(frozen=True)
 class Ping(Frame):
     last_seen: int = 0
+
+
+@dataclass(frozen=True)
+class Typing(Frame):
+    pass
 
 
 def _int(value: Any, ref: str | None) -> int:
@@ -180,4 +190,6 @@ def parse(raw: object) -> Frame:
         return Language("lang", ref, lang)
     if kind == "ping":
         return Ping("ping", ref, _int(body.get("last_seen", 0), ref))
+    if kind == "typing":
+        return Typing("typing", ref)
     raise FrameError("bad_frame", ref)

@@ -26,6 +26,7 @@ from staff_console.context import ALL_ROLES, Form, act, db, flash, requires, set
 from staff_console.errors import error_text
 from staff_console.i18n import translator
 from staff_console.live import message_json, sent_photo
+from staff_console.routes.inbox import list_context, list_query
 from storage import clock
 from storage.models import CannedReply, Conversation, Message, Staff
 from storage.repositories import conversations as conversation_repo
@@ -62,7 +63,8 @@ async def _done(request: web.Request, conversation_id: int, note: str | None = N
         return web.json_response({"ok": status < 400, "message": note, **(data or {})}, status=status)
     if note:
         await flash(request, note, "error" if status >= 400 else "info")
-    raise web.HTTPSeeOther(f"/conversations/{conversation_id}")
+    # back to the conversation, beside the same list (its view and filters) on a wide screen
+    raise web.HTTPSeeOther(f"/conversations/{conversation_id}{list_query(request)}")
 
 
 @requires(*ALL_ROLES)
@@ -88,7 +90,15 @@ async def view(request: web.Request) -> web.StreamResponse:
         async with act(request) as work:
             await handoff.mark_seen(work, conversation_id)
     can_write = row.status == "open" and row.mode == "human" and (row.assignee_id == me.id or me.role == "admin")
-    return aiohttp_jinja2.render_template("conversation.html", request, {
+    # `?pane=1`: only the conversation, for the inbox's right-hand pane on a wide screen (console.js puts it beside
+    # the list); otherwise the whole page, with the work list at its left (shown on a wide screen only).
+    pane = request.query.get("pane") == "1"
+    listing: dict[str, Any] = {}
+    if not pane:
+        async with db(request)() as session:
+            listing = await list_context(request, session)
+    return aiohttp_jinja2.render_template("_conversation_pane.html" if pane else "conversation.html", request, {
+        "list_query": list_query(request), **listing, "selected": conversation_id,
         "row": row, "messages": messages, "names": names, "card": card, "canned": canned, "agents": agents,
         "can_write": can_write, "earlier": earlier, cards.DISTRICTS_KEY: districts, "handoff_teams": HANDOFF_TEAMS,
         "wait": wait, "can_promise": wait is not None and (can_write or row.mode == "waiting"),

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from staff_console.context import ALL_ROLES, NavItem, act, db, local_path, requires, staff, to_int, wants_json
 from staff_console.i18n import LANGUAGES, N_
@@ -17,6 +21,7 @@ from storage.vocabulary import CHANNELS, StaffRole
 # "Try the bot" opens the customer web chat (served by the same web server): staff talk to the bot as customers do.
 NAV = [NavItem(N_("Inbox"), "/inbox", ALL_ROLES, order=10),
        NavItem(N_("Try the bot"), "/chat", ALL_ROLES, order=95)]
+LIST_KEYS = ("view", "q", "channel", "language", "team", "waiting", "sort")
 
 
 def _views(me: Staff) -> tuple[str, ...]:
@@ -50,20 +55,31 @@ def _team(me: Staff) -> str | None:
     return None if me.role == StaffRole.ADMIN else (me.team or "")
 
 
-@requires(*ALL_ROLES)
-async def inbox_page(request: web.Request) -> web.StreamResponse:
+async def list_context(request: web.Request, session: AsyncSession) -> dict[str, Any]:
+    """What the work list shows (`_inbox_list.html`): the inbox page, and the conversation page's left column on a
+    wide screen, which keeps the same view and filters in its address."""
     view = _view(request)
     me = staff(request)
     filters = _filters(request)
+    rows = await inbox.list_view(session, view, staff_id=me.id, filters=filters, team=_team(me))
+    counts = await inbox.counts(session, me.id, _team(me))
+    teams = await staff_repo.teams(session)
+    return {"view": view, "views": _views(me), "rows": rows, "counts": counts, "q": filters.search,
+            "filters": filters, "channels": CHANNELS, "languages": LANGUAGES, "teams": teams, "sorts": inbox.SORTS,
+            "my_team": _team(me), "list_query": list_query(request)}
+
+
+def list_query(request: web.Request) -> str:
+    """The list's own part of an address (view and filters), kept when a conversation opens beside it."""
+    kept = [(key, value) for key, value in request.query.items() if key in LIST_KEYS and value]
+    return ("?" + urlencode(kept)) if kept else ""
+
+
+@requires(*ALL_ROLES)
+async def inbox_page(request: web.Request) -> web.StreamResponse:
     async with db(request)() as session:
-        rows = await inbox.list_view(session, view, staff_id=me.id, filters=filters, team=_team(me))
-        counts = await inbox.counts(session, me.id, _team(me))
-        teams = await staff_repo.teams(session)
-    return aiohttp_jinja2.render_template("inbox.html", request, {
-        "view": view, "views": _views(me), "rows": rows, "counts": counts, "q": filters.search,
-        "filters": filters, "channels": CHANNELS, "languages": LANGUAGES, "teams": teams, "sorts": inbox.SORTS,
-        "my_team": _team(me),
-    })
+        context = await list_context(request, session)
+    return aiohttp_jinja2.render_template("inbox.html", request, {**context, "selected": None})
 
 
 @requires(*ALL_ROLES)

@@ -55,14 +55,17 @@
 
   // ---- live connection -------------------------------------------------------------------------------
   const handlers = [];
-  // onReconnect runs after a dropped connection comes back, to fetch what was missed meanwhile.
+  let liveSocket = null;
+  // onReconnect runs after a dropped connection comes back, to fetch what was missed meanwhile. `query` may be a
+  // function: a page that changes what it shows (the inbox's pane) reconnects with what it shows now.
   function connect(query, onReconnect) {
     const state = document.getElementById("live-state");
     let delay = 500;
     let opened = false;
     function open() {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-      const socket = new WebSocket(scheme + "//" + location.host + "/ws?" + query);
+      const socket = new WebSocket(scheme + "//" + location.host + "/ws?" + (typeof query === "function" ? query() : query));
+      liveSocket = socket;
       socket.onopen = () => {
         delay = 500;
         state && state.classList.add("on");
@@ -83,12 +86,16 @@
     }
     open();
   }
+  // Tell the open channel what this page shows now (the server's "watch"); a reconnect asks with `query` again.
+  function watch(body) {
+    if (liveSocket && liveSocket.readyState === WebSocket.OPEN) liveSocket.send(JSON.stringify({ type: "watch", ...body }));
+  }
 
   // ---- attention: counters, the tab title, sound and desktop notifications, on every page --------------
   // The server tells every page of agents and admins when something changes ("attention"); the page asks for
   // the counters again (one request for a burst) and alerts for a new waiting customer, or for a customer's
   // message in one of my conversations, unless I am looking at that conversation right now.
-  const baseTitle = document.title;
+  let baseTitle = document.title;
   const store = {
     get(key) { try { return localStorage.getItem(key); } catch (e) { return null; } },
     set(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } },
@@ -138,7 +145,7 @@
     }
   }
   function looking(conversationId) {
-    return page === "conversation" && document.visibilityState === "visible" &&
+    return document.visibilityState === "visible" &&
       Number(document.getElementById("conversation")?.dataset.conversation) === conversationId;
   }
   function startAttention() {
@@ -182,10 +189,23 @@
     return false;
   }
 
+  // The list's view and filters, kept in a conversation's address when it opens beside the list.
+  const LIST_KEYS = ["view", "q", "channel", "language", "team", "waiting", "sort"];
+  function listQuery() {
+    const here = new URLSearchParams(location.search);
+    const kept = new URLSearchParams();
+    LIST_KEYS.forEach((key) => { if (here.get(key)) kept.set(key, here.get(key)); });
+    const text = kept.toString();
+    return text ? "?" + text : "";
+  }
+  const shownConversation = () => Number(document.getElementById("conversation")?.dataset.conversation || 0);
+
   function inboxRow(row) {
-    const tr = el("tr", { "data-conversation": row.conversation_id, "data-waiting-since": row.waiting_since || "" });
+    const selected = row.conversation_id === shownConversation();
+    const tr = el("tr", { "data-conversation": row.conversation_id, "data-waiting-since": row.waiting_since || "",
+      class: selected ? "selected" : null });
     const who = el("td");
-    who.appendChild(el("a", { href: "/conversations/" + row.conversation_id }, row.customer_name));
+    who.appendChild(el("a", { href: "/conversations/" + row.conversation_id + listQuery(), "aria-current": selected ? "true" : null }, row.customer_name));
     if (row.username) who.appendChild(el("span", { class: "muted" }, " @" + row.username));
     who.appendChild(document.createTextNode(" "));
     who.appendChild(el("span", { class: "badge unread" + (row.unread ? "" : " hidden"), title: _("Unread messages") }, String(row.unread || 0)));
@@ -259,8 +279,9 @@
       if (data.requeued && row.mode === "waiting") toast(_("%(name)s is back in the queue (no answer).", { name: row.customer_name }), "/conversations/" + row.conversation_id);
       refreshEmpty();
     });
-    connect("inbox=1", async () => {
-      const query = new URLSearchParams(location.search);
+    // after a reconnect: the list again, with the same view and filters
+    return async () => {
+      const query = new URLSearchParams(listQuery());
       query.set("view", view);
       const response = await fetch("/api/inbox?" + query.toString(), { headers: { Accept: "application/json" } });
       if (!response.ok) return;
@@ -269,7 +290,7 @@
       data.rows.forEach((row) => body.appendChild(inboxRow(row)));
       tick();
       refreshEmpty();
-    });
+    };
   }
 
   // ---- conversation -----------------------------------------------------------------------------------
@@ -295,10 +316,17 @@
     return li;
   }
 
+  // The conversation shown (its own page, or the inbox's pane): live messages, delivery, state changes, the
+  // customer typing, unread marking, the reply box and canned replies. Returns how to stop (the pane shows another
+  // conversation) and what to fetch after a reconnect.
+  const TYPING_SHOWN_MS = 6000;  // the web chat says "typing" every few seconds while the customer types
   function startConversation() {
     const root = document.getElementById("conversation");
     const id = Number(root.dataset.conversation);
     const list = document.getElementById("messages");
+    const typingNote = document.getElementById("typing");
+    let typingTimer = null;
+    const stopTyping = () => { clearTimeout(typingTimer); typingTimer = null; if (typingNote) typingNote.classList.add("hidden"); };
     const scroll = () => { list.scrollTop = list.scrollHeight; };
     scroll();
     // Messages that arrive while the tab is visible are read; the rest when the agent comes back to the tab.
@@ -311,13 +339,18 @@
       const body = new URLSearchParams({ message_id: String(Math.max(...ids)), csrf_token: csrf() });
       fetch("/api/conversations/" + id + "/seen", { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } }).catch(() => {});
     }
-    document.addEventListener("visibilitychange", () => { if (unseen) seen(); });
-    handlers.push((data) => {
+    const onVisible = () => { if (unseen) seen(); };
+    document.addEventListener("visibilitychange", onVisible);
+    const handler = (data) => {
       if (data.type === "message" && data.message.conversation_id === id) {
         if (list.querySelector('[data-message-id="' + data.message.id + '"]')) return;
         list.appendChild(messageItem(data.message, id));
         scroll();
-        if (data.message.direction === "in") seen();
+        if (data.message.direction === "in") { stopTyping(); seen(); }
+      } else if (data.type === "typing" && data.conversation_id === id && typingNote) {
+        typingNote.classList.remove("hidden");
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(stopTyping, TYPING_SHOWN_MS);
       } else if (data.type === "status") {
         const item = list.querySelector('[data-message-id="' + data.message_id + '"]');
         const badge = item && item.querySelector(".delivery");
@@ -335,28 +368,28 @@
           document.getElementById("changed-notice").classList.remove("hidden");
         }
       }
-    });
-    connect("conversation=" + id, async () => {
-      const ids = Array.from(list.querySelectorAll("[data-message-id]"), (item) => Number(item.dataset.messageId));
-      const after = ids.length ? Math.max(...ids) : 0;
-      const response = await fetch("/api/conversations/" + id + "/messages?after=" + after, { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const data = await response.json();
-      data.messages.forEach((m) => {
-        if (!list.querySelector('[data-message-id="' + m.id + '"]')) list.appendChild(messageItem(m, id));
-      });
-      scroll();
-    });
+    };
+    handlers.push(handler);
 
     const form = document.getElementById("reply-form");
     if (form) {
       const text = document.getElementById("reply-text");
+      let sending = false;  // one reply per press: a second submit while the first is on its way is ignored
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
-        if (!text.value.trim()) return;
+        if (!text.value.trim() || sending) return;
+        sending = true;
         const body = new URLSearchParams({ text: text.value, csrf_token: csrf() });
-        const response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
-        const result = await response.json().catch(() => ({}));
+        let response, result;
+        try {
+          response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json", "X-CSRF-Token": csrf() } });
+          result = await response.json().catch(() => ({}));
+        } catch (e) {
+          toast(_("Not sent."));
+          return;
+        } finally {
+          sending = false;
+        }
         if (!response.ok) { toast(result.message || result.error || _("Not sent.")); return; }
         text.value = "";
         if (result.message && !list.querySelector('[data-message-id="' + result.message.id + '"]')) {
@@ -364,14 +397,12 @@
           scroll();
         }
       });
-      text.addEventListener("keydown", (event) => {
-        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
-      });
+      // Ctrl+Enter sends: the page's shortcuts handle it (one handler, so one reply)
       const search = document.getElementById("canned-search");
       const language = document.getElementById("canned-lang");
       const filter = () => {
         const query = search.value.toLowerCase();
-        document.querySelectorAll(".canned-item").forEach((button) => {
+        root.querySelectorAll(".canned-item").forEach((button) => {
           const matches = (!language.value || button.dataset.lang === language.value) &&
             (button.textContent.toLowerCase().includes(query) || button.dataset.body.toLowerCase().includes(query));
           button.parentElement.classList.toggle("hidden", !matches);
@@ -380,11 +411,98 @@
       search.addEventListener("input", filter);
       language.addEventListener("change", filter);
       filter();
-      document.querySelectorAll(".canned-item").forEach((button) => button.addEventListener("click", () => {
+      root.querySelectorAll(".canned-item").forEach((button) => button.addEventListener("click", () => {
         text.value = text.value ? text.value + "\n" + button.dataset.body : button.dataset.body;
         text.focus();
       }));
     }
+    return {
+      id,
+      stop() {
+        const at = handlers.indexOf(handler);
+        if (at >= 0) handlers.splice(at, 1);
+        document.removeEventListener("visibilitychange", onVisible);
+        stopTyping();
+      },
+      async reload() {  // after a reconnect: the messages missed meanwhile
+        const ids = Array.from(list.querySelectorAll("[data-message-id]"), (item) => Number(item.dataset.messageId));
+        const after = ids.length ? Math.max(...ids) : 0;
+        const response = await fetch("/api/conversations/" + id + "/messages?after=" + after, { headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        const data = await response.json();
+        data.messages.forEach((m) => {
+          if (!list.querySelector('[data-message-id="' + m.id + '"]')) list.appendChild(messageItem(m, id));
+        });
+        scroll();
+      },
+    };
+  }
+
+  // ---- the inbox and a conversation side by side on a wide screen ------------------------------------------
+  // The inbox page and a conversation's page are one workspace: the work list at the left, a conversation at the
+  // right. On a wide screen, choosing a row fetches that conversation (the same page, `?pane=1`: only the
+  // conversation) into the right-hand pane and puts its address in the history (so Back, a reload and a copied
+  // link show the same); the live channel is told to watch it. Narrower screens show one at a time (CSS) and a
+  // row is an ordinary link. Every action in the pane is the conversation page's own form, so it works the same.
+  const WIDE = window.matchMedia("(min-width: 1200px)");
+  let openInPane = null;  // set on the workspace pages: (id, push) => Promise
+  function startWorkspace() {
+    const hasList = !!document.getElementById("inbox");
+    const reloadList = hasList ? startInbox() : null;
+    let thread = document.getElementById("conversation") ? startConversation() : null;
+    if (thread && document.getElementById("conversation").dataset.title) baseTitle = document.getElementById("conversation").dataset.title;
+    const query = () => {
+      const q = new URLSearchParams();
+      if (hasList) q.set("inbox", "1");
+      if (thread) q.set("conversation", String(thread.id));
+      return q.toString();
+    };
+    connect(query, () => { if (reloadList) reloadList(); if (thread) thread.reload(); });
+    const pane = document.getElementById("pane");
+    if (!hasList || !pane) return;
+
+    function markSelected(id) {
+      document.querySelectorAll("#inbox tbody tr").forEach((tr) => {
+        const chosen = Number(tr.dataset.conversation) === id;
+        tr.classList.toggle("selected", chosen);
+        const link = tr.querySelector("td:first-child a");
+        if (link) { if (chosen) link.setAttribute("aria-current", "true"); else link.removeAttribute("aria-current"); }
+      });
+    }
+    let loading = 0;
+    openInPane = async (id, push) => {
+      const ticket = ++loading;  // a quicker second choice wins over a slow first one
+      const address = "/conversations/" + id + listQuery();
+      let fresh = null;
+      try {
+        const response = await fetch("/conversations/" + id + "?pane=1" + listQuery().replace("?", "&"), { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (response.ok) fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("conversation");
+      } catch (e) { /* offline: the ordinary page says why */ }
+      if (ticket !== loading) return;
+      if (!fresh) { location.assign(address); return; }
+      if (thread) thread.stop();
+      pane.replaceChildren(document.importNode(fresh, true));
+      document.body.dataset.page = "conversation";
+      thread = startConversation();
+      baseTitle = document.getElementById("conversation").dataset.title || baseTitle;
+      countsSoon();  // opening it read it: the title counter and the badges follow
+      markSelected(id);
+      watch({ conversation_id: id, inbox: true });
+      if (push) history.pushState({ conversation: id }, "", address);
+      pane.querySelector("h1")?.focus({ preventScroll: true });
+    };
+    document.getElementById("inbox").addEventListener("click", (event) => {
+      const link = event.target instanceof Element ? event.target.closest('td:first-child a[href^="/conversations/"]') : null;
+      if (!link || !WIDE.matches || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      const row = link.closest("tr");
+      event.preventDefault();
+      openInPane(Number(row.dataset.conversation), true);
+    });
+    window.addEventListener("popstate", () => {
+      const match = location.pathname.match(/^\/conversations\/(\d+)$/);
+      if (match && WIDE.matches) openInPane(Number(match[1]), false);
+      else location.reload();
+    });
   }
 
   // ---- tickets board -------------------------------------------------------------------------------
@@ -455,6 +573,7 @@
       if (!response.ok) return;
       const here = Number(document.getElementById("conversation")?.dataset.conversation || 0);
       const row = (await response.json()).rows.find((r) => r.conversation_id !== here);
+      if (row && openInPane && WIDE.matches) { openInPane(row.conversation_id, true); return; }
       if (row) location.assign("/conversations/" + row.conversation_id);
       else toast(_("Nobody is waiting."));
     } catch (e) { /* offline for a moment */ }
@@ -498,8 +617,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     startAttention();
-    if (page === "inbox") startInbox();
-    else if (page === "conversation") startConversation();
+    if (page === "inbox" || page === "conversation") startWorkspace();
     else if (page === "tickets") startTickets();
     else if (page === "ticket") startTicket();
     else if (me) connect("");

@@ -458,15 +458,29 @@
     drawMine({text: text}, ref);
     el.text.value = "";
     el.text.style.height = "";
+    lastTyping = 0;  // the next words are a new "typing"
   }
 
   el.composer.addEventListener("submit", function (event) { event.preventDefault(); sendText(); });
   el.text.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendText(); }
   });
+  // "typing": a hint for the agent (shown while a person answers), at most every TYPING_EVERY_MS while the
+  // visitor types (protocol.TYPING_EVERY); sent only on an open connection, never queued: a late one is stale.
+  var TYPING_EVERY_MS = 3000;
+  var lastTyping = 0;
+  function typing() {
+    var now = Date.now();
+    if (!el.text.value.trim() || now - lastTyping < TYPING_EVERY_MS) { return; }
+    if (!(state.ready && state.ws && state.ws.readyState === 1)) { return; }
+    lastTyping = now;
+    state.ws.send(JSON.stringify({type: "typing"}));
+  }
+
   el.text.addEventListener("input", function () {
     el.text.style.height = "auto";
     el.text.style.height = Math.min(el.text.scrollHeight, 128) + "px";
+    typing();
   });
   el.menu.addEventListener("click", function () { send({type: "text", text: "/menu"}); });
 
