@@ -337,8 +337,13 @@ async def console(sessions, bus: EventBus) -> AsyncIterator[str]:
         await server.close()
 
 
+# Each team's walk at one of the two screens issue 12 names: the Chinese team on a phone, the English one on a
+# laptop (the server sends the same words at any width; the walk reads hidden text too).
+VIEWPORTS = {"zh-CN": {"width": 390, "height": 844}, "en-US": {"width": 1366, "height": 768}}
+
+
 async def signed_in(browser, base: str, email: str, locale: str):
-    context = await browser.new_context(locale=locale, timezone_id="Asia/Shanghai")
+    context = await browser.new_context(locale=locale, timezone_id="Asia/Shanghai", viewport=VIEWPORTS[locale])
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     await page.goto(f"{base}/login?next=/profile")
@@ -480,7 +485,7 @@ async def _walk(browser, console: str, sessions, bus: EventBus, language: str) -
     s = await seed(sessions)
     walk = Walk(language)
     locale = "zh-CN" if language == "zh" else "en-US"
-    context = await browser.new_context(locale=locale)
+    context = await browser.new_context(locale=locale, viewport=VIEWPORTS[locale])
     try:
         page = await context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
