@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 
-from aiogram import F, Router
-from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram import Router
+from aiogram.enums import ChatMemberStatus
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot import translate
 from bot.callbacks import unpack_token
+from bot.filters import GroupChat, PrivateChat
 from bot.unit_of_work import PressAnswer
 from dialogs.engine import Identity, process
 from dialogs.inbound import Inbound
@@ -24,8 +25,6 @@ from storage.outbox import enqueue
 from storage.repositories.customers import mark_reachable, mark_unreachable
 from storage.unit_of_work import Work
 
-PRIVATE = F.chat.type == ChatType.PRIVATE
-GROUPS = F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})
 ANY_COMMAND = Command(re.compile(r"[A-Za-z0-9_]{1,32}"))
 # Both languages at once: in a group we do not know whose language to use.
 GROUP_NOTICE = (
@@ -45,7 +44,7 @@ class MalformedUpdate(ValueError):
 
 def commands_router() -> Router:
     router = Router(name="private-commands")
-    router.message.filter(PRIVATE, F.from_user)
+    router.message.filter(PrivateChat())
 
     @router.message(ANY_COMMAND)
     async def on_command(
@@ -61,7 +60,7 @@ def commands_router() -> Router:
 
 def messages_router() -> Router:
     router = Router(name="private-messages")
-    router.message.filter(PRIVATE, F.from_user)
+    router.message.filter(PrivateChat())
 
     @router.message()
     async def on_message(message: Message, work: Work, press: PressAnswer, event_update: Update) -> None:
@@ -76,7 +75,7 @@ def messages_router() -> Router:
 def buttons_router() -> Router:
     router = Router(name="buttons")
 
-    @router.callback_query(F.message.chat.type == ChatType.PRIVATE)
+    @router.callback_query(PrivateChat())
     async def on_press(query: CallbackQuery, work: Work, press: PressAnswer, event_update: Update) -> None:
         # Undecodable or forged data becomes an unknown choice, which the engine answers as "expired".
         token = unpack_token(query.data)
@@ -91,7 +90,7 @@ def buttons_router() -> Router:
 def groups_router() -> Router:
     """Homedesk serves customers one to one; in groups it only says so when asked for /start or /help."""
     router = Router(name="groups")
-    router.message.filter(GROUPS)
+    router.message.filter(GroupChat())
 
     @router.message(Command("start", "help"))
     async def on_group_start(message: Message, work: Work) -> None:
@@ -110,7 +109,7 @@ def membership_router() -> Router:
     it is reachable again at once, so their reminders and alerts resume before they write."""
     router = Router(name="membership")
 
-    @router.my_chat_member(F.chat.type == ChatType.PRIVATE)
+    @router.my_chat_member(PrivateChat())
     async def on_membership(event: ChatMemberUpdated, work: Work) -> None:
         status = event.new_chat_member.status
         if status == ChatMemberStatus.KICKED:
