@@ -184,9 +184,9 @@ async def test_an_idle_sender_reads_and_writes_nothing(sessions):
         original = gate.transaction
 
         @wrap
-        async def counted():  # type: ignore[no-untyped-def]
+        async def counted(**how):  # type: ignore[no-untyped-def]
             opened.append(1)
-            async with original() as session:
+            async with original(**how) as session:
                 yield session
 
         gate.transaction = counted  # type: ignore[method-assign]
