@@ -13,7 +13,8 @@
 4. Resident memory (VmRSS) of `homedesk run` with the demo data loaded (`homedesk seed-demo`) against a bare
    aiogram echo bot (bench/echo_bot.py) as its own process, in the same run, each after the same updates: 50 /start
    from new chats, then 50 requests for listings; both figures, the difference, and whether it is within 60 MB
-   (issue 17). `--only-memory` runs this step alone, `--skip-memory` leaves it out.
+   (issue 17). `--only-memory` runs this step alone, `--skip-memory` leaves it out; `--memory-role bot` (repeatable,
+   with `--memory-role all`) measures a `homedesk run --role bot` process (polling, no console) too.
 5. With --instances N (PostgreSQL only): the same N updates through `homedesk run --role bot` processes in webhook
    mode behind a small balancer (bench/balancer.py), one process, then N, in the same run: updates/s and ratio.
 """
@@ -345,7 +346,7 @@ async def echo_memory(server: Server) -> dict[str, float]:
 async def run_memory(server: Server, workdir: Path, role: str = "all") -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN,
-           "TELEGRAM_API_BASE": server.base, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'homedesk.db'}",
+           "TELEGRAM_API_BASE": server.base, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / f'homedesk-{role}.db'}",
            "CONSOLE_PORT": str(port),
            "LOG_LEVEL": "WARNING"}
     homedesk = [sys.executable, "-m", "homedesk"]
@@ -354,15 +355,16 @@ async def run_memory(server: Server, workdir: Path, role: str = "all") -> dict[s
     process = subprocess.Popen([*homedesk, "run", "--role", role], cwd=workdir, env=env,  # noqa: ASYNC220
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(1200):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.1)
+        if role in ("all", "console"):  # a bot process polling Telegram has no web server: its replies tell
+            async with aiohttp.ClientSession() as http:
+                for _ in range(1200):
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                            if response.status == 200:
+                                break
+                    await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # polling has started
-        idle_kb = await asyncio.to_thread(resident_kb, process.pid)
+        idle_kb = await asyncio.to_thread(resident_kb, process.pid) if role in ("all", "console") else 0
         measured = await settled_rss(server, process.pid, 5_000_000)
     finally:
         process.terminate()
@@ -371,19 +373,23 @@ async def run_memory(server: Server, workdir: Path, role: str = "all") -> dict[s
     return {"idle_mb": idle_kb / 1024, **measured, "seeded": seeded.returncode == 0, "seed_output": failure}
 
 
-async def memory(server: Server, workdir: Path) -> None:
-    """Step 4: the echo baseline, then `homedesk run` with the demo data, in this run; both figures, difference."""
+async def memory(server: Server, workdir: Path, roles: tuple[str, ...] = ("all",)) -> None:
+    """Step 4: the echo baseline, then `homedesk run` (each role asked for) with the demo data, in this run; the
+    figures and the differences."""
     echo = await echo_memory(server)
     print(f"bare aiogram echo (bench/echo_bot.py) resident memory: {echo['start_mb']:.1f} MB after "
           f"{MEMORY_UPDATES} /start, {echo['search_mb']:.1f} MB after {MEMORY_UPDATES} more texts", flush=True)
-    run = await run_memory(server, workdir)
-    note = "" if run["seeded"] else f" (seed-demo failed: {run['seed_output']})"
-    print(f"homedesk run resident memory with demo data: {run['start_mb']:.1f} MB after {MEMORY_UPDATES} /start, "
-          f"{run['search_mb']:.1f} MB after {MEMORY_UPDATES} requests for listings{note}", flush=True)
-    for label, key in (("after /start", "start_mb"), ("after requests", "search_mb")):
-        extra = run[key] - echo[key]
-        verdict = "within" if extra <= MEMORY_BUDGET_MB else "NOT within"
-        print(f"    {label}: homedesk - echo = {extra:+.1f} MB: {verdict} {MEMORY_BUDGET_MB:.0f} MB", flush=True)
+    for role in roles:
+        run = await run_memory(server, workdir, role)
+        note = "" if run["seeded"] else f" (seed-demo failed: {run['seed_output']})"
+        started = f"{run['idle_mb']:.1f} MB started (/healthz answered), " if run["idle_mb"] else ""
+        print(f"homedesk run --role {role} resident memory with demo data: {started}"
+              f"{run['start_mb']:.1f} MB after {MEMORY_UPDATES} /start, {run['search_mb']:.1f} MB after "
+              f"{MEMORY_UPDATES} requests for listings{note}", flush=True)
+        for label, key in (("after /start", "start_mb"), ("after requests", "search_mb")):
+            extra = run[key] - echo[key]
+            verdict = "within" if extra <= MEMORY_BUDGET_MB else "NOT within"
+            print(f"    {label}: homedesk - echo = {extra:+.1f} MB: {verdict} {MEMORY_BUDGET_MB:.0f} MB", flush=True)
 
 
 # -- several instances -----------------------------------------------------------------------------
@@ -469,7 +475,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"Bot API server (own process): {server.base}; {os.cpu_count()} CPUs; database: {where}",
               flush=True)
         if args.only_memory:
-            await memory(server, workdir)
+            await memory(server, workdir, tuple(args.memory_role or ["all"]))
             return
         echo = await bare_echo(server, args.updates, args.chats)
         print(f"(a) bare aiogram echo:   {echo:7.1f} updates/s  ({args.updates} updates, {args.chats} chats)",
@@ -488,7 +494,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"{sent['delivered_per_s']:.1f} delivered/s overall ({sent['steady_per_s']:.1f}/s steady) "
                   f"vs 30/s limit; 429s: {sent['too_many_requests']}", flush=True)
         if not args.skip_memory:
-            await memory(server, workdir)
+            await memory(server, workdir, tuple(args.memory_role or ["all"]))
         if args.instances > 1 and not DATABASE_URL:
             print("--instances needs --database-url (PostgreSQL): SQLite is one process", flush=True)
         elif args.instances > 1:
@@ -509,6 +515,8 @@ if __name__ == "__main__":
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--skip-memory", action="store_true", help="leave out step 4 (memory)")
     group.add_argument("--only-memory", action="store_true", help="step 4 alone: echo baseline and homedesk run")
+    parser.add_argument("--memory-role", action="append", choices=("all", "bot"),
+                        help="the `homedesk run --role` whose memory step 4 measures (repeatable; default all)")
     parser.add_argument("--instances", type=int, default=1,
                         help="also run N `homedesk run --role bot` processes behind a balancer (PostgreSQL)")
     parser.add_argument("--database-url",
