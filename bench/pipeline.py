@@ -1,6 +1,7 @@
 """Benchmark of the Telegram pipeline against the offline Bot API server running in its own process.
 
     python bench/pipeline.py [--updates 2000] [--chats 200] [--rate 100] [--seconds 10] [--broadcast 1500]
+                             [--skip-memory | --only-memory]
 
 1. Throughput: N updates from 200 chats through (a) a bare aiogram echo bot and (b) Homedesk's full pipeline
    (stored inbound update, dialog step, outbox row, delivery), in the same run; updates/s for both, ratio.
@@ -9,7 +10,11 @@
    (server clock: update queued -> reply accepted).
 3. Delivery under Telegram's limits: --broadcast messages to as many chats queued in the outbox, server
    limits on (30/s, 1/s per chat), our sender at its defaults: delivered/s against the 30/s limit, and 429s.
-4. Resident memory of `homedesk run` with the demo data loaded (`homedesk seed-demo`), after a few updates.
+4. Resident memory (VmRSS) of `homedesk run` with the demo data loaded (`homedesk seed-demo`) against a bare
+   aiogram echo bot (bench/echo_bot.py) as its own process, in the same run, each after the same updates: 50 /start
+   from new chats, then 50 requests for listings; both figures, the difference, and whether it is within 60 MB
+   (issue 17). `--only-memory` runs this step alone, `--skip-memory` leaves it out; `--memory-role bot` (repeatable,
+   with `--memory-role all`) measures a `homedesk run --role bot` process (polling, no console) too.
 5. With --instances N (PostgreSQL only): the same N updates through `homedesk run --role bot` processes in webhook
    mode behind a small balancer (bench/balancer.py), one process, then N, in the same run: updates/s and ratio.
 """
@@ -289,35 +294,104 @@ def resident_kb(pid: int) -> int:
     return 0
 
 
-async def run_memory(server: Server, workdir: Path) -> dict[str, Any]:
+MEMORY_BUDGET_MB = 60.0  # issue 17: `homedesk run` within this much of the bare aiogram echo process
+MEMORY_UPDATES = 50  # /start from as many new chats, then as many requests for listings, to each process
+SEARCHES = ("2 bedroom in Wangjing under 12000", "望京两居室 1万2以内", "studio near Guomao, budget 8k")
+
+
+async def _settle(server: Server, timeout: float = 120) -> None:  # noqa: ASYNC109
+    """Until the server has accepted no new message for a second (each update answered, however many replies)."""
+    deadline = time.perf_counter() + timeout
+    last = await server.sent_count()
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(1.0)
+        count = await server.sent_count()
+        if count == last:
+            return
+        last = count
+
+
+async def settled_rss(server: Server, pid: int, first_chat: int) -> dict[str, float]:
+    """Resident memory (VmRSS) of process `pid` after MEMORY_UPDATES /start commands from as many new chats, and
+    again after one request for listings from each of those chats: the same updates for every process measured."""
+    before = await server.sent_count()
+    await server.push([{"chat_id": first_chat + n, "command": "start"} for n in range(MEMORY_UPDATES)])
+    await server.wait_sent(before + MEMORY_UPDATES, timeout=120)
+    await _settle(server)
+    after_start = await asyncio.to_thread(resident_kb, pid)
+    before = await server.sent_count()
+    await server.push([{"chat_id": first_chat + n, "text": SEARCHES[n % len(SEARCHES)]}
+                       for n in range(MEMORY_UPDATES)])
+    await server.wait_sent(before + MEMORY_UPDATES, timeout=120)
+    await _settle(server)
+    after_search = await asyncio.to_thread(resident_kb, pid)
+    return {"start_mb": after_start / 1024, "search_mb": after_search / 1024}
+
+
+async def echo_memory(server: Server) -> dict[str, float]:
+    """The same-run baseline: bench/echo_bot.py (a bare aiogram echo bot) as its own process, same updates."""
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
+        [sys.executable, str(REPO / "bench" / "echo_bot.py"), "--api", server.base, "--token", TOKEN],
+        cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.to_thread(process.stdout.readline)).strip()
+        if line != "ready":
+            raise RuntimeError(f"the echo bot did not start: {line!r}")
+        await asyncio.sleep(0.5)  # its first getUpdates is waiting
+        return await settled_rss(server, process.pid, 5_100_000)
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)
+
+
+async def run_memory(server: Server, workdir: Path, role: str = "all") -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN,
-           "TELEGRAM_API_BASE": server.base, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'homedesk.db'}",
+           "TELEGRAM_API_BASE": server.base, "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / f'homedesk-{role}.db'}",
            "CONSOLE_PORT": str(port),
            "LOG_LEVEL": "WARNING"}
     homedesk = [sys.executable, "-m", "homedesk"]
     seeded = subprocess.run([*homedesk, "seed-demo"], cwd=workdir, env=env, capture_output=True, text=True,  # noqa: ASYNC221
                             check=False)
-    process = subprocess.Popen([*homedesk, "run"], cwd=workdir, env=env,  # noqa: ASYNC220
+    process = subprocess.Popen([*homedesk, "run", "--role", role], cwd=workdir, env=env,  # noqa: ASYNC220
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(1200):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.1)
-        before = await server.sent_count()
-        await server.push([{"chat_id": 5_000_000 + n, "command": "start"} for n in range(50)])
-        await server.wait_sent(before + 50, timeout=120)
-        await asyncio.sleep(1.0)
-        rss_kb = await asyncio.to_thread(resident_kb, process.pid)
+        if role in ("all", "console"):  # a bot process polling Telegram has no web server: its replies tell
+            async with aiohttp.ClientSession() as http:
+                for _ in range(1200):
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                            if response.status == 200:
+                                break
+                    await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # polling has started
+        idle_kb = await asyncio.to_thread(resident_kb, process.pid) if role in ("all", "console") else 0
+        measured = await settled_rss(server, process.pid, 5_000_000)
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 30)
     failure = (seeded.stdout + seeded.stderr).strip().splitlines()[-1:] if seeded.returncode else []
-    return {"rss_mb": rss_kb / 1024, "seeded": seeded.returncode == 0, "seed_output": failure}
+    return {"idle_mb": idle_kb / 1024, **measured, "seeded": seeded.returncode == 0, "seed_output": failure}
+
+
+async def memory(server: Server, workdir: Path, roles: tuple[str, ...] = ("all",)) -> None:
+    """Step 4: the echo baseline, then `homedesk run` (each role asked for) with the demo data, in this run; the
+    figures and the differences."""
+    echo = await echo_memory(server)
+    print(f"bare aiogram echo (bench/echo_bot.py) resident memory: {echo['start_mb']:.1f} MB after "
+          f"{MEMORY_UPDATES} /start, {echo['search_mb']:.1f} MB after {MEMORY_UPDATES} more texts", flush=True)
+    for role in roles:
+        run = await run_memory(server, workdir, role)
+        note = "" if run["seeded"] else f" (seed-demo failed: {run['seed_output']})"
+        started = f"{run['idle_mb']:.1f} MB started (/healthz answered), " if run["idle_mb"] else ""
+        print(f"homedesk run --role {role} resident memory with demo data: {started}"
+              f"{run['start_mb']:.1f} MB after {MEMORY_UPDATES} /start, {run['search_mb']:.1f} MB after "
+              f"{MEMORY_UPDATES} requests for listings{note}", flush=True)
+        for label, key in (("after /start", "start_mb"), ("after requests", "search_mb")):
+            extra = run[key] - echo[key]
+            verdict = "within" if extra <= MEMORY_BUDGET_MB else "NOT within"
+            print(f"    {label}: homedesk - echo = {extra:+.1f} MB: {verdict} {MEMORY_BUDGET_MB:.0f} MB", flush=True)
 
 
 # -- several instances -----------------------------------------------------------------------------
@@ -402,6 +476,9 @@ async def main(args: argparse.Namespace) -> None:
         where = "PostgreSQL" if DATABASE_URL else "SQLite"
         print(f"Bot API server (own process): {server.base}; {os.cpu_count()} CPUs; database: {where}",
               flush=True)
+        if args.only_memory:
+            await memory(server, workdir, tuple(args.memory_role or ["all"]))
+            return
         echo = await bare_echo(server, args.updates, args.chats)
         print(f"(a) bare aiogram echo:   {echo:7.1f} updates/s  ({args.updates} updates, {args.chats} chats)",
               flush=True)
@@ -419,9 +496,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"{sent['delivered_per_s']:.1f} delivered/s overall ({sent['steady_per_s']:.1f}/s steady) "
                   f"vs 30/s limit; 429s: {sent['too_many_requests']}", flush=True)
         if not args.skip_memory:
-            memory = await run_memory(server, workdir)
-            note = "" if memory["seeded"] else f" (seed-demo failed: {memory['seed_output']})"
-            print(f"homedesk run resident memory with demo data: {memory['rss_mb']:.0f} MB{note}", flush=True)
+            await memory(server, workdir, tuple(args.memory_role or ["all"]))
         if args.instances > 1 and not DATABASE_URL:
             print("--instances needs --database-url (PostgreSQL): SQLite is one process", flush=True)
         elif args.instances > 1:
@@ -439,7 +514,11 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--broadcast", type=int, default=1500)
-    parser.add_argument("--skip-memory", action="store_true")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--skip-memory", action="store_true", help="leave out step 4 (memory)")
+    group.add_argument("--only-memory", action="store_true", help="step 4 alone: echo baseline and homedesk run")
+    parser.add_argument("--memory-role", action="append", choices=("all", "bot"),
+                        help="the `homedesk run --role` whose memory step 4 measures (repeatable; default all)")
     parser.add_argument("--instances", type=int, default=1,
                         help="also run N `homedesk run --role bot` processes behind a balancer (PostgreSQL)")
     parser.add_argument("--database-url",

@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from storage import clock
 from storage.db import create_engine, session_factory
@@ -48,6 +47,8 @@ from storage.settings import Settings
 from storage.unit_of_work import Workplace
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from bot.channel import ChannelOptions
 
 log = logging.getLogger("homedesk.app")
@@ -78,7 +79,10 @@ async def verification_tick(workplace: Workplace) -> tuple[int, int]:
 
 
 def _start_scheduler(workplace: Workplace) -> AsyncIOScheduler:
-    """Every periodic job of the process, in one scheduler, each run in its own unit of work."""
+    """Every periodic job of the process, in one scheduler, each run in its own unit of work (APScheduler is
+    imported here: a bot or console process does not load it)."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from dialogs import alerts, reminders
     from storage.services import broadcasts, milestones
 

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching import changes
+from matching import changes, pinyin_table
 from storage.models import District
 from storage.text import CHINESE_CHARACTER, has_chinese
 
@@ -24,6 +24,7 @@ from storage.text import CHINESE_CHARACTER, has_chinese
 # to import) is never needed: these two switches of pypinyin's own leave it out. Set before its first import.
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+pinyin_table.install()  # its single-character table in 1 MB instead of 10 (matching/pinyin_table.py)
 from pypinyin import Style, pinyin  # noqa: E402
 
 # A fuzzy hit is accepted only when it is this good ...
