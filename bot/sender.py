@@ -400,8 +400,11 @@ class OutboxSender:
             call = calls[index]
             probe = await self.circuit.admit()  # waits while Telegram is failing, unless this is the probe
             try:
-                async with self.limiter.sending(row.chat_id, call.weight):
-                    await ticket.take()
+                # The chat's turn first (a wait of up to a second, holding nothing), then the place among the
+                # unconfirmed, then Telegram's: a request that waits for a commit does not hold one of
+                # Telegram's places meanwhile (each is held until a second after the answer).
+                await self.limiter.chat_turn(row.chat_id)
+                async with self.limiter.place(call.weight, ready=ticket.take):
                     message_id = await self._perform(call, probe)
             finally:
                 if probe:
