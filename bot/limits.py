@@ -1,28 +1,31 @@
 """Telegram's sending limits, kept on our side so the server never has to refuse us.
 
-- overall: at most int(global_rate) requests reach Telegram in any sliding second, counted as Telegram counts
-  them (at arrival), and starts at least 1/global_rate apart (smooth, not in bursts).
-  A request holds a place from the moment it may start until one second after its answer came back: while it is
-  out it may arrive at any moment, and once answered it arrived at the latest then. A request starts only when
-  fewer than int(global_rate) places are held (an album takes one place per photo, although Telegram counts
-  it once).
-  Why no second ever holds more (the zero-429 argument): the server counts request q at its arrival a_q, and
-  s_q <= a_q <= d_q, where s_q is when q took its place (before it left) and d_q when its answer came back
-  (after the server counted it); only the order of events and lengths of time matter, so our clock and the
-  server's need not agree. Take any server second (x - 1, x] and the requests R arriving in it, and r the one
-  of them that started last. Every other q in R had taken its place before r did, and its answer came back at
-  d_q >= a_q > x - 1 >= a_r - 1 >= s_r - 1 (or had not come yet): so when r started, q still held its place.
-  r started only with fewer than int(global_rate) places held: |R| <= int(global_rate) <= 30. It holds
-  however late a busy event loop or network delivers a request, and without any bound on requests in flight.
-  The one exception is deliberate: a request unanswered for `slow_request_seconds` counts as answered then,
-  so one hung upload (or a hung Telegram) does not hold its place for the whole request timeout; with the
-  default 29 the one place to spare under Telegram's 30 absorbs such a request arriving late after all.
-  Throughput: each request holds its place for 1 s + its latency L, so the ceiling is
-  int(global_rate) / (1 + L): 28.7/s at 29 with the offline server's few milliseconds.
+- overall: at most N = int(global_rate) requests reach Telegram in any sliding second, counted as Telegram
+  counts them (when each arrives), whatever the latency; starts at least 1/(global_rate + 1) apart, first come
+  first served. Each request holds a place from the moment it may start until one second after its answer
+  came back (while it is out it may arrive at any moment; once answered it arrived at the latest then), and
+  starts only with a place free. An album takes one place per photo, though Telegram counts it once.
 - a private chat (positive id): at least per_chat_seconds between two sends;
 - a group (negative id): at least 60/group_per_minute seconds between two sends;
 - pauses: a 429 pauses the chat (and, for a flood wait, everything) for retry_after.
 Clock and sleep are injectable so tests never wait on wall time.
+
+Why no second at Telegram ever counts more than N (the zero-429 argument; Telegram allows 30). Request q takes
+its place at s_q, before it leaves, arrives at a_q, and its answer comes back at d_q, after the server counted
+it: s_q <= a_q <= d_q. Only the order of these events and lengths of time are used, so our clock and the
+server's need not agree. Take any second (x - 1, x] at the server, the requests R it counts, and r the one of
+them that took its place last. Every other q in R took its place before r, and d_q >= a_q > x - 1 >= a_r - 1
+>= s_r - 1 (or its answer had not come yet), so q still held its place when r took one. r took one only with
+at most N - 1 held: |R| <= N. The argument needs no bound on the requests out at once and holds however late
+a busy loop or network delivers them. The one exception is deliberate: a request unanswered for
+`slow_request_seconds` counts as answered then, so a hung upload (or a hung Telegram) does not hold its place
+until its request times out; should it arrive late after all, the default N = 29 leaves one place to spare
+under Telegram's 30.
+
+Throughput: a place serves one request per 1 s + latency L + however late the start after it freed, so the
+ceiling is N / (1 + L): 28.7/s at N = 29 and L = 10 ms. The spacing (30/s at 29) is faster than that on purpose,
+so it only smooths starts after an idle spell and never binds once the places are busy; a start that woke
+late lets the next few (at most CATCH_UP intervals' worth) catch up instead of pushing every later one back.
 """
 
 from __future__ import annotations
