@@ -126,8 +126,8 @@ class SendLimiter:
                 could = max(could, due)
                 if ready is not None and self._room(now, weight):
                     await ready()
-                    ready, could = None, self._monotonic()  # that took time: look again, as if it just asked
-                    continue
+                    ready = None
+                    continue  # that may have taken time: look again
                 request = self._take_places(now, weight)
                 if request >= 0:
                     # Spacing: the next start is due an interval after this one could have started, so a sleep
