@@ -1,10 +1,11 @@
 """Telegram's sending limits, kept on our side so the server never has to refuse us.
 
 - overall: at most N = int(global_rate) requests reach Telegram in any sliding second, counted as Telegram
-  counts them (when each arrives), whatever the latency; starts at least 1/(global_rate + 1) apart, first come
-  first served. Each request holds a place from the moment it may start until one second after its answer
-  came back (while it is out it may arrive at any moment; once answered it arrived at the latest then), and
-  starts only with a place free. An album takes one place per photo, though Telegram counts it once.
+  counts them (when each arrives), whatever the latency; starts spaced 1/(global_rate + 1) apart (one that
+  woke late is caught up by the next few), first come first served. Each request holds a place from the
+  moment it may start until one second after its answer came back (while it is out it may arrive at any
+  moment; once answered it arrived at the latest then), and starts only with a place free. An album takes
+  one place per photo, though Telegram counts it once.
 - a private chat (positive id): at least per_chat_seconds between two sends;
 - a group (negative id): at least 60/group_per_minute seconds between two sends;
 - pauses: a 429 pauses the chat (and, for a flood wait, everything) for retry_after.
@@ -53,8 +54,8 @@ class SendLimiter:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        # Starts at least 1/(global_rate + 1) apart: smooth, yet never what binds once the window is full (it
-        # lets int(global_rate) start per 1 s + latency), so a late answer does not also delay the next start.
+        # Starts spaced 1/(global_rate + 1) apart: smooth, yet not what binds once the places are busy (they let
+        # int(global_rate) start per 1 s + latency), so the spacing does not add to the places' own waits.
         self.global_interval = 1.0 / (global_rate + 1.0) if global_rate else 0.0
         self.private_interval = per_chat_seconds
         self.group_interval = 60.0 / group_per_minute if group_per_minute else 0.0
