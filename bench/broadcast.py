@@ -162,7 +162,7 @@ async def deliver(count: int, url: str | None, send_rate: float, in_flight: int 
                                  database_url=url or "sqlite+aiosqlite:///unused.db")
         channel = TelegramChannel(settings, sessions, EventBus(),
                                   ChannelOptions(poll_timeout=1, set_commands=False,
-                                                 sender={"poll_interval": 0.05, "max_in_flight_broadcast": in_flight}))
+                                                 sender={"max_in_flight_broadcast": in_flight}))
         await channel.start()
         try:
             stats = await wait_for_receipts(http, base_url, count)

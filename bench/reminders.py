@@ -6,13 +6,13 @@ the largest event-loop stall meanwhile (a 5 ms heartbeat task measures how late 
 Targets: all queued within 5 s, no stall over 100 ms.
 
 Part 2 - delivery: 1,500 reminders queued the same way, then delivered by the bot's real sender (aiogram,
-SEND_RATE_GLOBAL=28 by default, 1/s per chat) through the offline Bot API server (tests/botapi, run as
-its own process like the real Telegram) with Telegram's flood limits switched on.
+SEND_RATE_GLOBAL=29 by default, as in Settings, 1/s per chat) through the offline Bot API server (tests/botapi,
+run as its own process like the real Telegram) with Telegram's flood limits switched on.
 Printed: messages per second from the first to the last accepted message, and the number of 429 answers.
 Target: at least 90 % of Telegram's 30 messages/s (27/s) with zero 429s.
 
 Usage: python -m bench.reminders [--reminders 10000] [--deliver 1500] [--batch 200] [--database-url URL]
-       [--send-rate 28] [--gc-freeze]
+       [--send-rate 29] [--gc-freeze]
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deliver", type=int, default=1_500)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--send-rate", type=float, default=28.0,
+    parser.add_argument("--send-rate", type=float, default=29.0,
                         help="SEND_RATE_GLOBAL for the sender (Settings' default is 29; Telegram allows 30)")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after warm-up, as a long-running process may do after start-up")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import math
@@ -283,8 +284,7 @@ class OutboxSender:
     async def _claim(self, limit: int, *, waiting_too: bool) -> int:
         """Claim up to `limit` rows; returns how many, or -1 when it asked for fewer than `limit` (room for
         broadcasts) and got all it asked for (there may be more ready rows right now)."""
-        room = self.max_in_flight_broadcast - sum(1 for row in self._held.values()
-                                                  if row.priority >= PRIORITY_BROADCAST)
+        room = self._broadcast_room()
         if room < max(1, self.max_in_flight_broadcast // 2):
             room = 0  # refill in halves: one claim per several broadcasts, not one per message
         # With room for broadcasts, one claim in priority order, no more rows than that room (so no more
@@ -302,14 +302,21 @@ class OutboxSender:
             self._held[row.id] = row
             task = asyncio.create_task(self._deliver_safely(row), name=f"outbox-{row.id}")
             self._tasks.add(task)
-            task.add_done_callback(self._finished)
+            task.add_done_callback(functools.partial(self._finished, broadcast=row.priority >= PRIORITY_BROADCAST))
         if rows and len(rows) == asked < limit and any(row.priority < PRIORITY_BROADCAST for row in rows):
             return -1
         return len(rows)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[None], *, broadcast: bool = False) -> None:
         self._tasks.discard(task)
-        self._wakeup.set()  # the chat's next row is claimable now
+        if not broadcast or self._broadcast_room() >= max(1, self.max_in_flight_broadcast // 2):
+            self._wakeup.set()  # the chat's next row is claimable now, or it is time to refill notices
+        # A notice's row leaves no next row behind in its chat: looking for one after each would cost a read per
+        # message at 29/s. Replies queued meanwhile wake the sender themselves (or the next poll finds them).
+
+    def _broadcast_room(self) -> int:
+        return self.max_in_flight_broadcast - sum(1 for row in self._held.values()
+                                                  if row.priority >= PRIORITY_BROADCAST)
 
     # -- recording outcomes: committed as soon as they are known ----------------------------------------
 
@@ -400,8 +407,11 @@ class OutboxSender:
             call = calls[index]
             probe = await self.circuit.admit()  # waits while Telegram is failing, unless this is the probe
             try:
-                async with self.limiter.sending(row.chat_id, call.weight):
-                    await ticket.take()
+                # The chat's turn first (a wait of up to a second, holding nothing), then the place among the
+                # unconfirmed, then Telegram's: a request that waits for a commit does not hold one of
+                # Telegram's places meanwhile (each is held until a second after the answer).
+                await self.limiter.chat_turn(row.chat_id)
+                async with self.limiter.place(call.weight, ready=ticket.take):
                     message_id = await self._perform(call, probe)
             finally:
                 if probe:

@@ -203,3 +203,31 @@ async def test_an_idle_sender_reads_and_writes_nothing(sessions):
             await asyncio.gather(task, return_exceptions=True)
             await bot.session.close()
     assert idle <= 2, f"{idle} write transactions while idle (start-up recovery only)"
+
+
+async def test_a_notice_costs_a_claim_look_per_refill_not_per_message(sessions, monkeypatch):
+    """At 29 messages a second a read per finished notice row would be 29 reads a second of the sender's own: a
+    notice's row leaves no next row in its chat, so the sender looks again only when it is time to refill."""
+    from storage import outbox_rows
+
+    count = 160
+    await seed_owners(sessions, list(range(34_000_001, 34_000_001 + count)))
+    await schedule_notice(sessions)
+    assert await broadcasts.tick(workplace_for(sessions)) == count
+    looks = []
+    original = outbox_rows.due_exists
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        looks.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_rows, "due_exists", counted)
+    fast = FastClock()
+    async with telegram(fast) as server, running_sender(server, sessions, fast) as sender:
+        sender.poll_interval = 60.0  # polls too rare to matter: every look comes from the sender's own wake-ups
+        await eventually(lambda: len(server.receipts) >= count, timeout=60, what="the notice sent")
+        seen = len(looks)
+    assert server.too_many_requests == 0
+    # About one look per refill (every max_in_flight_broadcast // 2 = 8 rows, 20 here, plus the start and the
+    # end of the queue), not one per row (160: what it was before).
+    assert seen <= count // 4, f"{seen} looks for {count} notice rows"

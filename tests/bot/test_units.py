@@ -45,8 +45,8 @@ async def test_global_rate_never_exceeds_thirty_in_any_second():
     clock = VirtualClock()
     times = await grant_times(limiter(clock, global_rate=29), clock, list(range(1, 200)))
     for i, start in enumerate(times):
-        assert sum(1 for t in times[i:] if t < start + 1.0) <= 28
-    assert len(times) / times[-1] >= 27  # and not much slower than the limit allows
+        assert sum(1 for t in times[i:] if t < start + 1.0) <= 29
+    assert len(times) / times[-1] >= 28.5  # and not much slower than the limit allows
 
 
 async def test_one_message_per_second_per_private_chat_and_twenty_a_minute_per_group():
