@@ -33,6 +33,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import random
 import re
 import statistics
@@ -84,11 +85,36 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.asynccontextmanager
+async def own_postgres_database(url: str) -> AsyncIterator[str]:
+    """A new, empty database next to --database-url's, dropped afterwards: the bench never drops the tables of a
+    database others use (the shared `test` database of the test suite)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from storage.db import create_engine
+
+    name = f"bench_relay_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
 async def database(url: str | None) -> AsyncIterator[tuple[str, object]]:
     from storage.db import create_engine, session_factory
     from storage.models import Base
 
-    with tempfile.TemporaryDirectory() as directory:
+    async with contextlib.AsyncExitStack() as stack:
+        directory = stack.enter_context(tempfile.TemporaryDirectory())
+        if url and url.startswith("postgresql"):
+            url = await stack.enter_async_context(own_postgres_database(url))
         url = url or f"sqlite+aiosqlite:///{Path(directory) / 'relay.db'}"
         engine = create_engine(url)
         async with engine.begin() as connection:
