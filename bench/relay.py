@@ -168,9 +168,13 @@ class Agent:
     """An agent with the conversation open: its live socket, and its replies over the HTTP reply route. The
     baseline's agents (login=False) do the same without signing in."""
 
-    def __init__(self, base: str, email: str, conversation_id: int, login: bool = True) -> None:
+    def __init__(self, base: str, email: str, conversation_id: int, login: bool = True, index: int = 0) -> None:
         self.base, self.email, self.conversation_id, self.login = base, email, conversation_id, login
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        # Each agent signs in "through a proxy" from an address of its own, as in bench/webchat.py: the console
+        # paces sign-ins per address (2 at once, 4 waiting), and 100 agents on 127.0.0.1 would be one address.
+        address = f"10.11.{index // 250}.{index % 250 + 1}"
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          headers={"X-Forwarded-For": address})
         self.csrf = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
 
@@ -182,11 +186,20 @@ class Agent:
         await self.ws.receive_json(timeout=10)  # hello
 
     async def _log_in(self) -> None:
-        async with self.http.get(f"{self.base}/login") as response:
-            token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
-        async with self.http.post(f"{self.base}/login", data={"email": self.email, "password": PASSWORD,
-                                                               "csrf_token": token, "next": "/profile"}) as response:
-            self.csrf = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+        for _ in range(20):
+            async with self.http.get(f"{self.base}/login") as response:
+                token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+            form = {"email": self.email, "password": PASSWORD, "csrf_token": token, "next": "/profile"}
+            async with self.http.post(f"{self.base}/login", data=form) as response:
+                if response.status == 429:  # paced by the console's sign-in limiter: wait as a browser would
+                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                    continue
+                found = CSRF_RE.search(await response.text())
+                if found is None or response.status != 200 or response.url.path != "/profile":
+                    raise RuntimeError(f"{self.email} could not sign in: {response.status} {response.url.path}")
+                self.csrf = found.group(1)
+                return
+        raise RuntimeError(f"{self.email} could not sign in")
 
     async def reply(self, text: str, done: dict[str, float], token: str) -> None:
         async with self.http.post(f"{self.base}/conversations/{self.conversation_id}/reply", data={"text": text},
@@ -212,7 +225,8 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
 
     cheap_password_hashing()
     settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api_base, database_url=url,
-                             console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0)
+                             console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0,
+                             trusted_proxies="127.0.0.1")  # the agents' own addresses (X-Forwarded-For)
     channel = TelegramChannel(settings, sessions, bus, ChannelOptions(
         limiter=SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0), poll_timeout=5,
         set_commands=False))
@@ -323,7 +337,8 @@ async def run_load(args, api, customers, seeded, base: str, samples: Samples,  #
                    tag: str, login: bool = True) -> None:
     """Customers write, agents answer, for --duration; the latencies go into `samples`. `tag` starts every
     customer and agent token of this run, so that runs against the same Bot API server never mix."""
-    agents = [Agent(base, email, conversation_id, login) for conversation_id, _, email in seeded]
+    agents = [Agent(base, email, conversation_id, login, index) for index, (conversation_id, _, email)
+              in enumerate(seeded)]
     for batch in range(0, len(agents), 20):
         await asyncio.gather(*(a.sign_in() for a in agents[batch:batch + 20]))
     system = "Homedesk" if login else "baseline"
