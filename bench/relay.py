@@ -202,10 +202,14 @@ class Agent:
         raise RuntimeError(f"{self.email} could not sign in")
 
     async def reply(self, text: str, done: dict[str, float], token: str) -> None:
-        async with self.http.post(f"{self.base}/conversations/{self.conversation_id}/reply", data={"text": text},
-                                  headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"}) as response:
-            if response.status != 200:
-                raise RuntimeError(f"reply refused: {response.status} {await response.text()}")
+        try:
+            async with self.http.post(f"{self.base}/conversations/{self.conversation_id}/reply",
+                                      data={"text": text},
+                                      headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"}) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"reply refused: {response.status} {await response.text()}")
+        except aiohttp.ClientError:  # still waiting when the system stopped: counted as lost
+            return
         done[token] = time.time()
 
     async def close(self) -> None:
