@@ -16,8 +16,8 @@ bot.send_message), measured by the same agents and the same code; the ratios Hom
 `--skip-baseline` leaves it out.
 
 The sender runs without deliberate pacing (the per-chat and global limiters are off: the issue measures the
-pipeline, not Telegram's flood limits). In one process the console wakes the bot's sender when it queues a
-reply (the bench subscribes to `message.new` direction=out events, as `homedesk run` can); `--no-wake` shows
+pipeline, not Telegram's flood limits). The bot and the console share one workplace (one write gate, the sender
+woken by every committed unit of work), as `homedesk run` wires them; `--no-wake` shows
 the pure polling figure instead.
 
 Usage: python -m bench.relay [--conversations 100] [--interval 3] [--duration 30] [--database-url URL]
@@ -224,24 +224,31 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
     """The system under test: the bot channel (polling, dialogs, outbox sender) and the console. Yields its URL."""
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
+    from dialogs.notices import NOTICES
     from staff_console.app import create_app
+    from storage.gate import WriteGate
     from storage.settings import load_settings
+    from storage.unit_of_work import Workplace
 
     cheap_password_hashing()
     settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api_base, database_url=url,
                              console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0,
                              trusted_proxies="127.0.0.1")  # the agents' own addresses (X-Forwarded-For)
+    # One workplace for both, as `homedesk run` builds it: the console's units of work queue at the same write
+    # gate as the bot's (on SQLite, staff actions go ahead of customers' updates there), and every commit wakes
+    # the sender. With a workplace each, the two gates met only at SQLite's file lock.
+    workplace = Workplace(WriteGate(sessions), bus, settings, NOTICES)
     channel = TelegramChannel(settings, sessions, bus, ChannelOptions(
         limiter=SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0), poll_timeout=5,
-        set_commands=False))
+        set_commands=False), workplace=workplace)
+    if not wake:
+        workplace.on_committed.remove(channel.sender.wake)
     await channel.start()
-    runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus))
+    runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus, workplace=workplace))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     tasks = [asyncio.create_task(watch_published(bus, published))]
-    if wake:
-        tasks.append(asyncio.create_task(wake_sender(bus, channel)))
     try:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
@@ -410,15 +417,6 @@ async def run_load(args, api, customers, seeded, base: str, samples: Samples,  #
         if token in reply_done:
             samples.reply_request.append((reply_done[token] - started) * 1000)
             samples.sender_side.append((arrivals[token] - reply_done[token]) * 1000)
-
-
-async def wake_sender(bus, channel) -> None:  # type: ignore[no-untyped-def]
-    """Console replies are queued by another component; tell the sender at once instead of at its next poll."""
-    async with bus.subscribe() as events:
-        while True:
-            event = await events.get()
-            if event.kind == "message.new" and event.data.get("direction") == "out":
-                channel.sender.wake()
 
 
 async def watch_published(bus, published: dict[int, float]) -> None:  # type: ignore[no-untyped-def]
