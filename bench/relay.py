@@ -9,12 +9,19 @@ Two latencies are printed:
   inbound  = update handed out by the Bot API server (getUpdates)  -> the agent's WebSocket receives it
   outbound = the agent's reply request starts                     -> its sendMessage reaches the Bot API server
 
+Baseline, measured in the same run with the same load (conversations, interval, duration) and the same offline
+Bot API server: the relay made of the bare libraries (bench/relay_baseline.py: a bare aiogram bot forwarding each
+customer text to the agent's socket on a bare aiohttp WebSocket server, and a bare aiohttp reply route calling
+bot.send_message), measured by the same agents and the same code; the ratios Homedesk / baseline are printed.
+`--skip-baseline` leaves it out.
+
 The sender runs without deliberate pacing (the per-chat and global limiters are off: the issue measures the
-pipeline, not Telegram's flood limits). In one process the console wakes the bot's sender when it queues a
-reply (the bench subscribes to `message.new` direction=out events, as `homedesk run` can); `--no-wake` shows
+pipeline, not Telegram's flood limits). The bot and the console share one workplace (one write gate, the sender
+woken by every committed unit of work), as `homedesk run` wires them; `--no-wake` shows
 the pure polling figure instead.
 
 Usage: python -m bench.relay [--conversations 100] [--interval 3] [--duration 30] [--database-url URL]
+                             [--redis-url URL] [--skip-baseline]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import random
 import re
 import statistics
@@ -77,11 +85,36 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.asynccontextmanager
+async def own_postgres_database(url: str) -> AsyncIterator[str]:
+    """A new, empty database next to --database-url's, dropped afterwards: the bench never drops the tables of a
+    database others use (the shared `test` database of the test suite)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from storage.db import create_engine
+
+    name = f"bench_relay_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
 async def database(url: str | None) -> AsyncIterator[tuple[str, object]]:
     from storage.db import create_engine, session_factory
     from storage.models import Base
 
-    with tempfile.TemporaryDirectory() as directory:
+    async with contextlib.AsyncExitStack() as stack:
+        directory = stack.enter_context(tempfile.TemporaryDirectory())
+        if url and url.startswith("postgresql"):
+            url = await stack.enter_async_context(own_postgres_database(url))
         url = url or f"sqlite+aiosqlite:///{Path(directory) / 'relay.db'}"
         engine = create_engine(url)
         async with engine.begin() as connection:
@@ -132,27 +165,51 @@ async def seed(sessions, customers, conversations: int) -> list[tuple[int, int, 
 
 
 class Agent:
-    def __init__(self, base: str, email: str, conversation_id: int) -> None:
-        self.base, self.email, self.conversation_id = base, email, conversation_id
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    """An agent with the conversation open: its live socket, and its replies over the HTTP reply route. The
+    baseline's agents (login=False) do the same without signing in."""
+
+    def __init__(self, base: str, email: str, conversation_id: int, login: bool = True, index: int = 0) -> None:
+        self.base, self.email, self.conversation_id, self.login = base, email, conversation_id, login
+        # Each agent signs in "through a proxy" from an address of its own, as in bench/webchat.py: the console
+        # paces sign-ins per address (2 at once, 4 waiting), and 100 agents on 127.0.0.1 would be one address.
+        address = f"10.11.{index // 250}.{index % 250 + 1}"
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          headers={"X-Forwarded-For": address})
         self.csrf = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def sign_in(self) -> None:
-        async with self.http.get(f"{self.base}/login") as response:
-            token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
-        async with self.http.post(f"{self.base}/login", data={"email": self.email, "password": PASSWORD,
-                                                               "csrf_token": token, "next": "/profile"}) as response:
-            self.csrf = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+        if self.login:
+            await self._log_in()
         self.ws = await self.http.ws_connect(f"{self.base}/ws?conversation={self.conversation_id}",
                                              headers={"Origin": self.base})
         await self.ws.receive_json(timeout=10)  # hello
 
+    async def _log_in(self) -> None:
+        for _ in range(20):
+            async with self.http.get(f"{self.base}/login") as response:
+                token = CSRF_RE.search(await response.text()).group(1)  # type: ignore[union-attr]
+            form = {"email": self.email, "password": PASSWORD, "csrf_token": token, "next": "/profile"}
+            async with self.http.post(f"{self.base}/login", data=form) as response:
+                if response.status == 429:  # paced by the console's sign-in limiter: wait as a browser would
+                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                    continue
+                found = CSRF_RE.search(await response.text())
+                if found is None or response.status != 200 or response.url.path != "/profile":
+                    raise RuntimeError(f"{self.email} could not sign in: {response.status} {response.url.path}")
+                self.csrf = found.group(1)
+                return
+        raise RuntimeError(f"{self.email} could not sign in")
+
     async def reply(self, text: str, done: dict[str, float], token: str) -> None:
-        async with self.http.post(f"{self.base}/conversations/{self.conversation_id}/reply", data={"text": text},
-                                  headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"}) as response:
-            if response.status != 200:
-                raise RuntimeError(f"reply refused: {response.status} {await response.text()}")
+        try:
+            async with self.http.post(f"{self.base}/conversations/{self.conversation_id}/reply",
+                                      data={"text": text},
+                                      headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"}) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"reply refused: {response.status} {await response.text()}")
+        except aiohttp.ClientError:  # still waiting when the system stopped: counted as lost
+            return
         done[token] = time.time()
 
     async def close(self) -> None:
@@ -167,23 +224,31 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
     """The system under test: the bot channel (polling, dialogs, outbox sender) and the console. Yields its URL."""
     from bot.channel import ChannelOptions, TelegramChannel
     from bot.limits import SendLimiter
+    from dialogs.notices import NOTICES
     from staff_console.app import create_app
+    from storage.gate import WriteGate
     from storage.settings import load_settings
+    from storage.unit_of_work import Workplace
 
     cheap_password_hashing()
     settings = load_settings(telegram_bot_token=TOKEN, telegram_api_base=api_base, database_url=url,
-                             console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0)
+                             console_secret=base64.urlsafe_b64encode(b"b" * 32).decode(), handoff_tick_seconds=0,
+                             trusted_proxies="127.0.0.1")  # the agents' own addresses (X-Forwarded-For)
+    # One workplace for both, as `homedesk run` builds it: the console's units of work queue at the same write
+    # gate as the bot's (on SQLite, staff actions go ahead of customers' updates there), and every commit wakes
+    # the sender. With a workplace each, the two gates met only at SQLite's file lock.
+    workplace = Workplace(WriteGate(sessions), bus, settings, NOTICES)
     channel = TelegramChannel(settings, sessions, bus, ChannelOptions(
         limiter=SendLimiter(global_rate=None, per_chat_seconds=0.0, group_per_minute=0), poll_timeout=5,
-        set_commands=False))
+        set_commands=False), workplace=workplace)
+    if not wake:
+        workplace.on_committed.remove(channel.sender.wake)
     await channel.start()
-    runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus))
+    runner = web.AppRunner(create_app(settings=settings, sessions=sessions, bus=bus, workplace=workplace))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     tasks = [asyncio.create_task(watch_published(bus, published))]
-    if wake:
-        tasks.append(asyncio.create_task(wake_sender(bus, channel)))
     try:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
@@ -196,7 +261,15 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
 
 
 async def serve(args: argparse.Namespace) -> None:
-    """Child process: run the system until the parent closes stdin, then write the publish times."""
+    """Child process: run the system (or the baseline) until the parent closes stdin, then write the publish
+    times."""
+    if args.baseline:
+        from bench.relay_baseline import bare_relay
+
+        async with bare_relay(args.api_base, TOKEN) as base:
+            print(f"READY {base}", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        return
     from storage.db import create_engine, session_factory
     from storage.events import create_event_bus
 
@@ -214,12 +287,14 @@ async def serve(args: argparse.Namespace) -> None:
 
 @contextlib.asynccontextmanager
 async def system_in_child(args: argparse.Namespace, url: str, api_base: str,
-                          published: dict[int, float]) -> AsyncIterator[str]:
+                          published: dict[int, float], baseline: bool = False) -> AsyncIterator[str]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         published_file = handle.name
-    command = [sys.executable, "-m", "bench.relay", "--serve", "--database-url", url, "--api-base", api_base,
-               "--published-file", published_file, *(["--redis-url", args.redis_url] if args.redis_url else []),
-               *([] if args.wake else ["--no-wake"])]
+    system_options = ["--baseline"] if baseline else [
+        "--database-url", url, *(["--redis-url", args.redis_url] if args.redis_url else []),
+        *([] if args.wake else ["--no-wake"])]
+    command = [sys.executable, "-m", "bench.relay", "--serve", "--api-base", api_base,
+               "--published-file", published_file, *system_options]
     child = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.PIPE,
                                                  stdout=asyncio.subprocess.PIPE)
     assert child.stdout is not None and child.stdin is not None
@@ -237,16 +312,25 @@ async def system_in_child(args: argparse.Namespace, url: str, api_base: str,
         await asyncio.to_thread(Path(published_file).unlink, missing_ok=True)
 
 
-async def run(args: argparse.Namespace) -> Samples:
+async def run(args: argparse.Namespace) -> tuple[Samples, Samples | None]:
+    """Homedesk's samples, and the baseline's (None with --skip-baseline), measured in this order."""
+    from bench.relay_baseline import bare_relay
     from storage.events import EventBus, create_event_bus
     from tests.botapi import BotApiServer
 
     samples = Samples()
+    baseline = None if args.skip_baseline else Samples()
     published: dict[int, float] = {}  # inbound message id -> when the bot published message.new
     async with contextlib.AsyncExitStack() as stack:
-        url, sessions = await stack.enter_async_context(database(args.database_url))
         api = await stack.enter_async_context(BotApiServer(token=TOKEN, limits=None))
         customers = [api.customer(first_name=f"Customer {i}") for i in range(args.conversations)]
+        if baseline is not None:  # first, like bench/pipeline.py's echo; its tokens start with "b"
+            bare = bare_relay(api.base_url, TOKEN) if args.single_process else \
+                system_in_child(args, "", api.base_url, {}, baseline=True)
+            async with bare as base:
+                chats = [(c.chat_id, c.chat_id, "") for c in customers]
+                await run_load(args, api, customers, chats, base, baseline, tag="b", login=False)
+        url, sessions = await stack.enter_async_context(database(args.database_url))
         seeded = await seed(sessions, customers, args.conversations)
         if args.single_process:
             bus: EventBus = create_event_bus(args.redis_url)
@@ -255,16 +339,21 @@ async def run(args: argparse.Namespace) -> Samples:
             base = await stack.enter_async_context(system(url, api.base_url, sessions, bus, args.wake, published))
         else:
             base = await stack.enter_async_context(system_in_child(args, url, api.base_url, published))
-        await run_load(args, api, customers, seeded, base, samples)
+        await run_load(args, api, customers, seeded, base, samples, tag="h")
     samples.split_inbound(published)  # the publish times are known once the system has stopped
-    return samples
+    return samples, baseline
 
 
-async def run_load(args, api, customers, seeded, base: str, samples: Samples) -> None:  # type: ignore[no-untyped-def]
-    agents = [Agent(base, email, conversation_id) for conversation_id, _, email in seeded]
+async def run_load(args, api, customers, seeded, base: str, samples: Samples,  # type: ignore[no-untyped-def]
+                   tag: str, login: bool = True) -> None:
+    """Customers write, agents answer, for --duration; the latencies go into `samples`. `tag` starts every
+    customer and agent token of this run, so that runs against the same Bot API server never mix."""
+    agents = [Agent(base, email, conversation_id, login, index) for index, (conversation_id, _, email)
+              in enumerate(seeded)]
     for batch in range(0, len(agents), 20):
         await asyncio.gather(*(a.sign_in() for a in agents[batch:batch + 20]))
-    print(f"{len(agents)} agents signed in with live sockets; running {args.duration:.0f} s ...", file=sys.stderr)
+    system = "Homedesk" if login else "baseline"
+    print(f"{system}: {len(agents)} agents with live sockets; running {args.duration:.0f} s ...", file=sys.stderr)
     sent_at: dict[str, int] = {}  # customer token -> update_id
     received: dict[str, tuple[float, int]] = {}  # customer token -> (socket time, message id)
     reply_started: dict[str, float] = {}
@@ -285,7 +374,7 @@ async def run_load(args, api, customers, seeded, base: str, samples: Samples) ->
             received[body["message"]["text"].split()[0]] = (time.time(), body["message"]["id"])
             incoming += 1
             if time.monotonic() < stop_at and incoming % args.reply_every == 0:
-                token = f"a{index}-{next(seq)}"
+                token = f"{tag}a{index}-{next(seq)}"
                 reply_started[token] = time.time()
                 task = asyncio.create_task(agent.reply(f"{token} thanks, checking", reply_done, token))
                 pending.add(task)
@@ -295,7 +384,7 @@ async def run_load(args, api, customers, seeded, base: str, samples: Samples) ->
         await asyncio.sleep(random.uniform(0, args.interval))  # noqa: S311 - spread the first messages
         k = 0
         while time.monotonic() < stop_at:
-            token = f"c{index}-{k}"
+            token = f"{tag}c{index}-{k}"
             sent_at[token] = customer.send_text(f"{token} is the flat still available?")["update_id"]
             k += 1
             await asyncio.sleep(args.interval * random.uniform(0.8, 1.2))  # noqa: S311
@@ -330,15 +419,6 @@ async def run_load(args, api, customers, seeded, base: str, samples: Samples) ->
             samples.sender_side.append((arrivals[token] - reply_done[token]) * 1000)
 
 
-async def wake_sender(bus, channel) -> None:  # type: ignore[no-untyped-def]
-    """Console replies are queued by another component; tell the sender at once instead of at its next poll."""
-    async with bus.subscribe() as events:
-        while True:
-            event = await events.get()
-            if event.kind == "message.new" and event.data.get("direction") == "out":
-                channel.sender.wake()
-
-
 async def watch_published(bus, published: dict[int, float]) -> None:  # type: ignore[no-untyped-def]
     async with bus.subscribe() as events:
         while True:
@@ -347,7 +427,18 @@ async def watch_published(bus, published: dict[int, float]) -> None:  # type: ig
                 published[int(event.data["message_id"])] = time.time()
 
 
-def report(samples: Samples, args: argparse.Namespace) -> None:
+def ratios(samples: Samples, baseline: Samples) -> dict[str, tuple[float, float]]:
+    """Homedesk / baseline for each latency: (p50 ratio, p99 ratio); nan where either side has no sample."""
+    def ratio(ours: list[float], bare: list[float], q: float) -> float:
+        denominator = percentile(bare, q)
+        return percentile(ours, q) / denominator if denominator > 0 else float("nan")
+
+    return {name: (ratio(ours, bare, 50), ratio(ours, bare, 99))
+            for name, ours, bare in (("inbound", samples.inbound, baseline.inbound),
+                                     ("outbound", samples.outbound, baseline.outbound))}
+
+
+def report(samples: Samples, baseline: Samples | None, args: argparse.Namespace) -> None:
     def line(name: str, values: list[float], lost: int) -> str:
         return (f"{name:<9} n={len(values):<6} p50={percentile(values, 50):7.1f} ms  "
                 f"p99={percentile(values, 99):7.1f} ms  max={max(values, default=float('nan')):7.1f} ms  "
@@ -366,6 +457,14 @@ def report(samples: Samples, args: argparse.Namespace) -> None:
                          ("  outbound: reply request (console, committed)", samples.reply_request),
                          ("  outbound: committed -> sendMessage at server", samples.sender_side)):
         print(f"{name:<50} {percentile(values, 50):7.1f} / {percentile(values, 99):7.1f}")
+    if baseline is None:
+        return
+    print("baseline, same run, same load and Bot API server: bare aiogram bot -> bare aiohttp WebSocket "
+          "(dict chat -> socket); bare aiohttp POST route -> bot.send_message")
+    print(line("inbound", baseline.inbound, baseline.lost_inbound))
+    print(line("outbound", baseline.outbound, baseline.lost_outbound))
+    print("ratio Homedesk / baseline (p50, p99): " + "; ".join(
+        f"{name} {p50:.1f}x, {p99:.1f}x" for name, (p50, p99) in ratios(samples, baseline).items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,7 +478,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-wake", dest="wake", action="store_false")
     parser.add_argument("--single-process", action="store_true",
                         help="run the bot and console in this process too (default: a child process)")
+    parser.add_argument("--skip-baseline", action="store_true",
+                        help="leave out the bare aiogram + aiohttp baseline measured in the same run")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)  # with --serve: the bare relay
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
     parser.add_argument("--published-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -387,8 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         asyncio.run(serve(args))
         return 0
-    samples = asyncio.run(run(args))
-    report(samples, args)
+    samples, baseline = asyncio.run(run(args))
+    report(samples, baseline, args)
     return 0
 
 
