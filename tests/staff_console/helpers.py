@@ -1,4 +1,5 @@
-"""Putting customers in the queue the way the bot does: storage services, commit, then publish."""
+"""Putting customers in the queue the way the bot does (storage services, commit, then publish), and signing a
+staff member in through the browser."""
 
 from __future__ import annotations
 
@@ -13,6 +14,21 @@ from storage.repositories import conversations, customers
 from storage.services import handoff
 
 _users = itertools.count(9000)
+
+
+async def sign_in(context, base: str, email: str, path: str, password: str):  # noqa: ANN001, ANN201
+    """A new page of `context` signed in as `email` and landed on `path` with its live channel on."""
+    from tests.conftest import TIMEOUT_MS
+
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{base}/login?next={path}")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}{path}")
+    await page.wait_for_selector("#live-state.on")
+    return page
 
 
 async def waiting_customer(

@@ -11,7 +11,7 @@ from storage.models import Conversation, Staff
 from storage.services import handoff
 from tests.conftest import TIMEOUT_MS, requires_chromium
 from tests.staff_console.conftest import PASSWORD
-from tests.staff_console.helpers import customer_writes, waiting_customer
+from tests.staff_console.helpers import customer_writes, sign_in, waiting_customer
 from tests.workplace import workplace_for
 
 pytestmark = requires_chromium
@@ -28,15 +28,7 @@ Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
 
 
 async def _sign_in(context, base: str, email: str, path: str):
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    await page.goto(f"{base}/login?next={path}")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}{path}")
-    await page.wait_for_selector("#live-state.on")
-    return page
+    return await sign_in(context, base, email, path, PASSWORD)
 
 
 async def _no_sideways_scrolling(page) -> None:

@@ -24,9 +24,9 @@ from storage.models import Conversation, Customer
 from storage.services import handoff
 from storage.unit_of_work import Workplace
 from tests.bot.webchat.conftest import make_chat  # noqa: F401 - the web chat on the console's web server
-from tests.conftest import TIMEOUT_MS, requires_chromium
+from tests.conftest import requires_chromium
 from tests.staff_console.conftest import PASSWORD, console_settings
-from tests.staff_console.helpers import customer_writes, waiting_customer
+from tests.staff_console.helpers import customer_writes, sign_in, waiting_customer
 from tests.workplace import SETTINGS, workplace_for
 
 pytestmark = requires_chromium
@@ -44,15 +44,7 @@ async def _signed_in(browser, base: str, screen: str, path: str, email: str = "a
     context = await browser.new_context(**options)
     if fake_clock:  # the page's timers run on Playwright's clock, moved on by the test
         await context.clock.install()
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    await page.goto(f"{base}/login?next={path}")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}{path}")
-    await page.wait_for_selector("#live-state.on")
-    return context, page
+    return context, await sign_in(context, base, email, path, PASSWORD)
 
 
 async def _no_sideways_scrolling(page, screen: str) -> None:
