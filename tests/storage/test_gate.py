@@ -55,16 +55,31 @@ async def test_a_waiter_cancelled_after_its_turn_came_passes_it_on() -> None:
     assert order == ["second"] and not lock.locked
 
 
+async def test_with_places_several_hold_at_once_and_ahead_still_goes_first() -> None:
+    lock = TurnLock(places=2)
+    order: list[str] = []
+    await lock.acquire()
+    await lock.acquire()  # both places taken
+    assert lock.locked
+    tasks = [asyncio.create_task(_queue(lock, order, name)) for name in ("h1", "h2")]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(_queue(lock, order, "send", ahead=True)))
+    await asyncio.sleep(0)
+    lock.release()
+    await asyncio.sleep(0)
+    assert order == ["send"]
+    lock.release()
+    await asyncio.gather(*tasks)
+    assert order == ["send", "h1", "h2"] and not lock.locked
+
+
 def test_releasing_a_free_lock_is_a_bug() -> None:
     with pytest.raises(RuntimeError):
         TurnLock().release()
 
 
-async def test_the_gate_runs_one_sqlite_writer_at_a_time(tmp_path) -> None:  # noqa: ANN001
-    from storage.db import create_engine, session_factory
-
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gate.db'}")
-    gate = WriteGate(session_factory(engine))
+async def test_the_gate_runs_one_writer_on_sqlite_and_a_few_on_postgres(any_sessions, backend: str) -> None:  # noqa: ANN001
+    gate = WriteGate(any_sessions, postgres_places=3)
     inside = 0
     most = 0
 
@@ -77,5 +92,4 @@ async def test_the_gate_runs_one_sqlite_writer_at_a_time(tmp_path) -> None:  # n
             inside -= 1
 
     await asyncio.gather(*(write(n % 3 == 0) for n in range(12)))
-    await engine.dispose()
-    assert most == 1
+    assert most == (1 if backend == "sqlite" else 3)
