@@ -17,6 +17,7 @@ from storage.models import Conversation, Customer
 from storage.services import handoff
 from storage.unit_of_work import Actor
 from tests import factories
+from tests.bot.conftest import eventually
 from tests.conftest import TIMEOUT_MS, requires_chromium
 
 
@@ -150,14 +151,21 @@ async def test_the_chat_page_says_typing_at_most_every_few_seconds(browser, chat
             await page.type("#text", "Is the flat still free")
             first = await asyncio.wait_for(_next_typing(queue), 10)
             assert first["conversation_id"] == conversation.id
+            # Playwright reports a sent frame asynchronously: the server may have it (and the bus its event) first.
+            await eventually(lambda: _typing_frames(sent) >= 1, what="the typing frame reported")
             assert [frame for frame in sent if '"typing"' in frame] == ['{"type":"typing"}']
             await page.clock.fast_forward(int(protocol.TYPING_EVERY * 1000))
             ticking.now += protocol.TYPING_EVERY
             await page.type("#text", "?")
             await asyncio.wait_for(_next_typing(queue), 10)
-            assert len([frame for frame in sent if '"typing"' in frame]) == 2
+            await eventually(lambda: _typing_frames(sent) >= 2, what="the second typing frame reported")
+            assert _typing_frames(sent) == 2
     finally:
         await context.close()
+
+
+def _typing_frames(sent: list[str]) -> int:
+    return len([frame for frame in sent if '"typing"' in frame])
 
 
 async def _next_typing(queue: asyncio.Queue) -> dict:
