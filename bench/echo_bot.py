@@ -20,7 +20,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
 
-async def serve(api: str, token: str) -> None:
+def echo_bot(api: str, token: str) -> tuple[Bot, Dispatcher]:
+    """The bare echo (also `bench/pipeline.py`'s throughput baseline): a Bot on `api` and a Dispatcher that
+    answers every message with its own text."""
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
     router = Router()
 
@@ -30,6 +32,11 @@ async def serve(api: str, token: str) -> None:
 
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
+    return bot, dispatcher
+
+
+async def serve(api: str, token: str) -> None:
+    bot, dispatcher = echo_bot(api, token)
 
     @dispatcher.startup()
     async def ready() -> None:

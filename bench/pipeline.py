@@ -109,20 +109,9 @@ def text_updates(count: int, chats: int, first_chat: int, text: str) -> list[dic
 
 
 async def bare_echo(server: Server, updates: int, chats: int) -> float:
-    from aiogram import Bot, Dispatcher, Router
-    from aiogram.client.session.aiohttp import AiohttpSession
-    from aiogram.client.telegram import TelegramAPIServer
-    from aiogram.types import Message
+    from bench.echo_bot import echo_bot
 
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.base)))
-    router = Router()
-
-    @router.message()
-    async def echo(message: Message) -> None:
-        await message.answer(message.text or "?")
-
-    dispatcher = Dispatcher()
-    dispatcher.include_router(router)
+    bot, dispatcher = echo_bot(server.base, TOKEN)
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=5))
     await asyncio.sleep(1.0)  # let polling start
     before = await server.sent_count()
