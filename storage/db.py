@@ -34,19 +34,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_dbapi() -> Any:
-    """aiosqlite with one thread hop per statement (storage.sqlite_driver); SQLAlchemy's own adapter if its
-    internal classes moved in this release."""
+def _one_hop_sqlite() -> dict[str, Any]:
+    """The engine's DBAPI: aiosqlite with one thread hop per statement (storage.sqlite_driver), or nothing (so
+    SQLAlchemy's own adapter) if the internal classes it builds on moved in this SQLAlchemy release."""
     try:
         from storage.sqlite_driver import one_hop_dbapi
     except ImportError:  # pragma: no cover - depends on the SQLAlchemy release
-        import sqlite3
-
-        import aiosqlite
-        from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
-
-        return AsyncAdapt_aiosqlite_dbapi(aiosqlite, sqlite3)
-    return one_hop_dbapi()
+        return {}
+    return {"module": one_hop_dbapi()}
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -58,7 +53,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         raise DatabaseUrlError(f"unsupported driver {parsed.drivername!r}; use sqlite+aiosqlite or postgresql+asyncpg")
     if parsed.drivername.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
-        kwargs.setdefault("module", _sqlite_dbapi())
+        kwargs = {**_one_hop_sqlite(), **kwargs}
         engine = _create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
