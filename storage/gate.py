@@ -26,6 +26,8 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.sqlite_driver import inline_statements
+
 
 class TurnLock:
     """A lock (or, with `places` > 1, a semaphore) with two queues: a waiter `ahead` takes the next free place
@@ -88,10 +90,15 @@ class WriteGate:
         bind = sessions.kw.get("bind")
         dialect = getattr(getattr(bind, "dialect", None), "name", "sqlite")
         self._lock = TurnLock(1 if dialect == "sqlite" else postgres_places)
+        # On SQLite the gate's one place makes its transaction the process's only writer, so its statements can
+        # run on the event loop without waiting for another of our connections (storage.sqlite_driver).
+        self._inline = dialect == "sqlite"
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, ahead: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside a transaction: committed when the block ends, rolled back on error. `ahead`: a
         transaction someone waits on (a delivery, a staff member's click) takes the next free place."""
-        async with self._lock.turn(ahead=ahead), self.sessions() as session, session.begin():
-            yield session
+        async with self._lock.turn(ahead=ahead):
+            with inline_statements() if self._inline else contextlib.nullcontext():
+                async with self.sessions() as session, session.begin():
+                    yield session

@@ -3,13 +3,18 @@ adapter."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage.db import create_engine
-from storage.sqlite_driver import OneHopDbapi
+from storage.gate import WriteGate
+from storage.sqlite_driver import OneHopDbapi, inline_statements
 
 
 @pytest.fixture
@@ -70,3 +75,79 @@ async def test_streaming_keeps_its_own_cursor(engine) -> None:
         result = await connection.stream(text("SELECT v FROM t ORDER BY id"))
         seen = [row.v async for row in result]
     assert seen == [str(n) for n in range(250)]
+
+
+async def test_inside_the_gate_statements_run_on_the_loop(engine, hops: list[str]) -> None:
+    """The write gate's transaction is the process's only writer: its statements need no hand-off; the commit
+    still goes to the thread (it may checkpoint the WAL)."""
+    gate = WriteGate(async_sessionmaker(engine))
+    async with gate.transaction() as session:
+        hops.clear()
+        await session.execute(text("INSERT INTO t (v) VALUES ('a')"))
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+        assert hops == []
+    assert hops == ["_waiting"]  # the commit
+    async with engine.connect() as connection:  # outside the gate: one hop per statement, as before
+        hops.clear()
+        await connection.execute(text("SELECT v FROM t"))
+        assert hops == ["_waiting"]
+
+
+async def test_a_spent_allowance_goes_back_to_the_thread(engine, hops: list[str]) -> None:
+    """A long transaction (an import) gives the loop its turns again once its inline statements took their
+    share of time."""
+    async with engine.begin() as connection:
+        with inline_statements(seconds=0.0):
+            hops.clear()
+            await connection.execute(text("INSERT INTO t (v) VALUES ('a')"))
+            await connection.execute(text("INSERT INTO t (v) VALUES ('b')"))
+            assert hops == ["_waiting", "_waiting"]
+        hops.clear()
+        with inline_statements():
+            await connection.execute(text("INSERT INTO t (v) VALUES ('c')"))
+            await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "d"}, {"v": "e"}])
+            assert hops == ["_waiting"]
+
+
+async def test_a_locked_database_is_waited_for_in_the_thread_never_on_the_loop(tmp_path, engine) -> None:
+    """Another process holds the write lock: the gate's inline statement finds the database locked at once, is
+    run again in the worker thread (which waits there), and the event loop keeps running meanwhile."""
+    other = sqlite3.connect(tmp_path / "hops.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t (v) VALUES ('theirs')")
+    ticks = 0
+    release = asyncio.Event()
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while not release.is_set():
+            ticks += 1
+            if ticks == 20:  # the loop ran twenty times while our insert waited: let the other writer finish
+                await asyncio.to_thread(other.execute, "COMMIT")
+                release.set()
+            await asyncio.sleep(0)
+
+    gate = WriteGate(async_sessionmaker(engine))
+
+    async def ours() -> None:
+        async with gate.transaction() as session:
+            await session.execute(text("INSERT INTO t (v) VALUES ('ours')"))
+
+    await asyncio.gather(ours(), ticking())
+    other.close()
+    assert ticks >= 20
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT v FROM t ORDER BY id"))).scalars().all()
+    assert rows == ["theirs", "ours"]
+
+
+async def test_an_error_inline_is_the_databases(engine) -> None:
+    gate = WriteGate(async_sessionmaker(engine))
+    async with gate.transaction() as session:
+        await session.execute(text("INSERT INTO t (v) VALUES ('x')"))
+    with pytest.raises(IntegrityError):
+        async with gate.transaction() as session:
+            await session.execute(text("INSERT INTO t (v) VALUES ('x')"))
+    with pytest.raises(OperationalError):
+        async with gate.transaction() as session:
+            await session.execute(text("SELECT nope FROM t"))
