@@ -112,7 +112,7 @@ def _commit(conn: sqlite3.Connection) -> None:
     conn.commit()
 
 
-def _in_thread(connection: aiosqlite.Connection, run: Any, *args: Any) -> Any:
+def _in_thread(connection: Any, run: Any, *args: Any) -> Any:
     """One hand-off to aiosqlite's worker thread, where `run` may wait for a lock."""
     return connection._execute(_waiting, connection._conn, run, *args)  # noqa: SLF001 - its own thread
 
