@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import UpdateBase
 
 
@@ -66,8 +68,34 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return _create_async_engine(parsed, **kwargs)
+    engine = _create_async_engine(parsed, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+        event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+    return engine
+
+
+# A pooled PostgreSQL connection unused for this long is checked (one round trip) before a transaction gets it.
+# SQLAlchemy's pool_pre_ping checks every time: a round trip per transaction, about 8 % of a busy process's event
+# loop (issue 17). A connection in steady use is not checked; if the server dropped it anyway (a restart), the one
+# transaction that finds it fails, SQLAlchemy replaces every connection the pool held, and the caller's retry (the
+# update handled again, the sender's next pass, the agent's next click) gets a fresh one.
+PING_AFTER_IDLE = 10.0
+_CHECKED_IN = "homedesk_checked_in"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    checked_in = record.info.get(_CHECKED_IN)
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE:
+        return  # new, or in use moments ago
+    try:
+        dbapi_connection.ping()
+    except Exception as error:  # dropped while idle: the pool discards it and takes (or opens) another
+        raise DisconnectionError(f"idle connection lost: {error}") from error
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -94,6 +122,17 @@ async def rows_changed(session: AsyncSession, statement: UpdateBase, values: dic
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(statement).__name__} returned {type(result).__name__}, not a row count")
     return result.rowcount
+
+
+async def run_core(session: AsyncSession, statement: Executable, values: Any = None) -> CursorResult[Any]:
+    """Run a statement in the session's transaction as Core does, without the ORM's statement machinery (its
+    synchronisation of loaded objects, bulk-by-primary-key handling, events): for the hot path's UPDATEs, which
+    no loaded object depends on. That machinery cost more than the statements' SQL (py-spy, issue 17). Pending
+    changes are flushed first, as Session.execute would."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return await connection.execute(statement, values)
 
 
 async def check_connection(engine: AsyncEngine) -> None:
