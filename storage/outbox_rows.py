@@ -18,13 +18,13 @@ import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.db import rows_changed
+from storage.db import rows_changed, run_core
 from storage.models import Message, OutboxMessage
 
 UNFINISHED = ("pending", "sending")
@@ -58,7 +58,7 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     values: dict[str, Any] = {"claim_now": now, "claim_lease_until": now + lease, "claim_channel": channel}
     if priority_below is not None:
         values["claim_priority_below"] = priority_below
-    result = await session.execute(statement, values)
+    result = await run_core(session, statement, values)
     rows = sorted(result.all(), key=lambda r: (r.priority, r.id))
     return [ClaimedRow(r.id, r.chat_id, r.payload, r.attempts, r.message_id, r.customer_id, r.priority)
             for r in rows]
@@ -234,6 +234,15 @@ async def mark_sent(session: AsyncSession, row: ClaimedRow, *, now: datetime,
     return await _update_message(session, row.message_id, "sent", telegram_message_id)
 
 
+_outbox, _messages = cast(Table, OutboxMessage.__table__), cast(Table, Message.__table__)
+# mark_many_sent's two UPDATEs, one row per parameter set (executemany), built once.
+_ROW_SENT = (update(_outbox).where(_outbox.c.id == bindparam("row_id"))
+             .values(status="sent", sent_at=bindparam("row_sent_at"), lease_until=None, error=None,
+                     telegram_message_id=bindparam("row_telegram_id")))
+_MESSAGE_SENT = (update(_messages).where(_messages.c.id == bindparam("message_id"))
+                 .values(delivery_status="sent", telegram_message_id=bindparam("message_telegram_id")))
+
+
 async def mark_many_sent(session: AsyncSession, sent: list[tuple[ClaimedRow, int | None]],
                          now: datetime) -> list[tuple[ClaimedRow, int | None, int | None]]:
     """Bulk form of mark_sent (two executemany UPDATEs and one SELECT for any number of rows).
@@ -242,17 +251,13 @@ async def mark_many_sent(session: AsyncSession, sent: list[tuple[ClaimedRow, int
     """
     if not sent:
         return []
-    await session.execute(update(OutboxMessage), [
-        {"id": row.id, "status": "sent", "sent_at": now, "lease_until": None, "error": None,
-         "telegram_message_id": telegram_id} for row, telegram_id in sent
-    ])
+    await run_core(session, _ROW_SENT, [{"row_id": row.id, "row_sent_at": now, "row_telegram_id": telegram_id}
+                                        for row, telegram_id in sent])
     linked = [(row.message_id, telegram_id) for row, telegram_id in sent if row.message_id is not None]
     conversations: dict[int, int] = {}
     if linked:
-        await session.execute(update(Message), [
-            {"id": message_id, "delivery_status": "sent", "telegram_message_id": telegram_id}
-            for message_id, telegram_id in linked
-        ])
+        await run_core(session, _MESSAGE_SENT, [{"message_id": message_id, "message_telegram_id": telegram_id}
+                                                for message_id, telegram_id in linked])
         found = await session.execute(select(Message.id, Message.conversation_id)
                                       .where(Message.id.in_([message_id for message_id, _ in linked])))
         conversations = {message_id: conversation_id for message_id, conversation_id in found.all()}

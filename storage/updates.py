@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import UpdateBase
 
 from storage import clock
-from storage.db import dialect_insert, rows_changed
+from storage.db import dialect_insert, run_core
 from storage.models import DeadLetter, InboundUpdate
 
 # Update fields that carry a chat, in the order Telegram documents them.
@@ -207,7 +207,7 @@ async def claim(session: AsyncSession, update_id: int) -> bool:
     still reads 'received' to us until that transaction commits, so two updates of one chat never run side by
     side. Raises EarlierPending when that is why the update could not be claimed (see bot.pipeline).
     """
-    if await rows_changed(session, _CLAIM, {"claim_update_id": update_id, "claim_at": clock.now()}) > 0:
+    if (await run_core(session, _CLAIM, {"claim_update_id": update_id, "claim_at": clock.now()})).rowcount > 0:
         return True
     row = (await session.execute(select(InboundUpdate.status, InboundUpdate.chat_id)
                                  .where(InboundUpdate.update_id == update_id))).first()

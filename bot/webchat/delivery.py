@@ -30,6 +30,7 @@ BATCH = 500
 async def take(work: Work, *, customer_id: int | None = None, limit: int = BATCH) -> list[tuple[WebRow, str | None]]:
     """Take the due web rows (of one customer, or everyone's) in this unit of work; they go out when it commits.
     Returns each row with its agent's name (for the page)."""
+    await work.session.flush()  # rows this unit of work queued wait in the session until its next flush
     rows = await outbox_rows.deliver_web(work.session, now=clock.now(), limit=limit, customer_id=customer_id)
     if not rows:
         return []

@@ -43,12 +43,11 @@ async def running_sender(server: BotApiServer, sessions, bus: EventBus | None = 
 
 
 async def queue(sessions, chat_id: int, *replies, **kwargs: Any) -> list[int]:
-    ids = []
+    rows = []
     async with sessions() as session, session.begin():
         for reply in replies:
-            row = await enqueue(session, chat_id=chat_id, payload=reply.to_payload(), **kwargs)
-            ids.append(row.id)
-    return ids
+            rows.append(await enqueue(session, chat_id=chat_id, payload=reply.to_payload(), **kwargs))
+    return [row.id for row in rows]  # inserted, in order, when the transaction committed
 
 
 async def outbox_rows(sessions) -> list[OutboxMessage]:
