@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from staff_console.context import BUS_KEY, SESSIONS_KEY
@@ -77,12 +77,15 @@ def sent_photo(message: Message) -> str | None:
     return "file" if photo else None
 
 
+# Built once (the live updates run it for every batch of events): see storage.repositories.inbox.many.
+_MESSAGES = (select(Message, Staff.name).outerjoin(Staff, Staff.id == Message.staff_id)
+             .where(Message.id.in_(bindparam("live_message_ids", expanding=True))))
+
+
 async def load_messages(session: AsyncSession, message_ids: set[int]) -> dict[int, dict[str, Any]]:
     if not message_ids:
         return {}
-    rows = await session.execute(
-        select(Message, Staff.name).outerjoin(Staff, Staff.id == Message.staff_id).where(Message.id.in_(message_ids))
-    )
+    rows = await session.execute(_MESSAGES, {"live_message_ids": sorted(message_ids)})
     return {message.id: message_json(message, name) for message, name in rows.all()}
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -182,11 +183,19 @@ async def list_view(
     return [_row(*row) for row in rows]
 
 
+@functools.cache
+def _many_statement() -> Select[Any]:
+    # Built once: the live updates run it for every batch of events, and building it (an alias, three correlated
+    # subqueries) and its cache key cost more than running it (py-spy of bench/relay.py, issue 17).
+    return _base().where(Conversation.id.in_(bindparam("inbox_conversation_ids", expanding=True)))
+
+
 async def many(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, InboxRow]:
     """Inbox rows for these conversations in one query (live updates batch their look-ups)."""
     if not conversation_ids:
         return {}
-    rows = (await session.execute(_base().where(Conversation.id.in_(set(conversation_ids))))).all()
+    rows = (await session.execute(_many_statement(),
+                                  {"inbox_conversation_ids": sorted(set(conversation_ids))})).all()
     return {row[0].id: _row(*row) for row in rows}
 
 
