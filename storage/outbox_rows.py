@@ -98,11 +98,21 @@ async def due_exists(session: AsyncSession, *, now: datetime, waiting_too: bool 
                      priority_below: int | None = None) -> bool:
     """Whether `claim` could find a row (a read, so a sender with nothing to claim costs no write transaction:
     on SQLite every write waits its turn at the process's write gate, the sender's own outcomes included)."""
-    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending", OutboxMessage.channel == channel,
-                                           _due(OutboxMessage, now, waiting_too))
+    values: dict[str, Any] = {"due_now": now, "due_channel": channel}
     if priority_below is not None:
-        query = query.where(OutboxMessage.priority < priority_below)
-    return await session.scalar(query.limit(1)) is not None
+        values["due_priority_below"] = priority_below
+    return await session.scalar(_due_exists_statement(waiting_too, priority_below is not None), values) is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _due_exists_statement(waiting_too: bool, below: bool) -> Any:
+    """Built once per shape, as the claim is: the sender asks after every commit it is woken by."""
+    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending",
+                                           OutboxMessage.channel == bindparam("due_channel"),
+                                           _due(OutboxMessage, bindparam("due_now"), waiting_too))
+    if below:
+        query = query.where(OutboxMessage.priority < bindparam("due_priority_below"))
+    return query.limit(1)
 
 
 @dataclass(frozen=True)

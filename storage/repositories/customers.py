@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+import functools
+
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,18 +27,25 @@ async def by_web_visitor(session: AsyncSession, visitor_id: str) -> Customer | N
     return await session.scalar(select(Customer).where(Customer.web_visitor_id == visitor_id))
 
 
-async def _by_identity(session: AsyncSession, channel: str, key: int | str) -> Customer | None:
-    """The customer, with their newest open conversation in the same query (left for conversations.current)."""
-    identity = (Customer.web_visitor_id == str(key)) if channel == Channel.WEB else (
-        Customer.telegram_user_id == int(key))
-    # One customer per identity (unique), so the newest of its open conversations is the first row.
-    row = (await session.execute(
+@functools.cache
+def _identity_statement(web: bool) -> Select[tuple[Customer, Conversation]]:
+    """Built once per channel kind: it runs for every update, and building it cost more than running it (issue 17).
+    One customer per identity (unique), so the newest of its open conversations is the first row."""
+    identity = (Customer.web_visitor_id == bindparam("identity_key")) if web else (
+        Customer.telegram_user_id == bindparam("identity_key"))
+    return (
         select(Customer, Conversation)
         .outerjoin(Conversation, (Conversation.customer_id == Customer.id) & (Conversation.status == "open"))
         .where(identity)
         .order_by(Conversation.id.desc())
         .limit(1)
-    )).first()
+    )
+
+
+async def _by_identity(session: AsyncSession, channel: str, key: int | str) -> Customer | None:
+    """The customer, with their newest open conversation in the same query (left for conversations.current)."""
+    web = channel == Channel.WEB
+    row = (await session.execute(_identity_statement(web), {"identity_key": str(key) if web else int(key)})).first()
     if row is None:
         return None
     customer, conversation = row
