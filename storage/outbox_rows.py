@@ -252,6 +252,9 @@ _ROW_SENT = (update(_outbox).where(_outbox.c.id == bindparam("row_id"))
 _MESSAGE_SENT = (update(_messages).where(_messages.c.id == bindparam("message_id"))
                  .values(delivery_status="sent", telegram_message_id=bindparam("message_telegram_id")))
 
+_CONVERSATIONS_OF = (select(_messages.c.id, _messages.c.conversation_id)
+                     .where(_messages.c.id.in_(bindparam("message_ids", expanding=True))))
+
 
 async def mark_many_sent(session: AsyncSession, sent: list[tuple[ClaimedRow, int | None]],
                          now: datetime) -> list[tuple[ClaimedRow, int | None, int | None]]:
@@ -268,8 +271,7 @@ async def mark_many_sent(session: AsyncSession, sent: list[tuple[ClaimedRow, int
     if linked:
         await run_core(session, _MESSAGE_SENT, [{"message_id": message_id, "message_telegram_id": telegram_id}
                                                 for message_id, telegram_id in linked])
-        found = await session.execute(select(Message.id, Message.conversation_id)
-                                      .where(Message.id.in_([message_id for message_id, _ in linked])))
+        found = await run_core(session, _CONVERSATIONS_OF, {"message_ids": [message_id for message_id, _ in linked]})
         conversations = {message_id: conversation_id for message_id, conversation_id in found.all()}
     return [(row, conversations.get(row.message_id) if row.message_id else None, telegram_id)
             for row, telegram_id in sent]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import clock
@@ -75,10 +75,13 @@ async def same_question(session: AsyncSession, language: str, question: str) -> 
                                 .order_by(FaqEntry.id).limit(1))
 
 
+# Built once: the FAQ is looked up for every message the dialogs do not otherwise understand (issue 17).
+_ACTIVE = (select(FaqEntry).where(FaqEntry.language == bindparam("faq_language"), FaqEntry.retired_at.is_(None))
+           .order_by(FaqEntry.id))
+
+
 async def active_entries(session: AsyncSession, language: str) -> list[FaqEntry]:
-    return list((await session.scalars(select(FaqEntry).where(FaqEntry.language == language,
-                                                              FaqEntry.retired_at.is_(None))
-                                       .order_by(FaqEntry.id))).all())
+    return list((await session.scalars(_ACTIVE, {"faq_language": language})).all())
 
 
 async def create_entry(work: Work, draft: FaqDraft) -> FaqEntry:
