@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import itertools
 import json
 import logging
@@ -249,6 +250,9 @@ async def system(url: str, api_base: str, sessions, bus, wake: bool,  # type: ig
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     tasks = [asyncio.create_task(watch_published(bus, published))]
+    # As `homedesk run` does once started (homedesk.app): start-up objects out of the collector's reach.
+    gc.collect()
+    gc.freeze()
     try:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
