@@ -186,8 +186,11 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def rollback(self) -> None:
         # The pool rolls back every connection it takes back, most often just after a commit: nothing to undo
         # then, and no reason to wake the worker thread for it.
-        conn = self._connection._conn  # noqa: SLF001 - read while the worker thread is idle
-        if conn is not None and not conn.in_transaction:
+        try:
+            idle = not self._connection._conn.in_transaction  # noqa: SLF001 - read while the worker thread is idle
+        except ValueError:  # closed: the adapter's own rollback reports it as it always did
+            idle = False
+        if idle:
             return
         super().rollback()
 

@@ -151,3 +151,19 @@ async def test_an_error_inline_is_the_databases(engine) -> None:
     with pytest.raises(OperationalError):
         async with gate.transaction() as session:
             await session.execute(text("SELECT nope FROM t"))
+
+
+async def test_a_rollback_with_nothing_to_undo_costs_no_hop(engine, hops: list[str]) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("INSERT INTO t (v) VALUES ('kept')"))
+        await connection.commit()
+        hops.clear()
+        await connection.rollback()  # nothing to undo after the commit
+        assert hops == []
+        await connection.execute(text("INSERT INTO t (v) VALUES ('undone')"))
+        hops.clear()
+        await connection.rollback()
+        assert hops == ["rollback"]
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT v FROM t"))).scalars().all()
+    assert rows == ["kept"]
