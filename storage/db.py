@@ -26,17 +26,17 @@ def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
-    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets the console read while the bot writes; busy_timeout waits for a lock instead of failing (the
-        # one-hop driver sets it to 0 and waits in its worker thread, never on the event loop).
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-    return set_pragmas
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the console read while the bot writes; busy_timeout waits for a lock instead of failing. The
+    # one-hop driver's connections never wait inside SQLite (a statement may run on the event loop): they find a
+    # lock at once and wait for it in aiosqlite's thread (storage.sqlite_driver).
+    busy_timeout_ms = 0 if getattr(dbapi_connection, "waits_in_thread", False) else 10_000
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _one_hop_sqlite() -> dict[str, Any]:
@@ -63,8 +63,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # Its statements run on the event loop as well as in aiosqlite's thread (one at a time, never both).
             kwargs = {**one_hop, **kwargs, "connect_args": {**kwargs["connect_args"], "check_same_thread": False}}
         engine = _create_async_engine(parsed, **kwargs)
-        one_hop_used = bool(one_hop) and kwargs.get("module") is one_hop["module"]
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(0 if one_hop_used else 10_000))
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

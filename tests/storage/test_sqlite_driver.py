@@ -17,6 +17,13 @@ from storage.gate import WriteGate
 from storage.sqlite_driver import OneHopDbapi, inline_statements
 
 
+def aiosqlite_dbapi():
+    """SQLAlchemy's own aiosqlite adapter (what the engine falls back to)."""
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+
+    return AsyncAdapt_aiosqlite_dbapi(aiosqlite, sqlite3)
+
+
 @pytest.fixture
 async def engine(tmp_path):
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}")
@@ -167,3 +174,13 @@ async def test_a_rollback_with_nothing_to_undo_costs_no_hop(engine, hops: list[s
     async with engine.connect() as connection:
         rows = (await connection.execute(text("SELECT v FROM t"))).scalars().all()
     assert rows == ["kept"]
+
+
+async def test_its_connections_never_wait_inside_sqlite(engine) -> None:
+    """Busy timeout 0 on the driver's connections (they wait in the worker thread); the stock adapter's wait."""
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one() == 0
+    stock = create_engine(str(engine.url), module=aiosqlite_dbapi())
+    async with stock.connect() as connection:
+        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
+    await stock.dispose()
