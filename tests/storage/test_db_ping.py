@@ -45,7 +45,8 @@ async def _drop_connections(name: str) -> None:
     await admin.dispose()
 
 
-async def test_a_connection_in_use_is_not_pinged(pings) -> None:
+async def test_a_connection_in_use_is_not_pinged(monkeypatch, pings) -> None:
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", float("inf"))  # "moments ago", however slow this machine is
     engine = _engine(f"busy-{uuid.uuid4().hex[:8]}")
     for _ in range(5):
         async with engine.connect() as connection:
@@ -68,9 +69,10 @@ async def test_an_idle_connection_the_server_dropped_is_replaced(monkeypatch, pi
     assert second != first
 
 
-async def test_a_busy_connection_the_server_dropped_fails_once(pings) -> None:
+async def test_a_busy_connection_the_server_dropped_fails_once(monkeypatch, pings) -> None:
     """Not pinged, a connection dropped while in steady use fails the one transaction that finds it (the pool
     then replaces all it holds): the caller's retry (an update handled again, a sender's next pass) succeeds."""
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", float("inf"))
     name = f"drop-{uuid.uuid4().hex[:8]}"
     engine = _engine(name)
     async with engine.connect() as connection:
