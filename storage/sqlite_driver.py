@@ -53,9 +53,10 @@ _INLINE: contextvars.ContextVar[_Allowance | None] = contextvars.ContextVar("sql
 
 
 @contextlib.contextmanager
-def inline_statements(seconds: float = INLINE_BUDGET) -> Iterator[None]:
-    """Run this task's statements on the event loop (see the module docstring) until they took `seconds`."""
-    token = _INLINE.set(_Allowance(seconds))
+def inline_statements(seconds: float | None = None) -> Iterator[None]:
+    """Run this task's statements on the event loop (see the module docstring) until they took `seconds`
+    (default `INLINE_BUDGET`)."""
+    token = _INLINE.set(_Allowance(INLINE_BUDGET if seconds is None else seconds))
     try:
         yield
     finally:

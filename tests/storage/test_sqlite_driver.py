@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from storage import sqlite_driver
 from storage.db import create_engine
 from storage.gate import WriteGate
 from storage.sqlite_driver import OneHopDbapi, inline_statements
@@ -84,9 +85,10 @@ async def test_streaming_keeps_its_own_cursor(engine) -> None:
     assert seen == [str(n) for n in range(250)]
 
 
-async def test_inside_the_gate_statements_run_on_the_loop(engine, hops: list[str]) -> None:
+async def test_inside_the_gate_statements_run_on_the_loop(engine, hops: list[str], monkeypatch) -> None:
     """The write gate's transaction is the process's only writer: its statements need no hand-off; the commit
     still goes to the thread (it may checkpoint the WAL)."""
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", float("inf"))  # however slow this machine is
     gate = WriteGate(async_sessionmaker(engine))
     async with gate.transaction() as session:
         hops.clear()
@@ -110,7 +112,7 @@ async def test_a_spent_allowance_goes_back_to_the_thread(engine, hops: list[str]
             await connection.execute(text("INSERT INTO t (v) VALUES ('b')"))
             assert hops == ["_waiting", "_waiting"]
         hops.clear()
-        with inline_statements():
+        with inline_statements(seconds=float("inf")):
             await connection.execute(text("INSERT INTO t (v) VALUES ('c')"))
             await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "d"}, {"v": "e"}])
             assert hops == ["_waiting"]
