@@ -64,11 +64,8 @@ def inline_statements(seconds: float | None = None) -> Iterator[None]:
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is None:  # pragma: no cover - Python before 3.11
-        return "database is locked" in str(error)
     # Plain SQLITE_BUSY (and its recovery flavour) clears by waiting; BUSY_SNAPSHOT never does.
-    return code in (sqlite3.SQLITE_BUSY, getattr(sqlite3, "SQLITE_BUSY_RECOVERY", 261))
+    return error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY)
 
 
 def _waiting(conn: sqlite3.Connection, run: Any, *args: Any) -> Any:
@@ -107,10 +104,6 @@ def _execute_many(conn: sqlite3.Connection, operation: Any, parameters: Any) -> 
         return cursor.rowcount, cursor.lastrowid or 0
     finally:
         cursor.close()
-
-
-def _commit(conn: sqlite3.Connection) -> None:
-    conn.commit()
 
 
 def _in_thread(connection: Any, run: Any, *args: Any) -> Any:
@@ -181,7 +174,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         try:
-            self.await_(_in_thread(self._connection, _commit))
+            self.await_(_in_thread(self._connection, sqlite3.Connection.commit))
         except Exception as error:
             self._handle_exception(error)
 
